@@ -1,0 +1,94 @@
+"""Users bound to areas, integration API keys, and the login-failure counter."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.choices import AssignmentKind, Role
+from linli.core.models import TimeStampedModel
+
+
+class User(AbstractUser):
+    """A staff member, resident or auditor. What they see is decided by role and areas."""
+
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices, default=Role.RESIDENT)
+    display_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    department = models.CharField(_("部门"), max_length=50, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["username"]
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class AreaAssignment(TimeStampedModel):
+    """A user's binding to an area; grid workers are primary (A角) or backup (B角) of a grid."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments")
+    area = models.ForeignKey("geo.Area", on_delete=models.PROTECT, related_name="assignments")
+    kind = models.CharField(
+        _("类型"), max_length=16, choices=AssignmentKind.choices, default=AssignmentKind.MEMBER,
+    )
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["user_id", "area_id"]
+        verbose_name = _("区域授权")
+        verbose_name_plural = _("区域授权")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["user", "area"], name="assignment_user_area_uniq"),
+            # One primary grid worker per grid.
+            models.UniqueConstraint(
+                fields=["area"], condition=models.Q(kind="primary"),
+                name="assignment_one_primary_per_area",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.area_id} ({self.kind})"
+
+
+class ApiKey(TimeStampedModel):
+    """A key for an integration (IoT gateway, hotline, departmental system).
+
+    Only a SHA-256 of the secret is stored; ``prefix`` identifies the key in logs and lists.
+    """
+
+    name = models.CharField(_("名称"), max_length=100)
+    prefix = models.CharField(_("前缀"), max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(_("权限"), default=list)
+    areas = models.ManyToManyField("geo.Area", verbose_name=_("区域"), related_name="api_keys")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["name"]
+        verbose_name = _("接口密钥")
+        verbose_name_plural = _("接口密钥")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class LoginThrottle(TimeStampedModel):
+    """Failed-login counter per username (and, separately, per client IP)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

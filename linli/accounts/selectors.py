@@ -1,0 +1,126 @@
+"""Reads of the accounts app, above all: which areas and grids a principal may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.choices import AssignmentKind, Permission, Role
+from linli.accounts.models import ApiKey, AreaAssignment, User
+from linli.accounts.workflow import API_SCOPES, ROLE_PERMISSIONS
+from linli.core.errors import NotFound
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+
+Principal = User | ApiKey
+
+
+@dataclass(frozen=True)
+class AreaScope:
+    """What a principal may see: areas (with descendants), grids inside them, permissions.
+
+    Every scoped selector filters by ``grid_ids`` or ``area_ids``; an empty scope sees
+    nothing, never everything.
+    """
+
+    area_ids: frozenset[int]
+    grid_ids: frozenset[int]
+    permissions: frozenset[str]
+    label: str
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+EMPTY_SCOPE = AreaScope(frozenset(), frozenset(), frozenset(), "anonymous")
+
+
+def _areas_under(roots: QuerySet[Area] | list[Area]) -> QuerySet[Area]:
+    condition = Q(pk__in=[])
+    for root in roots:
+        condition |= Q(path__startswith=root.path)
+    return Area.objects.filter(condition)
+
+
+def scope_for(principal: Principal | None) -> AreaScope:
+    """The scope of a user or an API key; inactive users and revoked keys get nothing."""
+    # AnonymousUser may slip in from ``request.user``: it sees nothing.
+    if principal is None or not getattr(principal, "is_authenticated", True):
+        return EMPTY_SCOPE
+    if isinstance(principal, ApiKey):
+        if principal.revoked_at is not None:
+            return EMPTY_SCOPE
+        roots = list(principal.areas.all())
+        permissions = frozenset(s for s in principal.scopes if s in API_SCOPES)
+        label = f"apikey:{principal.prefix}"
+    else:
+        if not principal.is_active:
+            return EMPTY_SCOPE
+        roots = [a.area for a in AreaAssignment.objects.filter(user=principal).select_related("area")]
+        permissions = ROLE_PERMISSIONS.get(principal.role, frozenset())
+        label = principal.username
+    if not roots:
+        return AreaScope(frozenset(), frozenset(), permissions, label)
+    rows = list(_areas_under(roots).values_list("pk", "level"))
+    return AreaScope(
+        area_ids=frozenset(pk for pk, _ in rows),
+        grid_ids=frozenset(pk for pk, level in rows if level == AreaLevel.GRID),
+        permissions=permissions,
+        label=label,
+    )
+
+
+def grid_workers_of(*, grid: Area) -> list[AreaAssignment]:
+    """Primary first, then backups: the people responsible for a grid."""
+    rows = AreaAssignment.objects.filter(area=grid, user__role=Role.GRID_WORKER).select_related("user")
+    return sorted(rows, key=lambda a: (a.kind != AssignmentKind.PRIMARY, a.user.username))
+
+
+def user_by_username(*, username: str) -> User | None:
+    return User.objects.filter(username=username).first()
+
+
+@dataclass
+class AreaNode:
+    """One area of a user's tree, with its children and, for a grid, its workers' names."""
+
+    area: Area
+    children: list[AreaNode] = field(default_factory=list)
+    # Primary (A角) first, then backups (B角).
+    grid_workers: list[str] = field(default_factory=list)
+
+
+def area_tree_for_user(*, user: Principal) -> list[AreaNode]:
+    """The areas the user may see as a forest rooted at their assigned areas, by code.
+
+    A grid worker gets their grid(s); community staff their community; an auditor, who may
+    not see the registry, gets nothing. Three queries whatever the tree size.
+    """
+    scope = scope_for(user)
+    if not scope.area_ids or not scope.can(Permission.VIEW_REGISTRY):
+        return []
+    areas = Area.objects.filter(pk__in=scope.area_ids).order_by("code")
+    nodes = {area.pk: AreaNode(area=area) for area in areas}
+    roots: list[AreaNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.area.parent_id) if node.area.parent_id else None
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    workers = AreaAssignment.objects.filter(
+        area_id__in=scope.grid_ids, user__role=Role.GRID_WORKER, user__is_active=True,
+    ).select_related("user")
+    for assignment in sorted(workers, key=lambda a: (a.kind != AssignmentKind.PRIMARY, a.user.username)):
+        nodes[assignment.area_id].grid_workers.append(str(assignment.user))
+    return roots
+
+
+def area_get_for_user(*, user: Principal, area_id: int) -> Area:
+    """One area inside the user's scope; outside it (or unknown) is :class:`NotFound`."""
+    scope = scope_for(user)
+    if area_id not in scope.area_ids or not scope.can(Permission.VIEW_REGISTRY):
+        raise NotFound(_("区域不存在"))
+    return Area.objects.get(pk=area_id)

@@ -1,0 +1,262 @@
+"""Reads of the cases app, always scoped by ``scope_for(user)``.
+
+Who sees a case: the user who reported it; staff whose scope holds the case's grid (or
+the area it was escalated to); department staff for cases of their department in their
+areas; street staff and district admins also see cases no grid could be found for.
+Anything else is :class:`~linli.core.errors.NotFound`, never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.choices import Role
+from linli.accounts.models import User
+from linli.accounts.selectors import AreaScope, scope_for
+from linli.cases import workflow
+from linli.cases.choices import OPEN_STATUSES, CaseStatus, SupervisionLevel
+from linli.cases.models import Case, CaseEvent, CasePhoto, Category
+from linli.core.errors import NotFound
+
+S = CaseStatus
+_STREET_UP = frozenset({Role.STREET_STAFF, Role.DISTRICT_ADMIN})
+_NO_CASES = frozenset({Role.AUDITOR})
+
+
+def case_scope_q(*, user: User, scope: AreaScope, as_reporter: bool = True) -> Q:
+    """The cases ``user`` may see, as a filter (``pk__in=[]`` when nothing)."""
+    visible = Q(pk__in=[])
+    if as_reporter:
+        visible |= Q(reporter_id=user.pk)
+    if user.role in _NO_CASES or user.role == Role.RESIDENT or not scope.area_ids:
+        return visible
+    if user.role == Role.DEPARTMENT_STAFF:
+        if user.department:
+            visible |= Q(department__code=user.department, grid_id__in=scope.grid_ids)
+            visible |= Q(department__code=user.department, grid__isnull=True)
+        return visible
+    visible |= Q(grid_id__in=scope.grid_ids) | Q(escalated_to_id__in=scope.area_ids)
+    if user.role in _STREET_UP:
+        visible |= Q(grid__isnull=True)
+    return visible
+
+
+def case_visible_to(*, user: User, scope: AreaScope, case: Case, as_reporter: bool = True) -> bool:
+    """The same rule as :func:`case_scope_q`, for a case already loaded."""
+    if as_reporter and case.reporter_id is not None and case.reporter_id == user.pk:
+        return True
+    if user.role in _NO_CASES or user.role == Role.RESIDENT or not scope.area_ids:
+        return False
+    if user.role == Role.DEPARTMENT_STAFF:
+        if not user.department or case.department_id is None:
+            return False
+        in_area = case.grid_id is None or case.grid_id in scope.grid_ids
+        return in_area and case.department is not None and case.department.code == user.department
+    if case.grid_id in scope.grid_ids or case.escalated_to_id in scope.area_ids:
+        return True
+    return case.grid_id is None and user.role in _STREET_UP
+
+
+def _base() -> QuerySet[Case]:
+    return Case.objects.select_related("category", "category__parent", "grid", "department", "assignee")
+
+
+def case_get_for_user(*, user: User, case_id: int) -> Case:
+    """One case the user may see; else :class:`NotFound`."""
+    case = _base().filter(case_scope_q(user=user, scope=scope_for(user))).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("事件不存在"))
+    return case
+
+
+def case_get_by_number_for_user(*, user: User, number: str) -> Case:
+    case = _base().filter(case_scope_q(user=user, scope=scope_for(user))).filter(number=number).first()
+    if case is None:
+        raise NotFound(_("事件不存在"))
+    return case
+
+
+@dataclass
+class CaseFilters:
+    """Filters of the case list; empty values filter nothing."""
+
+    status: list[str] = field(default_factory=list)
+    open_only: bool = False
+    category_id: int | None = None
+    source: str = ""
+    grid_id: int | None = None
+    department_id: int | None = None
+    assignee_id: int | None = None
+    min_supervision: int = 0
+    overdue: bool = False
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str = ""
+
+
+def case_list_for_user(*, user: User, filters: CaseFilters | None = None) -> QuerySet[Case]:
+    """The user's cases, newest first, filtered; never outside their scope."""
+    f = filters or CaseFilters()
+    query = _base().filter(case_scope_q(user=user, scope=scope_for(user)))
+    if f.status:
+        query = query.filter(status__in=f.status)
+    if f.open_only:
+        query = query.filter(status__in=OPEN_STATUSES)
+    if f.category_id:
+        query = query.filter(Q(category_id=f.category_id) | Q(category__parent_id=f.category_id))
+    if f.source:
+        query = query.filter(source=f.source)
+    if f.grid_id:
+        query = query.filter(grid_id=f.grid_id)
+    if f.department_id:
+        query = query.filter(department_id=f.department_id)
+    if f.assignee_id:
+        query = query.filter(assignee_id=f.assignee_id)
+    if f.min_supervision:
+        query = query.filter(supervision_level__gte=f.min_supervision)
+    if f.overdue:
+        query = query.filter(status__in=OPEN_STATUSES, supervision_level__gte=SupervisionLevel.YELLOW)
+    if f.created_from:
+        query = query.filter(created_at__gte=f.created_from)
+    if f.created_to:
+        query = query.filter(created_at__lt=f.created_to)
+    if f.q:
+        query = query.filter(Q(number__icontains=f.q) | Q(description__icontains=f.q) | Q(address__icontains=f.q))
+    return query.order_by("-created_at", "-id")
+
+
+def _inbox_q(user: User, scope: AreaScope) -> Q:
+    """What the role must act on now (a subset of what it may see)."""
+    mine = Q(pk__in=[])
+    if user.role == Role.GRID_WORKER:
+        mine |= Q(assignee_id=user.pk, status__in=[S.DISPATCHED, S.ACCEPTED])
+        # Verify on site what others handled in my grids.
+        mine |= Q(grid_id__in=scope.grid_ids, status=S.HANDLED) & ~Q(assignee_id=user.pk)
+    elif user.role == Role.DEPARTMENT_STAFF:
+        mine |= Q(status__in=[S.DISPATCHED, S.ACCEPTED], department__code=user.department) & (
+            Q(assignee__isnull=True) | Q(assignee_id=user.pk))
+    elif user.role in (Role.COMMUNITY_STAFF, Role.STREET_STAFF):
+        mine |= Q(status__in=[S.REPORTED, S.REGISTERED, S.RETURNED, S.VERIFIED])
+        mine |= Q(status=S.ACCEPTED, extension_requested_until__isnull=False)
+        mine |= Q(status=S.HANDLED, assignee_id__isnull=False, assignee__role=Role.GRID_WORKER)
+        if user.role == Role.STREET_STAFF:
+            mine |= Q(status=S.PENDING_APPROVAL) | Q(escalated_to_id__in=scope.area_ids, status__in=OPEN_STATUSES)
+    elif user.role == Role.DISTRICT_ADMIN:
+        mine |= Q(status=S.PENDING_APPROVAL)
+        mine |= Q(status__in=OPEN_STATUSES, supervision_level=SupervisionLevel.ESCALATED)
+        mine |= Q(status__in=OPEN_STATUSES, grid__isnull=True)
+    # Whatever the role: my own reports waiting for my verification or rating.
+    residents = ["resident", "open311", "hotline"]
+    mine |= Q(reporter_id=user.pk, status=S.CLOSED, satisfaction__isnull=True, source__in=residents)
+    mine |= Q(reporter_id=user.pk, status=S.HANDLED, source__in=residents)
+    return mine
+
+
+def case_inbox_for_user(*, user: User, limit: int = 100) -> list[Case]:
+    """The cases the user must act on now, most urgent first (supervision level, then the
+    earliest stage deadline)."""
+    scope = scope_for(user)
+    query = (
+        _base().filter(case_scope_q(user=user, scope=scope)).filter(_inbox_q(user, scope))
+        .order_by("-supervision_level", F("stage_due_at").asc(nulls_last=True), "id")
+    )
+    return list(query[:limit])
+
+
+def case_actions_for_user(*, user: User, case: Case) -> list[str]:
+    """Actions the user may offer on the case (the service re-checks everything)."""
+    scope = scope_for(user)
+    roles: set[str] = set()
+    if case.reporter_id is not None and case.reporter_id == user.pk:
+        roles.add(workflow.REPORTER)
+    if case_visible_to(user=user, scope=scope, case=case, as_reporter=False):
+        roles.add(user.role)
+    actions = workflow.allowed_actions(case.status, roles)
+    handler = case.assignee_id == user.pk or (
+        case.assignee_id is None and user.role == Role.DEPARTMENT_STAFF and case.department is not None
+        and case.department.code == user.department)
+    pending = case.extension_requested_until is not None
+    result = []
+    for action in actions:
+        if action in workflow.ASSIGNEE_ACTIONS and not handler:
+            continue
+        if action == "request_extension" and pending:
+            continue
+        if action in ("approve_extension", "reject_extension") and not pending:
+            continue
+        result.append(action)
+    return result
+
+
+def case_timeline(*, case: Case) -> list[CaseEvent]:
+    """The case's events, oldest first (call after :func:`case_get_for_user`)."""
+    return list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id"))
+
+
+def case_photos(*, case: Case) -> list[CasePhoto]:
+    return list(CasePhoto.objects.filter(case=case).order_by("created_at", "id"))
+
+
+_EARTH_M = 6_371_008.8
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_M * math.asin(math.sqrt(a))
+
+
+def case_duplicates(*, case: Case, radius_m: float = 100, limit: int = 10) -> list[tuple[Case, float]]:
+    """Possible duplicates: same category, still open, within ``radius_m``; nearest first.
+
+    A bounding box narrows the query (indexed columns), haversine decides. Callers scope
+    ``case`` first; the suggestions stay inside the case's grid's neighbourhood anyway.
+    """
+    if case.lon is None or case.lat is None:
+        return []
+    dlat = radius_m / 111_320.0
+    dlon = dlat / max(math.cos(math.radians(case.lat)), 1e-6)
+    near = (
+        Case.objects.filter(category_id=case.category_id, status__in=OPEN_STATUSES, merged_into__isnull=True)
+        .exclude(pk=case.pk)
+        .filter(lon__gte=case.lon - dlon, lon__lte=case.lon + dlon,
+                lat__gte=case.lat - dlat, lat__lte=case.lat + dlat)
+        .select_related("category", "grid")
+    )
+    found = []
+    for other in near[:500]:
+        if other.lon is None or other.lat is None:
+            continue
+        distance = haversine_m(case.lon, case.lat, other.lon, other.lat)
+        if distance <= radius_m:
+            found.append((other, distance))
+    found.sort(key=lambda pair: (pair[1], pair[0].pk))
+    return found[:limit]
+
+
+@dataclass
+class CategoryNode:
+    """A 大类 with its 小类."""
+
+    category: Category
+    children: list[Category] = field(default_factory=list)
+
+
+def category_tree(*, include_inactive: bool = False) -> list[CategoryNode]:
+    """The two-level catalogue in display order (not scoped: the catalogue is public)."""
+    query = Category.objects.select_related("department").order_by("order", "code")
+    if not include_inactive:
+        query = query.filter(active=True)
+    rows = list(query)
+    nodes = {c.pk: CategoryNode(c) for c in rows if c.parent_id is None}
+    for category in rows:
+        if category.parent_id is not None and category.parent_id in nodes:
+            nodes[category.parent_id].children.append(category)
+    return list(nodes.values())

@@ -1,0 +1,298 @@
+"""Case pages: inbox, case page with its actions, report forms, statistics.
+
+Views parse input, call one service or selector and render; refusals from services become
+form errors or a message, never a half-done change. All reads are scoped by the selectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ParamSpec
+
+from django.contrib import messages
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from linli.accounts.access import StaffRequest, request_id_of, staff_view
+from linli.accounts.choices import Role
+from linli.accounts.models import User
+from linli.accounts.selectors import grid_workers_of
+from linli.cases import selectors, services, workflow
+from linli.cases.api import default_period
+from linli.cases.choices import ACTION_LABELS, CaseAction, CaseSource, CaseStatus
+from linli.cases.errors import CaseRefused
+from linli.cases.export import case_statistics_xlsx
+from linli.cases.forms import HotlineForm, ReportForm, StatisticsForm, TransitionForm
+from linli.cases.indicators import INDICATORS
+from linli.cases.models import Case, Department
+from linli.cases.stats import GROUP_LABELS, case_statistics_for_user
+from linli.core.errors import ApplicationError, ErrorCode, NotFound
+
+A = CaseAction
+TARGET_ACTIONS = frozenset({A.DISPATCH, A.REASSIGN, A.SUBMIT_DISPATCH})
+PHOTO_ACTIONS = frozenset({A.REPORT_BACK, A.VERIFY_PASS, A.VERIFY_FAIL})
+# Actions shown as the page's main button (the next step of the loop), in this order.
+PRIMARY_ACTIONS = (A.REGISTER, A.DISPATCH, A.APPROVE_DISPATCH, A.ACCEPT, A.REPORT_BACK,
+                   A.VERIFY_PASS, A.CLOSE, A.EVALUATE, A.RESUME, A.APPROVE_EXTENSION)
+LIST_LIMIT = 100
+P = ParamSpec("P")
+
+
+# Any staff role (residents use the portal); out of scope → 404, not yours → 403.
+staff_required = staff_view()
+
+
+def _has_static(path: str) -> bool:
+    return finders.find(path) is not None
+
+
+@dataclass
+class ActionForm:
+    """What one action's form on the case page needs."""
+
+    action: str
+    label: str
+    primary: bool
+    needs_reason: bool
+    needs_target: bool
+    needs_days: bool
+    needs_rating: bool
+    needs_photos: bool
+    needs_into: bool
+
+
+def _action_forms(actions: list[str]) -> list[ActionForm]:
+    forms = [ActionForm(
+        action=action, label=str(ACTION_LABELS.get(action, action)), primary=action in PRIMARY_ACTIONS,
+        needs_reason=action in workflow.REASON_REQUIRED, needs_target=action in TARGET_ACTIONS,
+        needs_days=action == A.REQUEST_EXTENSION, needs_rating=action == A.EVALUATE,
+        needs_photos=action in PHOTO_ACTIONS, needs_into=action == A.MERGE,
+    ) for action in actions]
+    return sorted(forms, key=lambda f: (not f.primary, actions.index(f.action)))
+
+
+def _targets(case: Case) -> list[tuple[str, str]]:
+    """Dispatch targets: the grid's workers, then the active departments."""
+    options: list[tuple[str, str]] = [("", _("按派遣规则自动选择"))]
+    if case.grid is not None:
+        options += [(f"user:{a.user_id}", _("网格员 %(name)s") % {"name": a.user})
+                    for a in grid_workers_of(grid=case.grid)]
+    options += [(f"dept:{d.code}", d.name) for d in Department.objects.filter(active=True).order_by("code")]
+    return options
+
+
+@staff_required
+@require_GET
+def inbox(request: StaffRequest) -> HttpResponse:
+    cases = selectors.case_inbox_for_user(user=request.user, limit=LIST_LIMIT)
+    return render(request, "cases/inbox.html", {"cases": cases, "can_report": _may_report(request.user)})
+
+
+@staff_required
+@require_GET
+def case_list(request: StaffRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    filters = selectors.CaseFilters(q=query, status=[status] if status in CaseStatus.values else [])
+    rows = selectors.case_list_for_user(user=request.user, filters=filters)
+    return render(request, "cases/list.html", {
+        "cases": list(rows[:LIST_LIMIT]), "query": query, "status": status,
+        "statuses": CaseStatus.choices, "limit_reached": rows.count() > LIST_LIMIT,
+    })
+
+
+def _transition(request: StaffRequest, case: Case) -> tuple[bool, str]:
+    """Apply the posted action; ``(done, error message)``."""
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else None
+        return False, f"{label or field}: {errors[0]}"
+    try:
+        services.case_transition(
+            case=case, action=form.cleaned_data["action"], actor=request.user,
+            expected_version=form.cleaned_data["expected_version"], note=form.cleaned_data["note"] or "",
+            data=form.data_for_service(), photos=request.FILES.getlist("photos"),
+            request_id=request_id_of(request),
+        )
+    except CaseRefused as refusal:
+        if refusal.code == ErrorCode.CONFLICT:
+            return False, _("这件事件刚刚已被他人处理,页面已刷新为最新状态,请确认后再操作。")
+        return False, refusal.message
+    except NotFound:
+        raise
+    except ApplicationError as error:
+        return False, error.message
+    return True, ""
+
+
+@staff_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
+    user = request.user
+    case = selectors.case_get_for_user(user=user, case_id=case_id)
+    error = ""
+    if request.method == "POST":
+        done, error = _transition(request, case)
+        if done:
+            messages.success(request, _("操作已完成。"))
+            return redirect("cases:case", case_id=case.pk)
+        case = selectors.case_get_for_user(user=user, case_id=case_id)
+    actions = selectors.case_actions_for_user(user=user, case=case)
+    duplicates = selectors.case_duplicates(case=case) if A.MERGE in actions else []
+    status = 409 if error else 200
+    return render(request, "cases/case.html", {
+        "case": case,
+        "timeline": [(e, ACTION_LABELS.get(e.action, e.action)) for e in selectors.case_timeline(case=case)],
+        "photos": selectors.case_photos(case=case), "action_forms": _action_forms(actions),
+        "targets": _targets(case) if any(a in TARGET_ACTIONS for a in actions) else [],
+        "duplicates": duplicates, "error": error,
+        "has_leaflet": _has_static("vendor/leaflet/leaflet.js") and case.lon is not None,
+        "map_data": {"lon": case.lon, "lat": case.lat, "label": case.number},
+    }, status=status)
+
+
+@staff_required
+@require_GET
+def photo(request: StaffRequest, case_id: int, photo_id: int) -> HttpResponseBase:
+    case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+    found = next((p for p in selectors.case_photos(case=case) if p.pk == photo_id), None)
+    if found is None:
+        raise NotFound
+    response = FileResponse(found.file.open("rb"), content_type=found.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _may_report(user: User) -> bool:
+    return any(workflow.may_open(source, user.role) for source in (CaseSource.PATROL, CaseSource.STAFF))
+
+
+def _report_source(user: User) -> str:
+    return CaseSource.PATROL if user.role == Role.GRID_WORKER else CaseSource.STAFF
+
+
+def _open_from_form(request: StaffRequest, form: ReportForm, *, source: str, source_key: str = "") -> Case | None:
+    data = form.cleaned_data
+    try:
+        case, _created = services.case_open(
+            actor=request.user, source=source, category=data["category"], description=data["description"],
+            lon=data.get("lon"), lat=data.get("lat"), address=data.get("address") or "",
+            level=data.get("level"), reporter_name=data.get("reporter_name") or "",
+            callback_phone=data.get("callback_phone") or "",
+            handled_on_spot=bool(data.get("handled_on_spot")), source_key=source_key,
+            photos=request.FILES.getlist("photos"), request_id=request_id_of(request),
+        )
+    except ApplicationError as error:
+        field = error.field if error.field in form.fields else None
+        if error.field in {"lon", "lat"}:
+            field = "address"
+        form.add_error(field, error.message)
+        return None
+    return case
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def report(request: StaffRequest) -> HttpResponse:
+    user = request.user
+    if not _may_report(user):
+        raise ApplicationError(ErrorCode.PERMISSION_DENIED, _("当前角色不能上报事件"))
+    on_spot = user.role == Role.GRID_WORKER
+    tree = selectors.category_tree()
+    form = ReportForm(request.POST or None, tree=tree, on_spot=on_spot)
+    if request.method == "POST" and form.is_valid():
+        case = _open_from_form(request, form, source=_report_source(user))
+        if case is not None:
+            messages.success(request, _("事件 %(number)s 已上报。") % {"number": case.number})
+            return redirect("cases:case", case_id=case.pk)
+    return render(request, "cases/report.html", {"form": form, "tree": tree, "hotline": False},
+                  status=400 if form.errors else 200)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def hotline(request: StaffRequest) -> HttpResponse:
+    user = request.user
+    if not workflow.may_open(CaseSource.HOTLINE, user.role):
+        raise ApplicationError(ErrorCode.PERMISSION_DENIED, _("当前角色不能录入热线工单"))
+    tree = selectors.category_tree()
+    form = HotlineForm(request.POST or None, tree=tree, on_spot=False)
+    if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data.get("hotline_number") or ""
+        case = _open_from_form(request, form, source=CaseSource.HOTLINE,
+                               source_key=f"12345:{number}" if number else "")
+        if case is not None:
+            messages.success(request, _("热线工单已录入为事件 %(number)s。") % {"number": case.number})
+            return redirect("cases:case", case_id=case.pk)
+    return render(request, "cases/report.html", {"form": form, "tree": tree, "hotline": True},
+                  status=400 if form.errors else 200)
+
+
+def _cell(value: float | int | None, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "hours":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _cells(values: dict[str, float | int | None]) -> list[str]:
+    return [_cell(values.get(key), kind) for key, _label, kind in INDICATORS]
+
+
+def _statistics(request: StaffRequest) -> tuple[StatisticsForm, Any]:
+    form = StatisticsForm(request.GET or None)
+    group_by, start, end, compare = form.period(default_period())
+    table = case_statistics_for_user(user=request.user, group_by=group_by, start=start, end=end, compare=compare)
+    return form, table
+
+
+@staff_required
+@require_GET
+def statistics(request: StaffRequest) -> HttpResponse:
+    try:
+        form, table = _statistics(request)
+    except ApplicationError as error:
+        form, table = StatisticsForm(), None
+        messages.error(request, error.message)
+    chart = None
+    if table is not None:
+        chart = {
+            "labels": [row.label for row in table.rows],
+            "series": [{"key": key, "name": label, "kind": kind,
+                        "values": [row.values.get(key) for row in table.rows],
+                        "previous": [row.previous.get(key) if row.previous else None for row in table.rows]}
+                       for key, label, kind in INDICATORS],
+            "compare": table.compare,
+        }
+    return render(request, "cases/statistics.html", {
+        "form": form, "table": table, "indicators": INDICATORS, "chart": chart,
+        "rows": [(row.label, _cells(row.values)) for row in table.rows] if table else [],
+        "total": (table.total.label, _cells(table.total.values)) if table and table.total else None,
+        "group_label": GROUP_LABELS.get(table.group_by, "") if table else "",
+        "has_echarts": _has_static("vendor/echarts/echarts.min.js"),
+        "query": request.GET.urlencode(),
+    })
+
+
+@staff_required
+@require_GET
+def statistics_xlsx(request: StaffRequest) -> HttpResponse:
+    _form, table = _statistics(request)
+    title = _("事件统计 %(start)s 至 %(end)s") % {"start": table.start, "end": table.end}
+    body = case_statistics_xlsx(table, title=title)
+    response = HttpResponse(
+        body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="case-statistics-{stamp}.xlsx"'
+    return response

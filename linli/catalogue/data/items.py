@@ -1,0 +1,25 @@
+"""The whole seed catalogue, in catalogue order."""
+
+from __future__ import annotations
+
+from linli.catalogue.data.items_civil import CIVIL_AFFAIRS, DISABLED_PERSONS
+from linli.catalogue.data.items_labour import HEALTH, LABOUR, MEDICAL_INSURANCE
+from linli.catalogue.data.items_other import CITY, COMMUNITY, HOUSING, POLICE, VETERANS
+from linli.catalogue.data.materials import MATERIALS
+from linli.catalogue.data.spec import SeedItem
+from linli.catalogue.search_index import ItemDoc
+
+SEED_ITEMS: tuple[SeedItem, ...] = (
+    *CIVIL_AFFAIRS, *DISABLED_PERSONS, *LABOUR, *MEDICAL_INSURANCE, *HEALTH,
+    *POLICE, *HOUSING, *VETERANS, *CITY, *COMMUNITY,
+)
+
+
+def seed_item_docs() -> list[ItemDoc]:
+    """The seed catalogue as search documents (for the evaluation and benchmarks)."""
+    return [
+        ItemDoc(code=item.code, name=item.name, department=item.department, keywords=item.keywords,
+                conditions=item.conditions,
+                materials=tuple(MATERIALS[code.lstrip("?")].name for code in item.materials))
+        for item in SEED_ITEMS
+    ]

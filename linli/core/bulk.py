@@ -1,0 +1,136 @@
+"""Bulk writes inside the caller's transaction: PostgreSQL ``COPY`` (psycopg 3) or SQLite
+``executemany``. For the paths where one ORM statement per row would dominate the cost
+(imports, batch intake, the audit entries of a batch); ids can be reserved up front so rows
+point at each other without a round trip per row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection, models
+
+
+def column_of(model: type[models.Model], name: str) -> str:
+    column = getattr(model._meta.get_field(name), "column", None)
+    if not isinstance(column, str):  # pragma: no cover - only concrete fields are listed
+        raise TypeError(f"{model.__name__}.{name} has no column")
+    return column
+
+
+def _raw_sqlite() -> Any:
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw is None:  # pragma: no cover - ensure_connection() just ran
+        raise RuntimeError("no database connection")
+    return raw
+
+
+def db_value(value: object) -> object:
+    """Python value → what the backend stores (SQLite keeps datetimes/dates as text)."""
+    if connection.vendor == "sqlite":
+        if isinstance(value, datetime):
+            return connection.ops.adapt_datetimefield_value(value)
+        if isinstance(value, date):
+            return value.isoformat()
+    return value
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` fresh primary keys for ``model``; the caller inserts them with explicit ids.
+
+    PostgreSQL draws them from the identity sequence (safe with concurrent writers); SQLite
+    runs with an IMMEDIATE transaction, so nobody else writes until we commit.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [int(row[0]) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608 -- name from model meta
+        start = int(cursor.fetchone()[0]) + 1
+    return list(range(start, start + count))
+
+
+def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Insert plain tuples (already in database form, JSON as text) into ``model``'s table."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(column_of(model, f)) for f in fields)
+    count = 0
+    if connection.vendor == "postgresql":
+        # The driver's errors (a unique violation under a race) become Django's IntegrityError.
+        with connection.wrap_database_errors, connection.cursor() as cursor, \
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    data = [tuple(db_value(v) for v in row) for row in rows]
+    placeholders = ", ".join("?" for _ in fields)
+    with connection.wrap_database_errors:
+        _raw_sqlite().executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", data)  # noqa: S608 -- names from model meta
+    return len(data)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def bulk_insert_objects(model: type[models.Model], objects: Sequence[models.Model]) -> int:
+    """Insert unsaved model instances that carry every value (``auto_now`` is not applied).
+
+    Auto-increment keys are left to the database unless the objects carry them.
+    """
+    if not objects:
+        return 0
+    fields: list[str] = []
+    json_fields: set[str] = set()
+    for f in model._meta.concrete_fields:
+        if f.primary_key and isinstance(f, models.AutoField | models.BigAutoField) and objects[0].pk is None:
+            continue
+        fields.append(f.attname)
+        if isinstance(f, models.JSONField):
+            json_fields.add(f.attname)
+    rows = (
+        tuple(
+            _json_text(value) if name in json_fields and value is not None else value
+            for name in fields for value in (getattr(obj, name),)
+        )
+        for obj in objects
+    )
+    return bulk_insert(model, fields, rows)
+
+
+def bulk_update(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
+    """``UPDATE`` rows given as ``(id, *values)``: COPY into a temp table + one UPDATE … FROM
+    on PostgreSQL, ``executemany`` on SQLite."""
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = [quote(column_of(model, f)) for f in fields]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE _linli_upd ON COMMIT DROP AS SELECT id, {', '.join(columns)} FROM {table} WITH NO DATA",  # noqa: S608
+            )
+            with cursor.cursor.copy(f"COPY _linli_upd (id, {', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            assignments = ", ".join(f"{c} = u.{c}" for c in columns)
+            cursor.execute(f"UPDATE {table} t SET {assignments} FROM _linli_upd u WHERE t.id = u.id")  # noqa: S608
+            cursor.execute("DROP TABLE _linli_upd")
+        return len(rows)
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    data = [(*(db_value(v) for v in row[1:]), row[0]) for row in rows]
+    _raw_sqlite().executemany(f"UPDATE {table} SET {assignments} WHERE id = ?", data)  # noqa: S608
+    return len(rows)

@@ -1,0 +1,87 @@
+"""Base models and the append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NoReturn
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    """Every linli model records when it was created and last changed."""
+
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or delete an audit entry through the ORM."""
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit entries cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """One audited action. Append-only; each row's hash covers the previous row's hash.
+
+    Personal values are never stored here: ``fields`` holds field *names* only.
+    """
+
+    seq = models.BigIntegerField(_("序号"), unique=True)
+    created_at = models.DateTimeField(_("时间"), db_index=True)
+    actor_id = models.BigIntegerField(_("操作人ID"), null=True, blank=True, db_index=True)
+    actor_label = models.CharField(_("操作人"), max_length=150)
+    action = models.CharField(_("动作"), max_length=80, db_index=True)
+    target_type = models.CharField(_("对象类型"), max_length=80)
+    target_id = models.CharField(_("对象ID"), max_length=64, blank=True)
+    fields = models.JSONField(_("涉及字段"), default=list, blank=True)
+    reason = models.CharField(_("事由"), max_length=500, blank=True)
+    request_id = models.CharField(_("请求ID"), max_length=64, blank=True)
+    prev_hash = models.CharField(_("前序哈希"), max_length=64)
+    hash = models.CharField(_("哈希"), max_length=64, unique=True)
+
+    objects: ClassVar[AuditEntryQuerySet] = AuditEntryQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-seq"]
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit entries cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditHead(models.Model):
+    """Single row holding the chain's tip; locking it serialises appends across processes."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        verbose_name = _("审计链头")
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"

@@ -1,0 +1,112 @@
+"""Personal data at rest: AES-GCM encryption with rotatable keys, an HMAC blind index, masks.
+
+Token format ``<key id>$<base64url(nonce ‖ ciphertext ‖ tag)>``. The field name is bound as
+associated data, so a ciphertext copied into another column does not decrypt. The blind
+index is keyed and domain-separated per field; it allows exact lookups only.
+
+Rotation: ``LINLI_PII_KEYS`` lists every key that may decrypt, the current key encrypts.
+``linli_pii_rotate`` re-encrypts tokens of older keys; until then they still decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+
+
+class PiiError(Exception):
+    """A ciphertext that cannot be decrypted with any configured key."""
+
+
+def _keys() -> dict[str, bytes]:
+    keys: dict[str, bytes] = settings.LINLI_PII_KEYS
+    return keys
+
+
+def current_key_id() -> str:
+    key_id: str = settings.LINLI_PII_CURRENT_KEY
+    return key_id
+
+
+def encrypt(plaintext: str, *, field: str) -> str:
+    """Seal ``plaintext`` with the current key, bound to ``field`` (e.g. ``person.phone``)."""
+    key_id = current_key_id()
+    key = _keys().get(key_id)
+    if key is None:
+        raise PiiError(f"current key {key_id!r} is not among the configured keys")
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), field.encode())
+    return f"{key_id}${base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+
+
+def decrypt(token: str, *, field: str) -> str:
+    """Open a token written by :func:`encrypt` for the same ``field``; else :class:`PiiError`."""
+    key_id, sep, payload = token.partition("$")
+    key = _keys().get(key_id)
+    if not sep or key is None:
+        raise PiiError(f"no key {key_id!r} configured for {field}")
+    try:
+        raw = base64.urlsafe_b64decode(payload.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise PiiError(f"{field}: ciphertext is not valid base64") from None
+    if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+        raise PiiError(f"{field}: ciphertext is too short")
+    try:
+        plain = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], field.encode())
+    except InvalidTag:
+        raise PiiError(f"{field}: ciphertext fails authentication") from None
+    return plain.decode("utf-8")
+
+
+def key_id_of(token: str) -> str:
+    return token.partition("$")[0]
+
+
+def needs_rotation(token: str) -> bool:
+    """True for a non-empty token sealed with a key other than the current one."""
+    return bool(token) and key_id_of(token) != current_key_id()
+
+
+def reencrypt(token: str, *, field: str) -> str:
+    """The same plaintext sealed with the current key (a fresh nonce every time)."""
+    return encrypt(decrypt(token, field=field), field=field)
+
+
+def blind_index(value: str, *, field: str) -> str:
+    """Keyed hash for exact lookup; callers pass the *normalised* value."""
+    key: bytes = settings.LINLI_BLIND_INDEX_KEY
+    digest = hmac.new(key, f"{field}\x00{value}".encode(), hashlib.sha256).hexdigest()
+    return digest[:32]
+
+
+def mask_id_number(value: str) -> str:
+    """``330102199001011234`` → ``3301**********1234`` (first 4, last 4)."""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """``13812345678`` → ``138****5678``; landlines keep the last 4 only."""
+    if len(value) == 11 and value.startswith("1"):
+        return value[:3] + "****" + value[-4:]
+    if len(value) <= 4:
+        return "*" * len(value)
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def mask_name(value: str) -> str:
+    """``王小明`` → ``王**``, ``王明`` → ``王*``: surname only, for lists shown without a need."""
+    if not value:
+        return value
+    return value[0] + "*" * max(len(value) - 1, 1)

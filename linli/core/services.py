@@ -1,0 +1,255 @@
+"""Writes of the core app: appending to the audit chain, rotating PII keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.apps import apps
+from django.db import models, transaction
+from django.utils import timezone
+
+from linli.core import pii
+from linli.core.actors import Actor, actor_label
+from linli.core.bulk import bulk_insert_objects
+from linli.core.models import AuditEntry, AuditHead
+
+GENESIS_HASH = "0" * 64
+# Field *names* only: a value such as a phone number or an ID number never matches.
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,79}$")
+
+
+def audit_entry_digest(
+    *,
+    prev_hash: str,
+    seq: int,
+    created_at: datetime,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    fields: list[str],
+    reason: str,
+    request_id: str,
+) -> str:
+    """The chain hash of one entry; :func:`linli.core.selectors.audit_chain_verify` recomputes it."""
+    body = json.dumps(
+        [seq, created_at.isoformat(), actor_id, actor_label, action, target_type, target_id,
+         fields, reason, request_id],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+
+
+def _in_real_transaction() -> bool:
+    """True inside ``transaction.atomic``; the wrapper a test case opens does not count.
+
+    Without this, every test would run inside an atomic block and a service that forgot
+    its own transaction would pass its tests.
+    """
+    connection = transaction.get_connection()
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | int = "",
+    fields: Iterable[str] = (),
+    reason: str = "",
+    request_id: str = "",
+) -> AuditEntry:
+    """Append one entry to the chain, inside the caller's transaction.
+
+    Must run inside ``transaction.atomic`` so the entry commits or rolls back with the change
+    it describes. ``fields`` are names, never values: anything that does not look like a
+    field name is refused.
+    """
+    if not _in_real_transaction():
+        raise RuntimeError("audit_record must run inside the service's transaction")
+    names = sorted(set(fields))
+    for name in names:
+        if not _FIELD_NAME.match(name):
+            raise ValueError("audit fields must be field names, not values")
+    # Truncate before hashing so that what the database keeps is exactly what was hashed.
+    action, target_type = action[:80], target_type[:80]
+    target, reason, request_id = str(target_id)[:64], reason[:500], request_id[:64]
+    label = actor_label(actor)[:150]
+    # Locking the head row serialises appends so seq and prev_hash never fork.
+    head, _created = AuditHead.objects.select_for_update().get_or_create(id=1)
+    seq = head.seq + 1
+    # UTC with microseconds: what the database returns hashes the same.
+    created_at = timezone.now().astimezone(UTC)
+    digest = audit_entry_digest(
+        prev_hash=head.last_hash, seq=seq, created_at=created_at, actor_id=actor.pk,
+        actor_label=label, action=action, target_type=target_type, target_id=target,
+        fields=names, reason=reason, request_id=request_id,
+    )
+    entry = AuditEntry.objects.create(
+        seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label, action=action,
+        target_type=target_type, target_id=target, fields=names, reason=reason,
+        request_id=request_id, prev_hash=head.last_hash, hash=digest,
+    )
+    AuditHead.objects.filter(id=1).update(seq=seq, last_hash=digest, updated_at=created_at)
+    return entry
+
+
+def audit_record_many(
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    targets: Sequence[tuple[str | int, Iterable[str]]],
+    reason: str = "",
+    request_id: str = "",
+) -> int:
+    """One entry per ``(target_id, field names)``, appended under a single head lock.
+
+    The same chain and digest as :func:`audit_record`, for batch paths (imports, batch
+    intake) where one statement per entry would dominate the cost. Returns the count.
+    """
+    if not targets:
+        return 0
+    if not _in_real_transaction():
+        raise RuntimeError("audit_record_many must run inside the service's transaction")
+    action, target_type = action[:80], target_type[:80]
+    reason, request_id = reason[:500], request_id[:64]
+    label = actor_label(actor)[:150]
+    head, _created = AuditHead.objects.select_for_update().get_or_create(id=1)
+    prev, seq = head.last_hash, head.seq
+    created_at = timezone.now().astimezone(UTC)
+    entries: list[AuditEntry] = []
+    for target_id, fields in targets:
+        names = sorted(set(fields))
+        for name in names:
+            if not _FIELD_NAME.match(name):
+                raise ValueError("audit fields must be field names, not values")
+        seq += 1
+        target = str(target_id)[:64]
+        digest = audit_entry_digest(
+            prev_hash=prev, seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label,
+            action=action, target_type=target_type, target_id=target, fields=names,
+            reason=reason, request_id=request_id,
+        )
+        entries.append(AuditEntry(
+            seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label, action=action,
+            target_type=target_type, target_id=target, fields=names, reason=reason,
+            request_id=request_id, prev_hash=prev, hash=digest,
+        ))
+        prev = digest
+    bulk_insert_objects(AuditEntry, entries)
+    AuditHead.objects.filter(id=1).update(seq=seq, last_hash=prev, updated_at=created_at)
+    return len(entries)
+
+
+@transaction.atomic
+def audit_record_standalone(
+    *, actor: Actor, action: str, target_type: str, target_id: str | int = "",
+    reason: str = "", request_id: str = "",
+) -> AuditEntry:
+    """For events that change nothing else (login, export, view of sensitive data)."""
+    return audit_record(
+        actor=actor, action=action, target_type=target_type, target_id=target_id,
+        reason=reason, request_id=request_id,
+    )
+
+
+@dataclass
+class RotationReport:
+    """What one run of :func:`pii_keys_rotate` did, per ``app_label.Model.column``."""
+
+    key_id: str
+    rewritten: dict[str, int] = field(default_factory=dict)
+    skipped_models: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rewritten.values())
+
+
+def encrypted_columns() -> tuple[dict[type[models.Model], dict[str, str]], list[str]]:
+    """Every ``*_enc`` column of every installed model, with the PII field name it is bound to.
+
+    A model declares ``PII_FIELDS = {"phone_enc": "person.phone", …}``; models with
+    ``*_enc`` columns but no declaration are returned by label as the second item.
+    """
+    found: dict[type[models.Model], dict[str, str]] = {}
+    undeclared: list[str] = []
+    for model in apps.get_models():
+        columns = [f.name for f in model._meta.concrete_fields if f.name.endswith("_enc")]
+        if not columns:
+            continue
+        declared: dict[str, str] | None = getattr(model, "PII_FIELDS", None)
+        if not declared:
+            undeclared.append(model._meta.label)
+            continue
+        missing = [c for c in columns if c not in declared]
+        if missing:
+            undeclared.append(f"{model._meta.label} ({', '.join(missing)})")
+        found[model] = {c: declared[c] for c in columns if c in declared}
+    return found, undeclared
+
+
+def _rotate_model(
+    model: type[models.Model], columns: dict[str, str], *, key_id: str, batch_size: int,
+    report: RotationReport,
+) -> None:
+    stale = models.Q()
+    for column in columns:
+        stale |= ~models.Q(**{column: ""}) & ~models.Q(**{f"{column}__startswith": f"{key_id}$"})
+    manager = model._default_manager
+    last_pk: object = None
+    while True:
+        # Atomic per batch: a crash leaves whole batches done, never half a row.
+        with transaction.atomic():
+            query = manager.select_for_update().filter(stale).order_by("pk")
+            if last_pk is not None:
+                query = query.filter(pk__gt=last_pk)
+            rows = list(query[:batch_size])
+            if not rows:
+                return
+            changed: set[str] = set()
+            for row in rows:
+                for column, pii_field in columns.items():
+                    token = getattr(row, column)
+                    if pii.needs_rotation(token):
+                        setattr(row, column, pii.reencrypt(token, field=pii_field))
+                        changed.add(column)
+                        label = f"{model._meta.label}.{column}"
+                        report.rewritten[label] = report.rewritten.get(label, 0) + 1
+            manager.bulk_update(rows, sorted(changed))
+            last_pk = rows[-1].pk
+
+
+def pii_keys_rotate(*, actor: Actor, batch_size: int = 500) -> RotationReport:
+    """Re-encrypt every ``*_enc`` value sealed with an old key under the current key.
+
+    Safe to run again or after a crash (rows already on the current key are skipped).
+    One audit entry per run names the columns and counts, never a value. Models with
+    ``*_enc`` columns but no ``PII_FIELDS`` are listed in ``skipped_models``.
+    """
+    report = RotationReport(key_id=pii.current_key_id())
+    found, undeclared = encrypted_columns()
+    report.skipped_models = undeclared
+    try:
+        for model, columns in found.items():
+            _rotate_model(model, columns, key_id=report.key_id, batch_size=batch_size,
+                          report=report)
+    finally:
+        # Also after a failure: the batches that did commit are recorded.
+        if report.total:
+            with transaction.atomic():
+                audit_record(
+                    actor=actor, action="pii.rotate", target_type="core.pii",
+                    target_id=report.key_id, fields=sorted(report.rewritten),
+                    reason=", ".join(f"{k}={v}" for k, v in sorted(report.rewritten.items())),
+                )
+    return report

@@ -1,0 +1,84 @@
+"""The parts of the demo beyond the street: service catalogue and windows, the import
+sources and a year of cases (the six departmental exports come from ``linli_demo_exports``).
+Each part is seeded only when it is missing, so ``linli demo`` on an existing data folder
+adds what a newer linli brings and nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from linli.catalogue.models import ServiceItem, ServiceWindow
+from linli.catalogue.seed_items import catalogue_seed
+from linli.catalogue.services import window_create
+from linli.core.actors import Actor
+from linli.demo.cases_history import DEFAULT_CASES_PER_MONTH, seed_case_history
+from linli.demo.generator import DEFAULT_SEED
+from linli.fusion.models import Source
+from linli.fusion.services import sources_sync
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+
+Progress = Callable[[str], None]
+
+# Community service halls: mornings and afternoons on weekdays, Saturday morning.
+WINDOW_HOURS = {
+    **{str(day): [["08:30", "11:30"], ["13:30", "17:00"]] for day in range(1, 6)},
+    "6": [["09:00", "11:30"]],
+}
+
+
+@dataclass
+class ExtrasReport:
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def demo_extras_seed_if_missing(
+    *, actor: Actor, cases_per_month: int | None = None, progress: Progress | None = None,
+) -> ExtrasReport:
+    """Seed every demo part that is missing; returns what was done and what was kept."""
+    say = progress or (lambda _message: None)
+    report = ExtrasReport()
+    if not Area.objects.filter(level=AreaLevel.COMMUNITY).exists():
+        report.skipped.append("no street: run the street seed first")
+        return report
+    if ServiceItem.objects.exists():
+        report.skipped.append("catalogue")
+    else:
+        say("seeding the service catalogue …")
+        seeded = catalogue_seed(actor=actor)
+        report.done.append(f"catalogue: {len(seeded.created)} service items")
+    if ServiceWindow.objects.exists():
+        report.skipped.append("windows")
+    else:
+        items = list(ServiceItem.objects.filter(active=True))
+        for community in Area.objects.filter(level=AreaLevel.COMMUNITY).order_by("code"):
+            window_create(
+                actor=actor, code=f"W{community.code[-3:]}01", name=f"{community.name}综合受理窗口",
+                community=community, opening_hours=WINDOW_HOURS, slot_minutes=30,
+                capacity_per_slot=3, items=items,
+            )
+        report.done.append("service windows")
+    if Source.objects.exists():
+        report.skipped.append("import sources")
+    else:
+        sources_sync(actor=actor)
+        report.done.append("import sources (linli/fusion/sources)")
+    history = seed_case_history(
+        actor=actor, seed=DEFAULT_SEED, progress=say,
+        cases_per_month=cases_per_month or DEFAULT_CASES_PER_MONTH,
+    )
+    if history.skipped:
+        report.skipped.append("case history")
+    else:
+        report.done.append(f"case history: {history.cases:,} cases")
+    return report
+
+
+def exports_dir() -> Path:
+    return Path(settings.DATA_DIR) / "exports"

@@ -1,0 +1,62 @@
+"""``linli import SOURCE FILE [--dry-run]``: import a departmental export and print the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from linli.core.actors import SystemActor
+from linli.core.errors import ApplicationError
+from linli.fusion.models import Source
+from linli.fusion.services import import_run, sources_sync
+from linli.geo.models import Area
+
+
+class Command(BaseCommand):
+    help = "导入部门数据文件(CSV/XLSX),打印导入报告;拒收行写入报告文件。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("source", help="来源编码,如 minzheng")
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="只试运行,不写入")
+        parser.add_argument("--area", help="街道或区的编码(默认:区级)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = SystemActor("command:linli_import")
+        source = Source.objects.filter(code=options["source"], active=True).first()
+        if source is None:
+            sources_sync(actor=actor)
+            source = Source.objects.filter(code=options["source"], active=True).first()
+        if source is None:
+            codes = ", ".join(Source.objects.values_list("code", flat=True))
+            raise CommandError(f"未知的来源 {options['source']!r}(已有:{codes})")
+        area = None
+        if options["area"]:
+            area = Area.objects.filter(code=options["area"]).first()
+            if area is None:
+                raise CommandError(f"未知的区域编码 {options['area']!r}")
+        try:
+            report = import_run(actor=actor, source=source, file_path=options["file"],
+                                dry_run=options["dry_run"], area=area)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        out = self.stdout
+        counts = report.counts()
+        out.write(f"{'试运行' if report.dry_run else '导入'} {source.code} {report.file_name} (任务 #{report.job_id})")
+        out.write(f"  编码: {report.encoding or '-'}  工作表: {'、'.join(report.sheets) or '-'}")
+        out.write(f"  读取行数:   {counts['rows_read']}")
+        out.write(f"  未变化行:   {counts['unchanged']}")
+        matched = ", ".join(f"{how}={n}" for how, n in sorted(report.matched.items()) if how != "new") or "0"
+        out.write(f"  匹配已有人员: {counts['matched_total'] - report.matched.get('new', 0)} ({matched})")
+        out.write(f"  新增人员:   {counts['new_persons']}")
+        out.write(f"  更新人员/字段: {counts['updated_persons']} / {counts['updated_fields']}")
+        out.write(f"  冲突:       {counts['conflicts']} (新建核实任务 {counts['tasks_created']})")
+        out.write(f"  待复核:     {counts['review']}")
+        out.write(f"  拒收行:     {counts['rejected']} (未采用的值 {counts['dropped_values']})")
+        from linli.fusion.models import ImportJob
+
+        job = ImportJob.objects.filter(pk=report.job_id or 0).first()
+        if job is not None and job.report_file:
+            out.write(f"  拒收清单:   {job.report_file}")

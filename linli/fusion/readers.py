@@ -1,0 +1,293 @@
+"""Reading departmental exports as they really come: CSV in UTF-8 (with or without BOM),
+GBK or GB18030 with whatever delimiter, and XLSX with one or more sheets.
+
+Every check that can refuse a file runs here, before anything is written: size, emptiness,
+encoding, a truncated or corrupt workbook, an unknown sheet, missing key columns and
+formulas. Refusals are :class:`FileRefused` with a Chinese message naming the problem.
+
+Formulas: an XLSX formula cell (``<f>`` in the sheet XML) or any cell whose text starts
+with ``=`` refuses the whole file. A department's export is data; a formula's cached value
+may be stale and cannot be checked, so we ask for values instead of guessing (the report
+file we write back neutralises such cells, see :func:`neutralise_cell`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from linli.fusion.errors import FileRefused
+
+ROW_COLUMN = "__row"
+SHEET_COLUMN = "__sheet"
+# Strict decodes in this order: UTF-8 first (GBK would accept many UTF-8 byte runs).
+ENCODINGS: tuple[str, ...] = ("utf-8", "gbk", "gb18030")
+_SAMPLE_BYTES = 64 * 1024
+_DELIMITERS = ",\t;|"
+_XLSX_MAGIC = b"PK\x03\x04"
+_FORMULA_RE = re.compile(rb"<(?:\w+:)?f[ >/]")
+_CELL_REF_RE = re.compile(rb'<(?:\w+:)?c r="([A-Z]+[0-9]+)"[^>]*>(?:(?!</(?:\w+:)?c>).){0,200}?<(?:\w+:)?f[ >/]', re.S)
+DEFAULT_MAX_MB = 100
+
+
+def max_upload_bytes() -> int:
+    """``LINLI_FUSION_MAX_MB`` (default 100 MB): larger exports are refused unread."""
+    return int(getattr(settings, "LINLI_FUSION_MAX_MB", DEFAULT_MAX_MB)) * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """An export read into one all-text frame (plus ``__row``/``__sheet`` columns)."""
+
+    frame: pl.DataFrame
+    format: str
+    encoding: str
+    delimiter: str
+    sheets: list[str]
+    columns: list[str]
+    size: int
+    sha256: str
+    missing_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_encoding(data: bytes, *, declared: str = "auto") -> str:
+    """The first of UTF-8 / GBK / GB18030 that strictly decodes a sample, then the whole.
+
+    A declared encoding (not ``auto``) is checked, not trusted.
+    """
+    candidates = ENCODINGS if declared in ("", "auto") else (declared.lower(),)
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+        try:
+            decoder.decode(data[:_SAMPLE_BYTES], final=False)
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    if declared not in ("", "auto"):
+        raise FileRefused("encoding", _("文件不是声明的编码 %(enc)s,无法解码") % {"enc": declared})
+    raise FileRefused("encoding", _("无法识别文件编码:既不是 UTF-8,也不是 GBK/GB18030"))
+
+
+def sniff_delimiter(text: str) -> str:
+    sample = text[:_SAMPLE_BYTES]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        first = sample.splitlines()[0] if sample.splitlines() else ""
+        counts = {d: first.count(d) for d in _DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _clean_header(name: str) -> str:
+    return name.replace("\u3000", " ").replace("\ufeff", "").strip()
+
+
+def _check_cells_for_formulas(frame: pl.DataFrame, *, sheet: str) -> None:
+    for column in frame.columns:
+        if column in (ROW_COLUMN, SHEET_COLUMN):
+            continue
+        hits = frame.filter(pl.col(column).str.starts_with("="))
+        if hits.height:
+            row = hits[ROW_COLUMN][0]
+            where = _("工作表「%(sheet)s」") % {"sheet": sheet} if sheet else ""
+            raise FileRefused("file", _("%(where)s第%(row)s行「%(column)s」列含公式,请导出为数值后再导入")
+                              % {"where": where, "row": row, "column": column})
+
+
+def _check_key_columns(columns: Sequence[str], key_columns: Sequence[str], *, sheet: str = "") -> None:
+    missing = [c for c in key_columns if c not in columns]
+    if missing:
+        where = _("工作表「%(sheet)s」") % {"sheet": sheet} if sheet else _("文件")
+        raise FileRefused("columns", _("%(where)s缺少关键列:%(cols)s") % {"where": where, "cols": "、".join(missing)})
+
+
+def _read_csv(path: Path, *, declared_encoding: str) -> tuple[pl.DataFrame, str, str]:
+    data = path.read_bytes()
+    encoding = detect_encoding(data, declared=declared_encoding)
+    text = data.decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise FileRefused("file", _("文件为空"))
+    delimiter = sniff_delimiter(text)
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")), separator=delimiter, infer_schema=False,
+            truncate_ragged_lines=True, row_index_name=ROW_COLUMN, row_index_offset=2,
+        )
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        raise FileRefused("file", _("CSV 文件无法解析:%(err)s") % {"err": str(exc)[:200]}) from None
+    frame = frame.rename({c: _clean_header(c) for c in frame.columns if c != ROW_COLUMN})
+    return frame, encoding, delimiter
+
+
+def _formula_cells(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet XML part → first formula cell reference found (empty when none)."""
+    found: dict[str, str] = {}
+    for name in archive.namelist():
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            body = archive.read(name)
+            if _FORMULA_RE.search(body):
+                match = _CELL_REF_RE.search(body)
+                found[name] = match.group(1).decode() if match else "?"
+    return found
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → its XML part, from workbook.xml and its relationships."""
+    try:
+        workbook = archive.read("xl/workbook.xml").decode("utf-8")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    except KeyError:
+        return {}
+    targets = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels)
+    } | {
+        m.group(2): m.group(1)
+        for m in re.finditer(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)
+    }
+    parts: dict[str, str] = {}
+    for m in re.finditer(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"', workbook):
+        target = targets.get(m.group(2), "")
+        target = target.lstrip("/")
+        parts[_unescape_xml(m.group(1))] = target if target.startswith("xl/") else f"xl/{target}"
+    return parts
+
+
+def _unescape_xml(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _read_xlsx(path: Path, *, sheets: Sequence[str] | None, key_columns: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
+    with path.open("rb") as handle:
+        if handle.read(4) != _XLSX_MAGIC:
+            raise FileRefused("file", _("不是有效的 XLSX 文件(文件损坏或格式不符)"))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.testzip() is not None:
+                raise zipfile.BadZipFile
+            formulas = _formula_cells(archive)
+            parts = _sheet_parts(archive)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise FileRefused("file", _("XLSX 文件不完整或已损坏,请重新导出")) from None
+    try:
+        reader = fastexcel.read_excel(path)
+    except Exception as exc:  # fastexcel raises its own hierarchy for corrupt workbooks
+        raise FileRefused("file", _("XLSX 文件无法读取:%(err)s") % {"err": str(exc)[:200]}) from None
+    names = list(reader.sheet_names)
+    chosen = list(sheets) if sheets else names
+    unknown = [s for s in chosen if s not in names]
+    if unknown:
+        raise FileRefused("sheet", _("找不到工作表:%(s)s(文件中有:%(all)s)")
+                          % {"s": "、".join(unknown), "all": "、".join(names)})
+    for sheet in chosen:
+        ref = formulas.get(parts.get(sheet, ""), "")
+        if ref:
+            raise FileRefused("file", _("工作表「%(sheet)s」%(ref)s单元格含公式,请导出为数值后再导入")
+                              % {"sheet": sheet, "ref": ref})
+    frames: list[pl.DataFrame] = []
+    for sheet in chosen:
+        try:
+            loaded = reader.load_sheet_by_name(sheet, dtypes="string")
+            frame = loaded.to_polars()
+        except Exception as exc:  # a broken sheet part inside an otherwise valid zip
+            raise FileRefused("file", _("工作表「%(sheet)s」无法读取:%(err)s")
+                              % {"sheet": sheet, "err": str(exc)[:200]}) from None
+        if frame.width == 0 or frame.height == 0:
+            continue
+        frame = frame.rename({c: _clean_header(c) for c in frame.columns})
+        _check_key_columns(frame.columns, key_columns, sheet=sheet)
+        frame = frame.with_columns(pl.all().cast(pl.String)).with_row_index(ROW_COLUMN, offset=2)
+        frame = frame.with_columns(pl.col(ROW_COLUMN).cast(pl.UInt32), pl.lit(sheet).alias(SHEET_COLUMN))
+        frames.append(frame)
+    if not frames:
+        raise FileRefused("file", _("文件为空:所选工作表没有数据行"))
+    return pl.concat(frames, how="diagonal"), chosen
+
+
+def read_export(
+    path: Path | str,
+    *,
+    fmt: str = "auto",
+    encoding: str = "auto",
+    sheets: Sequence[str] | None = None,
+    key_columns: Sequence[str] = (),
+    mapped_columns: Sequence[str] = (),
+    max_bytes: int | None = None,
+) -> ReadResult:
+    """Read an export, or refuse it (:class:`FileRefused`) before anything is written."""
+    path = Path(path)
+    limit = max_upload_bytes() if max_bytes is None else max_bytes
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise FileRefused("file", _("文件不存在或无法读取")) from None
+    if size > limit:
+        raise FileRefused("file", _("文件过大(%(size)s MB),上限为 %(limit)s MB,请分批导出")
+                          % {"size": round(size / 1048576, 1), "limit": limit // 1048576})
+    if size == 0:
+        raise FileRefused("file", _("文件为空"))
+    if fmt in ("", "auto"):
+        with path.open("rb") as handle:
+            fmt = "xlsx" if handle.read(4) == _XLSX_MAGIC or path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+    if fmt == "xlsx":
+        frame, sheet_names = _read_xlsx(path, sheets=sheets, key_columns=key_columns)
+        used_encoding, delimiter = "", ""
+    else:
+        frame, used_encoding, delimiter = _read_csv(path, declared_encoding=encoding)
+        frame = frame.with_columns(pl.col(ROW_COLUMN).cast(pl.UInt32), pl.lit("").alias(SHEET_COLUMN))
+        sheet_names = []
+        _check_key_columns(frame.columns, key_columns)
+    if frame.height == 0:
+        raise FileRefused("file", _("文件为空:只有表头,没有数据行"))
+    # Drop rows that are blank in every data column (trailing empty lines of exports).
+    data_columns = [c for c in frame.columns if c not in (ROW_COLUMN, SHEET_COLUMN)]
+    frame = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "")
+                                            for c in data_columns]))
+    if frame.height == 0:
+        raise FileRefused("file", _("文件为空:没有数据行"))
+    for sheet in (sheet_names or [""]):
+        part = frame.filter(pl.col(SHEET_COLUMN) == sheet) if sheet else frame
+        _check_cells_for_formulas(part, sheet=sheet)
+    return ReadResult(
+        frame=frame, format=fmt, encoding=used_encoding, delimiter=delimiter, sheets=sheet_names,
+        columns=data_columns, size=size, sha256=file_sha256(path),
+        missing_columns=[c for c in mapped_columns if c not in data_columns],
+    )
+
+
+_DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: str) -> str:
+    """Prefix ``'`` so a spreadsheet opening our report never evaluates a cell as a formula."""
+    return "'" + value if value.startswith(_DANGEROUS_PREFIXES) else value

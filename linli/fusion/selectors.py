@@ -1,0 +1,217 @@
+"""Reads of the fusion app, every one scoped by :func:`linli.accounts.selectors.scope_for`.
+
+Import jobs and the review queue concern a whole street's lists: they are open to users who
+may export the registry (street staff, district admins) whose scope covers the job's area
+(the importer's street or district); reviews further need the candidate person inside the
+caller's grids. Verification tasks are seen by whoever covers the task's
+grid (a grid worker: their own grids). Out-of-scope objects raise :class:`NotFound`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from linli.accounts.choices import Permission
+from linli.accounts.selectors import AreaScope, Principal, scope_for
+from linli.core.errors import NotFound
+from linli.fusion.choices import ReviewStatus, TaskStatus
+from linli.fusion.models import (
+    FieldProvenance,
+    ImportJob,
+    MatchReview,
+    Source,
+    SourceRecord,
+    VerificationTask,
+)
+from linli.fusion.workflow import PII_FIELDS, STATED_PII_KEY, WinReason
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+from linli.registry.models import Person
+
+IMPORT_AREA_LEVELS = (AreaLevel.STREET, AreaLevel.DISTRICT)
+
+
+def _import_scope(user: Principal | None) -> AreaScope | None:
+    scope = scope_for(user)
+    return scope if scope.can(Permission.EXPORT_REGISTRY) and scope.grid_ids else None
+
+
+def source_list_for_user(*, user: Principal) -> QuerySet[Source]:
+    if _import_scope(user) is None:
+        return Source.objects.none()
+    return Source.objects.filter(active=True)
+
+
+def source_get_for_user(*, user: Principal, code: str) -> Source:
+    source = source_list_for_user(user=user).filter(code=code).first()
+    if source is None:
+        raise NotFound()
+    return source
+
+
+def import_areas_for_user(*, user: Principal) -> QuerySet[Area]:
+    """The streets and districts in the user's scope an import may be filed under."""
+    scope = _import_scope(user)
+    if scope is None:
+        return Area.objects.none()
+    return Area.objects.filter(pk__in=scope.area_ids, level__in=IMPORT_AREA_LEVELS).order_by("level", "code")
+
+
+def import_job_list_for_user(*, user: Principal) -> QuerySet[ImportJob]:
+    scope = _import_scope(user)
+    if scope is None:
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(area_id__in=scope.area_ids).select_related("source", "created_by", "area")
+
+
+def import_job_get_for_user(*, user: Principal, job_id: int) -> ImportJob:
+    job = import_job_list_for_user(user=user).filter(pk=job_id).first()
+    if job is None:
+        raise NotFound()
+    return job
+
+
+def job_rejected_records(*, job: ImportJob) -> QuerySet[SourceRecord]:
+    """The rejected rows of a job (caller got the job through a scoped selector)."""
+    return job.records.filter(status="rejected").order_by("row_number")
+
+
+def review_queue_for_user(*, user: Principal, status: str = ReviewStatus.OPEN) -> QuerySet[MatchReview]:
+    scope = _import_scope(user)
+    if scope is None:
+        return MatchReview.objects.none()
+    return (MatchReview.objects.filter(status=status, candidate__grid_id__in=scope.grid_ids,
+                                       record__job__area_id__in=scope.area_ids)
+            .select_related("record", "record__source", "candidate"))
+
+
+def review_get_for_user(*, user: Principal, review_id: int) -> MatchReview:
+    review = review_queue_for_user(user=user, status=ReviewStatus.OPEN).filter(pk=review_id).first()
+    if review is None:
+        scope = _import_scope(user)
+        if scope is not None:
+            review = (MatchReview.objects.filter(pk=review_id, candidate__grid_id__in=scope.grid_ids,
+                                                 record__job__area_id__in=scope.area_ids)
+                      .select_related("record", "record__source", "candidate").first())
+    if review is None:
+        raise NotFound()
+    return review
+
+
+def verification_tasks_for_user(*, user: Principal, status: str | None = TaskStatus.OPEN) -> QuerySet[VerificationTask]:
+    scope = scope_for(user)
+    if not scope.can(Permission.VIEW_REGISTRY) or not scope.grid_ids:
+        return VerificationTask.objects.none()
+    rows = VerificationTask.objects.filter(grid_id__in=scope.grid_ids).select_related("person", "grid", "assignee")
+    return rows if status is None else rows.filter(status=status)
+
+
+def verification_task_get_for_user(*, user: Principal, task_id: int) -> VerificationTask:
+    task = verification_tasks_for_user(user=user, status=None).filter(pk=task_id).first()
+    if task is None:
+        raise NotFound()
+    return task
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """What one source (or a verification) said about a field, and its fate."""
+
+    source: str
+    department: str
+    value: str  # masked for personal identifiers
+    observed_at: datetime
+    precedence: int
+    won: bool
+    reason: str
+    row_number: int | None
+
+
+@dataclass
+class FieldHistory:
+    """Every value given for one field of a person, winner first."""
+
+    field: str
+    current: str
+    values: list[FieldValue] = dataclasses.field(default_factory=list)
+
+
+def _person_in_scope(user: Principal, person_id: int) -> Person:
+    scope = scope_for(user)
+    if not scope.can(Permission.VIEW_REGISTRY):
+        raise NotFound()
+    person = Person.objects.filter(pk=person_id, grid_id__in=scope.grid_ids).first()
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def _stated_precedence(source: Source, field_name: str) -> int:
+    authoritative = dict((source.definition or {}).get("authoritative") or {})
+    if field_name == "residence" and "residence" not in authoritative:
+        field_name = "address"
+    value = authoritative.get(field_name, 0)
+    return int(value) if isinstance(value, int | float | str) and str(value).lstrip("-").isdigit() else 0
+
+
+def person_provenance(*, user: Principal, person_id: int) -> list[FieldHistory]:
+    """Which source said what about each field, when, which value won and why.
+
+    Provenance rows are read as stored; values a source gave that merely agreed with the
+    registry (kept on its record, ``SourceRecord.stated``) are shown beside them: agreeing
+    with the winner, outranked by it, or — where no source has changed the field — the
+    registry's value they confirm.
+    """
+    _person_in_scope(user, person_id)
+    rows = (FieldProvenance.objects.filter(person_id=person_id)
+            .select_related("source", "record").order_by("field", "-won", "-precedence", "-observed_at", "-id"))
+    histories: dict[str, FieldHistory] = {}
+    winner_keys: dict[str, str] = {}
+    with_row: set[tuple[int, str]] = set()
+    for row in rows:
+        shown = row.value_masked if row.field in PII_FIELDS else (row.value_masked or row.value)
+        history = histories.setdefault(row.field, FieldHistory(field=row.field, current=""))
+        if row.won and not history.current:
+            history.current = shown
+            winner_keys[row.field] = row.value[:STATED_PII_KEY] if row.field in PII_FIELDS else row.value
+        if row.record_id is not None:
+            with_row.add((row.record_id, row.field))
+        history.values.append(FieldValue(
+            source=row.source.code if row.source else "field_verification",
+            department=row.source.department if row.source else "网格员核实",
+            value=shown, observed_at=row.observed_at, precedence=row.precedence, won=row.won,
+            reason=row.reason, row_number=row.record.row_number if row.record else None,
+        ))
+    for record in (SourceRecord.objects.filter(person_id=person_id).exclude(stated={})
+                   .select_related("source").order_by("created_at", "id")):
+        for name, stated in (record.stated or {}).items():
+            if (record.pk, name) in with_row:
+                continue
+            key, shown = (str(stated[0]), str(stated[1])) if isinstance(stated, list) else (str(stated), str(stated))
+            history = histories.setdefault(name, FieldHistory(field=name, current=""))
+            confirms = name not in winner_keys  # no source changed it: the registry's own value
+            if confirms and not history.current:
+                history.current = shown
+            history.values.append(FieldValue(
+                source=record.source.code, department=record.source.department, value=shown,
+                observed_at=record.created_at, precedence=_stated_precedence(record.source, name), won=confirms,
+                reason=WinReason.AGREED if confirms or winner_keys[name] == key else WinReason.OUTRANKED,
+                row_number=record.row_number,
+            ))
+    for history in histories.values():
+        history.values.sort(key=lambda v: (not v.won, -v.precedence, -v.observed_at.timestamp()))
+    return list(histories.values())
+
+
+def person_source_records(*, user: Principal, person_id: int) -> QuerySet[SourceRecord]:
+    """The source rows fused into a person (for the split view)."""
+    _person_in_scope(user, person_id)
+    return SourceRecord.objects.filter(person_id=person_id).select_related("source").order_by("source__code", "row_number")
+
+
+def open_tasks_count_for_user(*, user: Principal) -> int:
+    return verification_tasks_for_user(user=user).filter(~Q(status=TaskStatus.ANSWERED)).count()

@@ -1,0 +1,776 @@
+"""Writes of the fusion app: sources, import jobs, review decisions, splits and the answers
+of grid workers to verification tasks.
+
+An import runs read → normalise → match outside any transaction (progress is committed
+as it goes) and merge + persist inside ONE transaction: a failure leaves the registry as it
+was. Every write is audited with field names only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.choices import Permission
+from linli.accounts.models import User
+from linli.accounts.selectors import scope_for
+from linli.core import pii
+from linli.core.actors import Actor, SystemActor
+from linli.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from linli.core.services import audit_record, audit_record_many
+from linli.fusion import persist
+from linli.fusion.choices import (
+    FIELD_VERIFICATION_PRECEDENCE,
+    ConflictField,
+    ImportStatus,
+    MatchHow,
+    MatchOutcome,
+    RecordStatus,
+    ReviewStatus,
+    TaskStatus,
+)
+from linli.fusion.errors import FileRefused, FusionErrorCode
+from linli.fusion.mapping import parse_source_definition
+from linli.fusion.models import (
+    FieldProvenance,
+    ImportJob,
+    MatchReview,
+    Source,
+    SourceRecord,
+    VerificationTask,
+)
+from linli.fusion.normalise import normalise_frame
+from linli.fusion.pipeline import (
+    Decision,
+    ImportReport,
+    Normalised,
+    Progress,
+    among,
+    apply_value,
+    build_plan,
+    chunk_size,
+    definition_of,
+    observations_of,
+    persist_plan,
+    registry_keys,
+    room_index,
+    stage_match,
+    stage_normalise,
+    stage_read,
+    write_rejected_file,
+)
+from linli.fusion.selectors import IMPORT_AREA_LEVELS, import_areas_for_user
+from linli.fusion.workflow import (
+    IMPORT_TRANSITIONS,
+    PII_FIELDS,
+    REVIEW_TRANSITIONS,
+    TASK_TRANSITIONS,
+    Observation,
+    WinReason,
+    can_transition,
+    loser_reason,
+    pick_winner,
+)
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+from linli.registry.models import Person, PersonTag, Room
+from linli.registry.text import PII_ID_NUMBER, PII_PHONE
+from linli.registry.validators import parse_phone
+
+logger = logging.getLogger(__name__)
+SOURCES_DIR = Path(__file__).resolve().parent / "sources"
+JOB = "fusion.importjob"
+PERSON = "registry.person"
+
+
+# --- sources ---------------------------------------------------------------------------
+
+
+def _require_import_rights(actor: Actor) -> None:
+    if isinstance(actor, User):
+        scope = scope_for(actor)
+        if not scope.can(Permission.EXPORT_REGISTRY) or not scope.grid_ids:
+            raise PermissionDenied(_("无权导入部门数据"))
+
+
+def source_save(*, actor: Actor, definition: Mapping[str, Any], name: str = "") -> Source:
+    """Create or update a source from its definition (checked by ``parse_source_definition``)."""
+    parsed = parse_source_definition(definition)
+    body = json.dumps(definition, ensure_ascii=False, sort_keys=True)
+    sha = hashlib.sha256(body.encode()).hexdigest()
+    with transaction.atomic():
+        source, created = Source.objects.select_for_update().get_or_create(
+            code=parsed.code, defaults={"department": parsed.department},
+        )
+        if created or source.definition_sha != sha:
+            source.department = parsed.department
+            source.definition = json.loads(body)
+            source.definition_sha = sha
+            source.name = name or str(definition.get("name", "")) or source.name
+            source.active = True
+            source.save()
+            audit_record(actor=actor, action="fusion.source_save", target_type="fusion.source", target_id=source.pk,
+                         fields=["definition", "department"])
+    return source
+
+
+def sources_sync(*, actor: Actor, directory: Path = SOURCES_DIR) -> list[Source]:
+    """Load the definitions kept under version control (``sources/*.toml``)."""
+    return [source_save(actor=actor, definition=tomllib.loads(path.read_text("utf-8")))
+            for path in sorted(directory.glob("*.toml"))]
+
+
+# --- import jobs -----------------------------------------------------------------------
+
+
+def _set_job(job: ImportJob, **values: Any) -> None:
+    """Commit a job's status/progress at once (outside the import transaction)."""
+    status = values.get("status")
+    if status is not None and status != job.status and not can_transition(IMPORT_TRANSITIONS, job.status, status):
+        raise ApplicationError(FusionErrorCode.IMPORT_FAILED, _("导入任务状态不允许此操作"))
+    for key, value in values.items():
+        setattr(job, key, value)
+    ImportJob.objects.filter(pk=job.pk).update(**values, updated_at=timezone.now())
+
+
+def reports_dir() -> Path:
+    return Path(settings.DATA_DIR) / "fusion" / "reports"
+
+
+def import_areas_of(actor: Actor) -> list[Area]:
+    """The streets and districts an importer may file a job under (inside their scope)."""
+    if not isinstance(actor, User):
+        return list(Area.objects.filter(level__in=IMPORT_AREA_LEVELS).order_by("level", "code"))
+    return list(import_areas_for_user(user=actor))
+
+
+def import_area_resolve(*, actor: Actor, area: Area | int | None) -> Area:
+    """The area a job is filed under: the one chosen (must be the importer's street or
+    district), or the only one they have; a system job without one goes to the root area."""
+    area_id = area.pk if isinstance(area, Area) else area
+    if isinstance(actor, User):
+        choices = import_areas_of(actor)
+        if area_id is None and len(choices) == 1:
+            return choices[0]
+        chosen = next((a for a in choices if a.pk == area_id), None)
+        if chosen is None:
+            raise ValidationFailed("area", _("请选择本人负责的街道或区"))
+        return chosen
+    if area_id is not None:
+        found = Area.objects.filter(pk=area_id, level__in=IMPORT_AREA_LEVELS).first()
+        if found is None:
+            raise ValidationFailed("area", _("请选择有效的街道或区"))
+        return found
+    roots = list(Area.objects.filter(parent__isnull=True).order_by("code")[:2])
+    if len(roots) != 1:
+        raise ValidationFailed("area", _("请选择导入所属的街道或区"))
+    return roots[0]
+
+
+def grids_under(area: Area) -> list[int] | None:
+    """The grid ids an import filed under ``area`` may match and write; ``None`` for a root
+    area (the whole registry)."""
+    if area.parent_id is None:
+        return None
+    return list(Area.objects.filter(path__startswith=area.path, level=AreaLevel.GRID).values_list("pk", flat=True))
+
+
+def import_job_create(
+    *, actor: Actor, source: Source, file_path: Path, file_name: str = "", dry_run: bool = False,
+    enqueue: bool = True, area: Area | int | None = None,
+) -> ImportJob:
+    """Check the file (refused before anything is written), then record a queued job and
+    enqueue its background task in the same transaction."""
+    _require_import_rights(actor)
+    chosen = import_area_resolve(actor=actor, area=area)
+    read = stage_read(definition_of(source), file_path)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            source=source, area=chosen, file_name=file_name or file_path.name, file_path=str(file_path),
+            sha256=read.sha256,
+            size=read.size, dry_run=dry_run, created_by=actor if isinstance(actor, User) else None,
+            counts={"rows_read": read.rows, "encoding": read.encoding, "sheets": read.sheets},
+        )
+        audit_record(actor=actor, action="fusion.import_queue", target_type=JOB, target_id=job.pk,
+                     fields=["source", "area", "file_name", "dry_run"])
+        if enqueue:
+            from linli.fusion.tasks import import_job_run
+
+            if _task_backend_is_immediate():
+                # The immediate backend would run the import inside this transaction.
+                transaction.on_commit(lambda: import_job_run.enqueue(job.pk))
+            else:
+                import_job_run.enqueue(job.pk)
+    return job
+
+
+def _task_backend_is_immediate() -> bool:
+    backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
+    return backend.endswith("ImmediateBackend")
+
+
+def import_job_execute(*, job_id: int, progress: Progress | None = None) -> ImportReport:
+    """Run (or re-run after a crash) a queued/running/failed job."""
+    job = ImportJob.objects.select_related("source", "created_by", "area").get(pk=job_id)
+    if job.status == ImportStatus.DONE:
+        return ImportReport(source=job.source.code, file_name=job.file_name, dry_run=job.dry_run, job_id=job.pk)
+    actor: Actor = job.created_by if job.created_by is not None else _system_actor()
+    return import_run(actor=actor, source=job.source, file_path=Path(job.file_path), dry_run=job.dry_run,
+                      job=job, progress=progress, area=job.area)
+
+
+def _system_actor() -> Actor:
+    return SystemActor("job:fusion_import")
+
+
+def import_run(
+    *,
+    actor: Actor,
+    source: Source,
+    file_path: Path,
+    dry_run: bool,
+    job: ImportJob | None = None,
+    progress: Progress | None = None,
+    observed_at: datetime | None = None,
+    area: Area | int | None = None,
+) -> ImportReport:
+    """Import one export of ``source``: the whole registry write is one transaction.
+
+    Bad files raise :class:`FileRefused` before anything is written (a job given is marked
+    failed with the message). Bad rows are rejected with their row, column and reason —
+    in a dry run too, so the department can fix them before the commit. The import matches
+    and writes only persons of its area's grids (or without a grid).
+    """
+    file_path = Path(file_path)
+    definition = definition_of(source)
+    try:
+        read = stage_read(definition, file_path)
+    except FileRefused as exc:
+        if job is not None:
+            _set_job(job, status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now())
+        raise
+    now = observed_at or timezone.now()
+    if job is None:
+        _require_import_rights(actor)
+        job = ImportJob.objects.create(
+            source=source, area=import_area_resolve(actor=actor, area=area), file_name=file_path.name, file_path=str(file_path), sha256=read.sha256, size=read.size,
+            dry_run=dry_run, created_by=actor if isinstance(actor, User) else None, status=ImportStatus.RUNNING,
+            started_at=now,
+        )
+    else:
+        _set_job(job, status=ImportStatus.RUNNING, started_at=now, progress=5, error="")
+    grids = grids_under(job.area)
+
+    def step(value: int) -> None:
+        _set_job(job, progress=value)
+        if progress is not None:
+            progress(value)
+
+    report = ImportReport(source=source.code, file_name=job.file_name, dry_run=dry_run, job_id=job.pk,
+                          rows_read=read.rows, encoding=read.encoding, sheets=read.sheets)
+    try:
+        step(10)
+        norm = stage_normalise(read, definition)
+        step(30)
+        indices = _fresh_indices(source, norm.hashes, report)
+        decisions: list[Decision | None] = [None] * norm.frame.height
+        if indices:
+            subset = norm.frame[indices] if len(indices) != norm.frame.height else norm.frame
+            matched = stage_match(subset, registry_keys(grids))
+            for index, decision in zip(indices, matched, strict=True):
+                decisions[index] = decision
+        step(60)
+        plan = build_plan(source=source, definition=definition, norm=norm, decisions=decisions, indices=indices,
+                          observed_at=now, report=report, grids=grids)
+        step(75)
+        if dry_run:
+            _write_report_file(job, report, norm)
+            _finish(job, report)
+            return report
+        with transaction.atomic():
+            cluster_ids = persist_plan(plan=plan, source=source, job_id=job.pk, observed_at=now)
+            _audit_import(actor=actor, job=job, report=report, plan_changed=plan.changed_fields,
+                          created=list(cluster_ids.values()))
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportStatus.DONE, progress=100, counts=report.counts(), finished_at=timezone.now(),
+            )
+    except FileRefused as exc:
+        _set_job(job, status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now())
+        raise
+    except Exception as exc:
+        logger.exception("import job %s failed", job.pk)
+        _set_job(job, status=ImportStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now())
+        raise
+    job.status, job.progress, job.counts = ImportStatus.DONE, 100, report.counts()
+    _write_report_file(job, report, norm)
+    if progress is not None:
+        progress(100)
+    return report
+
+
+def _finish(job: ImportJob, report: ImportReport) -> None:
+    _set_job(job, status=ImportStatus.DONE, progress=100, counts=report.counts(), finished_at=timezone.now())
+
+
+def _fresh_indices(source: Source, hashes: Sequence[str], report: ImportReport) -> list[int]:
+    """Rows not imported before (same source, same raw hash) and not repeated in the file."""
+    known: set[str] = set()
+    distinct = sorted(set(hashes))
+    size = chunk_size()
+    for start in range(0, len(distinct), size):
+        known.update(SourceRecord.objects.filter(among("raw_hash", distinct[start:start + size], sql_type="text"),
+                                                 source=source)
+                     .values_list("raw_hash", flat=True))
+    fresh: list[int] = []
+    seen: set[str] = set()
+    for index, digest in enumerate(hashes):
+        if digest in known or digest in seen:
+            report.unchanged += 1
+            continue
+        seen.add(digest)
+        fresh.append(index)
+    return fresh
+
+
+def _audit_import(*, actor: Actor, job: ImportJob, report: ImportReport, plan_changed: Mapping[int, set[str]],
+                  created: Sequence[int]) -> None:
+    audit_record(actor=actor, action="fusion.import", target_type=JOB, target_id=job.pk,
+                 fields=["persons", "source_records", "provenance"],
+                 reason=json.dumps({k: v for k, v in report.counts().items() if isinstance(v, int)}, sort_keys=True))
+    targets: list[tuple[str | int, Iterable[str]]] = [(pk, ["created"]) for pk in created]
+    targets += [(pk, sorted(fields)) for pk, fields in plan_changed.items()]
+    audit_record_many(actor=actor, action="person.fuse", target_type=PERSON, targets=targets,
+                      reason=f"job {job.pk}")
+
+
+def _write_report_file(job: ImportJob, report: ImportReport, norm: Normalised) -> None:
+    """The rejected rows with their values as the department sent them (owner-only file)."""
+    if not report.rejected_rows:
+        return
+    wanted = {(r.sheet, r.row_number) for r in report.rejected_rows}
+    rows = norm.frame["row_number"].to_list()
+    raw_by_row = {(norm.sheets[i], int(rows[i])): norm.raw[i] for i in range(len(rows))
+                  if (norm.sheets[i], int(rows[i])) in wanted}
+    path = write_rejected_file(report, raw_by_row, reports_dir() / f"job-{job.pk}-rejected.csv")
+    job.report_file = str(path)
+    ImportJob.objects.filter(pk=job.pk).update(report_file=str(path))
+
+
+# --- the rejected-rows download --------------------------------------------------------
+
+
+def _report_path(job: ImportJob) -> Path | None:
+    """The job's rejected-rows file, only if it lies inside the reports folder."""
+    if not job.report_file:
+        return None
+    path = Path(job.report_file).resolve()
+    root = reports_dir().resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def _mask_cell(field: str, value: str) -> str:
+    text = value.strip()
+    if not text:
+        return value
+    if field == "id_number":
+        return pii.mask_id_number(text) if len(text) >= 8 else "*" * len(text)
+    return pii.mask_phone(text) if len(text) >= 7 else "*" * len(text)
+
+
+def _masked_csv(job: ImportJob, path: Path) -> bytes:
+    """The stored file with the columns mapped to ID number or phone masked."""
+    definition = definition_of(job.source)
+    pii_columns = {c: m.field for c, m in definition.columns.items() if m.field in PII_FIELDS}
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        writer.writerow(header)
+        masked_at = {i: pii_columns[c] for i, c in enumerate(header) if c in pii_columns}
+        for row in reader:
+            writer.writerow([_mask_cell(masked_at[i], v) if i in masked_at else v for i, v in enumerate(row)])
+    return out.getvalue().encode("utf-8")
+
+
+def _reasons_csv(job: ImportJob) -> bytes:
+    """No file kept (older job): row numbers, columns and reasons, without row values."""
+    from linli.fusion.readers import neutralise_cell
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow([_("行号"), _("工作表"), _("列"), _("原因")])
+    listed = (job.counts or {}).get("rejected_rows")
+    if listed and not job.records.exists():
+        for item in listed:
+            writer.writerow([item.get("row", ""), neutralise_cell(str(item.get("sheet", ""))),
+                             neutralise_cell(str(item.get("column", ""))), neutralise_cell(str(item.get("reason", "")))])
+    for record in job.records.filter(status=RecordStatus.REJECTED).order_by("row_number"):
+        for item in record.rejected_reasons or [{"column": "", "reason": ""}]:
+            writer.writerow([record.row_number, neutralise_cell(record.sheet),
+                             neutralise_cell(str(item.get("column", ""))), neutralise_cell(str(item.get("reason", "")))])
+    return out.getvalue().encode("utf-8")
+
+
+def import_report_download(
+    *, actor: Actor, job: ImportJob, request_id: str = "", full: bool = False, reason: str = "",
+) -> bytes:
+    """The rejected rows of ``job`` as a CSV, audited (``fusion.report_download``).
+
+    By default ID numbers and phones are masked; ``full`` gives the values as sent (the
+    department needs them to fix its rows) and requires :attr:`Permission.REVEAL_PII` and a
+    reason, both recorded. The caller got ``job`` through a scoped selector; the scope is
+    checked again here so no other path can hand out the file.
+    """
+    if isinstance(actor, User):
+        scope = scope_for(actor)
+        if job.area_id not in scope.area_ids or not scope.can(Permission.EXPORT_REGISTRY):
+            raise NotFound()
+        if full and not scope.can(Permission.REVEAL_PII):
+            raise PermissionDenied(_("无权查看完整证件号和电话"))
+    reason = reason.strip()
+    if full and not reason:
+        raise ValidationFailed("reason", _("下载完整数据须填写理由"))
+    path = _report_path(job)
+    if path is None:
+        body, kept = _reasons_csv(job), "reasons"
+    elif full:
+        body, kept = path.read_bytes(), "full"
+    else:
+        body, kept = _masked_csv(job, path), "masked"
+    with transaction.atomic():
+        audit_record(actor=actor, action="fusion.report_download", target_type=JOB, target_id=job.pk,
+                     fields=["rejected_rows", *(["id_number", "phone"] if kept == "full" else [])],
+                     reason=f"{kept}: {reason}"[:500] if reason else kept, request_id=request_id)
+    return body
+
+
+# --- re-fusing stored records (review decisions, split) --------------------------------
+
+
+def _normalised_of(records: Sequence[SourceRecord]) -> tuple[Normalised, Any]:
+    """Stored rows back into normalised form (PII columns decrypted in memory only)."""
+    source = records[0].source
+    definition = definition_of(source)
+    bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
+    pii_columns = {c: bound[m.field] for c, m in definition.columns.items() if m.field in bound}
+    raws: list[dict[str, str]] = []
+    for record in records:
+        raw = {k: v for k, v in record.raw.items() if not k.endswith("_enc")}
+        for column, field in pii_columns.items():
+            token = record.raw.get(f"{column}_enc")
+            if token:
+                raw[column] = pii.decrypt(token, field=field)
+        raws.append(raw)
+    columns = list(definition.columns)
+    frame = pl.DataFrame({c: pl.Series([r.get(c) for r in raws], dtype=pl.String) for c in columns} | {
+        "row_number": pl.Series([r.row_number for r in records], dtype=pl.Int64)})
+    norm_frame = normalise_frame(frame, definition)
+    return Normalised(frame=norm_frame, raw=raws, hashes=[r.raw_hash for r in records],
+                      sheets=[r.sheet for r in records]), definition
+
+
+def _refuse(records: Sequence[SourceRecord], decisions: list[Decision | None], *, status: str,
+            now: datetime) -> tuple[ImportReport, dict[str, int], dict[int, set[str]]]:
+    norm, definition = _normalised_of(records)
+    source = records[0].source
+    report = ImportReport(source=source.code, file_name="", dry_run=False)
+    plan = build_plan(source=source, definition=definition, norm=norm, decisions=decisions,
+                      indices=list(range(len(records))), observed_at=now, report=report)
+    plan.reviews.clear()
+    cluster_ids = persist_plan(plan=plan, source=source, job_id=None, observed_at=now,
+                               record_ids=[r.pk for r in records], record_status=status)
+    return report, cluster_ids, plan.changed_fields
+
+
+def _review_in_scope(actor: Actor, review: MatchReview) -> None:
+    scope = scope_for(actor) if isinstance(actor, User) else None
+    if scope is None:
+        return
+    job_area = SourceRecord.objects.filter(pk=review.record_id).values_list("job__area_id", flat=True).first()
+    if (not scope.can(Permission.EXPORT_REGISTRY) or review.candidate is None
+            or review.candidate.grid_id not in scope.grid_ids or job_area not in scope.area_ids):
+        raise NotFound()
+
+
+def review_accept(*, actor: Actor, review: MatchReview) -> Person:
+    """Same person: link the record to the candidate and merge its fields (with provenance)."""
+    _review_in_scope(actor, review)
+    if review.candidate_id is None:
+        raise ValidationFailed("candidate", _("没有候选人员,只能作为新人员处理"))
+    now = timezone.now()
+    with transaction.atomic():
+        locked = MatchReview.objects.select_for_update().get(pk=review.pk)
+        if not can_transition(REVIEW_TRANSITIONS, locked.status, ReviewStatus.ACCEPTED):
+            raise ApplicationError(FusionErrorCode.ALREADY_DECIDED, _("该复核已处理"))
+        record = SourceRecord.objects.select_related("source").get(pk=review.record_id)
+        decision = Decision(outcome=MatchOutcome.SAME, how=MatchHow.REVIEW, score=review.score,
+                            person_id=review.candidate_id, cluster="", evidence=review.evidence)
+        _refuse([record], [decision], status=RecordStatus.ACCEPTED, now=now)
+        SourceRecord.objects.filter(pk=record.pk).update(outcome=MatchOutcome.SAME, how=MatchHow.REVIEW)
+        MatchReview.objects.filter(pk=review.pk).update(
+            status=ReviewStatus.ACCEPTED, decided_by=actor if isinstance(actor, User) else None, decided_at=now,
+            updated_at=now,
+        )
+        audit_record(actor=actor, action="fusion.review_accept", target_type=PERSON, target_id=review.candidate_id,
+                     fields=["source_records", "provenance"], reason=f"review {review.pk}")
+    review.refresh_from_db()
+    return Person.objects.get(pk=review.candidate_id)
+
+
+def review_reject(*, actor: Actor, review: MatchReview) -> Person:
+    """Not the same person: the record becomes (or joins) a new person of its own."""
+    _review_in_scope(actor, review)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = MatchReview.objects.select_for_update().get(pk=review.pk)
+        if not can_transition(REVIEW_TRANSITIONS, locked.status, ReviewStatus.REJECTED):
+            raise ApplicationError(FusionErrorCode.ALREADY_DECIDED, _("该复核已处理"))
+        record = SourceRecord.objects.select_related("source").get(pk=review.record_id)
+        cluster = f"review-{review.pk}"
+        decision = Decision(outcome=MatchOutcome.NEW, how=MatchHow.REVIEW, score=review.score, person_id=None,
+                            cluster=cluster, evidence=review.evidence)
+        _report, cluster_ids, _changed = _refuse([record], [decision], status=RecordStatus.ACCEPTED, now=now)
+        person_id = cluster_ids[cluster]
+        SourceRecord.objects.filter(pk=record.pk).update(outcome=MatchOutcome.NEW, how=MatchHow.REVIEW)
+        MatchReview.objects.filter(pk=review.pk).update(
+            status=ReviewStatus.REJECTED, decided_by=actor if isinstance(actor, User) else None, decided_at=now,
+            updated_at=now,
+        )
+        audit_record(actor=actor, action="fusion.review_reject", target_type=PERSON, target_id=person_id,
+                     fields=["created", "source_records", "provenance"], reason=f"review {review.pk}")
+    return Person.objects.get(pk=person_id)
+
+
+def _recompute_winners(person: Person, *, now: datetime) -> list[str]:
+    """Re-pick every field's winner of ``person`` from its provenance; set the registry."""
+    rows = list(FieldProvenance.objects.filter(person=person).order_by("field", "observed_at", "id"))
+    by_field: dict[str, list[FieldProvenance]] = {}
+    for row in rows:
+        by_field.setdefault(row.field, []).append(row)
+    values = persist.PersonValues(
+        name=person.name,
+        id_number=pii.decrypt(person.id_number_enc, field=PII_ID_NUMBER) if person.id_number_enc else "",
+        phone=pii.decrypt(person.phone_enc, field=PII_PHONE) if person.phone_enc else "",
+        birth_date=person.birth_date, sex=person.sex, hukou=person.hukou, ethnicity=person.ethnicity,
+        room_id=person.room_id, building_id=person.building_id, grid_id=person.grid_id,
+        is_deceased=person.is_deceased, deceased_on=person.deceased_on,
+    )
+    changed: list[str] = []
+    for name, items in by_field.items():
+        observations = [Observation(i.value, i.precedence, i.observed_at, i.pk) for i in items]
+        best, reason = pick_winner(observations)
+        winner = items[best]
+        for i, item in enumerate(items):
+            won = i == best
+            why = reason if won else loser_reason(observations[best], observations[i])
+            if item.won != won or item.reason != why:
+                FieldProvenance.objects.filter(pk=item.pk).update(won=won, reason=why)
+        plain = _plain_of(winner)
+        if plain is not _MISSING:
+            apply_value(values, name, plain)
+            changed.append(name)
+    persist.persons_bulk_update([(person.pk, values)], now=now)
+    return changed
+
+
+_MISSING = object()
+
+
+def _plain_of(row: FieldProvenance) -> Any:
+    """The registry value of a provenance row (PII decrypted in memory)."""
+    if row.field == "id_number":
+        return pii.decrypt(row.value_enc, field=PII_ID_NUMBER) if row.value_enc else _MISSING
+    if row.field == "phone":
+        return pii.decrypt(row.value_enc, field=PII_PHONE) if row.value_enc else _MISSING
+    if row.field in ("birth_date", "deceased_on"):
+        return date.fromisoformat(row.value) if row.value else None
+    if row.field == "is_deceased":
+        return row.value == "1"
+    if row.field == "residence":
+        room = Room.objects.select_related("building").filter(pk=int(row.value.split(":", 1)[1])).first()
+        return (room.pk, room.building_id, room.building.grid_id) if room else _MISSING
+    if row.field == "disability_grade":
+        return _MISSING
+    return row.value
+
+
+def _materialise_stated(records: Sequence[SourceRecord], *, person_id: int) -> None:
+    """Turn the values ``records`` merely stated (``SourceRecord.stated``) into provenance
+    rows, from their stored raw rows, so the person's winners can be re-picked from rows."""
+    stating = [r for r in records if r.stated]
+    by_source: dict[int, list[SourceRecord]] = {}
+    for record in stating:
+        by_source.setdefault(record.source_id, []).append(record)
+    sealer = persist.Sealer()
+    bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
+    created: list[FieldProvenance] = []
+    for group in by_source.values():
+        norm, definition = _normalised_of(group)
+        authoritative: dict[str, int] = dict(definition.authoritative or {})
+        if "address" in authoritative:
+            authoritative.setdefault("residence", authoritative["address"])
+        rooms = room_index()
+        for record, row in zip(group, norm.frame.to_dicts(), strict=True):
+            for obs in observations_of(row, rooms):
+                if obs.field not in record.stated:
+                    continue
+                enc = sealer.seal(str(obs.plain), field=bound[obs.field]) if obs.field in bound else ""
+                created.append(FieldProvenance(
+                    person_id=person_id, field=obs.field, source_id=record.source_id, record=record,
+                    value=obs.value[:300], value_enc=enc, value_masked=obs.masked[:300], observed_at=record.created_at,
+                    precedence=authoritative.get(obs.field, 0), won=False, reason=WinReason.AGREED,
+                ))
+    FieldProvenance.objects.bulk_create(created, batch_size=2000)
+    SourceRecord.objects.filter(pk__in=[r.pk for r in stating]).update(stated={})
+
+
+def person_split(*, actor: Actor, person: Person, records: Sequence[SourceRecord]) -> Person:
+    """Undo a wrong merge: move ``records`` to a new person; both persons' field winners
+    are recomputed from their provenance. No source record is lost."""
+    scope = scope_for(actor) if isinstance(actor, User) else None
+    if scope is not None and (person.grid_id not in scope.grid_ids or not scope.can(Permission.EDIT_REGISTRY)):
+        raise NotFound()
+    chosen = sorted({r.pk for r in records})
+    if not chosen:
+        raise ValidationFailed("records", _("请选择要拆分出去的来源记录"))
+    now = timezone.now()
+    with transaction.atomic():
+        owned = list(SourceRecord.objects.select_for_update().filter(person=person).select_related("source")
+                     .order_by("id"))
+        moving = [r for r in owned if r.pk in chosen]
+        if len(moving) != len(chosen):
+            raise ValidationFailed("records", _("所选来源记录不属于该人员"))
+        if len(moving) == len(owned):
+            raise ValidationFailed("records", _("不能拆出该人员的全部来源记录"))
+        _materialise_stated([r for r in owned if r.pk not in chosen], person_id=person.pk)
+        FieldProvenance.objects.filter(person=person, record_id__in=chosen).delete()
+        cluster = f"split-{person.pk}-{chosen[0]}"
+        new_person_id: int | None = None
+        by_source: dict[int, list[SourceRecord]] = {}
+        for record in moving:
+            by_source.setdefault(record.source_id, []).append(record)
+        for group in by_source.values():
+            decisions: list[Decision | None]
+            if new_person_id is None:
+                decisions = [Decision(MatchOutcome.NEW, MatchHow.REVIEW, 0.0, None, cluster, {}) for _r in group]
+                _rep, ids, _ch = _refuse(group, decisions, status=RecordStatus.SPLIT, now=now)
+                new_person_id = ids[cluster]
+            else:
+                decisions = [Decision(MatchOutcome.SAME, MatchHow.REVIEW, 0.0, new_person_id, "", {}) for _r in group]
+                _refuse(group, decisions, status=RecordStatus.SPLIT, now=now)
+        person.refresh_from_db()
+        changed = _recompute_winners(person, now=now)
+        VerificationTask.objects.filter(person=person, status=TaskStatus.OPEN).update(
+            status=TaskStatus.CLOSED, note=_("人员已拆分"), updated_at=now)
+        audit_record(actor=actor, action="fusion.split", target_type=PERSON, target_id=person.pk,
+                     fields=["source_records", "provenance", *changed])
+        if new_person_id is None:  # pragma: no cover - ``moving`` is never empty here
+            raise ValidationFailed("records", _("请选择要拆分出去的来源记录"))
+        audit_record(actor=actor, action="person.fuse", target_type=PERSON, target_id=new_person_id,
+                     fields=["created", "source_records"], reason=f"split from {person.pk}")
+    return Person.objects.get(pk=new_person_id)
+
+
+# --- verification tasks ----------------------------------------------------------------
+
+
+def _answer_value(field: str, raw: Any) -> tuple[str, Any, str, str]:
+    """(comparison value, registry value, ciphertext, masked) of a grid worker's answer."""
+    if field == ConflictField.IS_DECEASED:
+        if isinstance(raw, str):
+            raw = raw.strip().lower() in ("1", "true", "yes", "是", "已故")
+        return ("1" if raw else "0"), bool(raw), "", ""
+    if field == "deceased_on":
+        try:
+            value = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        except ValueError:
+            raise ValidationFailed("deceased_on", _("死亡日期格式应为 YYYY-MM-DD")) from None
+        if value > timezone.localdate():
+            raise ValidationFailed("deceased_on", _("死亡日期不能晚于今天"))
+        return value.isoformat(), value, "", ""
+    if field == ConflictField.PHONE:
+        phone = parse_phone(str(raw), field="phone")
+        enc, bidx, masked = persist.phone_forms(phone)
+        return bidx, phone, enc, masked
+    if field == ConflictField.DISABILITY_GRADE:
+        try:
+            grade = int(raw)
+        except (TypeError, ValueError):
+            raise ValidationFailed("disability_grade", _("残疾等级应为1–4级")) from None
+        if not 1 <= grade <= 4:
+            raise ValidationFailed("disability_grade", _("残疾等级应为1–4级"))
+        return str(grade), grade, "", ""
+    if field == ConflictField.RESIDENCE:
+        try:
+            room = Room.objects.select_related("building").get(pk=int(raw))
+        except (TypeError, ValueError, Room.DoesNotExist):
+            raise ValidationFailed("residence", _("请选择有效的房屋")) from None
+        return f"room:{room.pk}", (room.pk, room.building_id, room.building.grid_id), "", str(room.building.address)
+    raise ValidationFailed(field, _("该字段不能在核实任务中修改"))
+
+
+def verification_answer(*, actor: User, task: VerificationTask, answer: Mapping[str, Any], note: str = "") -> VerificationTask:
+    """A grid worker's finding on the spot: updates the registry with provenance
+    "field verification" (above any department) and closes the task."""
+    scope = scope_for(actor)
+    if task.grid_id is None or task.grid_id not in scope.grid_ids or not scope.can(Permission.EDIT_REGISTRY):
+        raise NotFound()
+    allowed = {task.field} | ({"deceased_on"} if task.field == ConflictField.IS_DECEASED else set())
+    unknown = set(answer) - allowed
+    if unknown or task.field not in answer:
+        raise ValidationFailed(task.field, _("请填写核实结果"))
+    parsed = {name: _answer_value(name, value) for name, value in answer.items()}
+    if task.field == ConflictField.RESIDENCE:
+        room_grid = parsed["residence"][1][2]
+        if room_grid not in scope.grid_ids:
+            raise ValidationFailed("residence", _("请选择有效的房屋"))
+    now = timezone.now()
+    with transaction.atomic():
+        locked = VerificationTask.objects.select_for_update().get(pk=task.pk)
+        if not can_transition(TASK_TRANSITIONS, locked.status, TaskStatus.ANSWERED):
+            raise ApplicationError(FusionErrorCode.ALREADY_DECIDED, _("该核实任务已处理"))
+        person = Person.objects.select_for_update().get(pk=task.person_id)
+        FieldProvenance.objects.filter(person=person, field__in=list(parsed), won=True).update(
+            won=False, reason=WinReason.OUTRANKED)
+        FieldProvenance.objects.bulk_create([
+            FieldProvenance(person=person, field=name, source=None, record=None, task=task, value=value[:300],
+                            value_enc=enc, value_masked=masked[:300], observed_at=now,
+                            precedence=FIELD_VERIFICATION_PRECEDENCE, won=True, reason=WinReason.VERIFIED)
+            for name, (value, _plain, enc, masked) in parsed.items()
+        ])
+        changed = _recompute_winners(person, now=now)
+        if task.field == ConflictField.DISABILITY_GRADE:
+            PersonTag.objects.filter(person=person, kind="disabled", valid_to__isnull=True).update(
+                note=f"{parsed['disability_grade'][1]}级", updated_at=now)
+        VerificationTask.objects.filter(pk=task.pk).update(
+            status=TaskStatus.ANSWERED, answer={k: v[0] if k not in ("phone",) else v[3] for k, v in parsed.items()},
+            note=note[:500], answered_by=actor, answered_at=now, updated_at=now,
+        )
+        audit_record(actor=actor, action="fusion.verify", target_type=PERSON, target_id=person.pk,
+                     fields=sorted(set(changed) | set(parsed)), reason=f"task {task.pk}")
+    task.refresh_from_db()
+    return task
+
+
+__all__ = [
+    "ImportReport", "import_area_resolve", "import_areas_of", "import_job_create", "import_job_execute",
+    "import_report_download", "import_run", "person_split", "review_accept",
+    "review_reject", "source_save", "sources_sync", "verification_answer",
+]

@@ -1,0 +1,20 @@
+"""Background jobs of fusion (django-tasks): running an import job.
+
+The job row is created (queued) and the task enqueued in one transaction
+(:func:`linli.fusion.services.import_job_create`). A worker that dies mid-job leaves the
+row ``running`` with the registry untouched (the write is one transaction), and the same
+task can simply run again.
+"""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from linli.fusion.services import import_job_execute
+
+
+@task()
+def import_job_run(job_id: int) -> dict[str, object]:
+    """Run import job ``job_id``; returns the report figures."""
+    report = import_job_execute(job_id=job_id)
+    return report.counts()

@@ -1,0 +1,148 @@
+"""Registry endpoints under /api/v1/: scoped reads and the audited reveal.
+
+Each endpoint parses input, calls one selector or service and returns a schema. The caller
+is ``request.auth`` (a staff user or an API key); objects outside its areas are 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from ninja import Router
+
+from linli.accounts.auth import actor_of as _actor
+from linli.accounts.auth import principal_of as _principal
+from linli.accounts.auth import request_id_of as _request_id
+from linli.accounts.models import User
+from linli.core.errors import PermissionDenied
+from linli.registry import selectors, services
+from linli.registry.schemas import (
+    AreaDetailOut,
+    AreaOut,
+    BuildingChartOut,
+    BuildingDetailOut,
+    BuildingOut,
+    FacilityOut,
+    HouseholdOut,
+    OrganisationOut,
+    Page,
+    PersonDetailOut,
+    PersonOut,
+    RevealIn,
+    RevealOut,
+    RoomDetailOut,
+    RoomOut,
+)
+
+router = Router(tags=["registry"])
+LIMIT_MAX = 200
+M = TypeVar("M", bound=Model)
+
+
+
+
+
+
+
+
+def _page(rows: QuerySet[M], limit: int, offset: int) -> dict[str, Any]:
+    limit = max(1, min(limit, LIMIT_MAX))
+    offset = max(0, offset)
+    return {"count": rows.count(), "limit": limit, "offset": offset,
+            "items": list(rows[offset: offset + limit])}
+
+
+@router.get("/areas", response=Page[AreaOut])
+def area_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    return _page(selectors.area_list_for_user(user=_principal(request)), limit, offset)
+
+
+@router.get("/areas/{area_id}", response=AreaDetailOut)
+def area_detail(request: HttpRequest, area_id: int) -> Any:
+    return selectors.area_get_for_user(user=_principal(request), area_id=area_id)
+
+
+@router.get("/buildings", response=Page[BuildingOut])
+def building_list(
+    request: HttpRequest, grid: int | None = None, q: str = "", limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    rows = selectors.building_list_for_user(user=_principal(request), grid_id=grid, query=q)
+    return _page(rows, limit, offset)
+
+
+@router.get("/buildings/{building_id}", response=BuildingDetailOut)
+def building_detail(request: HttpRequest, building_id: int) -> Any:
+    building = selectors.building_get_for_user(user=_principal(request), building_id=building_id)
+    units = selectors.building_units(building=building)
+    return {**BuildingOut.from_orm(building).model_dump(), "units": units}
+
+
+@router.get("/buildings/{building_id}/chart", response=BuildingChartOut)
+def building_chart(request: HttpRequest, building_id: int) -> Any:
+    return selectors.building_chart(user=_principal(request), building_id=building_id)
+
+
+@router.get("/rooms/{room_id}", response=RoomDetailOut)
+def room_detail(request: HttpRequest, room_id: int) -> Any:
+    room = selectors.room_get_for_user(user=_principal(request), room_id=room_id)
+    residents = list(room.residents.order_by("id"))
+    return {**RoomOut.from_orm(room).model_dump(), "unit_number": room.unit.number,
+            "building": room.building, "residents": residents}
+
+
+@router.get("/households/{household_id}", response=HouseholdOut)
+def household_detail(request: HttpRequest, household_id: int) -> Any:
+    household = selectors.household_get_for_user(user=_principal(request), household_id=household_id)
+    return {"id": household.pk, "number": household.number, "grid_id": household.grid_id,
+            "room_id": household.room_id, "head_id": household.head_id,
+            "members": selectors.household_members(household=household)}
+
+
+@router.get("/persons", response=Page[PersonOut])
+def person_search(request: HttpRequest, q: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    limit, offset = max(1, min(limit, LIMIT_MAX)), max(0, offset)
+    found = selectors.person_search_for_user(user=_principal(request), query=q,
+                                             limit=min(offset + limit, LIMIT_MAX))
+    return {"count": len(found), "limit": limit, "offset": offset,
+            "items": found[offset: offset + limit]}
+
+
+@router.get("/persons/{person_id}", response=PersonDetailOut)
+def person_detail(request: HttpRequest, person_id: int) -> Any:
+    principal = _principal(request)
+    person = selectors.person_get_for_user(user=principal, person_id=person_id)
+    services.person_access_record(actor=_actor(principal), person=person,
+                                  request_id=_request_id(request))
+    tags = selectors.person_tags_active(person=person)
+    return {**PersonOut.from_orm(person).model_dump(), "tags": tags}
+
+
+@router.post("/persons/{person_id}/reveal", response=RevealOut)
+def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> dict[str, str]:
+    principal = _principal(request)
+    person = selectors.person_get_for_user(user=principal, person_id=person_id)
+    if not isinstance(principal, User):
+        raise PermissionDenied()
+    value = services.person_reveal(actor=principal, person=person, field=payload.field,
+                                   reason=payload.reason, request_id=_request_id(request))
+    return {"value": value}
+
+
+@router.get("/organisations", response=Page[OrganisationOut])
+def organisation_list(
+    request: HttpRequest, grid: int | None = None, limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    return _page(selectors.organisation_list_for_user(user=_principal(request), grid_id=grid),
+                 limit, offset)
+
+
+@router.get("/facilities", response=Page[FacilityOut])
+def facility_list(
+    request: HttpRequest, grid: int | None = None, kind: str | None = None,
+    limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    rows = selectors.facility_list_for_user(user=_principal(request), grid_id=grid, kind=kind)
+    return _page(rows, limit, offset)
+

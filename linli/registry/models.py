@@ -1,0 +1,235 @@
+"""The registry (一库): places (building → unit → room), households, persons, organisations,
+facilities and key-population tags.
+
+Personal identifiers are stored three ways: ciphertext (``*_enc``, AES-GCM), a keyed blind
+index for exact lookup (``*_bidx``) and the masked form shown by default (``*_masked``).
+``grid`` and ``building`` on a person are denormalised from the room so scoped searches
+over a million persons stay index-only; services keep them in step.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.models import TimeStampedModel
+from linli.registry.choices import (
+    FacilityKind,
+    HukouStatus,
+    OrganisationKind,
+    Relation,
+    RoomUse,
+    Sex,
+    TagKind,
+)
+from linli.registry.text import PII_ID_NUMBER, PII_ORG_PHONE, PII_PHONE
+
+
+class Building(TimeStampedModel):
+    """A building (楼栋) inside a grid."""
+
+    grid = models.ForeignKey("geo.Area", on_delete=models.PROTECT, related_name="buildings")
+    compound = models.CharField(_("小区"), max_length=100, blank=True)
+    name = models.CharField(_("楼栋"), max_length=50)
+    address = models.CharField(_("地址"), max_length=200, db_index=True)
+    lon = models.FloatField(_("经度"))
+    lat = models.FloatField(_("纬度"))
+    floors = models.PositiveSmallIntegerField(_("层数"), default=1)
+    built_year = models.PositiveSmallIntegerField(_("建成年份"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["address"]
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Unit(TimeStampedModel):
+    """An entrance/stairwell (单元) of a building."""
+
+    building = models.ForeignKey(Building, on_delete=models.CASCADE, related_name="units")
+    number = models.PositiveSmallIntegerField(_("单元号"))
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["building_id", "number"]
+        verbose_name = _("单元")
+        verbose_name_plural = _("单元")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["building", "number"], name="unit_building_number_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}单元"
+
+
+class Room(TimeStampedModel):
+    """A room / flat (房屋) with its use."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="rooms")
+    building = models.ForeignKey(Building, on_delete=models.CASCADE, related_name="rooms")
+    floor = models.SmallIntegerField(_("楼层"))
+    number = models.CharField(_("室号"), max_length=10)
+    use = models.CharField(_("用途"), max_length=16, choices=RoomUse.choices, default=RoomUse.SELF_OCCUPIED)
+    area_m2 = models.DecimalField(_("面积(㎡)"), max_digits=7, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["building_id", "unit_id", "floor", "number"]
+        verbose_name = _("房屋")
+        verbose_name_plural = _("房屋")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["unit", "number"], name="room_unit_number_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}室"
+
+
+class Household(TimeStampedModel):
+    """A household (户) living in a room; members are persons with a relation to the head."""
+
+    number = models.CharField(_("户号"), max_length=30, unique=True)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="households")
+    grid = models.ForeignKey("geo.Area", on_delete=models.PROTECT, related_name="households")
+    head = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["number"]
+        verbose_name = _("户")
+        verbose_name_plural = _("户")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Person(TimeStampedModel):
+    """A person (实有人口). Identifiers are encrypted; see the module docstring."""
+
+    # Encrypted columns and the field name bound into their ciphertexts (key rotation uses it).
+    PII_FIELDS: ClassVar[dict[str, str]] = {"id_number_enc": PII_ID_NUMBER, "phone_enc": PII_PHONE}
+
+    name = models.CharField(_("姓名"), max_length=50)
+    name_pinyin = models.CharField(_("拼音"), max_length=200)
+    name_initials = models.CharField(_("拼音首字母"), max_length=50)
+    id_number_enc = models.TextField(_("身份证号(密文)"), blank=True)
+    id_number_bidx = models.CharField(max_length=32, blank=True, db_index=True)
+    id_number_masked = models.CharField(_("身份证号"), max_length=18, blank=True)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
+    phone_enc = models.TextField(_("电话(密文)"), blank=True)
+    phone_bidx = models.CharField(max_length=32, blank=True, db_index=True)
+    phone_masked = models.CharField(_("电话"), max_length=20, blank=True)
+    hukou = models.CharField(_("户籍类别"), max_length=16, choices=HukouStatus.choices, default=HukouStatus.LOCAL)
+    ethnicity = models.CharField(_("民族"), max_length=20, default="汉族")
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents")
+    building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents")
+    grid = models.ForeignKey("geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="persons")
+    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, blank=True)
+    is_deceased = models.BooleanField(_("已故"), default=False)
+    deceased_on = models.DateField(_("死亡日期"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["name_pinyin", "id"]
+        verbose_name = _("人员")
+        verbose_name_plural = _("人员")
+        indexes: ClassVar[list[models.Index]] = [
+            # Scoped prefix searches: grid first, then the search key; ``id`` last so the
+            # search reads (key, id) from the index alone on PostgreSQL too (SQLite indexes
+            # carry the rowid anyway). See selectors._prefix_ids.
+            models.Index(fields=["grid", "name", "id"], name="person_grid_name_idx"),
+            models.Index(fields=["grid", "name_pinyin", "id"], name="person_grid_pinyin_idx"),
+            models.Index(fields=["grid", "name_initials", "id"], name="person_grid_initials_idx"),
+            # Unscoped (district-wide) prefix searches.
+            models.Index(fields=["name"], name="person_name_idx"),
+            models.Index(fields=["name_pinyin"], name="person_pinyin_idx"),
+            models.Index(fields=["name_initials"], name="person_initials_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organisation(TimeStampedModel):
+    """An organisation (实有单位): enterprise, social organisation, party branch …"""
+
+    PII_FIELDS: ClassVar[dict[str, str]] = {"contact_phone_enc": PII_ORG_PHONE}
+
+    kind = models.CharField(_("类型"), max_length=16, choices=OrganisationKind.choices)
+    name = models.CharField(_("名称"), max_length=200)
+    credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True, db_index=True)
+    grid = models.ForeignKey("geo.Area", on_delete=models.PROTECT, related_name="organisations")
+    building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.SET_NULL, related_name="organisations")
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    lon = models.FloatField(_("经度"), null=True, blank=True)
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_phone_enc = models.TextField(blank=True)
+    contact_phone_masked = models.CharField(_("联系电话"), max_length=20, blank=True)
+    employees = models.PositiveIntegerField(_("从业人数"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["name"]
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                Upper("credit_code"), condition=~models.Q(credit_code=""),
+                name="organisation_credit_code_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Facility(TimeStampedModel):
+    """A thing (物) with a position: camera, hydrant, AED, service point, shelter …"""
+
+    kind = models.CharField(_("类型"), max_length=20, choices=FacilityKind.choices, db_index=True)
+    code = models.CharField(_("编号"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    grid = models.ForeignKey("geo.Area", on_delete=models.PROTECT, related_name="facilities")
+    building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.SET_NULL, related_name="facilities")
+    lon = models.FloatField(_("经度"))
+    lat = models.FloatField(_("纬度"))
+    in_service = models.BooleanField(_("在用"), default=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["code"]
+        verbose_name = _("设施")
+        verbose_name_plural = _("设施")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.code}"
+
+
+class PersonTag(TimeStampedModel):
+    """Membership of a key population, with where it came from and when it holds."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="tags")
+    kind = models.CharField(_("标签"), max_length=32, choices=TagKind.choices, db_index=True)
+    source = models.CharField(_("来源"), max_length=50)
+    valid_from = models.DateField(_("起始日期"))
+    valid_to = models.DateField(_("截止日期"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["person_id", "kind"]
+        verbose_name = _("人员标签")
+        verbose_name_plural = _("人员标签")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                name="persontag_valid_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}:{self.kind}"

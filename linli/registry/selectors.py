@@ -1,0 +1,484 @@
+"""Reads of the registry, every one scoped by :func:`linli.accounts.selectors.scope_for`.
+
+Objects outside the caller's areas raise :class:`NotFound`, exactly like missing ones.
+Person search picks one indexed access path per kind of query (see
+:func:`person_search_for_user`) so it stays fast over a million persons.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.choices import Permission
+from linli.accounts.selectors import AreaScope, Principal, scope_for
+from linli.core import pii
+from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
+from linli.core.models import AuditEntry
+from linli.core.selectors import audit_entries_for_target
+from linli.geo.models import Area
+from linli.registry.choices import VULNERABLE_TAGS
+from linli.registry.models import (
+    Building,
+    Facility,
+    Household,
+    Organisation,
+    Person,
+    PersonTag,
+    Room,
+    Unit,
+)
+from linli.registry.text import PII_ID_NUMBER, PII_PHONE
+from linli.registry.validators import parse_id_number, parse_phone, to_half_width
+
+PERSON_TARGET = "registry.person"
+SEARCH_LIMIT_MAX = 200
+# Address searches look at residents of at most this many matching buildings.
+ADDRESS_BUILDINGS_MAX = 50
+ELDER_AGE = 60
+
+
+def registry_scope(user: Principal | None) -> AreaScope:
+    """The caller's scope, refusing callers who may not read the registry at all."""
+    scope = scope_for(user)
+    if not scope.can(Permission.VIEW_REGISTRY):
+        raise PermissionDenied(_("无权查看实有人口房屋"))
+    return scope
+
+
+# --- search ---------------------------------------------------------------------------------
+
+_ADDRESS_MARKERS = re.compile(r"号|栋|幢|单元|室|路|弄|小区|号楼")
+_CJK_NAME = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff·]+")
+_PINYIN = re.compile(r"[a-z]+")
+_ID_LIKE = re.compile(r"\d{17}[\dX]|\d{15}")
+_PHONE_LIKE = re.compile(r"\+?[\d\s\-()]{7,20}")
+# "12-3-502", "12幢3单元502室", "3单元502", "12号楼".
+_DASHED = re.compile(r"(\d+)-(\d+)-(\d+)")
+_BUILDING_UNIT_ROOM = re.compile(
+    r"(?:(\d+)\s*(?:幢|栋|号楼|座))?\s*(?:(\d+)\s*单元)?\s*(?:(\d+)\s*室?)?$",
+)
+
+
+@dataclass(frozen=True)
+class AddressQuery:
+    """An address fragment split into free text and, when given, building/unit/room numbers."""
+
+    text: str
+    building: str | None = None
+    unit: int | None = None
+    room: str | None = None
+
+
+def parse_address_query(query: str) -> AddressQuery:
+    """``望江路 12-3-502`` → text ``望江路``, building ``12``, unit 3, room ``502``."""
+    dashed = _DASHED.search(query)
+    if dashed:
+        text = (query[: dashed.start()] + query[dashed.end():]).strip()
+        return AddressQuery(text, dashed.group(1), int(dashed.group(2)), dashed.group(3))
+    tail = _BUILDING_UNIT_ROOM.search(query)
+    if tail and any(tail.groups()) and (tail.group(1) or tail.group(2)):
+        text = query[: tail.start()].strip()
+        unit = int(tail.group(2)) if tail.group(2) else None
+        return AddressQuery(text, tail.group(1), unit, tail.group(3))
+    return AddressQuery(query.strip())
+
+
+def classify_query(query: str) -> str:
+    """``id`` | ``phone`` | ``name`` | ``pinyin`` | ``address`` for a normalised query."""
+    compact = query.replace(" ", "")
+    if _ID_LIKE.fullmatch(compact.upper()):
+        return "id"
+    # Before the address check: "138-1234-5678" also looks like "3-2-502". A phone-like
+    # query that is not a valid phone is searched as an address by the caller.
+    if _PHONE_LIKE.fullmatch(query) and sum(c.isdigit() for c in query) >= 7:
+        return "phone"
+    if _ADDRESS_MARKERS.search(query) or _DASHED.search(query):
+        return "address"
+    if _CJK_NAME.fullmatch(compact):
+        return "name"
+    if _PINYIN.fullmatch(compact.lower()):
+        return "pinyin"
+    return "address"
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """``[prefix, upper)`` covering every string starting with ``prefix`` in code-point order.
+
+    Code-point order equals byte order in UTF-8, so this is right for SQLite's BINARY and
+    PostgreSQL's C collation, and lets a plain B-tree index answer the prefix query.
+    """
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _persons(scope: AreaScope) -> QuerySet[Person]:
+    return Person.objects.filter(grid_id__in=sorted(scope.grid_ids)).select_related(
+        "building", "room", "room__unit", "grid",
+    )
+
+
+def _by_ids(ids: list[int]) -> list[Person]:
+    found = {p.pk: p for p in Person.objects.filter(pk__in=ids).select_related(
+        "building", "room", "room__unit", "grid")}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int) -> list[int]:
+    """Ids in key order from the (grid, key) index alone; rows are fetched afterwards.
+
+    Sorting only (key, id) pairs read from the covering index keeps a common surname
+    (王 ≈ 7 % of a street) cheap; joining first would read thousands of rows to keep 50.
+    """
+    low, high = _prefix_range(prefix)
+    return list(
+        Person.objects.filter(grid_id__in=sorted(scope.grid_ids),
+                              **{f"{column}__gte": low, f"{column}__lt": high})
+        .order_by(column, "id").values_list("id", flat=True)[:limit],
+    )
+
+
+def _address_search(scope: AreaScope, query: str, limit: int) -> list[Person]:
+    parsed = parse_address_query(query)
+    buildings = Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
+    if parsed.text:
+        buildings = buildings.filter(
+            Q(address__icontains=parsed.text) | Q(compound__icontains=parsed.text)
+            | Q(name__icontains=parsed.text),
+        )
+    if parsed.building is not None:
+        number = parsed.building
+        variants = [number] + [number + s for s in ("幢", "栋", "号楼", "号", "座")]
+        buildings = buildings.filter(name__in=variants)
+    if not parsed.text and parsed.building is None:
+        return []
+    building_ids = list(buildings.order_by("address", "id").values_list("id", flat=True)
+                        [:ADDRESS_BUILDINGS_MAX])
+    if not building_ids:
+        return []
+    persons = Person.objects.filter(grid_id__in=sorted(scope.grid_ids), building_id__in=building_ids)
+    if parsed.unit is not None or parsed.room is not None:
+        rooms = Room.objects.filter(building_id__in=building_ids)
+        if parsed.unit is not None:
+            rooms = rooms.filter(unit__number=parsed.unit)
+        if parsed.room is not None:
+            rooms = rooms.filter(number=parsed.room)
+        persons = persons.filter(room_id__in=list(rooms.values_list("id", flat=True)))
+    # Ids first (index order, no sort), then the rows: see _prefix_ids.
+    ids = list(persons.order_by("building_id", "id").values_list("id", flat=True)[:limit])
+    return _by_ids(ids) if ids else []
+
+
+def _exact_search(scope: AreaScope, column: str, bidx: str, limit: int) -> list[Person]:
+    return list(_persons(scope).filter(**{column: bidx}).order_by("id")[:limit])
+
+
+def _name_search(scope: AreaScope, text: str, limit: int) -> list[Person]:
+    ids = _prefix_ids(scope, "name", text.replace(" ", ""), limit)
+    # A bare compound name (金色新村) looks like a person's name: fall back to addresses.
+    return _by_ids(ids) if ids else _address_search(scope, text, limit)
+
+
+def _pinyin_search(scope: AreaScope, text: str, limit: int) -> list[Person]:
+    key = text.replace(" ", "").lower()
+    # Initials first: "wxm" means 王小明 far more often than the start of a full spelling.
+    ids = _prefix_ids(scope, "name_initials", key, limit)
+    if len(key) > 1:
+        ids += _prefix_ids(scope, "name_pinyin", key, limit)
+    return _by_ids(list(dict.fromkeys(ids))[:limit])
+
+
+def person_search_for_user(*, user: Principal, query: str, limit: int = 50) -> list[Person]:
+    """Persons in the caller's grids matching a name, pinyin, ID number, phone or address.
+
+    - full ID number (18 or 15 digits) or full phone: exact blind-index lookup;
+    - Chinese characters: name prefix; ASCII letters: full-pinyin prefix or initials prefix;
+    - anything else (or with 号/栋/幢/单元/室/路 …, ``3-2-502``): address fragment.
+
+    Prefix searches are index range scans (grid, key); results come in key order, deceased
+    persons included (callers mark them). A malformed ID number raises
+    :class:`ValidationFailed` for field ``q`` with the reason.
+    """
+    scope = registry_scope(user)
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    text = " ".join(to_half_width(query).split())
+    if not text or not scope.grid_ids:
+        return []
+    kind = classify_query(text)
+    if kind == "id":
+        # A typo in an ID number is worth a reason ("校验码错误"), not an empty list.
+        number = parse_id_number(text, field="q").value
+        return _exact_search(scope, "id_number_bidx", pii.blind_index(number, field=PII_ID_NUMBER), limit)
+    if kind == "phone":
+        try:
+            phone = parse_phone(text)
+        except ValidationFailed:
+            return _address_search(scope, text, limit)
+        return _exact_search(scope, "phone_bidx", pii.blind_index(phone, field=PII_PHONE), limit)
+    if kind == "name":
+        return _name_search(scope, text, limit)
+    if kind == "pinyin":
+        return _pinyin_search(scope, text, limit)
+    return _address_search(scope, text, limit)
+
+
+# --- details --------------------------------------------------------------------------------
+
+
+def person_get_for_user(*, user: Principal, person_id: int) -> Person:
+    scope = registry_scope(user)
+    person = (
+        Person.objects.select_related("building", "room", "room__unit", "grid", "household")
+        .filter(pk=person_id, grid_id__in=sorted(scope.grid_ids)).first()
+    )
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def household_get_for_user(*, user: Principal, household_id: int) -> Household:
+    scope = registry_scope(user)
+    household = (
+        Household.objects.select_related("room", "room__unit", "room__building", "grid", "head")
+        .filter(pk=household_id, grid_id__in=sorted(scope.grid_ids)).first()
+    )
+    if household is None:
+        raise NotFound()
+    return household
+
+
+def household_members(*, household: Household) -> list[Person]:
+    """Members, head first; the caller has already been allowed to see the household."""
+    members = list(household.members.select_related("room").order_by("birth_date", "id"))
+    return sorted(members, key=lambda p: p.relation != "head")
+
+
+def building_list_for_user(
+    *, user: Principal, grid_id: int | None = None, query: str = "",
+) -> QuerySet[Building]:
+    scope = registry_scope(user)
+    grids = sorted(scope.grid_ids) if grid_id is None else [g for g in [grid_id] if g in scope.grid_ids]
+    rows = Building.objects.filter(grid_id__in=grids).select_related("grid")
+    text = query.strip()
+    if text:
+        rows = rows.filter(Q(address__icontains=text) | Q(compound__icontains=text)
+                           | Q(name__icontains=text))
+    return rows.order_by("address", "id")
+
+
+def building_get_for_user(*, user: Principal, building_id: int) -> Building:
+    scope = registry_scope(user)
+    building = Building.objects.select_related("grid").filter(
+        pk=building_id, grid_id__in=sorted(scope.grid_ids),
+    ).first()
+    if building is None:
+        raise NotFound()
+    return building
+
+
+def building_units(*, building: Building) -> list[Unit]:
+    """Units in order with their rooms prefetched (floor, number): two queries."""
+    rooms = Prefetch("rooms", queryset=Room.objects.order_by("floor", "number"))
+    return list(building.units.prefetch_related(rooms).order_by("number"))
+
+
+def room_get_for_user(*, user: Principal, room_id: int) -> Room:
+    scope = registry_scope(user)
+    room = Room.objects.select_related("unit", "building", "building__grid").filter(
+        pk=room_id, building__grid_id__in=sorted(scope.grid_ids),
+    ).first()
+    if room is None:
+        raise NotFound()
+    return room
+
+
+def organisation_list_for_user(
+    *, user: Principal, grid_id: int | None = None,
+) -> QuerySet[Organisation]:
+    scope = registry_scope(user)
+    grids = sorted(scope.grid_ids) if grid_id is None else [g for g in [grid_id] if g in scope.grid_ids]
+    return Organisation.objects.filter(grid_id__in=grids).select_related("grid").order_by("name", "id")
+
+
+def facility_list_for_user(
+    *, user: Principal, grid_id: int | None = None, kind: str | None = None,
+) -> QuerySet[Facility]:
+    scope = registry_scope(user)
+    grids = sorted(scope.grid_ids) if grid_id is None else [g for g in [grid_id] if g in scope.grid_ids]
+    rows = Facility.objects.filter(grid_id__in=grids).select_related("grid")
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.order_by("code")
+
+
+def area_list_for_user(*, user: Principal) -> QuerySet[Area]:
+    """The caller's areas and everything under them (not their ancestors)."""
+    scope = registry_scope(user)
+    return Area.objects.filter(pk__in=sorted(scope.area_ids)).order_by("path")
+
+
+def area_get_for_user(*, user: Principal, area_id: int) -> Area:
+    scope = registry_scope(user)
+    if area_id not in scope.area_ids:
+        raise NotFound()
+    return Area.objects.get(pk=area_id)
+
+
+def person_export_for_user(*, user: Principal, grid_id: int) -> tuple[Area, QuerySet[Person]]:
+    """A grid and its persons (masked columns only) for an export; needs ``EXPORT_REGISTRY``.
+
+    The permission is checked before the grid, so a user without it learns nothing about
+    which grids exist; a grid outside the caller's scope is :class:`NotFound`.
+    """
+    scope = registry_scope(user)
+    if not scope.can(Permission.EXPORT_REGISTRY):
+        raise PermissionDenied(_("无权导出名单"))
+    if grid_id not in scope.grid_ids:
+        raise NotFound()
+    grid = Area.objects.get(pk=grid_id)
+    persons = (
+        Person.objects.filter(grid_id=grid_id)
+        .select_related("building", "room", "room__unit")
+        # Ciphertexts stay in the database: an export holds masked values only.
+        .only("name", "sex", "birth_date", "id_number_masked", "phone_masked", "hukou",
+              "ethnicity", "relation", "is_deceased", "grid", "building", "building__address",
+              "room", "room__number", "room__unit", "room__unit__number")
+        .order_by("building__address", "room_id", "id")
+    )
+    return grid, persons
+
+
+def _active_tags(on: date) -> Q:
+    return Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+
+
+def person_tags_active(*, person: Person, on: date | None = None) -> list[PersonTag]:
+    on = on or timezone.localdate()
+    return list(PersonTag.objects.filter(_active_tags(on), person=person).order_by("kind", "id"))
+
+
+def person_history(*, person: Person) -> list[AuditEntry]:
+    return list(audit_entries_for_target(target_type=PERSON_TARGET, target_id=str(person.pk))
+                .order_by("-seq"))
+
+
+# --- building chart (楼栋图) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartCell:
+    """One room on the chart."""
+
+    room_id: int
+    number: str
+    floor: int
+    use: str
+    residents: int
+    tag_kinds: tuple[str, ...]
+    vulnerable: bool
+    household_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ChartFloor:
+    floor: int
+    cells: tuple[ChartCell, ...]
+
+
+@dataclass(frozen=True)
+class ChartUnit:
+    unit_id: int
+    number: int
+    floors: tuple[ChartFloor, ...]
+
+
+@dataclass(frozen=True)
+class BuildingChart:
+    """Units side by side; each unit's floors from top to bottom, rooms left to right."""
+
+    building: Building
+    units: tuple[ChartUnit, ...]
+    floors: tuple[int, ...]
+    rooms: int = 0
+    residents: int = 0
+    use_counts: dict[str, int] = field(default_factory=dict)
+
+
+def building_chart(*, user: Principal, building_id: int, on: date | None = None) -> BuildingChart:
+    """The 楼栋图 of a building in a constant number of queries (six, whatever its size)."""
+    building = building_get_for_user(user=user, building_id=building_id)
+    on = on or timezone.localdate()
+    units = list(building.units.order_by("number"))
+    rooms = list(Room.objects.filter(building=building).order_by("unit_id", "-floor", "number"))
+    residents = dict(
+        Person.objects.filter(building=building, is_deceased=False, room__isnull=False)
+        .values("room_id").annotate(n=Count("id")).values_list("room_id", "n"),
+    )
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for room_id, kind in (
+        PersonTag.objects.filter(_active_tags(on), person__building=building,
+                                 person__is_deceased=False, person__room__isnull=False)
+        .values_list("person__room_id", "kind").distinct()
+    ):
+        kinds[room_id].add(kind)
+    households: dict[int, list[int]] = defaultdict(list)
+    for room_id, household_id in (
+        Household.objects.filter(room__building=building).order_by("id").values_list("room_id", "id")
+    ):
+        households[room_id].append(household_id)
+    by_unit: dict[int, dict[int, list[ChartCell]]] = defaultdict(lambda: defaultdict(list))
+    use_counts: dict[str, int] = defaultdict(int)
+    for room in rooms:
+        tag_kinds = tuple(sorted(kinds.get(room.pk, ())))
+        by_unit[room.unit_id][room.floor].append(ChartCell(
+            room_id=room.pk, number=room.number, floor=room.floor, use=room.use,
+            residents=residents.get(room.pk, 0), tag_kinds=tag_kinds,
+            vulnerable=any(k in VULNERABLE_TAGS for k in tag_kinds),
+            household_ids=tuple(households.get(room.pk, ())),
+        ))
+        use_counts[room.use] += 1
+    chart_units = tuple(
+        ChartUnit(unit_id=u.pk, number=u.number, floors=tuple(
+            ChartFloor(floor=f, cells=tuple(cells))
+            for f, cells in sorted(by_unit[u.pk].items(), reverse=True)
+        ))
+        for u in units
+    )
+    all_floors = tuple(sorted({r.floor for r in rooms}, reverse=True))
+    return BuildingChart(building=building, units=chart_units, floors=all_floors, rooms=len(rooms),
+                         residents=sum(residents.values()), use_counts=dict(use_counts))
+
+
+# --- dashboard counts -----------------------------------------------------------------------
+
+
+def registry_counts_for_user(*, user: Principal, on: date | None = None) -> dict[str, int]:
+    """Headline counts for the caller's area; tagged persons as ``tag:<kind>``."""
+    scope = registry_scope(user)
+    on = on or timezone.localdate()
+    grids = sorted(scope.grid_ids)
+    alive = Person.objects.filter(grid_id__in=grids, is_deceased=False)
+    try:
+        elder_born_by = on.replace(year=on.year - ELDER_AGE)
+    except ValueError:  # 29 February
+        elder_born_by = on.replace(year=on.year - ELDER_AGE, day=28)
+    counts = {
+        "persons": alive.count(),
+        "households": Household.objects.filter(grid_id__in=grids).count(),
+        "buildings": Building.objects.filter(grid_id__in=grids).count(),
+        "rooms": Room.objects.filter(building__grid_id__in=grids).count(),
+        "organisations": Organisation.objects.filter(grid_id__in=grids).count(),
+        "facilities": Facility.objects.filter(grid_id__in=grids).count(),
+        "elders": alive.filter(birth_date__lte=elder_born_by).count(),
+    }
+    tagged = (
+        PersonTag.objects.filter(_active_tags(on), person__grid_id__in=grids, person__is_deceased=False)
+        .values("kind").annotate(n=Count("person_id", distinct=True)).values_list("kind", "n")
+    )
+    counts |= {f"tag:{kind}": n for kind, n in tagged}
+    return counts

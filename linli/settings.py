@@ -1,0 +1,195 @@
+"""Django settings for linli, all from LINLI_* environment variables (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from linli.config import (
+    env_bool,
+    env_database_url,
+    env_int,
+    env_list,
+    load_secrets,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+DATA_DIR = Path(os.environ.get("LINLI_DATA_DIR", PROJECT_DIR / "data")).resolve()
+
+DEBUG = env_bool("LINLI_DEBUG", default=False)
+TESTING = env_bool("LINLI_TESTING", default=False)
+
+_secrets = load_secrets(DATA_DIR, generate=env_bool("LINLI_GENERATE_SECRETS", default=True))
+SECRET_KEY = _secrets.secret_key
+LINLI_PII_KEYS = _secrets.pii_keys
+LINLI_PII_CURRENT_KEY = _secrets.pii_current_key
+LINLI_BLIND_INDEX_KEY = _secrets.blind_index_key
+
+ALLOWED_HOSTS = env_list("LINLI_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("LINLI_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    # Ninja as an app: its Swagger UI is then served from our static files, not a CDN.
+    "ninja",
+    "django_tasks",
+    "django_tasks_db",
+    "linli.core",
+    "linli.geo",
+    "linli.accounts",
+    "linli.registry",
+    "linli.fusion",
+    "linli.cases",
+    "linli.catalogue",
+    "linli.demo",
+    "linli.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "linli.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "linli.core.middleware.DefaultLanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "linli.accounts.middleware.IdleTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "linli.urls"
+WSGI_APPLICATION = "linli.wsgi.application"
+ASGI_APPLICATION = "linli.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'linli.sqlite3'}"
+DATABASE_URL = env_database_url("LINLI_DATABASE_URL", default=_default_db)
+_db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {
+        # WAL lets the web server read while the worker writes; IMMEDIATE avoids
+        # "database is locked" upgrades from read to write inside a transaction.
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            " PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+    }
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["linli.accounts.backends.LockoutModelBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+# Lockout per username (never by IP alone: grid workers share carrier IPs).
+LINLI_LOCKOUT_FAILURES = env_int("LINLI_LOCKOUT_FAILURES", default=5, minimum=1)
+LINLI_LOCKOUT_MINUTES = env_int("LINLI_LOCKOUT_MINUTES", default=15, minimum=1)
+LINLI_IP_THROTTLE_PER_HOUR = env_int("LINLI_IP_THROTTLE_PER_HOUR", default=300, minimum=1)
+# How many reverse proxies (nginx …) sit in front: the client IP is read from X-Forwarded-For.
+LINLI_TRUSTED_PROXIES = env_int("LINLI_TRUSTED_PROXIES", default=0)
+# Staff sessions end after this many idle minutes (等保 2.0 idle logout).
+LINLI_IDLE_TIMEOUT_MINUTES = env_int("LINLI_IDLE_TIMEOUT_MINUTES", default=30, minimum=1)
+SESSION_COOKIE_AGE = env_int("LINLI_SESSION_MAX_HOURS", default=12, minimum=1) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("LINLI_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Front-end libraries come from npm at install time (package-lock.json), never from a CDN.
+_npm = PROJECT_DIR / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/htmx", _npm / "htmx.org" / "dist"),
+    ("vendor/echarts", _npm / "echarts" / "dist"),
+    ("vendor/leaflet", _npm / "leaflet" / "dist"),
+]
+STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(DATA_DIR / "files")}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": ("django_tasks.backends.immediate.ImmediateBackend" if TESTING
+                    else "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# Uploads (case photos, application materials): size limit; files live under DATA_DIR/files.
+LINLI_UPLOAD_MAX_MB = env_int("LINLI_UPLOAD_MAX_MB", default=10, minimum=1)
+# Departmental export uploads (fusion imports) may be larger than photos and materials.
+LINLI_FUSION_MAX_MB = env_int("LINLI_FUSION_MAX_MB", default=100, minimum=1)
+# Prefix of readable case numbers (AJ-20261123-0042) and the case notification adapter.
+LINLI_CASE_NUMBER_PREFIX = os.environ.get("LINLI_CASE_NUMBER_PREFIX", "AJ")
+LINLI_CASES_NOTIFY_SENDER = os.environ.get("LINLI_CASES_NOTIFY_SENDER", "linli.cases.tasks.LogSender")
+# SMS gateway adapter (outside linli): a class with send(phone, message). Default only logs.
+LINLI_SMS_SENDER = os.environ.get("LINLI_SMS_SENDER", "linli.catalogue.tasks.LogSender")
+
+# Optional map tile server (government intranets have no internet tiles by default).
+LINLI_TILE_URL = os.environ.get("LINLI_TILE_URL", "")
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LINLI_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from linli.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("services/", include("linli.catalogue.urls")),
+    path("cases/", include("linli.cases.urls")),
+    path("fusion/", include("linli.fusion.urls")),
+    path("open311/v2/", include("linli.cases.open311_urls")),
+    path("", include("linli.web.urls")),
+]

@@ -1,0 +1,56 @@
+"""Forms of the workbench: they parse input only; rules live in services and selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+REVEAL_FIELDS = (
+    ("id_number", _("身份证号")),
+    ("phone", _("电话")),
+)
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("用户名"), max_length=150,
+        widget=forms.TextInput(attrs={
+            "autocomplete": "username", "autocapitalize": "none", "autofocus": True,
+            "data-testid": "login-username",
+        }),
+    )
+    password = forms.CharField(
+        label=_("密码"), max_length=256, strip=False,
+        widget=forms.PasswordInput(attrs={
+            "autocomplete": "current-password", "data-testid": "login-password",
+        }),
+    )
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("查询"), max_length=100, required=False)
+
+
+class RevealForm(forms.Form):
+    """Which identifier to show in full, and why. The service enforces the reason rules."""
+
+    field = forms.ChoiceField(label=_("查看内容"), choices=REVEAL_FIELDS)
+    reason = forms.CharField(
+        label=_("查看事由"), max_length=500, required=False,
+        widget=forms.TextInput(attrs={
+            "data-testid": "reveal-reason", "placeholder": _("例如:入户走访核实身份"),
+        }),
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(label=_("动作"), required=False)
+    actor = forms.CharField(label=_("操作人"), max_length=150, required=False)
+
+    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        action_field = self.fields["action"]
+        assert isinstance(action_field, forms.ChoiceField)  # noqa: S101 - narrows the type
+        action_field.choices = [("", _("全部动作")), *[(a, a) for a in actions]]

@@ -1,0 +1,124 @@
+"""Login, lockout, logout and language of the staff workbench."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from conftest import Users, make_user
+from linli.accounts.choices import Role
+
+PASSWORD = "Linli-test-2026"
+
+
+@pytest.mark.django_db
+def test_login_page_is_in_chinese_with_csrf_token(client: Client) -> None:
+    # when
+    response = client.get(reverse("web:login"))
+    # then
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "登录工作台" in body
+    assert 'data-testid="login-form"' in body
+    assert "csrfmiddlewaretoken" in body
+    assert '<html lang="zh-hans">' in body
+
+
+def test_anonymous_user_is_sent_to_login_with_next(client: Client, users: Users) -> None:
+    # when
+    response = client.get(reverse("web:search"))
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('web:login')}?next={reverse('web:search')}"
+
+
+def test_right_password_logs_in_and_follows_next(client: Client, users: Users) -> None:
+    # when
+    response = client.post(reverse("web:login"), {
+        "username": "cs_a", "password": PASSWORD, "next": reverse("web:areas"),
+    })
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:areas")
+    assert client.get(reverse("web:areas")).status_code == 200
+
+
+def test_next_pointing_off_site_is_ignored(client: Client, users: Users) -> None:
+    # when
+    response = client.post(reverse("web:login"), {
+        "username": "cs_a", "password": PASSWORD, "next": "https://evil.example/",
+    })
+    # then
+    assert response["Location"] == reverse("web:home")
+
+
+def test_wrong_password_shows_one_message_for_user_and_password(client: Client, users: Users) -> None:
+    # when
+    wrong_password = client.post(reverse("web:login"), {"username": "cs_a", "password": "nope"})
+    unknown_user = client.post(reverse("web:login"), {"username": "nobody", "password": "nope"})
+    # then
+    for response in (wrong_password, unknown_user):
+        assert response.status_code == 200
+        assert "用户名或密码错误" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_fifth_failure_locks_the_account_and_says_until_when(client: Client, users: Users) -> None:
+    # given
+    for _ in range(4):
+        client.post(reverse("web:login"), {"username": "gw_a1", "password": "wrong"})
+    # when
+    fifth = client.post(reverse("web:login"), {"username": "gw_a1", "password": "wrong"})
+    right_password = client.post(reverse("web:login"), {"username": "gw_a1", "password": PASSWORD})
+    # then
+    for response in (fifth, right_password):
+        body = response.content.decode()
+        assert "账号已临时锁定,请在" in body
+        assert "后重试" in body
+    assert "_auth_user_id" not in client.session
+
+
+def test_resident_cannot_log_in_to_the_workbench(client: Client, users: Users) -> None:
+    # given
+    make_user("resident1", Role.RESIDENT)
+    # when
+    response = client.post(reverse("web:login"), {"username": "resident1", "password": PASSWORD})
+    # then
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_logout_is_post_only_and_ends_the_session(client: Client, users: Users) -> None:
+    # given
+    client.force_login(users.community_a)
+    # when
+    by_get = client.get(reverse("web:logout"))
+    by_post = client.post(reverse("web:logout"))
+    # then
+    assert by_get.status_code == 405
+    assert by_post.status_code == 302
+    assert by_post["Location"] == reverse("web:login")
+    assert client.get(reverse("web:home")).status_code == 302
+
+
+def test_language_cookie_en_serves_english_html(client: Client, users: Users) -> None:
+    # given
+    client.force_login(users.community_a)
+    client.cookies["django_language"] = "en"
+    # when
+    response = client.get(reverse("web:areas"))
+    # then
+    assert '<html lang="en">' in response.content.decode()
+
+
+def test_language_switch_posts_to_set_language(client: Client, users: Users) -> None:
+    # given
+    client.force_login(users.community_a)
+    # when
+    page = client.get(reverse("web:areas")).content.decode()
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": reverse("web:areas")})
+    # then
+    assert 'action="/i18n/setlang/"' in page
+    assert switched.status_code == 302
+    assert '<html lang="en">' in client.get(reverse("web:areas")).content.decode()

@@ -1,0 +1,120 @@
+"""Dashboard, area tree and grid pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.choices import Permission, Role
+from linli.accounts.selectors import (
+    AreaNode,
+    area_get_for_user,
+    area_tree_for_user,
+    grid_workers_of,
+    scope_for,
+)
+from linli.registry.choices import TagKind
+from linli.registry.selectors import (
+    building_list_for_user,
+    facility_list_for_user,
+    organisation_list_for_user,
+    registry_counts_for_user,
+)
+from linli.web.access import StaffRequest, can_view_audit, staff_required
+
+# Order and wording of the dashboard figures; unknown keys from the selector still show.
+COUNT_LABELS: dict[str, Promise] = {
+    "persons": _("实有人口"),
+    "households": _("户数"),
+    "buildings": _("楼栋"),
+    "rooms": _("房屋"),
+    "elders": _("60岁以上老人"),
+    "organisations": _("单位"),
+    "facilities": _("设施"),
+}
+TAG_PREFIX = "tag:"
+MAX_GRID_LINKS = 12
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    value: int
+
+
+def _figures(counts: dict[str, int]) -> tuple[list[Figure], list[Figure]]:
+    """Split the selector's counts into main figures and key-population figures."""
+    main = [Figure(k, str(label), counts[k]) for k, label in COUNT_LABELS.items() if k in counts]
+    tags: list[Figure] = []
+    for key, value in counts.items():
+        kind = key.removeprefix(TAG_PREFIX)
+        if kind in TagKind.values:
+            tags.append(Figure(key, str(TagKind(kind).label), value))
+        elif key not in COUNT_LABELS:
+            main.append(Figure(key, key, value))
+    return main, tags
+
+
+def _grids(nodes: list[AreaNode]) -> list[AreaNode]:
+    found: list[AreaNode] = []
+    for node in nodes:
+        if node.area.is_grid:
+            found.append(node)
+        found.extend(_grids(node.children))
+    return found
+
+
+@staff_required
+def home(request: StaffRequest) -> HttpResponse:
+    user = request.user
+    if user.role == Role.AUDITOR:
+        return redirect("web:audit")
+    main, tags = _figures(registry_counts_for_user(user=user))
+    grids = _grids(area_tree_for_user(user=user))
+    return render(request, "web/home.html", {
+        "figures": main,
+        "tag_figures": tags,
+        "grids": grids[:MAX_GRID_LINKS],
+        "more_grids": len(grids) > MAX_GRID_LINKS,
+        "show_audit": can_view_audit(user),
+    })
+
+
+@staff_required
+def areas(request: StaffRequest) -> HttpResponse:
+    return render(request, "web/areas.html", {"nodes": area_tree_for_user(user=request.user)})
+
+
+@staff_required
+def grid(request: StaffRequest, grid_id: int) -> HttpResponse:
+    user = request.user
+    area = area_get_for_user(user=user, area_id=grid_id)
+    if not area.is_grid:
+        raise Http404
+    # Living residents per building, for the list; the selector decides which buildings.
+    buildings = list(building_list_for_user(user=user, grid_id=area.pk).annotate(
+        resident_count=Count("residents", filter=Q(residents__is_deceased=False)),
+    ))
+    points = [
+        {"lat": b.lat, "lon": b.lon, "label": b.address, "url": reverse("web:building", args=[b.pk])}
+        for b in buildings
+    ]
+    return render(request, "web/grid.html", {
+        "grid": area,
+        "workers": grid_workers_of(grid=area),
+        "buildings": buildings,
+        "organisation_count": organisation_list_for_user(user=user, grid_id=area.pk).count(),
+        "facility_count": facility_list_for_user(user=user, grid_id=area.pk).count(),
+        "map_data": {"boundary": area.boundary, "points": points, "tiles": settings.LINLI_TILE_URL},
+        "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
+        "can_export": scope_for(user).can(Permission.EXPORT_REGISTRY),
+    })
