@@ -132,6 +132,8 @@ test: venv assets chromium
 # `make bench` runs every benchmark at a small size (minutes); `make bench BENCH_SIZE=full` at
 # the sizes of the goals in docs/benchmarks.md; `make bench-search` runs one. Each prints its
 # table and writes benchmarks/results/<name>.json. Set LINLI_DATABASE_URL for PostgreSQL.
+# bench-intake_http drives granian with wrk (`apt-get install wrk`) when it is installed and
+# falls back to a far slower Python client otherwise: install wrk before taking its figures.
 BENCH_SIZE ?= small
 BENCH_small_locator := --points 200000 --single 50000
 BENCH_small_seed := --residents 20000 --baseline 500

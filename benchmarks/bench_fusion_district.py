@@ -20,11 +20,13 @@ back, extrapolated to the total row count.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,14 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+
+
+_STAGES = {10: "read", 30: "normalise", 60: "match", 75: "plan", 100: "persist"}
+
+
+def _current_rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _peak_rss_mib() -> float:
@@ -103,6 +113,19 @@ def _baseline(path: Path, source: Any, rows: int) -> float:
     return (time.perf_counter() - started) / max(len(sample), 1)
 
 
+@dataclass(frozen=True)
+class _File:
+    path: Path
+    rows: int
+
+
+def _generate(residents: int, out_dir: Path, seed_kwargs: dict[str, Any]) -> dict[str, _File]:
+    from linli.demo.exports import generate_exports
+
+    exports = generate_exports(residents=residents, out_dir=out_dir, **seed_kwargs)
+    return {code: _File(file.path, file.rows) for code, file in exports.files.items() if file.path is not None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--residents", type=int, default=540_000)
@@ -118,7 +141,6 @@ def main() -> None:
 
     from benchmarks.harness import Result, report
     from linli.core.actors import SystemActor
-    from linli.demo.exports import generate_exports
     from linli.demo.services import demo_seed
     from linli.fusion.models import Source
     from linli.fusion.services import import_run, sources_sync
@@ -134,14 +156,17 @@ def main() -> None:
         print(f"seeded {Person.objects.count():,} persons in {time.perf_counter() - t:.1f} s", flush=True)
     out_dir = args.exports_dir or Path(settings.DATA_DIR) / "fusion-bench-exports"
     t = time.perf_counter()
-    exports = generate_exports(residents=args.residents, out_dir=out_dir, **seed_kwargs)
+    # In a child process: the peak RSS measured below is the import's, not the generator's.
+    connection.close()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        files = pool.apply(_generate, (args.residents, out_dir, seed_kwargs))
     print(f"generated exports in {time.perf_counter() - t:.1f} s", flush=True)
     sources = {s.code: s for s in sources_sync(actor=actor)}
-    files = {code: file for code, file in exports.files.items() if file.path is not None}
     total_rows = sum(f.rows for f in files.values())
     persons_before = Person.objects.count()
     rss_before = _peak_rss_mib()
     stage_times: dict[str, float] = {}
+    stage_rss: dict[str, float] = {}
     profiler = None
     if args.profile:
         import cProfile
@@ -151,19 +176,20 @@ def main() -> None:
     started = time.perf_counter()
     reports = []
     for code, file in files.items():
-        assert file.path is not None
         lap = time.perf_counter()
         marks: list[tuple[int, float]] = []
 
         def mark(value: int, marks: list[tuple[int, float]] = marks) -> None:
             marks.append((value, time.perf_counter()))
+            stage = _STAGES.get(value, str(value))
+            stage_rss[stage] = max(stage_rss.get(stage, 0.0), _current_rss_mib())
 
         fused = import_run(actor=actor, source=sources[code], file_path=file.path, dry_run=False, progress=mark)
         took = time.perf_counter() - lap
         reports.append(fused)
         previous = lap
         for value, stamp in marks:
-            stage = {10: "read", 30: "normalise", 60: "match", 75: "plan", 100: "persist"}.get(value, str(value))
+            stage = _STAGES.get(value, str(value))
             stage_times[stage] = stage_times.get(stage, 0.0) + stamp - previous
             previous = stamp
         print(f"{code:10s} {file.rows:>9,} rows {took:7.1f} s  new {fused.new_persons:,} "
@@ -177,8 +203,9 @@ def main() -> None:
     print(f"total {total_rows:,} rows in {wall:.1f} s ({total_rows / wall:,.0f} rows/s); persons "
           f"{persons_before:,} → {Person.objects.count():,}; peak RSS {peak:,.0f} MiB (before import {rss_before:,.0f})")
     print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stage_times.items()))
+    print("RSS at the end of each stage (max over files): "
+          + ", ".join(f"{k} {v:,.0f} MiB" for k, v in stage_rss.items()))
     first_code, first_file = next(iter(files.items()))
-    assert first_file.path is not None
     per_row = _baseline(first_file.path, sources[first_code], args.baseline_rows)
     naive = per_row * total_rows
     print(f"baseline: {per_row * 1000:.2f} ms per row with ORM saves → {naive:,.0f} s extrapolated", flush=True)

@@ -8,11 +8,14 @@ What it does:
 1. a throwaway data folder (and, by default, SQLite in it; with ``LINLI_DATABASE_URL`` that
    database, seeded once and reused), migrated and seeded with the small demo street
    (``demo_seed(residents=2000)``), plus an integration key with the ``cases.report`` scope;
-2. starts ``granian --interface wsgi --workers 2`` on 127.0.0.1 and a free port;
+2. starts ``granian --interface wsgi --workers 2`` on 127.0.0.1 and a free port, threads and
+   backpressure bounded as ``linli serve`` does (``--threads``, default 2 x CPUs + 1);
 3. **max throughput**: closed loop, many keep-alive connections, a bounded number of
-   requests (``wrk`` for a fixed time when it is installed; otherwise client processes with
-   ``http.client``), each POST a new case with its own ``Idempotency-Key`` at a random point
-   of a random grid (so every request locates, dedups, registers and dispatches);
+   requests (``wrk -c64`` for a fixed time when it is installed, ``apt-get install wrk``;
+   otherwise client processes with ``http.client``), each POST a new case with its own
+   ``Idempotency-Key`` at a random point of a random grid (so every request locates, dedups,
+   registers and dispatches); many connections because group commit batches what arrives
+   together (many gateways report at once);
 4. **latency at half that rate**: open loop: requests are sent on a fixed schedule at half
    the measured maximum and latency is counted from the *scheduled* time, so a slow
    server is not hidden by the client waiting for it (no coordinated omission);
@@ -127,12 +130,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(env: dict[str, str], port: int, workers: int) -> Iterator[None]:
-    """granian in its own process group, stopped with SIGTERM (then SIGKILL) on exit."""
+def server(env: dict[str, str], port: int, workers: int, threads: int, backpressure: int) -> Iterator[None]:
+    """granian in its own process group, stopped with SIGTERM (then SIGKILL) on exit. Threads
+    bounded as ``linli serve`` does (each holds a database connection); backpressure above
+    the client's connection count: at or below it, keep-alive connections past the limit
+    wait seconds for a slot, and that, not the server, made the p99."""
     log = open(Path(env["LINLI_DATA_DIR"]) / "granian.log", "wb")  # noqa: SIM115 -- closed below
     proc = subprocess.Popen(  # noqa: S603 -- our own venv's granian
-        [str(GRANIAN), "--interface", "wsgi", "--workers", str(workers), "--host", "127.0.0.1",
-         "--port", str(port), "--no-ws", "benchmarks.bench_intake_http:application"],
+        [str(GRANIAN), "--interface", "wsgi", "--workers", str(workers), "--blocking-threads", str(threads),
+         "--backpressure", str(backpressure), "--host", "127.0.0.1", "--port", str(port), "--no-ws",
+         "benchmarks.bench_intake_http:application"],
         cwd=PROJECT, env={**env, "LINLI_BENCH_SERVER": "1"}, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -267,7 +274,7 @@ end
 
 
 def max_throughput_wrk(port: int, fixture: Fixture | None, path: str, *, seconds: int, workdir: Path,
-                       connections: int = 16) -> tuple[float, int]:
+                       connections: int) -> tuple[float, int]:
     """wrk (C, far lighter than a Python client) for a fixed time; (req/s, errors)."""
     wrk = shutil.which("wrk")
     assert wrk is not None
@@ -358,8 +365,13 @@ def measure(name: str, max_fn: Callable[[], tuple[float, int]], paced_fn: Callab
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                        help="Python threads per worker (default as linli serve: 2 x CPUs + 1)")
     parser.add_argument("--requests", type=int, default=4000, help="requests per closed-loop run (python client)")
     parser.add_argument("--seconds", type=int, default=10, help="duration of a wrk run")
+    parser.add_argument("--backpressure", type=int, default=128, help="granian requests in flight per worker")
+    parser.add_argument("--connections", type=int, default=64,
+                        help="wrk connections (many gateways reporting at once; group commit batches them)")
     parser.add_argument("--paced-seconds", type=float, default=8.0, help="duration of the open-loop run")
     parser.add_argument("--no-wrk", action="store_true", help="use the Python client even if wrk is installed")
     args = parser.parse_args()
@@ -380,21 +392,22 @@ def main() -> None:
 
     def max_fn(fx: Fixture | None, path: str) -> Callable[[], tuple[float, int]]:
         if use_wrk:
-            return lambda: max_throughput_wrk(port, fx, path, seconds=args.seconds, workdir=data_dir)
+            return lambda: max_throughput_wrk(port, fx, path, seconds=args.seconds, workdir=data_dir,
+                                              connections=args.connections)
         return lambda: max_throughput_python(port, fx, path, requests=args.requests)
 
     def paced_fn(fx: Fixture | None, path: str) -> Callable[[float], tuple[list[float], int]]:
         return lambda rate: latency_at(port, fx, path, rate=rate, requests=int(rate * args.paced_seconds))
 
-    with server(env, port, args.workers):
+    with server(env, port, args.workers, args.threads, args.backpressure):
         # Warm both paths (imports, caches, connection setup) before measuring.
         latency_at(port, fixture, INTAKE_PATH, rate=50, requests=100)
         latency_at(port, None, BASELINE_PATH, rate=50, requests=100)
         baseline = measure("login page (bare view)", max_fn(None, BASELINE_PATH), paced_fn(None, BASELINE_PATH))
         intake = measure("POST /api/v1/cases", max_fn(fixture, INTAKE_PATH), paced_fn(fixture, INTAKE_PATH))
 
-    client = "wrk -t2 -c16" if use_wrk else "python http.client, 2 processes x 8 connections"
-    notes = (f"granian wsgi, {args.workers} workers, client on the same {os.cpu_count()}-CPU machine ({client}); "
+    client = f"wrk -t2 -c{args.connections}" if use_wrk else "python http.client, 2 processes x 8 connections"
+    notes = (f"granian wsgi, {args.workers} workers x {args.threads} threads, client on the same {os.cpu_count()}-CPU machine ({client}); "
              "baseline: GET /login/ (bare Django view, no DB write)")
     results = [
         Result(bench=f"intake POST max throughput ({vendor})", size=int(intake["paced_requests"]), unit="req/s",

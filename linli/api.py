@@ -13,6 +13,7 @@ from ninja.errors import HttpError as NinjaHttpError
 
 from linli.accounts.auth import ApiKeyAuth, StaffSessionAuth
 from linli.cases.api import router as cases_router
+from linli.cases.api_reveal import router as cases_reveal_router
 from linli.catalogue.api import router as catalogue_router
 from linli.core.errors import ApplicationError, ErrorCode
 from linli.fusion.api import router as fusion_router
@@ -29,6 +30,7 @@ api = NinjaAPI(
 api.add_router("/", registry_router)
 api.add_router("/services", catalogue_router)
 api.add_router("/", cases_router)
+api.add_router("/", cases_reveal_router)
 api.add_router("/", fusion_router)
 
 

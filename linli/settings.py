@@ -177,6 +177,8 @@ TASKS = {
 LINLI_UPLOAD_MAX_MB = env_int("LINLI_UPLOAD_MAX_MB", default=10, minimum=1)
 # Departmental export uploads (fusion imports) may be larger than photos and materials.
 LINLI_FUSION_MAX_MB = env_int("LINLI_FUSION_MAX_MB", default=100, minimum=1)
+# Concurrent case reports of a process share one commit (linli/cases/group_commit.py).
+LINLI_INTAKE_GROUP_COMMIT = env_bool("LINLI_INTAKE_GROUP_COMMIT", default=True)
 # Prefix of readable case numbers (AJ-20261123-0042) and the case notification adapter.
 LINLI_CASE_NUMBER_PREFIX = os.environ.get("LINLI_CASE_NUMBER_PREFIX", "AJ")
 LINLI_CASES_NOTIFY_SENDER = os.environ.get("LINLI_CASES_NOTIFY_SENDER", "linli.cases.tasks.LogSender")

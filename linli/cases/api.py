@@ -27,6 +27,7 @@ from linli.accounts.models import ApiKey, User
 from linli.accounts.selectors import Principal
 from linli.cases import selectors, services
 from linli.cases.choices import ACTION_LABELS, CaseSource
+from linli.cases.group_commit import case_open_grouped
 from linli.cases.indicators import INDICATORS
 from linli.cases.models import Case, CaseEvent, CasePhoto
 from linli.cases.open311 import REPORT_SCOPE
@@ -144,8 +145,8 @@ def case_detail_out(case: Case, principal: Principal) -> dict[str, Any]:
 @router.post("/cases", response={200: CaseOut, 201: CaseOut})
 def case_create(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
     """Report a case. ``Idempotency-Key``: the same key returns the same case (200, not 201).
-    The reply comes after the case is committed; it is the case without its timeline (one
-    query: intake is the hot path), ``GET /cases/{id}`` has the rest."""
+    The reply comes after the case is committed (with concurrent reports: group commit); it
+    is the case without its timeline (intake is the hot path), ``GET /cases/{id}`` has the rest."""
     principal = _principal(request)
     if isinstance(principal, ApiKey) and REPORT_SCOPE not in (principal.scopes or []):
         raise PermissionDenied(_("接口密钥没有上报事件的权限"))
@@ -157,16 +158,15 @@ def case_create(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         if isinstance(principal, ApiKey):
             raise ValidationFailed("source", _("请指明事件来源"))
         source = DEFAULT_SOURCE.get(principal.role, CaseSource.STAFF)
-    case, created = services.case_open(
-        actor=_actor(principal), source=source, category=payload.category,
-        description=payload.description, lon=payload.lon, lat=payload.lat, address=payload.address,
-        level=payload.level, reporter_name=payload.reporter_name,
-        callback_phone=payload.callback_phone, handled_on_spot=payload.handled_on_spot,
+    case, created = case_open_grouped(actor=_actor(principal), item=services.CaseInput(
+        source=source, category=payload.category, description=payload.description,
+        lon=payload.lon, lat=payload.lat, address=payload.address, level=payload.level,
+        reporter_name=payload.reporter_name, callback_phone=payload.callback_phone,
+        handled_on_spot=payload.handled_on_spot,
         source_key=_key_namespace(principal) + idempotency if idempotency else "",
         request_id=_request_id(request),
-    )
-    fresh = Case.objects.select_related("category__parent", "grid", "department").get(pk=case.pk)
-    return Status(201 if created else 200, case_out(fresh))
+    ))
+    return Status(201 if created else 200, case_out(case))
 
 
 class CaseListFilters(Schema):

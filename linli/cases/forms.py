@@ -102,6 +102,15 @@ class TransitionForm(forms.Form):
         return data
 
 
+class PhoneRevealForm(forms.Form):
+    """Why the full callback phone is needed; the service enforces the reason rules."""
+
+    reveal_reason = forms.CharField(
+        label=_("查看事由"), max_length=500, required=False,
+        widget=forms.TextInput(attrs={"data-testid": "reveal-reason", "placeholder": _("例如:回访来电人")}),
+    )
+
+
 class StatisticsForm(forms.Form):
     group_by = forms.ChoiceField(label=_("分组"), required=False,
                                  choices=[(g, GROUP_LABELS.get(g, g)) for g in GROUP_BYS])

@@ -78,6 +78,8 @@ class Category(TimeStampedModel):
     )
     active = models.BooleanField(_("启用"), default=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    # Open311 service-definition attributes asked of reporters (see linli.cases.taxonomy).
+    attributes = models.JSONField(_("附加属性"), default=list, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["order", "code"]
@@ -181,6 +183,8 @@ class Case(TimeStampedModel):
     reporter_name = models.CharField(_("上报人姓名"), max_length=50, blank=True)
     callback_phone_enc = models.TextField(_("回访电话(密文)"), blank=True)
     callback_phone_masked = models.CharField(_("回访电话"), max_length=20, blank=True)
+    # Answers to the category's attributes ({code: value or [values]}), as reported.
+    attributes = models.JSONField(_("附加属性"), default=dict, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("处置人"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="assigned_cases",

@@ -34,6 +34,13 @@ from linli.accounts.services import api_key_authenticate
 from linli.cases import services
 from linli.cases.choices import FINAL_STATUSES, CaseSource, CaseStatus
 from linli.cases.models import Case, CaseEvent, Category
+from linli.cases.open311_attributes import (
+    AttributeInvalid,
+    attribute_lines,
+    category_attributes,
+    checked_attributes,
+    has_html,
+)
 from linli.core.actors import SystemActor
 from linli.core.errors import ApplicationError
 from linli.geo.choices import AreaLevel
@@ -57,7 +64,6 @@ PUBLIC_DECIMALS = 4
 _ITEM_TAGS: dict[str, str] = {
     "attributes": "attribute", "values": "value", "endpoints": "endpoint", "formats": "format",
 }
-_HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-zA-Z]+|#\d+);")
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 # Anything after the building in a Chinese address (单元, 室, floor) stays private.
 _BUILDING_END = re.compile(r"^(.*?\d+\s*(?:幢|栋|号楼|座))")
@@ -234,8 +240,6 @@ def parse_attributes(data: QueryDict) -> dict[str, str | list[str]]:
     return found
 
 
-def has_html(text: str) -> bool:
-    return bool(_HTML.search(text))
 
 
 # --- Public projections ---------------------------------------------------------------------
@@ -290,28 +294,6 @@ def request_row(case: Case) -> dict[str, Any]:
         "long": _public_coordinate(case.lon),
         "media_url": None,
     }
-
-
-def category_attributes(category: Category) -> list[dict[str, Any]]:
-    """The service definition's attributes, in the specification's field order.
-
-    Read from ``Category.attributes`` when the taxonomy defines them (a list of
-    ``{code, description, datatype, required, values: [{key, name}]}``), else none.
-    """
-    raw = getattr(category, "attributes", None) or []
-    attributes = []
-    for order, item in enumerate(raw, start=1):
-        attributes.append({
-            "variable": bool(item.get("variable", True)),
-            "code": str(item["code"]),
-            "datatype": str(item.get("datatype", "string")),
-            "required": bool(item.get("required", False)),
-            "datatype_description": item.get("datatype_description") or None,
-            "order": int(item.get("order", order)),
-            "description": str(item.get("description", item["code"])),
-            "values": [{"key": str(v["key"]), "name": str(v["name"])} for v in item.get("values", [])],
-        })
-    return attributes
 
 
 def _service_categories() -> QuerySet[Category]:
@@ -504,25 +486,6 @@ def _float(params: QueryDict, name: str) -> float | None:
         raise Open311Error(400, _("%(field)s 必须是数字。") % {"field": name}) from None
 
 
-def _attribute_lines(category: Category, given: dict[str, str | list[str]]) -> list[str]:
-    """Check ``attribute[…]`` against the service definition; lines to keep with the case."""
-    lines = []
-    for attribute in category_attributes(category):
-        code = attribute["code"]
-        value = given.get(code)
-        if value in (None, "", []):
-            if attribute["required"]:
-                raise Open311Error(400, _("缺少必填属性 attribute[%(code)s]。") % {"code": code})
-            continue
-        keys = {v["key"]: v["name"] for v in attribute["values"]}
-        chosen: list[str] = value if isinstance(value, list) else [str(value)]
-        if keys and any(v not in keys for v in chosen):
-            raise Open311Error(400, _("属性 attribute[%(code)s] 的取值无效。") % {"code": code})
-        shown = ", ".join(str(keys.get(v, v)) for v in chosen)
-        lines.append(f"{attribute['description']}: {shown}")
-    return lines
-
-
 def idempotency_token(key: ApiKey, params: QueryDict, header: str) -> str:
     """The same submission retried gives the same case: a key's explicit ``Idempotency-Key``,
     else the device and the content of the report on the same day (Beijing time)."""
@@ -560,7 +523,11 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(400, _("description 不能超过4000字。"))
     if has_html(description):
         raise Open311Error(400, _("description 不能包含 HTML。"))
-    lines = _attribute_lines(category, parse_attributes(params))
+    try:
+        answers = checked_attributes(category, parse_attributes(params))
+    except AttributeInvalid as error:
+        raise Open311Error(400, error.message) from None
+    lines = attribute_lines(category, answers)
     if not description and not lines:
         description = category.name
     if lines:
@@ -568,7 +535,8 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     name = (params.get("last_name", "").strip() + params.get("first_name", "").strip())[:50]
     token = idempotency_token(key, params, request.headers.get("Idempotency-Key", "").strip())
     try:
-        case, _created = services.case_open(
+        case, _created = services.case_open_with_attributes(
+            attributes=answers,
             actor=SystemActor(f"apikey:{key.prefix}"), source=CaseSource.OPEN311, category=category,
             description=description, lon=lon, lat=lat, address=address, reporter_name=name,
             callback_phone=params.get("phone", "").strip(), source_key=TOKEN_PREFIX + token,

@@ -17,10 +17,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Final
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from linli.cases.choices import CaseAction, CaseSource, CaseStatus
@@ -38,9 +39,11 @@ PROACTIVE_SOURCES: Final = frozenset({CaseSource.PATROL, CaseSource.CAMERA, Case
 EXCLUDED_STATUSES: Final = frozenset({CaseStatus.CANCELLED, CaseStatus.MERGED})
 MISDISPATCH_ACTIONS: Final = frozenset({CaseAction.REASSIGN, CaseAction.REJECT_BACK})
 SATISFIED_FROM: Final = 4
-# Dimensions of the area rollup; grains: day and month.
+# Dimensions of the area rollup; grains: day, ISO week (period = its Monday) and month
+# (period = its first day). Weeks let any window be read as months, a few weeks and at
+# most three days at either end (see ``linli.cases.stats.read_plan``).
 AREA_DIMS: Final = ("all", "major", "source", "department")
-GRAINS: Final = ("d", "m")
+GRAINS: Final = ("d", "w", "m")
 
 _I = {name: i for i, name in enumerate(COUNTER_NAMES)}
 _N = len(COUNTER_NAMES)
@@ -198,14 +201,20 @@ def _day_key(f: CaseFacts, day: date) -> DayKey:
     return (day, f.grid_id, f.category_id, f.major_id, f.source, f.department_id)
 
 
+def week_of(day: date) -> date:
+    """The Monday of the ISO week of ``day`` (the period of its week row)."""
+    return day - timedelta(days=day.weekday())
+
+
 def area_keys(key: DayKey, areas: Sequence[int]) -> Iterator[AreaKey]:
     """The area-rollup rows a daily key feeds: per area of the grid's chain, grain and dim."""
     day, _grid, _category, major, source, department = key
-    month = day.replace(day=1)
+    week, month = week_of(day), day.replace(day=1)
     values = (("all", ""), ("major", str(major)), ("source", source), ("department", str(department)))
     for area in areas:
         for dim, value in values:
             yield ("d", dim, area, day, value)
+            yield ("w", dim, area, week, value)
             yield ("m", dim, area, month, value)
 
 
@@ -250,8 +259,8 @@ class RollupDelta:
     def areas(self, chains: Mapping[int, tuple[int, ...]] | None = None) -> dict[AreaKey, list[int]]:
         """The area-rollup rows of the delta (what :func:`area_keys` says, summed).
 
-        Summed per (day, grid, dim, value) first, then spread over the grid's chain and the
-        month: far fewer vector additions than spreading every daily key.
+        Summed per (day, grid, dim, value) first, then spread over the grid's chain, the
+        week and the month: far fewer vector additions than spreading every daily key.
         """
         grids = {key[1] for key in self.days if key[1]}
         if chains is None or not grids <= chains.keys():
@@ -265,13 +274,15 @@ class RollupDelta:
                 target = at_grid.get(dim_key)
                 at_grid[dim_key] = vector.copy() if target is None else [a + b for a, b in zip(target, vector, strict=True)]
         out: dict[AreaKey, list[int]] = {}
-        months: dict[date, date] = {}
+        periods: dict[date, tuple[date, date]] = {}
         for (day, dim, value, grid), vector in at_grid.items():
-            month = months.get(day)
-            if month is None:
-                month = months[day] = day.replace(day=1)
+            week_month = periods.get(day)
+            if week_month is None:
+                week_month = periods[day] = (week_of(day), day.replace(day=1))
+            week, month = week_month
             for area in chains[grid]:
-                for area_key in (("d", dim, area, day, value), ("m", dim, area, month, value)):
+                for area_key in (("d", dim, area, day, value), ("w", dim, area, week, value),
+                                 ("m", dim, area, month, value)):
                     target = out.get(area_key)
                     out[area_key] = vector if target is None else [a + b for a, b in zip(target, vector, strict=True)]
         return out
@@ -411,6 +422,14 @@ class _Dialect:
             return f"CAST(date_trunc('month', {column}) AS date)"
         return f"date({column}, 'start of month')"
 
+    def week(self, column: str) -> str:
+        """The Monday of the ISO week (as :func:`week_of`)."""
+        if self.vendor == "postgresql":
+            return f"CAST(date_trunc('week', {column}) AS date)"
+        # 'weekday 1' moves forward to a Monday (or stays on one): from six days earlier
+        # that is the Monday on or before the day.
+        return f"date({column}, '-6 days', 'weekday 1')"
+
     @staticmethod
     def text(column: str) -> str:
         return f"CAST({column} AS varchar(32))"
@@ -475,10 +494,11 @@ def _rebuild_daily_sql(d: _Dialect, case_table: str, category_table: str, event_
     )
 
 
-def _rebuild_area_sql(d: _Dialect) -> list[str]:
+def _rebuild_area_sql(d: _Dialect) -> list[tuple[str, bool]]:
     """Statements filling the area rollup from the daily table, in stages that each group
     few rows: grids' day rows per dimension, then each level's parents from their children
-    (deepest first), then month rows from day rows. Each takes the ``since`` day once."""
+    (deepest first), then week and month rows from day rows. Each takes one bound: the
+    first day rebuilt, or (flag True) the first day of the first month rebuilt."""
     daily = CaseRollup._meta.db_table
     area = Area._meta.db_table
     table = CaseRollupArea._meta.db_table
@@ -487,28 +507,28 @@ def _rebuild_area_sql(d: _Dialect) -> list[str]:
     values = {
         "all": "''", "major": d.text("x.major_id"), "source": "x.source", "department": d.text("x.department_id"),
     }
-    statements = []
+    statements: list[tuple[str, bool]] = []
     for dim, expr in values.items():
         group = "x.day, x.grid_id" if dim == "all" else f"x.day, {expr}, x.grid_id"
-        statements.append(
-            f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
+        statements.append((
+            (f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
             f"SELECT 'd', x.day, '{dim}', {expr}, x.grid_id, {sums} FROM {daily} x "
             f"JOIN {area} g ON g.id = x.grid_id AND g.level = {AreaLevel.GRID} "
-            f"WHERE x.day >= %s GROUP BY {group}",
-        )
+            f"WHERE x.day >= %s GROUP BY {group}"), False,
+        ))
     # Deepest level first: a parent's children are complete before it is summed.
     statements.extend(
-        f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
-        f"SELECT 'd', x.period, x.dim, x.value, c.parent_id, {sums} FROM {table} x "
-        f"JOIN {area} c ON c.id = x.area_id JOIN {area} p ON p.id = c.parent_id AND p.level = {level} "
-        f"WHERE x.grain = 'd' AND x.period >= %s GROUP BY x.period, x.dim, x.value, c.parent_id"
+        ((f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
+         f"SELECT 'd', x.period, x.dim, x.value, c.parent_id, {sums} FROM {table} x "
+         f"JOIN {area} c ON c.id = x.area_id JOIN {area} p ON p.id = c.parent_id AND p.level = {level} "
+         f"WHERE x.grain = 'd' AND x.period >= %s GROUP BY x.period, x.dim, x.value, c.parent_id"), False)
         for level in (AreaLevel.ZONE, AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT)
     )
-    month = d.month("x.period")
-    statements.append(
-        f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
-        f"SELECT 'm', {month}, x.dim, x.value, x.area_id, {sums} FROM {table} x "
-        f"WHERE x.grain = 'd' AND x.period >= %s GROUP BY {month}, x.dim, x.value, x.area_id",
+    statements.extend(
+        ((f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
+         f"SELECT '{grain}', {period}, x.dim, x.value, x.area_id, {sums} FROM {table} x "
+         f"WHERE x.grain = 'd' AND x.period >= %s GROUP BY {period}, x.dim, x.value, x.area_id"), grain == "m")
+        for grain, period in (("w", d.week("x.period")), ("m", d.month("x.period")))
     )
     return statements
 
@@ -517,25 +537,32 @@ def rollup_rebuild(*, since: date | None = None, actor: Actor | None = None) -> 
     """Recompute the rollups from the case tables; returns (daily rows, area rows).
 
     With ``since``, only months from ``since``'s month on are rebuilt (cheaper after a
-    repair); without it, everything. One transaction: readers see the old or the new.
-    With an ``actor`` the run is audited (bulk seeding audits its own run instead).
+    repair) — days and weeks from the Monday on or before that month's first day, so
+    that no week row is left half rebuilt; without it, everything. One transaction:
+    readers see the old or the new. With an ``actor`` the run is audited (bulk seeding
+    audits its own run instead).
     """
     start = (since or date(1970, 1, 1)).replace(day=1)
+    first_day = week_of(start)
     dialect = _Dialect(connection.vendor)
-    # SQLite compares the ISO text Django stores; PostgreSQL wants a date.
-    bound: date | str = start if dialect.vendor == "postgresql" else start.isoformat()
+
+    def bound(day: date) -> date | str:
+        # SQLite compares the ISO text Django stores; PostgreSQL wants a date.
+        return day if dialect.vendor == "postgresql" else day.isoformat()
+
+    rebuilt_area = (Q(grain="m", period__gte=start) | (~Q(grain="m") & Q(period__gte=first_day)))
     with transaction.atomic():
-        CaseRollup.objects.filter(day__gte=start).delete()
-        CaseRollupArea.objects.filter(period__gte=start).delete()
+        CaseRollup.objects.filter(day__gte=first_day).delete()
+        CaseRollupArea.objects.filter(rebuilt_area).delete()
         with connection.cursor() as cursor:
             cursor.execute(
                 _rebuild_daily_sql(dialect, Case._meta.db_table, Category._meta.db_table, CaseEvent._meta.db_table),
-                [bound],
+                [bound(first_day)],
             )
-            for statement in _rebuild_area_sql(dialect):
-                cursor.execute(statement, [bound])
-        days = CaseRollup.objects.filter(day__gte=start).count()
-        areas = CaseRollupArea.objects.filter(period__gte=start).count()
+            for statement, by_month in _rebuild_area_sql(dialect):
+                cursor.execute(statement, [bound(start if by_month else first_day)])
+        days = CaseRollup.objects.filter(day__gte=first_day).count()
+        areas = CaseRollupArea.objects.filter(rebuilt_area).count()
         if actor is not None:
             audit_record(actor=actor, action="cases.rollup_rebuild", target_type="cases.caserollup",
                          reason=f"since={start.isoformat()} days={days} areas={areas}")

@@ -17,9 +17,9 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import IO, Any
 
 import numpy as np
@@ -29,8 +29,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks_db import DatabaseBackend
 
-from linli.accounts.choices import AssignmentKind, Role
+from linli.accounts.choices import AssignmentKind, Permission, Role
 from linli.accounts.models import AreaAssignment, User
 from linli.accounts.selectors import scope_for
 from linli.cases import workflow
@@ -60,8 +61,14 @@ from linli.core import pii
 from linli.core.actors import Actor, SystemActor, actor_label
 from linli.core.bulk import bulk_insert_objects
 from linli.core.calendar import SHANGHAI
-from linli.core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
-from linli.core.services import audit_record, audit_record_many
+from linli.core.errors import (
+    ApplicationError,
+    ErrorCode,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from linli.core.services import AuditTarget, audit_record, audit_record_many
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.geo.selectors import grid_locator
@@ -173,6 +180,8 @@ class CaseInput:
     handled_on_spot: bool = False
     source_key: str = ""
     photos: Sequence[PhotoInput] = ()
+    # The request that reported it, for its audit entry (a batch may carry several).
+    request_id: str = ""
 
 
 @dataclass
@@ -454,8 +463,9 @@ def _apply(case: Case, action: str, *, actor: Actor, ctx: _Context, note: str = 
     elif action == CaseAction.REJECT_EXTENSION:
         case.extension_requested_until = None
     elif action == CaseAction.SUSPEND:
-        remaining = (case.stage_due_at - now).total_seconds() if case.stage_due_at else 0
-        case.suspended_remaining_s = max(0, int(remaining))
+        # Office time left, so that resuming extends the deadline by working time only.
+        remaining = workflow.working_seconds_between(now, case.stage_due_at) if case.stage_due_at else 0
+        case.suspended_remaining_s = remaining
     elif action == CaseAction.VERIFY_PASS:
         case.verified_at = now
     elif action in (CaseAction.VERIFY_FAIL, CaseAction.REOPEN):
@@ -481,7 +491,7 @@ def _apply(case: Case, action: str, *, actor: Actor, ctx: _Context, note: str = 
     if action == CaseAction.RESUME:
         case.stage = new_stage
         case.stage_started_at = now
-        case.due_at = case.stage_due_at = now + timedelta(seconds=case.suspended_remaining_s or 0)
+        case.due_at = case.stage_due_at = workflow.resume_deadline(now, case.suspended_remaining_s or 0)
         case.suspended_remaining_s = None
         case.supervision_level = SupervisionLevel.NONE
     elif new_stage != case.stage or action in _RESTART_CLOCK:
@@ -635,17 +645,12 @@ def _insert(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, req
     for valid, case, case_events in built:
         if valid.photos:
             _photos_store(case, case_events[0], valid.photos, actor)
-    by_actions: dict[str, list[int]] = {}
-    for _v, case, case_events in built:
-        key = ",".join(e.action for e in case_events)
-        by_actions.setdefault(key, []).append(case.pk)
-    for actions, ids in by_actions.items():
-        if len(ids) == 1:  # the same entry, without the batch machinery's round trips
-            audit_record(actor=actor, action="case.open", target_type="cases.Case", target_id=ids[0],
-                         fields=_OPEN_FIELDS, reason=actions, request_id=request_id)
-        else:
-            _audit_many(actor=actor, action="case.open", target_ids=ids, fields=_OPEN_FIELDS,
-                        reason=actions, request_id=request_id)
+    audit_record_many(
+        actor=actor, action="case.open", target_type="cases.Case", request_id=request_id,
+        targets=[AuditTarget(case.pk, _OPEN_FIELDS, reason=",".join(e.action for e in case_events),
+                             request_id=valid.item.request_id) for valid, case, case_events in built],
+    )
+    _notify_new(cases)
 
 
 def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str = "",
@@ -687,10 +692,12 @@ def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str 
         fresh.append(v)
     _locate(fresh)
     ctx.load_grids(v.grid_id for v in fresh if v.grid_id)
+    built = []
     try:
-        with transaction.atomic():
-            built = _build_all(fresh, actor=actor, role=role, ctx=ctx)
-            _insert(built, actor, request_id, ctx)
+        if fresh:  # all known already: nothing to write
+            with transaction.atomic():
+                built = _build_all(fresh, actor=actor, role=role, ctx=ctx)
+                _insert(built, actor, request_id, ctx)
     except IntegrityError:
         if not any(v.item.source_key for v in fresh):
             raise
@@ -705,23 +712,37 @@ def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str 
             result.append((new_cases[id(v)], True))
         else:
             result.append((by_key[(v.item.source, v.item.source_key)], False))
-    _notify_new([case for _v, case, _e in built])
     return result
 
 
 def _build_all(fresh: list[_Valid], *, actor: Actor, role: str, ctx: _Context) -> list[tuple[_Valid, Case, list[CaseEvent]]]:
-    numbers = _numbers(ctx.now, len(fresh)) if fresh else []
     built = []
-    for v, number in zip(fresh, numbers, strict=True):
-        case, events = _build(v, actor=actor, role=role, number=number, ctx=ctx)
+    for v in fresh:
+        case, events = _build(v, actor=actor, role=role, number="", ctx=ctx)
         built.append((v, case, events))
+    # Numbers last: reserving them locks the day's counter row until the commit, and every
+    # intake in every process waits for that row; building the cases first keeps it short.
+    for (_v, case, _e), number in zip(built, _numbers(ctx.now, len(fresh)) if fresh else [], strict=True):
+        case.number = number
     return built
 
 
 def _notify_new(cases: list[Case]) -> None:
-    _notify_on_commit([c.pk for c in cases if c.status == CaseStatus.DISPATCHED], "dispatched")
-    _notify_on_commit([c.pk for c in cases if c.status in (CaseStatus.REPORTED, CaseStatus.REGISTERED,
-                                                          CaseStatus.PENDING_APPROVAL)], "to_dispatch")
+    """Inside the intake transaction: with the database task backend the job row commits
+    with the cases or not at all (DESIGN §4, no lost work) and costs no extra transaction;
+    other backends (the immediate one in tests) run the job, so they wait for the commit."""
+    from linli.cases.tasks import case_notify
+
+    transactional = isinstance(case_notify.get_backend(), DatabaseBackend)
+    for kind, ids in (
+        ("dispatched", [c.pk for c in cases if c.status == CaseStatus.DISPATCHED]),
+        ("to_dispatch", [c.pk for c in cases if c.status in (
+            CaseStatus.REPORTED, CaseStatus.REGISTERED, CaseStatus.PENDING_APPROVAL)]),
+    ):
+        if ids and transactional:
+            case_notify.enqueue(case_ids=ids, kind=kind)
+        elif ids:
+            _notify_on_commit(ids, kind)
 
 
 def _open_one(v: _Valid, *, actor: Actor, role: str, ctx: _Context, request_id: str) -> tuple[Case, bool]:
@@ -739,7 +760,6 @@ def _open_one(v: _Valid, *, actor: Actor, role: str, ctx: _Context, request_id: 
             raise
         # The other request committed the same key first: its case is the answer.
         return Case.objects.get(source=v.item.source, source_key=key), False
-    _notify_new([built[0][1]])
     return built[0][1], True
 
 
@@ -769,6 +789,25 @@ def case_open(
     if valid.grid_id:
         ctx.load_grids([valid.grid_id])
     return _open_one(valid, actor=actor, role=role, ctx=ctx, request_id=request_id)
+
+
+def case_input_check(*, actor: Actor, item: CaseInput) -> None:
+    """Refuse a bad item (the field-named error :func:`case_open` would raise) without
+    writing: against the catalogue this process has cached, so no query once warm. Group
+    commit checks each request before it joins a batch; the batch validates again."""
+    cached = _category_cache
+    ctx = _Context(now=timezone.now())
+    role = _role_of(actor)
+    if cached is not None:
+        ctx.categories, ctx.by_code = cached[1], cached[2]
+        try:
+            _validate(item, ctx, role)
+        except ApplicationError:
+            pass  # maybe only the cache is stale (a category added): ask the database
+        else:
+            return
+    ctx.categories, ctx.by_code = _categories()
+    _validate(item, ctx, role)
 
 
 # --- Transitions -----------------------------------------------------------------------
@@ -1092,3 +1131,40 @@ def case_supervision_sweep(*, now: datetime | None = None, batch_size: int = 500
             _notify_on_commit([w[0] for w in won if w[2] == level], f"supervise_{level}")
         raised += len(won)
     return raised
+
+
+def case_open_with_attributes(*, attributes: Mapping[str, str | list[str]], **fields: Any) -> tuple[Case, bool]:
+    """:func:`case_open` (same keywords), with the answers to the category's attributes
+    (Open311 ``attribute[code]``, checked by the caller) stored on the new case in the same
+    transaction. A retried request that finds its case leaves the stored answers alone."""
+    with transaction.atomic():
+        case, created = case_open(**fields)
+        if created and attributes:
+            case.attributes = dict(attributes)
+            Case.objects.filter(pk=case.pk).update(attributes=case.attributes)
+    return case, created
+
+
+# --- PII ----------------------------------------------------------------------------------
+
+REVEAL_REASON_MIN = 4
+
+
+def case_phone_reveal(*, actor: User, case: Case, reason: str, request_id: str = "") -> str:
+    """The full callback phone of a case, for a user who may see the case and holds the
+    reveal permission, with a reason. Audited as who, which case and why — never the number
+    (the same rule as ``linli.registry.services.person_reveal``)."""
+    scope = scope_for(actor)
+    if not case_visible_to(user=actor, scope=scope, case=case, as_reporter=False):
+        raise NotFound(_("事件不存在"))
+    if not scope.can(Permission.REVEAL_PII):
+        raise PermissionDenied(_("无权查看完整证件号和电话"))
+    if len(reason.strip()) < REVEAL_REASON_MIN:
+        raise ValidationFailed("reason", _("请填写查看事由(至少4个字)"))
+    if not case.callback_phone_enc:
+        raise ValidationFailed("reason", _("该事件没有登记回访电话"))
+    value = pii.decrypt(case.callback_phone_enc, field=Case.PII_FIELDS["callback_phone_enc"])
+    with transaction.atomic():
+        audit_record(actor=actor, action="case.reveal_phone", target_type="cases.Case", target_id=case.pk,
+                     fields=["callback_phone"], reason=reason.strip(), request_id=request_id)
+    return value

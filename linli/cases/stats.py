@@ -11,14 +11,16 @@ statistics.
 from __future__ import annotations
 
 import calendar
+import functools
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
+from django.db import connection, transaction
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrPromise
@@ -46,6 +48,8 @@ GROUP_LABELS: dict[str, StrPromise] = {
 # Everyone who works cases may read their areas' statistics; residents may not.
 STATS_ROLES = frozenset(r for r in Role if r != Role.RESIDENT)
 MAX_DAYS = 3 * 366
+# From this many areas on, rows are read by period (index ``case_rollup_area_period``).
+MANY_AREAS = 64
 
 # Which month-rollup dimension answers which grouping.
 _DIM = {"grid": "all", "community": "all", "street": "all", "month": "all",
@@ -132,34 +136,95 @@ def _month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def read_plan(start: date, end: date) -> list[tuple[str, date, date, int]]:
-    """(grain, first, last, sign) spans whose signed sum is exactly [start, end].
+def _next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return _add_months(day.replace(day=1), 1)
 
-    Whole months read month rows. A partial month covering more than half of its month is
-    read as the month minus the days left out (counters are additive), so no span reads
-    more than about 15 day rows per area.
+
+@functools.lru_cache(maxsize=512)
+def read_plan(start: date, end: date) -> tuple[tuple[str, date, date, int], ...]:
+    """(grain, first period, last period, sign) spans whose signed sum is exactly [start, end].
+
+    Grains: ``"m"`` (periods are first days of months), ``"w"`` (Mondays of ISO weeks),
+    ``"d"`` (days). Counters are additive, so a span may also be subtracted (a month
+    minus its first two days). The plan reads the fewest rows per area: a shortest path
+    from ``start`` to the day after ``end`` whose steps are a month, a week or a day,
+    forwards (added) or backwards (subtracted). Any window then costs its whole months,
+    at most a few weeks and at most three days at either end.
     """
-    months, edges = split_period(start, end)
-    plan: list[tuple[str, date, date, int]] = []
-    if months is not None:
-        plan.append(("m", months[0], months[1], 1))
-    pieces: list[tuple[date, date]] = []
-    for first, last in edges:
-        while first <= last:  # an edge range may cross one month boundary
-            stop = min(last, _month_end(first))
-            pieces.append((first, stop))
-            first = stop + timedelta(days=1)
-    for first, last in pieces:
-        month_first, month_last = first.replace(day=1), _month_end(first)
-        if (last - first).days + 1 <= (month_last - month_first).days // 2:
-            plan.append(("d", first, last, 1))
+    stop = end + timedelta(days=1)
+    # From the Monday before start's month to the Monday after stop's month: a week
+    # across a month boundary can trim a month (October minus the week of 30 September).
+    low = start.replace(day=1)
+    low -= timedelta(days=low.weekday())
+    high = stop if stop.day == 1 else _next_month(stop)
+    high += timedelta(days=(7 - high.weekday()) % 7)
+    # Nodes: the two ends, every month start and every Monday in between. Day steps are
+    # only worth taking between nodes less than a week apart (a week row is cheaper).
+    nodes = {start, stop}
+    month = low.replace(day=1) if low.day == 1 else _next_month(low)
+    while month <= high:
+        nodes.add(month)
+        month = _next_month(month)
+    monday = low + timedelta(days=(7 - low.weekday()) % 7)
+    while monday <= high:
+        nodes.add(monday)
+        monday += timedelta(days=7)
+    ordered = sorted(nodes)
+    edges: dict[date, list[tuple[date, str, int]]] = {n: [] for n in ordered}
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            gap = (b - a).days
+            if gap > 7:
+                break
+            edges[a].append((b, "d", gap))
+            edges[b].append((a, "d", gap))
+        if a.day == 1 and _next_month(a) <= high:
+            edges[a].append((_next_month(a), "m", 1))
+            edges[_next_month(a)].append((a, "m", 1))
+        if a.weekday() == 0 and a + timedelta(days=7) <= high:
+            edges[a].append((a + timedelta(days=7), "w", 1))
+            edges[a + timedelta(days=7)].append((a, "w", 1))
+    # Dijkstra; ties go to fewer steps (fewer queries once merged).
+    best: dict[date, tuple[int, int]] = {start: (0, 0)}
+    came: dict[date, tuple[date, str]] = {}
+    queue: list[tuple[int, int, date]] = [(0, 0, start)]
+    while queue:
+        rows, steps, node = heapq.heappop(queue)
+        if node == stop:
+            break
+        if best[node] < (rows, steps):
             continue
-        plan.append(("m", month_first, month_first, 1))
-        if month_first < first:
-            plan.append(("d", month_first, first - timedelta(days=1), -1))
-        if last < month_last:
-            plan.append(("d", last + timedelta(days=1), month_last, -1))
-    return plan
+        for target, grain, cost in edges[node]:
+            candidate = (rows + cost, steps + 1)
+            if target not in best or candidate < best[target]:
+                best[target] = candidate
+                came[target] = (node, grain)
+                heapq.heappush(queue, (*candidate, target))
+    path: list[tuple[str, date, date]] = []  # (grain, from, to) steps, from start to stop
+    node = stop
+    while node != start:
+        previous, grain = came[node]
+        path.append((grain, previous, node))
+        node = previous
+    path.reverse()
+    return tuple(_spans(path))
+
+
+def _spans(path: list[tuple[str, date, date]]) -> list[tuple[str, date, date, int]]:
+    """Steps as (grain, first period, last period, sign), consecutive alike steps merged."""
+    spans: list[tuple[str, date, date, int]] = []
+    for grain, a, b in path:
+        sign = 1 if b > a else -1
+        low, high = (a, b) if sign > 0 else (b, a)
+        # The periods the step covers: days low..high-1, or the one week or month at low.
+        first, last = low, (high - timedelta(days=1) if grain == "d" else low)
+        if spans and spans[-1][0] == grain and spans[-1][3] == sign:
+            _g, f, la, _s = spans[-1]
+            spans[-1] = (grain, min(f, first), max(la, last), sign)
+        else:
+            spans.append((grain, first, last, sign))
+    return spans
 
 
 def _month_key(key: str, shift: int) -> str:
@@ -168,24 +233,49 @@ def _month_key(key: str, shift: int) -> str:
     return f"{moved:%Y-%m}"
 
 
+def _month_pieces(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """Whole months of [start, end] and the leftover ranges cut at month boundaries."""
+    months, edges = split_period(start, end)
+    pieces: list[tuple[date, date]] = []
+    for first, last in edges:
+        while first <= last:  # an edge range may cross one month boundary
+            stop = min(last, _month_end(first))
+            pieces.append((first, stop))
+            first = stop + timedelta(days=1)
+    return months, pieces
+
+
 def _collect(group_by: str, start: date, end: date, targets: Iterable[int]) -> dict[str, Counters]:
     """Counters per raw group key (area id, dimension value or ``YYYY-MM``) over the rows of
-    ``targets`` (disjoint areas): month rows for whole months, day rows for the rest."""
+    ``targets`` (disjoint areas), read as :func:`read_plan` says.
+
+    By month, a week row may straddle two months: whole months are read grouped by month
+    and each leftover piece is planned on its own and counted to its month.
+    """
     dim = _DIM[group_by]
     areas = sorted(targets)
     sums: dict[str, list[int]] = {}
-    column = "area_id" if group_by in _LEVELS else ("period" if group_by == "month" else "value")
-    for grain, first, last, sign in read_plan(start, end):
+    column = "area_id" if group_by in _LEVELS else "value"
+    reads: list[tuple[str | None, tuple[str, date, date, int]]] = []
+    if group_by == "month":
+        months, pieces = _month_pieces(start, end)
+        if months is not None:
+            reads.append((None, ("m", months[0], months[1], 1)))
+        reads.extend((f"{first:%Y-%m}", span) for first, last in pieces for span in read_plan(first, last))
+    else:
+        return _signed_sums(column, dim, areas, read_plan(start, end))
+    for fixed, (grain, first, last, sign) in reads:
         rows = CaseRollupArea.objects.filter(
             grain=grain, dim=dim, area_id__in=areas, period__gte=first, period__lte=last,
         ).order_by()
-        if group_by == "month" and grain == "d":
-            rows = rows.annotate(m=TruncMonth("period"))
-            group = "m"
+        group = "period" if group_by == "month" and fixed is None else column
+        if fixed is not None:
+            found = rows.aggregate(**_SUMS)
+            result = [(fixed, *found.values())] if any(found.values()) else []
         else:
-            group = column
-        for key, *values in rows.values(group).annotate(**_SUMS).values_list(group, *_SUMS):
-            name = f"{key:%Y-%m}" if group_by == "month" else str(key)
+            result = list(rows.values(group).annotate(**_SUMS).values_list(group, *_SUMS))
+        for key, *values in result:
+            name = key if isinstance(key, str) else f"{key:%Y-%m}" if group_by == "month" else str(key)
             target = sums.get(name)
             if target is None:
                 sums[name] = [sign * int(v or 0) for v in values]
@@ -194,6 +284,57 @@ def _collect(group_by: str, start: date, end: date, targets: Iterable[int]) -> d
                     target[i] += sign * int(v or 0)
     # A group whose month minus its left-out days nets to nothing is not a group.
     return {name: Counters(*vector) for name, vector in sums.items() if any(vector)}
+
+
+def _signed_sums(column: str, dim: str, areas: list[int],
+                 plan: Iterable[tuple[str, date, date, int]]) -> dict[str, Counters]:
+    """Counters per ``column`` value over the signed spans of a plan, in one statement.
+
+    One ``UNION ALL`` of the spans (subtracted ones negated) summed by the database: a
+    district's 400 grids over 45 days come back as 400 rows, not 400 per span, and the
+    statement is compiled once instead of once per span through the ORM.
+    """
+    if not areas:
+        return {}
+    quote = connection.ops.quote_name
+    table = quote(CaseRollupArea._meta.db_table)
+    key = quote(column)
+    postgres = connection.vendor == "postgresql"
+    if not postgres and len(areas) >= MANY_AREAS:
+        # SQLite's planner keeps to the per-area key even for hundreds of areas.
+        table += " INDEXED BY case_rollup_area_period"
+    # PostgreSQL takes the areas as one array; SQLite gets ``?`` placeholders on its own
+    # connection (Django's wrapper would rewrite thousands of ``%s`` on every call).
+    mark = "%s" if postgres else "?"
+    within = "area_id = ANY(%s)" if postgres else f"area_id IN ({', '.join('?' * len(areas))})"
+    area_params: list[Any] = [areas] if postgres else list(areas)
+    parts: list[str] = []
+    params: list[Any] = []
+    for grain, first, last, sign in plan:
+        columns = ", ".join(f"{'-' if sign < 0 else ''}{quote(n)} AS {n}" for n in COUNTER_NAMES)
+        parts.append(f"SELECT {key} AS k, {columns} FROM {table} "  # noqa: S608 -- constants only
+                     f"WHERE grain = {mark} AND dim = {mark} AND {within} AND period >= {mark} AND period <= {mark}")
+        # SQLite compares the ISO text Django stores; PostgreSQL wants dates.
+        params.extend([grain, dim, *area_params,
+                       first if postgres else first.isoformat(), last if postgres else last.isoformat()])
+    sums = ", ".join(f"SUM({n})" for n in COUNTER_NAMES)
+    sql = f"SELECT k, {sums} FROM ({' UNION ALL '.join(parts)}) u GROUP BY k"  # noqa: S608 -- constants only
+    if postgres:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Starting parallel workers costs more than the few thousand rows read.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            rows = connection.connection.execute(sql, params).fetchall()
+    out: dict[str, Counters] = {}
+    for k, *values in rows:
+        # A group whose month minus its left-out days nets to nothing is not a group.
+        if any(values):
+            out[str(k)] = Counters.of(values)
+    return out
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,60 @@ GRID_WORKER_MAJORS: frozenset[str] = frozenset({"11", "13", "15", "17"})
 APPROVAL_MIN_LEVEL = 6  # levels are 1–5: off by default, street offices switch it on per rule
 
 
+# Open311 service-definition attributes (GeoReport v2 ``attributes``) of 小类, asked of
+# reporters as the 12345 hotline asks them: what kind of appeal, and for some categories
+# the one detail a dispatcher needs first. ``datatype`` is one of the specification's:
+# string, number, datetime, text, singlevaluelist, multivaluelist.
+_APPEAL_TYPE: dict[str, Any] = {
+    "code": "appeal_type", "description": "诉求类型", "datatype": "singlevaluelist", "required": True,
+    "values": [{"key": "complaint", "name": "投诉"}, {"key": "report", "name": "举报"},
+               {"key": "help", "name": "求助"}, {"key": "consult", "name": "咨询"},
+               {"key": "suggest", "name": "建议"}],
+}
+_PLACE: dict[str, Any] = {
+    "code": "place", "description": "发生部位", "datatype": "singlevaluelist", "required": False,
+    "values": [{"key": "stairwell", "name": "楼道"}, {"key": "lift", "name": "电梯"},
+               {"key": "garage", "name": "地下车库"}, {"key": "public", "name": "小区公共区域"},
+               {"key": "home", "name": "户内"}],
+}
+_SINCE: dict[str, Any] = {
+    "code": "since", "description": "开始时间", "datatype": "datetime", "required": False,
+    "datatype_description": "ISO 8601,如 2026-11-23T08:00:00+08:00",
+}
+ATTRIBUTES: dict[str, tuple[dict[str, Any], ...]] = {
+    **dict.fromkeys(("1101", "1102", "1103", "1104", "1105", "1106", "1502", "1503", "1504", "1505"), (_APPEAL_TYPE,)),
+    "1501": (_APPEAL_TYPE, {
+        "code": "outage", "description": "停供类型", "datatype": "multivaluelist", "required": True,
+        "values": [{"key": "water", "name": "停水"}, {"key": "power", "name": "停电"}, {"key": "gas", "name": "停气"}],
+    }, _SINCE),
+    "1601": (_APPEAL_TYPE, {
+        "code": "trapped", "description": "是否有人被困", "datatype": "singlevaluelist", "required": True,
+        "values": [{"key": "yes", "name": "有人被困"}, {"key": "no", "name": "无人被困"}],
+    }),
+    "1602": (_APPEAL_TYPE, _PLACE), "1603": (_APPEAL_TYPE, _PLACE), "1604": (_APPEAL_TYPE, _PLACE),
+    "1605": (_APPEAL_TYPE,), "1606": (_APPEAL_TYPE, _SINCE),
+    "1403": (_APPEAL_TYPE, {
+        "code": "period", "description": "发生时段", "datatype": "string", "required": False,
+        "datatype_description": "如:每晚22点后",
+    }),
+    "0602": ({
+        "code": "lamps", "description": "不亮的路灯数量", "datatype": "number", "required": False,
+    },),
+}
+
+
+def taxonomy_attributes_load(category_model: Any) -> int:
+    """Set the seed attributes of the categories that have them; returns how many.
+
+    Only the ``attributes`` column is written, so a later data migration can add
+    attributes without resetting what a district changed in its catalogue.
+    """
+    changed = 0
+    for code, attributes in ATTRIBUTES.items():
+        changed += category_model.objects.filter(code=code).update(attributes=[dict(a) for a in attributes])
+    return changed
+
+
 def taxonomy_load(department_model: Any, category_model: Any, rule_model: Any) -> int:
     """Create or update the seed departments, categories and default rules; returns the
     number of categories. Idempotent: codes are the keys, existing rows are updated."""
@@ -243,6 +297,9 @@ def taxonomy_load(department_model: Any, category_model: Any, rule_model: Any) -
                     target="department", department=departments[minor.department],
                     defaults={"priority": 100, "approval_min_level": APPROVAL_MIN_LEVEL},
                 )
+    # The historical model of the first data migration has no attributes yet.
+    if any(f.name == "attributes" for f in category_model._meta.get_fields()):
+        taxonomy_attributes_load(category_model)
     return count
 
 

@@ -11,6 +11,7 @@ from typing import Any, ParamSpec
 
 from django.contrib import messages
 from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -20,19 +21,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
-from linli.accounts.choices import Role
+from linli.accounts.choices import Permission, Role
 from linli.accounts.models import User
-from linli.accounts.selectors import grid_workers_of
+from linli.accounts.selectors import grid_workers_of, scope_for
 from linli.cases import selectors, services, workflow
 from linli.cases.api import default_period
 from linli.cases.choices import ACTION_LABELS, CaseAction, CaseSource, CaseStatus
 from linli.cases.errors import CaseRefused
 from linli.cases.export import case_statistics_xlsx
-from linli.cases.forms import HotlineForm, ReportForm, StatisticsForm, TransitionForm
+from linli.cases.forms import (
+    HotlineForm,
+    PhoneRevealForm,
+    ReportForm,
+    StatisticsForm,
+    TransitionForm,
+)
 from linli.cases.indicators import INDICATORS
 from linli.cases.models import Case, Department
 from linli.cases.stats import GROUP_LABELS, case_statistics_for_user
-from linli.core.errors import ApplicationError, ErrorCode, NotFound
+from linli.core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
 
 A = CaseAction
 TARGET_ACTIONS = frozenset({A.DISPATCH, A.REASSIGN, A.SUBMIT_DISPATCH})
@@ -139,7 +146,25 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
     user = request.user
     case = selectors.case_get_for_user(user=user, case_id=case_id)
     error = ""
-    if request.method == "POST":
+    can_reveal = bool(case.callback_phone_enc) and scope_for(user).can(Permission.REVEAL_PII)
+    reveal_form = PhoneRevealForm() if can_reveal else None
+    revealed = ""
+    if request.method == "POST" and "reveal_reason" in request.POST:
+        # Shown in this response only: never redirected with, stored or logged.
+        if not can_reveal:
+            raise PermissionDenied
+        reveal_form = PhoneRevealForm(request.POST)
+        if reveal_form.is_valid():
+            try:
+                revealed = services.case_phone_reveal(
+                    actor=user, case=case, reason=reveal_form.cleaned_data["reveal_reason"],
+                    request_id=request_id_of(request),
+                )
+            except ValidationFailed as exc:
+                reveal_form.add_error("reveal_reason", exc.message)
+            else:
+                reveal_form = PhoneRevealForm()  # each reveal needs its own reason
+    elif request.method == "POST":
         done, error = _transition(request, case)
         if done:
             messages.success(request, _("操作已完成。"))
@@ -156,6 +181,7 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
         "duplicates": duplicates, "error": error,
         "has_leaflet": _has_static("vendor/leaflet/leaflet.js") and case.lon is not None,
         "map_data": {"lon": case.lon, "lat": case.lat, "label": case.number},
+        "reveal_form": reveal_form, "revealed_phone": revealed,
     }, status=status)
 
 

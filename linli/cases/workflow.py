@@ -20,7 +20,14 @@ from linli.cases.choices import (
     DeadlineUnit,
     SupervisionLevel,
 )
-from linli.core.calendar import deadline_in_working_days, deadline_in_working_hours
+from linli.core.calendar import (
+    SHANGHAI,
+    WORKDAY_END,
+    WORKDAY_START,
+    deadline_in_working_days,
+    deadline_in_working_hours,
+    is_working_day,
+)
 
 S = CaseStatus
 A = CaseAction
@@ -198,6 +205,34 @@ def stage_deadline(category: CategoryDeadlines, stage: str, start: datetime) -> 
     if stage == CaseStage.CLOSE:
         return deadline_in_working_hours(start, category.close_hours)
     return None
+
+
+def working_seconds_between(start: datetime, end: datetime) -> int:
+    """Office seconds (08:30–17:30 of working days) between ``start`` and ``end``; 0 when
+    ``end`` is not later. What a suspension keeps of a stage: deadlines in working hours
+    and in working days both end in office time, so office time measures either."""
+    if end <= start:
+        return 0
+    first, last = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    total = timedelta()
+    day = first.date()
+    while day <= last.date():
+        if is_working_day(day):
+            opens = max(first, datetime.combine(day, WORKDAY_START, tzinfo=SHANGHAI))
+            closes = min(last, datetime.combine(day, WORKDAY_END, tzinfo=SHANGHAI))
+            if closes > opens:
+                total += closes - opens
+        day += timedelta(days=1)
+    return int(total.total_seconds())
+
+
+def resume_deadline(now: datetime, remaining_s: int) -> datetime:
+    """The stage deadline of a case resumed at ``now`` with ``remaining_s`` office seconds
+    left: the clock runs again only in office time, so the deadline moves on by exactly the
+    working time the case was suspended (a weekend or holiday in between adds nothing)."""
+    if remaining_s <= 0:
+        return now  # it was already due when suspended
+    return deadline_in_working_hours(now, remaining_s / 3600)
 
 
 # --- Supervision (督办) -----------------------------------------------------------------

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -47,6 +48,28 @@ def encrypt(plaintext: str, *, field: str) -> str:
     nonce = os.urandom(_NONCE_BYTES)
     sealed = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), field.encode())
     return f"{key_id}${base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+
+
+def encrypt_many(plaintexts: Sequence[str], *, field: str) -> list[str]:
+    """:func:`encrypt` for many values (an import's ID numbers and phones): the key and its
+    cipher are looked up once and the nonces drawn in one call — per value, the settings
+    lookups and the system call cost more than the AES itself. Same token format."""
+    if not plaintexts:
+        return []
+    key_id = current_key_id()
+    key = _keys().get(key_id)
+    if key is None:
+        raise PiiError(f"current key {key_id!r} is not among the configured keys")
+    seal = AESGCM(key).encrypt
+    bound = field.encode()
+    nonces = os.urandom(_NONCE_BYTES * len(plaintexts))
+    prefix = f"{key_id}$"
+    encode = base64.urlsafe_b64encode
+    out: list[str] = []
+    for at, plaintext in enumerate(plaintexts):
+        nonce = nonces[at * _NONCE_BYTES:(at + 1) * _NONCE_BYTES]
+        out.append(prefix + encode(nonce + seal(nonce, plaintext.encode("utf-8"), bound)).decode("ascii"))
+    return out
 
 
 def decrypt(token: str, *, field: str) -> str:
@@ -87,6 +110,18 @@ def blind_index(value: str, *, field: str) -> str:
     key: bytes = settings.LINLI_BLIND_INDEX_KEY
     digest = hmac.new(key, f"{field}\x00{value}".encode(), hashlib.sha256).hexdigest()
     return digest[:32]
+
+
+def blind_index_many(values: Sequence[str], *, field: str) -> list[str]:
+    """:func:`blind_index` of many values, the key and the field prefix prepared once."""
+    key: bytes = settings.LINLI_BLIND_INDEX_KEY
+    base = hmac.new(key, f"{field}\x00".encode(), hashlib.sha256)
+    out: list[str] = []
+    for value in values:
+        digest = base.copy()
+        digest.update(value.encode())
+        out.append(digest.hexdigest()[:32])
+    return out
 
 
 def mask_id_number(value: str) -> str:

@@ -14,6 +14,7 @@ construction. Deterministic for a given seed and end date.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 import time
@@ -403,6 +404,8 @@ def _case_tuples(rows: list[dict[str, Any]], writer: BulkWriter) -> Iterator[tup
     adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
     defaults = {f.attname: f.get_default() for f in _CASE_FIELDS}
     datetime_fields = {f.attname for f in _CASE_FIELDS if f.get_internal_type() == "DateTimeField"}
+    # Raw executemany and COPY take JSON as text, not as Python containers.
+    json_fields = {f.attname for f in _CASE_FIELDS if f.get_internal_type() == "JSONField"}
     for row in rows:
         row.setdefault("updated_at", row["created_at"])
         values = []
@@ -410,6 +413,8 @@ def _case_tuples(rows: list[dict[str, Any]], writer: BulkWriter) -> Iterator[tup
             value = row.get(f.attname, defaults[f.attname])
             if adapt is not None and f.attname in datetime_fields and value is not None:
                 value = adapt(value)
+            elif f.attname in json_fields:
+                value = json.dumps(value, ensure_ascii=False)
             values.append(value)
         yield tuple(values)
 

@@ -3,24 +3,46 @@ or SQLite ``executemany``; ids reserved up front so rows can point at each other
 round trip per row.
 
 Persons are written exactly as :func:`linli.registry.services.person_create` writes them:
-the same validators, encryption bound to the same field names, blind indexes and masks.
+the same validators, encryption bound to the same field names, blind indexes and masks —
+the ciphertexts sealed in batches (:func:`linli.core.pii.encrypt_many`).
 """
 
 from __future__ import annotations
 
-import base64
-import os
-from collections.abc import Sequence
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
+import polars as pl
+from django.db.models import Model, Q
 
 from linli.core import pii
-from linli.core.bulk import bulk_insert, bulk_update, db_value, reserve_ids
-from linli.registry.models import Person
+from linli.core.bulk import (
+    bulk_insert,
+    bulk_update,
+    db_value,
+    foreign_keys_suspended,
+    insert_frame,
+    reserve_ids,
+)
+from linli.fusion.choices import ReviewStatus
+from linli.fusion.models import (
+    FieldProvenance,
+    ImportJob,
+    MatchReview,
+    Source,
+    SourceRecord,
+    VerificationTask,
+)
+from linli.registry.models import Person, PersonTag
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
+
+if TYPE_CHECKING:
+    from linli.fusion.plan import Plan
 
 # --- persons ---------------------------------------------------------------------------
 
@@ -48,44 +70,35 @@ PERSON_FIELDS: tuple[str, ...] = (
     "birth_date", "sex", "phone_enc", "phone_bidx", "phone_masked", "hukou", "ethnicity", "room",
     "building", "grid", "is_deceased", "deceased_on",
 )
+# The columns each fused field writes (``disability_grade`` lives on the tag).
+FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "name_pinyin", "name_initials"),
+    "id_number": ("id_number_enc", "id_number_bidx", "id_number_masked"),
+    "phone": ("phone_enc", "phone_bidx", "phone_masked"),
+    "residence": ("room", "building", "grid"),
+    "birth_date": ("birth_date",), "sex": ("sex",), "hukou": ("hukou",), "ethnicity": ("ethnicity",),
+    "is_deceased": ("is_deceased",), "deceased_on": ("deceased_on",),
+}
 
 
-class Sealer:
-    """:func:`linli.core.pii.encrypt` for many values: the current key and its cipher are
-    looked up once, not per value (the settings lookups cost more than the AES itself).
-    Same token format (``<key id>$<base64 nonce+ciphertext>``, the field bound as associated
-    data), opened by :func:`linli.core.pii.decrypt`."""
-
-    def __init__(self) -> None:
-        self.key_id = pii.current_key_id()
-        key = dict(settings.LINLI_PII_KEYS).get(self.key_id)
-        if key is None:
-            raise pii.PiiError(f"current key {self.key_id!r} is not among the configured keys")
-        self._aead = AESGCM(key)
-        self._bound: dict[str, bytes] = {}
-
-    def seal(self, plaintext: str, *, field: str) -> str:
-        bound = self._bound.get(field)
-        if bound is None:
-            bound = self._bound[field] = field.encode()
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), bound)
-        return f"{self.key_id}${base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+def _sealed(values: Sequence[str], *, field: str) -> list[str]:
+    """Ciphertexts of ``values`` ('' stays ''), sealed in one batch."""
+    filled = [v for v in values if v]
+    tokens = iter(pii.encrypt_many(filled, field=field))
+    return [next(tokens) if v else "" for v in values]
 
 
-def id_number_forms(value: str, sealer: Sealer | None = None) -> tuple[str, str, str]:
+def id_number_forms(value: str) -> tuple[str, str, str]:
     """(ciphertext, blind index, mask) of a normalised ID number, as the registry stores it."""
     if not value:
         return "", "", ""
-    enc = sealer.seal(value, field=PII_ID_NUMBER) if sealer else pii.encrypt(value, field=PII_ID_NUMBER)
-    return enc, pii.blind_index(value, field=PII_ID_NUMBER), pii.mask_id_number(value)
+    return pii.encrypt(value, field=PII_ID_NUMBER), pii.blind_index(value, field=PII_ID_NUMBER), pii.mask_id_number(value)
 
 
-def phone_forms(value: str, sealer: Sealer | None = None) -> tuple[str, str, str]:
+def phone_forms(value: str) -> tuple[str, str, str]:
     if not value:
         return "", "", ""
-    enc = sealer.seal(value, field=PII_PHONE) if sealer else pii.encrypt(value, field=PII_PHONE)
-    return enc, pii.blind_index(value, field=PII_PHONE), pii.mask_phone(value)
+    return pii.encrypt(value, field=PII_PHONE), pii.blind_index(value, field=PII_PHONE), pii.mask_phone(value)
 
 
 def id_number_keys(value: str) -> tuple[str, str]:
@@ -97,29 +110,193 @@ def phone_keys(value: str) -> tuple[str, str]:
     return pii.blind_index(value, field=PII_PHONE), pii.mask_phone(value)
 
 
-def person_row(values: PersonValues, sealer: Sealer | None = None) -> tuple[object, ...]:
-    full, initials = pinyin_keys(values.name)
-    return (
-        values.name, full, initials, *id_number_forms(values.id_number, sealer), values.birth_date, values.sex,
-        *phone_forms(values.phone, sealer), values.hukou, values.ethnicity, values.room_id, values.building_id,
-        values.grid_id, values.is_deceased, values.deceased_on,
-    )
+def _pii_columns(values: Sequence[str], *, field: str, mask: Any) -> list[tuple[str, str, str]]:
+    tokens = _sealed(values, field=field)
+    return [(t, pii.blind_index(v, field=field), mask(v)) if v else ("", "", "") for t, v in zip(tokens, values,
+                                                                                                 strict=True)]
+
+
+def person_rows(people: Sequence[PersonValues]) -> list[tuple[object, ...]]:
+    """The :data:`PERSON_FIELDS` of each person (PII sealed in batches)."""
+    ids = _pii_columns([p.id_number for p in people], field=PII_ID_NUMBER, mask=pii.mask_id_number)
+    phones = _pii_columns([p.phone for p in people], field=PII_PHONE, mask=pii.mask_phone)
+    rows: list[tuple[object, ...]] = []
+    for values, id_forms, phone in zip(people, ids, phones, strict=True):
+        full, initials = pinyin_keys(values.name)
+        rows.append((
+            values.name, full, initials, *id_forms, values.birth_date, values.sex, *phone, values.hukou,
+            values.ethnicity, values.room_id, values.building_id, values.grid_id, values.is_deceased, values.deceased_on,
+        ))
+    return rows
 
 
 def persons_bulk_create(people: Sequence[PersonValues], *, now: datetime) -> list[int]:
     """Create persons in bulk; returns their ids in input order."""
     ids = reserve_ids(Person, len(people))
     stamp = db_value(now)
-    sealer = Sealer()
-    rows = ((pk, stamp, stamp, "", *(db_value(v) for v in person_row(p, sealer)))
-            for pk, p in zip(ids, people, strict=True))
+    rows = ((pk, stamp, stamp, "", *(db_value(v) for v in row))
+            for pk, row in zip(ids, person_rows(people), strict=True))
     bulk_insert(Person, ("id", "created_at", "updated_at", "relation", *PERSON_FIELDS), rows)
     return ids
 
 
-def persons_bulk_update(people: Sequence[tuple[int, PersonValues]], *, now: datetime) -> int:
-    """Rewrite the fused columns of existing persons (``updated_at`` set to ``now``)."""
+def persons_bulk_update(people: Sequence[tuple[int, PersonValues | Mapping[str, Any]]], *, now: datetime) -> int:
+    """Rewrite the fused columns of existing persons (``updated_at`` set to ``now``): all of
+    them for :class:`PersonValues`, only the fields given for a ``{field: value}`` mapping
+    (``residence``: ``(room, building, grid)``) — one UPDATE per set of fields."""
     stamp = db_value(now)
-    sealer = Sealer()
-    rows = [(pk, stamp, *(db_value(v) for v in person_row(p, sealer))) for pk, p in people]
-    return bulk_update(Person, ("updated_at", *PERSON_FIELDS), rows)
+    whole = [(pk, v) for pk, v in people if isinstance(v, PersonValues)]
+    count = bulk_update(Person, ("updated_at", *PERSON_FIELDS), [
+        (pk, stamp, *(db_value(v) for v in row))
+        for (pk, _v), row in zip(whole, person_rows([v for _pk, v in whole]), strict=True)])
+    by_fields: dict[tuple[str, ...], list[tuple[int, Mapping[str, Any]]]] = defaultdict(list)
+    for pk, values in people:
+        if not isinstance(values, PersonValues) and values:
+            by_fields[tuple(sorted(values))].append((pk, values))
+    for names, group in by_fields.items():
+        columns: list[list[tuple[object, ...]]] = [[] for _name in names]
+        for at, name in enumerate(names):
+            given = [values[name] for _pk, values in group]
+            if name == "id_number":
+                columns[at] = list(_pii_columns(given, field=PII_ID_NUMBER, mask=pii.mask_id_number))
+            elif name == "phone":
+                columns[at] = list(_pii_columns(given, field=PII_PHONE, mask=pii.mask_phone))
+            elif name == "name":
+                columns[at] = [(v, *pinyin_keys(v)) for v in given]
+            elif name == "residence":
+                columns[at] = [tuple(v) for v in given]
+            else:
+                columns[at] = [(db_value(v),) for v in given]
+        fields = [c for name in names for c in FIELD_COLUMNS[name]]
+        rows = [(pk, stamp, *(cell for column in columns for cell in column[i]))
+                for i, (pk, _values) in enumerate(group)]
+        count += bulk_update(Person, ("updated_at", *fields), rows)
+    return count
+
+
+# --- the plan --------------------------------------------------------------------------
+
+
+def stamp_text(value: datetime) -> str:
+    """A timestamp as the frames carry it into the database (ISO text)."""
+    stored = db_value(value)
+    return stored if isinstance(stored, str) else value.isoformat()
+
+
+RECORD_FIELDS: tuple[str, ...] = ("id", "created_at", "updated_at", "job", "source", "row_number", "sheet", "raw",
+                                  "raw_hash", "person", "outcome", "how", "score", "status", "rejected_reasons",
+                                  "stated")
+# From this many rows (records + provenance) on, a load goes without per-row foreign-key
+# checks (see :func:`linli.core.bulk.foreign_keys_suspended`; it locks the tables meanwhile).
+BULK_LOAD_ROWS = 100_000
+PROVENANCE_FIELDS: tuple[str, ...] = ("person", "field", "source", "record", "value", "value_enc", "value_masked",
+                                      "observed_at", "precedence", "won", "reason")
+
+
+def persist_plan(
+    *, plan: Plan, source: Source, job_id: int | None, observed_at: datetime,
+    record_ids: Sequence[int] | None = None, record_status: str | None = None,
+) -> dict[str, int]:
+    """Apply the plan with bulk writes; runs inside the caller's transaction.
+
+    With ``record_ids`` the plan's records exist already (review decisions, splits): they are
+    re-pointed at their person instead of inserted. Returns new-person cluster → id.
+    """
+    created = persons_bulk_create(list(plan.new_persons.values()), now=observed_at)
+    cluster_ids = dict(zip(plan.new_persons, created, strict=True))
+    clusters = pl.DataFrame({"cluster": pl.Series(list(cluster_ids), dtype=pl.String),
+                             "new_person": pl.Series(created, dtype=pl.Int64)})
+    stamp = stamp_text(observed_at)
+    records = plan.records.join(clusters, on="cluster", how="left").with_columns(
+        person=pl.coalesce("person", "new_person"))
+    if record_ids is None:
+        record_ids = reserve_ids(SourceRecord, records.height)
+        # Large loads skip the per-row foreign-key checks: every id the rows point at is ours
+        # (records, new persons) except the matched persons, the source and the job, checked
+        # in one query each.
+        large = records.height + plan.provenance.height >= BULK_LOAD_ROWS
+        referenced: dict[type[Model], list[int]] = {Person: plan.records["person"].drop_nulls().unique().to_list(), Source: [source.pk],
+                      ImportJob: [job_id] if job_id is not None else []}
+        with foreign_keys_suspended([SourceRecord, FieldProvenance], referenced=referenced) if large else nullcontext():
+            insert_frame(SourceRecord, RECORD_FIELDS, records.select(
+                pl.Series("id", record_ids, dtype=pl.Int64), pl.lit(stamp).alias("created_at"),
+                pl.lit(stamp).alias("updated_at"), pl.lit(job_id, pl.Int64).alias("job"),
+                pl.lit(source.pk, pl.Int64).alias("source"), "row_number", "sheet", "raw", "raw_hash", "person",
+                "outcome", "how", "score", "status", "rejected_reasons", "stated"))
+            _persist_provenance(plan.provenance, clusters, record_ids, source=source, stamp=stamp)
+    else:
+        for pk, person, status, stated in zip(record_ids, records["person"].to_list(), records["status"].to_list(),
+                                              records["stated"].to_list(), strict=True):
+            SourceRecord.objects.filter(pk=pk).update(
+                person_id=person, status=record_status or status, updated_at=observed_at, stated=json.loads(stated))
+        _persist_provenance(plan.provenance, clusters, record_ids, source=source, stamp=stamp)
+    _unwin(plan.unwin)
+    persons_bulk_update(list(plan.person_updates.items()), now=observed_at)
+    _persist_tags(plan.tags, clusters, source=source)
+    MatchReview.objects.bulk_create([
+        MatchReview(record_id=record_ids[r["record_index"]], candidate_id=r["candidate"], score=r["score"],
+                    evidence=r["evidence"], status=ReviewStatus.OPEN)
+        for r in plan.reviews
+    ], batch_size=2000)
+    VerificationTask.objects.bulk_create([
+        VerificationTask(person_id=t["person"], field=t["field"], grid_id=t["grid"], assignee_id=t["assignee"],
+                         job_id=job_id, evidence=t["evidence"])
+        for t in plan.tasks
+    ], batch_size=2000)
+    return cluster_ids
+
+
+def _unwin(unwin: Mapping[int, str]) -> None:
+    """Provenance rows that no longer win, with why: one UPDATE … FROM a COPY-loaded table."""
+    bulk_update(FieldProvenance, ("won", "reason"), [(pk, False, reason) for pk, reason in unwin.items()])
+
+
+def _persist_provenance(provenance: pl.DataFrame, clusters: pl.DataFrame, record_ids: Sequence[int], *,
+                        source: Source, stamp: str) -> None:
+    if provenance.height == 0:
+        return
+    frame = provenance.join(clusters, on="cluster", how="left").with_columns(
+        person=pl.coalesce("person", "new_person"), record=pl.Series(record_ids, dtype=pl.Int64).gather(
+            provenance["pos"]))
+    sealed = pl.Series("value_enc", [""] * frame.height, dtype=pl.String)
+    for name, bound in (("id_number", PII_ID_NUMBER), ("phone", PII_PHONE)):
+        at = (frame["field"] == name).arg_true()
+        if len(at):
+            sealed = sealed.scatter(at, pii.encrypt_many(frame["plain"].gather(at).to_list(), field=bound))
+    insert_frame(FieldProvenance, PROVENANCE_FIELDS, frame.select(
+        "person", "field", pl.lit(source.pk, pl.Int64).alias("source"), "record",
+        pl.col("value").str.slice(0, 300), sealed, pl.col("masked").str.slice(0, 300), pl.lit(stamp).alias("observed_at"),
+        "precedence", "won", "reason"))
+
+
+def _persist_tags(tags: pl.DataFrame, clusters: pl.DataFrame, *, source: Source) -> None:
+    """Open the tags the rows carry; an open tag of the same kind keeps its dates (its note
+    follows the newest grade)."""
+    from linli.fusion.pipeline import among, chunk_size
+
+    if tags.height == 0:
+        return
+    resolved = tags.join(clusters, on="cluster", how="left").with_columns(person=pl.coalesce("person", "new_person"))
+    wanted: dict[tuple[int, str], dict[str, Any]] = {}
+    for tag in resolved.iter_rows(named=True):
+        wanted[(tag["person"], tag["kind"])] = tag
+    persons = sorted({p for p, _k in wanted})
+    have: dict[tuple[int, str], PersonTag] = {}
+    for start in range(0, len(persons), chunk_size()):
+        for tag_row in PersonTag.objects.filter(among("person_id", persons[start:start + chunk_size()])).filter(
+            Q(valid_to__isnull=True),
+        ):
+            have[(tag_row.person_id, tag_row.kind)] = tag_row
+    create = []
+    update = []
+    for (person, kind), tag in wanted.items():
+        current = have.get((person, kind))
+        if current is None:
+            valid_to = tag["valid_to"] if tag["valid_to"] and tag["valid_to"] >= tag["valid_from"] else None
+            create.append(PersonTag(person_id=person, kind=kind, source=source.department, valid_from=tag["valid_from"],
+                                    valid_to=valid_to, note=tag["note"]))
+        elif tag["note"] and current.note != tag["note"]:
+            current.note = tag["note"]
+            update.append(current)
+    PersonTag.objects.bulk_create(create, batch_size=5000)
+    PersonTag.objects.bulk_update(update, ["note"], batch_size=5000)

@@ -17,6 +17,7 @@ import codecs
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import zipfile
@@ -291,3 +292,35 @@ _DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_cell(value: str) -> str:
     """Prefix ``'`` so a spreadsheet opening our report never evaluates a cell as a formula."""
     return "'" + value if value.startswith(_DANGEROUS_PREFIXES) else value
+
+
+# json.dumps(ensure_ascii=False) escapes: backslash, quote, and control characters.
+_JSON_FROM: tuple[str, ...] = ("\\", '"', *map(chr, range(0x20)))
+_JSON_TO: tuple[str, ...] = ("\\\\", '\\"', *(json.dumps(chr(c))[1:-1] for c in range(0x20)))
+
+
+def raw_rows(read: ReadResult) -> tuple[list[dict[str, str]], list[str]]:
+    """Each row as ``{column: text}`` (empty cells left out) and the SHA-256 of its JSON with
+    sorted keys (the idempotency key of a row, ``json.dumps(row, ensure_ascii=False,
+    sort_keys=True)``). The JSON texts are assembled by Polars; Python only hashes them."""
+    columns = read.columns
+    frame = read.frame.select(columns)
+    if any(dtype != pl.String for dtype in frame.dtypes):
+        rows = [{c: v for c, v in zip(columns, values, strict=True) if v is not None and v != ""}
+                for values in frame.iter_rows()]
+        texts = [json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows]
+    else:
+        cells = [
+            pl.when(pl.col(c) != "").then(pl.concat_str(
+                pl.lit(json.dumps(c, ensure_ascii=False) + ': "'),
+                pl.when(pl.col(c).str.contains(r'[\\"\x00-\x1f]')).then(
+                    pl.col(c).str.replace_many(list(_JSON_FROM), list(_JSON_TO))).otherwise(pl.col(c)),
+                pl.lit('"')))
+            for c in sorted(columns)
+        ]
+        texts = frame.select(pl.concat_str(
+            pl.lit("{"), pl.concat_str(cells, separator=", ", ignore_nulls=True), pl.lit("}")).alias("j"))["j"].to_list()
+        lists = [frame[c].to_list() for c in columns]
+        rows = [{c: v for c, v in zip(columns, values, strict=True) if v} for values in zip(*lists, strict=True)]
+    sha256 = hashlib.sha256
+    return rows, [sha256(text.encode()).hexdigest() for text in texts]

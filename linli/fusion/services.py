@@ -54,6 +54,7 @@ from linli.fusion.models import (
     VerificationTask,
 )
 from linli.fusion.normalise import normalise_frame
+from linli.fusion.persist import persist_plan
 from linli.fusion.pipeline import (
     Decision,
     ImportReport,
@@ -61,11 +62,12 @@ from linli.fusion.pipeline import (
     Progress,
     among,
     apply_value,
-    build_plan,
     chunk_size,
+    compact_raw,
     definition_of,
     observations_of,
-    persist_plan,
+    raw_frame,
+    raw_row,
     registry_keys,
     room_index,
     stage_match,
@@ -73,6 +75,7 @@ from linli.fusion.pipeline import (
     stage_read,
     write_rejected_file,
 )
+from linli.fusion.plan import build_plan
 from linli.fusion.selectors import IMPORT_AREA_LEVELS, import_areas_for_user
 from linli.fusion.workflow import (
     IMPORT_TRANSITIONS,
@@ -285,6 +288,8 @@ def import_run(
     try:
         step(10)
         norm = stage_normalise(read, definition)
+        compact_raw(norm)
+        del read  # the file's frame: the normalised one and the raw columns carry on
         step(30)
         indices = _fresh_indices(source, norm.hashes, report)
         decisions: list[Decision | None] = [None] * norm.frame.height
@@ -363,7 +368,8 @@ def _write_report_file(job: ImportJob, report: ImportReport, norm: Normalised) -
         return
     wanted = {(r.sheet, r.row_number) for r in report.rejected_rows}
     rows = norm.frame["row_number"].to_list()
-    raw_by_row = {(norm.sheets[i], int(rows[i])): norm.raw[i] for i in range(len(rows))
+    raw = raw_frame(norm)
+    raw_by_row = {(norm.sheets[i], int(rows[i])): raw_row(raw, i) for i in range(len(rows))
                   if (norm.sheets[i], int(rows[i])) in wanted}
     path = write_rejected_file(report, raw_by_row, reports_dir() / f"job-{job.pk}-rejected.csv")
     job.report_file = str(path)
@@ -618,7 +624,6 @@ def _materialise_stated(records: Sequence[SourceRecord], *, person_id: int) -> N
     by_source: dict[int, list[SourceRecord]] = {}
     for record in stating:
         by_source.setdefault(record.source_id, []).append(record)
-    sealer = persist.Sealer()
     bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
     created: list[FieldProvenance] = []
     for group in by_source.values():
@@ -631,7 +636,7 @@ def _materialise_stated(records: Sequence[SourceRecord], *, person_id: int) -> N
             for obs in observations_of(row, rooms):
                 if obs.field not in record.stated:
                     continue
-                enc = sealer.seal(str(obs.plain), field=bound[obs.field]) if obs.field in bound else ""
+                enc = pii.encrypt(str(obs.plain), field=bound[obs.field]) if obs.field in bound else ""
                 created.append(FieldProvenance(
                     person_id=person_id, field=obs.field, source_id=record.source_id, record=record,
                     value=obs.value[:300], value_enc=enc, value_masked=obs.masked[:300], observed_at=record.created_at,

@@ -151,6 +151,15 @@ class Person(TimeStampedModel):
             models.Index(fields=["name_pinyin"], name="person_pinyin_idx"),
             models.Index(fields=["name_initials"], name="person_initials_idx"),
         ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            # One person per ID number; persons without one (blank index) are not compared.
+            # Services check first for a friendly error; this holds under concurrent writes
+            # and for bulk paths (fusion, demo seeding) that bypass the services.
+            models.UniqueConstraint(
+                fields=["id_number_bidx"], condition=~models.Q(id_number_bidx=""),
+                name="person_id_number_bidx_uniq",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -229,6 +229,21 @@ def test_batch_intake_keeps_order_dedups_and_audits_every_case(tree: Tree, cats:
     assert CaseEvent.objects.filter(case=result[0][0], action="dispatch").exists()
 
 
+def test_batch_of_known_keys_only_returns_their_cases_and_writes_nothing(tree: Tree, cats: Cats) -> None:
+    # given
+    existing, _ = case_open(actor=IOT, source="iot", category=cats.manhole, description="旧",
+                            lon=IN_A1[0], lat=IN_A1[1], source_key="old")
+    entries = AuditEntry.objects.count()
+    # when
+    result = case_open_many(actor=IOT, items=[
+        CaseInput(source="iot", category=cats.manhole, description="又", lon=IN_A1[0], lat=IN_A1[1], source_key="old"),
+    ])
+    # then
+    assert [(c.pk, created) for c, created in result] == [(existing.pk, False)]
+    assert Case.objects.count() == 1
+    assert AuditEntry.objects.count() == entries
+
+
 def test_batch_with_one_bad_item_is_refused_whole_with_its_index(tree: Tree, cats: Cats) -> None:
     items = [CaseInput(source="iot", category=cats.manhole, description="ok", lon=IN_A1[0], lat=IN_A1[1]),
              CaseInput(source="iot", category=cats.manhole, description="", lon=IN_A1[0], lat=IN_A1[1])]

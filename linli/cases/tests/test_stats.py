@@ -164,8 +164,9 @@ def test_rebuild_command_reports_what_it_wrote(tree: Tree) -> None:
     # when the command runs
     call_command("linli_cases_rollup_rebuild", "--since", "2026-01-01", stdout=out)
     # then it says how many rows it rebuilt
-    # (one day row; per grain and dimension a row for the grid, community, street, district)
-    assert "rebuilt 1 daily and 32 area rollup rows" in out.getvalue()
+    # (one day row; per grain (day, week, month) and dimension a row for the grid, community,
+    # street, district)
+    assert "rebuilt 1 daily and 48 area rollup rows" in out.getvalue()
 
 
 def test_event_after_shanghai_midnight_counts_on_the_next_local_day(tree: Tree) -> None:
@@ -451,20 +452,20 @@ def test_rollups_kept_by_the_real_services_equal_a_rebuild(
     (date(2025, 12, 31), date(2026, 3, 1)), (date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 1, 15), date(2026, 2, 14)),
 ])
 def test_read_plan_sums_to_exactly_the_period(start: date, end: date) -> None:
-    # given a period, when planned as signed month and day spans
+    # given a period, when planned as signed month, week and day spans
     from collections import Counter as Tally
 
     from linli.cases.stats import read_plan
     days: Tally[date] = Tally()
     for grain, first, last, sign in read_plan(start, end):
-        stop = last if grain == "d" else last.replace(day=28) + timedelta(days=4)
-        stop = stop if grain == "d" else stop - timedelta(days=stop.day)
+        stop = {"d": last, "w": last + timedelta(days=6)}.get(grain) or (
+            last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         day = first
         while day <= stop:
             days[day] += sign
             day += timedelta(days=1)
-        # then no day span is longer than half a month
-        assert grain == "m" or (last - first).days < 16
+        # then no day span is longer than a week
+        assert grain != "d" or (last - first).days < 7
     # then every day of the period counts once and no other day counts
     assert {d for d, n in days.items() if n} == {start + timedelta(days=i) for i in range((end - start).days + 1)}
     assert set(days.values()) - {0} == {1}

@@ -181,7 +181,7 @@ def test_a_failed_submission_leaves_no_application_and_no_file(
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("linli.catalogue.services._attach_files", boom)
+    monkeypatch.setattr("linli.catalogue.services.applications._attach_files", boom)
     # when
     with pytest.raises(RuntimeError):
         application_submit(actor=cat_users.resident, version=version, applicant=None, data=valid_data(),

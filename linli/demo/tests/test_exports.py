@@ -391,7 +391,7 @@ def test_person_ids_of_the_truth_are_the_seeded_registry_persons():
 def test_files_written_in_chunks_read_back_the_same(tmp_path, monkeypatch):
     # given: chunks far smaller than the files, as for the district-sized exports
     exports = generate_exports(seed=7, residents=800)
-    monkeypatch.setattr("linli.demo.exports._CHUNK_ROWS", 97)
+    monkeypatch.setattr("linli.demo.exports.writing._CHUNK_ROWS", 97)
     # when
     write_exports(exports, tmp_path)
     # then

@@ -1,0 +1,208 @@
+"""Moving an application through the workflow: ``application_transition`` (with the internal
+``_apply`` it shares with submission) is the only writer of ``Application.status``; the
+overdue sweep marks late ones. Every step queues a notice to the applicant on commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.models import User
+from linli.catalogue import workflow
+from linli.catalogue.choices import (
+    OPEN_STATUSES,
+    ApplicationAction,
+    ApplicationStatus,
+    CatalogueErrorCode,
+    Decision,
+)
+from linli.catalogue.errors import ApplicationConflict
+from linli.catalogue.forms_schema import form_fields
+from linli.catalogue.models import Application, ApplicationEvent, Notification
+from linli.catalogue.selectors import application_visible_to
+from linli.catalogue.services.shared import APPLICATION_TARGET, SWEEP_ACTOR, _role, _user
+from linli.catalogue.tasks import application_notify
+from linli.core import pii
+from linli.core.actors import Actor, SystemActor, actor_label
+from linli.core.calendar import (
+    SHANGHAI,
+    add_working_days,
+    deadline_in_working_days,
+    working_days_between,
+)
+from linli.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from linli.core.services import audit_record
+from linli.registry.text import PII_PHONE
+
+logger = logging.getLogger(__name__)
+
+
+def _visible_or_404(actor: Actor, application: Application) -> Application:
+    if isinstance(actor, SystemActor):
+        return application
+    if not application_visible_to(user=_user(actor), application_id=application.pk):
+        raise NotFound(_("申请不存在"))
+    return application
+
+
+def _is_owner(actor: Actor, application: Application) -> bool:
+    return isinstance(actor, User) and application.submitted_by_id == actor.pk
+
+
+def _shift_due(due_at: datetime, days: int) -> datetime:
+    local = due_at.astimezone(SHANGHAI)
+    return datetime.combine(add_working_days(local.date(), days), local.timetz())
+
+
+def _notice_text(app: Application, event: ApplicationEvent) -> str:
+    item = app.item_version.item.name
+    label = ApplicationStatus(event.to_status).label
+    text = _("【邻里】您的申请%(number)s(%(item)s)状态：%(status)s。") % {
+        "number": app.number, "item": item, "status": label,
+    }
+    if event.missing:
+        text += _("请补正：") + "、".join(event.missing)
+    elif event.to_status == ApplicationStatus.REJECTED and event.note:
+        text += _("原因：") + event.note
+    return text
+
+
+def _recipient_phone(app: Application) -> str:
+    for f in form_fields(app.item_version.form):
+        token = app.data.get(f"{f['key']}_enc") if f["type"] == "phone" else None
+        if token:
+            return pii.decrypt(token, field=f"application.{f['key']}")
+    if app.applicant is not None and app.applicant.phone_enc:
+        return pii.decrypt(app.applicant.phone_enc, field=PII_PHONE)
+    return ""
+
+
+def _queue_notice(app: Application, event: ApplicationEvent) -> None:
+    phone = _recipient_phone(app)
+    notice = Notification.objects.create(
+        application=app, event=event, recipient_masked=pii.mask_phone(phone) if phone else "",
+        phone_enc=pii.encrypt(phone, field="notification.phone") if phone else "",
+        message=_notice_text(app, event),
+    )
+    transaction.on_commit(lambda: application_notify.enqueue(notice.pk))
+
+
+def _apply(
+    app: Application, *, action: str, actor: Actor, now: datetime, note: str = "",
+    missing: Sequence[str] | None = None, rule_passed: bool | None = None, request_id: str = "",
+    fields: Sequence[str] = (),
+) -> ApplicationEvent:
+    """Move a locked application one step; the caller holds the transaction."""
+    before = app.status
+    after = workflow.next_status(before, action, rule_passed=rule_passed, missing=missing)
+    clean_missing = [m.strip() for m in (missing or []) if isinstance(m, str) and m.strip()]
+    if action == ApplicationAction.SUBMIT:
+        app.submitted_at = now
+        app.due_at = deadline_in_working_days(now, app.item_version.time_limit_days)
+    if workflow.pauses_clock(action):
+        app.paused_at = now
+    if workflow.resumes_clock(action) and app.paused_at is not None:
+        paused = max(working_days_between(app.paused_at.astimezone(SHANGHAI).date(), now.astimezone(SHANGHAI).date()), 0)
+        app.paused_working_days += paused
+        if app.due_at is not None and paused:
+            app.due_at = _shift_due(app.due_at, paused)
+        app.paused_at = None
+    if after in {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED}:
+        app.decided_at = now
+        app.decision = Decision.APPROVED if after == ApplicationStatus.APPROVED else Decision.REJECTED
+        app.decision_reason = note
+    if after == ApplicationStatus.WITHDRAWN:
+        app.paused_at = None
+    app.status = after
+    app.version += 1
+    app.save()
+    event = ApplicationEvent.objects.create(
+        application=app, action=action, from_status=before, to_status=after, actor=_user(actor),
+        actor_label=actor_label(actor)[:150], note=note, missing=clean_missing, at=now,
+    )
+    audit_record(actor=actor, action=f"catalogue.application.{action}", target_type=APPLICATION_TARGET,
+                 target_id=app.pk, fields=["status", *fields], reason=f"{before}->{after}",
+                 request_id=request_id)
+    _queue_notice(app, event)
+    return event
+
+
+def _conflict(app: Application, actor: Actor, message: str) -> ApplicationConflict:
+    return ApplicationConflict(message, extra={
+        "status": app.status, "version": app.version,
+        "allowed_actions": workflow.allowed_actions(
+            app.status, _role(actor), item_level=app.item_version.item.level, is_owner=_is_owner(actor, app)),
+    })
+
+
+def application_transition(
+    *,
+    application: Application,
+    action: str,
+    actor: Actor,
+    expected_version: int | None = None,
+    note: str = "",
+    missing: Sequence[str] | None = None,
+    request_id: str = "",
+) -> Application:
+    """Take one workflow step; the only writer of ``Application.status``.
+
+    Locks the row; a stale ``expected_version`` is refused as a conflict carrying the
+    current status and the actions still allowed. Correction pauses the legal clock, the
+    resubmission resumes it and moves ``due_at`` by the working days paused.
+    """
+    if action not in ApplicationAction.values:
+        raise ValidationFailed("action", _("未知操作"))
+    if action == ApplicationAction.INSTANT_DECIDE:
+        raise PermissionDenied(_("即时判定只能由规则执行"))
+    _visible_or_404(actor, application)
+    if action == ApplicationAction.REJECT and not note.strip():
+        raise ValidationFailed("note", _("不予办理须说明理由"))
+    with transaction.atomic():
+        app = (Application.objects.select_for_update(of=("self",))
+               .select_related("item_version__item").get(pk=application.pk))
+        if expected_version is not None and expected_version != app.version:
+            raise _conflict(app, actor, _("该申请已被他人处理,请刷新后重试"))
+        level = app.item_version.item.level
+        if (app.status, action) not in workflow.TRANSITIONS:
+            refused = _conflict(app, actor, "")
+            raise ApplicationError(
+                CatalogueErrorCode.ILLEGAL_TRANSITION,
+                _("当前状态“%(s)s”不能执行该操作") % {"s": app.get_status_display()},
+                field="action", extra=refused.extra,
+            )
+        if not workflow.can_act(_role(actor), app.status, action, item_level=level, is_owner=_is_owner(actor, app)):
+            raise PermissionDenied(_("无权执行该操作"))
+        _apply(app, action=action, actor=actor, now=timezone.now(), note=note.strip(), missing=missing,
+               request_id=request_id)
+    return app
+
+
+def application_overdue_sweep(*, now: datetime) -> int:
+    """Mark open applications past their deadline (clock running) as overdue and supervised.
+
+    Idempotent: each application is marked once, by a compare-and-swap on ``overdue_at``;
+    two sweeps running at once never mark or audit the same one twice.
+    """
+    candidates = list(
+        Application.objects.filter(
+            status__in=sorted(OPEN_STATUSES), due_at__lt=now, paused_at__isnull=True, overdue_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    marked = 0
+    for pk in candidates:
+        with transaction.atomic():
+            won = Application.objects.filter(pk=pk, overdue_at__isnull=True).update(
+                overdue_at=now, supervised_at=now, updated_at=now)
+            if won:
+                audit_record(actor=SWEEP_ACTOR, action="catalogue.application.overdue",
+                             target_type=APPLICATION_TARGET, target_id=pk, fields=["overdue_at", "supervised_at"])
+                marked += 1
+    if marked:
+        logger.info("overdue sweep marked %s applications", marked)
+    return marked

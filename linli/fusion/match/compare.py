@@ -1,0 +1,166 @@
+"""Comparison levels of candidate pairs and their Fellegi–Sunter-like scores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import polars as pl
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import cpdist
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Log-odds-like weights per comparison level; a pair's score is their sum."""
+
+    name: Mapping[str, float] = field(default_factory=lambda: {
+        "exact": 7.0, "homophone": 5.0, "fuzzy": 1.0, "missing": 0.0, "different": -8.0})
+    birth: Mapping[str, float] = field(default_factory=lambda: {
+        "exact": 6.0, "swapped": 2.0, "one_digit": 2.0, "missing": 0.0, "different": -7.0})
+    sex: Mapping[str, float] = field(default_factory=lambda: {"same": 1.0, "missing": 0.0, "different": -4.0})
+    address: Mapping[str, float] = field(default_factory=lambda: {
+        "room": 4.0, "room_no_compound": 2.0, "building": 1.0, "missing": 0.0, "different": -1.0})
+    # People keep several numbers (and shops list the shop's): a different phone says little.
+    phone: Mapping[str, float] = field(default_factory=lambda: {"same": 5.0, "missing": 0.0, "different": 0.0})
+    id: Mapping[str, float] = field(default_factory=lambda: {
+        "exact": 15.0, "typo": 8.0, "missing": 0.0, "different": -10.0})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Score cut-offs: ``same`` links, ``review`` queues; a runner-up within ``margin`` of a
+    linking best candidate sends the record to review too.
+    """
+
+    same: float = 11.0
+    review: float = 7.0
+    margin: float = 3.0
+
+
+
+_LEVELS: Final = ("name", "birth", "sex", "address", "phone", "id")
+
+
+# --- comparisons ---------------------------------------------------------------------------------
+
+
+def _levels(pairs: pl.DataFrame, *, record_record: bool) -> pl.DataFrame:
+    """Comparison levels of scored pairs; columns ``l_*`` and ``r_*`` hold both sides."""
+    l, r = pl.col, pl.col  # noqa: E741 - reads as left/right below
+    name = (
+        pl.when(l("l_name").is_null() | r("r_name").is_null()).then(pl.lit("missing"))
+        .when(l("l_name") == r("r_name")).then(pl.lit("exact"))
+        .when(l("l__py") == r("r__py")).then(pl.lit("homophone"))
+        .when(l("l__fz") == r("r__fz")).then(pl.lit("fuzzy"))
+        .otherwise(pl.lit("different"))
+    )
+    hamming = pl.sum_horizontal(
+        [(l("l__bstr").str.slice(i, 1) != r("r__bstr").str.slice(i, 1)).cast(pl.Int8) for i in range(8)]
+    )
+    swapped = (l("l__year") == r("r__year")) & (
+        l("l__bstr").str.slice(4, 2) == r("r__bstr").str.slice(6, 2)) & (
+        l("l__bstr").str.slice(6, 2) == r("r__bstr").str.slice(4, 2))
+    birth = (
+        pl.when(l("l__birth").is_null() | r("r__birth").is_null()).then(pl.lit("missing"))
+        .when(l("l__birth") == r("r__birth")).then(pl.lit("exact"))
+        .when(swapped).then(pl.lit("swapped"))
+        .when(hamming == 1).then(pl.lit("one_digit"))
+        .otherwise(pl.lit("different"))
+    )
+    sex = (
+        pl.when(l("l_sex").is_null() | r("r_sex").is_null()).then(pl.lit("missing"))
+        .when(l("l_sex") == r("r_sex")).then(pl.lit("same"))
+        .otherwise(pl.lit("different"))
+    )
+    same_room = (l("l_unit") == r("r_unit")) & (l("l_room") == r("r_room"))
+    address = (
+        pl.when(l("l_building_key").is_not_null() & (l("l_building_key") == r("r_building_key"))).then(
+            pl.when(same_room).then(pl.lit("room")).otherwise(pl.lit("building")))
+        .when(l("l_building_key").is_null() & r("r_building_key").is_null() & l("l_room").is_null())
+        .then(pl.lit("missing"))
+        .when((l("l_building_key").is_null() | r("r_building_key").is_null()) & same_room.fill_null(value=False))
+        .then(pl.lit("room_no_compound"))
+        .when(l("l_building_key").is_null() | r("r_building_key").is_null()).then(pl.lit("missing"))
+        .otherwise(pl.lit("different"))
+    )
+    phone = (
+        pl.when(l("l__phone").is_null() | r("r__phone").is_null()).then(pl.lit("missing"))
+        .when(l("l__phone") == r("r__phone")).then(pl.lit("same"))
+        .otherwise(pl.lit("different"))
+    )
+    columns = [name.alias("name"), birth.alias("birth"), sex.alias("sex"), address.alias("address"),
+               phone.alias("phone")]
+    if record_record:
+        both_valid = l("l_id_valid") & r("r_id_valid")
+        id_level = (
+            pl.when(l("l_id_number").is_null() | r("r_id_number").is_null()).then(pl.lit("missing"))
+            .when(l("l_id_number") == r("r_id_number")).then(pl.lit("exact"))
+            .when(both_valid).then(pl.lit("different"))
+            .otherwise(pl.lit("?"))
+        )
+        columns.append(id_level.alias("id"))
+    return pairs.with_columns(columns)
+
+
+# Excel keeps 15 significant digits: an 18-digit ID stored as a number is off by < 1000.
+_EXCEL_SLACK: Final = 100  # compared on the first 17 digits
+
+
+def _id_distance_level(a: str | None, b: str | None) -> str:
+    """``exact``, ``typo`` (two slips at most, or the tail Excel lost storing the ID as a
+    number), ``different`` or ``missing``.
+    """
+    if not a or not b:
+        return "missing"
+    if a == b:
+        return "exact"
+    if OSA.distance(a, b) <= 2:
+        return "typo"
+    if a[:-1].isdigit() and b[:-1].isdigit() and abs(int(a[:-1]) - int(b[:-1])) <= _EXCEL_SLACK:
+        return "typo"
+    return "different"
+
+
+def id_distance_levels(left: pl.Series, right: pl.Series) -> pl.Series:
+    """:func:`_id_distance_level` of every pair of cells: edit distances in RapidFuzz's
+    batch call, the Excel tail as integers; pairs with non-ASCII text (never seen in
+    cleaned IDs) take the reference function."""
+    frame = pl.DataFrame({"a": left.cast(pl.String), "b": right.cast(pl.String)})
+    a, b = pl.col("a"), pl.col("b")
+    missing = a.is_null() | (a == "") | b.is_null() | (b == "")
+    odd = ~missing & ((a.str.len_bytes() != a.str.len_chars()) | (b.str.len_bytes() != b.str.len_chars()))
+    frame = frame.with_columns(missing=missing, odd=odd, differ=~missing & ~odd & (a != b))
+    differ = frame.filter(pl.col("differ"))
+    near = cpdist(differ["a"].to_list(), differ["b"].to_list(), scorer=OSA.distance, workers=1) <= 2
+
+    def digits(e: pl.Expr) -> pl.Expr:  # 1 to 18 ASCII digits (what int() reads and Int64 holds)
+        return e.str.len_chars().is_between(1, 18) & (e.str.strip_chars("0123456789") == "")
+
+    head_a, head_b = a.str.head(-1), b.str.head(-1)
+    excel = differ.select(
+        digits(head_a) & digits(head_b)
+        & ((head_a.cast(pl.Int64, strict=False) - head_b.cast(pl.Int64, strict=False)).abs() <= _EXCEL_SLACK)
+    )["a"].fill_null(value=False)
+    typo = pl.Series(near, dtype=pl.Boolean) | excel
+    levels = frame.select(pl.when(pl.col("missing")).then(pl.lit("missing")).when(pl.col("differ"))
+                          .then(pl.lit("?")).when(pl.col("odd")).then(pl.lit("!")).otherwise(pl.lit("exact")).alias("l"))["l"]
+    if differ.height:
+        levels = levels.scatter(frame["differ"].arg_true(),
+                                pl.Series(typo).replace_strict({True: "typo", False: "different"}, return_dtype=pl.String))
+    if frame["odd"].any():
+        at = frame["odd"].arg_true()
+        rest = frame.filter(pl.col("odd"))
+        levels = levels.scatter(at, [_id_distance_level(x, y) for x, y in rest.select("a", "b").iter_rows()])
+    return levels.alias("id")
+
+
+def _score(pairs: pl.DataFrame, weights: Weights) -> pl.DataFrame:
+    parts = []
+    for column in ("name", "birth", "sex", "address", "phone", "id"):
+        table: Mapping[str, float] = getattr(weights, column)
+        parts.append(pl.col(column).replace_strict(dict(table), default=0.0, return_dtype=pl.Float64))
+    return pairs.with_columns(pl.sum_horizontal(parts).alias("score"))
+
+

@@ -1,0 +1,322 @@
+"""Record linkage of normalised export rows against the registry, and inside one batch.
+
+Pure and in memory: the registry's keys arrive once as a Polars frame (``RegistryKeys``,
+columns in :data:`REGISTRY_SCHEMA`); the matcher never queries per row. Identifiers are
+compared through the keyed blind index; the plaintext ID of a *candidate* is asked for
+(``decrypt_id``) only to tell an ID typo from a different person.
+
+1. A valid ID whose blind index is in the registry → that person (``id_exact``), unless the
+   name and the birth date both disagree (someone else's ID copied in) → review.
+2. Every other record (no ID, invalid ID, a valid ID nobody has) gets candidates from
+   blocking keys — surname pinyin + birth date, phone, building + unit + room, name pinyin +
+   birth year, name pinyin + building — and each pair is scored by adding per-field weights
+   (a hand-set Fellegi–Sunter model, see :class:`Weights`). Best candidate ≥ ``same`` →
+   that person (``score``, or ``id_fuzzy`` when the IDs differ by a typo); ≥ ``review`` or a
+   close runner-up → review; else new.
+3. Records left new are clustered among themselves with the same blocking and scoring (plus
+   plaintext ID equality), so duplicates inside an export, or the same newcomer in two
+   exports, become one new person. A cluster never joins two registry persons or two
+   different valid IDs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import polars as pl
+
+from linli.fusion.match.clusters import settle_clusters
+from linli.fusion.match.compare import (
+    _LEVELS,
+    Thresholds,
+    Weights,
+    _levels,
+    _score,
+    id_distance_levels,
+)
+from linli.fusion.match.keys import (
+    PII_ID_NUMBER,
+    PII_PHONE,
+    RECORD_COLUMNS,
+    REGISTRY_SCHEMA,
+    BlindIndex,
+    DecryptId,
+    _birth_columns,
+    _with_name_keys,
+    blind_series,
+    id_hint,
+)
+from linli.fusion.normalise.columns import normalised_names
+
+
+@dataclass(frozen=True)
+class MatchDecision:
+    """One record's decision, as a plain object (the frame has the same columns)."""
+
+    record_index: int
+    person_key: str
+    outcome: str
+    how: str
+    score: float
+    person_id: int | None = None
+    candidate_id: int | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+
+DECISION_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "record_index": pl.Int64(), "person_id": pl.Int64(), "person_key": pl.String(), "outcome": pl.String(),
+    "how": pl.String(), "score": pl.Float64(), "candidate_id": pl.Int64(), "evidence": pl.String(),
+}
+
+
+@dataclass
+class MatchStats:
+    """Counts of the last run, for reports and benchmarks."""
+
+    records: int = 0
+    id_exact: int = 0
+    candidate_pairs: int = 0
+    record_pairs: int = 0
+    decrypted: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Matcher:
+    """Matches normalised records against registry keys loaded once.
+
+    ``registry`` has the columns of :data:`REGISTRY_SCHEMA` (extra columns are ignored;
+    ``name_pinyin``/``initials`` may be empty: the matcher reads names itself). ``blind``
+    maps ``(value, field)`` to the keyed blind index (default: :func:`linli.core.pii.blind_index`);
+    ``decrypt_id`` returns a candidate person's plaintext ID, or ``None``.
+    """
+
+    def __init__(
+        self,
+        registry: pl.DataFrame,
+        *,
+        blind: BlindIndex | None = None,
+        decrypt_id: DecryptId | None = None,
+        weights: Weights | None = None,
+        thresholds: Thresholds | None = None,
+        max_block: int = 50,
+    ) -> None:
+        self.blind = blind
+        self.decrypt_id = decrypt_id
+        self.weights = weights or Weights()
+        self.thresholds = thresholds or Thresholds()
+        self.max_block = max_block
+        self.stats = MatchStats()
+        self._decrypted: dict[int, str | None] = {}
+        missing = [c for c in ("person_id", "name", "birth_date") if c not in registry.columns]
+        if missing:
+            raise ValueError(f"registry keys lack columns {missing}")
+        reg = registry.select([
+            (pl.col(c).cast(t) if c in registry.columns else pl.lit(None, dtype=t)).alias(c)
+            for c, t in REGISTRY_SCHEMA.items()
+        ])
+        reg = reg.with_columns(pl.col(c).replace("", None) for c in ("id_bidx", "phone_bidx", "building_key",
+                                                                      "unit", "room", "sex", "name"))
+        reg = reg.with_columns(normalised_names(reg["name"]).alias("name"))
+        reg = reg.with_columns(pl.col("id_hint").replace("", None).alias("_hint"))
+        reg = _with_name_keys(reg).with_columns(
+            *_birth_columns(pl.col("birth_date")), pl.col("phone_bidx").alias("_phone"),
+        )
+        self.registry = reg.with_row_index("ci")
+        self._by_id = self.registry.filter(pl.col("id_bidx").is_not_null()).unique("id_bidx", keep="first")
+
+    # -- preparing records ---------------------------------------------------------------------
+
+    def _prepare(self, records: pl.DataFrame) -> pl.DataFrame:
+        frame = records.select([
+            (pl.col(c) if c in records.columns else pl.lit(None)).alias(c) for c in RECORD_COLUMNS
+        ]).with_columns(
+            pl.col("name").cast(pl.String), pl.col("id_number").cast(pl.String),
+            pl.col("id_valid").cast(pl.Boolean).fill_null(value=False), pl.col("birth_date").cast(pl.Date),
+            pl.col("sex").cast(pl.String), pl.col("phone").cast(pl.String),
+            pl.col("building_key").cast(pl.String).replace("", None), pl.col("unit").cast(pl.String),
+            pl.col("room").cast(pl.String),
+        )
+        frame = _with_name_keys(frame)
+        from_id = pl.col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+        frame = frame.with_columns(_birth_columns(pl.coalesce("birth_date", from_id)))
+        id_bidx = blind_series(frame.select(pl.when(pl.col("id_valid")).then(pl.col("id_number")).alias("v"))["v"],
+                               PII_ID_NUMBER, self.blind)
+        phone_bidx = blind_series(frame["phone"], PII_PHONE, self.blind)
+        frame = frame.with_columns(id_bidx.alias("id_bidx"), phone_bidx.alias("_phone"),
+                                   id_hint(pl.col("id_number")).alias("_hint"))
+        return frame.with_row_index("ri")
+
+    # -- blocking ------------------------------------------------------------------------------
+
+    # Surname + birth date catches given-name variants; phone and flat catch missing births;
+    # name + ID hint (first 4 + last 4, what the registry shows masked) catches an ID typo
+    # in the birth digits; name alone is the last resort for rows with little else.
+    _BLOCKS: Final = (
+        ("_sur", "_birth"), ("_phone",), ("building_key", "unit", "room"), ("_py", "_year"),
+        ("_py", "building_key"), ("_py", "_hint"), ("_py",),
+    )
+
+    def _block(self, left: pl.DataFrame, right: pl.DataFrame, right_key: str, *, self_join: bool) -> pl.DataFrame:
+        pairs = []
+        for keys in self._BLOCKS:
+            cols = list(keys)
+            lk = left.select("ri", *cols).drop_nulls()
+            rk = right.select(right_key, *cols).drop_nulls()
+            big = rk.group_by(cols).len().filter(pl.col("len") > self.max_block).select(cols)
+            if big.height:
+                rk = rk.join(big, on=cols, how="anti")
+            joined = lk.join(rk, on=cols, how="inner").select("ri", right_key)
+            if self_join:
+                joined = joined.filter(pl.col("ri") != pl.col(right_key))
+            pairs.append(joined)
+        if not pairs:
+            return pl.DataFrame(schema={"ri": pl.UInt32, right_key: pl.UInt32})
+        return pl.concat(pairs).unique()
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    _SIDE: Final = ("name", "_py", "_fz", "sex", "_birth", "_year", "_bstr", "building_key", "unit", "room", "_phone")
+
+    def _pair_frame(self, pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, right_key: str,
+                    extra: Iterable[str]) -> pl.DataFrame:
+        lcols = [*self._SIDE, *extra]
+        lsel = left.select("ri", *[pl.col(c).alias(f"l_{c}") for c in lcols])
+        rsel = right.select(pl.col(right_key), *[pl.col(c).alias(f"r_{c}") for c in lcols if c in right.columns])
+        return pairs.join(lsel, on="ri", how="left").join(rsel, on=right_key, how="left")
+
+    def _candidate_id_levels(self, pairs: pl.DataFrame) -> pl.Series:
+        """``id`` level of record × registry pairs; decrypts candidates only where it decides."""
+        has_both = pairs.select(pl.col("l_id_number").is_not_null() & pl.col("r_id_bidx").is_not_null())[
+            "l_id_number"]
+        if self.decrypt_id is None:
+            return pairs.select(
+                pl.when(~has_both).then(pl.lit("missing"))
+                .when(pl.col("l_id_valid")).then(pl.lit("different"))
+                .otherwise(pl.lit("missing")).alias("id"))["id"]
+        decrypt, cache = self.decrypt_id, self._decrypted
+        asked = pairs.filter(has_both)["person_id"].unique().to_list()
+        for person_id in asked:
+            if person_id not in cache:
+                cache[person_id] = decrypt(person_id)
+                self.stats.decrypted += 1
+        both = pairs.filter(has_both)
+        plain = both["person_id"].replace_strict(asked, [cache[p] for p in asked], return_dtype=pl.String)
+        levels = pl.Series("id", ["missing"] * pairs.height, dtype=pl.String)
+        if both.height:
+            levels = levels.scatter(has_both.arg_true(), id_distance_levels(both["l_id_number"], plain))
+        return levels
+
+    def _score_candidates(self, recs: pl.DataFrame, open_recs: pl.DataFrame) -> pl.DataFrame:
+        reg = self.registry
+        pairs = self._block(open_recs, reg, "ci", self_join=False)
+        self.stats.candidate_pairs = pairs.height
+        frame = self._pair_frame(pairs, recs, reg, "ci", ("id_number", "id_valid"))
+        frame = frame.join(reg.select("ci", "person_id", pl.col("id_bidx").alias("r_id_bidx")), on="ci", how="left")
+        frame = _levels(frame, record_record=False)
+        frame = frame.with_columns(self._candidate_id_levels(frame))
+        return _score(frame, self.weights)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def match(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Decisions for ``records`` (one row each, ``record_index`` = row position), columns
+        of :data:`DECISION_SCHEMA`; ``evidence`` is a JSON object of comparison levels.
+        """
+        import time
+
+        t0 = time.perf_counter()
+        self.stats = MatchStats(records=records.height)
+        th = self.thresholds
+        recs = self._prepare(records)
+        n = recs.height
+        t1 = time.perf_counter()
+
+        # 1. Valid ID in the registry.
+        by_id = recs.filter(pl.col("id_bidx").is_not_null()).select("ri", "id_bidx").join(
+            self._by_id.select("id_bidx", "ci", "person_id"), on="id_bidx", how="inner")
+        id_frame = self._pair_frame(by_id.select("ri", "ci"), recs, self.registry, "ci", ())
+        id_frame = _levels(id_frame, record_record=False).with_columns(pl.lit("exact").alias("id"))
+        id_frame = _score(id_frame.join(by_id.select("ri", "person_id"), on="ri"), self.weights)
+        suspicious = (pl.col("name") == "different") & (pl.col("birth") == "different")
+        id_decisions = id_frame.select(
+            "ri", "person_id",
+            pl.when(suspicious).then(pl.lit("review")).otherwise(pl.lit("same")).alias("outcome"),
+            pl.lit("id_exact").alias("how"), "score", "name", "birth", "sex", "address", "phone", "id",
+        )
+        self.stats.id_exact = id_decisions.height
+        settled = id_decisions.select("ri")
+
+        # 2. Everybody else against candidates from blocking.
+        open_recs = recs.join(settled, on="ri", how="anti")
+        scored = self._score_candidates(recs, open_recs)
+        t2 = time.perf_counter()
+        ranked = scored.sort(["ri", "score", "person_id"], descending=[False, True, False]).with_columns(
+            pl.col("score").shift(-1).over("ri").alias("runner_up"),
+            pl.int_range(pl.len()).over("ri").alias("rank"),
+        ).filter(pl.col("rank") == 0)
+        close_runner = pl.col("runner_up").is_not_null() & (pl.col("runner_up") >= th.same) & (
+            pl.col("score") - pl.col("runner_up") < th.margin)
+        scored_decisions = ranked.select(
+            "ri", "person_id",
+            pl.when((pl.col("score") >= th.same) & ~close_runner).then(pl.lit("same"))
+            .when(pl.col("score") >= th.review).then(pl.lit("review"))
+            .otherwise(pl.lit("new")).alias("outcome"),
+            pl.when(pl.col("id") == "typo").then(pl.lit("id_fuzzy")).otherwise(pl.lit("score")).alias("how"),
+            "score", "name", "birth", "sex", "address", "phone", "id", "runner_up",
+        )
+        decisions = pl.concat([id_decisions, scored_decisions.drop("runner_up")], how="vertical_relaxed")
+        decisions = recs.select("ri").join(decisions, on="ri", how="left").sort("ri")
+
+        # 3. Cluster the rest inside the batch.
+        t3 = time.perf_counter()
+        out = self._cluster(recs, decisions, n)
+        t4 = time.perf_counter()
+        self.stats.timings = {"prepare": t1 - t0, "candidates": t2 - t1, "decide": t3 - t2, "cluster": t4 - t3}
+        return out
+
+    def _cluster(self, recs: pl.DataFrame, decisions: pl.DataFrame, n: int) -> pl.DataFrame:
+        th, weights = self.thresholds, self.weights
+        linked = (decisions["outcome"] == "same").fill_null(value=False)
+        valid_ids = recs.select(pl.when(pl.col("id_valid")).then(pl.col("id_number")))["id_number"]
+
+        # Record × record pairs where at least one side is not linked.
+        unlinked = recs.filter(~linked)
+        right = recs.rename({"ri": "rj"})
+        pairs = self._block(unlinked, right, "rj", self_join=True)
+        # Same valid ID is a pair too, whatever the other keys say.
+        id_pairs = unlinked.filter(pl.col("id_valid")).select("ri", "id_number").join(
+            right.filter(pl.col("id_valid")).select("rj", "id_number"), on="id_number").filter(
+            pl.col("ri") != pl.col("rj")).select("ri", "rj")
+        pairs = pl.concat([pairs, id_pairs]).select(
+            pl.min_horizontal("ri", "rj").alias("ri"), pl.max_horizontal("ri", "rj").alias("rj")).unique()
+        self.stats.record_pairs = pairs.height
+        edges = pl.DataFrame(schema={"ri": pl.Int64, "rj": pl.Int64, "score": pl.Float64} | dict.fromkeys(
+            _LEVELS, pl.String))
+        if pairs.height:
+            frame = self._pair_frame(pairs, recs, right, "rj", ("id_number", "id_valid"))
+            frame = _levels(frame, record_record=True)
+            unknown = frame["id"] == "?"
+            if unknown.any():
+                frame = frame.with_columns(frame["id"].scatter(unknown.arg_true(), id_distance_levels(
+                    frame["l_id_number"].filter(unknown), frame["r_id_number"].filter(unknown))))
+            edges = _score(frame, weights).filter(pl.col("score") >= th.review).sort("score", descending=True).select(
+                pl.col("ri").cast(pl.Int64), pl.col("rj").cast(pl.Int64), "score", *_LEVELS)
+        return settle_clusters(decisions, valid_ids, edges, same=th.same)
+
+
+def decisions_as_objects(frame: pl.DataFrame) -> list[MatchDecision]:
+    """The decision frame as :class:`MatchDecision` objects (for small batches and tests)."""
+    return [
+        MatchDecision(
+            record_index=row["record_index"], person_key=row["person_key"], outcome=row["outcome"],
+            how=row["how"], score=row["score"], person_id=row["person_id"], candidate_id=row["candidate_id"],
+            evidence=json.loads(row["evidence"]) if row["evidence"] else {},
+        )
+        for row in frame.iter_rows(named=True)
+    ]
+
+

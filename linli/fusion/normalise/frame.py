@@ -1,0 +1,277 @@
+"""The bulk path: a raw export frame renamed and normalised by its source definition.
+
+:func:`normalise_frame` runs each mapped column through its kind's column normaliser
+(:mod:`.columns`, vectorised, same results as :mod:`.values`); the few low-cardinality
+kinds (sex, yes/no, grade, hukou …) call the reference function once per distinct value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+from linli.fusion.normalise.columns import (
+    address_frame,
+    date_frame,
+    id_frame,
+    map_distinct,
+    name_frame,
+    phone_frame,
+)
+from linli.fusion.normalise.values import (
+    Parsed,
+    _int_text,
+    _room,
+    _text,
+    cell_text,
+    clean_text,
+    local_today,
+    normalise_ethnicity,
+    normalise_grade,
+    normalise_hukou,
+    normalise_sex,
+    normalise_yes_no,
+)
+
+if TYPE_CHECKING:
+    from linli.fusion.mapping import SourceDefinition
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalisedRecord:
+    """One export row after normalisation (the contract between readers, matcher and store).
+
+    ``fields`` holds the normalised values by registry field name (see :func:`normalise_frame`);
+    ``errors`` the rejected cells as ``(column, reason code)``; ``raw_hash`` the SHA-256 of
+    the raw row, for idempotent re-import.
+    """
+
+    source_code: str
+    row_number: int
+    sheet: str | None
+    fields: dict[str, Any]
+    errors: tuple[tuple[str, str], ...]
+    raw_hash: str
+
+
+def records_from_frame(frame: pl.DataFrame, raw: pl.DataFrame, *, source_code: str,
+                       sheet: str | None = None) -> list[NormalisedRecord]:
+    """:class:`NormalisedRecord` objects of a :func:`normalise_frame` result and its raw rows."""
+    import hashlib
+    import json
+
+    out = []
+    field_names = [c for c in frame.columns if c not in ("row_number", "errors")]
+    for row, raw_row in zip(frame.iter_rows(named=True), raw.iter_rows(), strict=True):
+        digest = hashlib.sha256(json.dumps(raw_row, ensure_ascii=False, default=str).encode()).hexdigest()
+        out.append(NormalisedRecord(
+            source_code=source_code, row_number=row["row_number"], sheet=sheet,
+            fields={k: row[k] for k in field_names},
+            errors=tuple((e["column"], e["code"]) for e in row["errors"] or ()), raw_hash=digest,
+        ))
+    return out
+
+
+# --- bulk ------------------------------------------------------------------------------------
+
+FIELD_DTYPES: Final[dict[str, pl.DataType]] = {
+    "name": pl.String(), "name_pinyin": pl.String(), "name_initials": pl.String(),
+    "surname_pinyin": pl.String(), "id_number": pl.String(), "id_valid": pl.Boolean(),
+    "birth_date": pl.Date(), "sex": pl.String(), "phone": pl.String(),
+    "address_norm": pl.String(), "building_key": pl.String(), "unit": pl.String(),
+    "room": pl.String(),
+}
+
+
+def _parsed_struct(fn: Callable[[object], Parsed]) -> Callable[[object], dict[str, Any]]:
+    def apply(value: object) -> dict[str, Any]:
+        result = fn(value)
+        return {"v": result.value, "e": None if result.error == "empty" else result.error}
+    return apply
+
+
+def normalise_frame(df: pl.DataFrame, definition: SourceDefinition, *, today: date | None = None) -> pl.DataFrame:
+    """Rename and normalise a raw export by its source definition, in bulk.
+
+    Output: ``row_number`` (1-based data row, or the input's ``row_number`` column if it has
+    one), one column per mapped field, the derived keys (``name_pinyin``, ``name_initials``,
+    ``surname_pinyin``, ``id_valid``, ``id_upgraded``, ``address_norm``, ``building_key``,
+    ``unit``, ``room``), a birth date / sex taken from a valid ID when the export has none,
+    one boolean ``tag_<kind>`` column per tag rule, and ``errors``: a list of
+    ``{column, code}`` for cells that were rejected (codes in :data:`REASONS`). Unmapped
+    columns are dropped; person fields not in the export are null.
+    """
+    return _normalise_frame(df, definition, today=today or local_today())
+
+
+def _normalise_frame(df: pl.DataFrame, definition: SourceDefinition, *, today: date) -> pl.DataFrame:
+    from linli.fusion.mapping import (  # mapping imports this module
+        apply_transforms,
+        apply_value_map,
+        column_kind,
+    )
+
+    out: dict[str, pl.Series] = {}
+    errors: list[tuple[str, pl.Series]] = []
+    row_numbers = df["row_number"] if "row_number" in df.columns else pl.Series(range(1, df.height + 1))
+    out["row_number"] = row_numbers.cast(pl.Int64)
+    place_columns = {c: m for c, m in definition.columns.items()
+                     if m.field in _PLACE_FIELDS and c in df.columns}
+    for column, cmap in definition.columns.items():
+        if column not in df.columns or column in place_columns:
+            continue
+        raw = apply_value_map(apply_transforms(_as_text(df[column], cmap.field), cmap.transforms), cmap.values)
+        kind = column_kind(cmap)
+        error = _normalise_column(out, raw, cmap.field, kind, today)
+        errors.append((column, error))
+    if place_columns:
+        raw = _compose_address(df, definition, place_columns)
+        error = _normalise_column(out, raw, "address", "address", today)
+        errors.append(("/".join(place_columns), error))
+    frame = pl.DataFrame([v.alias(k) for k, v in out.items()])
+    frame = _derive_from_id(frame, today)
+    for field, dtype in FIELD_DTYPES.items():
+        if field not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(field))
+    frame = frame.with_columns(pl.col("id_valid").fill_null(value=False))
+    for rule in definition.tags:
+        frame = frame.with_columns(_tag_series(df, rule).alias(f"tag_{rule.kind}"))
+    return frame.with_columns(_merge_errors(errors, df.height))
+
+
+def _merge_errors(errors: list[tuple[str, pl.Series]], height: int) -> pl.Series:
+    """Per row, the list of ``{column, code}`` of its rejected cells, in column order (built
+    from the few rejected cells: most rows have none)."""
+    parts = [
+        pl.DataFrame({"code": codes}).with_row_index("row").filter(pl.col("code").is_not_null()).select(
+            "row", pl.lit(at, dtype=pl.Int32).alias("at"),
+            pl.struct(pl.lit(column, dtype=pl.String).alias("column"), "code").alias("error"))
+        for at, (column, codes) in enumerate(errors)
+    ]
+    rejected = pl.concat(parts) if parts else pl.DataFrame(
+        schema={"row": pl.UInt32, "at": pl.Int32, "error": _ERROR_DTYPE})
+    listed = rejected.sort("row", "at").group_by("row", maintain_order=True).agg("error")
+    rows = pl.DataFrame({"row": pl.Series(range(height), dtype=pl.UInt32)}).join(
+        listed, on="row", how="left", maintain_order="left")
+    return rows.select(pl.col("error").fill_null(pl.lit([], dtype=pl.List(_ERROR_DTYPE))).alias("errors"))["errors"]
+
+
+_PLACE_FIELDS: Final = frozenset({"address", "building", "unit", "room"})
+_ERROR_DTYPE: Final = pl.Struct({"column": pl.String, "code": pl.String})
+_DATE_FIELDS: Final = frozenset({"birth_date", "deceased_on", "valid_from", "valid_to"})
+
+
+def _as_text(series: pl.Series, field: str) -> pl.Series:
+    if series.dtype == pl.String or (field in _DATE_FIELDS and series.dtype in (pl.Date, pl.Datetime)):
+        return series
+    if series.dtype.is_float():
+        # 19500305.0 / 18327.0 from spreadsheets: keep integers integral.
+        return pl.Series(series.name, [cell_text(v) if v is not None else None for v in series.to_list()],
+                         dtype=pl.String)
+    return series.cast(pl.String)
+
+
+def _compose_address(df: pl.DataFrame, definition: SourceDefinition, columns: dict[str, Any]) -> pl.Series:
+    """Separate address / building / unit / room columns → one address text to parse."""
+    from linli.fusion.mapping import apply_transforms
+
+    by_field = {m.field: apply_transforms(_as_text(df[c], m.field), m.transforms).fill_null("")
+                for c, m in columns.items()}
+    empty = pl.Series([""] * df.height, dtype=pl.String)
+    frame = pl.DataFrame({f: by_field.get(f, empty) for f in ("address", "building", "unit", "room")})
+    return frame.select(
+        pl.when(pl.col("building") != "")
+        .then(pl.concat_str(
+            pl.col("address"),
+            pl.col("building").str.replace(r"^(\d+)$", "${1}幢"),
+            pl.when(pl.col("unit") != "").then(pl.col("unit").str.replace(r"^(\d+)$", "${1}单元")).otherwise(pl.lit("")),
+            pl.col("room"),
+        ))
+        .otherwise(pl.col("address"))
+        .alias("address")
+    )["address"]
+
+
+def _normalise_column(out: dict[str, pl.Series], raw: pl.Series, field: str, kind: str, today: date) -> pl.Series:
+    """Normalise one column into ``out``; returns its per-row error codes."""
+    if kind == "name":
+        parts = _by_distinct(raw, name_frame)
+        out[field] = parts["v"]
+        if field == "name":
+            out["name_pinyin"], out["name_initials"], out["surname_pinyin"] = parts["py"], parts["ini"], parts["sur"]
+    elif kind == "id_number":
+        parts = id_frame(raw, today)
+        out[field] = parts["v"]
+        if field == "id_number":
+            out["id_valid"], out["id_upgraded"] = parts["ok"], parts["up"]
+    elif kind == "address":
+        parts = address_frame(raw)
+        out["address_norm"], out["building_key"], out["unit"], out["room"] = parts["v"], parts["bk"], parts["u"], parts["r"]
+    elif kind == "date":
+        parts = _by_distinct(raw, lambda r: date_frame(r, today))
+        out[field] = parts["v"]
+    elif kind == "phone":
+        parts = phone_frame(raw)
+        out[field] = parts["v"]
+    else:
+        fn, dtype = _SCALAR_KINDS[kind]
+        parts = map_distinct(raw, _parsed_struct(fn), pl.Struct({"v": dtype, "e": pl.String})).struct.unnest()
+        out[field] = parts["v"]
+    return parts["e"]
+
+
+def _by_distinct(raw: pl.Series, fn: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
+    """``fn`` over the distinct cells joined back to the rows, when that saves enough work."""
+    distinct = raw.unique()
+    if distinct.len() * 2 > raw.len():
+        return fn(raw)
+    lookup = pl.concat([distinct.alias("_k").to_frame(), fn(distinct)], how="horizontal")
+    return pl.DataFrame({"_k": raw}).join(lookup, on="_k", how="left", maintain_order="left",
+                                          nulls_equal=True).drop("_k")
+
+
+def _tag_series(df: pl.DataFrame, rule: Any) -> pl.Series:
+    """True where a tag rule's column says so: non-empty, or one of its listed values."""
+    if rule.column not in df.columns:
+        return pl.Series([False] * df.height, dtype=pl.Boolean)
+    values = map_distinct(df[rule.column], clean_text, pl.String())
+    tagged = values != ""
+    if rule.values:
+        tagged = tagged & values.is_in(list(rule.values))
+    return tagged.fill_null(value=False)
+
+
+def _derive_from_id(frame: pl.DataFrame, today: date) -> pl.DataFrame:
+    """Fill a missing birth date / sex from a valid ID (some exports carry only the ID)."""
+    if "id_number" not in frame.columns:
+        return frame
+    valid = pl.col("id_valid").fill_null(value=False)
+    from_id = pl.col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    sex_digit = pl.col("id_number").str.slice(16, 1).cast(pl.Int32, strict=False)
+    derived = [
+        pl.when(valid).then(from_id).otherwise(None).alias("_birth_id"),
+        pl.when(valid).then(pl.when(sex_digit % 2 == 1).then(pl.lit("M")).otherwise(pl.lit("F"))).alias("_sex_id"),
+    ]
+    frame = frame.with_columns(derived)
+    birth = pl.coalesce("birth_date", "_birth_id") if "birth_date" in frame.columns else pl.col("_birth_id")
+    sex = pl.coalesce("sex", "_sex_id") if "sex" in frame.columns else pl.col("_sex_id")
+    return frame.with_columns(birth.alias("birth_date"), sex.alias("sex")).drop("_birth_id", "_sex_id")
+
+
+_SCALAR_KINDS: Final[dict[str, tuple[Callable[[object], Parsed], pl.DataType]]] = {
+    "sex": (normalise_sex, pl.String()),
+    "yes_no": (normalise_yes_no, pl.Boolean()),
+    "grade": (normalise_grade, pl.Int64()),
+    "int_text": (_int_text, pl.String()),
+    "room": (_room, pl.String()),
+    "text": (_text, pl.String()),
+    "hukou": (normalise_hukou, pl.String()),
+    "ethnicity": (normalise_ethnicity, pl.String()),
+}
+
