@@ -9,7 +9,7 @@ What it does:
    database, seeded once and reused), migrated and seeded with the small demo street
    (``demo_seed(residents=2000)``), plus an integration key with the ``cases.report`` scope;
 2. starts ``granian --interface wsgi --workers 2`` on 127.0.0.1 and a free port, threads and
-   backpressure bounded as ``linli serve`` does (``--threads``, default 2 x CPUs + 1);
+   backpressure bounded as ``linli serve`` does (``--threads``, the same default);
 3. **max throughput**: closed loop, many keep-alive connections, a bounded number of
    requests (``wrk -c64`` for a fixed time when it is installed, ``apt-get install wrk``;
    otherwise client processes with ``http.client``), each POST a new case with its own
@@ -47,6 +47,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from linli.cli import default_threads
 
 PROJECT = Path(__file__).resolve().parents[1]
 GRANIAN = PROJECT / ".venv" / "bin" / "granian"
@@ -365,8 +367,8 @@ def measure(name: str, max_fn: Callable[[], tuple[float, int]], paced_fn: Callab
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="Python threads per worker (default as linli serve: 2 x CPUs + 1)")
+    parser.add_argument("--threads", type=int, default=default_threads(),
+                        help="Python threads per worker (default as linli serve)")
     parser.add_argument("--requests", type=int, default=4000, help="requests per closed-loop run (python client)")
     parser.add_argument("--seconds", type=int, default=10, help="duration of a wrk run")
     parser.add_argument("--backpressure", type=int, default=128, help="granian requests in flight per worker")

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 # A batch larger than this waits for the next leader (bounds one transaction's lock time).
 MAX_BATCH = 100
-# What the reply shows of a case, read with it after the commit.
+# What the reply shows of a case found by its idempotency key, read with it after the commit.
 _REPLY_RELATED = ("category__parent", "grid", "department")
 
 
@@ -88,6 +88,8 @@ def _open_alone(actor: Actor, item: services.CaseInput) -> tuple[Case, bool]:
         handled_on_spot=item.handled_on_spot, source_key=item.source_key, photos=item.photos,
         request_id=item.request_id,
     )
+    if created:  # built here with what the reply shows (see ``services._build_all``)
+        return case, created
     return Case.objects.select_related(*_REPLY_RELATED).get(pk=case.pk), created
 
 
@@ -130,8 +132,13 @@ def _commit(batch: list[_Ticket]) -> None:
             continue
         for ticket, result in zip(group, opened, strict=True):
             ticket.result = result
+        # New cases come back with their category, grid and department attached; only those
+        # found by their idempotency key are read with them.
+        known = [case.pk for case, created in opened if not created]
+        if not known:
+            continue
         try:
-            fresh = Case.objects.select_related(*_REPLY_RELATED).in_bulk([case.pk for case, _c in opened])
+            fresh = Case.objects.select_related(*_REPLY_RELATED).in_bulk(known)
         except Exception:
             # Committed: never retried (a case without a key would open twice). The reply
             # then loads what it shows itself.

@@ -70,8 +70,9 @@ from linli.core.errors import (
 )
 from linli.core.services import AuditTarget, audit_record, audit_record_many
 from linli.geo.choices import AreaLevel
+from linli.geo.locator import GridLocator
 from linli.geo.models import Area
-from linli.geo.selectors import grid_locator
+from linli.geo.selectors import grid_locator, grid_locator_current
 from linli.registry.models import Building
 
 logger = logging.getLogger(__name__)
@@ -209,6 +210,9 @@ class _Context:
     grid_paths: dict[int, str] = field(default_factory=dict)
     grid_workers: dict[int, int] = field(default_factory=dict)
     grid_chains: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    grid_areas: dict[int, Area] = field(default_factory=dict)
+    departments: dict[int, Department] = field(default_factory=dict)
+    _grids: _GridCache | None = None
     _deadlines: dict[tuple[int, str, datetime], datetime | None] = field(default_factory=dict)
 
     @classmethod
@@ -218,6 +222,8 @@ class _Context:
         ctx.categories, ctx.by_code = _categories(stamp[:3])
         grids = _grid_cache_for(stamp[3:])
         ctx.grid_paths, ctx.grid_workers, ctx.grid_chains = grids.paths, grids.workers, grids.chains
+        ctx.grid_areas, ctx.departments, ctx._grids = grids.areas, grids.departments, grids
+        # Read per call, not cached: a rule edited by a bulk update must apply at once.
         ctx.rules = [
             workflow.RuleView(rule_id=pk, category_id=category_id, area_path=path or "", target=target,
                               department_id=department_id, priority=priority, approval_min_level=approval)
@@ -227,15 +233,27 @@ class _Context:
         ]
         return ctx
 
+    def locator(self) -> GridLocator:
+        """The shared grid locator. Its own staleness check is a query; while the area stamp
+        of this context is unchanged no grid can have changed either, so it is checked once
+        per stamp (a bulk ``update`` bypasses both stamps: see ``grid_locator_reset``)."""
+        grids = self._grids
+        if grids is None:
+            return grid_locator()
+        if grids.locator is None or grids.locator is not grid_locator_current():
+            grids.locator = grid_locator()
+        return grids.locator
+
     def load_grids(self, grid_ids: Iterable[int]) -> None:
         """Paths, ancestor chains and grid workers of the grids (kept in the process cache:
         the dicts are shared by every context of the same stamp)."""
         wanted = {g for g in grid_ids if g not in self.grid_paths}
         if not wanted:
             return
-        for pk, path in Area.objects.filter(pk__in=wanted).values_list("pk", "path"):
-            self.grid_paths[pk] = path
-            self.grid_chains[pk] = tuple(int(p) for p in path.strip("/").split("/") if p) or (pk,)
+        for area in Area.objects.filter(pk__in=wanted).only("pk", "path", "name", "code", "level"):
+            self.grid_paths[area.pk] = area.path
+            self.grid_areas[area.pk] = area
+            self.grid_chains[area.pk] = tuple(int(p) for p in area.path.strip("/").split("/") if p) or (area.pk,)
         # The primary (A角) grid worker, else any active grid worker of the grid.
         rows = AreaAssignment.objects.filter(
             area_id__in=wanted, user__role=Role.GRID_WORKER, user__is_active=True,
@@ -258,12 +276,16 @@ class _Context:
 
 @dataclass
 class _GridCache:
-    """Per process: grid paths, ancestor chains and grid workers, filled as grids are seen."""
+    """Per process: grid paths, ancestor chains, grid workers and the grids themselves
+    (filled as grids are seen), and the departments."""
 
     stamp: tuple[Any, ...]
+    departments: dict[int, Department]
     paths: dict[int, str] = field(default_factory=dict)
     workers: dict[int, int] = field(default_factory=dict)
     chains: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    areas: dict[int, Area] = field(default_factory=dict)
+    locator: GridLocator | None = None
 
 
 _category_cache: tuple[tuple[Any, ...], dict[int, Category], dict[str, Category]] | None = None
@@ -272,10 +294,11 @@ _grid_cache: _GridCache | None = None
 
 def _stamps() -> tuple[Any, ...]:
     """One query telling whether the cached catalogue and grid data are still current:
-    (count, last change, sum of ids) of categories, areas, area assignments and users."""
+    (count, last change, sum of ids) of categories, areas, area assignments, users and
+    departments."""
     quote = connection.ops.quote_name
     parts = []
-    for model in (Category, Area, AreaAssignment, User):
+    for model in (Category, Area, AreaAssignment, User, Department):
         table = quote(model._meta.db_table)
         parts += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(updated_at) FROM {table})",  # noqa: S608
                   f"(SELECT SUM(id) FROM {table})"]  # noqa: S608 -- names from model meta
@@ -289,7 +312,8 @@ def _grid_cache_for(stamp: tuple[Any, ...]) -> _GridCache:
     global _grid_cache  # one per process, like the grid locator
     cached = _grid_cache
     if cached is None or cached.stamp != stamp:
-        cached = _grid_cache = _GridCache(stamp)
+        departments = {d.pk: d for d in Department.objects.all()}
+        cached = _grid_cache = _GridCache(stamp, departments)
     return cached
 
 
@@ -302,6 +326,9 @@ def _categories(stamp: tuple[Any, ...] | None = None) -> tuple[dict[int, Categor
     if cached is not None and cached[0] == stamp:
         return cached[1], cached[2]
     by_id = {c.pk: c for c in Category.objects.all()}
+    for category in by_id.values():
+        if category.parent_id in by_id:  # ``category.parent`` without a query
+            category.parent = by_id[category.parent_id]
     by_code = {c.code: c for c in by_id.values()}
     _category_cache = (stamp, by_id, by_code)
     return by_id, by_code
@@ -370,13 +397,13 @@ def _address_candidates(address: str) -> list[str]:
     return [address, *(address[:i] for i in cuts)]
 
 
-def _locate(valid: list[_Valid]) -> None:
+def _locate(valid: list[_Valid], ctx: _Context) -> None:
     """Grids for the whole batch: one vectorised locator call, one building query."""
     pointed = [v for v in valid if v.item.lon is not None]
     if pointed:
         lons = np.fromiter((float(v.item.lon or 0.0) for v in pointed), dtype=np.float64, count=len(pointed))
         lats = np.fromiter((float(v.item.lat or 0.0) for v in pointed), dtype=np.float64, count=len(pointed))
-        ids, _status = grid_locator().locate_many(lons, lats)
+        ids, _status = ctx.locator().locate_many(lons, lats)
         for v, grid_id in zip(pointed, ids.tolist(), strict=True):
             v.grid_id = grid_id if grid_id >= 0 else None
     by_address = [v for v in valid if v.item.lon is None and v.address]
@@ -690,7 +717,7 @@ def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str 
         if v.item.source_key:
             seen.add(key)
         fresh.append(v)
-    _locate(fresh)
+    _locate(fresh, ctx)
     ctx.load_grids(v.grid_id for v in fresh if v.grid_id)
     built = []
     try:
@@ -719,6 +746,11 @@ def _build_all(fresh: list[_Valid], *, actor: Actor, role: str, ctx: _Context) -
     built = []
     for v in fresh:
         case, events = _build(v, actor=actor, role=role, number="", ctx=ctx)
+        # The reply shows the grid and department: from the process caches, not a query.
+        if case.grid_id in ctx.grid_areas:
+            case.grid = ctx.grid_areas[case.grid_id]
+        if case.department_id in ctx.departments:
+            case.department = ctx.departments[case.department_id]
         built.append((v, case, events))
     # Numbers last: reserving them locks the day's counter row until the commit, and every
     # intake in every process waits for that row; building the cases first keeps it short.
@@ -785,7 +817,7 @@ def case_open(
     ctx = _Context.load(timezone.now())
     role = _role_of(actor)
     valid = _validate(item, ctx, role)
-    _locate([valid])
+    _locate([valid], ctx)
     if valid.grid_id:
         ctx.load_grids([valid.grid_id])
     return _open_one(valid, actor=actor, role=role, ctx=ctx, request_id=request_id)

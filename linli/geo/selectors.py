@@ -76,6 +76,14 @@ def grid_locator() -> GridLocator:
         return locator
 
 
+def grid_locator_current() -> GridLocator | None:
+    """The locator built last in this process, without the staleness query (``None`` before
+    the first build or after a reset): for callers that know by their own stamp that no
+    grid changed since they last called :func:`grid_locator`."""
+    cached = _cached
+    return cached[1] if cached is not None else None
+
+
 def grid_locator_reset() -> None:
     """Forget the cached locator (after bulk updates that bypass ``updated_at``)."""
     global _cached

@@ -39,7 +39,8 @@ def test_only_a_hash_of_the_secret_is_stored(key_and_secret):
     key, secret = key_and_secret
     row = ApiKey.objects.values().get(pk=key.pk)
     assert all(secret not in str(value) for value in row.values())
-    assert secret.split("_")[-1] not in str(row)
+    # ll_<prefix>_<token>: the token itself may contain "_", so split twice only
+    assert secret.split("_", 2)[2] not in str(row)
 
 
 @pytest.mark.django_db
@@ -86,3 +87,41 @@ def test_api_header_authentication_uses_the_key(key_and_secret):
     # when / then
     assert ApiKeyAuth()(request) == key
     assert ApiKeyAuth()(RequestFactory().get("/", HTTP_X_API_KEY="wrong")) is None
+
+
+@pytest.mark.django_db
+def test_cached_key_is_forgotten_at_once_when_revoked_in_this_process(key_and_secret, users, settings):
+    # given a process that caches keys and has just seen this one
+    settings.LINLI_API_KEY_CACHE_SECONDS = 60
+    key, secret = key_and_secret
+    assert api_key_authenticate(raw=secret) == key
+    # when it is revoked here
+    api_key_revoke(actor=users.district_admin, key=key)
+    # then the next request with it is refused, cache or not
+    assert api_key_authenticate(raw=secret) is None
+
+
+@pytest.mark.django_db
+def test_cached_key_answer_is_reread_after_the_cache_time(key_and_secret, settings, monkeypatch):
+    import time
+
+    # given a cached answer
+    settings.LINLI_API_KEY_CACHE_SECONDS = 5
+    key, secret = key_and_secret
+    assert api_key_authenticate(raw=secret) == key
+    # when another process revokes the key (the row changes behind this process's cache)
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=key.created_at)
+    # then within the cache time the answer stands, after it the key is refused
+    assert api_key_authenticate(raw=secret) == key
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + 6)
+    assert api_key_authenticate(raw=secret) is None
+
+
+@pytest.mark.django_db
+def test_key_cache_is_off_when_the_cache_time_is_zero(key_and_secret, settings):
+    settings.LINLI_API_KEY_CACHE_SECONDS = 0
+    key, secret = key_and_secret
+    assert api_key_authenticate(raw=secret) == key
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=key.created_at)
+    assert api_key_authenticate(raw=secret) is None

@@ -318,3 +318,39 @@ def test_system_actor_opens_integration_cases_and_registers_them(tree: Tree, cat
                         lon=IN_A1[0], lat=IN_A1[1])
     assert case.status == CaseStatus.DISPATCHED
     assert case.reporter_id is None
+
+
+def test_new_case_comes_back_with_what_the_reply_shows_without_another_query(
+    users: Users, cats: Cats, tree: Tree, django_assert_num_queries: Any,
+) -> None:
+    # given a case dispatched to a department
+    case, created = case_open(actor=users.grid_worker_a1, source="patrol", category=cats.rubbish,
+                              description="路边暴露垃圾", lon=IN_A2[0], lat=IN_A2[1])
+    assert created
+    # when the API projects it for the reply
+    from linli.cases.api import case_out
+
+    with django_assert_num_queries(0):
+        out = case_out(case)
+    # then grid, department and major category come from the process caches, and match the rows
+    assert out["grid_name"] == tree.grid_a2.name
+    assert out["department"] == Department.objects.get(code="huanwei").name
+    assert out["major"] == cats.major_city.name
+
+
+def test_intake_follows_a_grid_moved_by_a_bulk_update_once_the_locator_is_reset(
+    users: Users, cats: Cats, tree: Tree,
+) -> None:
+    from conftest import square
+    from linli.geo.models import Area
+    from linli.geo.selectors import grid_locator_reset
+
+    # given a first case that warmed the intake caches (locator included)
+    first, _ = case_open(actor=IOT, source="iot", category=cats.rubbish, description="满溢", lon=IN_A1[0], lat=IN_A1[1])
+    assert first.grid_id == tree.grid_a1.pk
+    # when grid a1 is moved away by a bulk update (no updated_at) and the locator is reset
+    Area.objects.filter(pk=tree.grid_a1.pk).update(boundary=square(110.0, 20.0))
+    grid_locator_reset()
+    second, _ = case_open(actor=IOT, source="iot", category=cats.rubbish, description="满溢", lon=IN_A1[0], lat=IN_A1[1])
+    # then the new boundary applies: the point is in no grid now
+    assert second.grid_id is None

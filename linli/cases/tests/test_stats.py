@@ -481,3 +481,30 @@ def test_long_partial_month_read_as_month_minus_days_gives_the_same_numbers(user
     # then the 1st is not counted
     assert table.total is not None
     assert table.total.values["reported"] == 2
+
+
+def test_array_literal_quotes_what_postgresql_would_misread() -> None:
+    from datetime import date
+
+    from linli.cases.rollups import array_literal
+
+    assert array_literal([1, 22, None]) == "{1,22,NULL}"
+    assert array_literal([date(2026, 3, 5)]) == "{2026-03-05}"
+    assert array_literal(["all", 'a"b', "c\\d", "x,y", "NULL", ""]) == '{"all","a\\"b","c\\\\d","x,y","NULL",""}'
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_array_literal_round_trips_through_postgresql() -> None:
+    from datetime import date
+
+    from django.db import connection
+
+    from linli.cases.rollups import array_literal
+
+    texts = ["all", 'a"b', "c\\d", "x,y", "NULL", "", "{}", "市容环境"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text::text[], %s::text::integer[], %s::text::date[]",
+                       [array_literal(texts), array_literal([1, None, -3]), array_literal([date(2026, 12, 6)])])
+        row = cursor.fetchone()
+    assert row == (texts, [1, None, -3], [date(2026, 12, 6)])
