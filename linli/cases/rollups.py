@@ -350,7 +350,7 @@ def _upsert(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]
     if connection.vendor == "postgresql":
         # Each column travels as one array literal in text, cast by the server: the driver's
         # per-element array adaptation cost more than the rest of the statement.
-        arrays = ", ".join(f"%s::text::{t}[]" for _c, t in typed)
+        arrays = ", ".join(f"%s::{t}[]" for _c, t in typed)
         # ORDER BY keeps the lock order of concurrent writers (rows come sorted by key).
         names = ", ".join(c for c, _t in typed)
         sql = _upsert_sql(table, key_columns,

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Any, Literal, get_args
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Count, Max, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrPromise
@@ -31,6 +31,7 @@ from linli.accounts.selectors import Principal, scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.indicators import COUNTER_NAMES, INDICATORS, Counters, compute, delta, point_delta
 from linli.cases.models import Category, Department
+from linli.cases.rollups import array_literal
 from linli.cases.stats_models import CaseRollupArea
 from linli.core.errors import ValidationFailed
 from linli.geo.choices import AreaLevel
@@ -55,7 +56,6 @@ MANY_AREAS = 64
 _DIM = {"grid": "all", "community": "all", "street": "all", "month": "all",
         "department": "department", "category": "major", "source": "source"}
 _LEVELS = {"grid": AreaLevel.GRID, "community": AreaLevel.COMMUNITY, "street": AreaLevel.STREET}
-_SUMS = {f"s_{name}": Sum(name) for name in COUNTER_NAMES}
 
 
 @dataclass
@@ -253,52 +253,33 @@ def _collect(group_by: str, start: date, end: date, targets: Iterable[int]) -> d
     and each leftover piece is planned on its own and counted to its month.
     """
     dim = _DIM[group_by]
-    areas = sorted(targets)
-    sums: dict[str, list[int]] = {}
-    column = "area_id" if group_by in _LEVELS else "value"
     reads: list[tuple[str | None, tuple[str, date, date, int]]] = []
     if group_by == "month":
         months, pieces = _month_pieces(start, end)
         if months is not None:
             reads.append((None, ("m", months[0], months[1], 1)))
         reads.extend((f"{first:%Y-%m}", span) for first, last in pieces for span in read_plan(first, last))
+        # The month of a whole-month row, as ``YYYY-MM`` (SQLite keeps dates as ISO text).
+        key = "to_char(period, 'YYYY-MM')" if connection.vendor == "postgresql" else "substr(period, 1, 7)"
     else:
-        return _signed_sums(column, dim, areas, read_plan(start, end))
-    for fixed, (grain, first, last, sign) in reads:
-        rows = CaseRollupArea.objects.filter(
-            grain=grain, dim=dim, area_id__in=areas, period__gte=first, period__lte=last,
-        ).order_by()
-        group = "period" if group_by == "month" and fixed is None else column
-        if fixed is not None:
-            found = rows.aggregate(**_SUMS)
-            result = [(fixed, *found.values())] if any(found.values()) else []
-        else:
-            result = list(rows.values(group).annotate(**_SUMS).values_list(group, *_SUMS))
-        for key, *values in result:
-            name = key if isinstance(key, str) else f"{key:%Y-%m}" if group_by == "month" else str(key)
-            target = sums.get(name)
-            if target is None:
-                sums[name] = [sign * int(v or 0) for v in values]
-            else:
-                for i, v in enumerate(values):
-                    target[i] += sign * int(v or 0)
-    # A group whose month minus its left-out days nets to nothing is not a group.
-    return {name: Counters(*vector) for name, vector in sums.items() if any(vector)}
+        reads = [(None, span) for span in read_plan(start, end)]
+        key = connection.ops.quote_name("area_id" if group_by in _LEVELS else "value")
+    return _signed_sums(key, dim, sorted(targets), reads)
 
 
-def _signed_sums(column: str, dim: str, areas: list[int],
-                 plan: Iterable[tuple[str, date, date, int]]) -> dict[str, Counters]:
-    """Counters per ``column`` value over the signed spans of a plan, in one statement.
+def _signed_sums(key: str, dim: str, areas: list[int],
+                 reads: Iterable[tuple[str | None, tuple[str, date, date, int]]]) -> dict[str, Counters]:
+    """Counters per group over the signed spans of a plan, in one statement.
 
-    One ``UNION ALL`` of the spans (subtracted ones negated) summed by the database: a
-    district's 400 grids over 45 days come back as 400 rows, not 400 per span, and the
-    statement is compiled once instead of once per span through the ORM.
+    ``key`` is the SQL expression of a row's group; a read with a label counts all its rows
+    to that label instead. One ``UNION ALL`` of the spans (subtracted ones negated) summed by
+    the database: a district's 400 grids over 45 days come back as 400 rows, not 400 per
+    span, and the statement is compiled once instead of once per span through the ORM.
     """
     if not areas:
         return {}
     quote = connection.ops.quote_name
     table = quote(CaseRollupArea._meta.db_table)
-    key = quote(column)
     postgres = connection.vendor == "postgresql"
     if not postgres and len(areas) >= MANY_AREAS:
         # SQLite's planner keeps to the per-area key even for hundreds of areas.
@@ -306,18 +287,21 @@ def _signed_sums(column: str, dim: str, areas: list[int],
     # PostgreSQL takes the areas as one array; SQLite gets ``?`` placeholders on its own
     # connection (Django's wrapper would rewrite thousands of ``%s`` on every call).
     mark = "%s" if postgres else "?"
-    within = "area_id = ANY(%s)" if postgres else f"area_id IN ({', '.join('?' * len(areas))})"
-    area_params: list[Any] = [areas] if postgres else list(areas)
+    # The areas travel as one array literal, a constant to the planner: psycopg's
+    # per-element adaptation of hundreds of ids, once per span, cost more than the query.
+    within = "area_id = ANY(%s::integer[])" if postgres else f"area_id IN ({', '.join('?' * len(areas))})"
+    area_params: list[Any] = [array_literal(areas)] if postgres else list(areas)
     parts: list[str] = []
     params: list[Any] = []
-    for grain, first, last, sign in plan:
+    for label, (grain, first, last, sign) in reads:
         columns = ", ".join(f"{'-' if sign < 0 else ''}{quote(n)} AS {n}" for n in COUNTER_NAMES)
-        parts.append(f"SELECT {key} AS k, {columns} FROM {table} "  # noqa: S608 -- constants only
+        parts.append(f"SELECT {key if label is None else mark} AS k, {columns} FROM {table} "  # noqa: S608 -- constants only
                      f"WHERE grain = {mark} AND dim = {mark} AND {within} AND period >= {mark} AND period <= {mark}")
         # SQLite compares the ISO text Django stores; PostgreSQL wants dates.
-        params.extend([grain, dim, *area_params,
+        params.extend([*([] if label is None else [label]), grain, dim, *area_params,
                        first if postgres else first.isoformat(), last if postgres else last.isoformat()])
-    sums = ", ".join(f"SUM({n})" for n in COUNTER_NAMES)
+    # bigint, not numeric: SUM of a bigint column would come back as Python Decimals.
+    sums = ", ".join(f"CAST(SUM({n}) AS bigint)" if postgres else f"SUM({n})" for n in COUNTER_NAMES)
     sql = f"SELECT k, {sums} FROM ({' UNION ALL '.join(parts)}) u GROUP BY k"  # noqa: S608 -- constants only
     if postgres:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -347,13 +331,31 @@ class _Area:
     name: str
 
 
-def _areas(ids: Iterable[int]) -> dict[int, _Area]:
-    rows = Area.objects.filter(pk__in=set(ids)).values_list("pk", "parent_id", "level", "path", "code", "name")
-    return {pk: _Area(pk, parent, level, tuple(int(p) for p in path.strip("/").split("/") if p), code, name)
-            for pk, parent, level, path, code, name in rows}
+# Per process: every area as the statistics see it, with the stamp it was read under.
+_area_cache: tuple[tuple[Any, ...], dict[int, _Area]] | None = None
 
 
-def _targets(group_by: str, scope_areas: dict[int, _Area]) -> tuple[set[int], dict[str, str], dict[str, tuple[str, str]]]:
+def _all_areas() -> dict[int, _Area]:
+    """Every area, cached per process until an area is added, removed or saved (one
+    aggregate query per call instead of reading hundreds of areas by id)."""
+    global _area_cache  # one per process, like the grid locator
+    stamp = tuple(Area.objects.aggregate(n=Count("id"), last=Max("updated_at"), ids=Sum("id")).values())
+    cached = _area_cache
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    rows = Area.objects.values_list("pk", "parent_id", "level", "path", "code", "name")
+    every = {pk: _Area(pk, parent, level, tuple(int(p) for p in path.strip("/").split("/") if p), code, name)
+             for pk, parent, level, path, code, name in rows}
+    _area_cache = (stamp, every)
+    return every
+
+
+def _areas(ids: Iterable[int], every: dict[int, _Area]) -> dict[int, _Area]:
+    return {pk: every[pk] for pk in ids if pk in every}
+
+
+def _targets(group_by: str, scope_areas: dict[int, _Area],
+             every: dict[int, _Area]) -> tuple[set[int], dict[str, str], dict[str, tuple[str, str]]]:
     """Which areas' rows to read (disjoint, together exactly the scope), each target's group
     key, and the labels (code, name) of the groups.
 
@@ -368,7 +370,7 @@ def _targets(group_by: str, scope_areas: dict[int, _Area]) -> tuple[set[int], di
     level = _LEVELS[group_by]
     targets = {pk for pk in roots if scope_areas[pk].level >= level}
     targets |= {pk for pk, a in scope_areas.items() if a.level == level}
-    ancestors = _areas({p for pk in targets for p in scope_areas[pk].path} - set(scope_areas))
+    ancestors = _areas({p for pk in targets for p in scope_areas[pk].path} - set(scope_areas), every)
     known = {**scope_areas, **ancestors}
     mapping: dict[str, str] = {}
     for pk in targets:
@@ -437,7 +439,8 @@ def case_statistics_for_user(
     scope = scope_for(user)
     if not isinstance(user, User) or user.role not in STATS_ROLES or not scope.grid_ids:
         return table
-    targets, mapping, area_labels = _targets(group_by, _areas(scope.area_ids))
+    every = _all_areas()
+    targets, mapping, area_labels = _targets(group_by, _areas(scope.area_ids, every), every)
     current = _regroup(group_by, _collect(group_by, start, end, targets), mapping)
     previous = _regroup(group_by, _collect(group_by, window[0], window[1], targets), mapping) if window else {}
     if group_by == "month" and window:

@@ -265,6 +265,20 @@ def test_period_not_on_month_boundaries_reads_the_odd_days(users: Users, march: 
     assert {r.label: r.values["reported"] for r in table.rows} == {"近江社区": 3}
 
 
+def test_an_area_renamed_after_a_first_call_shows_its_new_name(users: Users, tree: Tree, march: None) -> None:
+    # given a first call that filled the process's area cache
+    first = case_statistics_for_user(user=users.street, group_by="community", start=date(2026, 3, 1),
+                                     end=date(2026, 3, 31))
+    assert "近江社区" in {r.label for r in first.rows}
+    # when the community is renamed
+    tree.community_a.name = "近江新村社区"
+    tree.community_a.save()
+    # then the next call names it so
+    table = case_statistics_for_user(user=users.street, group_by="community", start=date(2026, 3, 1),
+                                     end=date(2026, 3, 31))
+    assert {r.label for r in table.rows} == {"近江新村社区", "婺江社区"}
+
+
 # --- scope ---------------------------------------------------------------------------------
 
 
