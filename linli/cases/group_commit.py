@@ -61,7 +61,8 @@ _leading = False  # a batch is being committed (its leader hands over or clears 
 
 def case_open_grouped(*, actor: Actor, item: services.CaseInput) -> tuple[Case, bool]:
     """Open one case, committed together with concurrent ones; ``(case, created)`` after the
-    commit, the case read back with its category, major category, grid and department."""
+    commit, the case with its category, major category, grid and department attached (a new
+    case from the process caches, one found by its idempotency key read back)."""
     if item.photos or connection.in_atomic_block or not getattr(settings, "LINLI_INTAKE_GROUP_COMMIT", True):
         return _open_alone(actor, item)
     services.case_input_check(actor=actor, item=item)

@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Any
 
 import numpy as np
@@ -265,7 +265,10 @@ class _Context:
     def deadline(self, category: Category, stage: str, start: datetime) -> datetime | None:
         key = (category.pk, stage, start)
         if key not in self._deadlines:
-            self._deadlines[key] = workflow.stage_deadline(category, stage, start)
+            due = workflow.stage_deadline(category, stage, start)
+            # In UTC, as the database gives it back: a reply built from the case in memory
+            # must read the same as one read from the table.
+            self._deadlines[key] = due.astimezone(UTC) if due is not None else None
         return self._deadlines[key]
 
     def match(self, case: Case) -> workflow.RuleView | None:

@@ -97,6 +97,9 @@ def test_same_idempotency_key_returns_the_same_case(tree: Any, cats: Cats) -> No
     assert first.status_code == 201
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
+    # the first reply is built from the new case in memory, the second read from the
+    # database: they must say the same
+    assert again.json() == first.json()
     assert other.status_code == 201
     assert Case.objects.count() == 2
     # and the key can read back what it reported
