@@ -26,7 +26,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks_db import DatabaseBackend
@@ -68,6 +68,7 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from linli.core.selectors import change_stamp
 from linli.core.services import AuditTarget, audit_record, audit_record_many
 from linli.geo.choices import AreaLevel
 from linli.geo.locator import GridLocator
@@ -324,7 +325,7 @@ def _categories(stamp: tuple[Any, ...] | None = None) -> tuple[dict[int, Categor
     """The catalogue, cached per process until a category is added, removed or saved."""
     global _category_cache  # one catalogue per process, like the grid locator
     if stamp is None:
-        stamp = tuple(Category.objects.aggregate(n=Count("id"), last=Max("updated_at"), ids=Sum("id")).values())
+        stamp = change_stamp(Category.objects.all())
     cached = _category_cache
     if cached is not None and cached[0] == stamp:
         return cached[1], cached[2]

@@ -20,7 +20,6 @@ from datetime import date, timedelta
 from typing import Any, Literal, get_args
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrPromise
@@ -34,6 +33,7 @@ from linli.cases.models import Category, Department
 from linli.cases.rollups import array_literal
 from linli.cases.stats_models import CaseRollupArea
 from linli.core.errors import ValidationFailed
+from linli.core.selectors import change_stamp
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 
@@ -339,7 +339,7 @@ def _all_areas() -> dict[int, _Area]:
     """Every area, cached per process until an area is added, removed or saved (one
     aggregate query per call instead of reading hundreds of areas by id)."""
     global _area_cache  # one per process, like the grid locator
-    stamp = tuple(Area.objects.aggregate(n=Count("id"), last=Max("updated_at"), ids=Sum("id")).values())
+    stamp = change_stamp(Area.objects.all())
     cached = _area_cache
     if cached is not None and cached[0] == stamp:
         return cached[1]

@@ -1,14 +1,23 @@
-"""Reads of the core app: the audit trail and its integrity check."""
+"""Reads of the core app: the audit trail and its integrity check, and change stamps."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet, Sum
 
 from linli.core.models import AuditEntry, AuditHead
 from linli.core.services import GENESIS_HASH, audit_entry_digest
+
+
+def change_stamp(rows: QuerySet[Any]) -> tuple[Any, ...]:
+    """(count, last ``updated_at``, sum of ids) of ``rows``: changes whenever a row is added,
+    removed or saved, so a per-process cache keyed by it is current. A bulk ``update()``
+    does not touch ``updated_at`` and goes unseen."""
+    row = rows.aggregate(n=Count("id"), last=Max("updated_at"), ids=Sum("id"))
+    return (row["n"], row["last"], row["ids"])
 
 
 @dataclass
