@@ -41,7 +41,9 @@ def _setup_django() -> None:
     django.setup()
 
 
-_STAGES = {10: "read", 30: "normalise", 60: "match", 75: "plan", 100: "persist"}
+# Progress values → the stage that just ended (RSS is sampled there); between 60 and 100 the
+# import plans and writes a slice of persons at a time.
+_STAGES = {10: "read", 30: "normalise", 60: "match", 100: "persist"}
 
 
 def _current_rss_mib() -> float:
@@ -119,6 +121,22 @@ class _File:
     rows: int
 
 
+def _written(residents: int, out_dir: Path, seed_kwargs: dict[str, Any]) -> dict[str, _File] | None:
+    """The exports a previous run wrote to ``out_dir`` for the same size and seed, if all there."""
+    import json
+
+    from linli.demo.generator import DEFAULT_SEED
+
+    manifest_path = out_dir / "manifest.json"
+    if not manifest_path.is_file():
+        return None
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("residents") != residents or manifest.get("seed") != seed_kwargs.get("seed", DEFAULT_SEED):
+        return None
+    files = {f["code"]: _File(out_dir / f["file"], int(f["rows"])) for f in manifest["files"]}
+    return files if all(f.path.is_file() for f in files.values()) else None
+
+
 def _generate(residents: int, out_dir: Path, seed_kwargs: dict[str, Any]) -> dict[str, _File]:
     from linli.demo.exports import generate_exports
 
@@ -133,6 +151,8 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=300)
     parser.add_argument("--exports-dir", type=Path, default=None)
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the import here")
+    parser.add_argument("--reuse-exports", action="store_true",
+                        help="take the exports an earlier run wrote for the same size and seed")
     args = parser.parse_args()
     _setup_django()
     from django.conf import settings
@@ -156,11 +176,16 @@ def main() -> None:
         print(f"seeded {Person.objects.count():,} persons in {time.perf_counter() - t:.1f} s", flush=True)
     out_dir = args.exports_dir or Path(settings.DATA_DIR) / "fusion-bench-exports"
     t = time.perf_counter()
-    # In a child process: the peak RSS measured below is the import's, not the generator's.
-    connection.close()
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        files = pool.apply(_generate, (args.residents, out_dir, seed_kwargs))
-    print(f"generated exports in {time.perf_counter() - t:.1f} s", flush=True)
+    reused = _written(args.residents, out_dir, seed_kwargs) if args.reuse_exports else None
+    if reused is not None:
+        files = reused
+        print(f"reusing the exports in {out_dir}", flush=True)
+    else:
+        # In a child process: the peak RSS measured below is the import's, not the generator's.
+        connection.close()
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            files = pool.apply(_generate, (args.residents, out_dir, seed_kwargs))
+        print(f"generated exports in {time.perf_counter() - t:.1f} s", flush=True)
     sources = {s.code: s for s in sources_sync(actor=actor)}
     total_rows = sum(f.rows for f in files.values())
     persons_before = Person.objects.count()
@@ -177,21 +202,15 @@ def main() -> None:
     reports = []
     for code, file in files.items():
         lap = time.perf_counter()
-        marks: list[tuple[int, float]] = []
 
-        def mark(value: int, marks: list[tuple[int, float]] = marks) -> None:
-            marks.append((value, time.perf_counter()))
-            stage = _STAGES.get(value, str(value))
+        def mark(value: int) -> None:
+            stage = _STAGES.get(value, "plan+persist")
             stage_rss[stage] = max(stage_rss.get(stage, 0.0), _current_rss_mib())
 
-        fused = import_run(actor=actor, source=sources[code], file_path=file.path, dry_run=False, progress=mark)
+        fused = import_run(actor=actor, source=sources[code], file_path=file.path, dry_run=False, progress=mark,
+                           timings=stage_times)
         took = time.perf_counter() - lap
         reports.append(fused)
-        previous = lap
-        for value, stamp in marks:
-            stage = _STAGES.get(value, str(value))
-            stage_times[stage] = stage_times.get(stage, 0.0) + stamp - previous
-            previous = stamp
         print(f"{code:10s} {file.rows:>9,} rows {took:7.1f} s  new {fused.new_persons:,} "
               f"matched {sum(v for k, v in fused.matched.items() if k != 'new'):,} review {fused.review:,} "
               f"rejected {fused.rejected:,} conflicts {fused.conflicts:,}", flush=True)
@@ -203,7 +222,7 @@ def main() -> None:
     print(f"total {total_rows:,} rows in {wall:.1f} s ({total_rows / wall:,.0f} rows/s); persons "
           f"{persons_before:,} → {Person.objects.count():,}; peak RSS {peak:,.0f} MiB (before import {rss_before:,.0f})")
     print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stage_times.items()))
-    print("RSS at the end of each stage (max over files): "
+    print("RSS at stage ends (max over files; plan+persist: after each slice): "
           + ", ".join(f"{k} {v:,.0f} MiB" for k, v in stage_rss.items()))
     first_code, first_file = next(iter(files.items()))
     per_row = _baseline(first_file.path, sources[first_code], args.baseline_rows)

@@ -29,6 +29,7 @@ from linli.cases.indicators import COUNTER_NAMES
 from linli.cases.models import Case, CaseEvent, Category
 from linli.cases.stats_models import CaseRollup, CaseRollupArea
 from linli.core.actors import Actor
+from linli.core.bulk import array_literal
 from linli.core.calendar import SHANGHAI
 from linli.core.services import audit_record
 from linli.geo.choices import AreaLevel
@@ -306,21 +307,6 @@ def _upsert_sql(table: str, key_columns: Sequence[tuple[str, str]], source: str)
     updates = ", ".join(f"{quote(c)} = {quote(table)}.{quote(c)} + excluded.{quote(c)}" for c in COUNTER_NAMES)
     return (f"INSERT INTO {quote(table)} ({columns}) {source} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
-
-
-def array_literal(values: Iterable[date | int | str | None]) -> str:
-    """A PostgreSQL array literal (``{1,2,"a\\"b",NULL}``) of ints, dates and strings."""
-    items = []
-    for value in values:
-        if value is None:
-            items.append("NULL")
-        elif isinstance(value, int):
-            items.append(str(value))
-        elif isinstance(value, date):
-            items.append(value.isoformat())
-        else:
-            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "{" + ",".join(items) + "}"
 
 
 def _upsert(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]) -> None:

@@ -30,8 +30,8 @@ from linli.accounts.selectors import Principal, scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.indicators import COUNTER_NAMES, INDICATORS, Counters, compute, delta, point_delta
 from linli.cases.models import Category, Department
-from linli.cases.rollups import array_literal
 from linli.cases.stats_models import CaseRollupArea
+from linli.core.bulk import array_literal
 from linli.core.errors import ValidationFailed
 from linli.core.selectors import change_stamp
 from linli.geo.choices import AreaLevel

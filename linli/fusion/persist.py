@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from django.db.models import Model, Q
+from django.db.models import Model
 
 from linli.core import pii
 from linli.core.bulk import (
@@ -271,32 +271,31 @@ def _persist_provenance(provenance: pl.DataFrame, clusters: pl.DataFrame, record
 
 def _persist_tags(tags: pl.DataFrame, clusters: pl.DataFrame, *, source: Source) -> None:
     """Open the tags the rows carry; an open tag of the same kind keeps its dates (its note
-    follows the newest grade)."""
-    from linli.fusion.pipeline import among, chunk_size
+    follows the newest grade). Set-based: the open tags of the file's persons are read in
+    one query, the new ones written with one bulk insert."""
+    from django.utils import timezone
+
+    from linli.fusion.pipeline import among, chunk_size, query_frame
 
     if tags.height == 0:
         return
-    resolved = tags.join(clusters, on="cluster", how="left").with_columns(person=pl.coalesce("person", "new_person"))
-    wanted: dict[tuple[int, str], dict[str, Any]] = {}
-    for tag in resolved.iter_rows(named=True):
-        wanted[(tag["person"], tag["kind"])] = tag
-    persons = sorted({p for p, _k in wanted})
-    have: dict[tuple[int, str], PersonTag] = {}
-    for start in range(0, len(persons), chunk_size()):
-        for tag_row in PersonTag.objects.filter(among("person_id", persons[start:start + chunk_size()])).filter(
-            Q(valid_to__isnull=True),
-        ):
-            have[(tag_row.person_id, tag_row.kind)] = tag_row
-    create = []
-    update = []
-    for (person, kind), tag in wanted.items():
-        current = have.get((person, kind))
-        if current is None:
-            valid_to = tag["valid_to"] if tag["valid_to"] and tag["valid_to"] >= tag["valid_from"] else None
-            create.append(PersonTag(person_id=person, kind=kind, source=source.department, valid_from=tag["valid_from"],
-                                    valid_to=valid_to, note=tag["note"]))
-        elif tag["note"] and current.note != tag["note"]:
-            current.note = tag["note"]
-            update.append(current)
-    PersonTag.objects.bulk_create(create, batch_size=5000)
-    PersonTag.objects.bulk_update(update, ["note"], batch_size=5000)
+    wanted = tags.join(clusters, on="cluster", how="left").with_columns(
+        person=pl.coalesce("person", "new_person")).unique(["person", "kind"], keep="last", maintain_order=True)
+    persons = wanted["person"].unique().sort().to_list()
+    schema = {"id": pl.Int64(), "person": pl.Int64(), "kind": pl.String(), "have_note": pl.String()}
+    found = [query_frame(*PersonTag.objects.filter(among("person_id", persons[start:start + chunk_size()]),
+                                                  valid_to__isnull=True)
+                         .values_list("id", "person_id", "kind", "note").query.sql_with_params(), schema)
+             for start in range(0, len(persons), chunk_size())]
+    # Should a person hold two open tags of a kind, the later one is the one kept up to date.
+    have = pl.concat(found).sort("id").unique(["person", "kind"], keep="last")
+    create = wanted.join(have, on=["person", "kind"], how="anti")
+    stamp = db_value(timezone.now())
+    bulk_insert(PersonTag, ("created_at", "updated_at", "person", "kind", "source", "valid_from", "valid_to", "note"), (
+        (stamp, stamp, person, kind, source.department, db_value(valid_from),
+         db_value(valid_to) if valid_to is not None and valid_to >= valid_from else None, note)
+        for person, kind, valid_from, valid_to, note in create.select(
+            "person", "kind", "valid_from", "valid_to", "note").iter_rows()))
+    renamed = wanted.join(have, on=["person", "kind"], how="inner").filter(
+        (pl.col("note") != "") & (pl.col("note") != pl.col("have_note").fill_null("")))
+    bulk_update(PersonTag, ("note",), list(renamed.select("id", "note").iter_rows()))

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment
 from linli.core import pii
+from linli.core.bulk import array_literal
 from linli.fusion import persist
 from linli.fusion.choices import (
     MatchOutcome,
@@ -56,7 +57,8 @@ def among(column: str, values: Sequence[Any], *, sql_type: str = "bigint") -> Q:
     (``= ANY``-style ``unnest``), not one placeholder per value (psycopg's client-side
     binding of thousands of placeholders costs more than the query)."""
     if connection.vendor == "postgresql":
-        return Q(**{f"{column}__in": RawSQL(f"SELECT unnest(%s::{sql_type}[])", [list(values)])})  # noqa: S611 -- type from code
+        # One text literal: psycopg dumps a list element by element (seconds for a million).
+        return Q(**{f"{column}__in": RawSQL(f"SELECT unnest(%s::{sql_type}[])", [array_literal(values)])})  # noqa: S611 -- type from code
     return Q(**{f"{column}__in": list(values)})
 # Rejected rows listed in a job's counts (page and API); the file holds them all.
 REJECTED_LISTED = 1000
@@ -188,13 +190,12 @@ def raw_rows(read: ReadResult) -> tuple[list[dict[str, str]], list[str]]:
 
 
 def stage_normalise(read: ReadResult, definition: Any) -> Normalised:
-    from linli.fusion.readers import (
-        raw_rows as hashed_rows,  # same rows and hashes, JSON built by Polars
-    )
+    from linli.fusion.readers import raw_columns
 
-    raw, hashes = hashed_rows(read)
+    columns, hashes = raw_columns(read)
     frame = normalise_frame(read.frame.rename({ROW_COLUMN: "row_number"}), definition)
-    return Normalised(frame=frame, raw=raw, hashes=hashes, sheets=read.frame[SHEET_COLUMN].to_list())
+    return Normalised(frame=frame, raw=[], hashes=hashes, sheets=read.frame[SHEET_COLUMN].to_list(),
+                      raw_columns=columns)
 
 
 # --- stage 3: match --------------------------------------------------------------------
@@ -208,7 +209,7 @@ def _in_grids(grids: Sequence[int] | None, column: str = "grid_id") -> Q:
     return Q(**{f"{column}__in": list(grids)}) | Q(**{f"{column}__isnull": True})
 
 
-def _query_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def query_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """A query's rows as a frame: on PostgreSQL through ``COPY … TO STDOUT`` read by Polars'
     CSV reader (half a million rows in well under a second), elsewhere one fetch."""
     if connection.vendor != "postgresql":
@@ -244,7 +245,7 @@ def registry_keys(grids: Sequence[int] | None = None) -> pl.DataFrame:
         "id", "name", "name_pinyin", "name_initials", "id_number_bidx", "birth_date", "sex", "phone_bidx",
         "building__compound", "building__name", "room__unit__number", "room__number", "id_number_enc",
     ).query
-    frame = _query_frame(*query.sql_with_params(), columns)
+    frame = query_frame(*query.sql_with_params(), columns)
     buildings = frame.filter(pl.col("building_name").is_not_null() & (pl.col("building_name") != "")).select(
         pl.col("compound").fill_null(""), "building_name").unique()
     keys = [building_key(c, b) or None for c, b in buildings.iter_rows()]

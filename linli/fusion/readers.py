@@ -299,6 +299,26 @@ _JSON_FROM: tuple[str, ...] = ("\\", '"', *map(chr, range(0x20)))
 _JSON_TO: tuple[str, ...] = ("\\\\", '\\"', *(json.dumps(chr(c))[1:-1] for c in range(0x20)))
 
 
+def _json_texts(frame: pl.DataFrame, columns: Sequence[str]) -> list[str]:
+    """Per row, ``json.dumps`` of its non-empty cells with sorted keys, assembled by Polars."""
+    cells = [
+        pl.when(pl.col(c) != "").then(pl.concat_str(
+            pl.lit(json.dumps(c, ensure_ascii=False) + ': "'),
+            pl.when(pl.col(c).str.contains(r'[\\"\x00-\x1f]')).then(
+                pl.col(c).str.replace_many(list(_JSON_FROM), list(_JSON_TO))).otherwise(pl.col(c)),
+            pl.lit('"')))
+        for c in sorted(columns)
+    ]
+    texts: list[str] = frame.select(pl.concat_str(
+        pl.lit("{"), pl.concat_str(cells, separator=", ", ignore_nulls=True), pl.lit("}")).alias("j"))["j"].to_list()
+    return texts
+
+
+def _sha256_hex(texts: Sequence[str]) -> list[str]:
+    sha256 = hashlib.sha256
+    return [sha256(text.encode()).hexdigest() for text in texts]
+
+
 def raw_rows(read: ReadResult) -> tuple[list[dict[str, str]], list[str]]:
     """Each row as ``{column: text}`` (empty cells left out) and the SHA-256 of its JSON with
     sorted keys (the idempotency key of a row, ``json.dumps(row, ensure_ascii=False,
@@ -308,19 +328,20 @@ def raw_rows(read: ReadResult) -> tuple[list[dict[str, str]], list[str]]:
     if any(dtype != pl.String for dtype in frame.dtypes):
         rows = [{c: v for c, v in zip(columns, values, strict=True) if v is not None and v != ""}
                 for values in frame.iter_rows()]
-        texts = [json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows]
-    else:
-        cells = [
-            pl.when(pl.col(c) != "").then(pl.concat_str(
-                pl.lit(json.dumps(c, ensure_ascii=False) + ': "'),
-                pl.when(pl.col(c).str.contains(r'[\\"\x00-\x1f]')).then(
-                    pl.col(c).str.replace_many(list(_JSON_FROM), list(_JSON_TO))).otherwise(pl.col(c)),
-                pl.lit('"')))
-            for c in sorted(columns)
-        ]
-        texts = frame.select(pl.concat_str(
-            pl.lit("{"), pl.concat_str(cells, separator=", ", ignore_nulls=True), pl.lit("}")).alias("j"))["j"].to_list()
-        lists = [frame[c].to_list() for c in columns]
-        rows = [{c: v for c, v in zip(columns, values, strict=True) if v} for values in zip(*lists, strict=True)]
-    sha256 = hashlib.sha256
-    return rows, [sha256(text.encode()).hexdigest() for text in texts]
+        return rows, _sha256_hex([json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows])
+    lists = [frame[c].to_list() for c in columns]
+    rows = [{c: v for c, v in zip(columns, values, strict=True) if v} for values in zip(*lists, strict=True)]
+    return rows, _sha256_hex(_json_texts(frame, columns))
+
+
+def raw_columns(read: ReadResult) -> tuple[pl.DataFrame, list[str]]:
+    """The rows of :func:`raw_rows` as one String column per export column (null: empty
+    cell) and the same hashes — without a dict per row (a district file has a million)."""
+    columns = read.columns
+    frame = read.frame.select(columns)
+    if any(dtype != pl.String for dtype in frame.dtypes):
+        rows, hashes = raw_rows(read)
+        return pl.DataFrame({c: pl.Series([r.get(c) for r in rows], dtype=pl.String) for c in columns},
+                            height=len(rows)), hashes
+    cells = frame.select(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns)
+    return cells, _sha256_hex(_json_texts(frame, columns))

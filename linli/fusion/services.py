@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import time
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -75,7 +76,7 @@ from linli.fusion.pipeline import (
     stage_read,
     write_rejected_file,
 )
-from linli.fusion.plan import build_plan
+from linli.fusion.plan import Plan, build_plan, plan_slices
 from linli.fusion.selectors import IMPORT_AREA_LEVELS, import_areas_for_user
 from linli.fusion.workflow import (
     IMPORT_TRANSITIONS,
@@ -240,6 +241,20 @@ def _system_actor() -> Actor:
     return SystemActor("job:fusion_import")
 
 
+class _StageClock:
+    """Adds the seconds since the previous lap to ``timings[stage]`` (no-op without timings)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
 def import_run(
     *,
     actor: Actor,
@@ -250,14 +265,19 @@ def import_run(
     progress: Progress | None = None,
     observed_at: datetime | None = None,
     area: Area | int | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ImportReport:
     """Import one export of ``source``: the whole registry write is one transaction.
 
     Bad files raise :class:`FileRefused` before anything is written (a job given is marked
     failed with the message). Bad rows are rejected with their row, column and reason —
     in a dry run too, so the department can fix them before the commit. The import matches
-    and writes only persons of its area's grids (or without a grid).
+    and writes only persons of its area's grids (or without a grid). A large file is
+    planned and written a slice of persons at a time (:func:`plan_slices`), still in one
+    transaction, so that its merge plan is never whole in memory. ``timings`` (optional)
+    gets the seconds of each stage added to it.
     """
+    clock = _StageClock(timings)
     file_path = Path(file_path)
     definition = definition_of(source)
     try:
@@ -287,10 +307,12 @@ def import_run(
                           rows_read=read.rows, encoding=read.encoding, sheets=read.sheets)
     try:
         step(10)
+        clock.lap("read")
         norm = stage_normalise(read, definition)
         compact_raw(norm)
         del read  # the file's frame: the normalised one and the raw columns carry on
         step(30)
+        clock.lap("normalise")
         indices = _fresh_indices(source, norm.hashes, report)
         decisions: list[Decision | None] = [None] * norm.frame.height
         if indices:
@@ -298,21 +320,42 @@ def import_run(
             matched = stage_match(subset, registry_keys(grids))
             for index, decision in zip(indices, matched, strict=True):
                 decisions[index] = decision
+            del matched, subset
         step(60)
-        plan = build_plan(source=source, definition=definition, norm=norm, decisions=decisions, indices=indices,
-                          observed_at=now, report=report, grids=grids)
-        step(75)
+        clock.lap("match")
+        slices = plan_slices(decisions, indices)
+
+        def plan_of(part: list[int]) -> Plan:
+            plan = build_plan(source=source, definition=definition, norm=norm, decisions=decisions, indices=part,
+                              observed_at=now, report=report, grids=grids)
+            clock.lap("plan")
+            return plan
+
         if dry_run:
+            for part in slices:
+                plan_of(part)
+            step(75)
             _write_report_file(job, report, norm)
             _finish(job, report)
             return report
         with transaction.atomic():
-            cluster_ids = persist_plan(plan=plan, source=source, job_id=job.pk, observed_at=now)
-            _audit_import(actor=actor, job=job, report=report, plan_changed=plan.changed_fields,
-                          created=list(cluster_ids.values()))
+            created: list[int] = []
+            changed: dict[int, set[str]] = {}
+            for at, part in enumerate(slices):
+                plan = plan_of(part)
+                if progress is not None:  # the job row itself is updated only outside the transaction
+                    progress(60 + 39 * (2 * at + 1) // (2 * len(slices)))
+                created.extend(persist_plan(plan=plan, source=source, job_id=job.pk, observed_at=now).values())
+                changed.update(plan.changed_fields)
+                del plan
+                clock.lap("persist")
+                if progress is not None:
+                    progress(60 + 39 * (at + 1) // len(slices))
+            _audit_import(actor=actor, job=job, report=report, plan_changed=changed, created=created)
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportStatus.DONE, progress=100, counts=report.counts(), finished_at=timezone.now(),
             )
+        clock.lap("persist")
     except FileRefused as exc:
         _set_job(job, status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now())
         raise

@@ -500,7 +500,7 @@ def test_long_partial_month_read_as_month_minus_days_gives_the_same_numbers(user
 def test_array_literal_quotes_what_postgresql_would_misread() -> None:
     from datetime import date
 
-    from linli.cases.rollups import array_literal
+    from linli.core.bulk import array_literal
 
     assert array_literal([1, 22, None]) == "{1,22,NULL}"
     assert array_literal([date(2026, 3, 5)]) == "{2026-03-05}"
@@ -514,7 +514,7 @@ def test_array_literal_round_trips_through_postgresql() -> None:
 
     from django.db import connection
 
-    from linli.cases.rollups import array_literal
+    from linli.core.bulk import array_literal
 
     texts = ["all", 'a"b', "c\\d", "x,y", "NULL", "", "{}", "市容环境"]
     with connection.cursor() as cursor:

@@ -9,6 +9,7 @@ stay columnar (Polars) up to the bulk writes of :func:`linli.fusion.persist.pers
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -207,11 +208,37 @@ def build_plan(
                                      on="pos", how="left").with_columns(
         person=pl.col("linked"), cluster=pl.col("new_cluster").fill_null("")).drop("linked", "new_cluster")
     plan.tags = _plan_tags(definition, norm, indices, fused, rows, observed_at, source)
-    report.updated_persons = len(plan.changed_fields)
-    report.updated_fields = sum(len(v) for v in plan.changed_fields.values())
-    report.tasks_created = len(plan.tasks)
+    # Added up: an import plans its persons a slice at a time (see :func:`plan_slices`).
+    report.updated_persons += len(plan.changed_fields)
+    report.updated_fields += sum(len(v) for v in plan.changed_fields.values())
+    report.tasks_created += len(plan.tasks)
     report.rejected_rows.sort(key=lambda r: (r.sheet, r.row_number, not r.rejected))
     return plan
+
+
+# Rows planned (and written) at a time: a district file's plan whole takes gigabytes.
+PLAN_SLICE_ROWS = 250_000
+
+
+def plan_slices(decisions: Sequence[Decision | None], indices: Sequence[int], *,
+                rows: int | None = None) -> list[list[int]]:
+    """``indices`` split into slices of about ``rows`` (default :data:`PLAN_SLICE_ROWS`) that
+    can be planned one after another: every row of one person — an existing one (``same``)
+    or a new one (its cluster) — falls in the same slice, each slice in file order."""
+    count = -(-len(indices) // (rows or PLAN_SLICE_ROWS))
+    if count <= 1:
+        return [list(indices)]
+    parts: list[list[int]] = [[] for _ in range(count)]
+    for index in indices:
+        decision = decisions[index]
+        if decision is None:
+            key = index
+        elif decision.outcome == MatchOutcome.SAME and decision.person_id is not None:
+            key = decision.person_id
+        else:
+            key = zlib.crc32(decision.cluster.encode()) if decision.cluster else index
+        parts[key % count].append(index)
+    return [part for part in parts if part]
 
 
 def _records(rows: pl.DataFrame, norm: Normalised, indices: Sequence[int], definition: Any,
@@ -533,4 +560,4 @@ def _plan_tags(definition: Any, norm: Normalised, indices: Sequence[int], fused:
     return pl.concat(parts).sort("pos", "order").drop("order").cast(TAG_SCHEMA)  # type: ignore[arg-type]
 
 
-__all__ = ["Plan", "build_plan", "plain_value"]
+__all__ = ["PLAN_SLICE_ROWS", "Plan", "build_plan", "plain_value", "plan_slices"]
