@@ -25,6 +25,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,40 @@ def _setup_django() -> None:
     django.setup()
 
 
-# Progress values → the stage that just ended (RSS is sampled there); between 60 and 100 the
-# import plans and writes a slice of persons at a time.
-_STAGES = {10: "read", 30: "normalise", 60: "match", 100: "persist"}
+class _StageLog(dict[str, float]):
+    """``import_run``'s timings, noting when each stage ended (to place RSS samples)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ends: list[tuple[float, str]] = []
+
+    def __setitem__(self, stage: str, seconds: float) -> None:
+        self.ends.append((time.perf_counter(), stage))
+        super().__setitem__(stage, seconds)
+
+
+class _RssSampler(threading.Thread):
+    """RSS every 50 ms: the peak of each stage, not only its value at the end."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            self.samples.append((time.perf_counter(), _current_rss_mib()))
+
+    def peaks(self, log: _StageLog) -> dict[str, float]:
+        found: dict[str, float] = {}
+        ends = iter(sorted(log.ends))
+        end = next(ends, None)
+        for stamp, rss in self.samples:
+            while end is not None and end[0] < stamp:
+                end = next(ends, None)
+            if end is not None:
+                found[end[1]] = max(found.get(end[1], 0.0), rss)
+        return found
 
 
 def _current_rss_mib() -> float:
@@ -190,8 +222,8 @@ def main() -> None:
     total_rows = sum(f.rows for f in files.values())
     persons_before = Person.objects.count()
     rss_before = _peak_rss_mib()
-    stage_times: dict[str, float] = {}
-    stage_rss: dict[str, float] = {}
+    stage_times = _StageLog()
+    sampler = _RssSampler()
     profiler = None
     if args.profile:
         import cProfile
@@ -199,15 +231,11 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.perf_counter()
+    sampler.start()
     reports = []
     for code, file in files.items():
         lap = time.perf_counter()
-
-        def mark(value: int) -> None:
-            stage = _STAGES.get(value, "plan+persist")
-            stage_rss[stage] = max(stage_rss.get(stage, 0.0), _current_rss_mib())
-
-        fused = import_run(actor=actor, source=sources[code], file_path=file.path, dry_run=False, progress=mark,
+        fused = import_run(actor=actor, source=sources[code], file_path=file.path, dry_run=False,
                            timings=stage_times)
         took = time.perf_counter() - lap
         reports.append(fused)
@@ -215,6 +243,9 @@ def main() -> None:
               f"matched {sum(v for k, v in fused.matched.items() if k != 'new'):,} review {fused.review:,} "
               f"rejected {fused.rejected:,} conflicts {fused.conflicts:,}", flush=True)
     wall = time.perf_counter() - started
+    sampler.done.set()
+    sampler.join()
+    stage_rss = sampler.peaks(stage_times)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(args.profile))
@@ -222,7 +253,7 @@ def main() -> None:
     print(f"total {total_rows:,} rows in {wall:.1f} s ({total_rows / wall:,.0f} rows/s); persons "
           f"{persons_before:,} → {Person.objects.count():,}; peak RSS {peak:,.0f} MiB (before import {rss_before:,.0f})")
     print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stage_times.items()))
-    print("RSS at stage ends (max over files; plan+persist: after each slice): "
+    print("peak RSS by stage (max over files): "
           + ", ".join(f"{k} {v:,.0f} MiB" for k, v in stage_rss.items()))
     first_code, first_file = next(iter(files.items()))
     per_row = _baseline(first_file.path, sources[first_code], args.baseline_rows)

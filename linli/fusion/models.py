@@ -104,6 +104,8 @@ class SourceRecord(TimeStampedModel):
     # Lookups by job go through (job, status), by source through (source, raw_hash), by person
     # through (person, source): no single-column index each — every index costs an import
     # ~1.5 µs per row (millions of rows per district import).
+    # Nor by creation time (the job says when): no index on ``created_at`` either.
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     job = models.ForeignKey(
         ImportJob, verbose_name=_("导入任务"), on_delete=models.PROTECT, related_name="records", db_index=False,
     )

@@ -324,10 +324,11 @@ def import_run(
         step(60)
         clock.lap("match")
         slices = plan_slices(decisions, indices)
+        rooms = room_index(grids)
 
         def plan_of(part: list[int]) -> Plan:
             plan = build_plan(source=source, definition=definition, norm=norm, decisions=decisions, indices=part,
-                              observed_at=now, report=report, grids=grids)
+                              observed_at=now, report=report, grids=grids, rooms=rooms)
             clock.lap("plan")
             return plan
 
@@ -377,7 +378,8 @@ def _finish(job: ImportJob, report: ImportReport) -> None:
 def _fresh_indices(source: Source, hashes: Sequence[str], report: ImportReport) -> list[int]:
     """Rows not imported before (same source, same raw hash) and not repeated in the file."""
     known: set[str] = set()
-    distinct = sorted(set(hashes))
+    # A source's first import (the district's initial load) has nothing to look up.
+    distinct = sorted(set(hashes)) if SourceRecord.objects.filter(source=source).exists() else []
     size = chunk_size()
     for start in range(0, len(distinct), size):
         known.update(SourceRecord.objects.filter(among("raw_hash", distinct[start:start + size], sql_type="text"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
@@ -152,9 +152,11 @@ def build_plan(
     observed_at: datetime,
     report: ImportReport,
     grids: Sequence[int] | None = None,
+    rooms: Mapping[tuple[str, str, str], tuple[int, int, int]] | None = None,
 ) -> Plan:
     """Decide every write: records, new persons, provenance, winners, reviews, tasks.
-    ``grids``: the import's area (rooms outside it are not resolved)."""
+    ``grids``: the import's area (rooms outside it are not resolved); ``rooms``: its
+    :func:`linli.fusion.pipeline.room_index`, when the caller plans several slices."""
     authoritative: dict[str, int] = dict(getattr(definition, "authoritative", {}) or {})
     if "address" in authoritative and "residence" not in authoritative:
         authoritative["residence"] = authoritative["address"]
@@ -187,7 +189,8 @@ def build_plan(
     for how, count in same_rows.group_by("how").len().sort("how").iter_rows():
         report.matched[how] = report.matched.get(how, 0) + int(count)
 
-    rooms = room_index(grids)
+    if rooms is None:
+        rooms = room_index(grids)
     fused = pl.concat([same_rows.select("pos", pl.col("match_person").alias("person"), pl.lit(None, pl.String).alias(
         "cluster")), new_rows.select("pos", pl.lit(None, pl.Int64).alias("person"), pl.col("match_cluster").alias(
             "cluster"))])
