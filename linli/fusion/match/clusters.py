@@ -95,7 +95,11 @@ def settle_clusters(decisions: pl.DataFrame, valid_ids: pl.Series, edges: pl.Dat
     record to review against the other record (the strongest such edge is its evidence).
     """
     start = _starting_clusters(decisions, valid_ids)
-    roots = start.filter(pl.col("ri") == pl.col("start"))
+    # Only the clusters an edge touches are walked: their roots' anchors go to Python, the
+    # rest keep theirs in the frame (a district file has a million records).
+    ends = pl.concat([edges.select(pl.col("ri").alias("x")), edges.select(pl.col("rj").alias("x"))])
+    touched = start.join(ends.unique(), left_on="ri", right_on="x", how="semi").select(pl.col("start").alias("ri"))
+    roots = start.filter(pl.col("ri") == pl.col("start")).join(touched.unique(), on="ri", how="semi")
     anchors = roots.filter(pl.col("person").is_not_null())
     idents = roots.filter(pl.col("ident").is_not_null())
     clusters = _Clusters(dict(zip(anchors["ri"].to_list(), anchors["person"].to_list(), strict=True)),
@@ -115,11 +119,13 @@ def settle_clusters(decisions: pl.DataFrame, valid_ids: pl.Series, edges: pl.Dat
     frame = start.with_columns(
         root=pl.col("start").replace_strict(list(moved), list(moved.values()), default=pl.col("start"))
         if moved else pl.col("start"))
-    frame = frame.with_columns(
+    own = start.filter(pl.col("ri") == pl.col("start")).select(pl.col("ri").alias("root"),
+                                                                 pl.col("person").alias("root_person"))
+    frame = frame.join(own, on="root", how="left", maintain_order="left").with_columns(
         size=pl.len().over("root"),
-        anchor=pl.col("root").replace_strict(list(final_person), list(final_person.values()), default=None,
-                                            return_dtype=pl.Int64),
-    )
+        anchor=pl.col("root").replace_strict(list(final_person), list(final_person.values()),
+                                            default=pl.col("root_person"), return_dtype=pl.Int64),
+    ).drop("root_person")
     reviewed = pl.DataFrame({
         "ri": list(best_review), "edge_score": [e[0] for e in best_review.values()],
         "edge_evidence": [json.dumps(dict(zip(LEVELS, e[2], strict=True)) | {"record_index": e[1]},

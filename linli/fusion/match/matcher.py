@@ -85,6 +85,10 @@ class MatchStats:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+# Records whose candidate pairs are built and scored at a time.
+CHUNK_RECORDS: Final = 20_000
+
+
 class Matcher:
     """Matches normalised records against registry keys loaded once.
 
@@ -160,15 +164,24 @@ class Matcher:
         ("_py", "building_key"), ("_py", "_hint"), ("_py",),
     )
 
-    def _block(self, left: pl.DataFrame, right: pl.DataFrame, right_key: str, *, self_join: bool) -> pl.DataFrame:
-        pairs = []
+    def _right_blocks(self, right: pl.DataFrame, right_key: str) -> list[tuple[list[str], pl.DataFrame]]:
+        """Per blocking key, the right side's (key, id) rows without its oversized blocks —
+        built once, then joined with one chunk of records after another."""
+        blocks = []
         for keys in self._BLOCKS:
             cols = list(keys)
-            lk = left.select("ri", *cols).drop_nulls()
             rk = right.select(right_key, *cols).drop_nulls()
             big = rk.group_by(cols).len().filter(pl.col("len") > self.max_block).select(cols)
             if big.height:
                 rk = rk.join(big, on=cols, how="anti")
+            blocks.append((cols, rk))
+        return blocks
+
+    def _block(self, left: pl.DataFrame, blocks: list[tuple[list[str], pl.DataFrame]], right_key: str, *,
+               self_join: bool) -> pl.DataFrame:
+        pairs = []
+        for cols, rk in blocks:
+            lk = left.select("ri", *cols).drop_nulls()
             joined = lk.join(rk, on=cols, how="inner").select("ri", right_key)
             if self_join:
                 joined = joined.filter(pl.col("ri") != pl.col(right_key))
@@ -211,14 +224,25 @@ class Matcher:
         return levels
 
     def _score_candidates(self, recs: pl.DataFrame, open_recs: pl.DataFrame) -> pl.DataFrame:
+        """Each open record's best candidate, with the runner-up's score — scored
+        :data:`CHUNK_RECORDS` records at a time: the pairs of a district file whole (with
+        both sides' columns) would take gigabytes."""
         reg = self.registry
-        pairs = self._block(open_recs, reg, "ci", self_join=False)
-        self.stats.candidate_pairs = pairs.height
-        frame = self._pair_frame(pairs, recs, reg, "ci", ("id_number", "id_valid"))
-        frame = frame.join(reg.select("ci", "person_id", pl.col("id_bidx").alias("r_id_bidx")), on="ci", how="left")
-        frame = _levels(frame, record_record=False)
-        frame = frame.with_columns(self._candidate_id_levels(frame))
-        return _score(frame, self.weights)
+        blocks = self._right_blocks(reg, "ci")
+        best: list[pl.DataFrame] = []
+        for start in range(0, max(open_recs.height, 1), CHUNK_RECORDS):
+            pairs = self._block(open_recs.slice(start, CHUNK_RECORDS), blocks, "ci", self_join=False)
+            self.stats.candidate_pairs += pairs.height
+            frame = self._pair_frame(pairs, recs, reg, "ci", ("id_number", "id_valid"))
+            frame = frame.join(reg.select("ci", "person_id", pl.col("id_bidx").alias("r_id_bidx")), on="ci",
+                               how="left")
+            frame = _levels(frame, record_record=False)
+            frame = frame.with_columns(self._candidate_id_levels(frame))
+            best.append(_score(frame, self.weights).sort(["ri", "score", "person_id"], descending=[False, True, False])
+                        .with_columns(pl.col("score").shift(-1).over("ri").alias("runner_up"),
+                                      pl.int_range(pl.len()).over("ri").alias("rank"))
+                        .filter(pl.col("rank") == 0))
+        return pl.concat(best, how="vertical_relaxed")
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -249,15 +273,12 @@ class Matcher:
         )
         self.stats.id_exact = id_decisions.height
         settled = id_decisions.select("ri")
+        del id_frame, by_id  # the pairs with both sides' columns: hundreds of MB for a district file
 
         # 2. Everybody else against candidates from blocking.
         open_recs = recs.join(settled, on="ri", how="anti")
-        scored = self._score_candidates(recs, open_recs)
+        ranked = self._score_candidates(recs, open_recs)
         t2 = time.perf_counter()
-        ranked = scored.sort(["ri", "score", "person_id"], descending=[False, True, False]).with_columns(
-            pl.col("score").shift(-1).over("ri").alias("runner_up"),
-            pl.int_range(pl.len()).over("ri").alias("rank"),
-        ).filter(pl.col("rank") == 0)
         close_runner = pl.col("runner_up").is_not_null() & (pl.col("runner_up") >= th.same) & (
             pl.col("score") - pl.col("runner_up") < th.margin)
         scored_decisions = ranked.select(
@@ -283,28 +304,34 @@ class Matcher:
         linked = (decisions["outcome"] == "same").fill_null(value=False)
         valid_ids = recs.select(pl.when(pl.col("id_valid")).then(pl.col("id_number")))["id_number"]
 
-        # Record × record pairs where at least one side is not linked.
+        # Record × record pairs where at least one side is not linked, a chunk of unlinked
+        # records at a time (a pair both of whose records are unlinked may come up twice).
         unlinked = recs.filter(~linked)
         right = recs.rename({"ri": "rj"})
-        pairs = self._block(unlinked, right, "rj", self_join=True)
-        # Same valid ID is a pair too, whatever the other keys say.
-        id_pairs = unlinked.filter(pl.col("id_valid")).select("ri", "id_number").join(
-            right.filter(pl.col("id_valid")).select("rj", "id_number"), on="id_number").filter(
-            pl.col("ri") != pl.col("rj")).select("ri", "rj")
-        pairs = pl.concat([pairs, id_pairs]).select(
-            pl.min_horizontal("ri", "rj").alias("ri"), pl.max_horizontal("ri", "rj").alias("rj")).unique()
-        self.stats.record_pairs = pairs.height
-        edges = pl.DataFrame(schema={"ri": pl.Int64, "rj": pl.Int64, "score": pl.Float64} | dict.fromkeys(
-            _LEVELS, pl.String))
-        if pairs.height:
+        right_ids = right.filter(pl.col("id_valid")).select("rj", "id_number")
+        schema = {"ri": pl.Int64, "rj": pl.Int64, "score": pl.Float64} | dict.fromkeys(_LEVELS, pl.String)
+        found = [pl.DataFrame(schema=schema)]
+        blocks = self._right_blocks(right, "rj") if unlinked.height else []
+        for start in range(0, unlinked.height, CHUNK_RECORDS):
+            chunk = unlinked.slice(start, CHUNK_RECORDS)
+            pairs = self._block(chunk, blocks, "rj", self_join=True)
+            # Same valid ID is a pair too, whatever the other keys say.
+            id_pairs = chunk.filter(pl.col("id_valid")).select("ri", "id_number").join(
+                right_ids, on="id_number").filter(pl.col("ri") != pl.col("rj")).select("ri", "rj")
+            pairs = pl.concat([pairs, id_pairs]).select(
+                pl.min_horizontal("ri", "rj").alias("ri"), pl.max_horizontal("ri", "rj").alias("rj")).unique()
+            self.stats.record_pairs += pairs.height
+            if not pairs.height:
+                continue
             frame = self._pair_frame(pairs, recs, right, "rj", ("id_number", "id_valid"))
             frame = _levels(frame, record_record=True)
             unknown = frame["id"] == "?"
             if unknown.any():
                 frame = frame.with_columns(frame["id"].scatter(unknown.arg_true(), id_distance_levels(
                     frame["l_id_number"].filter(unknown), frame["r_id_number"].filter(unknown))))
-            edges = _score(frame, weights).filter(pl.col("score") >= th.review).sort("score", descending=True).select(
-                pl.col("ri").cast(pl.Int64), pl.col("rj").cast(pl.Int64), "score", *_LEVELS)
+            found.append(_score(frame, weights).filter(pl.col("score") >= th.review).select(
+                pl.col("ri").cast(pl.Int64), pl.col("rj").cast(pl.Int64), "score", *_LEVELS))
+        edges = pl.concat(found).unique(["ri", "rj"]).sort(["score", "ri", "rj"], descending=[True, False, False])
         return settle_clusters(decisions, valid_ids, edges, same=th.same)
 
 

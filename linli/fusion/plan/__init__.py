@@ -220,7 +220,7 @@ def build_plan(
 
 
 # Rows planned (and written) at a time: a district file's plan whole takes gigabytes.
-PLAN_SLICE_ROWS = 250_000
+PLAN_SLICE_ROWS = 125_000
 
 
 def plan_slices(decisions: Sequence[Decision | None], indices: Sequence[int], *,

@@ -223,3 +223,29 @@ def test_pairwise_from_decisions_counts_registry_links_and_reviews_apart(matcher
     # then the review is a missed pair unless counted as its candidate
     assert (apart.true_positives, apart.true_pairs) == (1, 3)
     assert (linked.true_positives, linked.true_pairs, linked.predicted_pairs) == (3, 3, 3)
+
+
+def test_matching_in_chunks_decides_what_matching_whole_decides(monkeypatch):
+    # given the demo street's exports (every error of the model) and its registry, keyed
+    from benchmarks.eval_fusion import blind as keyed_blind
+    from benchmarks.eval_fusion import build_workload
+    from linli.fusion.match import matcher as matcher_module
+
+    work = build_workload(residents=1500, seed=2026)
+    decided = ["record_index", "person_id", "person_key", "outcome", "how", "score", "candidate_id"]
+
+    def decide(chunk: int, registry: pl.DataFrame) -> pl.DataFrame:
+        monkeypatch.setattr(matcher_module, "CHUNK_RECORDS", chunk)
+        found = Matcher(registry, blind=keyed_blind, decrypt_id=work.decrypt_id).match(work.records)
+        return found.sort("record_index").select(decided)
+
+    # when matched whole, and in chunks of 37 records, against the registry (candidates
+    # scored) and against an empty one (a first load: every row clusters with the others)
+    for registry in (work.registry, work.registry.head(0)):
+        whole, chunked = decide(10**9, registry), decide(37, registry)
+
+        # then every decision is the same (evidence may name another record of equal score)
+        assert whole.height == work.records.height
+        assert whole["how"].is_in(["score", "id_fuzzy", "batch"]).sum() > 0, "nothing but ID lookups"
+        assert chunked.equals(whole)
+    assert whole["person_key"].n_unique() < whole.height * 0.6  # the empty registry's rows did cluster
