@@ -306,20 +306,26 @@ def decrypt_id_of(person_id: int) -> str | None:
     return pii.decrypt(token, field=PII_ID_NUMBER) if token else None
 
 
-def decrypt_ids_of(keys: pl.DataFrame) -> Callable[[int], str | None]:
+class _CandidateIds:
     """The matcher's ``decrypt_id`` over the ciphertexts loaded with the keys: no query per
-    candidate; only the candidates the matcher asks for are decrypted (in memory)."""
-    tokens: dict[int, str] | None = None
+    candidate, only the candidates the matcher asks for decrypted (in memory), looked up
+    by a join — not through a dict of every person's ciphertext (~200 MB for a district)."""
 
-    def plain(person_id: int) -> str | None:
-        nonlocal tokens
-        if tokens is None:
-            have = keys.select("person_id", "id_enc").drop_nulls()
-            tokens = dict(zip(have["person_id"].to_list(), have["id_enc"].to_list(), strict=True))
-        token = tokens.get(person_id)
-        return pii.decrypt(token, field=PII_ID_NUMBER) if token else None
+    def __init__(self, keys: pl.DataFrame) -> None:
+        self.tokens = keys.select("person_id", "id_enc").drop_nulls()
 
-    return plain
+    def __call__(self, person_id: int) -> str | None:
+        return self.many([person_id])[0]
+
+    def many(self, person_ids: Sequence[int]) -> list[str | None]:
+        wanted = pl.DataFrame({"person_id": pl.Series(list(person_ids), dtype=pl.Int64)}).join(
+            self.tokens, on="person_id", how="left", maintain_order="left")
+        return [pii.decrypt(token, field=PII_ID_NUMBER) if token else None for token in wanted["id_enc"].to_list()]
+
+
+def decrypt_ids_of(keys: pl.DataFrame) -> Callable[[int], str | None]:
+    """The matcher's ``decrypt_id`` for the keys loaded by :func:`registry_keys`."""
+    return _CandidateIds(keys)
 
 
 # --- row-by-row observations (re-fusing stored records) ------------------------------

@@ -164,9 +164,11 @@ class Matcher:
         ("_py", "building_key"), ("_py", "_hint"), ("_py",),
     )
 
-    def _right_blocks(self, right: pl.DataFrame, right_key: str) -> list[tuple[list[str], pl.DataFrame]]:
-        """Per blocking key, the right side's (key, id) rows without its oversized blocks —
-        built once, then joined with one chunk of records after another."""
+    def _right_blocks(self, right: pl.DataFrame, right_key: str,
+                      left: pl.DataFrame) -> list[tuple[list[str], pl.DataFrame]]:
+        """Per blocking key, the right side's (key, id) rows without its oversized blocks and
+        only for keys some ``left`` record has — built once, then joined with one chunk of
+        ``left`` after another."""
         blocks = []
         for keys in self._BLOCKS:
             cols = list(keys)
@@ -174,7 +176,7 @@ class Matcher:
             big = rk.group_by(cols).len().filter(pl.col("len") > self.max_block).select(cols)
             if big.height:
                 rk = rk.join(big, on=cols, how="anti")
-            blocks.append((cols, rk))
+            blocks.append((cols, rk.join(left.select(cols).drop_nulls().unique(), on=cols, how="semi")))
         return blocks
 
     def _block(self, left: pl.DataFrame, blocks: list[tuple[list[str], pl.DataFrame]], right_key: str, *,
@@ -212,10 +214,12 @@ class Matcher:
                 .otherwise(pl.lit("missing")).alias("id"))["id"]
         decrypt, cache = self.decrypt_id, self._decrypted
         asked = pairs.filter(has_both)["person_id"].unique().to_list()
-        for person_id in asked:
-            if person_id not in cache:
-                cache[person_id] = decrypt(person_id)
-                self.stats.decrypted += 1
+        missing = [person_id for person_id in asked if person_id not in cache]
+        # A ``decrypt_id`` with a ``many`` method takes them in one call (no per-person lookup).
+        many = getattr(decrypt, "many", None)
+        plains = many(missing) if many is not None else [decrypt(person_id) for person_id in missing]
+        cache.update(zip(missing, plains, strict=True))
+        self.stats.decrypted += len(missing)
         both = pairs.filter(has_both)
         plain = both["person_id"].replace_strict(asked, [cache[p] for p in asked], return_dtype=pl.String)
         levels = pl.Series("id", ["missing"] * pairs.height, dtype=pl.String)
@@ -228,7 +232,7 @@ class Matcher:
         :data:`CHUNK_RECORDS` records at a time: the pairs of a district file whole (with
         both sides' columns) would take gigabytes."""
         reg = self.registry
-        blocks = self._right_blocks(reg, "ci")
+        blocks = self._right_blocks(reg, "ci", open_recs)
         best: list[pl.DataFrame] = []
         for start in range(0, max(open_recs.height, 1), CHUNK_RECORDS):
             pairs = self._block(open_recs.slice(start, CHUNK_RECORDS), blocks, "ci", self_join=False)
@@ -311,7 +315,7 @@ class Matcher:
         right_ids = right.filter(pl.col("id_valid")).select("rj", "id_number")
         schema = {"ri": pl.Int64, "rj": pl.Int64, "score": pl.Float64} | dict.fromkeys(_LEVELS, pl.String)
         found = [pl.DataFrame(schema=schema)]
-        blocks = self._right_blocks(right, "rj") if unlinked.height else []
+        blocks = self._right_blocks(right, "rj", unlinked) if unlinked.height else []
         for start in range(0, unlinked.height, CHUNK_RECORDS):
             chunk = unlinked.slice(start, CHUNK_RECORDS)
             pairs = self._block(chunk, blocks, "rj", self_join=True)
