@@ -352,10 +352,55 @@ def _upsert(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]
         raw.executemany(_upsert_sql(table, key_columns, f"VALUES ({values})"), data)
 
 
+def _areas_on_server(day_rows: list[_Row], grids: set[int], chains: Mapping[int, tuple[int, ...]]) -> None:
+    """PostgreSQL, a large delta: the day rows are loaded once (COPY) and the area rows
+    derived from them by the server — spread over the grid's chain × day/week/month × the
+    four dimensions and summed, as :meth:`RollupDelta.areas` does in Python — on the
+    database's core instead of the application's (half of a 1,000-case batch was this)."""
+    quote = connection.ops.quote_name
+    day_table, area_table = CaseRollup._meta.db_table, CaseRollupArea._meta.db_table
+    typed = (*_DAY_KEYS, *_COUNTER_TYPES)
+    names = ", ".join(c for c, _t in typed)
+    staging = f"_linli_{day_table}"
+    pairs = [(grid, area) for grid in sorted(grids & chains.keys()) for area in chains[grid]]
+    counters = [quote(c) for c in COUNTER_NAMES]
+    sums = ", ".join(f"SUM(s.{c})" for c in counters)
+    keys = "g.grain, x.dim, c.area_id, g.period, x.value"
+    derived = (
+        f"SELECT {keys}, {sums} FROM {staging} s "  # noqa: S608 -- names from code
+        "JOIN unnest(%s::integer[], %s::integer[]) AS c (grid_id, area_id) ON c.grid_id = s.grid_id "
+        "CROSS JOIN LATERAL (VALUES ('all', ''), ('major', s.major_id::text), ('source', s.source), "
+        "('department', s.department_id::text)) AS x (dim, value) "
+        "CROSS JOIN LATERAL (VALUES ('d', s.day), ('w', s.day - (extract(isodow FROM s.day)::integer - 1)), "
+        "('m', date_trunc('month', s.day)::date)) AS g (grain, period) "
+        f"GROUP BY {keys} HAVING " + " OR ".join(f"SUM(s.{c}) <> 0" for c in counters)
+        # The key order of the Python path: concurrent writers lock rows in the same order.
+        + f" ORDER BY {keys}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} (n serial, "
+            + ", ".join(f"{c} {t}" for c, t in typed) + ") ON COMMIT DROP",
+        )
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+            for row in day_rows:
+                copy.write_row(row)
+        cursor.execute(_upsert_sql(day_table, _DAY_KEYS, f"SELECT {names} FROM {staging} ORDER BY n"))  # noqa: S608
+        cursor.execute(_upsert_sql(area_table, _AREA_KEYS, derived),
+                       [array_literal([g for g, _a in pairs]), array_literal([a for _g, a in pairs])])
+        cursor.execute(f"DROP TABLE {staging}")
+
+
 def rollup_write(delta: RollupDelta, *, chains: Mapping[int, tuple[int, ...]] | None = None) -> None:
     """Add a delta to both tables (inside the caller's transaction). ``chains`` (grid →
     its area chain, as :func:`grid_chains` gives) saves looking them up."""
     day_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.days.items()) if any(vector)]
+    if connection.vendor == "postgresql" and len(day_rows) > _COPY_FROM:
+        grids = {key[1] for key in delta.days if key[1]}
+        if chains is None or not grids <= chains.keys():
+            chains = grid_chains(grids)
+        _areas_on_server(day_rows, grids, chains)
+        return
     area_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.areas(chains).items()) if any(vector)]
     _upsert(CaseRollup._meta.db_table, _DAY_KEYS, day_rows)
     _upsert(CaseRollupArea._meta.db_table, _AREA_KEYS, area_rows)

@@ -522,3 +522,50 @@ def test_array_literal_round_trips_through_postgresql() -> None:
                        [array_literal(texts), array_literal([1, None, -3]), array_literal([date(2026, 12, 6)])])
         row = cursor.fetchone()
     assert row == (texts, [1, None, -3], [date(2026, 12, 6)])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_area_rows_derived_by_the_server_equal_those_spread_in_python(monkeypatch) -> None:
+    import random
+    from datetime import date, timedelta
+
+    from django.db import transaction
+
+    from linli.cases import rollups
+    from linli.cases.stats_models import CaseRollup, CaseRollupArea
+
+    # given a delta over three grids (and cases without a grid) across two months, with
+    # counters that cancel out somewhere, and the grids' area chains
+    rng = random.Random(7)
+    chains = {101: (1, 10, 101), 102: (1, 10, 102), 201: (1, 20, 201)}
+    delta = rollups.RollupDelta.empty()
+    for _ in range(400):
+        key = (date(2026, 10, 20) + timedelta(days=rng.randrange(60)), rng.choice([101, 102, 201, 0]),
+               rng.randrange(5), rng.randrange(3), rng.choice(["patrol", "hotline", "resident"]), rng.randrange(4))
+        target = delta.days[key]
+        for at in range(len(target)):
+            target[at] += rng.choice([-1, 0, 0, 1, 2])
+    # two categories of one grid on a day of their own that cancel each other out exactly
+    delta.days[(date(2027, 3, 15), 201, 1, 1, "patrol", 1)] = [1] * len(target)
+    delta.days[(date(2027, 3, 15), 201, 2, 1, "patrol", 1)] = [-1] * len(target)
+
+    def table(model: type) -> list[tuple[object, ...]]:
+        names = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
+        return sorted(model.objects.values_list(*names))
+
+    # when written spreading in Python (then undone), and with the server deriving the areas
+    with transaction.atomic():
+        monkeypatch.setattr(rollups, "_COPY_FROM", 10**9)
+        rollups.rollup_write(delta, chains=chains)
+        in_python = (table(CaseRollup), table(CaseRollupArea))
+        grains = set(CaseRollupArea.objects.values_list("grain", flat=True))
+        transaction.set_rollback(True)
+    monkeypatch.setattr(rollups, "_COPY_FROM", 0)
+    rollups.rollup_write(delta, chains=chains)
+
+    # then both tables hold the same rows (none of an area whose counters all cancel)
+    assert len(in_python[1]) > 100
+    assert grains == {"d", "w", "m"}
+    assert not [row for row in in_python[1] if date(2027, 3, 1) in row]  # the cancelled day left no area row
+    assert (table(CaseRollup), table(CaseRollupArea)) == in_python
