@@ -550,7 +550,7 @@ def test_area_rows_derived_by_the_server_equal_those_spread_in_python(monkeypatc
     delta.days[(date(2027, 3, 15), 201, 1, 1, "patrol", 1)] = [1] * len(target)
     delta.days[(date(2027, 3, 15), 201, 2, 1, "patrol", 1)] = [-1] * len(target)
 
-    def table(model: type) -> list[tuple[object, ...]]:
+    def table(model: type[CaseRollup] | type[CaseRollupArea]) -> list[tuple[object, ...]]:
         names = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
         return sorted(model.objects.values_list(*names))
 
