@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Final
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
 from django.utils import timezone
 
@@ -257,15 +258,18 @@ class RollupDelta:
         self.add(before, -1)
         self.add(after, +1)
 
+    def chains(self, known: Mapping[int, tuple[int, ...]] | None = None) -> Mapping[int, tuple[int, ...]]:
+        """The area chains of the delta's grids: ``known`` when it has them all, else looked up."""
+        grids = {key[1] for key in self.days if key[1]}
+        return known if known is not None and grids <= known.keys() else grid_chains(grids)
+
     def areas(self, chains: Mapping[int, tuple[int, ...]] | None = None) -> dict[AreaKey, list[int]]:
         """The area-rollup rows of the delta (what :func:`area_keys` says, summed).
 
         Summed per (day, grid, dim, value) first, then spread over the grid's chain, the
         week and the month: far fewer vector additions than spreading every daily key.
         """
-        grids = {key[1] for key in self.days if key[1]}
-        if chains is None or not grids <= chains.keys():
-            chains = grid_chains(grids)
+        chains = self.chains(chains)
         at_grid: dict[tuple[date, str, str, int], list[int]] = {}
         for (day, grid, _category, major, source, department), vector in self.days.items():
             if grid not in chains or not any(vector):
@@ -309,6 +313,25 @@ def _upsert_sql(table: str, key_columns: Sequence[tuple[str, str]], source: str)
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
 
 
+@contextmanager
+def _staged(cursor: CursorWrapper, table: str, key_columns: Sequence[tuple[str, str]],
+            rows: list[_Row]) -> Iterator[tuple[str, str]]:
+    """PostgreSQL: ``rows`` COPY-loaded into a temporary table shaped like ``table``'s keys
+    and counters (``n`` keeps their order); yields its name and column list, drops it after."""
+    typed = (*key_columns, *_COUNTER_TYPES)
+    names = ", ".join(c for c, _t in typed)
+    staging = f"_linli_{table}"
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} (n serial, "
+        + ", ".join(f"{c} {t}" for c, t in typed) + ") ON COMMIT DROP",
+    )
+    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    yield staging, names
+    cursor.execute(f"DROP TABLE {staging}")
+
+
 def _upsert(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]) -> None:
     """Add ``rows`` (keys then counters) to ``table``.
 
@@ -320,18 +343,8 @@ def _upsert(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]
         return
     typed = (*key_columns, *_COUNTER_TYPES)
     if connection.vendor == "postgresql" and len(rows) > _COPY_FROM:
-        names = ", ".join(c for c, _t in typed)
-        staging = f"_linli_{table}"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {staging} (n serial, "
-                + ", ".join(f"{c} {t}" for c, t in typed) + ") ON COMMIT DROP",
-            )
-            with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with connection.cursor() as cursor, _staged(cursor, table, key_columns, rows) as (staging, names):
             cursor.execute(_upsert_sql(table, key_columns, f"SELECT {names} FROM {staging} ORDER BY n"))  # noqa: S608
-            cursor.execute(f"DROP TABLE {staging}")
         return
     if connection.vendor == "postgresql":
         # Each column travels as one array literal in text, cast by the server: the driver's
@@ -359,8 +372,6 @@ def _areas_on_server(day_rows: list[_Row], grids: set[int], chains: Mapping[int,
     database's core instead of the application's (half of a 1,000-case batch was this)."""
     quote = connection.ops.quote_name
     day_table, area_table = CaseRollup._meta.db_table, CaseRollupArea._meta.db_table
-    typed = (*_DAY_KEYS, *_COUNTER_TYPES)
-    names = ", ".join(c for c, _t in typed)
     staging = f"_linli_{day_table}"
     pairs = [(grid, area) for grid in sorted(grids & chains.keys()) for area in chains[grid]]
     counters = [quote(c) for c in COUNTER_NAMES]
@@ -377,18 +388,10 @@ def _areas_on_server(day_rows: list[_Row], grids: set[int], chains: Mapping[int,
         # The key order of the Python path: concurrent writers lock rows in the same order.
         + f" ORDER BY {keys}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {staging} (n serial, "
-            + ", ".join(f"{c} {t}" for c, t in typed) + ") ON COMMIT DROP",
-        )
-        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
-            for row in day_rows:
-                copy.write_row(row)
-        cursor.execute(_upsert_sql(day_table, _DAY_KEYS, f"SELECT {names} FROM {staging} ORDER BY n"))  # noqa: S608
+    with connection.cursor() as cursor, _staged(cursor, day_table, _DAY_KEYS, day_rows) as (loaded, names):
+        cursor.execute(_upsert_sql(day_table, _DAY_KEYS, f"SELECT {names} FROM {loaded} ORDER BY n"))  # noqa: S608
         cursor.execute(_upsert_sql(area_table, _AREA_KEYS, derived),
                        [array_literal([g for g, _a in pairs]), array_literal([a for _g, a in pairs])])
-        cursor.execute(f"DROP TABLE {staging}")
 
 
 def rollup_write(delta: RollupDelta, *, chains: Mapping[int, tuple[int, ...]] | None = None) -> None:
@@ -396,10 +399,7 @@ def rollup_write(delta: RollupDelta, *, chains: Mapping[int, tuple[int, ...]] | 
     its area chain, as :func:`grid_chains` gives) saves looking them up."""
     day_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.days.items()) if any(vector)]
     if connection.vendor == "postgresql" and len(day_rows) > _COPY_FROM:
-        grids = {key[1] for key in delta.days if key[1]}
-        if chains is None or not grids <= chains.keys():
-            chains = grid_chains(grids)
-        _areas_on_server(day_rows, grids, chains)
+        _areas_on_server(day_rows, {key[1] for key in delta.days if key[1]}, delta.chains(chains))
         return
     area_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.areas(chains).items()) if any(vector)]
     _upsert(CaseRollup._meta.db_table, _DAY_KEYS, day_rows)
