@@ -8,7 +8,6 @@ single transaction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -144,7 +143,7 @@ class Normalised:
     raw: list[dict[str, str]]
     hashes: list[str]
     sheets: list[str]
-    # The raw rows as columns (null: empty cell), once :func:`compact_raw` has run.
+    # The raw rows as columns (null: empty cell): set by :func:`stage_normalise`.
     raw_columns: pl.DataFrame | None = None
 
 
@@ -159,14 +158,6 @@ def raw_frame(norm: Normalised) -> pl.DataFrame:
                          for name in columns}, height=len(raws))
 
 
-def compact_raw(norm: Normalised) -> None:
-    """Swap the raw rows' dicts for columns: a dict per row costs ~1 KB, a district file has
-    a million rows, and they are kept until the import ends."""
-    if norm.raw_columns is None:
-        norm.raw_columns = raw_frame(norm)
-        norm.raw = []
-
-
 def raw_row(frame: pl.DataFrame, index: int) -> dict[str, str]:
     """One raw row back as ``{column: text}`` (empty cells left out)."""
     return {k: v for k, v in frame.row(index, named=True).items() if v is not None and v != ""}
@@ -175,18 +166,6 @@ def raw_row(frame: pl.DataFrame, index: int) -> dict[str, str]:
 def _pii_columns(definition: Any) -> dict[str, str]:
     bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
     return {col: bound[cmap.field] for col, cmap in definition.columns.items() if cmap.field in bound}
-
-
-def raw_rows(read: ReadResult) -> tuple[list[dict[str, str]], list[str]]:
-    """Each row as ``{column: text}`` (empty cells left out) and its SHA-256 (idempotency)."""
-    columns = read.columns
-    rows: list[dict[str, str]] = []
-    hashes: list[str] = []
-    for values in read.frame.select(columns).iter_rows():
-        row = {c: v for c, v in zip(columns, values, strict=True) if v is not None and v != ""}
-        rows.append(row)
-        hashes.append(hashlib.sha256(json.dumps(row, ensure_ascii=False, sort_keys=True).encode()).hexdigest())
-    return rows, hashes
 
 
 def stage_normalise(read: ReadResult, definition: Any) -> Normalised:

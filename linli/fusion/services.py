@@ -64,7 +64,6 @@ from linli.fusion.pipeline import (
     among,
     apply_value,
     chunk_size,
-    compact_raw,
     definition_of,
     observations_of,
     raw_frame,
@@ -309,7 +308,6 @@ def import_run(
         step(10)
         clock.lap("read")
         norm = stage_normalise(read, definition)
-        compact_raw(norm)
         del read  # the file's frame: the normalised one and the raw columns carry on
         step(30)
         clock.lap("normalise")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from linli.fusion.match.compare import _id_distance_level, id_distance_levels
 from linli.fusion.normalise import columns
 from linli.fusion.normalise.values import fast_pinyin_keys, normalise_phone, simplified
-from linli.fusion.readers import ReadResult, raw_rows
+from linli.fusion.readers import ReadResult, raw_columns, raw_rows
 from linli.registry.text import pinyin_keys
 
 TODAY = date(2025, 6, 1)
@@ -157,6 +157,10 @@ def test_raw_rows_hash_the_json_of_the_non_empty_cells():
     assert rows == expected
     assert hashes == [hashlib.sha256(json.dumps(r, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
                       for r in expected]
+    # and as columns (what an import keeps): the same cells, nulls for the empty ones, same hashes
+    columns, column_hashes = raw_columns(read)
+    assert column_hashes == hashes
+    assert [{k: v for k, v in row.items() if v is not None} for row in columns.iter_rows(named=True)] == expected
 
 
 @settings(deadline=None)
