@@ -209,12 +209,17 @@ def week_of(day: date) -> date:
 
 
 def area_keys(key: DayKey, areas: Sequence[int]) -> Iterator[AreaKey]:
-    """The area-rollup rows a daily key feeds: per area of the grid's chain, grain and dim."""
-    day, _grid, _category, major, source, department = key
+    """The area-rollup rows a daily key feeds: per area of the grid's chain, grain and dim.
+
+    The grid's own rows are only ``dim="all"``: its 大类, source and department breakdowns
+    are read from the daily table, which is already keyed by grid (``grid_rollup_dims``),
+    so intake does not update three more rows per grain for every grid a batch touches.
+    """
+    day, grid, _category, major, source, department = key
     week, month = week_of(day), day.replace(day=1)
     values = (("all", ""), ("major", str(major)), ("source", source), ("department", str(department)))
     for area in areas:
-        for dim, value in values:
+        for dim, value in (values if area != grid else values[:1]):
             yield ("d", dim, area, day, value)
             yield ("w", dim, area, week, value)
             yield ("m", dim, area, month, value)
@@ -286,6 +291,8 @@ class RollupDelta:
                 week_month = periods[day] = (week_of(day), day.replace(day=1))
             week, month = week_month
             for area in chains[grid]:
+                if area == grid and dim != "all":
+                    continue  # a grid's breakdowns are read from the daily table
                 for area_key in (("d", dim, area, day, value), ("w", dim, area, week, value),
                                  ("m", dim, area, month, value)):
                     target = out.get(area_key)
@@ -375,23 +382,34 @@ def _areas_on_server(day_rows: list[_Row], grids: set[int], chains: Mapping[int,
     staging = f"_linli_{day_table}"
     pairs = [(grid, area) for grid in sorted(grids & chains.keys()) for area in chains[grid]]
     counters = [quote(c) for c in COUNTER_NAMES]
-    sums = ", ".join(f"SUM(s.{c})" for c in counters)
-    keys = "g.grain, x.dim, c.area_id, g.period, x.value"
+    # Summed per (area, day, dimension) first, then per grain from those few rows: a third
+    # of the rows through the aggregate. Stage sums are cast back to the column's type
+    # (a bigint sum would be numeric, much slower to add again).
+    by_day = ", ".join(f"SUM(s.{c})::{t} AS {c}" for c, (_n, t) in zip(counters, _COUNTER_TYPES, strict=True))
+    sums = ", ".join(f"SUM(a.{c})" for c in counters)
+    keys = "g.grain, a.dim, a.area_id, g.period, a.value"
     derived = (
-        f"SELECT {keys}, {sums} FROM {staging} s "  # noqa: S608 -- names from code
+        f"WITH a AS (SELECT c.area_id, s.day, x.dim, x.value, {by_day} FROM {staging} s "  # noqa: S608 -- names from code
         "JOIN unnest(%s::integer[], %s::integer[]) AS c (grid_id, area_id) ON c.grid_id = s.grid_id "
         "CROSS JOIN LATERAL (VALUES ('all', ''), ('major', s.major_id::text), ('source', s.source), "
         "('department', s.department_id::text)) AS x (dim, value) "
-        "CROSS JOIN LATERAL (VALUES ('d', s.day), ('w', s.day - (extract(isodow FROM s.day)::integer - 1)), "
-        "('m', date_trunc('month', s.day)::date)) AS g (grain, period) "
-        f"GROUP BY {keys} HAVING " + " OR ".join(f"SUM(s.{c}) <> 0" for c in counters)
+        "WHERE x.dim = 'all' OR c.area_id <> c.grid_id "  # a grid's own rows: only 'all' (see area_keys)
+        "GROUP BY c.area_id, s.day, x.dim, x.value) "
+        f"SELECT {keys}, {sums} FROM a "
+        "CROSS JOIN LATERAL (VALUES ('d', a.day), ('w', a.day - (extract(isodow FROM a.day)::integer - 1)), "
+        "('m', date_trunc('month', a.day)::date)) AS g (grain, period) "
+        f"GROUP BY {keys} HAVING " + " OR ".join(f"SUM(a.{c}) <> 0" for c in counters)
         # The key order of the Python path: concurrent writers lock rows in the same order.
         + f" ORDER BY {keys}"
     )
     with connection.cursor() as cursor, _staged(cursor, day_table, _DAY_KEYS, day_rows) as (loaded, names):
         cursor.execute(_upsert_sql(day_table, _DAY_KEYS, f"SELECT {names} FROM {loaded} ORDER BY n"))  # noqa: S608
+        # The per-day sort of a 1,000-case batch (~25,000 rows) would spill to disk at the
+        # default 4 MB; the setting is put back for the rest of the caller's transaction.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(_upsert_sql(area_table, _AREA_KEYS, derived),
                        [array_literal([g for g, _a in pairs]), array_literal([a for _g, a in pairs])])
+        cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def rollup_write(delta: RollupDelta, *, chains: Mapping[int, tuple[int, ...]] | None = None) -> None:
@@ -542,40 +560,50 @@ def _rebuild_daily_sql(d: _Dialect, case_table: str, category_table: str, event_
     )
 
 
-def _rebuild_area_sql(d: _Dialect) -> list[tuple[str, bool]]:
+def _rebuild_area_sql(d: _Dialect) -> list[tuple[str, tuple[bool, ...]]]:
     """Statements filling the area rollup from the daily table, in stages that each group
-    few rows: grids' day rows per dimension, then each level's parents from their children
-    (deepest first), then week and month rows from day rows. Each takes one bound: the
-    first day rebuilt, or (flag True) the first day of the first month rebuilt."""
+    few rows: the grids' day totals, then each level's parents (deepest first) from their
+    children's rows and, for grids (which keep only their totals, see :func:`area_keys`),
+    from the grids' daily rows per dimension; then week and month rows from day rows. Each
+    takes bounds: the first day rebuilt, or (True) the first day of the first month rebuilt."""
     daily = CaseRollup._meta.db_table
     area = Area._meta.db_table
     table = CaseRollupArea._meta.db_table
     sums = ", ".join(f"SUM(x.{n})" for n in COUNTER_NAMES)
+    counters = ", ".join(f"x.{n} AS {n}" for n in COUNTER_NAMES)
     columns = f"grain, period, dim, value, area_id, {', '.join(COUNTER_NAMES)}"
     values = {
         "all": "''", "major": d.text("x.major_id"), "source": "x.source", "department": d.text("x.department_id"),
     }
-    statements: list[tuple[str, bool]] = []
-    for dim, expr in values.items():
-        group = "x.day, x.grid_id" if dim == "all" else f"x.day, {expr}, x.grid_id"
-        statements.append((
-            (f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
-            f"SELECT 'd', x.day, '{dim}', {expr}, x.grid_id, {sums} FROM {daily} x "
-            f"JOIN {area} g ON g.id = x.grid_id AND g.level = {AreaLevel.GRID} "
-            f"WHERE x.day >= %s GROUP BY {group}"), False,
-        ))
+    statements: list[tuple[str, tuple[bool, ...]]] = [(
+        (f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
+        f"SELECT 'd', x.day, 'all', '', x.grid_id, {sums} FROM {daily} x "
+        f"JOIN {area} g ON g.id = x.grid_id AND g.level = {AreaLevel.GRID} "
+        "WHERE x.day >= %s GROUP BY x.day, x.grid_id"), (False,),
+    )]
     # Deepest level first: a parent's children are complete before it is summed.
-    statements.extend(
-        ((f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
-         f"SELECT 'd', x.period, x.dim, x.value, c.parent_id, {sums} FROM {table} x "
-         f"JOIN {area} c ON c.id = x.area_id JOIN {area} p ON p.id = c.parent_id AND p.level = {level} "
-         f"WHERE x.grain = 'd' AND x.period >= %s GROUP BY x.period, x.dim, x.value, c.parent_id"), False)
-        for level in (AreaLevel.ZONE, AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT)
-    )
+    for level in (AreaLevel.ZONE, AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT):
+        children = (
+            f"SELECT x.period AS period, x.dim AS dim, x.value AS value, c.parent_id AS area_id, {counters} "  # noqa: S608
+            f"FROM {table} x JOIN {area} c ON c.id = x.area_id AND c.level <> {AreaLevel.GRID} "
+            f"JOIN {area} p ON p.id = c.parent_id AND p.level = {level} WHERE x.grain = 'd' AND x.period >= %s"
+        )
+        grids = [
+            f"SELECT x.day, '{dim}', {expr}, g.parent_id, {counters} FROM {daily} x "  # noqa: S608 -- constants
+            f"JOIN {area} g ON g.id = x.grid_id AND g.level = {AreaLevel.GRID} "
+            f"JOIN {area} p ON p.id = g.parent_id AND p.level = {level} WHERE x.day >= %s"
+            for dim, expr in values.items()
+        ]
+        statements.append((
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
+            f"SELECT 'd', x.period, x.dim, x.value, x.area_id, {sums} FROM ("
+            + " UNION ALL ".join([children, *grids])
+            + ") x GROUP BY x.period, x.dim, x.value, x.area_id", (False,) * (1 + len(grids)),
+        ))
     statements.extend(
         ((f"INSERT INTO {table} ({columns}) "  # noqa: S608 -- constants
          f"SELECT '{grain}', {period}, x.dim, x.value, x.area_id, {sums} FROM {table} x "
-         f"WHERE x.grain = 'd' AND x.period >= %s GROUP BY {period}, x.dim, x.value, x.area_id"), grain == "m")
+         f"WHERE x.grain = 'd' AND x.period >= %s GROUP BY {period}, x.dim, x.value, x.area_id"), (grain == "m",))
         for grain, period in (("w", d.week("x.period")), ("m", d.month("x.period")))
     )
     return statements
@@ -608,7 +636,7 @@ def rollup_rebuild(*, since: date | None = None, actor: Actor | None = None) -> 
                 [bound(first_day)],
             )
             for statement, by_month in _rebuild_area_sql(dialect):
-                cursor.execute(statement, [bound(start if by_month else first_day)])
+                cursor.execute(statement, [bound(start if month else first_day) for month in by_month])
         days = CaseRollup.objects.filter(day__gte=first_day).count()
         areas = CaseRollupArea.objects.filter(rebuilt_area).count()
         if actor is not None:

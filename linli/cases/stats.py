@@ -1,9 +1,10 @@
 """Case statistics for a user: the standard indicators by area, department, category,
 source or month, with 同比 (yoy) / 环比 (mom) comparison.
 
-Answered from :class:`~linli.cases.stats_models.CaseRollupArea` only, never by scanning
-cases: month rows for whole months, day rows for the odd days at either end, read for
-the root areas of the user's scope (a street reads its own rows, not its 400 grids').
+Answered from the rollups, never by scanning cases: :class:`~linli.cases.stats_models.CaseRollupArea`
+month, week and day rows (a signed sum per window, see :func:`read_plan`), read for the
+root areas of the user's scope (a street reads its own rows, not its 400 grids'); a
+grid's breakdowns by 大类, source or department from the daily rows of that grid.
 Scoped: a user sees the areas assigned to them; cases without a grid are in nobody's
 statistics.
 """
@@ -30,7 +31,7 @@ from linli.accounts.selectors import Principal, scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.indicators import COUNTER_NAMES, INDICATORS, Counters, compute, delta, point_delta
 from linli.cases.models import Category, Department
-from linli.cases.stats_models import CaseRollupArea
+from linli.cases.stats_models import CaseRollup, CaseRollupArea
 from linli.core.bulk import array_literal
 from linli.core.errors import ValidationFailed
 from linli.core.selectors import change_stamp
@@ -55,6 +56,8 @@ MANY_AREAS = 64
 # Which month-rollup dimension answers which grouping.
 _DIM = {"grid": "all", "community": "all", "street": "all", "month": "all",
         "department": "department", "category": "major", "source": "source"}
+# The daily-table column of a breakdown dimension (a grid's breakdowns are read there).
+_DAY_COLUMN = {"major": "major_id", "source": "source", "department": "department_id"}
 _LEVELS = {"grid": AreaLevel.GRID, "community": AreaLevel.COMMUNITY, "street": AreaLevel.STREET}
 
 
@@ -245,14 +248,22 @@ def _month_pieces(start: date, end: date) -> tuple[tuple[date, date] | None, lis
     return months, pieces
 
 
-def _collect(group_by: str, start: date, end: date, targets: Iterable[int]) -> dict[str, Counters]:
+def _collect(group_by: str, start: date, end: date, targets: Iterable[int],
+             grids: frozenset[int] = frozenset()) -> dict[str, Counters]:
     """Counters per raw group key (area id, dimension value or ``YYYY-MM``) over the rows of
     ``targets`` (disjoint areas), read as :func:`read_plan` says.
 
     By month, a week row may straddle two months: whole months are read grouped by month
-    and each leftover piece is planned on its own and counted to its month.
+    and each leftover piece is planned on its own and counted to its month. A breakdown
+    (大类, source, department) of a target among ``grids`` comes from the daily table: the
+    area rollup keeps only a grid's totals.
     """
     dim = _DIM[group_by]
+    if dim != "all" and grids & set(targets):
+        out = _collect(group_by, start, end, set(targets) - grids)
+        for key, counters in _grid_breakdowns(_DAY_COLUMN[dim], sorted(grids & set(targets)), start, end).items():
+            out[key] = out[key] + counters if key in out else counters
+        return out
     reads: list[tuple[str | None, tuple[str, date, date, int]]] = []
     if group_by == "month":
         months, pieces = _month_pieces(start, end)
@@ -265,6 +276,28 @@ def _collect(group_by: str, start: date, end: date, targets: Iterable[int]) -> d
         reads = [(None, span) for span in read_plan(start, end)]
         key = connection.ops.quote_name("area_id" if group_by in _LEVELS else "value")
     return _signed_sums(key, dim, sorted(targets), reads)
+
+
+def _grid_breakdowns(column: str, grids: list[int], start: date, end: date) -> dict[str, Counters]:
+    """Counters per value of a daily-table column over some grids' days in [start, end]
+    (index ``case_rollup_grid_day``: a grid has a few rows a day)."""
+    quote = connection.ops.quote_name
+    table = quote(CaseRollup._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    sums = ", ".join(f"CAST(SUM({n}) AS bigint)" if postgres else f"SUM({n})" for n in COUNTER_NAMES)
+    within = "grid_id = ANY(%s::integer[])" if postgres else f"grid_id IN ({', '.join('?' * len(grids))})"
+    mark = "%s" if postgres else "?"
+    sql = (f"SELECT {quote(column)}, {sums} FROM {table} "  # noqa: S608 -- constants only
+           f"WHERE {within} AND day >= {mark} AND day <= {mark} GROUP BY {quote(column)}")
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [array_literal(grids), start, end])
+            rows = cursor.fetchall()
+    else:
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            rows = connection.connection.execute(sql, [*grids, start.isoformat(), end.isoformat()]).fetchall()
+    return {str(k): Counters.of(values) for k, *values in rows if any(values)}
 
 
 def _signed_sums(key: str, dim: str, areas: list[int],
@@ -289,7 +322,11 @@ def _signed_sums(key: str, dim: str, areas: list[int],
     mark = "%s" if postgres else "?"
     # The areas travel as one array literal, a constant to the planner: psycopg's
     # per-element adaptation of hundreds of ids, once per span, cost more than the query.
-    within = "area_id = ANY(%s::integer[])" if postgres else f"area_id IN ({', '.join('?' * len(areas))})"
+    # PostgreSQL, many areas: ``area_id + 0`` keeps the planner off the per-area key (one
+    # descent per area; it underestimates the rows) and on the period index, one range per
+    # span (400 grids over 45 days with 环比: 25 → 12–18 ms).
+    column = "area_id + 0" if len(areas) >= MANY_AREAS else "area_id"
+    within = f"{column} = ANY(%s::integer[])" if postgres else f"area_id IN ({', '.join('?' * len(areas))})"
     area_params: list[Any] = [array_literal(areas)] if postgres else list(areas)
     parts: list[str] = []
     params: list[Any] = []
@@ -441,8 +478,9 @@ def case_statistics_for_user(
         return table
     every = _all_areas()
     targets, mapping, area_labels = _targets(group_by, _areas(scope.area_ids, every), every)
-    current = _regroup(group_by, _collect(group_by, start, end, targets), mapping)
-    previous = _regroup(group_by, _collect(group_by, window[0], window[1], targets), mapping) if window else {}
+    grids = frozenset(pk for pk in targets if every[pk].level == AreaLevel.GRID)
+    current = _regroup(group_by, _collect(group_by, start, end, targets, grids), mapping)
+    previous = _regroup(group_by, _collect(group_by, window[0], window[1], targets, grids), mapping) if window else {}
     if group_by == "month" and window:
         # Each month is compared with the month as far back as the comparison period is.
         shift = (start.year - window[0].year) * 12 + start.month - window[0].month

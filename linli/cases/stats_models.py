@@ -67,6 +67,11 @@ class CaseRollup(RollupCounters):
                 name="case_rollup_key",
             ),
         ]
+        indexes: ClassVar[list[models.Index]] = [
+            # A grid's breakdowns by 大类, source and department are read here, not from
+            # the area table (see ``linli.cases.rollups.area_keys``).
+            models.Index(fields=["grid_id", "day"], name="case_rollup_grid_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} grid={self.grid_id} category={self.category_id} {self.source}"
@@ -75,11 +80,12 @@ class CaseRollup(RollupCounters):
 class CaseRollupArea(RollupCounters):
     """Counters per (grain, period, dimension, value, area): what statistics read.
 
-    For every grid *and each of its ancestors* (zone, community, street, district), per day
-    (``grain="d"``) and per month (``grain="m"``, ``period`` = first day), one row per
-    dimension: ``dim="all"`` (value ""), ``"major"`` (大类 id), ``"source"`` and
-    ``"department"`` (id). A street's month grouped by 大类 is then ~16 rows however many
-    cases it had; a scope is the union of its root areas' rows.
+    For every grid's ancestors (zone, community, street, district), per day (``grain="d"``),
+    ISO week (``"w"``, ``period`` = its Monday) and month (``"m"``, ``period`` = first day),
+    one row per dimension: ``dim="all"`` (value ""), ``"major"`` (大类 id), ``"source"`` and
+    ``"department"`` (id); for the grid itself only ``dim="all"`` (its breakdowns are read
+    from :class:`CaseRollup`, keyed by grid already). A street's month grouped by 大类 is
+    then ~16 rows however many cases it had; a scope is the union of its root areas' rows.
     """
 
     grain = models.CharField(_("粒度"), max_length=1)

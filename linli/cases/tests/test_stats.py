@@ -164,9 +164,9 @@ def test_rebuild_command_reports_what_it_wrote(tree: Tree) -> None:
     # when the command runs
     call_command("linli_cases_rollup_rebuild", "--since", "2026-01-01", stdout=out)
     # then it says how many rows it rebuilt
-    # (one day row; per grain (day, week, month) and dimension a row for the grid, community,
-    # street, district)
-    assert "rebuilt 1 daily and 48 area rollup rows" in out.getvalue()
+    # (one day row; per grain (day, week, month) and dimension a row for the community,
+    # street and district, and the grid's total: its breakdowns are read from the day row)
+    assert "rebuilt 1 daily and 39 area rollup rows" in out.getvalue()
 
 
 def test_event_after_shanghai_midnight_counts_on_the_next_local_day(tree: Tree) -> None:
@@ -326,6 +326,42 @@ def test_grid_worker_grouping_by_community_sees_only_own_grid_numbers(users: Use
     assert {r.label: r.values["reported"] for r in table.rows} == {"近江社区": 4}
 
 
+@pytest.mark.parametrize(("group_by", "start", "expected"), [
+    ("source", date(2026, 3, 1), {"网格员巡查": 1, "12345热线": 1, "视频AI": 1, "居民": 1}),
+    ("department", date(2026, 3, 1), {"环卫所": 2, "未派遣": 2}),
+    ("category", date(2026, 3, 1), {"市容环境": 4}),
+    ("source", date(2026, 3, 5), {"12345热线": 1, "视频AI": 1, "居民": 1}),  # odd days only
+])
+def test_grid_worker_breakdowns_come_from_the_grids_own_days(users: Users, march: None, group_by: str,
+                                                             start: date, expected: dict[str, int]) -> None:
+    # when the grid worker of 近江社区第1网格 breaks their grid down (read from the daily
+    # rows: the area rollup keeps only a grid's totals)
+    table = case_statistics_for_user(user=users.grid_worker_a1, group_by=group_by, start=start,
+                                     end=date(2026, 3, 20))
+    # then each group counts the grid's cases of those days, and nothing of 婺江社区
+    assert {r.label: r.values["reported"] for r in table.rows} == expected
+    assert table.total is not None
+    assert table.total.values["reported"] == sum(expected.values())
+
+
+def test_a_scope_of_a_grid_and_a_community_adds_both_breakdowns(tree: Tree, march: None) -> None:
+    # given a user assigned 近江社区第1网格 and the whole of 婺江社区 (a grid read from its
+    # daily rows, a community from the area rollup)
+    from conftest import make_user
+    from linli.accounts.choices import AssignmentKind, Role
+    user = make_user("mixed", Role.COMMUNITY_STAFF, (tree.grid_a1, AssignmentKind.MEMBER),
+                     (tree.community_b, AssignmentKind.MEMBER))
+    # when they group March by source, with the month before to compare
+    table = case_statistics_for_user(user=user, group_by="source", start=date(2026, 3, 1),
+                                     end=date(2026, 3, 31), compare="mom")
+    # then the patrol cases of both add up, and February (no cases) compares as zero
+    assert {r.label: r.values["reported"] for r in table.rows} == {"网格员巡查": 2, "12345热线": 1, "视频AI": 1,
+                                                                   "居民": 1}
+    assert table.total is not None
+    assert table.total.previous is not None
+    assert table.total.previous["reported"] == 0
+
+
 # --- comparison ------------------------------------------------------------------------------
 
 
@@ -428,6 +464,14 @@ def test_grids_under_a_zone_count_for_their_community(users: Users, tree: Tree) 
                                      end=date(2026, 3, 31))
     # then both cases count for 婺江社区
     assert {r.label: r.values["reported"] for r in table.rows} == {"婺江社区": 2}
+    # and a rebuild, which sums the community from a zone's rows and from a grid's daily
+    # rows (grids keep only their totals), finds what the cases' writes kept
+    kept = snapshot()
+    rollup_rebuild()
+    assert snapshot() == kept
+    by_source = case_statistics_for_user(user=users.street, group_by="source", start=date(2026, 3, 1),
+                                         end=date(2026, 3, 31))
+    assert {r.label: r.values["reported"] for r in by_source.rows} == {"网格员巡查": 2}
 
 
 def test_rollups_kept_by_the_real_services_equal_a_rebuild(
