@@ -25,8 +25,12 @@ from linli.fusion.tests.test_services import (
 from linli.registry.models import Person
 
 
-@pytest.fixture
-def review(street: Street, tmp_path: Path) -> MatchReview:  # noqa: F811 -- uses the fixture
+@pytest.fixture(params=["bulk_create", "copy"])
+def review(street: Street, tmp_path: Path, request: pytest.FixtureRequest,  # noqa: F811 -- uses the fixture
+           monkeypatch: pytest.MonkeyPatch) -> MatchReview:
+    # a district import writes its reviews by COPY; the review must work the same either way
+    from linli.fusion import persist
+    monkeypatch.setattr(persist, "_COPY_WORK_FROM", 0 if request.param == "copy" else 10**9)
     rows = [["赵强", ID_WANG, "", "1960-06-06", "13700001111", "", "", "", "", ""]]
     import_run(actor=SYSTEM, area=street.tree.street, source=Source.objects.get(code="minzheng"), dry_run=False,
                file_path=write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows))
