@@ -295,13 +295,16 @@ def test_community_staff_sees_only_its_grids(users: Users, march: None) -> None:
 def test_other_community_user_gets_nothing_of_this_community(users: Users, tree: Tree) -> None:
     # given cases only in 近江社区
     new_case(grid=tree.grid_a1, created_at=at(2026, 3, 2))
-    # when 婺江社区's staff and grid worker ask
+    # when 婺江社区's staff and grid worker ask, by grid and broken down by source (a grid
+    # worker's breakdown is read from the daily rows of their own grid)
     for user in (users.community_b, users.grid_worker_b1):
-        table = case_statistics_for_user(user=user, group_by="grid", start=date(2026, 3, 1), end=date(2026, 3, 31))
-        # then they get no rows and a zero total
-        assert table.rows == []
-        assert table.total is not None
-        assert table.total.values["reported"] == 0
+        for group_by in ("grid", "source"):
+            table = case_statistics_for_user(user=user, group_by=group_by, start=date(2026, 3, 1),
+                                             end=date(2026, 3, 31))
+            # then they get no rows and a zero total
+            assert table.rows == []
+            assert table.total is not None
+            assert table.total.values["reported"] == 0
 
 
 def test_resident_and_anonymous_get_an_empty_table(tree: Tree, users: Users) -> None:
