@@ -616,3 +616,25 @@ def test_area_rows_derived_by_the_server_equal_those_spread_in_python(monkeypatc
     assert grains == {"d", "w", "m"}
     assert not [row for row in in_python[1] if date(2027, 3, 1) in row]  # the cancelled day left no area row
     assert (table(CaseRollup), table(CaseRollupArea)) == in_python
+
+
+def test_the_migration_drops_only_the_grids_breakdown_rows(tree: Tree) -> None:
+    # given area rows as the code before migration 0006 kept them: a grid's totals and
+    # breakdowns, and a community's
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("linli.cases.migrations.0006_grid_breakdowns_from_daily")
+    day = date(2026, 3, 2)
+    for area, dim, value in ((tree.grid_a1, "all", ""), (tree.grid_a1, "major", "7"), (tree.grid_a1, "source", "patrol"),
+                             (tree.community_a, "all", ""), (tree.community_a, "major", "7")):
+        CaseRollupArea.objects.create(grain="d", period=day, dim=dim, value=value, area_id=area.pk, reported=1)
+    # when its data step runs (it only needs the editor's connection: SQLite refuses a real
+    # schema editor inside the test's transaction)
+    from types import SimpleNamespace
+    migration.drop_grid_breakdowns(apps, SimpleNamespace(connection=connection))
+    # then the grid keeps its totals, and the community everything
+    assert sorted(CaseRollupArea.objects.values_list("area_id", "dim")) == sorted(
+        [(tree.grid_a1.pk, "all"), (tree.community_a.pk, "all"), (tree.community_a.pk, "major")])
