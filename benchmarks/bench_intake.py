@@ -79,15 +79,18 @@ def make_items(n: int, prefix: str) -> list[Any]:
     ]
 
 
-def linli_batch(items: list[Any], batch: int) -> float:
+def linli_batch(items: list[Any], batch: int) -> tuple[float, float]:
+    """Cases per second, and this process's CPU microseconds per case: the Python side
+    alone, steadier than wall time on a box whose speed drifts, so that a change of a few
+    per cent there can be seen."""
     from linli.cases.services import case_open_many
     from linli.core.actors import SystemActor
 
     actor = SystemActor("apikey:bench")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(items), batch):
         case_open_many(actor=actor, items=items[start:start + batch])
-    return len(items) / (time.perf_counter() - started)
+    return len(items) / (time.perf_counter() - started), (time.process_time() - cpu) * 1e6 / len(items)
 
 
 def linli_single(items: list[Any]) -> float:
@@ -159,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
             services.rollup_apply_many = lambda *_a, **_k: None  # type: ignore[attr-defined]
         base = naive(make_items(args.baseline, "naive"))
-        batch = linli_batch(make_items(args.cases, "batch"), args.batch)
+        batch, cpu_per_case = linli_batch(make_items(args.cases, "batch"), args.batch)
+        print(f"case_open_many: {batch:,.0f} cases/s, this process's CPU {cpu_per_case:.0f} µs per case", flush=True)
         single = linli_single(make_items(args.single, "single"))
         from linli.cases.models import Case
         from linli.core.selectors import audit_chain_verify
@@ -171,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         Result(bench=f"intake case_open_many ({vendor})", size=args.cases, unit="cases/s", linli=batch,
                baseline=base, baseline_name="Case.objects.create() + Shapely loop + per-case queries",
                goal="≥ 10× baseline, ≥ 2,000 cases/s on PostgreSQL", goal_met=goal_batch,
-               notes=f"batches of {args.batch}; {total} cases in the table at the end"),
+               notes=f"batches of {args.batch}; {total} cases in the table at the end; "
+                     f"client CPU {cpu_per_case:.0f} µs per case",
+               extra={"client_cpu_us_per_case": cpu_per_case}),
         Result(bench=f"intake case_open one by one ({vendor})", size=args.single, unit="cases/s",
                linli=single, baseline=base, baseline_name="same baseline",
                notes="one transaction, one audit entry per case (the HTTP POST path)"),
