@@ -59,7 +59,7 @@ from linli.cases.rollups import MISDISPATCH_ACTIONS, rollup_apply, rollup_apply_
 from linli.cases.selectors import case_visible_to
 from linli.core import pii
 from linli.core.actors import Actor, SystemActor, actor_label
-from linli.core.bulk import bulk_insert_objects
+from linli.core.bulk import bulk_insert_objects, reserve_ids
 from linli.core.calendar import SHANGHAI
 from linli.core.errors import (
     ApplicationError,
@@ -649,10 +649,11 @@ def _insert(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, req
     if len(cases) <= _SMALL_BATCH:
         _insert_returning(Case, cases)
     else:
+        # Ids drawn first and written with the rows: no query back for them by number.
+        for case, pk in zip(cases, reserve_ids(Case, len(cases)), strict=True):
+            case.pk = pk
         bulk_insert_objects(Case, cases)
-        pk_of = dict(Case.objects.filter(number__in=[c.number for c in cases]).values_list("number", "pk"))
         for case in cases:
-            case.pk = pk_of[case.number]
             case._state.adding = False
     events = []
     for valid, case, case_events in built:
