@@ -75,27 +75,28 @@ def _tree() -> tuple[Any, list[int]]:
     return district, grids
 
 
-def _grid_worker(grid_id: int) -> Any:
-    """A grid worker of one grid: their breakdowns read the grid's daily rows."""
-    from linli.accounts.choices import AssignmentKind, Role
+def _bench_user(username: str, role: str, area_id: int, kind: str) -> Any:
+    """A user of the benchmark (created once) assigned to one area."""
     from linli.accounts.models import AreaAssignment, User
 
-    user = User.objects.filter(username="bench_stats_grid_worker").first()
+    user = User.objects.filter(username=username).first()
     if user is None:
-        user = User.objects.create_user(username="bench_stats_grid_worker", password=None, role=Role.GRID_WORKER)
-        AreaAssignment.objects.create(user=user, area_id=grid_id, kind=AssignmentKind.PRIMARY)
+        user = User.objects.create_user(username=username, password=None, role=role)
+        AreaAssignment.objects.create(user=user, area_id=area_id, kind=kind)
     return user
 
 
 def _admin(district: Any) -> Any:
     from linli.accounts.choices import AssignmentKind, Role
-    from linli.accounts.models import AreaAssignment, User
 
-    user = User.objects.filter(username="bench_stats_admin").first()
-    if user is None:
-        user = User.objects.create_user(username="bench_stats_admin", password=None, role=Role.DISTRICT_ADMIN)
-        AreaAssignment.objects.create(user=user, area=district, kind=AssignmentKind.MEMBER)
-    return user
+    return _bench_user("bench_stats_admin", Role.DISTRICT_ADMIN, district.pk, AssignmentKind.MEMBER)
+
+
+def _grid_worker(grid_id: int) -> Any:
+    """A grid worker of one grid: their breakdowns read the grid's daily rows."""
+    from linli.accounts.choices import AssignmentKind, Role
+
+    return _bench_user("bench_stats_grid_worker", Role.GRID_WORKER, grid_id, AssignmentKind.PRIMARY)
 
 
 def _build(cases: int, months: int, end: date, seed: int, district: Any, *, rebuild: bool) -> dict[str, float]:

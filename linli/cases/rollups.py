@@ -212,7 +212,7 @@ def area_keys(key: DayKey, areas: Sequence[int]) -> Iterator[AreaKey]:
     """The area-rollup rows a daily key feeds: per area of the grid's chain, grain and dim.
 
     The grid's own rows are only ``dim="all"``: its 大类, source and department breakdowns
-    are read from the daily table, which is already keyed by grid (``grid_rollup_dims``),
+    are read from the daily table, which is already keyed by grid (``stats._grid_breakdowns``),
     so intake does not update three more rows per grain for every grid a batch touches.
     """
     day, grid, _category, major, source, department = key

@@ -259,9 +259,10 @@ def _collect(group_by: str, start: date, end: date, targets: Iterable[int],
     area rollup keeps only a grid's totals.
     """
     dim = _DIM[group_by]
-    if dim != "all" and grids & set(targets):
-        out = _collect(group_by, start, end, set(targets) - grids)
-        for key, counters in _grid_breakdowns(_DAY_COLUMN[dim], sorted(grids & set(targets)), start, end).items():
+    targets = set(targets)
+    if dim != "all" and grids & targets:
+        out = _collect(group_by, start, end, targets - grids)
+        for key, counters in _grid_breakdowns(_DAY_COLUMN[dim], sorted(grids & targets), start, end).items():
             out[key] = out[key] + counters if key in out else counters
         return out
     reads: list[tuple[str | None, tuple[str, date, date, int]]] = []
@@ -289,15 +290,23 @@ def _grid_breakdowns(column: str, grids: list[int], start: date, end: date) -> d
     mark = "%s" if postgres else "?"
     sql = (f"SELECT {quote(column)}, {sums} FROM {table} "  # noqa: S608 -- constants only
            f"WHERE {within} AND day >= {mark} AND day <= {mark} GROUP BY {quote(column)}")
-    if postgres:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [array_literal(grids), start, end])
-            rows = cursor.fetchall()
-    else:
-        connection.ensure_connection()
-        with connection.wrap_database_errors:
-            rows = connection.connection.execute(sql, [*grids, start.isoformat(), end.isoformat()]).fetchall()
-    return {str(k): Counters.of(values) for k, *values in rows if any(values)}
+    params = [array_literal(grids), start, end] if postgres else [*grids, start.isoformat(), end.isoformat()]
+    return {str(k): Counters.of(values) for k, *values in _read(sql, params) if any(values)}
+
+
+def _read(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a statistics statement: ``%s`` parameters on PostgreSQL, ``?`` on SQLite's
+    own connection (Django's wrapper would rewrite thousands of ``%s`` on every call)."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Starting parallel workers costs more than the few thousand rows read.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute(sql, params)
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return list(connection.connection.execute(sql, params).fetchall())
 
 
 def _signed_sums(key: str, dim: str, areas: list[int],
@@ -340,18 +349,8 @@ def _signed_sums(key: str, dim: str, areas: list[int],
     # bigint, not numeric: SUM of a bigint column would come back as Python Decimals.
     sums = ", ".join(f"CAST(SUM({n}) AS bigint)" if postgres else f"SUM({n})" for n in COUNTER_NAMES)
     sql = f"SELECT k, {sums} FROM ({' UNION ALL '.join(parts)}) u GROUP BY k"  # noqa: S608 -- constants only
-    if postgres:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # Starting parallel workers costs more than the few thousand rows read.
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    else:
-        connection.ensure_connection()
-        with connection.wrap_database_errors:
-            rows = connection.connection.execute(sql, params).fetchall()
     out: dict[str, Counters] = {}
-    for k, *values in rows:
+    for k, *values in _read(sql, params):
         # A group whose month minus its left-out days nets to nothing is not a group.
         if any(values):
             out[str(k)] = Counters.of(values)
