@@ -255,7 +255,10 @@ local counter = 0
 local points = {%(points)s}
 local categories = {"0101", "0102", "0601", "1101"}
 local key = "%(key)s"
-local tid = 0
+-- A global, not a local: setup() runs in wrk's main Lua state and thread:set() writes the
+-- thread state's global; a local here would shadow it, and both threads would send the same
+-- idempotency keys (each repeat a race that sends the server's whole batch down its slow path).
+tid = 0
 function setup(thread) tid = tid + 1; thread:set("tid", tid) end
 function init(args) math.randomseed(os.time() + tid * 7919) end
 function request()

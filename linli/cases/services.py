@@ -68,7 +68,7 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from linli.core.selectors import change_stamp
+from linli.core.selectors import change_generation
 from linli.core.services import AuditTarget, audit_record, audit_record_many
 from linli.geo.choices import AreaLevel
 from linli.geo.locator import GridLocator
@@ -220,24 +220,18 @@ class _Context:
     def load(cls, now: datetime) -> _Context:
         ctx = cls(now=now)
         stamp = _stamps()
-        ctx.categories, ctx.by_code = _categories(stamp[:3])
-        grids = _grid_cache_for(stamp[3:])
+        ctx.categories, ctx.by_code = _categories(stamp)
+        grids = _grid_cache_for(stamp)
         ctx.grid_paths, ctx.grid_workers, ctx.grid_chains = grids.paths, grids.workers, grids.chains
         ctx.grid_areas, ctx.departments, ctx._grids = grids.areas, grids.departments, grids
-        # Read per call, not cached: a rule edited by a bulk update must apply at once.
-        ctx.rules = [
-            workflow.RuleView(rule_id=pk, category_id=category_id, area_path=path or "", target=target,
-                              department_id=department_id, priority=priority, approval_min_level=approval)
-            for pk, category_id, path, target, department_id, priority, approval in
-            DispatchRule.objects.filter(active=True).values_list(
-                "pk", "category_id", "area__path", "target", "department_id", "priority", "approval_min_level")
-        ]
+        ctx.rules = grids.rules
         return ctx
 
     def locator(self) -> GridLocator:
-        """The shared grid locator. Its own staleness check is a query; while the area stamp
-        of this context is unchanged no grid can have changed either, so it is checked once
-        per stamp (a bulk ``update`` bypasses both stamps: see ``grid_locator_reset``)."""
+        """The shared grid locator. Its own staleness check is a query; while the reference
+        stamp of this context is unchanged no grid can have changed either, so it is checked
+        once per stamp. (The locator's own check does not see a bulk ``update`` of a
+        boundary: see ``grid_locator_reset``.)"""
         grids = self._grids
         if grids is None:
             return grid_locator()
@@ -285,6 +279,7 @@ class _GridCache:
 
     stamp: tuple[Any, ...]
     departments: dict[int, Department]
+    rules: list[workflow.RuleView]
     paths: dict[int, str] = field(default_factory=dict)
     workers: dict[int, int] = field(default_factory=dict)
     chains: dict[int, tuple[int, ...]] = field(default_factory=dict)
@@ -296,20 +291,15 @@ _category_cache: tuple[tuple[Any, ...], dict[int, Category], dict[str, Category]
 _grid_cache: _GridCache | None = None
 
 
+# The change stamp that database triggers set when categories, departments, dispatch rules,
+# areas, assignments or users' roles change (migration ``cases.0007``), by any write path.
+REFERENCE_TOPIC = "cases.reference"
+
+
 def _stamps() -> tuple[Any, ...]:
-    """One query telling whether the cached catalogue and grid data are still current:
-    (count, last change, sum of ids) of categories, areas, area assignments, users and
-    departments."""
-    quote = connection.ops.quote_name
-    parts = []
-    for model in (Category, Area, AreaAssignment, User, Department):
-        table = quote(model._meta.db_table)
-        parts += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(updated_at) FROM {table})",  # noqa: S608
-                  f"(SELECT SUM(id) FROM {table})"]  # noqa: S608 -- names from model meta
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))
-        row = cursor.fetchone()
-    return tuple(row or ())
+    """One primary-key read telling whether the cached catalogue, rules and grid data are
+    still current."""
+    return (change_generation(REFERENCE_TOPIC),)
 
 
 def _grid_cache_for(stamp: tuple[Any, ...]) -> _GridCache:
@@ -317,7 +307,14 @@ def _grid_cache_for(stamp: tuple[Any, ...]) -> _GridCache:
     cached = _grid_cache
     if cached is None or cached.stamp != stamp:
         departments = {d.pk: d for d in Department.objects.all()}
-        cached = _grid_cache = _GridCache(stamp, departments)
+        rules = [
+            workflow.RuleView(rule_id=pk, category_id=category_id, area_path=path or "", target=target,
+                              department_id=department_id, priority=priority, approval_min_level=approval)
+            for pk, category_id, path, target, department_id, priority, approval in
+            DispatchRule.objects.filter(active=True).values_list(
+                "pk", "category_id", "area__path", "target", "department_id", "priority", "approval_min_level")
+        ]
+        cached = _grid_cache = _GridCache(stamp, departments, rules)
     return cached
 
 
@@ -325,7 +322,7 @@ def _categories(stamp: tuple[Any, ...] | None = None) -> tuple[dict[int, Categor
     """The catalogue, cached per process until a category is added, removed or saved."""
     global _category_cache  # one catalogue per process, like the grid locator
     if stamp is None:
-        stamp = change_stamp(Category.objects.all())
+        stamp = _stamps()
     cached = _category_cache
     if cached is not None and cached[0] == stamp:
         return cached[1], cached[2]
@@ -705,6 +702,30 @@ def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str 
         except ApplicationError as error:
             error.extra["index"] = index
             raise
+    # A lost race on an idempotency key (another transaction committed it between our read
+    # and our insert) is read again once: the winner's case is then found like any known key.
+    # Only a second loss sends the batch down the one-by-one path.
+    for _attempt in range(2):
+        existing, fresh = _known_and_fresh(valid)
+        _locate(fresh, ctx)
+        ctx.load_grids(v.grid_id for v in fresh if v.grid_id)
+        built: list[tuple[_Valid, Case, list[CaseEvent]]] = []
+        try:
+            if fresh:  # all known already: nothing to write
+                with transaction.atomic():
+                    built = _build_all(fresh, actor=actor, role=role, ctx=ctx)
+                    _insert(built, actor, request_id, ctx)
+        except IntegrityError:
+            if not any(v.item.source_key for v in fresh):
+                raise
+            continue
+        return _in_input_order(valid, built, existing)
+    return [_open_one(v, actor=actor, role=role, ctx=ctx, request_id=request_id) for v in valid]
+
+
+def _known_and_fresh(valid: list[_Valid]) -> tuple[dict[tuple[str, str], Case], list[_Valid]]:
+    """The cases that exist already by ``(source, source_key)``, and the items still to open
+    (an item repeating an earlier one's key is not opened twice)."""
     keys = {(v.item.source, v.item.source_key) for v in valid if v.item.source_key}
     existing: dict[tuple[str, str], Case] = {}
     if keys:
@@ -722,19 +743,11 @@ def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str 
         if v.item.source_key:
             seen.add(key)
         fresh.append(v)
-    _locate(fresh, ctx)
-    ctx.load_grids(v.grid_id for v in fresh if v.grid_id)
-    built = []
-    try:
-        if fresh:  # all known already: nothing to write
-            with transaction.atomic():
-                built = _build_all(fresh, actor=actor, role=role, ctx=ctx)
-                _insert(built, actor, request_id, ctx)
-    except IntegrityError:
-        if not any(v.item.source_key for v in fresh):
-            raise
-        # Lost a race on an idempotency key: redo one by one, each re-reading on conflict.
-        return [_open_one(v, actor=actor, role=role, ctx=ctx, request_id=request_id) for v in valid]
+    return existing, fresh
+
+
+def _in_input_order(valid: list[_Valid], built: list[tuple[_Valid, Case, list[CaseEvent]]],
+                    existing: dict[tuple[str, str], Case]) -> list[tuple[Case, bool]]:
     new_cases = {id(v): case for v, case, _e in built}
     by_key = {(v.item.source, v.item.source_key): case for v, case, _e in built if v.item.source_key}
     by_key.update(existing)

@@ -85,3 +85,23 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head #{self.seq}"
+
+
+class ChangeStamp(models.Model):
+    """A value per topic that changes whenever a table the topic covers is written, by any
+    path — ``save``, ``bulk_create``, ``QuerySet.update``/``delete``, raw SQL, TRUNCATE — because
+    database triggers set it (the migrations that cover a table create them). A per-process
+    cache keyed by it reads one row to know it is current, where counting and summing the
+    tables grew with them (41 ms a call with 100,000 resident accounts). The value is random,
+    not a counter: a rolled-back or flushed database never brings an old value back paired
+    with other data."""
+
+    topic = models.CharField(primary_key=True, max_length=40)
+    generation = models.BigIntegerField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["topic"]
+        verbose_name = _("变更戳")
+
+    def __str__(self) -> str:
+        return f"{self.topic}@{self.generation}"

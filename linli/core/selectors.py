@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Max, QuerySet, Sum
 
-from linli.core.models import AuditEntry, AuditHead
+from linli.core.models import AuditEntry, AuditHead, ChangeStamp
 from linli.core.services import GENESIS_HASH, audit_entry_digest
 
 
@@ -18,6 +19,18 @@ def change_stamp(rows: QuerySet[Any]) -> tuple[Any, ...]:
     does not touch ``updated_at`` and goes unseen."""
     row = rows.aggregate(n=Count("id"), last=Max("updated_at"), ids=Sum("id"))
     return (row["n"], row["last"], row["ids"])
+
+
+def change_generation(topic: str) -> int | None:
+    """The topic's :class:`ChangeStamp` value (``None`` before its tables were first written):
+    one primary-key read, whatever the size of the tables it covers."""
+    table = connection.ops.quote_name(ChangeStamp._meta.db_table)
+    with connection.cursor() as cursor:
+        # Plain SQL: this runs for every case written, and the ORM's query building cost more
+        # than the read.
+        cursor.execute(f"SELECT generation FROM {table} WHERE topic = %s", [topic])  # noqa: S608 -- name from model meta
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 @dataclass

@@ -313,6 +313,66 @@ def test_two_requests_racing_with_one_key_get_one_case(tree: Tree, cats: Cats) -
     assert Case.objects.filter(source_key="same-key").count() == 1
 
 
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_racing_on_shared_keys_open_each_key_once_without_the_one_by_one_path(
+    tree: Tree, cats: Cats, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: both batches read the table before either inserts, so one loses the race
+    from linli.cases import services
+
+    read_both = threading.Barrier(2, timeout=10)
+    first_read: set[int] = set()
+    known_and_fresh = services._known_and_fresh
+
+    def read_then_wait(valid: Any) -> Any:
+        found = known_and_fresh(valid)
+        if threading.get_ident() not in first_read:
+            first_read.add(threading.get_ident())
+            read_both.wait()
+        return found
+
+    one_by_one: list[Any] = []
+    open_one = services._open_one
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        one_by_one.append(args)
+        return open_one(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_known_and_fresh", read_then_wait)
+    monkeypatch.setattr(services, "_open_one", counted)
+    results: dict[str, list[tuple[Case, bool]]] = {}
+    errors: list[BaseException] = []
+
+    def batch(name: str, keys: list[str]) -> None:
+        try:
+            results[name] = case_open_many(actor=IOT, items=[
+                CaseInput(source="iot", category=cats.manhole, description=key, lon=IN_A1[0], lat=IN_A1[1],
+                          source_key=key) for key in keys])
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=batch, args=("a", ["s1", "s2", "a1"])),
+               threading.Thread(target=batch, args=("b", ["s1", "s2", "b1"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then
+    assert not errors
+    assert not one_by_one
+    assert sorted(Case.objects.filter(source="iot").values_list("source_key", flat=True)) == ["a1", "b1", "s1", "s2"]
+    for n in (0, 1):  # the shared keys: one case each, created by exactly one batch
+        assert results["a"][n][0].pk == results["b"][n][0].pk
+        assert results["a"][n][1] != results["b"][n][1]
+    assert results["a"][2][1]
+    assert results["b"][2][1]
+    assert AuditEntry.objects.filter(action="case.open").count() == 4
+
+
 def test_system_actor_opens_integration_cases_and_registers_them(tree: Tree, cats: Cats) -> None:
     case, _ = case_open(actor=SYSTEM_AUTO, source="camera", category=cats.rubbish, description="AI识别",
                         lon=IN_A1[0], lat=IN_A1[1])
