@@ -59,7 +59,7 @@ from linli.cases.rollups import MISDISPATCH_ACTIONS, rollup_apply, rollup_apply_
 from linli.cases.selectors import case_visible_to
 from linli.core import pii
 from linli.core.actors import Actor, SystemActor, actor_label
-from linli.core.bulk import bulk_insert_objects, reserve_ids
+from linli.core.bulk import bulk_insert_objects, reserve_ids, unsaved
 from linli.core.calendar import SHANGHAI
 from linli.core.errors import (
     ApplicationError,
@@ -80,6 +80,7 @@ logger = logging.getLogger(__name__)
 
 # Automatic steps (registration of trusted channels, rule dispatch, on-spot closing).
 SYSTEM_AUTO = SystemActor("system:cases")
+_EVENT_CASE = CaseEvent._meta.get_field("case")
 SWEEPER = SystemActor("job:cases-sweep")
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -534,10 +535,20 @@ def _apply(case: Case, action: str, *, actor: Actor, ctx: _Context, note: str = 
         case.supervision_level = SupervisionLevel.NONE
 
     event_data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
-    return CaseEvent(
-        case=case, action=action, from_status=from_status, to_status=to_status,
-        actor_id=actor.pk, actor_label=actor_label(actor)[:150], note=note, data=event_data, at=now,
-    )
+    return _event(case, action=action, from_status=from_status, to_status=to_status, actor=actor, note=note,
+                  data=event_data, at=now)
+
+
+def _event(case: Case, *, action: str, from_status: str, to_status: str, actor: Actor, data: dict[str, Any],
+           at: datetime, note: str = "") -> CaseEvent:
+    """The unsaved timeline event of ``case`` (which may itself be unsaved: batch intake sets
+    ``case_id`` once the ids are drawn)."""
+    event = unsaved(CaseEvent, {
+        "case_id": case.pk, "action": action, "from_status": from_status, "to_status": to_status,
+        "actor_id": actor.pk, "actor_label": actor_label(actor)[:150], "note": note, "data": data, "at": at,
+    })
+    _EVENT_CASE.set_cached_value(event, case)  # ``event.case`` without a query, as ``case=`` gives
+    return event
 
 
 def _auto_dispatch(case: Case, ctx: _Context) -> CaseEvent | None:
@@ -592,20 +603,20 @@ def _build(valid: _Valid, *, actor: Actor, role: str, number: str, ctx: _Context
     """The new case in memory with its timeline: open, then register/dispatch as due."""
     item = valid.item
     phone_enc = pii.encrypt(valid.phone, field="case.callback_phone") if valid.phone else ""
-    case = Case(
-        number=number, source=item.source, source_key=item.source_key, category_id=valid.category.pk,
-        level=valid.level, description=valid.description, address=valid.address,
-        lon=item.lon, lat=item.lat, grid_id=valid.grid_id, status=CaseStatus.REPORTED,
-        reporter_id=actor.pk, reporter_name=item.reporter_name,
-        callback_phone_enc=phone_enc, callback_phone_masked=pii.mask_phone(valid.phone) if valid.phone else "",
-        stage=CaseStage.REGISTER, stage_started_at=ctx.now,
-        stage_due_at=ctx.deadline(valid.category, CaseStage.REGISTER, ctx.now),
-        created_at=ctx.now, updated_at=ctx.now,
-    )
+    case = unsaved(Case, {
+        "number": number, "source": item.source, "source_key": item.source_key, "category_id": valid.category.pk,
+        "level": valid.level, "description": valid.description, "address": valid.address,
+        "lon": item.lon, "lat": item.lat, "grid_id": valid.grid_id, "status": CaseStatus.REPORTED,
+        "reporter_id": actor.pk, "reporter_name": item.reporter_name,
+        "callback_phone_enc": phone_enc,
+        "callback_phone_masked": pii.mask_phone(valid.phone) if valid.phone else "",
+        "stage": CaseStage.REGISTER, "stage_started_at": ctx.now,
+        "stage_due_at": ctx.deadline(valid.category, CaseStage.REGISTER, ctx.now),
+        "created_at": ctx.now, "updated_at": ctx.now,
+    })
     case.category = valid.category  # loaded once per call; no lookup per case
-    events = [CaseEvent(case=case, action="open", from_status="", to_status=CaseStatus.REPORTED,
-                        actor_id=actor.pk, actor_label=actor_label(actor)[:150], at=ctx.now,
-                        data={"source": item.source})]
+    events = [_event(case, action="open", from_status="", to_status=CaseStatus.REPORTED, actor=actor,
+                     data={"source": item.source}, at=ctx.now)]
     if item.handled_on_spot:
         events.append(_apply(case, CaseAction.HANDLE_ON_SPOT, actor=actor, ctx=ctx))
         events.append(_apply(case, CaseAction.VERIFY_PASS, actor=SYSTEM_AUTO, ctx=ctx,
@@ -655,7 +666,7 @@ def _insert(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, req
     events = []
     for valid, case, case_events in built:
         for n, event in enumerate(case_events):
-            event.case = case
+            event.case_id = case.pk  # built before the case had its id; the case is cached on it
             if n == 0 and valid.photos:
                 event.save()  # the photos point at it: it needs its id
             else:

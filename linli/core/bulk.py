@@ -12,10 +12,34 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from django.db import IntegrityError, connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+# Per model: (attname, default, whether the default is a callable) in column order, and the
+# attnames as a set.
+_CONSTRUCTION: dict[type[models.Model], tuple[tuple[tuple[str, Any, bool], ...], frozenset[str]]] = {}
+
+
+def unsaved(model: type[M], values: Mapping[str, Any]) -> M:
+    """``model(**values)`` — values by attname (``category_id``, not ``category``), every other
+    field its default — through ``Model.__init__``'s positional path. The keyword path tries
+    each of the model's fields against the keywords and asks a missing one for its default;
+    for a 44-column case that is 37 µs against 15, and batch intake builds five objects a case."""
+    known = _CONSTRUCTION.get(model)
+    if known is None:
+        plan = tuple(
+            (f.attname, f.default, True) if f.has_default() and callable(f.default) else (f.attname, f.get_default(), False)
+            for f in model._meta.concrete_fields
+        )
+        known = _CONSTRUCTION[model] = (plan, frozenset(name for name, _d, _c in plan))
+    plan, names = known
+    if not values.keys() <= names:
+        raise TypeError(f"{model.__name__} has no field(s) {', '.join(sorted(set(values) - names))}")
+    return model(*[values[name] if name in values else (default() if call else default) for name, default, call in plan])
 
 
 def column_of(model: type[models.Model], name: str) -> str:

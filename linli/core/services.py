@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from linli.core import pii
 from linli.core.actors import Actor, actor_label
-from linli.core.bulk import bulk_insert_objects
+from linli.core.bulk import bulk_insert_objects, unsaved
 from linli.core.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -155,11 +155,11 @@ def audit_record_many(
             action=action, target_type=target_type, target_id=target_id, fields=names,
             reason=why, request_id=request,
         )
-        entries.append(AuditEntry(
-            seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label, action=action,
-            target_type=target_type, target_id=target_id, fields=names, reason=why,
-            request_id=request, prev_hash=prev, hash=digest,
-        ))
+        entries.append(unsaved(AuditEntry, {
+            "seq": seq, "created_at": created_at, "actor_id": actor.pk, "actor_label": label, "action": action,
+            "target_type": target_type, "target_id": target_id, "fields": names, "reason": why,
+            "request_id": request, "prev_hash": prev, "hash": digest,
+        }))
         prev = digest
     if len(entries) <= _SMALL_BATCH:
         AuditEntry.objects.bulk_create(entries)  # one INSERT: fewer round trips than COPY
