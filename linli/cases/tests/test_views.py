@@ -55,6 +55,26 @@ def test_inbox_of_another_grid_is_empty_and_the_case_page_is_404(users: Users, c
         "/cases/all/", {"q": case.number}).content.decode()
 
 
+def test_the_list_says_when_it_shows_only_the_newest(
+    users: Users, cats: Cats, open_case: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linli.cases import views
+
+    monkeypatch.setattr(views, "LIST_LIMIT", 2)
+    client = as_user(users.grid_worker_a1)
+    opened = [open_case(cats.neighbours) for _ in range(2)]
+    # exactly the limit: all shown, no notice
+    page = client.get("/cases/all/").content.decode()
+    assert all(f'data-number="{c.number}"' in page for c in opened)
+    assert "只显示最近的" not in page
+    # one more: the newest two and the notice
+    newest = open_case(cats.neighbours)
+    page = client.get("/cases/all/").content.decode()
+    assert f'data-number="{newest.number}"' in page
+    assert f'data-number="{opened[0].number}"' not in page
+    assert "只显示最近的" in page
+
+
 def test_resident_cannot_open_the_workbench_pages(resident: User) -> None:
     assert as_user(resident).get("/cases/").status_code == 403
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from linli.core.actors import SystemActor
 from linli.core.models import AppendOnlyError, AuditEntry, AuditHead
-from linli.core.selectors import audit_chain_verify, audit_entries_recent
+from linli.core.selectors import audit_actions, audit_chain_verify, audit_entries_recent, audit_entry_count
 from linli.core.services import audit_record
 
 ACTOR = SystemActor("test:audit")
@@ -203,3 +203,17 @@ def test_concurrent_appends_on_postgresql_keep_one_valid_chain():
     assert report.ok, report.problems
     assert report.checked == 2 * per_thread
     assert AuditHead.objects.get().seq == 2 * per_thread
+
+
+@pytest.mark.django_db
+def test_the_filter_menu_lists_each_action_once_and_the_count_comes_from_the_head():
+    # given
+    assert audit_actions() == []
+    assert audit_entry_count() == 0
+    append(3)
+    with transaction.atomic():
+        audit_record(actor=ACTOR, action="case.open", target_type="test")
+        audit_record(actor=ACTOR, action="zz.last", target_type="test")
+    # then
+    assert audit_actions() == ["case.open", "test.act", "zz.last"]
+    assert audit_entry_count() == AuditEntry.objects.count() == 5

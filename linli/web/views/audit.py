@@ -13,6 +13,7 @@ from linli.core.selectors import (
     audit_actions,
     audit_chain_verify,
     audit_entries_filtered,
+    audit_entry_count,
 )
 from linli.web.access import StaffRequest, audit_viewer_required
 from linli.web.forms import AuditFilterForm
@@ -32,5 +33,8 @@ def audit(request: StaffRequest) -> HttpResponse:
     report: ChainReport | None = None
     if request.method == "POST":
         report = audit_chain_verify()
-    page = Paginator(audit_entries_filtered(action=action, actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(audit_entries_filtered(action=action, actor=actor), PAGE_SIZE)
+    if not action and not actor:
+        paginator.count = audit_entry_count()  # the whole trail: its size is known without counting
+    page = paginator.get_page(request.GET.get("page"))
     return render(request, "web/audit.html", {"form": form, "page": page, "report": report})
