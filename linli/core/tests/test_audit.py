@@ -9,7 +9,12 @@ from django.db import connection, transaction
 
 from linli.core.actors import SystemActor
 from linli.core.models import AppendOnlyError, AuditEntry, AuditHead
-from linli.core.selectors import audit_actions, audit_chain_verify, audit_entries_recent, audit_entry_count
+from linli.core.selectors import (
+    audit_actions,
+    audit_chain_verify,
+    audit_entries_recent,
+    audit_entry_count,
+)
 from linli.core.services import audit_record
 
 ACTOR = SystemActor("test:audit")
