@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
@@ -40,7 +40,7 @@ from linli.fusion.workflow import (
     FUSED_FIELDS,
 )
 from linli.registry.choices import HukouStatus
-from linli.registry.models import Person, Room
+from linli.registry.models import Building, Person, Room
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE
 
 Progress = Callable[[int], None]
@@ -381,13 +381,26 @@ def hukou_status(value: Any) -> str:
     return ""
 
 
-def room_index(grids: Sequence[int] | None = None) -> dict[tuple[str, str, str], tuple[int, int, int]]:
+def room_index(grids: Sequence[int] | None = None, *,
+               building_keys: Iterable[str] | None = None) -> dict[tuple[str, str, str], tuple[int, int, int]]:
     """(building key, unit, room) → (room id, building id, grid id); also keyed without unit
-    when the room number is unique in its building. ``grids``: only rooms in those grids."""
+    when the room number is unique in its building. ``grids``: only rooms in those grids;
+    ``building_keys``: only rooms of the buildings with those keys (re-fusing a few stored
+    rows — a review decision — reads their buildings' rooms, not the district's)."""
     index: dict[tuple[str, str, str], tuple[int, int, int]] = {}
     no_unit: dict[tuple[str, str, str], int] = defaultdict(int)
     cache: dict[tuple[str, str], str] = {}
     rooms = Room.objects.all() if grids is None else Room.objects.filter(building__grid_id__in=list(grids))
+    if building_keys is not None:
+        wanted = set(building_keys) - {""}
+        if not wanted:
+            return index
+        # The key is computed in Python (see ``building_key``): over the buildings, a few
+        # thousand rows, not their rooms.
+        buildings = Building.objects.all() if grids is None else Building.objects.filter(grid_id__in=list(grids))
+        ids = [pk for pk, compound, name in buildings.values_list("pk", "compound", "name")
+               if building_key(compound or "", name) in wanted]
+        rooms = rooms.filter(building_id__in=ids)
     for pk, bid, grid, compound, bname, unit, number in rooms.values_list(
         "id", "building_id", "building__grid_id", "building__compound", "building__name", "unit__number", "number",
     ).iterator(chunk_size=20000):

@@ -535,13 +535,20 @@ def _normalised_of(records: Sequence[SourceRecord]) -> tuple[Normalised, Any]:
                       sheets=[r.sheet for r in records]), definition
 
 
+def _building_keys(norm: Normalised) -> set[str]:
+    if "building_key" not in norm.frame.columns:
+        return set()
+    return {key for key in norm.frame["building_key"].drop_nulls().to_list() if key}
+
+
 def _refuse(records: Sequence[SourceRecord], decisions: list[Decision | None], *, status: str,
             now: datetime) -> tuple[ImportReport, dict[str, int], dict[int, set[str]]]:
     norm, definition = _normalised_of(records)
     source = records[0].source
     report = ImportReport(source=source.code, file_name="", dry_run=False)
     plan = build_plan(source=source, definition=definition, norm=norm, decisions=decisions,
-                      indices=list(range(len(records))), observed_at=now, report=report)
+                      indices=list(range(len(records))), observed_at=now, report=report,
+                      rooms=room_index(building_keys=_building_keys(norm)))
     plan.reviews.clear()
     cluster_ids = persist_plan(plan=plan, source=source, job_id=None, observed_at=now,
                                record_ids=[r.pk for r in records], record_status=status)
@@ -674,7 +681,7 @@ def _materialise_stated(records: Sequence[SourceRecord], *, person_id: int) -> N
         authoritative: dict[str, int] = dict(definition.authoritative or {})
         if "address" in authoritative:
             authoritative.setdefault("residence", authoritative["address"])
-        rooms = room_index()
+        rooms = room_index(building_keys=_building_keys(norm))
         for record, row in zip(group, norm.frame.to_dicts(), strict=True):
             for obs in observations_of(row, rooms):
                 if obs.field not in record.stated:
