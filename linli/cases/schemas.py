@@ -92,6 +92,7 @@ class CaseDetailOut(CaseOut):
 
 class CasePage(Schema):
     count: int
+    count_capped: bool = False  # there are more than ``count``, which stopped at its cap
     limit: int
     offset: int
     items: list[CaseOut]

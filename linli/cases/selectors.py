@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -131,7 +131,7 @@ def case_list_for_user(*, user: User, filters: CaseFilters | None = None) -> Que
 
 
 def _inbox_q(user: User, scope: AreaScope) -> Q:
-    """What the role must act on now (a subset of what it may see)."""
+    """What the role must act on now among open cases (a subset of what it may see)."""
     mine = Q(pk__in=[])
     if user.role == Role.GRID_WORKER:
         mine |= Q(assignee_id=user.pk, status__in=[S.DISPATCHED, S.ACCEPTED])
@@ -150,22 +150,44 @@ def _inbox_q(user: User, scope: AreaScope) -> Q:
         mine |= Q(status=S.PENDING_APPROVAL)
         mine |= Q(status__in=OPEN_STATUSES, supervision_level=SupervisionLevel.ESCALATED)
         mine |= Q(status__in=OPEN_STATUSES, grid__isnull=True)
-    # Whatever the role: my own reports waiting for my verification or rating.
-    residents = ["resident", "open311", "hotline"]
-    mine |= Q(reporter_id=user.pk, status=S.CLOSED, satisfaction__isnull=True, source__in=residents)
-    mine |= Q(reporter_id=user.pk, status=S.HANDLED, source__in=residents)
     return mine
+
+
+_RESIDENT_CHANNELS = ("resident", "open311", "hotline")
+
+
+def _my_reports_q(user: User) -> Q:
+    """Whatever the role: my own reports waiting for my verification or rating."""
+    return Q(reporter_id=user.pk, source__in=_RESIDENT_CHANNELS) & (
+        Q(status=S.CLOSED, satisfaction__isnull=True) | Q(status=S.HANDLED))
+
+
+def _urgency(case: Case) -> tuple[int, bool, datetime, int]:
+    """The inbox order: supervision level (highest first), then the earliest stage deadline
+    (none last), then the oldest."""
+    due = case.stage_due_at
+    return (-case.supervision_level, due is None, due or datetime.max.replace(tzinfo=UTC), case.pk)
 
 
 def case_inbox_for_user(*, user: User, limit: int = 100) -> list[Case]:
     """The cases the user must act on now, most urgent first (supervision level, then the
-    earliest stage deadline)."""
+    earliest stage deadline).
+
+    Two queries merged, each answered by an index of its own: the role's work among open
+    cases (its top-level status condition lets PostgreSQL start from the partial index of
+    open cases, a few thousand rows in a district of millions; one ``OR`` over the whole
+    history made it combine the bitmaps of whole indexes, 120 ms), and the user's own
+    reports waiting for his rating (by reporter).
+    """
     scope = scope_for(user)
-    query = (
-        _base().filter(case_scope_q(user=user, scope=scope)).filter(_inbox_q(user, scope))
-        .order_by("-supervision_level", F("stage_due_at").asc(nulls_last=True), "id")
+    order = ("-supervision_level", F("stage_due_at").asc(nulls_last=True), "id")
+    work = list(
+        _base().filter(status__in=OPEN_STATUSES).filter(case_scope_q(user=user, scope=scope))
+        .filter(_inbox_q(user, scope)).order_by(*order)[:limit]
     )
-    return list(query[:limit])
+    reports = list(_base().filter(_my_reports_q(user)).order_by(*order)[:limit])
+    seen = {case.pk for case in work}
+    return sorted(work + [case for case in reports if case.pk not in seen], key=_urgency)[:limit]
 
 
 def case_actions_for_user(*, user: User, case: Case) -> list[str]:

@@ -161,6 +161,22 @@ def test_grid_worker_of_another_grid_sees_nothing(users: Users, cats: Cats, open
     assert [c["id"] for c in as_user(users.grid_worker_a1).get(f"{API}/inbox").json()] == [case.pk]
 
 
+def test_the_list_counts_up_to_a_cap_and_says_so(
+    users: Users, cats: Cats, open_case: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linli.cases import api
+
+    monkeypatch.setattr(api, "COUNT_CAP", 2)
+    worker = as_user(users.grid_worker_a1)
+    opened = [open_case(cats.neighbours) for _ in range(2)]
+    page = worker.get(API).json()
+    assert (page["count"], page["count_capped"]) == (2, False)
+    opened.append(open_case(cats.neighbours))
+    page = worker.get(API, {"limit": 5}).json()
+    assert (page["count"], page["count_capped"]) == (2, True)
+    assert [c["id"] for c in page["items"]] == [c.pk for c in reversed(opened)]
+
+
 def test_stale_version_is_a_409_conflict_with_the_current_state(users: Users, cats: Cats, open_case: Any) -> None:
     # given the worker accepted the case in another tab
     case = open_case(cats.neighbours)

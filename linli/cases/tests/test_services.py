@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.db import connection
 
 from conftest import Users
 from linli.accounts.models import User
-from linli.cases.choices import CaseStatus
+from linli.cases.choices import CaseStatus, SupervisionLevel
 from linli.cases.errors import CaseForbidden, CaseRefused
 from linli.cases.models import Case, CaseEvent, DispatchRule
 from linli.cases.selectors import (
@@ -285,6 +286,29 @@ def test_inboxes_hold_what_each_role_must_act_on(
     assert case_get_for_user(user=resident, case_id=reported.pk) == reported
     with pytest.raises(NotFound):
         case_get_for_user(user=resident, case_id=mine.pk)
+
+
+def test_an_inbox_merges_the_role_s_work_and_the_user_s_own_reports_most_urgent_first(
+    open_case: Opener, cats: Cats, users: Users, resident: User,
+) -> None:
+    # given: work for the street office (residents' reports to register), one red-flagged
+    work = [open_case(cats.neighbours, source="resident", actor=resident) for _ in range(2)]
+    Case.objects.filter(pk=work[1].pk).update(supervision_level=SupervisionLevel.RED)
+    # and a 12345 call the street's operator took, since closed and waiting for the caller's
+    # rating: no longer work, but in the operator's inbox as her own report
+    call, _ = case_open(actor=users.street, source="hotline", category=cats.neighbours, description="来电",
+                        lon=IN_B1[0], lat=IN_B1[1])
+    assert work[0].stage_due_at is not None
+    Case.objects.filter(pk=call.pk).update(status=CaseStatus.CLOSED,
+                                           stage_due_at=work[0].stage_due_at - timedelta(hours=1))
+    # when
+    inbox = case_inbox_for_user(user=users.street)
+    # then: supervision first, then the earliest deadline, whichever query found the case
+    assert [c.pk for c in inbox] == [work[1].pk, call.pk, work[0].pk]
+    assert [c.pk for c in case_inbox_for_user(user=users.street, limit=2)] == [work[1].pk, call.pk]
+    Case.objects.filter(pk=call.pk).update(stage_due_at=None)
+    assert [c.pk for c in case_inbox_for_user(user=users.street)] == [work[1].pk, work[0].pk, call.pk]
+    assert call.pk not in [c.pk for c in case_inbox_for_user(user=users.community_b)]
 
 
 @pytest.mark.django_db
