@@ -68,6 +68,7 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from linli.core.models import REFERENCE_TOPIC
 from linli.core.selectors import change_generation
 from linli.core.services import AuditTarget, audit_record, audit_record_many
 from linli.geo.choices import AreaLevel
@@ -292,9 +293,6 @@ _category_cache: tuple[tuple[Any, ...], dict[int, Category], dict[str, Category]
 _grid_cache: _GridCache | None = None
 
 
-# The change stamp that database triggers set when categories, departments, dispatch rules,
-# areas, assignments or users' roles change (migration ``cases.0007``), by any write path.
-REFERENCE_TOPIC = "cases.reference"
 
 
 def _stamps() -> tuple[Any, ...]:

@@ -87,6 +87,11 @@ class AuditHead(models.Model):
         return f"audit head #{self.seq}"
 
 
+# The topic whose triggers (migration ``cases.0007``) cover the reference data most requests
+# read: categories, departments, dispatch rules, areas, area assignments, users' roles.
+REFERENCE_TOPIC = "cases.reference"
+
+
 class ChangeStamp(models.Model):
     """A value per topic that changes whenever a table the topic covers is written, by any
     path — ``save``, ``bulk_create``, ``QuerySet.update``/``delete``, raw SQL, TRUNCATE — because

@@ -94,3 +94,27 @@ def test_only_the_admin_role_manages_accounts_and_areas():
     assert not role_grants_django_perm(Role.STREET_STAFF, "accounts.view_user")
     assert role_grants_django_perm(Role.AUDITOR, "core.view_auditentry")
     assert not role_grants_django_perm(Role.AUDITOR, "core.change_auditentry")
+
+
+@pytest.mark.django_db
+def test_a_cached_scope_follows_every_change_of_assignments_and_areas(users, tree, django_assert_num_queries):
+    from linli.geo.models import Area
+
+    # given the grid worker's scope, read once
+    assert scope_for(users.grid_worker_a1).grid_ids == {tree.grid_a1.pk}
+    # then reading it again costs one primary-key read (the stamp), not the areas
+    with django_assert_num_queries(1):
+        assert scope_for(users.grid_worker_a1).grid_ids == {tree.grid_a1.pk}
+    # when the assignment moves by a bulk update (no signal, no updated_at)
+    AreaAssignment.objects.filter(user=users.grid_worker_a1).update(area=tree.grid_b1, kind=AssignmentKind.BACKUP)
+    # then
+    assert scope_for(users.grid_worker_a1).grid_ids == {tree.grid_b1.pk}
+    # and when a new grid is added under the street staff's street
+    street_scope = scope_for(users.street)
+    extra = Area.objects.create(level=5, code="extra", name="新网格", parent=tree.community_b,
+                                path=f"{tree.community_b.path}new/")
+    Area.objects.filter(pk=extra.pk).update(path=f"{tree.community_b.path}{extra.pk}/")
+    assert scope_for(users.street).grid_ids == street_scope.grid_ids | {extra.pk}
+    # and a deactivated user sees nothing at once (checked on the user, not cached)
+    users.street.is_active = False
+    assert scope_for(users.street).grid_ids == frozenset()

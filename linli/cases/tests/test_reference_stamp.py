@@ -12,8 +12,9 @@ from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment, User
 from linli.cases.choices import CaseStatus
 from linli.cases.models import Category, DispatchRule
-from linli.cases.services import REFERENCE_TOPIC, case_open
+from linli.cases.services import case_open
 from linli.cases.tests.conftest import IN_A1, IN_A2, Cats
+from linli.core.models import REFERENCE_TOPIC
 from linli.core.selectors import change_generation
 
 
