@@ -68,8 +68,9 @@ class Counters:
 
     @classmethod
     def of(cls, values: tuple[int | None, ...] | list[int | None]) -> Counters:
-        """From a row of sums in ``COUNTER_NAMES`` order (SQL ``SUM`` of no rows is NULL)."""
-        return cls(*(int(v or 0) for v in values))
+        """From a row of sums in ``COUNTER_NAMES`` order (SQL ``SUM`` of no rows is NULL;
+        the sums come back as ints: PostgreSQL's are cast to bigint)."""
+        return cls(*[v or 0 for v in values])
 
 
 assert tuple(f.name for f in fields(Counters)) == COUNTER_NAMES  # noqa: S101 -- import-time guard

@@ -34,7 +34,8 @@ from linli.cases.models import Category, Department
 from linli.cases.stats_models import CaseRollup, CaseRollupArea
 from linli.core.bulk import array_literal
 from linli.core.errors import ValidationFailed
-from linli.core.selectors import change_stamp
+from linli.core.models import REFERENCE_TOPIC
+from linli.core.selectors import change_generation
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 
@@ -372,12 +373,13 @@ _area_cache: tuple[tuple[Any, ...], dict[int, _Area]] | None = None
 
 
 def _all_areas() -> dict[int, _Area]:
-    """Every area, cached per process until an area is added, removed or saved (one
-    aggregate query per call instead of reading hundreds of areas by id)."""
+    """Every area, cached per process until an area is written (the reference stamp, one
+    primary-key read, instead of reading hundreds of areas by id)."""
     global _area_cache  # one per process, like the grid locator
-    stamp = change_stamp(Area.objects.all())
+    generation = change_generation(REFERENCE_TOPIC)
+    stamp = (generation,)
     cached = _area_cache
-    if cached is not None and cached[0] == stamp:
+    if generation is not None and cached is not None and cached[0] == stamp:
         return cached[1]
     rows = Area.objects.values_list("pk", "parent_id", "level", "path", "code", "name")
     every = {pk: _Area(pk, parent, level, tuple(int(p) for p in path.strip("/").split("/") if p), code, name)
