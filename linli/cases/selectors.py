@@ -20,7 +20,7 @@ from linli.accounts.models import User
 from linli.accounts.selectors import AreaScope, scope_for
 from linli.cases import workflow
 from linli.cases.choices import OPEN_STATUSES, CaseStatus, SupervisionLevel
-from linli.cases.models import Case, CaseEvent, CasePhoto, Category
+from linli.cases.models import Case, CaseEvent, CasePhoto, Category, Department
 from linli.core.errors import NotFound
 
 S = CaseStatus
@@ -37,13 +37,21 @@ def case_scope_q(*, user: User, scope: AreaScope, as_reporter: bool = True) -> Q
         return visible
     if user.role == Role.DEPARTMENT_STAFF:
         if user.department:
-            visible |= Q(department__code=user.department, grid_id__in=scope.grid_ids)
-            visible |= Q(department__code=user.department, grid__isnull=True)
+            mine = _department_ids(user)
+            visible |= Q(department_id__in=mine, grid_id__in=scope.grid_ids)
+            visible |= Q(department_id__in=mine, grid__isnull=True)
         return visible
     visible |= Q(grid_id__in=scope.grid_ids) | Q(escalated_to_id__in=scope.area_ids)
     if user.role in _STREET_UP:
         visible |= Q(grid__isnull=True)
     return visible
+
+
+def _department_ids(user: User) -> list[int]:
+    """The id of the user's department (by its code), as a constant for the planner: a join
+    on the code inside the scope's ``OR`` made PostgreSQL scan the case table (a department's
+    list count over three million cases: 217 ms)."""
+    return list(Department.objects.filter(code=user.department).values_list("pk", flat=True))
 
 
 def case_visible_to(*, user: User, scope: AreaScope, case: Case, as_reporter: bool = True) -> bool:
@@ -138,7 +146,7 @@ def _inbox_q(user: User, scope: AreaScope) -> Q:
         # Verify on site what others handled in my grids.
         mine |= Q(grid_id__in=scope.grid_ids, status=S.HANDLED) & ~Q(assignee_id=user.pk)
     elif user.role == Role.DEPARTMENT_STAFF:
-        mine |= Q(status__in=[S.DISPATCHED, S.ACCEPTED], department__code=user.department) & (
+        mine |= Q(status__in=[S.DISPATCHED, S.ACCEPTED], department_id__in=_department_ids(user)) & (
             Q(assignee__isnull=True) | Q(assignee_id=user.pk))
     elif user.role in (Role.COMMUNITY_STAFF, Role.STREET_STAFF):
         mine |= Q(status__in=[S.REPORTED, S.REGISTERED, S.RETURNED, S.VERIFIED])

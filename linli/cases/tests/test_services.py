@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from conftest import Users
+from conftest import Tree, Users, make_user
+from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import User
 from linli.cases.choices import CaseStatus, SupervisionLevel
 from linli.cases.errors import CaseForbidden, CaseRefused
@@ -286,6 +287,21 @@ def test_inboxes_hold_what_each_role_must_act_on(
     assert case_get_for_user(user=resident, case_id=reported.pk) == reported
     with pytest.raises(NotFound):
         case_get_for_user(user=resident, case_id=mine.pk)
+
+
+def test_department_staff_see_their_department_s_cases_and_no_other_s(
+    open_case: Opener, cats: Cats, users: Users, dept_user: User, tree: Tree,
+) -> None:
+    # given a case dispatched to 环卫所 and a member of another department in the same street
+    case = city_case(open_case, cats)
+    other = make_user("aj_1", Role.DEPARTMENT_STAFF, (tree.street, AssignmentKind.MEMBER))
+    other.department = "anjian"
+    other.save(update_fields=["department"])
+    # then
+    assert list(case_list_for_user(user=dept_user)) == [case]
+    assert case_inbox_for_user(user=dept_user) == [case]
+    assert list(case_list_for_user(user=other)) == []
+    assert case_inbox_for_user(user=other) == []
 
 
 def test_an_inbox_merges_the_role_s_work_and_the_user_s_own_reports_most_urgent_first(
