@@ -293,8 +293,6 @@ _category_cache: tuple[tuple[Any, ...], dict[int, Category], dict[str, Category]
 _grid_cache: _GridCache | None = None
 
 
-
-
 def _stamps() -> tuple[Any, ...]:
     """One primary-key read telling whether the cached catalogue, rules and grid data are
     still current."""
