@@ -141,6 +141,7 @@ LINLI_TRUSTED_PROXIES = env_int("LINLI_TRUSTED_PROXIES", default=0)
 # Integration keys are cached per process this long (a revocation reaches other processes
 # within it); 0 reads the key on every request. Tests read it every time.
 LINLI_API_KEY_CACHE_SECONDS = env_int("LINLI_API_KEY_CACHE_SECONDS", default=0 if TESTING else 5, minimum=0)
+LINLI_REGISTRY_COUNTS_SECONDS = env_int("LINLI_REGISTRY_COUNTS_SECONDS", default=0 if TESTING else 60, minimum=0)
 # Staff sessions end after this many idle minutes (等保 2.0 idle logout).
 LINLI_IDLE_TIMEOUT_MINUTES = env_int("LINLI_IDLE_TIMEOUT_MINUTES", default=30, minimum=1)
 SESSION_COOKIE_AGE = env_int("LINLI_SESSION_MAX_HOURS", default=12, minimum=1) * 3600

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from linli.accounts.selectors import scope_for
 from linli.core.errors import NotFound, PermissionDenied
 from linli.registry import selectors
 from linli.registry.choices import TagKind
@@ -138,6 +142,27 @@ def test_counts_cover_only_the_callers_area(registry, users):
     assert counts["households"] == 1
     assert counts["elders"] == 3
     assert counts[f"tag:{TagKind.DISABLED}"] == 1
+
+
+def test_counts_are_kept_per_scope_for_the_configured_time(registry, users, settings, monkeypatch):
+    # given counts kept for a minute
+    settings.LINLI_REGISTRY_COUNTS_SECONDS = 60
+    monkeypatch.setattr(selectors, "_counts_cache", {})
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    first = selectors.registry_counts_for_user(user=users.community_a)
+    # when a person is added
+    Person.objects.create(name="新居民", grid=registry.building_a.grid, birth_date=registry.li.birth_date)
+    # then the same scope reads the kept counts until they expire, another scope its own
+    assert selectors.registry_counts_for_user(user=users.community_a) == first
+    other = selectors.registry_counts_for_user(user=users.community_b)
+    assert other == selectors._registry_counts(sorted(scope_for(users.community_b).grid_ids), timezone.localdate())
+    assert other != first
+    clock[0] += 61
+    assert selectors.registry_counts_for_user(user=users.community_a)["persons"] == first["persons"] + 1
+    # and a caller changing what he got does not change what the next one gets
+    selectors.registry_counts_for_user(user=users.community_a)["persons"] = -1
+    assert selectors.registry_counts_for_user(user=users.community_a)["persons"] == first["persons"] + 1
 
 
 def test_person_history_lists_audit_entries_newest_first(registry):
