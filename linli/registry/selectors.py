@@ -364,9 +364,11 @@ def person_tags_active(*, person: Person, on: date | None = None) -> list[Person
     return list(PersonTag.objects.filter(_active_tags(on), person=person).order_by("kind", "id"))
 
 
-def person_history(*, person: Person) -> list[AuditEntry]:
-    return list(audit_entries_for_target(target_type=PERSON_TARGET, target_id=str(person.pk))
-                .order_by("-seq"))
+def person_history(*, person: Person, limit: int | None = None) -> list[AuditEntry]:
+    """The person's audit entries, newest first; ``limit``: only that many, cut by the
+    database (every view of a sensitive person adds one: the list only grows)."""
+    entries = audit_entries_for_target(target_type=PERSON_TARGET, target_id=str(person.pk)).order_by("-seq")
+    return list(entries if limit is None else entries[:limit])
 
 
 # --- building chart (楼栋图) -----------------------------------------------------------------

@@ -168,3 +168,4 @@ def test_counts_are_kept_per_scope_for_the_configured_time(registry, users, sett
 def test_person_history_lists_audit_entries_newest_first(registry):
     history = selectors.person_history(person=registry.li)
     assert [e.action for e in history] == ["person.tag_add", "person.tag_add", "person.create"]
+    assert [e.seq for e in selectors.person_history(person=registry.li, limit=2)] == [e.seq for e in history[:2]]

@@ -115,7 +115,7 @@ def person(request: StaffRequest, person_id: int) -> HttpResponse:
     return render(request, "web/person.html", {
         "person": found,
         "tags": tags,
-        "history": person_history(person=found)[:HISTORY_LIMIT],
+        "history": person_history(person=found, limit=HISTORY_LIMIT),
         "reveal_form": form if can_reveal else None,
         "revealed": revealed,
     })
