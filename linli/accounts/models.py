@@ -24,6 +24,11 @@ class User(AbstractUser):
         ordering: ClassVar[list[str]] = ["username"]
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+        indexes: ClassVar[list[models.Index]] = [
+            # Staff by role and department (who to notify of a case): residents, most of the
+            # table once the portal is in use, are never looked up this way.
+            models.Index(fields=["role", "department"], name="user_role_department_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.username
