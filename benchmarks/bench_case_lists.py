@@ -19,13 +19,12 @@ import argparse
 import sys
 from typing import Any
 
-from benchmarks.bench_stats import DISTRICT_CODE, _setup_django
+from benchmarks.bench_stats import DISTRICT_CODE, _bench_user, _setup_django
 from benchmarks.harness import Result, percentile, report, time_calls
 
 
 def _users() -> dict[str, Any]:
     from linli.accounts.choices import AssignmentKind, Role
-    from linli.accounts.models import AreaAssignment, User
     from linli.cases.models import Department
     from linli.geo.choices import AreaLevel
     from linli.geo.models import Area
@@ -40,19 +39,14 @@ def _users() -> dict[str, Any]:
     if grid is None or department is None:
         raise SystemExit("the district has no grid or no department")
 
-    def user(name: str, role: str, area: Any, kind: str = AssignmentKind.MEMBER, dept: str = "") -> Any:
-        found = User.objects.filter(username=name).first()
-        if found is None:
-            found = User.objects.create_user(username=name, password=None, role=role, department=dept)
-            AreaAssignment.objects.create(user=found, area=area, kind=kind)
-        return found
-
+    member = AssignmentKind.MEMBER
     return {
-        "district admin": user("bench_lists_admin", Role.DISTRICT_ADMIN, district),
-        "street staff": user("bench_lists_street", Role.STREET_STAFF, street),
-        "community staff": user("bench_lists_community", Role.COMMUNITY_STAFF, community),
-        "grid worker": user("bench_lists_grid", Role.GRID_WORKER, grid, AssignmentKind.BACKUP),
-        "department staff": user("bench_lists_department", Role.DEPARTMENT_STAFF, district, dept=department.code),
+        "district admin": _bench_user("bench_lists_admin", Role.DISTRICT_ADMIN, district.pk, member),
+        "street staff": _bench_user("bench_lists_street", Role.STREET_STAFF, street.pk, member),
+        "community staff": _bench_user("bench_lists_community", Role.COMMUNITY_STAFF, community.pk, member),
+        "grid worker": _bench_user("bench_lists_grid", Role.GRID_WORKER, grid.pk, AssignmentKind.BACKUP),
+        "department staff": _bench_user("bench_lists_department", Role.DEPARTMENT_STAFF, district.pk, member,
+                                        department=department.code),
     }
 
 

@@ -75,13 +75,13 @@ def _tree() -> tuple[Any, list[int]]:
     return district, grids
 
 
-def _bench_user(username: str, role: str, area_id: int, kind: str) -> Any:
+def _bench_user(username: str, role: str, area_id: int, kind: str, department: str = "") -> Any:
     """A user of the benchmark (created once) assigned to one area."""
     from linli.accounts.models import AreaAssignment, User
 
     user = User.objects.filter(username=username).first()
     if user is None:
-        user = User.objects.create_user(username=username, password=None, role=role)
+        user = User.objects.create_user(username=username, password=None, role=role, department=department)
         AreaAssignment.objects.create(user=user, area_id=area_id, kind=kind)
     return user
 
