@@ -110,6 +110,53 @@ def linli_batch(items: list[Any], batch: int) -> tuple[float, float]:
     return len(items) / (time.perf_counter() - started), (time.process_time() - cpu) * 1e6 / len(items)
 
 
+def _worker(index: int, count: int, batch: int, barrier: Any, results: Any) -> None:
+    """One intake process of ``--workers``: Django set up and its caches warm before the
+    barrier, so that the parent times only the intake itself."""
+    import django
+
+    django.setup()
+    from linli.cases.services import case_open_many
+    from linli.core.actors import SystemActor
+    from linli.geo.selectors import grid_locator
+
+    grid_locator()
+    items = make_items(count, f"worker{index}")
+    actor = SystemActor("apikey:bench")
+    case_open_many(actor=actor, items=make_items(10, f"warm{index}"))  # fills the process caches
+    barrier.wait()
+    cpu = time.process_time()
+    for start in range(0, len(items), batch):
+        case_open_many(actor=actor, items=items[start:start + batch])
+    results.put((len(items), time.process_time() - cpu))
+
+
+def linli_workers(workers: int, cases: int, batch: int) -> tuple[float, float]:
+    """Cases per second of ``workers`` processes running ``case_open_many`` side by side
+    (how a deployment runs its intake: several HTTP or task workers), each ``cases``; and
+    the mean client CPU microseconds per case."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # the children open their own
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(workers + 1), spawn.Queue()
+    procs = [spawn.Process(target=_worker, args=(k, cases, batch, barrier, results)) for k in range(workers)]
+    for proc in procs:
+        proc.start()
+    barrier.wait()
+    started = time.perf_counter()
+    done = [results.get() for _ in procs]
+    elapsed = time.perf_counter() - started
+    for proc in procs:
+        proc.join()
+        if proc.exitcode:
+            raise SystemExit(f"an intake worker failed (exit code {proc.exitcode})")
+    total = sum(n for n, _cpu in done)
+    return total / elapsed, sum(cpu for _n, cpu in done) * 1e6 / total
+
+
 def linli_single(items: list[Any]) -> float:
     from linli.cases.services import case_open
     from linli.core.actors import SystemActor
@@ -161,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=int, default=1000)
     parser.add_argument("--resident-accounts", type=int, default=0,
                         help="add this many resident portal accounts (each a member of a grid) first")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="PostgreSQL: also measure this many intake processes side by side (0: skip)")
     parser.add_argument("--without-rollups", action="store_true",
                         help="diagnosis only: measure intake with the statistics rollups switched off")
     args = parser.parse_args(argv)
@@ -185,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         batch, cpu_per_case = linli_batch(make_items(args.cases, "batch"), args.batch)
         print(f"case_open_many: {batch:,.0f} cases/s, this process's CPU {cpu_per_case:.0f} µs per case", flush=True)
         single = linli_single(make_items(args.single, "single"))
+        parallel = cpu_parallel = 0.0
+        if args.workers and vendor == "postgresql" and not args.without_rollups:
+            parallel, cpu_parallel = linli_workers(args.workers, args.cases // args.workers, args.batch)
+            print(f"case_open_many, {args.workers} processes: {parallel:,.0f} cases/s, "
+                  f"CPU {cpu_parallel:.0f} µs per case in each", flush=True)
         from linli.cases.models import Case
         from linli.core.selectors import audit_chain_verify
 
@@ -206,6 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "-without-rollups" if args.without_rollups else ""
     for r in results:
         r.bench += " no rollups" if args.without_rollups else ""
+    if parallel:
+        results.append(Result(
+            bench=f"intake case_open_many, {args.workers} processes ({vendor})", size=args.cases, unit="cases/s",
+            linli=parallel, baseline=base, baseline_name="same baseline (one process)",
+            goal="≥ 10× baseline, ≥ 2,000 cases/s on PostgreSQL",
+            goal_met=parallel >= 10 * base and (vendor != "postgresql" or parallel >= 2000),
+            notes=f"{args.workers} processes side by side, batches of {args.batch}, "
+                  f"client CPU {cpu_parallel:.0f} µs per case", extra={"client_cpu_us_per_case": cpu_parallel}))
     report(results, name=f"intake-{vendor}{suffix}")
     return 0
 

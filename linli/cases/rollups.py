@@ -30,7 +30,7 @@ from linli.cases.indicators import COUNTER_NAMES
 from linli.cases.models import Case, CaseEvent, Category
 from linli.cases.stats_models import CaseRollup, CaseRollupArea
 from linli.core.actors import Actor
-from linli.core.bulk import array_literal
+from linli.core.bulk import Statement, array_literal
 from linli.core.calendar import SHANGHAI
 from linli.core.services import audit_record
 from linli.geo.choices import AreaLevel
@@ -354,15 +354,8 @@ def _upsert(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]
             cursor.execute(_upsert_sql(table, key_columns, f"SELECT {names} FROM {staging} ORDER BY n"))  # noqa: S608
         return
     if connection.vendor == "postgresql":
-        # Each column travels as one array literal in text, cast by the server: the driver's
-        # per-element array adaptation cost more than the rest of the statement.
-        arrays = ", ".join(f"%s::{t}[]" for _c, t in typed)
-        # ORDER BY keeps the lock order of concurrent writers (rows come sorted by key).
-        names = ", ".join(c for c, _t in typed)
-        sql = _upsert_sql(table, key_columns,
-                          f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS u ({names}, n) ORDER BY n")  # noqa: S608
         with connection.cursor() as cursor:
-            cursor.execute(sql, [array_literal(column) for column in zip(*rows, strict=True)])
+            cursor.execute(*_upsert_statement(table, key_columns, rows))
         return
     values = ", ".join("?" for _ in typed)
     data = [tuple(v.isoformat() if isinstance(v, date) else v for v in row) for row in rows]
@@ -370,6 +363,19 @@ def _upsert(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]
     raw = connection.connection
     with connection.wrap_database_errors:
         raw.executemany(_upsert_sql(table, key_columns, f"VALUES ({values})"), data)
+
+
+def _upsert_statement(table: str, key_columns: Sequence[tuple[str, str]], rows: list[_Row]) -> Statement:
+    """PostgreSQL: the upsert of ``rows`` as one statement whatever their number."""
+    typed = (*key_columns, *_COUNTER_TYPES)
+    # Each column travels as one array literal in text, cast by the server: the driver's
+    # per-element array adaptation cost more than the rest of the statement.
+    arrays = ", ".join(f"%s::{t}[]" for _c, t in typed)
+    # ORDER BY keeps the lock order of concurrent writers (rows come sorted by key).
+    names = ", ".join(c for c, _t in typed)
+    sql = _upsert_sql(table, key_columns,
+                      f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS u ({names}, n) ORDER BY n")  # noqa: S608
+    return sql, [array_literal(column) for column in zip(*rows, strict=True)]
 
 
 def _areas_on_server(day_rows: list[_Row], grids: set[int], chains: Mapping[int, tuple[int, ...]]) -> None:
@@ -424,6 +430,20 @@ def rollup_write(delta: RollupDelta, *, chains: Mapping[int, tuple[int, ...]] | 
     _upsert(CaseRollupArea._meta.db_table, _AREA_KEYS, area_rows)
 
 
+def rollup_statements(changes: Iterable[tuple[CaseFacts | None, CaseFacts | None]], *,
+                      chains: Mapping[int, tuple[int, ...]] | None = None) -> list[Statement]:
+    """PostgreSQL: what :func:`rollup_apply_many` writes for a small batch, as statements
+    to send with others in one round trip (:func:`linli.core.bulk.execute_together`); the
+    rows they lock are every writer's (a street's, a district's), so the fewer round trips
+    they are held for, the better."""
+    delta = _delta_of(changes)
+    day_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.days.items()) if any(vector)]
+    area_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.areas(chains).items()) if any(vector)]
+    return [_upsert_statement(table, keys, rows) for table, keys, rows in (
+        (CaseRollup._meta.db_table, _DAY_KEYS, day_rows), (CaseRollupArea._meta.db_table, _AREA_KEYS, area_rows),
+    ) if rows]
+
+
 def rollup_apply(*, case: Case, before: CaseFacts | None, action: str = "",
                  chains: Mapping[int, tuple[int, ...]] | None = None) -> CaseFacts:
     """Move the rollups from ``before`` (None for a new case) to the case as it is now.
@@ -446,10 +466,14 @@ def rollup_apply(*, case: Case, before: CaseFacts | None, action: str = "",
 def rollup_apply_many(changes: Iterable[tuple[CaseFacts | None, CaseFacts | None]], *,
                       chains: Mapping[int, tuple[int, ...]] | None = None) -> None:
     """Apply the changes of many cases in one statement per table (bulk intake)."""
+    rollup_write(_delta_of(changes), chains=chains)
+
+
+def _delta_of(changes: Iterable[tuple[CaseFacts | None, CaseFacts | None]]) -> RollupDelta:
     delta = RollupDelta.empty()
     for before, after in changes:
         delta.change(before, after)
-    rollup_write(delta, chains=chains)
+    return delta
 
 
 @contextmanager

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -55,11 +55,25 @@ from linli.cases.models import (
     Department,
     DispatchRule,
 )
-from linli.cases.rollups import MISDISPATCH_ACTIONS, rollup_apply, rollup_apply_many, rollup_facts
+from linli.cases.rollups import (
+    MISDISPATCH_ACTIONS,
+    CaseFacts,
+    rollup_apply,
+    rollup_apply_many,
+    rollup_facts,
+    rollup_statements,
+)
 from linli.cases.selectors import case_visible_to
 from linli.core import pii
 from linli.core.actors import Actor, SystemActor, actor_label
-from linli.core.bulk import bulk_insert_objects, reserve_ids, unsaved
+from linli.core.bulk import (
+    Statement,
+    bulk_insert_objects,
+    execute_together,
+    insert_statement,
+    reserve_ids,
+    unsaved,
+)
 from linli.core.calendar import SHANGHAI
 from linli.core.errors import (
     ApplicationError,
@@ -68,9 +82,16 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from linli.core.models import REFERENCE_TOPIC
+from linli.core.models import REFERENCE_TOPIC, AuditHead
 from linli.core.selectors import change_generation
-from linli.core.services import AuditTarget, audit_record, audit_record_many
+from linli.core.services import (
+    AuditTarget,
+    audit_append_statements,
+    audit_chain_append,
+    audit_head_lock_statement,
+    audit_record,
+    audit_record_many,
+)
 from linli.geo.choices import AreaLevel
 from linli.geo.locator import GridLocator
 from linli.geo.models import Area
@@ -422,17 +443,22 @@ def _locate(valid: list[_Valid], ctx: _Context) -> None:
 def _numbers(now: datetime, count: int) -> list[str]:
     """``count`` fresh numbers for today, reserved with one atomic upsert (no gaps between
     concurrent callers, no duplicates)."""
-    day = now.astimezone(SHANGHAI).date()
+    [[(last,)]] = execute_together([_numbers_statement(now, count)])
+    return _numbers_from(now, int(last), count)
+
+
+def _numbers_statement(now: datetime, count: int) -> Statement:
+    """The upsert of the day's counter by ``count``; returns the last number reserved and
+    locks the day's row until the commit."""
     table = CaseNumberSequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (day, last) VALUES (%s, %s) ON CONFLICT (day) "  # noqa: S608 -- table name from the model
-            f"DO UPDATE SET last = {table}.last + EXCLUDED.last RETURNING last",
-            [day, count],
-        )
-        row = cursor.fetchone()
-    last = int(row[0]) if row else 0
+    sql = (f"INSERT INTO {table} (day, last) VALUES (%s, %s) ON CONFLICT (day) "  # noqa: S608 -- table name from the model
+           f"DO UPDATE SET last = {table}.last + EXCLUDED.last RETURNING last")
+    return sql, [now.astimezone(SHANGHAI).date(), count]
+
+
+def _numbers_from(now: datetime, last: int, count: int) -> list[str]:
     prefix = getattr(settings, "LINLI_CASE_NUMBER_PREFIX", "AJ")
+    day = now.astimezone(SHANGHAI).date()
     return [f"{prefix}-{day:%Y%m%d}-{n:04d}" for n in range(last - count + 1, last + 1)]
 
 
@@ -652,7 +678,16 @@ def _insert_returning(model: type[Case], objects: Sequence[Case]) -> None:
 
 def _insert(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, request_id: str,
             ctx: _Context) -> None:
+    """Number and write the built cases, their timelines, rollups, audit entries and the
+    notification job, inside the caller's transaction."""
+    if connection.vendor == "postgresql" and len(built) <= _SMALL_BATCH and not any(v.photos for v, _c, _e in built):
+        _insert_contended_last(built, actor, request_id, ctx)
+        return
     cases = [case for _v, case, _e in built]
+    # Numbers last: reserving them locks the day's counter row until the commit, and every
+    # intake in every process waits for that row; building the cases first keeps it short.
+    for case, number in zip(cases, _numbers(ctx.now, len(cases)), strict=True):
+        case.number = number
     if len(cases) <= _SMALL_BATCH:
         _insert_returning(Case, cases)
     else:
@@ -675,21 +710,65 @@ def _insert(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, req
             CaseEvent._base_manager.bulk_create(events)
     else:
         bulk_insert_objects(CaseEvent, events)
-    rollup_apply_many(
-        ((None, rollup_facts(case, misdispatched=False,
-                             major_id=ctx.categories[case.category_id].parent_id or case.category_id))
-         for case in cases),
-        chains=ctx.grid_chains,
-    )
+    rollup_apply_many(_opened_facts(cases, ctx), chains=ctx.grid_chains)
     for valid, case, case_events in built:
         if valid.photos:
             _photos_store(case, case_events[0], valid.photos, actor)
-    audit_record_many(
-        actor=actor, action="case.open", target_type="cases.Case", request_id=request_id,
-        targets=[AuditTarget(case.pk, _OPEN_FIELDS, reason=",".join(e.action for e in case_events),
-                             request_id=valid.item.request_id) for valid, case, case_events in built],
-    )
+    audit_record_many(actor=actor, action="case.open", target_type="cases.Case", request_id=request_id,
+                      targets=_open_targets(built))
     _notify_new(cases)
+
+
+def _opened_facts(cases: list[Case], ctx: _Context) -> Iterator[tuple[None, CaseFacts]]:
+    """What new cases add to the rollups (nothing before them)."""
+    for case in cases:
+        yield None, rollup_facts(case, misdispatched=False,
+                                 major_id=ctx.categories[case.category_id].parent_id or case.category_id)
+
+
+def _open_targets(built: list[tuple[_Valid, Case, list[CaseEvent]]]) -> list[AuditTarget]:
+    return [AuditTarget(case.pk, _OPEN_FIELDS, reason=",".join(e.action for e in case_events),
+                        request_id=valid.item.request_id) for valid, case, case_events in built]
+
+
+def _insert_contended_last(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, request_id: str,
+                           ctx: _Context) -> None:
+    """PostgreSQL, a small batch (a group commit of HTTP reports, a case on its own).
+
+    Rows every intake writes — the day's case counter, the street's and district's
+    rollups, the audit head — are locked until the commit, so concurrent intakes (other
+    web workers) queue on them. Here what locks none of them goes first (ids, the
+    notification job), then the counter, rollups and audit head are taken in one round
+    trip and the cases, timelines and audit entries written in a second: held for two round
+    trips and the commit instead of ten (docs/benchmarks.md, "intake over HTTP"). Same
+    rows, same lock order as ``_insert``.
+    """
+    cases = [case for _v, case, _e in built]
+    for case, pk in zip(cases, reserve_ids(Case, len(cases)), strict=True):
+        case.pk = pk
+    _notify_new(cases)
+    locked = execute_together([_numbers_statement(ctx.now, len(cases)),
+                               *rollup_statements(_opened_facts(cases, ctx), chains=ctx.grid_chains),
+                               audit_head_lock_statement()])
+    head = locked[-1]
+    if not head:  # nobody audited in this database yet: the head row is made once
+        AuditHead.objects.get_or_create(id=1)
+        [head] = execute_together([audit_head_lock_statement()])
+    for case, number in zip(cases, _numbers_from(ctx.now, int(locked[0][0][0]), len(cases)), strict=True):
+        case.number = number
+        case._state.adding = False
+    append = audit_chain_append(head=(int(head[0][0]), str(head[0][1])), actor=actor, action="case.open",
+                                target_type="cases.Case", targets=_open_targets(built), request_id=request_id)
+    events = [event for case, case_events in zip(cases, (e for _v, _c, e in built), strict=True)
+              for event in _of_case(case_events, case)]
+    execute_together([insert_statement(Case, cases), insert_statement(CaseEvent, events),
+                      *audit_append_statements(append)])
+
+
+def _of_case(events: list[CaseEvent], case: Case) -> list[CaseEvent]:
+    for event in events:
+        event.case_id = case.pk  # built before the case had its id
+    return events
 
 
 def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str = "",
@@ -780,11 +859,7 @@ def _build_all(fresh: list[_Valid], *, actor: Actor, role: str, ctx: _Context) -
         if case.department_id in ctx.departments:
             case.department = ctx.departments[case.department_id]
         built.append((v, case, events))
-    # Numbers last: reserving them locks the day's counter row until the commit, and every
-    # intake in every process waits for that row; building the cases first keeps it short.
-    for (_v, case, _e), number in zip(built, _numbers(ctx.now, len(fresh)) if fresh else [], strict=True):
-        case.number = number
-    return built
+    return built  # numbered by ``_insert``
 
 
 def _notify_new(cases: list[Case]) -> None:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.apps import apps
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from linli.core import pii
 from linli.core.actors import Actor, actor_label
-from linli.core.bulk import bulk_insert_objects, unsaved
+from linli.core.bulk import Statement, bulk_insert_objects, insert_statement, unsaved
 from linli.core.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -55,8 +55,7 @@ def _in_real_transaction() -> bool:
     Without this, every test would run inside an atomic block and a service that forgot
     its own transaction would pass its tests.
     """
-    connection = transaction.get_connection()
-    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+    return any(not getattr(block, "_from_testcase", False) for block in transaction.get_connection().atomic_blocks)
 
 
 def audit_record(
@@ -134,10 +133,51 @@ def audit_record_many(
         return 0
     if not _in_real_transaction():
         raise RuntimeError("audit_record_many must run inside the service's transaction")
+    head, _created = AuditHead.objects.select_for_update().get_or_create(id=1)
+    append = audit_chain_append(head=(head.seq, head.last_hash), actor=actor, action=action,
+                                target_type=target_type, targets=targets, reason=reason, request_id=request_id)
+    if len(append.entries) <= _SMALL_BATCH:
+        AuditEntry.objects.bulk_create(append.entries)  # one INSERT: fewer round trips than COPY
+    else:
+        bulk_insert_objects(AuditEntry, append.entries)
+    AuditHead.objects.filter(id=1).update(seq=append.seq, last_hash=append.last_hash, updated_at=append.created_at)
+    return len(append.entries)
+
+
+@dataclass(frozen=True)
+class AuditAppend:
+    """Entries chained onto a head, not written yet, and the head they leave."""
+
+    entries: list[AuditEntry]
+    seq: int
+    last_hash: str
+    created_at: datetime
+
+
+def audit_head_lock_statement() -> Statement:
+    """``(seq, last_hash)`` of the chain's head, locked until the commit: the first step of
+    an append whose statements travel together (:func:`linli.core.bulk.execute_together`).
+    No row (a database nobody audited in yet): take :func:`audit_record_many`'s path."""
+    # SQLite has no row locks: its write transactions (IMMEDIATE) are serialised whole.
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    return f"SELECT seq, last_hash FROM {AuditHead._meta.db_table} WHERE id = 1{lock}", []  # noqa: S608 -- name from the model
+
+
+def audit_chain_append(
+    *,
+    head: tuple[int, str],
+    actor: Actor,
+    action: str,
+    target_type: str,
+    targets: Sequence[tuple[str | int, Iterable[str]] | AuditTarget],
+    reason: str = "",
+    request_id: str = "",
+) -> AuditAppend:
+    """The entries of :func:`audit_record_many` chained onto ``head`` (``(seq, last_hash)``,
+    read under the head's lock). Field names are checked here; values never enter."""
     action, target_type = action[:80], target_type[:80]
     label = actor_label(actor)[:150]
-    head, _created = AuditHead.objects.select_for_update().get_or_create(id=1)
-    prev, seq = head.last_hash, head.seq
+    seq, prev = head
     created_at = timezone.now().astimezone(UTC)
     entries: list[AuditEntry] = []
     for target in targets:
@@ -161,12 +201,20 @@ def audit_record_many(
             "request_id": request, "prev_hash": prev, "hash": digest,
         }))
         prev = digest
-    if len(entries) <= _SMALL_BATCH:
-        AuditEntry.objects.bulk_create(entries)  # one INSERT: fewer round trips than COPY
-    else:
-        bulk_insert_objects(AuditEntry, entries)
-    AuditHead.objects.filter(id=1).update(seq=seq, last_hash=prev, updated_at=created_at)
-    return len(entries)
+    return AuditAppend(entries=entries, seq=seq, last_hash=prev, created_at=created_at)
+
+
+def audit_append_statements(append: AuditAppend) -> list[Statement]:
+    """The entries' INSERT and the head's UPDATE of an append, for ``execute_together``
+    (inside the transaction that locked the head with :func:`audit_head_lock_statement`)."""
+    if not append.entries:
+        return []
+    table = AuditHead._meta.db_table
+    return [
+        insert_statement(AuditEntry, append.entries),
+        (f"UPDATE {table} SET seq = %s, last_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608 -- name from the model
+         [append.seq, append.last_hash, append.created_at]),
+    ]
 
 
 @transaction.atomic
