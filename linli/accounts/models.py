@@ -9,10 +9,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.choices import AssignmentKind, Role
-from linli.core.models import TimeStampedModel
+from linli.core.models import OneLabelDisplay, TimeStampedModel
 
 
-class User(AbstractUser):
+class User(OneLabelDisplay, AbstractUser):
     """A staff member, resident or auditor. What they see is decided by role and areas."""
 
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices, default=Role.RESIDENT)

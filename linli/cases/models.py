@@ -23,7 +23,7 @@ from linli.cases.choices import (
     DispatchTarget,
     SupervisionLevel,
 )
-from linli.core.models import TimeStampedModel
+from linli.core.models import OneLabelDisplay, TimeStampedModel
 
 
 class Department(TimeStampedModel):
@@ -269,7 +269,7 @@ class Case(TimeStampedModel):
         return self.status in OPEN_STATUSES
 
 
-class CaseEvent(models.Model):
+class CaseEvent(OneLabelDisplay, models.Model):
     """One entry of a case's timeline: who did what, when, from which status to which."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
@@ -328,7 +328,7 @@ class CasePhoto(models.Model):
         return f"{self.case_id}:{self.sha256[:8]}"
 
 
-class CaseNotification(models.Model):
+class CaseNotification(OneLabelDisplay, models.Model):
     """A notification produced by a case event (SMS/app push go through a pluggable sender)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")

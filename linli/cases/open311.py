@@ -254,7 +254,17 @@ def public_cases() -> QuerySet[Case]:
     return (
         Case.objects.filter(Q(category__domain="city") | Q(source=CaseSource.OPEN311))
         .select_related("category", "department", "merged_into")
+        # What ``request_row`` shows, no more: a list page is up to 1,000 cases, and whole
+        # rows (a case and the case it was merged into, 44 columns each) cost more than the query.
+        .only(*_PUBLIC_COLUMNS)
     )
+
+
+_PUBLIC_COLUMNS = (
+    "number", "status", "description", "address", "lat", "lon", "created_at", "updated_at", "due_at",
+    "stage_due_at", "category__name", "category__code", "category__handle_unit", "category__handle_amount",
+    "department__name", "merged_into__number",
+)
 
 
 def _is_closed(status: str) -> bool:

@@ -27,7 +27,7 @@ from linli.catalogue.choices import (
     ItemLevel,
     NotificationStatus,
 )
-from linli.core.models import TimeStampedModel
+from linli.core.models import OneLabelDisplay, TimeStampedModel
 
 
 def application_file_storage() -> FileSystemStorage:
@@ -161,7 +161,7 @@ class Application(TimeStampedModel):
         return self.status in OPEN_STATUSES
 
 
-class ApplicationEvent(models.Model):
+class ApplicationEvent(OneLabelDisplay, models.Model):
     """One step of an application's history: who did what, when, and what was missing."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.models import TimeStampedModel
+from linli.core.models import OneLabelDisplay, TimeStampedModel
 from linli.fusion.choices import (
     Department,
     ImportStatus,
@@ -146,7 +146,7 @@ class SourceRecord(TimeStampedModel):
         return f"{self.source_id}#{self.row_number}"
 
 
-class FieldProvenance(models.Model):
+class FieldProvenance(OneLabelDisplay, models.Model):
     """What one source (or a grid worker's verification) said about one person field, when,
     and whether it is the value in the registry (``won``) and why (``reason``).
 
