@@ -661,6 +661,10 @@ def _build(valid: _Valid, *, actor: Actor, role: str, number: str, ctx: _Context
 # Up to this many cases a batch is inserted with ``INSERT … RETURNING`` (one round trip,
 # ids come back); above, by COPY and one query for the ids.
 _SMALL_BATCH = 20
+# Up to this many cases PostgreSQL takes the two-round-trip path (``_insert_contended_last``):
+# a group commit's largest batch (``group_commit.MAX_BATCH``), so that a busy web worker's
+# batches do not fall back to ten round trips just when the hot rows are most contended.
+_TOGETHER_MAX = 100
 
 
 def _insert_returning(model: type[Case], objects: Sequence[Case]) -> None:
@@ -680,7 +684,7 @@ def _insert(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, req
             ctx: _Context) -> None:
     """Number and write the built cases, their timelines, rollups, audit entries and the
     notification job, inside the caller's transaction."""
-    if connection.vendor == "postgresql" and len(built) <= _SMALL_BATCH and not any(v.photos for v, _c, _e in built):
+    if connection.vendor == "postgresql" and len(built) <= _TOGETHER_MAX and not any(v.photos for v, _c, _e in built):
         _insert_contended_last(built, actor, request_id, ctx)
         return
     cases = [case for _v, case, _e in built]
@@ -733,7 +737,7 @@ def _open_targets(built: list[tuple[_Valid, Case, list[CaseEvent]]]) -> list[Aud
 
 def _insert_contended_last(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, request_id: str,
                            ctx: _Context) -> None:
-    """PostgreSQL, a small batch (a group commit of HTTP reports, a case on its own).
+    """PostgreSQL, up to ``_TOGETHER_MAX`` cases (a group commit of HTTP reports, a case on its own).
 
     Rows every intake writes — the day's case counter, the street's and district's
     rollups, the audit head — are locked until the commit, so concurrent intakes (other

@@ -290,7 +290,7 @@ def insert_statement(model: type[models.Model], objects: Sequence[models.Model])
     quote = connection.ops.quote_name
     table, names = quote(model._meta.db_table), [f.column for f in fields]
     values = operator.attrgetter(*(f.attname for f in fields))
-    document = json_document([dict(zip(names, values(obj), strict=True)) for obj in objects])
+    document = _ROWS_JSON.encode([dict(zip(names, values(obj), strict=True)) for obj in objects])
     columns = ", ".join(quote(n) for n in names)
     return (f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s)",  # noqa: S608 -- names from the model
             [document])
@@ -306,13 +306,6 @@ def _row_value(value: Any) -> Any:
 
 
 _ROWS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_row_value)
-
-
-def json_document(rows: Any) -> str:
-    """Rows (dicts, lists, tuples) as one JSON text for a statement's parameter, dates and
-    times as ISO text: the server reads them with ``json_populate_recordset`` or
-    ``json_array_elements``. Encoded in C, where quoting values one by one is Python."""
-    return _ROWS_JSON.encode(rows)
 
 
 def execute_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:

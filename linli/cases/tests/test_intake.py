@@ -424,10 +424,13 @@ def test_concurrent_intakes_keep_numbers_gapless_the_audit_chain_whole_and_rollu
     # given six writers at once, each opening cases one by one (the HTTP path), in a small
     # batch (group commit) and in a large one (the COPY path): both write paths side by side
     from linli.cases.rollups import rollup_rebuild
+    from linli.cases.services import _TOGETHER_MAX
     from linli.cases.tests.test_stats import snapshot
 
     start = threading.Barrier(6, timeout=10)
     errors: list[BaseException] = []
+    large = _TOGETHER_MAX + 5
+    per_writer = 4 + 3 + large
 
     def writer(n: int) -> None:
         def item(k: str) -> CaseInput:
@@ -439,7 +442,7 @@ def test_concurrent_intakes_keep_numbers_gapless_the_audit_chain_whole_and_rollu
                 case_open(actor=IOT, source="iot", category=cats.manhole.pk, description="one", lon=IN_A2[0],
                           lat=IN_A2[1], source_key=f"w{n}-one{k}")
             case_open_many(actor=IOT, items=[item(f"small{k}") for k in range(3)])
-            case_open_many(actor=IOT, items=[item(f"large{k}") for k in range(25)])
+            case_open_many(actor=IOT, items=[item(f"large{k}") for k in range(large)])
         except BaseException as error:
             errors.append(error)
         finally:
@@ -457,11 +460,11 @@ def test_concurrent_intakes_keep_numbers_gapless_the_audit_chain_whole_and_rollu
     for number in Case.objects.values_list("number", flat=True):
         day, tail = number.rsplit("-", 1)
         by_day.setdefault(day, []).append(int(tail))
-    assert sum(map(len, by_day.values())) == 6 * 32
+    assert sum(map(len, by_day.values())) == 6 * per_writer
     assert all(sorted(tails) == list(range(1, len(tails) + 1)) for tails in by_day.values())  # no gap, no duplicate
     assert audit_chain_verify().ok
-    assert AuditEntry.objects.filter(action="case.open").count() == 6 * 32
-    assert CaseEvent.objects.filter(action="open").count() == 6 * 32
+    assert AuditEntry.objects.filter(action="case.open").count() == 6 * per_writer
+    assert CaseEvent.objects.filter(action="open").count() == 6 * per_writer
     incremental = snapshot()
     rollup_rebuild()
     assert snapshot() == incremental
