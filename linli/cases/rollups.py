@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
@@ -421,11 +421,11 @@ def _areas_on_server(day_rows: list[_Row], grids: set[int], chains: Mapping[int,
 def rollup_write(delta: RollupDelta, *, chains: Mapping[int, tuple[int, ...]] | None = None) -> None:
     """Add a delta to both tables (inside the caller's transaction). ``chains`` (grid →
     its area chain, as :func:`grid_chains` gives) saves looking them up."""
-    day_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.days.items()) if any(vector)]
+    day_rows = _rows(delta.days)
     if connection.vendor == "postgresql" and len(day_rows) > _COPY_FROM:
         _areas_on_server(day_rows, {key[1] for key in delta.days if key[1]}, delta.chains(chains))
         return
-    area_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.areas(chains).items()) if any(vector)]
+    area_rows = _rows(delta.areas(chains))
     _upsert(CaseRollup._meta.db_table, _DAY_KEYS, day_rows)
     _upsert(CaseRollupArea._meta.db_table, _AREA_KEYS, area_rows)
 
@@ -437,11 +437,16 @@ def rollup_statements(changes: Iterable[tuple[CaseFacts | None, CaseFacts | None
     rows they lock are every writer's (a street's, a district's), so the fewer round trips
     they are held for, the better."""
     delta = _delta_of(changes)
-    day_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.days.items()) if any(vector)]
-    area_rows: list[_Row] = [(*key, *vector) for key, vector in sorted(delta.areas(chains).items()) if any(vector)]
     return [_upsert_statement(table, keys, rows) for table, keys, rows in (
-        (CaseRollup._meta.db_table, _DAY_KEYS, day_rows), (CaseRollupArea._meta.db_table, _AREA_KEYS, area_rows),
+        (CaseRollup._meta.db_table, _DAY_KEYS, _rows(delta.days)),
+        (CaseRollupArea._meta.db_table, _AREA_KEYS, _rows(delta.areas(chains))),
     ) if rows]
+
+
+def _rows(vectors: Mapping[Any, list[int]]) -> list[_Row]:
+    """Keys then counters, in key order (the lock order of concurrent writers); rows that
+    add nothing are left out."""
+    return [(*key, *vector) for key, vector in sorted(vectors.items()) if any(vector)]
 
 
 def rollup_apply(*, case: Case, before: CaseFacts | None, action: str = "",

@@ -157,7 +157,8 @@ class AuditAppend:
 def audit_head_lock_statement() -> Statement:
     """``(seq, last_hash)`` of the chain's head, locked until the commit: the first step of
     an append whose statements travel together (:func:`linli.core.bulk.execute_together`).
-    No row (a database nobody audited in yet): take :func:`audit_record_many`'s path."""
+    No row comes back from a database nobody audited in yet: create the head
+    (``AuditHead.objects.get_or_create(id=1)``) and run it again."""
     # SQLite has no row locks: its write transactions (IMMEDIATE) are serialised whole.
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     return f"SELECT seq, last_hash FROM {AuditHead._meta.db_table} WHERE id = 1{lock}", []  # noqa: S608 -- name from the model
