@@ -29,3 +29,14 @@ def test_labels_differ_between_languages_and_an_unknown_value_shows_itself() -> 
         english = Case(status=CaseStatus.CLOSED).get_status_display()
     assert chinese != english
     assert Case(status="no-such-status").get_status_display() == "no-such-status"
+
+
+def test_every_linli_model_with_choices_shows_one_label() -> None:
+    # A model added later without the mixin would translate its whole choice list per call.
+    from django.apps import apps
+
+    from linli.core.models import OneLabelDisplay
+
+    without = [model.__name__ for model in apps.get_models() if model.__module__.startswith("linli.")
+               and any(f.choices for f in model._meta.concrete_fields) and not issubclass(model, OneLabelDisplay)]
+    assert without == []
