@@ -28,8 +28,10 @@ _STREET_UP = frozenset({Role.STREET_STAFF, Role.DISTRICT_ADMIN})
 _NO_CASES = frozenset({Role.AUDITOR})
 
 
-def case_scope_q(*, user: User, scope: AreaScope, as_reporter: bool = True) -> Q:
-    """The cases ``user`` may see, as a filter (``pk__in=[]`` when nothing)."""
+def case_scope_q(*, user: User, scope: AreaScope, as_reporter: bool = True,
+                 departments: list[int] | None = None) -> Q:
+    """The cases ``user`` may see, as a filter (``pk__in=[]`` when nothing). ``departments``:
+    the user's :func:`_department_ids`, when the caller has them already."""
     visible = Q(pk__in=[])
     if as_reporter:
         visible |= Q(reporter_id=user.pk)
@@ -37,7 +39,7 @@ def case_scope_q(*, user: User, scope: AreaScope, as_reporter: bool = True) -> Q
         return visible
     if user.role == Role.DEPARTMENT_STAFF:
         if user.department:
-            mine = _department_ids(user)
+            mine = _department_ids(user) if departments is None else departments
             visible |= Q(department_id__in=mine, grid_id__in=scope.grid_ids)
             visible |= Q(department_id__in=mine, grid__isnull=True)
         return visible
@@ -138,7 +140,7 @@ def case_list_for_user(*, user: User, filters: CaseFilters | None = None) -> Que
     return query.order_by("-created_at", "-id")
 
 
-def _inbox_q(user: User, scope: AreaScope) -> Q:
+def _inbox_q(user: User, scope: AreaScope, departments: list[int]) -> Q:
     """What the role must act on now among open cases (a subset of what it may see)."""
     mine = Q(pk__in=[])
     if user.role == Role.GRID_WORKER:
@@ -146,7 +148,7 @@ def _inbox_q(user: User, scope: AreaScope) -> Q:
         # Verify on site what others handled in my grids.
         mine |= Q(grid_id__in=scope.grid_ids, status=S.HANDLED) & ~Q(assignee_id=user.pk)
     elif user.role == Role.DEPARTMENT_STAFF:
-        mine |= Q(status__in=[S.DISPATCHED, S.ACCEPTED], department_id__in=_department_ids(user)) & (
+        mine |= Q(status__in=[S.DISPATCHED, S.ACCEPTED], department_id__in=departments) & (
             Q(assignee__isnull=True) | Q(assignee_id=user.pk))
     elif user.role in (Role.COMMUNITY_STAFF, Role.STREET_STAFF):
         mine |= Q(status__in=[S.REPORTED, S.REGISTERED, S.RETURNED, S.VERIFIED])
@@ -189,9 +191,10 @@ def case_inbox_for_user(*, user: User, limit: int = 100) -> list[Case]:
     """
     scope = scope_for(user)
     order = ("-supervision_level", F("stage_due_at").asc(nulls_last=True), "id")
+    departments = _department_ids(user) if user.role == Role.DEPARTMENT_STAFF and user.department else []
     work = list(
-        _base().filter(status__in=OPEN_STATUSES).filter(case_scope_q(user=user, scope=scope))
-        .filter(_inbox_q(user, scope)).order_by(*order)[:limit]
+        _base().filter(status__in=OPEN_STATUSES).filter(case_scope_q(user=user, scope=scope, departments=departments))
+        .filter(_inbox_q(user, scope, departments)).order_by(*order)[:limit]
     )
     reports = list(_base().filter(_my_reports_q(user)).order_by(*order)[:limit])
     seen = {case.pk for case in work}

@@ -624,12 +624,13 @@ _OPEN_FIELDS = ("source", "category", "level", "description", "address", "lon", 
                 "reporter_name", "case.callback_phone", "handled_on_spot", "source_key")
 
 
-def _build(valid: _Valid, *, actor: Actor, role: str, number: str, ctx: _Context) -> tuple[Case, list[CaseEvent]]:
-    """The new case in memory with its timeline: open, then register/dispatch as due."""
+def _build(valid: _Valid, *, actor: Actor, role: str, ctx: _Context) -> tuple[Case, list[CaseEvent]]:
+    """The new case in memory with its timeline: open, then register/dispatch as due. No
+    number yet: ``_insert`` reserves them, as late as it can."""
     item = valid.item
     phone_enc = pii.encrypt(valid.phone, field="case.callback_phone") if valid.phone else ""
     case = unsaved(Case, {
-        "number": number, "source": item.source, "source_key": item.source_key, "category_id": valid.category.pk,
+        "source": item.source, "source_key": item.source_key, "category_id": valid.category.pk,
         "level": valid.level, "description": valid.description, "address": valid.address,
         "lon": item.lon, "lat": item.lat, "grid_id": valid.grid_id, "status": CaseStatus.REPORTED,
         "reporter_id": actor.pk, "reporter_name": item.reporter_name,
@@ -703,8 +704,7 @@ def _insert(built: list[tuple[_Valid, Case, list[CaseEvent]]], actor: Actor, req
             case._state.adding = False
     events = []
     for valid, case, case_events in built:
-        for n, event in enumerate(case_events):
-            event.case_id = case.pk  # built before the case had its id; the case is cached on it
+        for n, event in enumerate(_of_case(case_events, case)):
             if n == 0 and valid.photos:
                 event.save()  # the photos point at it: it needs its id
             else:
@@ -763,15 +763,16 @@ def _insert_contended_last(built: list[tuple[_Valid, Case, list[CaseEvent]]], ac
         case._state.adding = False
     append = audit_chain_append(head=(int(head[0][0]), str(head[0][1])), actor=actor, action="case.open",
                                 target_type="cases.Case", targets=_open_targets(built), request_id=request_id)
-    events = [event for case, case_events in zip(cases, (e for _v, _c, e in built), strict=True)
-              for event in _of_case(case_events, case)]
+    events = [event for _v, case, case_events in built for event in _of_case(case_events, case)]
     execute_together([insert_statement(Case, cases), insert_statement(CaseEvent, events),
                       *audit_append_statements(append)])
 
 
 def _of_case(events: list[CaseEvent], case: Case) -> list[CaseEvent]:
+    """``events`` pointed at ``case``'s id: they were built before it had one (the case
+    itself is cached on them)."""
     for event in events:
-        event.case_id = case.pk  # built before the case had its id
+        event.case_id = case.pk
     return events
 
 
@@ -856,7 +857,7 @@ def _in_input_order(valid: list[_Valid], built: list[tuple[_Valid, Case, list[Ca
 def _build_all(fresh: list[_Valid], *, actor: Actor, role: str, ctx: _Context) -> list[tuple[_Valid, Case, list[CaseEvent]]]:
     built = []
     for v in fresh:
-        case, events = _build(v, actor=actor, role=role, number="", ctx=ctx)
+        case, events = _build(v, actor=actor, role=role, ctx=ctx)
         # The reply shows the grid and department: from the process caches, not a query.
         if case.grid_id in ctx.grid_areas:
             case.grid = ctx.grid_areas[case.grid_id]

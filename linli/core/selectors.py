@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import QuerySet
 
 from linli.core.models import AuditEntry, AuditHead, ChangeStamp
 from linli.core.services import GENESIS_HASH, audit_entry_digest
-
-
-def change_stamp(rows: QuerySet[Any]) -> tuple[Any, ...]:
-    """(count, last ``updated_at``, sum of ids) of ``rows``: changes whenever a row is added,
-    removed or saved, so a per-process cache keyed by it is current. A bulk ``update()``
-    does not touch ``updated_at`` and goes unseen."""
-    row = rows.aggregate(n=Count("id"), last=Max("updated_at"), ids=Sum("id"))
-    return (row["n"], row["last"], row["ids"])
 
 
 def change_generation(topic: str) -> int | None:
