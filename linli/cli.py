@@ -91,6 +91,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("linli demo: service catalogue, case history and departmental exports if missing …", flush=True)
     call_command("linli_demo_extras")
     call_command("linli_demo_exports", "--if-missing")
+    print("linli demo: importing the departmental exports (all but 计生) if no import has run …", flush=True)
+    call_command("linli_demo_imports")
     _print_demo_banner(host=args.host, port=args.port, serving=not args.no_serve)
     if args.no_serve:
         return 0

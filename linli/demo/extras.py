@@ -1,11 +1,13 @@
 """The parts of the demo beyond the street: service catalogue and windows, the import
-sources and a year of cases (the six departmental exports come from ``linli_demo_exports``).
+sources and a year of cases (the six departmental exports come from ``linli_demo_exports``;
+five of them are then imported by :func:`demo_imports_if_missing`).
 Each part is seeded only when it is missing, so ``linli demo`` on an existing data folder
 adds what a newer linli brings and nothing twice.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +20,8 @@ from linli.catalogue.services import window_create
 from linli.core.actors import Actor
 from linli.demo.cases_history import DEFAULT_CASES_PER_MONTH, seed_case_history
 from linli.demo.generator import DEFAULT_SEED
-from linli.fusion.models import Source
-from linli.fusion.services import sources_sync
+from linli.fusion.models import ImportJob, Source
+from linli.fusion.services import import_run, sources_sync
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 
@@ -82,3 +84,41 @@ def demo_extras_seed_if_missing(
 
 def exports_dir() -> Path:
     return Path(settings.DATA_DIR) / "exports"
+
+
+# Imported at setup so that the review queue, the grid workers' verification tasks and every
+# person's provenance have something to show; 计生 (the largest, an XLSX of four sheets) is
+# left for trying the import wizard.
+DEMO_IMPORTED_SOURCES = ("minzheng", "canlian", "zongzhi", "chengguan", "liudong")
+
+
+def demo_imports_if_missing(*, actor: Actor, directory: Path | None = None,
+                            progress: Progress | None = None) -> ExtrasReport:
+    """Import the demo's departmental exports (all but 计生) under the street, once: nothing is
+    done when any import job exists, whoever ran it."""
+    say = progress or (lambda _message: None)
+    report = ExtrasReport()
+    folder = directory or exports_dir()
+    street = Area.objects.filter(level=AreaLevel.STREET).order_by("code").first()
+    if ImportJob.objects.exists():
+        report.skipped.append("departmental imports")
+        return report
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        report.skipped.append(f"departmental imports: no exports in {folder}")
+        return report
+    if street is None:
+        report.skipped.append("departmental imports: no street")
+        return report
+    files = {str(entry["code"]): folder / str(entry["file"]) for entry in manifest.get("files", [])}
+    sources = {source.code: source for source in Source.objects.filter(code__in=DEMO_IMPORTED_SOURCES)}
+    for code in DEMO_IMPORTED_SOURCES:
+        if code not in files or code not in sources:
+            continue
+        say(f"importing {files[code].name} ({sources[code].department}) …")
+        fused = import_run(actor=actor, source=sources[code], file_path=files[code], dry_run=False, area=street)
+        report.done.append(
+            f"{sources[code].department} {files[code].name}: {fused.rows_read:,} rows, "
+            f"{fused.new_persons:,} new persons, {fused.conflicts:,} conflicts, {fused.review:,} to review")
+    return report

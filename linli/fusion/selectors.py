@@ -13,12 +13,12 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import AreaScope, Principal, scope_for
 from linli.core.errors import NotFound
-from linli.fusion.choices import ReviewStatus, TaskStatus
+from linli.fusion.choices import ConflictField, ReviewStatus, TaskStatus
 from linli.fusion.models import (
     FieldProvenance,
     ImportJob,
@@ -102,12 +102,49 @@ def review_get_for_user(*, user: Principal, review_id: int) -> MatchReview:
     return review
 
 
-def verification_tasks_for_user(*, user: Principal, status: str | None = TaskStatus.OPEN) -> QuerySet[VerificationTask]:
+def verification_tasks_for_user(*, user: Principal, status: str | None = TaskStatus.OPEN,
+                                field: str | None = None) -> QuerySet[VerificationTask]:
     scope = scope_for(user)
     if not scope.can(Permission.VIEW_REGISTRY) or not scope.grid_ids:
         return VerificationTask.objects.none()
     rows = VerificationTask.objects.filter(grid_id__in=scope.grid_ids).select_related("person", "grid", "assignee")
+    if field is not None:
+        rows = rows.filter(field=field)
     return rows if status is None else rows.filter(status=status)
+
+
+# A death claim first (benefits may still be paid), then where someone lives, then the rest.
+_TASK_URGENCY = (ConflictField.IS_DECEASED, ConflictField.RESIDENCE, ConflictField.DISABILITY_GRADE,
+                 ConflictField.PHONE)
+
+
+def verification_tasks_in_walk_order(tasks: QuerySet[VerificationTask], *, status: str) -> QuerySet[VerificationTask]:
+    """Open tasks by urgency, then by building, unit and room, so that a grid worker's round
+    takes the tasks of one staircase together; answered and closed ones newest first."""
+    if status != TaskStatus.OPEN:
+        return tasks.order_by(F("answered_at").desc(nulls_last=True), "-id")
+    urgency = Case(*(When(field=name, then=Value(rank)) for rank, name in enumerate(_TASK_URGENCY)),
+                   default=Value(len(_TASK_URGENCY)), output_field=IntegerField())
+    return tasks.order_by(
+        urgency, F("person__room__building__address").asc(nulls_last=True),
+        F("person__room__unit__number").asc(nulls_last=True), F("person__room__number").asc(nulls_last=True), "id",
+    )
+
+
+def verification_task_counts_for_user(*, user: Principal) -> dict[str, int]:
+    """How many tasks of each status the user's grids hold (every status present, 0 if none)."""
+    counts = dict.fromkeys(TaskStatus.values, 0)
+    rows = verification_tasks_for_user(user=user, status=None).order_by().values("status").annotate(n=Count("id"))
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def verification_task_field_counts_for_user(*, user: Principal, status: str) -> dict[str, int]:
+    """How many tasks of ``status`` concern each conflicting field, in urgency order."""
+    counts = {str(name): 0 for name in _TASK_URGENCY}
+    rows = verification_tasks_for_user(user=user, status=status).order_by().values("field").annotate(n=Count("id"))
+    counts.update({row["field"]: row["n"] for row in rows})
+    return counts
 
 
 def verification_task_get_for_user(*, user: Principal, task_id: int) -> VerificationTask:

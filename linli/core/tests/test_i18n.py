@@ -7,12 +7,16 @@ workbench; these tests read the committed .po/.mo directly to catch that.
 from __future__ import annotations
 
 import gettext
+import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -102,6 +106,28 @@ def test_translations_keep_the_named_placeholders(po_entries: list[PoEntry]) -> 
             if found != expected and not (entry.msgid_plural is not None and found <= expected):
                 broken.append(entry.msgid)
     assert broken == []
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None and not os.environ.get("CI"), reason="gettext not installed")
+def test_the_catalogue_holds_every_message_the_code_marks(tmp_path: Path, settings: Any) -> None:
+    # given the committed catalogue copied aside, refreshed from the sources as makemessages does
+    copy = tmp_path / "locale" / "en" / "LC_MESSAGES" / "django.po"
+    copy.parent.mkdir(parents=True)
+    shutil.copy(PO_FILE, copy)
+    settings.LOCALE_PATHS = [str(tmp_path / "locale")]
+    project = Path(settings.PROJECT_DIR)  # where the documented makemessages runs
+    here = Path.cwd()
+    try:
+        os.chdir(project)
+        # The committed catalogue's folder ignored: makemessages would otherwise write there.
+        call_command("makemessages", locale=["en"], verbosity=0,
+                     ignore_patterns=[".venv/*", "node_modules/*", ".test-data/*", "linli/locale"])
+    finally:
+        os.chdir(here)
+    # then: a message added to the code without an English entry comes back empty or fuzzy
+    refreshed = read_po(copy)
+    missing = [e.msgid for e in refreshed if "fuzzy" in e.flags or not e.msgstrs or not all(s.strip() for s in e.msgstrs)]
+    assert missing == []
 
 
 def test_compiled_catalogue_matches_the_po_file(po_entries: list[PoEntry]) -> None:

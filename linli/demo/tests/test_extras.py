@@ -3,9 +3,15 @@ import pytest
 from linli.cases.models import Case
 from linli.catalogue.models import ServiceItem, ServiceWindow
 from linli.core.actors import SystemActor
-from linli.demo.extras import demo_extras_seed_if_missing
+from linli.demo.exports import generate_exports
+from linli.demo.extras import (
+    DEMO_IMPORTED_SOURCES,
+    demo_extras_seed_if_missing,
+    demo_imports_if_missing,
+)
 from linli.demo.services import demo_seed
-from linli.fusion.models import Source
+from linli.fusion.models import FieldProvenance, ImportJob, Source
+from linli.fusion.services import sources_sync
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 
@@ -35,3 +41,33 @@ def test_extras_without_a_street_do_nothing():
     report = demo_extras_seed_if_missing(actor=ACTOR)
     assert report.done == []
     assert not ServiceItem.objects.exists()
+
+
+def test_demo_imports_five_exports_under_the_street_once(tmp_path):
+    # given a small demo street, its import sources and its six exports
+    demo_seed(actor=ACTOR, residents=400, seed=2026)
+    sources_sync(actor=ACTOR)
+    generate_exports(seed=2026, residents=400, out_dir=tmp_path)
+    street = Area.objects.get(level=AreaLevel.STREET)
+    # when the demo imports run twice
+    first = demo_imports_if_missing(actor=ACTOR, directory=tmp_path)
+    jobs = list(ImportJob.objects.order_by("pk").values_list("source__code", "area_id", "status", "dry_run"))
+    provenance = FieldProvenance.objects.count()
+    second = demo_imports_if_missing(actor=ACTOR, directory=tmp_path)
+    # then every export but 计生 was committed under the street, and the registry knows its sources
+    assert [code for code, *_ in jobs] == list(DEMO_IMPORTED_SOURCES)
+    assert "jisheng" not in DEMO_IMPORTED_SOURCES
+    assert {(area, status, dry) for _, area, status, dry in jobs} == {(street.pk, "done", False)}
+    assert len(first.done) == len(DEMO_IMPORTED_SOURCES)
+    assert provenance > 400
+    # and the second run imported nothing
+    assert second.done == []
+    assert ImportJob.objects.count() == len(DEMO_IMPORTED_SOURCES)
+
+
+def test_demo_imports_without_exports_do_nothing(tmp_path):
+    demo_seed(actor=ACTOR, residents=200, seed=2026)
+    report = demo_imports_if_missing(actor=ACTOR, directory=tmp_path)
+    assert report.done == []
+    assert "no exports" in report.skipped[0]
+    assert not ImportJob.objects.exists()

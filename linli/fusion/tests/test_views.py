@@ -28,7 +28,9 @@ from linli.fusion.tests.test_services import (
     write_csv,
 )
 from linli.fusion.tests.web_support import client_for, csv_bytes, other_street_staff, xlsx_bytes
+from linli.registry.choices import HukouStatus
 from linli.registry.models import Person
+from linli.registry.services import person_create
 
 
 @pytest.fixture(autouse=True)
@@ -511,6 +513,68 @@ def test_grid_workers_answer_updates_the_registry(phone_task: VerificationTask, 
     assert phone_task.note == "电话核实"
     street.wang.refresh_from_db()
     assert street.wang.phone_masked == "139****2222"
+
+
+def _open_task(person: Person, field: str, grid: Any) -> VerificationTask:
+    return VerificationTask.objects.create(person=person, field=field, grid=grid,
+                                           evidence={"current": {"value": ""}, "incoming": {"value": "x"}})
+
+
+def _task_order(page: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'data-testid="task-item" data-task="(\d+)"', page)]
+
+
+def test_task_inbox_puts_death_claims_first_then_walks_the_rooms(street: Street, users: Users) -> None:  # noqa: F811
+    # given three persons of grid A1 (two rooms of one building) with tasks of several kinds
+    grid = street.tree.grid_a1
+    upstairs = person_create(actor=SYSTEM, name="赵强", id_number=None, phone=None, hukou=HukouStatus.LOCAL,
+                             room=street.room_a1_other)
+    roomless = person_create(actor=SYSTEM, name="钱敏", id_number=None, phone=None, hukou=HukouStatus.LOCAL,
+                             room=None, grid=grid)
+    phone_upstairs = _open_task(upstairs, "phone", grid)
+    phone_roomless = _open_task(roomless, "phone", grid)
+    phone_wang = _open_task(street.wang, "phone", grid)
+    deceased_upstairs = _open_task(upstairs, "is_deceased", grid)
+    residence_wang = _open_task(street.wang, "residence", grid)
+    # when
+    page = client_for(users.grid_worker_a1).get("/fusion/tasks/").content.decode()
+    # then: urgency first; within a kind room 101 before 502, a person without a room last
+    assert _task_order(page) == [deceased_upstairs.pk, residence_wang.pk, phone_wang.pk, phone_upstairs.pk,
+                                 phone_roomless.pk]
+    assert "江城花园3幢 1单元101室" in page  # where to go, on the card
+    assert re.search(r'data-testid="task-status-open">待核实 <span class="count">5</span>', page)
+    assert re.search(r'data-testid="task-field-phone">联系电话 3</a>', page)
+
+
+def test_task_inbox_filters_by_field_and_pages(street: Street, users: Users) -> None:  # noqa: F811
+    # given 25 phone tasks and one residence task in grid A1, and one task in grid B1
+    grid = street.tree.grid_a1
+    persons = [person_create(actor=SYSTEM, name=f"居民{n:02d}", id_number=None, phone=None,
+                             hukou=HukouStatus.LOCAL, room=street.room_a1) for n in range(25)]
+    phone_tasks = [_open_task(person, "phone", grid) for person in persons]
+    residence = _open_task(street.wang, "residence", grid)
+    _open_task(street.li, "phone", street.tree.grid_b1)
+    client = client_for(users.grid_worker_a1)
+    # when
+    first = client.get("/fusion/tasks/?field=phone").content.decode()
+    second = client.get("/fusion/tasks/?field=phone&page=2").content.decode()
+    # then: 20 a page, the residence task and the other grid's task on neither
+    assert len(_task_order(first)) == 20
+    assert sorted(_task_order(first) + _task_order(second)) == sorted(t.pk for t in phone_tasks)
+    assert residence.pk not in _task_order(first) + _task_order(second)
+    assert "第 1 / 2 页" in first
+    assert 'href="?field=phone&amp;page=2"' in first
+    assert re.search(r'data-testid="task-status-open">待核实 <span class="count">26</span>', first)
+    # and an unknown field or page falls back to all open tasks, first page
+    fallback = client.get("/fusion/tasks/?field=bogus&page=x").content.decode()
+    assert residence.pk in _task_order(fallback)
+
+
+def test_task_page_says_where_the_person_lives(phone_task: VerificationTask, users: Users) -> None:
+    # when
+    page = client_for(users.grid_worker_a1).get(f"/fusion/tasks/{phone_task.pk}/").content.decode()
+    # then
+    assert re.search(r'data-testid="task-address">住址:江城花园3幢 1单元101室', page)
 
 
 def test_invalid_answer_is_shown_on_the_field_and_the_task_stays_open(phone_task: VerificationTask,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,10 +16,10 @@ from linli.fusion.forms import VerificationAnswerForm
 from linli.fusion.models import Source, VerificationTask
 from linli.fusion.views.access import TASK_ROLES, StaffRequest, staff_view
 from linli.fusion.views.context import field_label, fusion_context
-from linli.fusion.views.display import room_text, task_evidence, value_text
+from linli.fusion.views.display import person_address, room_text, task_evidence, value_text
 from linli.registry.models import Room
 
-INBOX_LIMIT = 100
+PAGE_SIZE = 20
 ROOM_CHOICES_LIMIT = 5000
 
 
@@ -29,6 +30,7 @@ def _sources() -> dict[int, Source]:
 
 def _card(task: VerificationTask, sources: dict[int, Source]) -> dict[str, object]:
     return {"task": task, "label": field_label(task.field), "evidence": task_evidence(task, sources),
+            "address": person_address(task.person),
             "answer": {field_label(k): value_text(k, str(v)) or str(v) for k, v in (task.answer or {}).items()}}
 
 
@@ -37,13 +39,21 @@ def _card(task: VerificationTask, sources: dict[int, Source]) -> dict[str, objec
 def task_inbox(request: StaffRequest) -> HttpResponse:
     status = request.GET.get("status", TaskStatus.OPEN)
     status = status if status in TaskStatus.values else TaskStatus.OPEN
-    tasks = selectors.verification_tasks_for_user(user=request.user, status=status).select_related(
+    field = request.GET.get("field", "")
+    field = field if field in ConflictField.values else ""
+    tasks = selectors.verification_tasks_for_user(user=request.user, status=status, field=field or None).select_related(
         "person__room__unit", "person__room__building", "person__building")
+    page = Paginator(selectors.verification_tasks_in_walk_order(tasks, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     sources = _sources()
-    cards = [_card(task, sources) for task in tasks[:INBOX_LIMIT]]
+    counts = selectors.verification_task_counts_for_user(user=request.user)
+    fields = selectors.verification_task_field_counts_for_user(user=request.user, status=status)
     return render(request, "fusion/tasks.html", {
-        **fusion_context(request.user, "tasks"), "cards": cards, "status": status,
-        "statuses": TaskStatus.choices,
+        **fusion_context(request.user, "tasks"), "cards": [_card(task, sources) for task in page], "page": page,
+        "status": status, "field": field,
+        "statuses": [(value, label, counts[value]) for value, label in TaskStatus.choices],
+        "fields": [(name, field_label(name), n) for name, n in fields.items()],
+        "field_total": sum(fields.values()),
     })
 
 
