@@ -180,7 +180,9 @@ def task_evidence(task: VerificationTask, sources: dict[int, Source]) -> list[Ev
     elif field == "residence":
         shown = str(current.get("masked") or "") or room_address(str(current.get("value") or ""))
     lines.append(EvidenceLine(
-        who=(_("%(dept)s(现登记)") % {"dept": source.department}) if source else _("现登记信息"),
+        # What the registry held when the conflict was found: an authoritative incoming value
+        # has replaced it since, so it is not called "current".
+        who=(_("%(dept)s(导入前登记)") % {"dept": source.department}) if source else _("导入前登记"),
         value=shown or "—", row=None,
     ))
     incoming = evidence.get("incoming") or {}
