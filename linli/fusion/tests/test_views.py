@@ -586,3 +586,17 @@ def test_invalid_answer_is_shown_on_the_field_and_the_task_stays_open(phone_task
     assert 'data-testid="task-error"' in response.content.decode()
     phone_task.refresh_from_db()
     assert phone_task.status == TaskStatus.OPEN
+
+
+def test_job_list_shows_each_import_s_counts(street: Street, users: Users, tmp_path: Path) -> None:  # noqa: F811
+    # given one committed import by the system (three rows: one linked, one new, one rejected)
+    report = import_run(actor=SYSTEM, area=street.tree.street, source=Source.objects.get(code="minzheng"), dry_run=False,
+                        file_path=write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, minzheng_rows()))
+    # when
+    page = client_for(users.street).get("/fusion/imports/").content.decode()
+    # then
+    row = re.search(r'data-testid="job-row">(.*?)</tr>', page, re.S)
+    assert row is not None
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+    assert cells[5:] == ["3", str(report.new_persons), str(report.conflicts), str(report.review), "1", "系统"]
+    assert report.new_persons == 1

@@ -42,6 +42,12 @@ EVIDENCE_LABELS: dict[str, Promise] = {
     "name": _("姓名"), "birth": _("出生日期"), "sex": _("性别"), "address": _("住址"),
     "phone": _("电话"), "id": _("身份证号"),
 }
+# The matcher's comparison levels (``linli.fusion.match.compare``) in words.
+EVIDENCE_LEVELS: dict[str, Promise] = {
+    "exact": _("一致"), "same": _("一致"), "homophone": _("同音"), "fuzzy": _("相近"), "missing": _("缺失"),
+    "different": _("不同"), "swapped": _("月日颠倒"), "one_digit": _("差一位数字"), "typo": _("疑似笔误"),
+    "room": _("同一房间"), "room_no_compound": _("房号相同(小区名缺失)"), "building": _("同一楼栋"),
+}
 
 
 def field_label(name: str) -> str:

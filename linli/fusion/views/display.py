@@ -15,7 +15,7 @@ from linli.fusion.mapping import SourceDefinition
 from linli.fusion.models import MatchReview, Source, SourceRecord, VerificationTask
 from linli.fusion.normalise import normalise_date, normalise_name, normalise_sex
 from linli.fusion.pipeline import definition_of
-from linli.fusion.views.context import EVIDENCE_LABELS, field_label
+from linli.fusion.views.context import EVIDENCE_LABELS, EVIDENCE_LEVELS, field_label
 from linli.registry.choices import HukouStatus, Sex
 from linli.registry.models import Person, Room
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE
@@ -129,13 +129,14 @@ def compare(record: SourceRecord, person: Person | None) -> list[CompareRow]:
 
 
 def evidence_items(review: MatchReview) -> list[tuple[str, str]]:
-    """The matcher's comparison levels in words, e.g. ("姓名", "0.93")."""
+    """The matcher's comparison levels in words, e.g. ("姓名", "同音")."""
     items = []
     for key, value in (review.evidence or {}).items():
         if value in (None, ""):
             continue
         label = EVIDENCE_LABELS.get(key)
-        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        level = EVIDENCE_LEVELS.get(str(value))
+        shown = f"{value:.2f}" if isinstance(value, float) else str(level) if level is not None else str(value)
         items.append((str(label) if label is not None else key, shown))
     return items
 
