@@ -75,6 +75,7 @@ class Plan:
     changed_fields: dict[int, set[str]] = field(default_factory=dict)
     reviews: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    new_ids: set[str] = field(default_factory=set)  # ID numbers (blind index) given to new persons
 
 
 def plain_value(name: str, text: str) -> Any:
@@ -343,13 +344,19 @@ def _plan_new_persons(plan: Plan, obs: pl.DataFrame, new_rows: pl.DataFrame, sta
         distinct=pl.col("value").n_unique().over("cluster", "field"),
     ).with_columns(winner_value=pl.col("value").filter(pl.col("pos") == pl.col("last")).first().over("cluster", "field"))
     winners = grouped.filter(pl.col("pos") == pl.col("last"))
-    taken = set(_id_owners(winners.filter(pl.col("field") == "id_number")["value"].to_list()))
-    grouped = grouped.with_columns(
-        taken=(pl.col("field") == "id_number") & pl.col("winner_value").is_in(sorted(taken)))
+    id_winners = winners.filter(pl.col("field") == "id_number").sort("pos")
+    owned = sorted(_id_owners(id_winners["value"].to_list()))
+    # An ID number registered already, or stated by an earlier new person of this plan (two
+    # strangers, one of them mistyped), is not given again: the unique key would refuse the
+    # whole import.
+    refused = id_winners.filter(pl.col("value").is_in(owned) | ~pl.col("value").is_first_distinct())["cluster"]
+    taken_id = (pl.col("field") == "id_number") & pl.col("cluster").is_in(refused.to_list())
+    grouped = grouped.with_columns(taken=taken_id)
+    given = winners.filter(~taken_id)
     rooms = room_places([int(v) for v in winners.filter(pl.col("field") == "residence")["plain"].to_list()])
-    for cluster, name, plain in winners.filter(~((pl.col("field") == "id_number") & pl.col("value").is_in(
-            sorted(taken)))).select("cluster", "field", "plain").iter_rows():
+    for cluster, name, plain in given.select("cluster", "field", "plain").iter_rows():
         apply_plain(plan.new_persons[cluster], name, plain, rooms)
+    plan.new_ids.update(given.filter(pl.col("field") == "id_number")["value"].to_list())
     folded = (pl.col("distinct") == 1) & (pl.col("p") <= DEFAULT_PRECEDENCE) & ~pl.col("taken")
     stated_parts.append(grouped.filter(folded).select("pos", "field", "value", "masked"))
     kept = grouped.filter(~folded)
@@ -364,6 +371,10 @@ def _plan_new_persons(plan: Plan, obs: pl.DataFrame, new_rows: pl.DataFrame, sta
         .when(pl.col("value") == pl.col("winner_value")).then(pl.lit(WinReason.AGREED))
         .otherwise(pl.lit(WinReason.OUTRANKED)).alias("reason"),
     ).cast(PROVENANCE_SCHEMA)  # type: ignore[arg-type]
+
+
+# The owner of an ID number a new person of the same plan takes (no person has this id).
+_NEW_PERSON: Final = -1
 
 
 def _id_owners(bidx: Sequence[str]) -> dict[str, int]:
@@ -400,10 +411,13 @@ def _plan_existing(plan: Plan, obs: pl.DataFrame, persons: pl.DataFrame, stated_
                       conflicts=pl.concat([p.conflicts for p in parts]))
     del parts
     # An ID number registered to another person is never copied onto this one.
-    winning_ids = entries.filter(pl.col("won") & (pl.col("field") == "id_number"))
+    winning_ids = entries.filter(pl.col("won") & (pl.col("field") == "id_number")).sort("pos")
     owners = _id_owners(winning_ids["value"].to_list())
-    refused = {(person, value) for person, value in winning_ids.select("person", "value").iter_rows()
-               if owners.get(value) not in (None, person)}
+    owners.update((value, _NEW_PERSON) for value in plan.new_ids if value not in owners)
+    refused: set[tuple[int, str]] = set()
+    for person, value in winning_ids.select("person", "value").iter_rows():
+        if owners.setdefault(value, person) != person:  # the first person of this plan to win it keeps it
+            refused.add((person, value))
     changes = settled.changes
     if refused:
         refused_frame = pl.DataFrame(list(refused), schema={"person": pl.Int64, "value": pl.String}, orient="row")

@@ -300,3 +300,27 @@ def test_review_queue_row_is_kept_until_decided(street: Street, tmp_path: Path) 
     assert review.candidate == street.wang
     assert review.record.status == RecordStatus.REVIEW
     assert review.record.person is None
+
+
+@pytest.mark.parametrize("one_slice_per_row", [False, True])
+def test_two_strangers_stating_one_id_number_do_not_stop_the_import(
+    street: Street, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_slice_per_row: bool,
+) -> None:
+    # given a file where a man and an old woman carry the same (new) ID number, one by typo —
+    # planned whole, or one row a slice (the second slice then reads the first one's writes)
+    from linli.fusion import services
+
+    if one_slice_per_row:
+        monkeypatch.setattr(services, "plan_slices", lambda _decisions, indices: [[i] for i in indices])
+    rows = [["张伟", ID_NEW, "男", "1990-09-09", "", "", "", "", "", ""],
+            ["李秀英", ID_NEW, "女", "1948-02-03", "13500001111", "", "", "", "", ""]]
+    # when
+    report = import_run(actor=SYSTEM, area=street.tree.street, source=Source.objects.get(code="minzheng"),
+                        dry_run=False, file_path=write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows))
+    # then both are registered; the first row's person holds the number, the second is told why not
+    assert report.new_persons == 2
+    first, second = Person.objects.get(name="张伟"), Person.objects.get(name="李秀英")
+    assert first.id_number_masked.endswith(ID_NEW[-4:])
+    assert second.id_number_bidx == ""
+    refused = FieldProvenance.objects.get(person=second, field="id_number")
+    assert (refused.won, refused.reason) == (False, "id_taken")
