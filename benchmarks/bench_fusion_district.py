@@ -183,6 +183,9 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=300)
     parser.add_argument("--exports-dir", type=Path, default=None)
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the import here")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="seed the registry and write the exports, import nothing (a template database "
+                             "to copy with CREATE DATABASE … TEMPLATE for runs that start alike)")
     parser.add_argument("--reuse-exports", action="store_true",
                         help="take the exports an earlier run wrote for the same size and seed")
     args = parser.parse_args()
@@ -219,6 +222,9 @@ def main() -> None:
             files = pool.apply(_generate, (args.residents, out_dir, seed_kwargs))
         print(f"generated exports in {time.perf_counter() - t:.1f} s", flush=True)
     sources = {s.code: s for s in sources_sync(actor=actor)}
+    if args.seed_only:
+        connection.close()
+        return
     total_rows = sum(f.rows for f in files.values())
     persons_before = Person.objects.count()
     rss_before = _peak_rss_mib()
