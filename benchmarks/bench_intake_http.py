@@ -349,6 +349,16 @@ def latency_at(port: int, fixture: Fixture | None, path: str, *, rate: float, re
     return [x for r in results for x in r[0]], sum(r[1] for r in results)
 
 
+def latency_by_rate(port: int, fixture: Fixture, rates: list[float]) -> None:
+    """Open-loop intake latency at each offered rate: where waiting starts to dominate."""
+    from benchmarks.harness import percentile
+
+    for rate in rates:
+        latencies, errors = latency_at(port, fixture, INTAKE_PATH, rate=rate, requests=int(rate * 6))
+        print(f"POST /api/v1/cases at {rate:g} req/s offered: p50 {percentile(latencies, 50):.1f} ms, "
+              f"p99 {percentile(latencies, 99):.1f} ms, errors {errors}", flush=True)
+
+
 # --- Main --------------------------------------------------------------------------------------
 
 
@@ -379,6 +389,8 @@ def main() -> None:
                         help="wrk connections (many gateways reporting at once; group commit batches them)")
     parser.add_argument("--paced-seconds", type=float, default=8.0, help="duration of the open-loop run")
     parser.add_argument("--no-wrk", action="store_true", help="use the Python client even if wrk is installed")
+    parser.add_argument("--rates", type=str, default="",
+                        help="also print intake p50/p99 at these offered req/s, e.g. 10,50,100,200 (open loop, 6 s each)")
     args = parser.parse_args()
 
     from benchmarks.harness import Result, report
@@ -410,6 +422,7 @@ def main() -> None:
         latency_at(port, None, BASELINE_PATH, rate=50, requests=100)
         baseline = measure("login page (bare view)", max_fn(None, BASELINE_PATH), paced_fn(None, BASELINE_PATH))
         intake = measure("POST /api/v1/cases", max_fn(fixture, INTAKE_PATH), paced_fn(fixture, INTAKE_PATH))
+        latency_by_rate(port, fixture, [float(r) for r in args.rates.split(",") if r.strip()])
 
     client = f"wrk -t2 -c{args.connections}" if use_wrk else "python http.client, 2 processes x 8 connections"
     notes = (f"granian wsgi, {args.workers} workers x {args.threads} threads, client on the same {os.cpu_count()}-CPU machine ({client}); "
