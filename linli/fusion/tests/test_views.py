@@ -356,6 +356,10 @@ def test_review_queue_shows_both_records_side_by_side_masked(review: MatchReview
     assert ID_WANG not in page
     assert ID_WANG[:4] + "*" * 10 + ID_WANG[-4:] in page
     assert 'class="differs"' in page  # names and birth dates disagree
+    evidence = re.search(r'data-testid="review-evidence">(.*?)</p>', page, re.S)
+    assert evidence is not None
+    assert '<span class="chip">身份证号 · 一致</span>' in evidence.group(1)  # the matcher's levels in words
+    assert "exact" not in evidence.group(1)
 
 
 def test_accepting_a_review_from_the_queue_links_the_record(review: MatchReview, users: Users, street: Street) -> None:  # noqa: F811
