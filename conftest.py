@@ -19,6 +19,15 @@ from linli.geo.models import Area
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_lifts_audit_guards() -> None:
+    """Transactional tests end with Django's flush, which empties the audit tables too: the
+    test database is the one place where that is wanted (linli/core/tests/guards.py)."""
+    from linli.core.tests.guards import install_flush_bypass
+
+    install_flush_bypass()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     """Argon2 with tiny parameters: production cost (~0.5 s a hash) would dominate the suite."""

@@ -204,9 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--residents", type=int, help="default: the demo street's 74,000")
     seed.add_argument("--seed", type=int, help="random seed (same seed, same street)")
 
-    audit = add("audit", cmd_audit, "audit log: verify the hash chain, or tail it",
+    audit = add("audit", cmd_audit, "audit log: verify the MAC chain, write a checkpoint, or tail it",
                 passthrough=True)
-    audit.add_argument("action", choices=["verify", "tail"])
+    audit.add_argument("action", choices=["verify", "checkpoint", "tail"])
     return parser
 
 

@@ -9,10 +9,14 @@ folder.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
@@ -86,16 +90,23 @@ def new_key() -> str:
 
 @dataclass(frozen=True)
 class Secrets:
-    """Secret material: Django's secret key, PII encryption keys and the blind-index key."""
+    """Secret material: Django's secret key, PII encryption keys, the blind-index key and the
+    audit chain's MAC keys; where each came from, and which this start generated."""
 
     secret_key: str
     pii_keys: dict[str, bytes]
     pii_current_key: str
     blind_index_key: bytes
+    audit_keys: dict[str, bytes]
+    audit_current_key: str
+    # Not part of the secrets' value: two loads of the same secrets compare equal.
+    path: Path = field(compare=False, default=Path(SECRETS_FILE))
+    sources: dict[str, str] = field(compare=False, default_factory=dict)
+    generated: frozenset[str] = field(compare=False, default=frozenset())
 
 
-def parse_pii_keys(variable: str, raw: str) -> tuple[dict[str, bytes], str]:
-    """``id1:base64,id2:base64``; the first key encrypts, all of them decrypt (rotation)."""
+def parse_keys(variable: str, raw: str) -> tuple[dict[str, bytes], str]:
+    """``id1:base64,id2:base64``; the first key seals, all of them open (rotation)."""
     keys: dict[str, bytes] = {}
     current = ""
     for part in raw.split(","):
@@ -114,44 +125,108 @@ def parse_pii_keys(variable: str, raw: str) -> tuple[dict[str, bytes], str]:
     return keys, current
 
 
+def _generators() -> dict[str, Callable[[], str]]:
+    return {
+        "LINLI_SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "LINLI_PII_KEYS": lambda: f"k1:{new_key()}",
+        "LINLI_BLIND_INDEX_KEY": new_key,
+        "LINLI_AUDIT_KEYS": lambda: f"a1:{new_key()}",
+    }
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ConfigError("LINLI_DATA_DIR", f"{path} is unreadable or corrupt: {exc}") from None
+    if not isinstance(stored, dict):
+        raise ConfigError("LINLI_DATA_DIR", f"{path} must hold a JSON object")
+    return stored
+
+
+def _write_secrets_file(path: Path, values: dict[str, str]) -> None:
+    """Written to a 0600 temp file and renamed into place: never world-readable, never half
+    written."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(values, handle, indent=2)
+    os.replace(tmp, path)
+
+
+@contextmanager
+def _secrets_lock(path: Path) -> Iterator[None]:
+    """Serialises changes of the secrets file: two processes starting at once agree on one
+    file (the second reads what the first wrote)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _generate_missing(path: Path) -> frozenset[str]:
+    """Generate every secret found neither in the environment nor in the file, into the file
+    (a first start, or an upgrade that brought a new key). Returns what it generated."""
+    wanted = [name for name in _generators() if not os.environ.get(name)]
+    if not wanted or all(_read_secrets_file(path).get(name) for name in wanted):
+        return frozenset()
+    with _secrets_lock(path):
+        stored = _read_secrets_file(path)
+        missing = [name for name in wanted if not stored.get(name)]
+        if not missing:
+            return frozenset()
+        generators = _generators()
+        stored.update({name: generators[name]() for name in missing})
+        _write_secrets_file(path, stored)
+    return frozenset(missing)
+
+
+def secrets_discard_generated(found: Secrets) -> Path | None:
+    """Undo what :func:`load_secrets` generated at this start once the database proved those
+    keys wrong: they sealed nothing, and left in place they would pass for the real ones at
+    the next start. A file generated whole is moved aside (its new name is returned);
+    otherwise the generated entries are taken out of it."""
+    if not found.generated:
+        return None
+    with _secrets_lock(found.path):
+        stored = _read_secrets_file(found.path)
+        if not stored:
+            return None
+        if set(stored) <= found.generated:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            aside = found.path.with_name(f"{found.path.name}.rejected-{stamp}")
+            os.replace(found.path, aside)
+            return aside
+        _write_secrets_file(found.path, {k: v for k, v in stored.items() if k not in found.generated})
+    return None
+
+
 def load_secrets(data_dir: Path, *, generate: bool) -> Secrets:
-    """Secrets come from the environment, else from the data folder (generated once there)."""
+    """Secrets come from the environment, else from the data folder (generated there when
+    missing and ``generate`` is on)."""
     path = data_dir / SECRETS_FILE
-    stored: dict[str, str] = {}
-    if not path.exists() and generate:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        generated = {
-            "LINLI_SECRET_KEY": secrets.token_urlsafe(50),
-            "LINLI_PII_KEYS": f"k1:{new_key()}",
-            "LINLI_BLIND_INDEX_KEY": new_key(),
-        }
-        # Written to a 0600 temp file and linked into place: never world-readable, and two
-        # processes starting at once agree on one file (the loser reads the winner's).
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(generated, handle, indent=2)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    if path.exists():
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as exc:
-            raise ConfigError("LINLI_DATA_DIR", f"{path} is unreadable or corrupt: {exc}") from None
-        if not isinstance(stored, dict):
-            raise ConfigError("LINLI_DATA_DIR", f"{path} must hold a JSON object")
+    generated = _generate_missing(path) if generate else frozenset()
+    stored = _read_secrets_file(path)
+    sources: dict[str, str] = {}
 
     def pick(name: str) -> str:
-        value = os.environ.get(name) or stored.get(name)
+        value = os.environ.get(name)
+        if value:
+            sources[name] = "environment"
+            return value
+        value = stored.get(name)
         if not value:
             raise ConfigError(name, f"not set and not found in {path}")
+        sources[name] = str(path)
         return value
 
-    pii_keys, current = parse_pii_keys("LINLI_PII_KEYS", pick("LINLI_PII_KEYS"))
+    pii_keys, current = parse_keys("LINLI_PII_KEYS", pick("LINLI_PII_KEYS"))
+    audit_keys, audit_current = parse_keys("LINLI_AUDIT_KEYS", pick("LINLI_AUDIT_KEYS"))
     secret_key = pick("LINLI_SECRET_KEY")
     if len(secret_key) < 32:
         raise ConfigError("LINLI_SECRET_KEY", "must be at least 32 characters")
@@ -160,4 +235,9 @@ def load_secrets(data_dir: Path, *, generate: bool) -> Secrets:
         pii_keys=pii_keys,
         pii_current_key=current,
         blind_index_key=_decode_key("LINLI_BLIND_INDEX_KEY", pick("LINLI_BLIND_INDEX_KEY")),
+        audit_keys=audit_keys,
+        audit_current_key=audit_current,
+        path=path,
+        sources=sources,
+        generated=generated,
     )

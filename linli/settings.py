@@ -28,6 +28,12 @@ SECRET_KEY = _secrets.secret_key
 LINLI_PII_KEYS = _secrets.pii_keys
 LINLI_PII_CURRENT_KEY = _secrets.pii_current_key
 LINLI_BLIND_INDEX_KEY = _secrets.blind_index_key
+# The audit chain's HMAC keys (id → key; the current one MACs new entries, all verify).
+LINLI_AUDIT_KEYS = _secrets.audit_keys
+LINLI_AUDIT_CURRENT_KEY = _secrets.audit_current_key
+# Where the secrets came from and what this start generated: the key check
+# (linli/core/key_check.py) names them when it refuses to start.
+LINLI_SECRETS = _secrets
 
 ALLOWED_HOSTS = env_list("LINLI_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("LINLI_CSRF_TRUSTED_ORIGINS", default=[])
@@ -196,6 +202,11 @@ LINLI_CASE_NUMBER_PREFIX = os.environ.get("LINLI_CASE_NUMBER_PREFIX", "AJ")
 LINLI_CASES_NOTIFY_SENDER = os.environ.get("LINLI_CASES_NOTIFY_SENDER", "linli.cases.tasks.LogSender")
 # SMS gateway adapter (outside linli): a class with send(phone, message). Default only logs.
 LINLI_SMS_SENDER = os.environ.get("LINLI_SMS_SENDER", "linli.catalogue.tasks.LogSender")
+
+# Where `linli audit checkpoint` writes the signed checkpoints of the audit chain's head and
+# `linli audit verify` reads them; keep copies off the server (docs/deployment.md).
+LINLI_AUDIT_CHECKPOINT_DIR = Path(
+    os.environ.get("LINLI_AUDIT_CHECKPOINT_DIR", DATA_DIR / "audit-checkpoints")).resolve()
 
 # Optional map tile server (government intranets have no internet tiles by default).
 LINLI_TILE_URL = os.environ.get("LINLI_TILE_URL", "")

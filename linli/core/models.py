@@ -50,7 +50,10 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
 
 
 class AuditEntry(models.Model):
-    """One audited action. Append-only; each row's hash covers the previous row's hash.
+    """One audited action. Append-only (the ORM refuses changes, and so do database triggers,
+    migration ``core.0005``); each row's ``hash`` is a keyed MAC (``key_id`` names the key of
+    ``LINLI_AUDIT_KEYS``; empty for entries from before keyed MACs) that covers the previous
+    row's ``hash`` — see ``linli/core/audit_mac.py``.
 
     Personal values are never stored here: ``fields`` holds field *names* only.
     """
@@ -65,6 +68,7 @@ class AuditEntry(models.Model):
     fields = models.JSONField(_("涉及字段"), default=list, blank=True)
     reason = models.CharField(_("事由"), max_length=500, blank=True)
     request_id = models.CharField(_("请求ID"), max_length=64, blank=True)
+    key_id = models.CharField(_("校验密钥"), max_length=16, blank=True, default="")
     prev_hash = models.CharField(_("前序哈希"), max_length=64)
     hash = models.CharField(_("哈希"), max_length=64, unique=True)
 
@@ -91,11 +95,18 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """Single row holding the chain's tip; locking it serialises appends across processes."""
+    """Single row holding the chain's tip; locking it serialises appends across processes.
+
+    A database trigger lets it only move forward onto an entry that exists. ``legacy_*`` pin
+    the entries written before keyed MACs (1..``legacy_seq``) with a MAC of their last hash,
+    set once by migration ``core.0004``."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    legacy_seq = models.BigIntegerField(default=0)
+    legacy_key_id = models.CharField(max_length=16, blank=True, default="")
+    legacy_mac = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -104,6 +115,37 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head #{self.seq}"
+
+
+class KeyCheckKind(models.TextChoices):
+    PII = "pii", _("个人信息加密密钥")
+    BLIND_INDEX = "blind_index", _("盲索引密钥")
+    AUDIT = "audit", _("审计校验密钥")
+
+
+class KeyCheck(OneLabelDisplay, models.Model):
+    """A known value sealed by one configured key when linli first met it, so that a start
+    with other keys — a lost secrets file regenerated, a wrong vault entry — is refused before
+    it writes anything (``linli/core/key_check.py``). ``retired_at``: a PII key whose every
+    value ``linli_pii_rotate`` moved to a newer key, so it may leave the configuration."""
+
+    kind = models.CharField(_("类别"), max_length=16, choices=KeyCheckKind.choices)
+    key_id = models.CharField(_("密钥编号"), max_length=32, blank=True)
+    token = models.CharField(_("校验值"), max_length=200)
+    retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["kind", "key_id"]
+        verbose_name = _("密钥校验")
+        verbose_name_plural = _("密钥校验")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["kind", "key_id"], name="core_keycheck_one_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key_id}"
 
 
 # The topic whose triggers (migration ``cases.0007``) cover the reference data most requests

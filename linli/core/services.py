@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from django.apps import apps
 from django.db import connection, models, transaction
@@ -15,38 +14,15 @@ from django.utils import timezone
 
 from linli.core import pii
 from linli.core.actors import Actor, actor_label
+from linli.core.audit_checkpoint import checkpoint_text, checkpoint_write, checkpoints_read
+from linli.core.audit_mac import EntrySigner, entry_body
 from linli.core.bulk import Statement, bulk_insert_objects, insert_statement, unsaved
 from linli.core.models import AuditEntry, AuditHead
 
-GENESIS_HASH = "0" * 64
 # Field *names* only: a value such as a phone number or an ID number never matches.
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,79}$")
 # Up to this many entries a batch goes in one multi-row INSERT, above by COPY.
 _SMALL_BATCH = 100
-
-
-def audit_entry_digest(
-    *,
-    prev_hash: str,
-    seq: int,
-    created_at: datetime,
-    actor_id: int | None,
-    actor_label: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    fields: list[str],
-    reason: str,
-    request_id: str,
-) -> str:
-    """The chain hash of one entry; :func:`linli.core.selectors.audit_chain_verify` recomputes it."""
-    body = json.dumps(
-        [seq, created_at.isoformat(), actor_id, actor_label, action, target_type, target_id,
-         fields, reason, request_id],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
 def _in_real_transaction() -> bool:
@@ -89,15 +65,15 @@ def audit_record(
     seq = head.seq + 1
     # UTC with microseconds: what the database returns hashes the same.
     created_at = timezone.now().astimezone(UTC)
-    digest = audit_entry_digest(
-        prev_hash=head.last_hash, seq=seq, created_at=created_at, actor_id=actor.pk,
-        actor_label=label, action=action, target_type=target_type, target_id=target,
-        fields=names, reason=reason, request_id=request_id,
-    )
+    signer = EntrySigner()
+    digest = signer.mac(head.last_hash, entry_body(
+        seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label, action=action,
+        target_type=target_type, target_id=target, fields=names, reason=reason, request_id=request_id,
+    ))
     entry = AuditEntry.objects.create(
         seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label, action=action,
         target_type=target_type, target_id=target, fields=names, reason=reason,
-        request_id=request_id, prev_hash=head.last_hash, hash=digest,
+        request_id=request_id, key_id=signer.key_id, prev_hash=head.last_hash, hash=digest,
     )
     AuditHead.objects.filter(id=1).update(seq=seq, last_hash=digest, updated_at=created_at)
     return entry
@@ -180,6 +156,7 @@ def audit_chain_append(
     label = actor_label(actor)[:150]
     seq, prev = head
     created_at = timezone.now().astimezone(UTC)
+    signer = EntrySigner()
     entries: list[AuditEntry] = []
     for target in targets:
         if not isinstance(target, AuditTarget):
@@ -191,15 +168,14 @@ def audit_chain_append(
         seq += 1
         target_id = str(target.target_id)[:64]
         why, request = (target.reason or reason)[:500], (target.request_id or request_id)[:64]
-        digest = audit_entry_digest(
-            prev_hash=prev, seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label,
-            action=action, target_type=target_type, target_id=target_id, fields=names,
-            reason=why, request_id=request,
-        )
+        digest = signer.mac(prev, entry_body(
+            seq=seq, created_at=created_at, actor_id=actor.pk, actor_label=label, action=action,
+            target_type=target_type, target_id=target_id, fields=names, reason=why, request_id=request,
+        ))
         entries.append(unsaved(AuditEntry, {
             "seq": seq, "created_at": created_at, "actor_id": actor.pk, "actor_label": label, "action": action,
             "target_type": target_type, "target_id": target_id, "fields": names, "reason": why,
-            "request_id": request, "prev_hash": prev, "hash": digest,
+            "request_id": request, "key_id": signer.key_id, "prev_hash": prev, "hash": digest,
         }))
         prev = digest
     return AuditAppend(entries=entries, seq=seq, last_hash=prev, created_at=created_at)
@@ -216,6 +192,39 @@ def audit_append_statements(append: AuditAppend) -> list[Statement]:
         (f"UPDATE {table} SET seq = %s, last_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608 -- name from the model
          [append.seq, append.last_hash, append.created_at]),
     ]
+
+
+@dataclass(frozen=True)
+class CheckpointOutcome:
+    """What :func:`audit_checkpoint_write` did: the file and its text, or why it refused."""
+
+    path: Path | None
+    text: str
+    problems: list[str]
+
+
+def audit_checkpoint_write(*, actor: Actor, directory: Path) -> CheckpointOutcome:
+    """Verify the chain against itself and the checkpoints already in ``directory``, then
+    append an ``audit.checkpoint`` entry and write its number and MAC, signed, to a new file
+    there. Writes nothing when anything is wrong: a checkpoint must never vouch for a chain
+    that was tampered with."""
+    # Imported here: the selectors read what this module writes.
+    from linli.core.selectors import audit_chain_verify, audit_checkpoints_verify
+
+    report = audit_chain_verify()
+    checkpoints, problems = checkpoints_read(directory)
+    problems = [*report.problems, *problems, *audit_checkpoints_verify(checkpoints, report=report)]
+    if problems:
+        return CheckpointOutcome(path=None, text="", problems=problems)
+    with transaction.atomic():
+        entry = audit_record(actor=actor, action="audit.checkpoint", target_type="core.audit",
+                             reason=f"checked={report.checked}")
+    written_at = timezone.localtime(entry.created_at)
+    path = checkpoint_write(directory, written_at=written_at, count=entry.seq, seq=entry.seq,
+                            mac=entry.hash, key_id=entry.key_id)
+    text = checkpoint_text(written_at=written_at, count=entry.seq, seq=entry.seq, mac=entry.hash,
+                           key_id=entry.key_id)
+    return CheckpointOutcome(path=path, text=text, problems=[])
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""The audit log: written inside transactions, hash-chained, tamper-evident, append-only."""
+"""The audit log: written inside transactions, MAC-chained, tamper-evident, append-only."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from linli.core.selectors import (
     audit_entry_count,
 )
 from linli.core.services import audit_record
+from linli.core.tests.guards import guards_lifted
 
 ACTOR = SystemActor("test:audit")
 
@@ -30,7 +31,8 @@ def append(n: int, *, reason: str = "") -> list[AuditEntry]:
 
 
 def raw_sql(sql: str, params: list[str | int]) -> None:
-    with connection.cursor() as cursor:
+    """As an attacker with the tables' owner rights: the database guards dropped first."""
+    with guards_lifted(), connection.cursor() as cursor:
         cursor.execute(sql, params)
 
 

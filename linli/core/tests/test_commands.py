@@ -16,6 +16,7 @@ from linli.core import pii
 from linli.core.actors import SystemActor
 from linli.core.models import AuditEntry
 from linli.core.services import audit_record, encrypted_columns, pii_keys_rotate
+from linli.core.tests.guards import guards_lifted
 
 OLD = {"k1": b"\x01" * 32}
 NEW = {"k2": b"\x02" * 32, "k1": b"\x01" * 32}
@@ -46,7 +47,7 @@ def test_audit_verify_reports_an_intact_chain():
 def test_audit_verify_fails_and_lists_problems_on_a_changed_row():
     # given
     append(4)
-    with connection.cursor() as cursor:
+    with guards_lifted(), connection.cursor() as cursor:
         cursor.execute("UPDATE core_auditentry SET action = 'forged' WHERE seq = 2")
     err = StringIO()
     # when / then
