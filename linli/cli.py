@@ -219,10 +219,23 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _keys_refused() -> str | None:
+    """The key check (linli/core/key_check.py) before any command: the refusal's message when
+    the configured keys cannot read the database."""
+    _setup_django()
+    from linli.core.key_check import keys_refused_at_start
+
+    return keys_refused_at_start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     args = parse(argv)
     handler: Handler = args.handler
+    refused = _keys_refused()
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -161,7 +161,7 @@ def _secrets_lock(path: Path) -> Iterator[None]:
     """Serialises changes of the secrets file: two processes starting at once agree on one
     file (the second reads what the first wrote)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    fd = os.open(path.with_name(f"{path.name}.lock"), os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -39,9 +39,10 @@ def current_key_id() -> str:
     return key_id
 
 
-def encrypt(plaintext: str, *, field: str) -> str:
-    """Seal ``plaintext`` with the current key, bound to ``field`` (e.g. ``person.phone``)."""
-    key_id = current_key_id()
+def encrypt(plaintext: str, *, field: str, key_id: str | None = None) -> str:
+    """Seal ``plaintext`` with the current key (or the configured key ``key_id``), bound to
+    ``field`` (e.g. ``person.phone``)."""
+    key_id = current_key_id() if key_id is None else key_id
     key = _keys().get(key_id)
     if key is None:
         raise PiiError(f"current key {key_id!r} is not among the configured keys")

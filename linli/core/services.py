@@ -17,7 +17,7 @@ from linli.core.actors import Actor, actor_label
 from linli.core.audit_checkpoint import checkpoint_text, checkpoint_write, checkpoints_read
 from linli.core.audit_mac import EntrySigner, entry_body
 from linli.core.bulk import Statement, bulk_insert_objects, insert_statement, unsaved
-from linli.core.models import AuditEntry, AuditHead
+from linli.core.models import AuditEntry, AuditHead, KeyCheck, KeyCheckKind
 
 # Field *names* only: a value such as a phone number or an ID number never matches.
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,79}$")
@@ -246,6 +246,7 @@ class RotationReport:
     key_id: str
     rewritten: dict[str, int] = field(default_factory=dict)
     skipped_models: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -306,6 +307,16 @@ def _rotate_model(
             last_pk = rows[-1].pk
 
 
+def _pii_key_checks_retire(*, current: str) -> list[str]:
+    """Mark the key checks of every PII key but ``current`` retired; returns their ids."""
+    with transaction.atomic():
+        stale = KeyCheck.objects.select_for_update().filter(
+            kind=KeyCheckKind.PII, retired_at__isnull=True).exclude(key_id=current)
+        retired = sorted(stale.values_list("key_id", flat=True))
+        stale.update(retired_at=timezone.now())
+    return retired
+
+
 def pii_keys_rotate(*, actor: Actor, batch_size: int = 500) -> RotationReport:
     """Re-encrypt every ``*_enc`` value sealed with an old key under the current key.
 
@@ -320,6 +331,10 @@ def pii_keys_rotate(*, actor: Actor, batch_size: int = 500) -> RotationReport:
         for model, columns in found.items():
             _rotate_model(model, columns, key_id=report.key_id, batch_size=batch_size,
                           report=report)
+        if not undeclared:
+            # Every declared value is now under the current key: the others may leave
+            # LINLI_PII_KEYS without the key check refusing the next start.
+            report.retired = _pii_key_checks_retire(current=report.key_id)
     finally:
         # Also after a failure: the batches that did commit are recorded.
         if report.total:

@@ -15,9 +15,10 @@ from linli.config import (
     env_int,
     load_secrets,
     new_key,
+    secrets_discard_generated,
 )
 
-SECRET_VARIABLES = ("LINLI_SECRET_KEY", "LINLI_PII_KEYS", "LINLI_BLIND_INDEX_KEY")
+SECRET_VARIABLES = ("LINLI_SECRET_KEY", "LINLI_PII_KEYS", "LINLI_BLIND_INDEX_KEY", "LINLI_AUDIT_KEYS")
 
 
 @pytest.fixture
@@ -131,3 +132,55 @@ def test_environment_overrides_the_generated_file(clean_env, tmp_path):
     clean_env.setenv("LINLI_SECRET_KEY", "x" * 40)
     # then
     assert load_secrets(tmp_path, generate=True).secret_key == "x" * 40
+
+
+def test_an_upgrade_adds_the_missing_audit_key_to_an_existing_secrets_file(clean_env, tmp_path):
+    # given a secrets file written by a linli without audit keys
+    path = tmp_path / SECRETS_FILE
+    old = {"LINLI_SECRET_KEY": "s" * 50, "LINLI_PII_KEYS": f"k1:{_KEY_A}", "LINLI_BLIND_INDEX_KEY": _KEY_B}
+    path.write_text(json.dumps(old))
+    # when
+    found = load_secrets(tmp_path, generate=True)
+    # then only the audit key is new; the old keys are untouched
+    stored = json.loads(path.read_text())
+    assert {k: stored[k] for k in old} == old
+    assert stored["LINLI_AUDIT_KEYS"].startswith("a1:")
+    assert found.generated == {"LINLI_AUDIT_KEYS"}
+    assert found.audit_current_key == "a1"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert found.sources["LINLI_PII_KEYS"] == str(path)
+
+
+def test_keys_from_the_environment_are_not_generated_and_named_as_such(clean_env, tmp_path):
+    # given every key in the environment
+    clean_env.setenv("LINLI_SECRET_KEY", "e" * 40)
+    clean_env.setenv("LINLI_PII_KEYS", f"k1:{_KEY_A}")
+    clean_env.setenv("LINLI_BLIND_INDEX_KEY", _KEY_B)
+    clean_env.setenv("LINLI_AUDIT_KEYS", f"a2:{_KEY_B},a1:{_KEY_A}")
+    # when
+    found = load_secrets(tmp_path, generate=True)
+    # then
+    assert not (tmp_path / SECRETS_FILE).exists()
+    assert found.generated == frozenset()
+    assert set(found.sources.values()) == {"environment"}
+    assert (found.audit_current_key, set(found.audit_keys)) == ("a2", {"a1", "a2"})
+
+
+def test_generated_keys_the_database_refused_are_moved_aside_or_taken_out(clean_env, tmp_path):
+    # given a whole file generated at this start
+    whole = load_secrets(tmp_path / "whole", generate=True)
+    # when it is discarded
+    aside = secrets_discard_generated(whole)
+    # then it is out of the way, kept for inspection
+    assert aside is not None
+    assert aside.name.startswith(f"{SECRETS_FILE}.rejected-")
+    assert not whole.path.exists()
+    # given a file of which only the audit key was generated now
+    (tmp_path / "part").mkdir()
+    part_path = tmp_path / "part" / SECRETS_FILE
+    part_path.write_text(json.dumps({"LINLI_SECRET_KEY": "s" * 50, "LINLI_PII_KEYS": f"k1:{_KEY_A}",
+                                     "LINLI_BLIND_INDEX_KEY": _KEY_B}))
+    part = load_secrets(tmp_path / "part", generate=True)
+    # when / then only that key is taken out again
+    assert secrets_discard_generated(part) is None
+    assert set(json.loads(part_path.read_text())) == {"LINLI_SECRET_KEY", "LINLI_PII_KEYS", "LINLI_BLIND_INDEX_KEY"}

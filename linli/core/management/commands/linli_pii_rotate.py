@@ -1,7 +1,8 @@
 """Re-encrypt personal data sealed with an old key under the current ``LINLI_PII_KEYS`` key.
 
 Rotation: put the new key first in ``LINLI_PII_KEYS`` (keeping the old one after it), restart,
-run this command, then drop the old key. Models opt in with ``PII_FIELDS``.
+run this command, then drop the old key. Until a run finishes, the key check refuses to start
+without the old key (linli/core/key_check.py). Models opt in with ``PII_FIELDS``.
 """
 
 from __future__ import annotations
@@ -36,3 +37,6 @@ class Command(BaseCommand):
         for label, count in sorted(report.rewritten.items()):
             self.stdout.write(f"{label}: {count} re-encrypted")
         self.stdout.write(f"done: {report.total} value(s) now under key {report.key_id}")
+        if report.retired:
+            self.stdout.write(f"key(s) {', '.join(report.retired)} no longer seal anything: "
+                              "they may be removed from LINLI_PII_KEYS")
