@@ -66,6 +66,12 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_retired(name: str, replacement: str) -> None:
+    """A variable linli no longer reads: refused rather than silently ignored."""
+    if name in os.environ:
+        raise ConfigError(name, f"no longer used; {replacement}")
+
+
 def env_database_url(name: str, *, default: str) -> str:
     raw = os.environ.get(name, default).strip()
     scheme = urlsplit(raw).scheme

@@ -13,6 +13,7 @@ from linli.config import (
     env_database_url,
     env_int,
     env_list,
+    env_retired,
     load_secrets,
 )
 
@@ -138,9 +139,18 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
-# Lockout per username (never by IP alone: grid workers share carrier IPs).
+# Login throttling (linli/accounts/services.py, docs/configuration.md): failures count per
+# known device, per username and source, per username (every unknown client) and per source;
+# each counter past its free failures waits, doubling per further failure. Never by IP alone:
+# grid workers share carrier IPs.
 LINLI_LOCKOUT_FAILURES = env_int("LINLI_LOCKOUT_FAILURES", default=5, minimum=1)
-LINLI_LOCKOUT_MINUTES = env_int("LINLI_LOCKOUT_MINUTES", default=15, minimum=1)
+LINLI_LOCKOUT_ACCOUNT_FAILURES = env_int("LINLI_LOCKOUT_ACCOUNT_FAILURES", default=20, minimum=1)
+LINLI_LOCKOUT_BACKOFF_SECONDS = env_int("LINLI_LOCKOUT_BACKOFF_SECONDS", default=60, minimum=1)
+LINLI_LOCKOUT_MAX_MINUTES = env_int("LINLI_LOCKOUT_MAX_MINUTES", default=60, minimum=1)
+LINLI_LOCKOUT_FORGET_HOURS = env_int("LINLI_LOCKOUT_FORGET_HOURS", default=24, minimum=1)
+LINLI_DEVICE_COOKIE_DAYS = env_int("LINLI_DEVICE_COOKIE_DAYS", default=180, minimum=1)
+env_retired("LINLI_LOCKOUT_MINUTES", "the wait now grows per failure: LINLI_LOCKOUT_BACKOFF_SECONDS "
+            "(the first wait) and LINLI_LOCKOUT_MAX_MINUTES (the longest)")
 LINLI_IP_THROTTLE_PER_HOUR = env_int("LINLI_IP_THROTTLE_PER_HOUR", default=300, minimum=1)
 # How many reverse proxies (nginx …) sit in front: the client IP is read from X-Forwarded-For.
 LINLI_TRUSTED_PROXIES = env_int("LINLI_TRUSTED_PROXIES", default=0)

@@ -156,11 +156,13 @@ class ApiKeyAdmin(AuditedModelAdmin[ApiKey]):
 
 @admin.register(LoginThrottle)
 class LoginThrottleAdmin(ReadOnlyAdmin[LoginThrottle]):
-    list_display = ("key", "failures", "window_started_at", "locked_until")
+    list_display = ("key", "failures", "last_failure_at", "locked_until")
     search_fields = ("key",)
     actions = ("unlock",)
 
-    @admin.action(description=_("解除所选账号的锁定"), permissions=["view"])
+    @admin.action(description=_("解除所选账号的登录限制"), permissions=["view"])
     def unlock(self, request: HttpRequest, queryset: QuerySet[LoginThrottle]) -> None:
-        for row in queryset.filter(key__startswith="user:"):
-            login_unlock(actor=request_actor(request), username=row.key.removeprefix("user:"))
+        # user:<name>, src:<name>|<source>, dev:<name>|<device>; address counters name nobody.
+        names = {row.key.partition(":")[2].partition("|")[0] for row in queryset.exclude(key__startswith="ip:")}
+        for name in sorted(names):
+            login_unlock(actor=request_actor(request), username=name)

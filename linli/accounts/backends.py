@@ -1,4 +1,4 @@
-"""Authentication backend: lockout and IP throttle first, then the password; role-based admin.
+"""Authentication backend: login throttling first, then the password; role-based admin.
 
 Django's admin asks the backend for permissions such as ``geo.change_area``; they follow from
 the user's role (``workflow.ADMIN_APP_ACTIONS``), so no per-user permission rows are needed.
@@ -14,8 +14,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
 from linli.accounts import services
+from linli.accounts.devices import COOKIE, device_of
 from linli.accounts.models import User
-from linli.accounts.workflow import role_admin_apps, role_grants_django_perm
+from linli.accounts.selectors import login_wait
+from linli.accounts.workflow import (
+    LoginClient,
+    login_source,
+    login_username,
+    role_admin_apps,
+    role_grants_django_perm,
+)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -37,25 +45,34 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return hop
 
 
+def login_client(request: HttpRequest | None, username: str) -> LoginClient:
+    """Who is trying to log in as ``username``: address, source and known device (if the
+    browser holds a valid device cookie for that username)."""
+    name = login_username(username)
+    ip = client_ip(request)
+    cookie = request.COOKIES.get(COOKIE) if request is not None else None
+    return LoginClient(username=name, ip=ip, source=login_source(ip), device=device_of(cookie, name))
+
+
 class LockoutModelBackend(ModelBackend):
+    """The password is checked only for a client that no counter refuses; failures and
+    successes are counted per client (``accounts.services.login_failure_record``)."""
+
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None,
         password: str | None = None, **kwargs: Any,
     ) -> User | None:
         if not username or password is None:
             return None
-        # A locked username is refused even with the right password, from any IP.
-        if services.login_locked_until(username=username) is not None:
-            return None
-        ip = client_ip(request)
-        if services.ip_throttled(ip=ip):
+        client = login_client(request, username)
+        if login_wait(client=client) is not None:
             return None
         request_id: str = getattr(request, "request_id", "")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            services.login_failure_record(username=username, ip=ip, request_id=request_id)
+            services.login_failure_record(client=client, request_id=request_id)
             return None
-        services.login_success_record(user=user, request_id=request_id)
+        services.login_success_record(user=user, client=client, request_id=request_id)
         return user
 
     def _role(self, user_obj: User | AnonymousUser) -> str | None:

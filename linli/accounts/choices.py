@@ -32,3 +32,11 @@ class Permission(models.TextChoices):
     EDIT_REGISTRY = "edit_registry", _("编辑实有人口房屋")
     # Integrations (IoT gateways, camera platforms, Open311 clients) that open cases.
     REPORT_CASES = "cases.report", _("上报事件")
+
+
+class NoticeKind(models.TextChoices):
+    """Security notices of the in-app inbox (``SecurityNotice``)."""
+
+    YOUR_LOGIN_THROTTLED = "your_login_throttled", _("您的账号登录尝试过多")
+    ACCOUNT_THROTTLED = "account_throttled", _("账号登录尝试过多")
+    SOURCE_THROTTLED = "source_throttled", _("来源地址登录尝试过多")

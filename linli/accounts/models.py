@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.choices import AssignmentKind, Role
+from linli.accounts.choices import AssignmentKind, NoticeKind, Role
 from linli.core.models import OneLabelDisplay, TimeStampedModel
 
 
@@ -85,15 +85,48 @@ class ApiKey(TimeStampedModel):
 
 
 class LoginThrottle(TimeStampedModel):
-    """Failed-login counter per username (and, separately, per client IP)."""
+    """A failed-login counter. ``key`` says whose: ``dev:<username>|<device>`` (a known device
+    of the user), ``src:<username>|<source>`` (unknown clients from one address), ``user:<username>``
+    (every unknown client of the username), ``ip:<address>`` (every username from one address).
+    ``locked_until``: refused until then; ``last_failure_at``: counters forget after a quiet
+    spell (``LINLI_LOCKOUT_FORGET_HOURS``)."""
 
     key = models.CharField(max_length=200, unique=True)
     failures = models.PositiveIntegerField(default=0)
     window_started_at = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["key"]
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
+
+
+class SecurityNotice(TimeStampedModel):
+    """A security notice in a user's in-app inbox (shown on the workbench home page): their
+    own account throttled, or — for administrators — an account or an address throttled.
+
+    The notification app will deliver these over its channels too; until then this table is
+    the inbox (``accounts.services.security_notice_send`` is the one place that writes it)."""
+
+    recipient = models.ForeignKey(User, verbose_name=_("接收人"), on_delete=models.CASCADE,
+                                  related_name="security_notices")
+    kind = models.CharField(_("类别"), max_length=32, choices=NoticeKind.choices)
+    username = models.CharField(_("账号"), max_length=150, blank=True)
+    source = models.CharField(_("来源地址"), max_length=64, blank=True)
+    failures = models.PositiveIntegerField(_("失败次数"), default=0)
+    until = models.DateTimeField(_("限制到"), null=True, blank=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        verbose_name = _("安全提醒")
+        verbose_name_plural = _("安全提醒")
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["recipient", "read_at"], name="notice_recipient_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"

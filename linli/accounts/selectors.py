@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.choices import AssignmentKind, Permission, Role
-from linli.accounts.models import ApiKey, AreaAssignment, User
-from linli.accounts.workflow import API_SCOPES, ROLE_PERMISSIONS
+from linli.accounts.models import ApiKey, AreaAssignment, LoginThrottle, SecurityNotice, User
+from linli.accounts.workflow import API_SCOPES, ROLE_PERMISSIONS, LoginClient
 from linli.core.errors import NotFound
 from linli.core.models import REFERENCE_TOPIC
 from linli.core.selectors import change_generation
@@ -147,3 +149,17 @@ def area_get_for_user(*, user: Principal, area_id: int) -> Area:
     if area_id not in scope.area_ids or not scope.can(Permission.VIEW_REGISTRY):
         raise NotFound(_("区域不存在"))
     return Area.objects.get(pk=area_id)
+
+
+def login_wait(*, client: LoginClient, now: datetime | None = None) -> datetime | None:
+    """Until when ``client`` is refused without its password being checked (too many recent
+    failures); ``None`` when it may try. See ``LoginClient.gate_keys`` for which counters."""
+    now = now or timezone.now()
+    waits = [until for until in LoginThrottle.objects.filter(
+        key__in=client.gate_keys(), locked_until__gt=now).values_list("locked_until", flat=True) if until]
+    return max(waits, default=None)
+
+
+def security_notices_for_user(*, user: User, limit: int = 10) -> list[SecurityNotice]:
+    """The user's unread security notices, newest first."""
+    return list(SecurityNotice.objects.filter(recipient=user, read_at__isnull=True)[:limit])

@@ -1,6 +1,10 @@
-"""Pure rules of the accounts app: which role may do what. No ORM here."""
+"""Pure rules of the accounts app: which role may do what, how long a login waits. No ORM here."""
 
 from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import timedelta
 
 from linli.accounts.choices import Permission, Role
 
@@ -60,3 +64,72 @@ def role_grants_django_perm(role: str, perm: str) -> bool:
         action in ADMIN_APP_ACTIONS.get(permission, {}).get(app_label, frozenset())
         for permission in ROLE_PERMISSIONS.get(role, frozenset())
     )
+
+
+# --- Login throttling (OWASP Authentication Cheat Sheet: lockout per account and source with
+# growing delays; "Slow Down Online Guessing Attacks with Device Cookies") -----------------
+
+def login_backoff(failures: int, *, free: int, first: timedelta, longest: timedelta) -> timedelta | None:
+    """How long a counter with ``failures`` refuses logins: nothing before ``free`` failures,
+    then ``first``, doubling with each further failure, never more than ``longest``."""
+    if failures < free:
+        return None
+    doublings = min(failures - free, 32)  # 2**32 × a second is past any cap already
+    wait: timedelta = first * (2 ** doublings)
+    return min(wait, longest)
+
+
+def login_source(ip: str | None) -> str:
+    """The source a failure is counted under: the address, or an IPv6 client's /64 (one
+    subscriber holds a whole /64 and could otherwise pick a fresh address per guess)."""
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def login_username(username: str) -> str:
+    """The form every counter and device cookie uses: case-folded, so "Admin" is "admin"."""
+    return username.strip().lower()[:150]
+
+
+@dataclass(frozen=True)
+class LoginClient:
+    """Who is trying to log in as ``username`` (normalised): from which address, counted
+    under which source, with which known device (``None``: an unknown client)."""
+
+    username: str
+    ip: str | None
+    source: str
+    device: str | None
+
+    @property
+    def device_key(self) -> str:
+        return f"dev:{self.username}|{self.device}"
+
+    @property
+    def source_key(self) -> str:
+        return f"src:{self.username}|{self.source}"
+
+    @property
+    def account_key(self) -> str:
+        return f"user:{self.username}"
+
+    @property
+    def ip_key(self) -> str | None:
+        return f"ip:{self.ip}" if self.ip else None
+
+    def gate_keys(self) -> list[str]:
+        """The counters that may refuse this client: a known device answers for itself only,
+        so nobody elsewhere can lock the user out of it; an unknown client is refused by its
+        source's counter for the username, the username's, and its address's."""
+        if self.device:
+            return [self.device_key]
+        return [key for key in (self.source_key, self.account_key, self.ip_key) if key]

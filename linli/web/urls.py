@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from linli.web.views import areas, audit, auth, registry
+from linli.web.views import areas, audit, auth, notices, registry
 
 app_name = "web"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("households/<int:household_id>/", registry.household, name="household"),
     path("buildings/<int:building_id>/", registry.building, name="building"),
     path("audit/", audit.audit, name="audit"),
+    path("notices/<int:notice_id>/read/", notices.notice_read, name="notice-read"),
 ]

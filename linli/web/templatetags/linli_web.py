@@ -77,8 +77,10 @@ def workbench_nav(user: Any) -> dict[str, bool]:
 # Audit action codes in words; unknown codes (from newer apps) are shown as they are.
 ACTION_LABELS: dict[str, Promise] = {
     "auth.login": gettext_lazy("登录"),
-    "auth.lockout": gettext_lazy("账号锁定"),
-    "auth.unlock": gettext_lazy("解除锁定"),
+    "auth.lockout": gettext_lazy("登录受限"),
+    "auth.unlock": gettext_lazy("解除登录限制"),
+    "auth.throttles_prune": gettext_lazy("清理登录计数"),
+    "audit.checkpoint": gettext_lazy("审计检查点"),
     "user.create": gettext_lazy("新建账号"),
     "user.assign_area": gettext_lazy("绑定区域"),
     "apikey.create": gettext_lazy("新建接口密钥"),

@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from conftest import Users, make_user
 from linli.accounts.choices import Role
+from linli.accounts.devices import COOKIE
+from linli.accounts.models import SecurityNotice
 
 PASSWORD = "Linli-test-2026"
 
@@ -64,19 +66,65 @@ def test_wrong_password_shows_one_message_for_user_and_password(client: Client, 
     assert "_auth_user_id" not in client.session
 
 
-def test_fifth_failure_locks_the_account_and_says_until_when(client: Client, users: Users) -> None:
+def test_fifth_failure_says_too_many_attempts_not_wrong_password(client: Client, users: Users) -> None:
     # given
     for _ in range(4):
-        client.post(reverse("web:login"), {"username": "gw_a1", "password": "wrong"})
+        assert "用户名或密码错误" in client.post(reverse("web:login"), {"username": "gw_a1", "password": "wrong"}).content.decode()
     # when
     fifth = client.post(reverse("web:login"), {"username": "gw_a1", "password": "wrong"})
     right_password = client.post(reverse("web:login"), {"username": "gw_a1", "password": PASSWORD})
     # then
     for response in (fifth, right_password):
         body = response.content.decode()
-        assert "账号已临时锁定,请在" in body
-        assert "后重试" in body
+        assert response.status_code == 429
+        assert "尝试次数过多，请稍后再试" in body
+        assert "用户名或密码错误" not in body
     assert "_auth_user_id" not in client.session
+
+
+def test_a_login_leaves_a_device_cookie_that_keeps_the_user_in_while_others_guess(users: Users) -> None:
+    # given the user's own browser logged in once and out again
+    own = Client()
+    first = own.post(reverse("web:login"), {"username": "gw_a1", "password": PASSWORD})
+    device = first.cookies[COOKIE]
+    assert device["httponly"]
+    assert device["samesite"] == "Lax"
+    own.post(reverse("web:logout"))
+    # and an attacker's browser (no cookie) guessing until it must wait
+    attacker = Client()
+    for _ in range(6):
+        attacker.post(reverse("web:login"), {"username": "gw_a1", "password": "guess"})
+    assert "尝试次数过多" in attacker.post(reverse("web:login"), {"username": "gw_a1", "password": PASSWORD}).content.decode()
+    # when the user logs in from their own browser, from the same address
+    again = own.post(reverse("web:login"), {"username": "gw_a1", "password": PASSWORD})
+    # then
+    assert again.status_code == 302
+    assert own.session["_auth_user_id"] == str(users.grid_worker_a1.pk)
+
+
+def test_the_user_and_the_administrator_find_the_notice_on_the_home_page(client: Client, users: Users) -> None:
+    # given enough failures from unknown clients to hold up the username everywhere
+    for n in range(4):
+        for _ in range(5):
+            Client(REMOTE_ADDR=f"10.5.{n}.1").post(reverse("web:login"), {"username": "gw_a1", "password": "x"})
+    # when the user and the administrator open the home page
+    client.force_login(users.grid_worker_a1)
+    mine = client.get(reverse("web:home")).content.decode()
+    admin = Client()
+    admin.force_login(users.district_admin)
+    theirs = admin.get(reverse("web:home")).content.decode()
+    # then each reads what happened
+    assert 'data-testid="security-notice"' in mine
+    assert "您的账号密码连续输错" in mine
+    assert "账号 gw_a1 从未登录过的设备累计输错密码 20 次" in theirs
+    # when the user marks theirs read, it is gone; the administrator's stays
+    notice = SecurityNotice.objects.get(recipient=users.grid_worker_a1)
+    other = SecurityNotice.objects.get(recipient=users.district_admin)
+    assert client.post(reverse("web:notice-read", args=[other.pk])).status_code == 302
+    client.post(reverse("web:notice-read", args=[notice.pk]))
+    assert 'data-testid="security-notice"' not in client.get(reverse("web:home")).content.decode()
+    other.refresh_from_db()
+    assert other.read_at is None
 
 
 def test_resident_cannot_log_in_to_the_workbench(client: Client, users: Users) -> None:

@@ -16,8 +16,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from linli.accounts.backends import login_client
+from linli.accounts.devices import COOKIE, device_cookie_after_login, device_cookie_max_age
 from linli.accounts.models import User
-from linli.accounts.services import login_locked_until
+from linli.accounts.selectors import login_wait
 from linli.web.access import can_use_workbench
 from linli.web.forms import LoginForm
 
@@ -31,9 +33,10 @@ def _safe_next(request: HttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
-def _locked_message(until: datetime) -> str:
-    return _("账号已临时锁定,请在 %(time)s 后重试") % {
-        "time": timezone.localtime(until).strftime("%H:%M"),
+def _throttled_message(until: datetime) -> str:
+    # Not "wrong password": while refused, the password was not even checked.
+    return _("尝试次数过多，请稍后再试（%(time)s 之后）。") % {
+        "time": timezone.localtime(until).strftime("%H:%M:%S"),
     }
 
 
@@ -46,30 +49,38 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(_safe_next(request))
     form = LoginForm(request.POST if request.method == "POST" else None)
     error = ""
+    status = 200
     if form.is_valid():
-        username = form.cleaned_data["username"]
-        locked = login_locked_until(username=username)
-        if locked is not None:
-            error = _locked_message(locked)
-        else:
-            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+        client = login_client(request, form.cleaned_data["username"])
+        wait = login_wait(client=client)
+        if wait is None:
+            user = authenticate(request, username=form.cleaned_data["username"],
+                                password=form.cleaned_data["password"])
             if isinstance(user, User) and can_use_workbench(user):
                 login(request, user)
-                return HttpResponseRedirect(_safe_next(request))
+                response = HttpResponseRedirect(_safe_next(request))
+                # This browser is now a known device of the user: failures elsewhere never
+                # lock it out (linli/accounts/devices.py).
+                response.set_cookie(
+                    COOKIE, device_cookie_after_login(request.COOKIES.get(COOKIE), client.username),
+                    max_age=device_cookie_max_age(), httponly=True, samesite="Lax",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                )
+                return response
             if user is not None:
                 error = _("该账号不能登录工作台,请使用居民服务入口。")
             else:
-                # This very failure may be the one that locks the account.
-                locked = login_locked_until(username=username)
-                error = _locked_message(locked) if locked else _("用户名或密码错误")
+                wait = login_wait(client=client)  # this very failure may have started a wait
+                error = _("用户名或密码错误")
+        if wait is not None:
+            error, status = _throttled_message(wait), 429
     elif request.method == "POST":
         error = _("请输入用户名和密码。")
     return render(request, "web/login.html", {
         "form": form, "error": error,
         "next": request.POST.get("next") or request.GET.get("next", ""),
         "lockout_failures": settings.LINLI_LOCKOUT_FAILURES,
-        "lockout_minutes": settings.LINLI_LOCKOUT_MINUTES,
-    })
+    }, status=status)
 
 
 @require_POST
