@@ -60,20 +60,16 @@ def entry_body(
 
 
 class EntrySigner:
-    """MACs entries under one key; the HMAC state is keyed once and copied per entry (a batch
-    of 100,000 entries pays the key schedule once)."""
+    """MACs entries under one key, through the one-shot C HMAC (an HMAC object copied per
+    entry cost a batch of 100,000 entries four times the old unkeyed digest)."""
 
     def __init__(self, key_id: str | None = None) -> None:
         self.key_id = current_audit_key_id() if key_id is None else key_id
-        self._base = hmac.new(_key(self.key_id), digestmod=hashlib.sha256)
-        self._base.update(f"linli.audit.v2|{self.key_id}|".encode())
+        self._key = _key(self.key_id)
+        self._prefix = f"linli.audit.v2|{self.key_id}|".encode()
 
     def mac(self, prev_hash: str, body: bytes) -> str:
-        state = self._base.copy()
-        state.update(prev_hash.encode())
-        state.update(b"|")
-        state.update(body)
-        return state.hexdigest()
+        return hmac.digest(self._key, self._prefix + prev_hash.encode() + b"|" + body, "sha256").hex()
 
 
 def legacy_digest(prev_hash: str, body: bytes) -> str:
