@@ -139,3 +139,24 @@ def test_district_admin_creates_a_grid_worker_in_the_admin_without_staff_rights(
     user = User.objects.get(username="gw_new")
     assert not user.is_staff
     assert AuditEntry.objects.filter(action="admin.add", target_id=str(user.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_district_admin_lifts_every_login_wait_of_the_selected_usernames(admin_client, users):
+    # given waits of a source and of a known device of gw_a1, and an address counter
+    from linli.accounts.models import LoginThrottle
+    from linli.accounts.services import login_failure_record
+    from linli.accounts.workflow import LoginClient
+
+    for device in (None, "phone"):
+        for _ in range(5):
+            login_failure_record(client=LoginClient(username="gw_a1", ip="10.0.0.1", source="10.0.0.1", device=device))
+    rows = LoginThrottle.objects.filter(key__in=["src:gw_a1|10.0.0.1", "ip:10.0.0.1"])
+    # when the admin runs the action on the source's row (and the address row, which names nobody)
+    response = admin_client.post(reverse("admin:accounts_loginthrottle_changelist"), {
+        "action": "unlock", "_selected_action": [str(pk) for pk in rows.values_list("pk", flat=True)],
+    })
+    # then every counter of gw_a1 is gone, the address's stays, and it is audited
+    assert response.status_code == 302
+    assert set(LoginThrottle.objects.values_list("key", flat=True)) == {"ip:10.0.0.1"}
+    assert AuditEntry.objects.filter(action="auth.unlock", target_id="gw_a1").count() == 1
