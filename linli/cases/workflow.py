@@ -33,9 +33,11 @@ S = CaseStatus
 A = CaseAction
 
 # Pseudo-roles besides ``accounts.Role``: the user who reported the case (a resident may
-# verify and rate it) and the system (auto-registration, auto-dispatch, on-spot closing).
+# verify and rate it), the system (auto-registration, auto-dispatch, on-spot closing) and
+# the case's handler (its assignee, or staff of the department it was dispatched to).
 REPORTER = "reporter"
 SYSTEM = "system"
+HANDLER = "handler"
 
 # (status, action) → new status. Anything not listed is refused.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -107,6 +109,13 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     A.MERGE: _DISPATCHERS,
 }
 
+# Separation of duties: whoever holds one of these pseudo-roles on a case may not take the
+# action, whatever other roles they hold. The handler never verifies his own work.
+EXCLUDED_ROLES: dict[str, frozenset[str]] = {
+    A.VERIFY_PASS: frozenset({HANDLER}),
+    A.VERIFY_FAIL: frozenset({HANDLER}),
+}
+
 # Actions the handler side performs; the service checks the actor is the case's handler.
 ASSIGNEE_ACTIONS: frozenset[str] = frozenset({
     A.ACCEPT, A.REPORT_BACK, A.REJECT_BACK, A.REQUEST_EXTENSION,
@@ -141,12 +150,19 @@ def role_may(role: str, action: str) -> bool:
     return role in ACTION_ROLES.get(action, frozenset())
 
 
+def may_act(action: str, roles: Iterable[str]) -> bool:
+    """Whether an actor holding ``roles`` on a case may take ``action``: one role allows it
+    and no role excludes it (separation of duties)."""
+    held = set(roles)
+    return bool(held & ACTION_ROLES.get(action, frozenset())) and not held & EXCLUDED_ROLES.get(action, frozenset())
+
+
 def allowed_actions(status: str, role: str | Iterable[str]) -> list[str]:
     """Actions the role (or any of several roles) may take on a case in ``status``, in table order."""
     roles = {role} if isinstance(role, str) else set(role)
     return [
         action for (from_status, action) in TRANSITIONS
-        if from_status == status and roles & ACTION_ROLES.get(action, frozenset())
+        if from_status == status and may_act(action, roles)
     ]
 
 
