@@ -136,7 +136,8 @@ ACTOR_ROLE_SETS = [
 
 
 def test_separation_of_duties_is_in_the_table_the_handler_never_verifies() -> None:
-    assert EXCLUDED_ROLES == {A.VERIFY_PASS: {HANDLER}, A.VERIFY_FAIL: {HANDLER}}
+    expected = {A.VERIFY_PASS: {HANDLER}, A.VERIFY_FAIL: {HANDLER}}
+    assert expected == EXCLUDED_ROLES
 
 
 @pytest.mark.parametrize("status", CaseStatus.values)

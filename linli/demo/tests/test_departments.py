@@ -47,7 +47,9 @@ def test_demo_civil_affairs_user_opens_lists_and_accepts_a_case_dispatched_to_it
     # given street staff dispatch a 社会救助 case in the first grid to 民政办
     street, mz = User.objects.get(username="street"), User.objects.get(username="dept_mz")
     grid = Area.objects.filter(level=AreaLevel.GRID).order_by("code").first()
-    assert grid is not None and grid.centroid_lon is not None and grid.centroid_lat is not None
+    assert grid is not None
+    assert grid.centroid_lon is not None
+    assert grid.centroid_lat is not None
     case, _ = case_open(actor=street, source="staff", category="1503", description="独居老人生活困难,申请救助",
                         lon=grid.centroid_lon, lat=grid.centroid_lat)
     case = case_transition(case=case.pk, action="reassign" if case.status == "dispatched" else "dispatch",

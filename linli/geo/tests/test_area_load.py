@@ -36,10 +36,11 @@ def test_loading_the_sample_twice_builds_the_tree_once(sample: Path) -> None:
     assert "created 0, changed 0, unchanged 8" in second
     assert AuditEntry.objects.count() == entries  # the second load wrote nothing
     district = Area.objects.get(code="330102")
-    assert district.level == AreaLevel.DISTRICT and district.parent is None
+    assert (district.level, district.parent) == (AreaLevel.DISTRICT, None)
     grid = Area.objects.get(code="330102001002002")
     street = Area.objects.get(code="330102001")
-    assert grid.path.startswith(street.path) and grid.centroid_lon == pytest.approx(120.215)
+    assert grid.path.startswith(street.path)
+    assert grid.centroid_lon == pytest.approx(120.215)
     assert grid_locator().locate(120.215, 30.215).grid_id == grid.pk
 
 
