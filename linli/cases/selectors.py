@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.choices import Role
+from linli.accounts.choices import Permission, Role
 from linli.accounts.models import User
 from linli.accounts.selectors import AreaScope, scope_for
 from linli.cases import workflow
 from linli.cases.choices import OPEN_STATUSES, CaseStatus, SupervisionLevel
-from linli.cases.models import Case, CaseEvent, CasePhoto, Category
+from linli.cases.models import Case, CaseEvent, CasePhoto, Category, DispatchRule
 from linli.core.errors import NotFound
 
 S = CaseStatus
@@ -285,3 +285,32 @@ def category_tree(*, include_inactive: bool = False) -> list[CategoryNode]:
         if category.parent_id is not None and category.parent_id in nodes:
             nodes[category.parent_id].children.append(category)
     return list(nodes.values())
+
+
+# --- Reference data for the administration pages ----------------------------------------
+
+
+def dispatch_rule_list_for_user(*, user: User) -> QuerySet[DispatchRule]:
+    """The rules a district administrator keeps: district-wide ones (any area) and those of
+    areas in their scope; by category code, then the more specific area."""
+    scope = scope_for(user)
+    if not scope.can(Permission.MANAGE_RULES):
+        return DispatchRule.objects.none()
+    return (DispatchRule.objects.filter(Q(area__isnull=True) | Q(area_id__in=sorted(scope.area_ids)))
+            .select_related("category", "category__parent", "area", "department")
+            .order_by(F("category__code").asc(nulls_first=True), F("area__path").asc(nulls_first=True), "-priority", "id"))
+
+
+def dispatch_rule_get_for_user(*, user: User, rule_id: int) -> DispatchRule:
+    rule = dispatch_rule_list_for_user(user=user).filter(pk=rule_id).first()
+    if rule is None:
+        raise NotFound(_("派遣规则不存在"))
+    return rule
+
+
+def category_get(*, category_id: int) -> Category:
+    """One category (the catalogue is public), with its 大类 and department."""
+    category = Category.objects.select_related("parent", "department").filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(_("事件类别不存在"))
+    return category

@@ -190,6 +190,26 @@ def window_list(*, community_id: int | None = None, item_id: int | None = None) 
     return windows
 
 
+# Who sees the halls' windows on the administration page: the district administrator (who
+# keeps them) and street staff (their street's, to read).
+WINDOW_ADMIN_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF})
+
+
+def window_list_for_user(*, user: Principal | None) -> QuerySet[ServiceWindow]:
+    """Every window (in use or not) of the halls in the user's scope, by code."""
+    if not isinstance(user, User) or not user.is_active or user.role not in WINDOW_ADMIN_ROLES:
+        return ServiceWindow.objects.none()
+    return (ServiceWindow.objects.filter(community_id__in=sorted(scope_for(user).area_ids))
+            .select_related("community").prefetch_related("items").order_by("code"))
+
+
+def window_get_for_user(*, user: Principal | None, window_id: int) -> ServiceWindow:
+    window = window_list_for_user(user=user).filter(pk=window_id).first()
+    if window is None:
+        raise NotFound(_("窗口不存在"))
+    return window
+
+
 def window_get(*, window_id: int) -> ServiceWindow:
     window = ServiceWindow.objects.filter(pk=window_id, active=True).select_related("community").first()
     if window is None:

@@ -9,6 +9,9 @@ compare-and-swap on ``version``; a caller passing ``expected_version`` learns ab
 change made since it loaded the case. The supervision sweeper claims each raise with
 ``UPDATE … WHERE supervision_level = old AND stage_due_at = old``, so parallel sweeps
 raise every case once.
+
+The reference data a district administrator keeps — categories with their deadlines, and
+dispatch rules — is written by :mod:`linli.cases.services.reference`.
 """
 
 from __future__ import annotations
