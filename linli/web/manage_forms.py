@@ -24,7 +24,6 @@ from linli.geo.models import Area
 TEXTAREA = forms.Textarea(attrs={"rows": 4})
 CODE = forms.Textarea(attrs={"rows": 6, "class": "code", "spellcheck": "false"})
 INDENT = "\u3000"  # an ideographic space: the level of an area in a select list
-STAFF_ROLE_CHOICES = [(role.value, role.label) for role in Role if role != Role.RESIDENT]
 
 
 class AreaChoiceField(forms.ModelChoiceField[Area]):
@@ -47,7 +46,7 @@ def _password_pair(form: forms.Form, data: dict[str, Any]) -> None:
 class AccountCreateForm(forms.Form):
     username = forms.CharField(label=_("用户名"), max_length=150)
     display_name = forms.CharField(label=_("姓名"), max_length=50)
-    role = forms.ChoiceField(label=_("角色"), choices=STAFF_ROLE_CHOICES)
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
     department = forms.ModelChoiceField(label=_("所属部门"), queryset=Department.objects.none(), required=False,
                                         help_text=_("仅职能部门人员填写"))
     area = AreaChoiceField(label=_("区域"), queryset=Area.objects.none(), required=False,
@@ -72,7 +71,7 @@ class AccountCreateForm(forms.Form):
 
 class AccountEditForm(forms.Form):
     display_name = forms.CharField(label=_("姓名"), max_length=50)
-    role = forms.ChoiceField(label=_("角色"), choices=STAFF_ROLE_CHOICES)
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
     department = forms.ModelChoiceField(label=_("所属部门"), queryset=Department.objects.none(), required=False,
                                         help_text=_("仅职能部门人员填写"))
 
