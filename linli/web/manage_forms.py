@@ -48,9 +48,9 @@ class AccountCreateForm(forms.Form):
     display_name = forms.CharField(label=_("姓名"), max_length=50)
     role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
     department = forms.ModelChoiceField(label=_("所属部门"), queryset=Department.objects.none(), required=False,
-                                        help_text=_("仅职能部门人员填写"))
+                                        empty_label=_("(无)"), help_text=_("仅职能部门人员填写"))
     area = AreaChoiceField(label=_("区域"), queryset=Area.objects.none(), required=False,
-                           help_text=_("网格员绑定网格,社区工作者绑定社区,街道人员绑定街道,区级角色绑定区"))
+                           empty_label=_("(暂不绑定)"), help_text=_("网格员绑定网格,社区工作者绑定社区,街道人员绑定街道,区级角色绑定区"))
     kind = forms.ChoiceField(label=_("绑定方式"), choices=AssignmentKind.choices, initial=AssignmentKind.MEMBER,
                              help_text=_("网格员选主责(A角)或协管(B角),其他角色选所属"))
     password1 = forms.CharField(label=_("初始密码"), strip=False,
@@ -73,7 +73,7 @@ class AccountEditForm(forms.Form):
     display_name = forms.CharField(label=_("姓名"), max_length=50)
     role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
     department = forms.ModelChoiceField(label=_("所属部门"), queryset=Department.objects.none(), required=False,
-                                        help_text=_("仅职能部门人员填写"))
+                                        empty_label=_("(无)"), help_text=_("仅职能部门人员填写"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,7 +93,7 @@ class PasswordForm(forms.Form):
 
 
 class AssignmentForm(forms.Form):
-    area = AreaChoiceField(label=_("区域"), queryset=Area.objects.none())
+    area = AreaChoiceField(label=_("区域"), queryset=Area.objects.none(), empty_label=_("(选择区域)"))
     kind = forms.ChoiceField(label=_("绑定方式"), choices=AssignmentKind.choices, initial=AssignmentKind.MEMBER)
 
     def __init__(self, *args: Any, areas: list[Area], **kwargs: Any) -> None:
@@ -147,7 +147,7 @@ class AreaEditForm(forms.Form):
 
 
 class AreaMoveForm(forms.Form):
-    parent = AreaChoiceField(label=_("新的上级区域"), queryset=Area.objects.none())
+    parent = AreaChoiceField(label=_("新的上级区域"), queryset=Area.objects.none(), empty_label=None)
     code = forms.CharField(label=_("新编码"), max_length=20,
                            help_text=_("下级区域的编码随之更换;过去事件的统计仍计在原区域,可运行统计重建"))
 
@@ -172,7 +172,8 @@ class CategoryForm(forms.Form):
     handle_unit = forms.ChoiceField(label=_("处置时限单位"), choices=DeadlineUnit.choices, initial=DeadlineUnit.DAYS)
     verify_hours = forms.IntegerField(label=_("核查时限(工作小时)"), min_value=1, initial=4)
     close_hours = forms.IntegerField(label=_("结案时限(工作小时)"), min_value=1, initial=4)
-    department = forms.ModelChoiceField(label=_("责任部门"), queryset=Department.objects.none(), required=False)
+    department = forms.ModelChoiceField(label=_("责任部门"), queryset=Department.objects.none(), required=False,
+                                        empty_label=_("(无)"))
     active = forms.BooleanField(label=_("启用"), required=False, initial=True)
 
     def __init__(self, *args: Any, creating: bool, **kwargs: Any) -> None:
@@ -192,7 +193,7 @@ class RuleForm(forms.Form):
                            empty_label=_("(任意区域)"))
     target = forms.ChoiceField(label=_("派遣对象"), choices=DispatchTarget.choices)
     department = forms.ModelChoiceField(label=_("处置部门"), queryset=Department.objects.none(), required=False,
-                                        help_text=_("派给部门或专业队伍时填写"))
+                                        empty_label=_("(无)"), help_text=_("派给部门或专业队伍时填写"))
     priority = forms.IntegerField(label=_("优先级(越大越优先)"), initial=100)
     approval_min_level = forms.IntegerField(label=_("需审批的最低等级"), min_value=1, max_value=6, initial=6,
                                             help_text=_("社区派遣该等级及以上(1最高)的事件须经街道审批;6表示不需审批"))
@@ -258,7 +259,7 @@ def format_opening_hours(hours: dict[str, list[list[str]]]) -> str:
 
 class WindowForm(forms.Form):
     code = forms.CharField(label=_("窗口编码"), max_length=40)
-    community = AreaChoiceField(label=_("所在大厅(社区或街道)"), queryset=Area.objects.none())
+    community = AreaChoiceField(label=_("所在大厅(社区或街道)"), queryset=Area.objects.none(), empty_label=None)
     name = forms.CharField(label=_("窗口名称"), max_length=100)
     opening_hours = forms.CharField(label=_("开放时间"), widget=TEXTAREA,
                                     help_text=_("每行一组:星期(1为周一,可写1-5)和时段,如 1-5 08:30-11:30 13:30-17:00;法定节假日不开放"))
