@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from linli.accounts.choices import AssignmentKind, Role
-from linli.accounts.models import AreaAssignment, User
+from linli.accounts.models import AreaAssignment, Department, User
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 
@@ -73,8 +73,10 @@ def tree(db: None) -> Tree:
     return Tree(district, street, community_a, community_b, grid_a1, grid_a2, grid_b1)
 
 
-def make_user(username: str, role: Role, *areas: tuple[Area, AssignmentKind], password: str = "Linli-test-2026") -> User:  # noqa: S107 -- test accounts
-    user = User.objects.create_user(username=username, password=password, role=role, display_name=username)
+def make_user(username: str, role: Role, *areas: tuple[Area, AssignmentKind], password: str = "Linli-test-2026",  # noqa: S107 -- test accounts
+              department: Department | None = None) -> User:
+    user = User.objects.create_user(username=username, password=password, role=role, display_name=username,
+                                    department=department)
     for area, kind in areas:
         AreaAssignment.objects.create(user=user, area=area, kind=kind)
     return user

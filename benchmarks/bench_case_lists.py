@@ -25,7 +25,7 @@ from benchmarks.harness import Result, percentile, report, time_calls
 
 def _users() -> dict[str, Any]:
     from linli.accounts.choices import AssignmentKind, Role
-    from linli.cases.models import Department
+    from linli.accounts.models import Department
     from linli.geo.choices import AreaLevel
     from linli.geo.models import Area
 
@@ -46,7 +46,7 @@ def _users() -> dict[str, Any]:
         "community staff": _bench_user("bench_lists_community", Role.COMMUNITY_STAFF, community.pk, member),
         "grid worker": _bench_user("bench_lists_grid", Role.GRID_WORKER, grid.pk, AssignmentKind.BACKUP),
         "department staff": _bench_user("bench_lists_department", Role.DEPARTMENT_STAFF, district.pk, member,
-                                        department=department.code),
+                                        department=department),
     }
 
 

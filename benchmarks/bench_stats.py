@@ -75,8 +75,9 @@ def _tree() -> tuple[Any, list[int]]:
     return district, grids
 
 
-def _bench_user(username: str, role: str, area_id: int, kind: str, department: str = "") -> Any:
-    """A user of the benchmark (created once) assigned to one area."""
+def _bench_user(username: str, role: str, area_id: int, kind: str, department: Any = None) -> Any:
+    """A user of the benchmark (created once) assigned to one area (department staff: of
+    ``department``)."""
     from linli.accounts.models import AreaAssignment, User
 
     user = User.objects.filter(username=username).first()

@@ -145,6 +145,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_areas(args: argparse.Namespace) -> int:
+    _manage("linli_areas_load", *args.rest)
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     _manage("linli_import", *args.rest)
     return 0
@@ -192,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Their --help is the management command's own, so it is not swallowed here.
     add("worker", cmd_worker, "run the background task worker (db_worker)",
         passthrough=True, own_help=False)
-    add("createadmin", cmd_createadmin, "create a district administrator",
+    add("createadmin", cmd_createadmin, "create a district administrator (and the district on a fresh site)",
         passthrough=True, own_help=False)
     add("migrate", cmd_migrate, "apply database migrations", passthrough=True, own_help=False)
     add("import", cmd_import, "import a departmental export: linli import SOURCE FILE [--dry-run]",
@@ -203,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed = add("seed", cmd_seed, "generate a synthetic street (linli_seed)", passthrough=True)
     seed.add_argument("--residents", type=int, help="default: the demo street's 74,000")
     seed.add_argument("--seed", type=int, help="random seed (same seed, same street)")
+
+    areas = add("areas", cmd_areas, "area tree: linli areas load FILE [--dry-run] (GeoJSON or CSV)",
+                passthrough=True)
+    areas.add_argument("action", choices=["load"])
 
     audit = add("audit", cmd_audit, "audit log: verify the MAC chain, write a checkpoint, or tail it",
                 passthrough=True)

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from linli.cli import main, parse
+from linli.geo.models import Area
 from linli.registry.models import Person
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -129,7 +130,7 @@ def test_linli_console_command_prints_help():
                           timeout=60, check=False)
     # then it lists the commands a newcomer needs
     assert done.returncode == 0, done.stderr
-    for command in ("demo", "serve", "worker", "seed", "createadmin", "audit"):
+    for command in ("demo", "serve", "worker", "seed", "createadmin", "areas", "audit"):
         assert command in done.stdout
 
 
@@ -169,3 +170,15 @@ def test_linli_audit_verify_checks_the_chain_of_the_current_database(capsys):
     # then the chain is reported intact
     assert code == 0
     assert "audit chain OK" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_linli_areas_load_dry_run_reads_a_file_and_writes_nothing(capsys):
+    # given the sample area file shipped with linli
+    sample = Path(__file__).resolve().parents[1] / "linli" / "geo" / "samples" / "areas-example.geojson"
+    # when the console command loads it as a dry run
+    code = main(["areas", "load", str(sample), "--dry-run"])
+    # then it says what it would create
+    assert code == 0
+    assert "would create 8" in capsys.readouterr().out
+    assert not Area.objects.exists()

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.choices import Permission
-from linli.accounts.models import ApiKey, AreaAssignment, LoginThrottle, User
+from linli.accounts.models import ApiKey, AreaAssignment, Department, LoginThrottle, User
 from linli.accounts.services import api_key_create, api_key_revoke, login_unlock
 from linli.accounts.workflow import ADMIN_ROLES, API_SCOPES
 from linli.core.admin import AuditedModelAdmin, ReadOnlyAdmin, request_actor
@@ -39,11 +39,18 @@ class AreaAssignmentInline(admin.TabularInline[AreaAssignment, User]):
     fields = ("area", "kind")
 
 
+@admin.register(Department)
+class DepartmentAdmin(AuditedModelAdmin[Department]):
+    list_display = ("code", "name", "kind", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name")
+
+
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin[User], DjangoUserAdmin[User]):
     list_display = ("username", "display_name", "role", "department", "is_active", "last_login")
-    list_filter = ("role", "is_active")
-    search_fields = ("username", "display_name", "department")
+    list_filter = ("role", "is_active", "department")
+    search_fields = ("username", "display_name", "department__name")
     ordering = ("username",)
     inlines = (AreaAssignmentInline,)
     fieldsets = (

@@ -14,6 +14,15 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("审计员")
 
 
+class DepartmentKind(models.TextChoices):
+    """What sort of body a department is."""
+
+    AGENCY = "agency", _("职能部门")
+    TEAM = "team", _("专业队伍")
+    ENTERPRISE = "enterprise", _("企业/物业")
+    COMMUNITY = "community", _("社区")
+
+
 class AssignmentKind(models.TextChoices):
     PRIMARY = "primary", _("主责(A角)")
     BACKUP = "backup", _("协管(B角)")
@@ -30,6 +39,8 @@ class Permission(models.TextChoices):
     MANAGE_ACCOUNTS = "manage_accounts", _("管理账号")
     MANAGE_AREAS = "manage_areas", _("管理区域网格")
     EDIT_REGISTRY = "edit_registry", _("编辑实有人口房屋")
+    # Case categories and their deadlines, dispatch rules, the halls' service windows.
+    MANAGE_RULES = "manage_rules", _("管理事件类别、派遣规则和服务窗口")
     # Integrations (IoT gateways, camera platforms, Open311 clients) that open cases.
     REPORT_CASES = "cases.report", _("上报事件")
 

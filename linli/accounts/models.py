@@ -8,8 +8,33 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.choices import AssignmentKind, NoticeKind, Role
+from linli.accounts.choices import AssignmentKind, DepartmentKind, NoticeKind, Role
 from linli.core.models import OneLabelDisplay, TimeStampedModel
+
+
+class Department(TimeStampedModel):
+    """A body that handles cases and decides applications (民政办, 残联, 城管执法中队, 环卫所 …).
+
+    The one identity of a department: department staff (``User.department``), the cases
+    dispatched to it, the dispatch rules that name it, the case categories it answers for
+    and the service items it decides all point at this row. It lives here, below cases and
+    catalogue, so that both (and the users) can refer to it.
+    """
+
+    code = models.CharField(_("编码"), max_length=50, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(
+        _("类型"), max_length=16, choices=DepartmentKind.choices, default=DepartmentKind.AGENCY,
+    )
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["code"]
+        verbose_name = _("部门")
+        verbose_name_plural = _("部门")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class User(OneLabelDisplay, AbstractUser):
@@ -17,7 +42,11 @@ class User(OneLabelDisplay, AbstractUser):
 
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices, default=Role.RESIDENT)
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
-    department = models.CharField(_("部门"), max_length=50, blank=True)
+    # Department staff belong to one department; other roles have none.
+    department = models.ForeignKey(
+        Department, verbose_name=_("所属部门"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="staff",
+    )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:

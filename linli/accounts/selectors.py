@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.choices import AssignmentKind, Permission, Role
-from linli.accounts.models import ApiKey, AreaAssignment, LoginThrottle, SecurityNotice, User
+from linli.accounts.models import (
+    ApiKey,
+    AreaAssignment,
+    Department,
+    LoginThrottle,
+    SecurityNotice,
+    User,
+)
 from linli.accounts.workflow import API_SCOPES, ROLE_PERMISSIONS, LoginClient
 from linli.core.errors import NotFound
 from linli.core.models import REFERENCE_TOPIC
@@ -163,3 +170,75 @@ def login_wait(*, client: LoginClient, now: datetime | None = None) -> datetime 
 def security_notices_for_user(*, user: User, limit: int = 10) -> list[SecurityNotice]:
     """The user's unread security notices, newest first."""
     return list(SecurityNotice.objects.filter(recipient=user, read_at__isnull=True)[:limit])
+# --- For the administration pages -------------------------------------------------------
+
+
+def _manages(user: Principal, permission: str) -> AreaScope | None:
+    scope = scope_for(user)
+    return scope if isinstance(user, User) and scope.can(permission) else None
+
+
+def user_list_for_user(
+    *, user: Principal, q: str = "", role: str = "", department_id: int | None = None, active: bool | None = None,
+) -> QuerySet[User]:
+    """The accounts ``user`` may manage: none of their areas outside ``user``'s scope (an
+    account bound nowhere yet included); superusers only for superusers. By username."""
+    scope = _manages(user, Permission.MANAGE_ACCOUNTS)
+    if scope is None:
+        return User.objects.none()
+    outside = AreaAssignment.objects.filter(user=OuterRef("pk")).exclude(area_id__in=sorted(scope.area_ids))
+    rows = User.objects.filter(~Exists(outside)).select_related("department")
+    if not getattr(user, "is_superuser", False):
+        rows = rows.filter(is_superuser=False)
+    if q:
+        rows = rows.filter(Q(username__icontains=q) | Q(display_name__icontains=q))
+    if role:
+        rows = rows.filter(role=role)
+    if department_id is not None:
+        rows = rows.filter(department_id=department_id)
+    if active is not None:
+        rows = rows.filter(is_active=active)
+    return rows.order_by("username")
+
+
+def user_get_for_user(*, user: Principal, user_id: int) -> User:
+    """One account ``user`` may manage; otherwise :class:`NotFound`."""
+    found = user_list_for_user(user=user).filter(pk=user_id).first()
+    if found is None:
+        raise NotFound(_("账号不存在"))
+    return found
+
+
+def assignments_of(*, user: User) -> list[AreaAssignment]:
+    """The account's areas, by area code (call after :func:`user_get_for_user`)."""
+    return list(AreaAssignment.objects.filter(user=user).select_related("area").order_by("area__code"))
+
+
+def areas_managed_by(*, user: Principal) -> list[Area]:
+    """Every area of ``user``'s scope, by code, when they may manage accounts or areas (the
+    choices of the administration forms); otherwise none."""
+    scope = _manages(user, Permission.MANAGE_ACCOUNTS) or _manages(user, Permission.MANAGE_AREAS)
+    if scope is None:
+        return []
+    return list(Area.objects.filter(pk__in=scope.area_ids).order_by("code"))
+
+
+def area_get_for_manager(*, user: Principal, area_id: int) -> Area:
+    """One area ``user`` may edit (``manage_areas`` and in scope); otherwise :class:`NotFound`."""
+    scope = _manages(user, Permission.MANAGE_AREAS)
+    if scope is None or area_id not in scope.area_ids:
+        raise NotFound(_("区域不存在"))
+    return Area.objects.select_related("parent").get(pk=area_id)
+
+
+def department_list(*, active_only: bool = False) -> QuerySet[Department]:
+    """Departments by name (reference data, the same for everyone)."""
+    rows = Department.objects.order_by("-active", "name")
+    return rows.filter(active=True) if active_only else rows
+
+
+def department_get(*, department_id: int) -> Department:
+    found = Department.objects.filter(pk=department_id).first()
+    if found is None:
+        raise NotFound(_("部门不存在"))
+    return found

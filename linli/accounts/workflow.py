@@ -6,7 +6,11 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 
-from linli.accounts.choices import Permission, Role
+from django.utils.translation import gettext as _
+
+from linli.accounts.choices import AssignmentKind, Permission, Role
+from linli.core.errors import ValidationFailed
+from linli.geo.choices import AreaLevel
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(),
@@ -22,6 +26,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DISTRICT_ADMIN: frozenset({
         Permission.VIEW_REGISTRY, Permission.EDIT_REGISTRY, Permission.REVEAL_PII,
         Permission.EXPORT_REGISTRY, Permission.MANAGE_ACCOUNTS, Permission.MANAGE_AREAS,
+        Permission.MANAGE_RULES,
     }),
     # Separated duties (等保 2.0): the auditor reads the trail and nothing else.
     Role.AUDITOR: frozenset({Permission.VIEW_AUDIT}),
@@ -133,3 +138,46 @@ class LoginClient:
         if self.device:
             return [self.device_key]
         return [key for key in (self.source_key, self.account_key, self.ip_key) if key]
+# --- Accounts as the administrator sets them up ----------------------------------------
+
+# The area levels each role is bound to (DESIGN §1): a grid worker to grids, community
+# staff to a community (or a zone of it), street staff to a street, district roles to the
+# district; department staff serve a street or the whole district.
+ROLE_AREA_LEVELS: dict[str, frozenset[int]] = {
+    Role.RESIDENT: frozenset({AreaLevel.COMMUNITY, AreaLevel.ZONE, AreaLevel.GRID}),
+    Role.GRID_WORKER: frozenset({AreaLevel.GRID}),
+    Role.COMMUNITY_STAFF: frozenset({AreaLevel.COMMUNITY, AreaLevel.ZONE}),
+    Role.STREET_STAFF: frozenset({AreaLevel.STREET}),
+    Role.DEPARTMENT_STAFF: frozenset({AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.COMMUNITY}),
+    Role.DISTRICT_ADMIN: frozenset({AreaLevel.DISTRICT}),
+    Role.AUDITOR: frozenset({AreaLevel.DISTRICT}),
+}
+# Grid workers are the responsible (A角) or the backup (B角) worker of a grid; the others
+# simply belong to their areas.
+ROLE_ASSIGNMENT_KINDS: dict[str, frozenset[str]] = {
+    role: frozenset({AssignmentKind.PRIMARY, AssignmentKind.BACKUP}) if role == Role.GRID_WORKER
+    else frozenset({AssignmentKind.MEMBER})
+    for role in Role
+}
+
+
+def validate_assignment(*, role: str, area_level: int, kind: str) -> None:
+    """Refuse binding a user of ``role`` to an area of ``area_level`` as ``kind`` when the
+    role table does not allow it."""
+    if area_level not in ROLE_AREA_LEVELS.get(role, frozenset()):
+        # Translators: separator between items of a list, "、" in Chinese, ", " in English.
+        levels = _("、").join(str(AreaLevel(level).label) for level in sorted(ROLE_AREA_LEVELS.get(role, ())))
+        raise ValidationFailed("area", _("%(role)s只能绑定到%(levels)s") % {"role": Role(role).label, "levels": levels})
+    if kind not in AssignmentKind.values:
+        raise ValidationFailed("kind", _("未知的绑定类型"))
+    if kind not in ROLE_ASSIGNMENT_KINDS.get(role, frozenset()):
+        raise ValidationFailed("kind", _("%(role)s不能以“%(kind)s”绑定区域")
+                               % {"role": Role(role).label, "kind": AssignmentKind(kind).label})
+
+
+def validate_department(*, role: str, has_department: bool) -> None:
+    """Department staff belong to a department; no other role does."""
+    if role == Role.DEPARTMENT_STAFF and not has_department:
+        raise ValidationFailed("department", _("职能部门人员须选择所属部门"))
+    if role != Role.DEPARTMENT_STAFF and has_department:
+        raise ValidationFailed("department", _("只有职能部门人员有所属部门"))

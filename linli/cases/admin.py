@@ -1,4 +1,4 @@
-"""Admin for the case catalogue (categories, departments, dispatch rules), editable by
+"""Admin for the case catalogue (categories, dispatch rules), editable by
 district admins, and a read-only view of cases: status changes go through the workflow
 service, never through a form."""
 
@@ -9,15 +9,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from linli.cases.models import Case, Category, Department, DispatchRule
+from linli.cases.models import Case, Category, DispatchRule
 from linli.core.admin import AuditedModelAdmin
-
-
-@admin.register(Department)
-class DepartmentAdmin(AuditedModelAdmin[Department]):
-    list_display = ("code", "name", "kind", "active")
-    list_filter = ("kind", "active")
-    search_fields = ("code", "name")
 
 
 @admin.register(Category)

@@ -77,15 +77,6 @@ class DeadlineUnit(models.TextChoices):
     DAYS = "days", _("工作日")
 
 
-class DepartmentKind(models.TextChoices):
-    """What sort of body handles cases."""
-
-    AGENCY = "agency", _("职能部门")
-    TEAM = "team", _("专业队伍")
-    ENTERPRISE = "enterprise", _("企业/物业")
-    COMMUNITY = "community", _("社区")
-
-
 class DispatchTarget(models.TextChoices):
     """Who a dispatch rule sends cases to."""
 
@@ -170,6 +161,8 @@ class CaseErrorCode(enum.StrEnum):
     ACTION_NOT_ALLOWED = "action_not_allowed"
     ROLE_NOT_ALLOWED = "role_not_allowed"
     NOT_ASSIGNEE = "not_assignee"
+    # The handler of a case may not verify it.
+    SEPARATION_OF_DUTIES = "separation_of_duties"
     APPROVAL_REQUIRED = "approval_required"
     NO_EXTENSION_PENDING = "no_extension_pending"
     UNLOCATED = "unlocated"

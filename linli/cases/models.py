@@ -1,4 +1,7 @@
-"""Cases (事件): taxonomy, departments, dispatch rules, the case itself and its timeline.
+"""Cases (事件): taxonomy, dispatch rules, the case itself and its timeline.
+
+Departments are ``linli.accounts.models.Department`` (shared with the staff and the service
+catalogue).
 
 Only :func:`linli.cases.services.case_transition` (and the intake path in the same module)
 writes ``Case.status``; a test greps the code base to keep it so.
@@ -12,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.models import Department
 from linli.cases.choices import (
     OPEN_STATUSES,
     CaseSource,
@@ -19,33 +23,10 @@ from linli.cases.choices import (
     CaseStatus,
     CategoryDomain,
     DeadlineUnit,
-    DepartmentKind,
     DispatchTarget,
     SupervisionLevel,
 )
 from linli.core.models import OneLabelDisplay, TimeStampedModel
-
-
-class Department(TimeStampedModel):
-    """A body that handles cases (城管, 市政, 环卫, 民政, 综治, 消防, 物业 …).
-
-    Staff belong to one through ``accounts.User.department`` (= ``code``).
-    """
-
-    code = models.CharField(_("编码"), max_length=50, unique=True)
-    name = models.CharField(_("名称"), max_length=100)
-    kind = models.CharField(
-        _("类型"), max_length=16, choices=DepartmentKind.choices, default=DepartmentKind.AGENCY,
-    )
-    active = models.BooleanField(_("启用"), default=True)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["code"]
-        verbose_name = _("处置部门")
-        verbose_name_plural = _("处置部门")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Category(TimeStampedModel):

@@ -26,11 +26,11 @@ from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrPromise
 
 from linli.accounts.choices import Role
-from linli.accounts.models import User
+from linli.accounts.models import Department, User
 from linli.accounts.selectors import Principal, scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.indicators import COUNTER_NAMES, INDICATORS, Counters, compute, delta, point_delta
-from linli.cases.models import Category, Department
+from linli.cases.models import Category
 from linli.cases.stats_models import CaseRollup, CaseRollupArea
 from linli.core.bulk import array_literal
 from linli.core.errors import ValidationFailed

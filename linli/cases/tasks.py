@@ -58,6 +58,7 @@ def notification_sender() -> NotificationSender:
 MESSAGES: dict[str, Promise] = {
     "dispatched": _("事件%(number)s已派遣给您,请及时处置"),
     "to_dispatch": _("有新事件%(number)s待立案/派遣"),
+    "unruled": _("事件%(number)s没有匹配的派遣规则,请街道派遣"),
     "returned": _("事件%(number)s被退回,请重新派遣"),
     "pending_approval": _("事件%(number)s派遣待审批"),
     "extension": _("事件%(number)s申请延期,请审批"),
@@ -94,21 +95,21 @@ def _dispatchers(grid_ids: set[int], roles: tuple[str, ...]) -> dict[int, set[in
 
 def _recipients(cases: list[Case], kind: str) -> dict[int, set[int]]:
     if kind == "dispatched":
-        dept_codes = {c.department.code for c in cases if c.assignee_id is None and c.department is not None}
-        staff: dict[str, set[int]] = {}
-        for user_id, code in User.objects.filter(
-            role=Role.DEPARTMENT_STAFF, department__in=dept_codes, is_active=True,
-        ).values_list("pk", "department"):
-            staff.setdefault(code, set()).add(user_id)
-        return {c.pk: ({c.assignee_id} if c.assignee_id else staff.get(c.department.code, set())
-                       if c.department is not None else set()) for c in cases}
+        departments = {c.department_id for c in cases if c.assignee_id is None and c.department_id is not None}
+        staff: dict[int, set[int]] = {}
+        for user_id, department_id in User.objects.filter(
+            role=Role.DEPARTMENT_STAFF, department_id__in=departments, is_active=True,
+        ).values_list("pk", "department_id"):
+            staff.setdefault(department_id, set()).add(user_id)
+        return {c.pk: ({c.assignee_id} if c.assignee_id else staff.get(c.department_id, set())
+                       if c.department_id is not None else set()) for c in cases}
     if kind == "closed":
         return {c.pk: {c.reporter_id} if c.reporter_id else set() for c in cases}
     if kind == "handled":
         workers = _dispatchers({c.grid_id for c in cases if c.grid_id}, (Role.GRID_WORKER,))
         return {c.pk: workers.get(c.grid_id, set()) - {c.assignee_id} if c.grid_id else set() for c in cases}
     roles: tuple[str, ...] = (Role.COMMUNITY_STAFF,)
-    if kind in ("pending_approval", "supervise_3"):
+    if kind in ("pending_approval", "supervise_3", "unruled"):
         roles = (Role.STREET_STAFF,)
     staff_of = _dispatchers({c.grid_id for c in cases if c.grid_id}, roles)
     result = {c.pk: set(staff_of.get(c.grid_id, set())) if c.grid_id else set() for c in cases}

@@ -11,24 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# (code, name, kind)
-DEPARTMENTS: list[tuple[str, str, str]] = [
-    ("chengguan", "城管执法中队", "team"),
-    ("shizheng", "市政设施管理所", "agency"),
-    ("huanwei", "环卫所", "agency"),
-    ("yuanlin", "园林绿化所", "agency"),
-    ("jiaojing", "交警中队", "agency"),
-    ("zhujian", "住建办", "agency"),
-    ("guihua", "规划和自然资源所", "agency"),
-    ("minzheng", "民政办", "agency"),
-    ("zongzhi", "综治中心", "agency"),
-    ("xiaofang", "消防救援站", "team"),
-    ("paichusuo", "派出所", "agency"),
-    ("wuye", "物业服务企业", "enterprise"),
-    ("shequ", "社区居委会", "community"),
-    ("anjian", "安监站", "agency"),
-    ("shichang", "市场监管所", "agency"),
-]
+from linli.accounts.departments_seed import DEPARTMENTS as SEED_DEPARTMENTS
+
+# (code, name, kind): the seed departments (``linli.accounts.departments_seed``), which
+# include those of the service catalogue's lines.
+DEPARTMENTS: list[tuple[str, str, str]] = [(d.code, d.name, d.kind) for d in SEED_DEPARTMENTS]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
 from linli.accounts.choices import Permission, Role
-from linli.accounts.models import User
+from linli.accounts.models import Department, User
 from linli.accounts.selectors import grid_workers_of, scope_for
 from linli.cases import selectors, services, workflow
 from linli.cases.api import default_period
@@ -37,7 +37,7 @@ from linli.cases.forms import (
     TransitionForm,
 )
 from linli.cases.indicators import INDICATORS
-from linli.cases.models import Case, Department
+from linli.cases.models import Case
 from linli.cases.stats import GROUP_LABELS, case_statistics_for_user
 from linli.core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from django.utils.translation import gettext as _
+
 from linli.accounts.choices import Role
 from linli.cases.choices import (
     CaseAction,
@@ -18,6 +20,7 @@ from linli.cases.choices import (
     CaseStage,
     CaseStatus,
     DeadlineUnit,
+    DispatchTarget,
     SupervisionLevel,
 )
 from linli.core.calendar import (
@@ -28,14 +31,17 @@ from linli.core.calendar import (
     deadline_in_working_hours,
     is_working_day,
 )
+from linli.core.errors import ValidationFailed
 
 S = CaseStatus
 A = CaseAction
 
 # Pseudo-roles besides ``accounts.Role``: the user who reported the case (a resident may
-# verify and rate it) and the system (auto-registration, auto-dispatch, on-spot closing).
+# verify and rate it), the system (auto-registration, auto-dispatch, on-spot closing) and
+# the case's handler (its assignee, or staff of the department it was dispatched to).
 REPORTER = "reporter"
 SYSTEM = "system"
+HANDLER = "handler"
 
 # (status, action) → new status. Anything not listed is refused.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -107,6 +113,13 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     A.MERGE: _DISPATCHERS,
 }
 
+# Separation of duties: whoever holds one of these pseudo-roles on a case may not take the
+# action, whatever other roles they hold. The handler never verifies his own work.
+EXCLUDED_ROLES: dict[str, frozenset[str]] = {
+    A.VERIFY_PASS: frozenset({HANDLER}),
+    A.VERIFY_FAIL: frozenset({HANDLER}),
+}
+
 # Actions the handler side performs; the service checks the actor is the case's handler.
 ASSIGNEE_ACTIONS: frozenset[str] = frozenset({
     A.ACCEPT, A.REPORT_BACK, A.REJECT_BACK, A.REQUEST_EXTENSION,
@@ -141,12 +154,19 @@ def role_may(role: str, action: str) -> bool:
     return role in ACTION_ROLES.get(action, frozenset())
 
 
+def may_act(action: str, roles: Iterable[str]) -> bool:
+    """Whether an actor holding ``roles`` on a case may take ``action``: one role allows it
+    and no role excludes it (separation of duties)."""
+    held = set(roles)
+    return bool(held & ACTION_ROLES.get(action, frozenset())) and not held & EXCLUDED_ROLES.get(action, frozenset())
+
+
 def allowed_actions(status: str, role: str | Iterable[str]) -> list[str]:
     """Actions the role (or any of several roles) may take on a case in ``status``, in table order."""
     roles = {role} if isinstance(role, str) else set(role)
     return [
         action for (from_status, action) in TRANSITIONS
-        if from_status == status and roles & ACTION_ROLES.get(action, frozenset())
+        if from_status == status and may_act(action, roles)
     ]
 
 
@@ -298,3 +318,43 @@ def match_rule(
         if best_key is None or key > best_key:
             best, best_key = rule, key
     return best
+
+
+# --- Reference data as the district administrator edits it ---------------------------
+
+# A stage of more than a month of working hours is a typing error, not a deadline.
+STAGE_HOURS_MAX = 200
+HANDLE_MAX: dict[str, int] = {DeadlineUnit.HOURS: 200, DeadlineUnit.DAYS: 60}
+APPROVAL_OFF = 6  # levels are 1–5: a threshold of 6 never asks for approval
+
+
+def validate_category_settings(
+    *, default_level: int, register_hours: int, dispatch_hours: int, handle_amount: int, handle_unit: str,
+    verify_hours: int, close_hours: int,
+) -> None:
+    """A category's level and stage deadlines, or a refusal naming the field."""
+    if not 1 <= default_level <= 5:
+        raise ValidationFailed("default_level", _("默认等级须为1到5"))
+    for name, hours in (("register_hours", register_hours), ("dispatch_hours", dispatch_hours),
+                        ("verify_hours", verify_hours), ("close_hours", close_hours)):
+        if not 1 <= hours <= STAGE_HOURS_MAX:
+            raise ValidationFailed(name, _("时限须为1到%(max)d个工作小时") % {"max": STAGE_HOURS_MAX})
+    if handle_unit not in HANDLE_MAX:
+        raise ValidationFailed("handle_unit", _("处置时限单位无效"))
+    if not 1 <= handle_amount <= HANDLE_MAX[handle_unit]:
+        raise ValidationFailed("handle_amount", _("处置时限须为1到%(max)d") % {"max": HANDLE_MAX[handle_unit]})
+
+
+def validate_dispatch_rule(*, target: str, has_department: bool, priority: int, approval_min_level: int) -> None:
+    """A rule sends cases to a department (or team) it names, or to the grid's worker, never
+    to both; priorities and the approval threshold stay in range."""
+    if target not in DispatchTarget.values:
+        raise ValidationFailed("target", _("未知的派遣对象"))
+    if target == DispatchTarget.GRID_WORKER and has_department:
+        raise ValidationFailed("department", _("派给网格员的规则不能指定部门"))
+    if target != DispatchTarget.GRID_WORKER and not has_department:
+        raise ValidationFailed("department", _("请选择处置部门"))
+    if not -1000 <= priority <= 1000:
+        raise ValidationFailed("priority", _("优先级须在-1000到1000之间"))
+    if not 1 <= approval_min_level <= APPROVAL_OFF:
+        raise ValidationFailed("approval_min_level", _("需审批的最低等级须为1到6(6表示不需审批)"))

@@ -12,6 +12,7 @@ import json
 from datetime import date
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,7 +77,8 @@ SEARCH_LIMIT = 10
 def _item_out(item: ServiceItem) -> dict[str, Any]:
     version = item.current_version
     return {
-        "id": item.pk, "code": item.code, "name": item.name, "department": item.department,
+        "id": item.pk, "code": item.code, "name": item.name, "department": item.department.name,
+        "department_code": item.department.code,
         "level": item.level, "kind": item.kind, "version": version.version if version else None,
         "time_limit_days": version.time_limit_days if version else None,
         "promised_days": version.promised_days if version else None,
@@ -94,8 +96,8 @@ def _item_by_ref(ref: str) -> ServiceItem:
 def items(request: HttpRequest, department: str = "", level: str = "", limit: int = 50,
           offset: int = 0) -> dict[str, Any]:
     rows = item_list()
-    if department:
-        rows = rows.filter(department=department)
+    if department:  # the department's code or name
+        rows = rows.filter(Q(department__code=department) | Q(department__name=department))
     if level in ItemLevel.values:
         rows = rows.filter(level=level)
     limit, offset = max(1, min(limit, LIMIT_MAX)), max(0, offset)

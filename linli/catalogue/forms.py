@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.models import Department
 from linli.catalogue.choices import ApplicationStatus, ItemKind, ItemLevel
 from linli.catalogue.forms_schema import validate_form_definition
 from linli.catalogue.rules import validate_rule
@@ -49,7 +50,8 @@ class ItemEditForm(forms.Form):
 
     code = forms.CharField(label=_("事项编码"), max_length=40)
     name = forms.CharField(label=_("事项名称"), max_length=200)
-    department = forms.CharField(label=_("主管部门"), max_length=50)
+    department = forms.ModelChoiceField(label=_("主管部门"), queryset=Department.objects.order_by("-active", "name"),
+                                        empty_label=None)
     level = forms.ChoiceField(label=_("事项层级"), choices=ItemLevel.choices)
     kind = forms.ChoiceField(label=_("办件类型"), choices=ItemKind.choices)
     active = forms.BooleanField(label=_("在用"), required=False)

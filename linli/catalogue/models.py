@@ -41,7 +41,9 @@ class ServiceItem(TimeStampedModel):
 
     code = models.CharField(_("事项编码"), max_length=40, unique=True)
     name = models.CharField(_("事项名称"), max_length=200)
-    department = models.CharField(_("主管部门"), max_length=50, db_index=True)
+    department = models.ForeignKey(
+        "accounts.Department", verbose_name=_("主管部门"), on_delete=models.PROTECT, related_name="service_items",
+    )
     level = models.CharField(_("事项层级"), max_length=16, choices=ItemLevel.choices, default=ItemLevel.STREET)
     kind = models.CharField(_("办件类型"), max_length=16, choices=ItemKind.choices, default=ItemKind.PROMISED)
     current_version = models.ForeignKey(

@@ -32,6 +32,7 @@ class ItemOut(Schema):
     code: str
     name: str
     department: str
+    department_code: str
     level: str
     kind: str
     version: int | None

@@ -37,14 +37,14 @@ def catalogue_signature() -> Signature:
 def item_docs() -> list[ItemDoc]:
     """Search documents of the active items that have a published version."""
     items = (ServiceItem.objects.filter(active=True, current_version__isnull=False)
-             .select_related("current_version").order_by("code"))
+             .select_related("current_version", "department").order_by("code"))
     docs = []
     for item in items:
         version = item.current_version
         if version is None:  # filtered out above; keeps the type checker informed
             continue
         materials = tuple(str(m.get("name", "")) for m in version.materials if isinstance(m, dict))
-        docs.append(ItemDoc(code=item.code, name=item.name, department=item.department,
+        docs.append(ItemDoc(code=item.code, name=item.name, department=item.department.name,
                             keywords=item.search_keywords, conditions=version.conditions,
                             materials=materials, item_id=item.pk))
     return docs

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from linli.accounts.services import department_named
 from linli.catalogue.data.items import SEED_ITEMS
 from linli.catalogue.data.materials import MATERIALS
 from linli.catalogue.data.spec import (
@@ -133,15 +134,19 @@ def catalogue_seed(
     is deleted, applications keep their version).
     """
     report = CatalogueSeedReport()
-    existing = {i.code: i for i in ServiceItem.objects.select_related("current_version")
+    # A seed item names its department by short name (条线, "民政"): one department each.
+    departments = {text: department_named(actor=actor, text=text) for text in {s.department for s in items}}
+    existing = {i.code: i for i in ServiceItem.objects.select_related("current_version", "department")
                 .filter(code__in=[s.code for s in items])}
     for seed in items:
         definition = seed_definition(seed)
-        fields = {"name": seed.name, "department": seed.department, "level": seed.level, "kind": seed.kind,
-                  "search_keywords": seed.keywords}
+        department = departments[seed.department]
+        fields: dict[str, Any] = {"name": seed.name, "department": department, "level": seed.level,
+                                  "kind": seed.kind, "search_keywords": seed.keywords}
         item = existing.get(seed.code)
         if item is None:
-            item = item_create(actor=actor, code=seed.code, **fields)
+            item = item_create(actor=actor, code=seed.code, name=seed.name, department=department, level=seed.level,
+                               kind=seed.kind, search_keywords=seed.keywords)
             item_publish_version(actor=actor, item=item, **definition)
             report.created.append(seed.code)
             continue

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.choices import Role
-from linli.accounts.models import User
+from linli.accounts.models import Department, User
 from linli.accounts.selectors import Principal, scope_for
 from linli.catalogue.choices import (
     OPEN_STATUSES,
@@ -54,12 +54,17 @@ _AREA_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_
 
 def item_list(*, active: bool | None = True) -> QuerySet[ServiceItem]:
     """Items with their current version, by code; ``active=None`` lists all."""
-    items = ServiceItem.objects.select_related("current_version").order_by("code")
+    items = ServiceItem.objects.select_related("current_version", "department").order_by("code")
     return items if active is None else items.filter(active=active)
 
 
+def item_departments() -> list[Department]:
+    """The departments that have active items, by name (the catalogue's department filter)."""
+    return list(Department.objects.filter(service_items__active=True).distinct().order_by("name"))
+
+
 def item_get(*, item_id: int | None = None, code: str | None = None, active_only: bool = True) -> ServiceItem:
-    items = ServiceItem.objects.select_related("current_version")
+    items = ServiceItem.objects.select_related("current_version", "department")
     if active_only:
         items = items.filter(active=True)
     item = items.filter(pk=item_id).first() if item_id is not None else items.filter(code=code).first()
@@ -76,7 +81,7 @@ def item_versions(*, item: ServiceItem) -> list[ServiceItemVersion]:
 
 
 def _applications_for(user: Principal | None) -> QuerySet[Application]:
-    base = Application.objects.select_related("item_version__item", "community")
+    base = Application.objects.select_related("item_version__item__department", "community")
     if not isinstance(user, User) or not user.is_active:
         return base.none()
     if user.role == Role.RESIDENT:
@@ -87,9 +92,9 @@ def _applications_for(user: Principal | None) -> QuerySet[Application]:
     in_area = base.filter(community_id__in=sorted(scope.area_ids))
     if user.role in _AREA_ROLES:
         return in_area.exclude(~Q(submitted_by=user) & Q(status=ApplicationStatus.DRAFT))
-    if user.role == Role.DEPARTMENT_STAFF and user.department:
+    if user.role == Role.DEPARTMENT_STAFF and user.department_id is not None:
         forwarded = ApplicationEvent.objects.filter(application=OuterRef("pk"), action=ApplicationAction.FORWARD)
-        return in_area.filter(Exists(forwarded), item_version__item__department=user.department)
+        return in_area.filter(Exists(forwarded), item_version__item__department_id=user.department_id)
     return base.none()
 
 
@@ -101,7 +106,7 @@ def application_list_for_user(
     *, user: Principal | None, filters: dict[str, Any] | None = None,
 ) -> QuerySet[Application]:
     """Scoped applications, newest first. Filters: ``status`` (one or a list), ``item``
-    (item id), ``department``, ``community`` (area id), ``overdue`` (bool), ``q`` (number or
+    (item id), ``department`` (department id), ``community`` (area id), ``overdue`` (bool), ``q`` (number or
     applicant name prefix), ``open`` (bool)."""
     filters = filters or {}
     rows = _applications_for(user)
@@ -111,7 +116,7 @@ def application_list_for_user(
     if filters.get("item"):
         rows = rows.filter(item_version__item_id=filters["item"])
     if filters.get("department"):
-        rows = rows.filter(item_version__item__department=filters["department"])
+        rows = rows.filter(item_version__item__department_id=filters["department"])
     if filters.get("community"):
         rows = rows.filter(community_id=filters["community"])
     if filters.get("open"):
@@ -183,6 +188,26 @@ def window_list(*, community_id: int | None = None, item_id: int | None = None) 
     if item_id is not None:
         windows = windows.filter(items__pk=item_id).distinct()
     return windows
+
+
+# Who sees the halls' windows on the administration page: the district administrator (who
+# keeps them) and street staff (their street's, to read).
+WINDOW_ADMIN_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF})
+
+
+def window_list_for_user(*, user: Principal | None) -> QuerySet[ServiceWindow]:
+    """Every window (in use or not) of the halls in the user's scope, by code."""
+    if not isinstance(user, User) or not user.is_active or user.role not in WINDOW_ADMIN_ROLES:
+        return ServiceWindow.objects.none()
+    return (ServiceWindow.objects.filter(community_id__in=sorted(scope_for(user).area_ids))
+            .select_related("community").prefetch_related("items").order_by("code"))
+
+
+def window_get_for_user(*, user: Principal | None, window_id: int) -> ServiceWindow:
+    window = window_list_for_user(user=user).filter(pk=window_id).first()
+    if window is None:
+        raise NotFound(_("窗口不存在"))
+    return window
 
 
 def window_get(*, window_id: int) -> ServiceWindow:
@@ -305,9 +330,9 @@ def hall_statistics_for_user(*, user: Principal | None, start: date, end: date) 
     stats.total = rows.count()
     stats.by_item = list(rows.values_list("item_version__item__name").annotate(n=Count("id"))
                          .order_by("-n", "item_version__item__name").values_list("item_version__item__name", "n"))
-    stats.by_department = list(rows.values_list("item_version__item__department").annotate(n=Count("id"))
-                               .order_by("-n", "item_version__item__department")
-                               .values_list("item_version__item__department", "n"))
+    stats.by_department = list(rows.values_list("item_version__item__department__name").annotate(n=Count("id"))
+                               .order_by("-n", "item_version__item__department__name")
+                               .values_list("item_version__item__department__name", "n"))
     stats.by_status = dict(rows.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     instant = rows.filter(item_version__item__kind=ItemKind.INSTANT)
     stats.instant_total = instant.count()

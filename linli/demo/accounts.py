@@ -17,7 +17,8 @@ DEMO_PASSWORD: Final = "Linli@2026"  # noqa: S105 -- published on purpose, demo 
 
 @dataclass(frozen=True)
 class AccountSpec:
-    """A demo user and the areas (by code) it is bound to."""
+    """A demo user, the code of its department (department staff only) and the areas (by
+    code) it is bound to."""
 
     username: str
     role: str
@@ -36,15 +37,15 @@ def account_specs(plan: StreetPlan) -> list[AccountSpec]:
     district, street = plan.district.code, plan.street.code
     member = AssignmentKind.MEMBER.value
     specs = [
-        AccountSpec("admin", Role.DISTRICT_ADMIN.value, "区级管理员", "上城区数据资源局", ((district, member),)),
-        AccountSpec("auditor", Role.AUDITOR.value, "安全审计员", "上城区数据资源局", ((district, member),)),
-        AccountSpec("street", Role.STREET_STAFF.value, _display_name(rng, names), "望江街道指挥中心", ((street, member),)),
-        AccountSpec("dept_mz", Role.DEPARTMENT_STAFF.value, _display_name(rng, names), "民政", ((street, member),)),
-        AccountSpec("dept_cl", Role.DEPARTMENT_STAFF.value, _display_name(rng, names), "残联", ((street, member),)),
+        AccountSpec("admin", Role.DISTRICT_ADMIN.value, "区级管理员", "", ((district, member),)),
+        AccountSpec("auditor", Role.AUDITOR.value, "安全审计员", "", ((district, member),)),
+        AccountSpec("street", Role.STREET_STAFF.value, _display_name(rng, names), "", ((street, member),)),
+        AccountSpec("dept_mz", Role.DEPARTMENT_STAFF.value, _display_name(rng, names), "minzheng", ((street, member),)),
+        AccountSpec("dept_cl", Role.DEPARTMENT_STAFF.value, _display_name(rng, names), "canlian", ((street, member),)),
     ]
     for index, community in enumerate(plan.communities, start=1):
         specs.append(AccountSpec(
-            f"cs_{index:02d}", Role.COMMUNITY_STAFF.value, _display_name(rng, names), community.name,
+            f"cs_{index:02d}", Role.COMMUNITY_STAFF.value, _display_name(rng, names), "",
             ((community.code, member),),
         ))
     for grid in plan.grids:
@@ -60,8 +61,7 @@ def account_specs(plan: StreetPlan) -> list[AccountSpec]:
         if backup is not None:
             assignments.append((backup.area.code, AssignmentKind.BACKUP.value))
         specs.append(AccountSpec(
-            f"gw_{grid.seq:02d}", Role.GRID_WORKER.value, _display_name(rng, names),
-            plan.communities[grid.community_index].name, tuple(assignments),
+            f"gw_{grid.seq:02d}", Role.GRID_WORKER.value, _display_name(rng, names), "", tuple(assignments),
         ))
     specs.append(AccountSpec(
         "resident", Role.RESIDENT.value, "居民演示账号", "", ((plan.grids[0].area.code, member),),

@@ -36,7 +36,7 @@ class DemoAccount:
 
 def demo_accounts(*, one_per_role: bool = True) -> list[DemoAccount]:
     """Demo users present in the database, in a fixed order (first of each role if asked)."""
-    users = {u.username: u for u in User.objects.filter(username__in=DEMO_USERNAMES)}
+    users = {u.username: u for u in User.objects.filter(username__in=DEMO_USERNAMES).select_related("department")}
     areas: dict[int, str] = {}
     for assignment in AreaAssignment.objects.filter(user__in=users.values()).select_related("area"):
         # A grid worker is shown with the grid they are primary for, not the one they back up.
@@ -52,6 +52,6 @@ def demo_accounts(*, one_per_role: bool = True) -> list[DemoAccount]:
         result.append(DemoAccount(
             username=username, password=DEMO_PASSWORD, role=user.role,
             role_label=str(Role(user.role).label), area=areas.get(user.pk, ""),
-            department=user.department,
+            department=user.department.name if user.department else "",
         ))
     return result

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import AreaAssignment, User
+from linli.accounts.services import department_named
+from linli.accounts.workflow import ADMIN_ROLES
 from linli.core import pii
 from linli.core.actors import Actor
 from linli.core.errors import ApplicationError, ErrorCode
@@ -188,17 +190,19 @@ def _write_batch(writer: BulkWriter, encoder: _PiiEncoder, batch: GridBatch, clo
     clock.lap("write")
 
 
-def _create_accounts(plan: StreetPlan) -> int:
-    """Demo users with one argon2 hash shared by all (argon2 is slow by design)."""
+def _create_accounts(plan: StreetPlan, actor: Actor) -> int:
+    """Demo users with one argon2 hash shared by all (argon2 is slow by design); department
+    staff belong to their department (the seed's 民政办, 残联), as on a real site."""
     specs = account_specs(plan)
     existing = set(User.objects.filter(username__in=[s.username for s in specs]).values_list("username", flat=True))
     specs = [s for s in specs if s.username not in existing]
     if not specs:
         return 0
+    departments = {code: department_named(actor=actor, text=code) for code in {s.department for s in specs} if code}
     password = make_password(DEMO_PASSWORD)
     users = User.objects.bulk_create([
         User(username=s.username, password=password, role=s.role, display_name=s.display_name,
-             department=s.department, is_staff=False)
+             department=departments.get(s.department), is_staff=s.role in ADMIN_ROLES)
         for s in specs
     ])
     areas = dict(Area.objects.filter(code__in={c for s in specs for c, _ in s.assignments}).values_list("code", "id"))
@@ -267,7 +271,7 @@ def demo_seed(
                 say(f"grid {batch.grid.seq}/{len(plan.grids)}: {done:,} residents")
             clock.lap("write")
     with transaction.atomic():
-        report.accounts_created = _create_accounts(plan)
+        report.accounts_created = _create_accounts(plan, actor)
         writer.reset_sequences(_SEEDED_MODELS)
         audit_record(
             actor=actor, action="demo.seed", target_type="geo.area", target_id=plan.street.id,

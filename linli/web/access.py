@@ -25,13 +25,14 @@ from linli.accounts.access import (
 from linli.accounts.choices import Permission, Role
 from linli.accounts.models import User
 from linli.accounts.selectors import AreaScope, scope_for
+from linli.catalogue.selectors import WINDOW_ADMIN_ROLES
 
 P = ParamSpec("P")
 
 StaffView = Callable[Concatenate[StaffRequest, P], HttpResponse]
 PlainView = Callable[Concatenate[HttpRequest, P], HttpResponse]
 
-__all__ = ["StaffRequest", "audit_viewer_required", "can_use_workbench", "can_view_audit",
+__all__ = ["MANAGE_ROLES", "StaffRequest", "audit_viewer_required", "can_use_workbench", "can_view_audit",
            "request_id_of", "staff_required"]
 
 
@@ -48,6 +49,10 @@ def can_view_audit(user: User, scope: AreaScope | None = None) -> bool:
 
 # Any staff role: login required (session users only), domain errors mapped to 404/403.
 staff_required = staff_view()
+
+# The administration pages: district administrators keep everything there; street staff
+# may read their street's service windows.
+MANAGE_ROLES: frozenset[str] = frozenset({Role.DISTRICT_ADMIN}) | WINDOW_ADMIN_ROLES
 
 
 def audit_viewer_required(view: StaffView[P]) -> PlainView[P]:

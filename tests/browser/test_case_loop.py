@@ -16,8 +16,8 @@ from playwright.sync_api import FilePayload, Geolocation, Page, expect
 
 from conftest import make_user
 from linli.accounts.choices import AssignmentKind, Role
-from linli.accounts.models import User
-from linli.cases.models import Case, Category, Department, DispatchRule
+from linli.accounts.models import Department, User
+from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.taxonomy import taxonomy_load
 
 pytestmark = [
@@ -75,9 +75,8 @@ def do(page: Page, action: str, **fields: Any) -> None:
 def test_case_goes_round_the_loop_in_the_browser(live_server: Any, tree: Any, users: Any, browser_page: Page) -> None:
     # given no dispatch rules (so a person dispatches) and a handler at 环卫所
     DispatchRule.objects.all().delete()
-    handler = make_user("hw_handler", Role.DEPARTMENT_STAFF, (tree.street, AssignmentKind.MEMBER))
-    handler.department = "huanwei"
-    handler.save(update_fields=["department"])
+    handler = make_user("hw_handler", Role.DEPARTMENT_STAFF, (tree.street, AssignmentKind.MEMBER),
+                        department=Department.objects.get(code="huanwei"))
     worker, dispatcher = users.grid_worker_a1, users.community_a
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import make_user
 from linli.accounts.choices import AssignmentKind, Role
+from linli.accounts.services import department_named
 from linli.catalogue.services import item_create, item_publish_version
 from linli.catalogue.tests.conftest import FORM, MATERIALS, SEED, make_id
 from linli.registry.services import person_create
@@ -45,15 +46,15 @@ def test_clerk_files_at_the_window_and_the_department_approves(
 ) -> None:
     # given a promised street item of 民政, a resident of community A and a 民政 officer
     settings.DATA_DIR = tmp_path
-    item = item_create(actor=SEED, code="MZ-GLJT", name="高龄津贴", department="民政", level="street",
+    civil_affairs = department_named(actor=SEED, text="民政")
+    item = item_create(actor=SEED, code="MZ-GLJT", name="高龄津贴", department=civil_affairs, level="street",
                        kind="promised", search_keywords="高龄 老人 津贴 补贴")
     item_publish_version(actor=SEED, item=item, time_limit_days=10, materials=MATERIALS,
                          steps=["申请", "审核", "办结"], form=FORM)
     person = person_create(actor=SEED, name="欧阳秀英", id_number=make_id(date(1940, 3, 1), "321"),
                            phone="13812345678", hukou="local", grid=tree.grid_a1)
-    officer = make_user("mz_officer", Role.DEPARTMENT_STAFF, (tree.district, AssignmentKind.MEMBER))
-    officer.department = "民政"
-    officer.save(update_fields=["department"])
+    officer = make_user("mz_officer", Role.DEPARTMENT_STAFF, (tree.district, AssignmentKind.MEMBER),
+                        department=civil_affairs)
     upload = tmp_path / "idcard.png"
     upload.write_bytes(PNG)
     page = browser_page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -16,6 +17,7 @@ from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 
 GOOD = "Wangjiang-2026-admin"
+SAMPLE = Path(__file__).resolve().parents[2] / "geo" / "samples" / "areas-example.csv"
 
 
 def create(*args: str) -> str:
@@ -99,3 +101,50 @@ def test_interactive_prompts_for_username_and_password_twice(tree, monkeypatch):
     create()
     # then
     assert User.objects.get(username="boss").check_password(GOOD)
+
+
+@pytest.mark.django_db
+def test_on_an_empty_database_the_district_is_created_with_its_administrator():
+    # given a fresh database: no area at all
+    assert not Area.objects.exists()
+    # when
+    out = create("--username", "boss", "--password", GOOD, "--noinput", "--district", "330105",
+                 "--district-name", "拱墅区")
+    # then
+    district = Area.objects.get(code="330105")
+    assert (district.level, district.name, district.path) == (AreaLevel.DISTRICT, "拱墅区", f"/{district.pk}/")
+    assert "created district admin boss for 拱墅区 (330105)" in out
+    assert scope_for(User.objects.get(username="boss")).area_ids == {district.pk}
+    assert set(AuditEntry.objects.values_list("action", flat=True)) >= {"area.create", "user.create", "user.assign_area"}
+
+
+@pytest.mark.django_db
+def test_on_an_empty_database_the_prompts_ask_for_the_district(monkeypatch):
+    # given
+    answers = iter(["330105", "拱墅区", "boss"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda prompt: GOOD)
+    # when
+    create()
+    # then
+    assert scope_for(User.objects.get(username="boss")).area_ids == {Area.objects.get(code="330105").pk}
+
+
+@pytest.mark.django_db
+def test_a_bad_district_code_creates_neither_district_nor_account():
+    with pytest.raises(CommandError, match="code"):
+        create("--username", "boss", "--password", GOOD, "--noinput", "--district", "33010",
+               "--district-name", "拱墅区")
+    assert not Area.objects.exists()
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_after_loading_the_areas_the_loaded_district_is_used():
+    # given a district's areas loaded from the sample file
+    call_command("linli_areas_load", str(SAMPLE), stdout=StringIO())
+    # when
+    out = create("--username", "boss", "--password", GOOD, "--noinput")
+    # then
+    assert "for 上城区 (330102)" in out
+    assert len(scope_for(User.objects.get(username="boss")).grid_ids) == 4

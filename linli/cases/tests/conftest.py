@@ -9,8 +9,8 @@ import pytest
 
 from conftest import Tree, Users, make_user
 from linli.accounts.choices import AssignmentKind, Role
-from linli.accounts.models import User
-from linli.cases.models import Case, Category, Department, DispatchRule
+from linli.accounts.models import Department, User
+from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.services import case_open
 from linli.cases.taxonomy import taxonomy_load
 from linli.geo.models import Area
@@ -51,10 +51,8 @@ def huanwei(cats: Cats) -> Department:
 
 @pytest.fixture
 def dept_user(tree: Tree, cats: Cats) -> User:
-    user = make_user("hw_1", Role.DEPARTMENT_STAFF, (tree.street, AssignmentKind.MEMBER))
-    user.department = "huanwei"
-    user.save(update_fields=["department"])
-    return user
+    return make_user("hw_1", Role.DEPARTMENT_STAFF, (tree.street, AssignmentKind.MEMBER),
+                     department=Department.objects.get(code="huanwei"))
 
 
 @pytest.fixture
@@ -64,12 +62,13 @@ def resident(tree: Tree) -> User:
 
 @pytest.fixture
 def open_case(users: Users, cats: Cats) -> Any:
-    """Factory: a patrol case by the grid worker of a1 (dispatched by the seeded rules)."""
+    """Factory: a case the community staff of a1 register (dispatched by the seeded rules:
+    邻里纠纷 to the grid's worker); with ``actor``, a patrol report of that grid worker."""
 
     def make(category: Category | None = None, point: tuple[float, float] = IN_A1,
              actor: User | None = None, **kwargs: Any) -> Case:
         case, _created = case_open(
-            actor=actor or users.grid_worker_a1, source=kwargs.pop("source", "patrol"),
+            actor=actor or users.community_a, source=kwargs.pop("source", "patrol" if actor else "staff"),
             category=category or cats.neighbours, description=kwargs.pop("description", "楼道里有人吵架"),
             lon=point[0], lat=point[1], **kwargs,
         )

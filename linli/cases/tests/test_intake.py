@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db import connection
 
 from conftest import Tree, Users
-from linli.accounts.models import User
+from linli.accounts.models import Department, User
 from linli.cases.choices import CaseStatus
-from linli.cases.models import Case, CaseEvent, CaseNotification, CasePhoto, Department
+from linli.cases.models import Case, CaseEvent, CaseNotification, CasePhoto, DispatchRule
+from linli.cases.selectors import case_inbox_for_user
 from linli.cases.services import SYSTEM_AUTO, CaseInput, case_open, case_open_many
 from linli.cases.tasks import RecordingSender
 from linli.cases.tests.conftest import IN_A1, IN_A2, IN_B1, JPEG, OUTSIDE, PNG, Cats
@@ -28,11 +29,11 @@ from linli.registry.models import Building
 IOT = SystemActor("apikey:iot-gw")
 
 
-def test_patrol_report_is_located_registered_and_dispatched_to_the_grid_worker(
+def test_community_report_is_located_registered_and_dispatched_to_the_grid_worker(
     users: Users, cats: Cats, tree: Tree,
 ) -> None:
-    # given / when
-    case, created = case_open(actor=users.grid_worker_a1, source="patrol", category=cats.neighbours,
+    # given / when community staff report a dispute in grid a1 (rule: the grid's worker)
+    case, created = case_open(actor=users.community_a, source="staff", category=cats.neighbours,
                               description="邻居因漏水争吵", lon=IN_A1[0], lat=IN_A1[1])
     # then
     assert created
@@ -48,6 +49,44 @@ def test_patrol_report_is_located_registered_and_dispatched_to_the_grid_worker(
     assert re.fullmatch(r"[A-Z]+-\d{8}-\d{4}", case.number)
     assert list(case.events.values_list("action", flat=True)) == ["open", "register", "dispatch"]
     assert AuditEntry.objects.filter(action="case.open", target_id=str(case.pk)).count() == 1
+
+
+def test_grid_workers_own_report_is_not_dispatched_back_to_him_but_waits_for_the_street(
+    users: Users, cats: Cats, tree: Tree, settings: Any, django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given the rule for disputes names the grid's worker, who is the one reporting
+    settings.LINLI_CASES_NOTIFY_SENDER = "linli.cases.tasks.RecordingSender"
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        case, _ = case_open(actor=users.grid_worker_a1, source="patrol", category=cats.neighbours,
+                            description="邻居因漏水争吵", lon=IN_A1[0], lat=IN_A1[1])
+    # then it is registered, assigned to nobody, in the street's dispatch queue
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REGISTERED
+    assert case.assignee_id is None
+    assert case_inbox_for_user(user=users.street) == [case]
+    assert case not in case_inbox_for_user(user=users.grid_worker_a1)
+    notified = set(CaseNotification.objects.filter(case=case).values_list("recipient_id", "kind"))
+    assert notified == {(users.street.pk, "unruled")}
+
+
+def test_case_without_a_dispatch_rule_goes_to_the_streets_dispatch_queue(
+    users: Users, cats: Cats, settings: Any, django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given no rule for any category
+    settings.LINLI_CASES_NOTIFY_SENDER = "linli.cases.tasks.RecordingSender"
+    DispatchRule.objects.all().delete()
+    # when a grid worker reports a city matter
+    with django_capture_on_commit_callbacks(execute=True):
+        case, _ = case_open(actor=users.grid_worker_a1, source="patrol", category=cats.rubbish,
+                            description="路边暴露垃圾", lon=IN_A1[0], lat=IN_A1[1])
+    # then it waits for the street, not for the reporter
+    case.refresh_from_db()
+    assert (case.status, case.assignee_id, case.department_id) == (CaseStatus.REGISTERED, None, None)
+    assert case in case_inbox_for_user(user=users.street)
+    assert case not in case_inbox_for_user(user=users.grid_worker_a1)
+    assert list(CaseNotification.objects.filter(case=case).values_list("recipient_id", "kind")) == [
+        (users.street.pk, "unruled")]
 
 
 def test_city_case_is_dispatched_to_the_responsible_department(users: Users, cats: Cats) -> None:
@@ -271,7 +310,7 @@ def test_dispatch_notifies_the_assignee_after_commit(
     RecordingSender.sent.clear()
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        case, _ = case_open(actor=users.grid_worker_a1, source="patrol", category=cats.neighbours,
+        case, _ = case_open(actor=users.community_a, source="staff", category=cats.neighbours,
                             description="纠纷", lon=IN_A1[0], lat=IN_A1[1])
     # then
     assert CaseNotification.objects.filter(case=case, recipient=users.grid_worker_a1, kind="dispatched").exists()

@@ -9,7 +9,8 @@ import pytest
 import requests
 from georeport import GeoReport  # type: ignore[import-untyped]  # no type hints shipped
 
-from linli.cases.models import Case, Category, Department, DispatchRule
+from linli.accounts.models import Department
+from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.taxonomy import taxonomy_load
 from linli.cases.tests.conftest import IN_A1, Cats
 from linli.cases.tests.test_open311 import make_key

@@ -18,10 +18,11 @@ import pytest
 from django.core.management import call_command
 
 from conftest import Tree, Users
+from linli.accounts.models import Department
 from linli.cases.choices import CaseAction, CaseSource, CaseStatus
 from linli.cases.export import case_statistics_xlsx
 from linli.cases.indicators import COUNTER_NAMES
-from linli.cases.models import Case, CaseEvent, Category, Department
+from linli.cases.models import Case, CaseEvent, Category
 from linli.cases.rollups import rollup_apply, rollup_rebuild, rollup_tracking
 from linli.cases.stats import case_statistics_for_user, comparison_window, split_period
 from linli.cases.stats_models import CaseRollup, CaseRollupArea

@@ -14,12 +14,15 @@ from linli.cases import workflow
 from linli.cases.choices import FINAL_STATUSES, OPEN_STATUSES, CaseAction, CaseStage, CaseStatus
 from linli.cases.workflow import (
     ACTION_ROLES,
+    EXCLUDED_ROLES,
+    HANDLER,
     REPORTER,
     SYSTEM,
     TRANSITIONS,
     RuleView,
     allowed_actions,
     match_rule,
+    may_act,
     next_status,
     stage_deadline,
     supervision_level_for,
@@ -122,6 +125,38 @@ def test_auditors_and_residents_without_a_report_can_do_nothing() -> None:
     for status in CaseStatus.values:
         assert allowed_actions(status, Role.AUDITOR) == []
         assert allowed_actions(status, Role.RESIDENT) == []
+
+
+# Every combination of roles one actor can hold on a case: his role, and whether he is its
+# reporter and its handler.
+ACTOR_ROLE_SETS = [
+    {role, *extra} for role in [*Role.values, SYSTEM]
+    for extra in ((), (REPORTER,), (HANDLER,), (REPORTER, HANDLER))
+]
+
+
+def test_separation_of_duties_is_in_the_table_the_handler_never_verifies() -> None:
+    expected = {A.VERIFY_PASS: {HANDLER}, A.VERIFY_FAIL: {HANDLER}}
+    assert expected == EXCLUDED_ROLES
+
+
+@pytest.mark.parametrize("status", CaseStatus.values)
+@pytest.mark.parametrize("roles", ACTOR_ROLE_SETS, ids=lambda r: "+".join(sorted(r)))
+def test_no_actor_may_verify_a_case_he_handled_whatever_else_he_is(status: str, roles: set[str]) -> None:
+    # given an actor holding these roles on a case in this status / when
+    actions = set(allowed_actions(status, roles))
+    # then: as its handler he is offered no verification, and otherwise exactly what his
+    # roles allow; being the handler takes nothing else away
+    without_handler = set(allowed_actions(status, roles - {HANDLER}))
+    if HANDLER in roles:
+        assert actions == without_handler - {A.VERIFY_PASS, A.VERIFY_FAIL}
+        assert not may_act(A.VERIFY_PASS, roles)
+        assert not may_act(A.VERIFY_FAIL, roles)
+    else:
+        assert actions == without_handler
+    for action in [a.value for a in CaseAction]:
+        assert may_act(action, roles) == (
+            bool(roles & EXPECTED_ROLES[action]) and not (HANDLER in roles and action in (A.VERIFY_PASS, A.VERIFY_FAIL)))
 
 
 def test_reporter_may_verify_and_rate_only() -> None:

@@ -22,6 +22,7 @@ from linli.catalogue.services.appointments import (
     appointment_check_in,
     appointment_serve,
     window_create,
+    window_update,
 )
 from linli.catalogue.services.facts import application_facts, application_prefill
 from linli.catalogue.services.items import (
@@ -53,4 +54,5 @@ __all__ = [
     "item_update",
     "validate_materials",
     "window_create",
+    "window_update",
 ]

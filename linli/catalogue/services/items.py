@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.choices import Role
+from linli.accounts.models import Department
 from linli.catalogue.choices import ItemKind, ItemLevel
 from linli.catalogue.forms_schema import form_fields, validate_form_definition
 from linli.catalogue.models import ServiceItem, ServiceItemVersion
@@ -31,18 +32,16 @@ def _require_catalogue_admin(actor: Actor) -> None:
 
 
 def item_create(
-    *, actor: Actor, code: str, name: str, department: str, level: str, kind: str,
+    *, actor: Actor, code: str, name: str, department: Department, level: str, kind: str,
     search_keywords: str = "", request_id: str = "",
 ) -> ServiceItem:
     """A new (empty) catalogue item; its definition comes with ``item_publish_version``."""
     _require_catalogue_admin(actor)
-    code, name, department = code.strip(), name.strip(), department.strip()
+    code, name = code.strip(), name.strip()
     if not code:
         raise ValidationFailed("code", _("请填写事项编码"))
     if not name:
         raise ValidationFailed("name", _("请填写事项名称"))
-    if not department:
-        raise ValidationFailed("department", _("请填写主管部门"))
     if level not in ItemLevel.values:
         raise ValidationFailed("level", _("事项层级无效"))
     if kind not in ItemKind.values:
@@ -73,13 +72,15 @@ def item_update(
         raise ValidationFailed("level", _("事项层级无效"))
     if "kind" in changes and changes["kind"] not in ItemKind.values:
         raise ValidationFailed("kind", _("办件类型无效"))
-    for key in ("name", "department"):
-        if key in changes and not str(changes[key]).strip():
-            raise ValidationFailed(key, _("不能为空"))
+    if "name" in changes and not str(changes["name"]).strip():
+        raise ValidationFailed("name", _("不能为空"))
+    if "department" in changes and not isinstance(changes["department"], Department):
+        raise ValidationFailed("department", _("请选择主管部门"))
     with transaction.atomic():
         item = ServiceItem.objects.select_for_update().get(pk=item.pk)
         for key, value in changes.items():
-            setattr(item, key, value.strip() if isinstance(value, str) else bool(value))
+            setattr(item, key, value if isinstance(value, Department) else
+                    value.strip() if isinstance(value, str) else bool(value))
         item.save()
         audit_record(actor=actor, action="catalogue.item.update", target_type="catalogue.item",
                      target_id=item.pk, fields=sorted(changes), request_id=request_id)

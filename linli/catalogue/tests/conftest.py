@@ -13,6 +13,7 @@ import pytest
 from conftest import Tree, Users, make_user
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import User
+from linli.accounts.services import department_named
 from linli.catalogue.models import ServiceItem, ServiceItemVersion
 from linli.catalogue.services import item_create, item_publish_version
 from linli.catalogue.tasks import MemorySender
@@ -63,12 +64,10 @@ class CatalogueUsers:
 
 @pytest.fixture
 def cat_users(users: Users, tree: Tree) -> CatalogueUsers:
-    dept_civil = make_user("dept_mz", Role.DEPARTMENT_STAFF, (tree.district, AssignmentKind.MEMBER))
-    dept_civil.department = "民政"
-    dept_civil.save(update_fields=["department"])
-    dept_other = make_user("dept_rs", Role.DEPARTMENT_STAFF, (tree.district, AssignmentKind.MEMBER))
-    dept_other.department = "人社"
-    dept_other.save(update_fields=["department"])
+    dept_civil = make_user("dept_mz", Role.DEPARTMENT_STAFF, (tree.district, AssignmentKind.MEMBER),
+                           department=department_named(actor=SEED, text="民政"))
+    dept_other = make_user("dept_rs", Role.DEPARTMENT_STAFF, (tree.district, AssignmentKind.MEMBER),
+                           department=department_named(actor=SEED, text="人社"))
     return CatalogueUsers(
         base=users, dept_civil=dept_civil, dept_other=dept_other,
         resident=make_user("res1", Role.RESIDENT), resident_other=make_user("res2", Role.RESIDENT),
@@ -87,7 +86,8 @@ def publish(db: None) -> ItemFactory:
              time_limit_days: int = 10, name: str = "高龄津贴") -> ServiceItemVersion:
         counter["n"] += 1
         item: ServiceItem = item_create(actor=SEED, code=f"T{counter['n']:03d}", name=name,
-                                        department=department, level=level, kind=kind)
+                                        department=department_named(actor=SEED, text=department),
+                                        level=level, kind=kind)
         return item_publish_version(
             actor=SEED, item=item, time_limit_days=time_limit_days, materials=MATERIALS,
             steps=["申请", "审核", "办结"], form=form or FORM, rules=rules,

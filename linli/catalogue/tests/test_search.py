@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import Users
+from linli.accounts.services import department_named
 from linli.catalogue.data.items import SEED_ITEMS, seed_item_docs
 from linli.catalogue.models import ServiceItem
 from linli.catalogue.search import item_search, search_index
@@ -203,7 +204,7 @@ def test_new_item_is_found_and_a_deactivated_one_is_not(users: Users) -> None:
     # given
     catalogue_seed(actor=SEED, items=[BY_CODE["MZ006"]])
     assert item_search("养狗办狗证") == []
-    item = item_create(actor=users.district_admin, code="GA012", name="犬只登记", department="公安",
+    item = item_create(actor=users.district_admin, code="GA012", name="犬只登记", department=department_named(actor=users.district_admin, text="公安"),
                        level="street", kind="promised", search_keywords="养狗 狗证")
     item_publish_version(actor=users.district_admin, item=item, **seed_definition(BY_CODE["GA012"]))
     # when

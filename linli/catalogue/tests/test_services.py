@@ -11,6 +11,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import Tree
+from linli.accounts.services import department_named
 from linli.catalogue.choices import ApplicationAction as A
 from linli.catalogue.choices import ApplicationStatus as S
 from linli.catalogue.choices import CatalogueErrorCode
@@ -462,7 +463,8 @@ def test_only_district_admins_publish_and_applications_keep_their_version(
 
 def test_publishing_refuses_a_rule_on_an_unknown_form_field(cat_users: CatalogueUsers) -> None:
     admin = cat_users.base.district_admin
-    item = item_create(actor=admin, code="X1", name="测试", department="民政", level="street", kind="instant")
+    item = item_create(actor=admin, code="X1", name="测试", department=department_named(actor=admin, text="民政"),
+                       level="street", kind="instant")
     with pytest.raises(ValidationFailed) as refused:
         item_publish_version(actor=admin, item=item, time_limit_days=5, materials=MATERIALS, steps=[], form=FORM,
                              rules={"fact": "application.income", "op": "lt", "value": 1000})

@@ -110,7 +110,7 @@ def test_grid_worker_cannot_open_the_window(client: Client, cat_users: Catalogue
 def edit_post(version: Any, **changes: Any) -> dict[str, Any]:
     item = version.item
     data = {
-        "name": item.name, "department": item.department, "level": item.level, "kind": item.kind,
+        "name": item.name, "department": item.department_id, "level": item.level, "kind": item.kind,
         "active": "on", "search_keywords": "", "time_limit_days": version.time_limit_days,
         "promised_days": version.promised_days, "conditions": version.conditions, "fees": version.fees,
         "legal_basis": version.legal_basis, "steps": "\n".join(version.steps),

@@ -15,7 +15,7 @@ from linli.catalogue.choices import ItemLevel
 from linli.catalogue.forms import ItemEditForm, item_edit_initial
 from linli.catalogue.models import ServiceItem
 from linli.catalogue.search import item_search
-from linli.catalogue.selectors import item_get, item_list, item_versions
+from linli.catalogue.selectors import item_departments, item_get, item_list, item_versions
 from linli.catalogue.services import item_create, item_publish_version, item_update
 from linli.catalogue.views.access import (
     EDITOR_ROLES,
@@ -47,14 +47,14 @@ def item_index(request: StaffRequest) -> HttpResponse:
     department = request.GET.get("department", "").strip()
     level = request.GET.get("level", "").strip()
     items = item_list(active=None if request.user.role in EDITOR_ROLES else True)
-    departments = sorted(set(item_list().values_list("department", flat=True)))
-    if department:
-        items = items.filter(department=department)
+    departments = item_departments()
+    if department.isdigit():
+        items = items.filter(department_id=int(department))
     if level in ItemLevel.values:
         items = items.filter(level=level)
     groups: dict[str, list[ServiceItem]] = {}
     for item in items:
-        groups.setdefault(item.department, []).append(item)
+        groups.setdefault(item.department.name, []).append(item)
     return render(request, "catalogue/item_list.html", {
         "query": query, "hits": search_results(query) if query else [],
         "groups": sorted(groups.items()), "departments": departments,

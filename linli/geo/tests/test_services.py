@@ -10,7 +10,7 @@ from linli.core.errors import ValidationFailed
 from linli.core.models import AuditEntry
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
-from linli.geo.services import area_create, area_update_boundary
+from linli.geo.services import area_create, area_move, area_update, area_update_boundary
 
 ACTOR = SystemActor("test:geo")
 
@@ -107,3 +107,63 @@ def test_a_bad_new_boundary_leaves_the_old_one_in_place(tree: Tree):
     assert refused.value.field == "boundary"
     tree.grid_a1.refresh_from_db()
     assert tree.grid_a1.boundary == before
+
+
+def test_renaming_and_redrawing_an_area_writes_only_what_changed(tree: Tree):
+    # when the name stays and the boundary moves
+    area_update(actor=ACTOR, area=tree.grid_a1, name=tree.grid_a1.name, boundary=square(120.20, 30.20, 0.005))
+    # then
+    tree.grid_a1.refresh_from_db()
+    assert tree.grid_a1.centroid_lon == pytest.approx(120.2025)
+    assert AuditEntry.objects.get(action="area.update").fields == ["boundary", "centroid_lat", "centroid_lon"]
+    # when nothing changes
+    area_update(actor=ACTOR, area=tree.grid_a1, name=tree.grid_a1.name, boundary=tree.grid_a1.boundary)
+    # then nothing is written
+    assert AuditEntry.objects.filter(action="area.update").count() == 1
+
+
+def test_moving_a_grid_to_another_community_renumbers_it_and_moves_its_path(tree: Tree):
+    # when grid a2 of 近江 moves to 婺江 as its 2nd grid
+    moved = area_move(actor=ACTOR, area=tree.grid_a2, parent=tree.community_b, code="330102001002002")
+    # then
+    moved.refresh_from_db()
+    assert (moved.parent_id, moved.code, moved.path) == (
+        tree.community_b.pk, "330102001002002", f"{tree.community_b.path}{moved.pk}/")
+    assert AuditEntry.objects.get(action="area.move", target_id=str(moved.pk)).fields == ["code", "parent", "path"]
+
+
+def test_moving_a_community_carries_its_whole_subtree_and_their_codes(tree: Tree):
+    # given a second street and a zone with a grid under 近江
+    street2 = area_create(actor=ACTOR, level=AreaLevel.STREET, code="330102002", name="清波街道", parent=tree.district)
+    zone = area_create(actor=ACTOR, level=AreaLevel.ZONE, code="330102001001901", name="北片", parent=tree.community_a)
+    zone_grid = area_create(actor=ACTOR, level=AreaLevel.GRID, code="330102001001009", name="北片网格", parent=zone)
+    # when 近江 moves to 清波街道
+    area_move(actor=ACTOR, area=tree.community_a, parent=street2, code="330102002001")
+    # then every area below follows, path and code
+    codes = dict(Area.objects.filter(path__startswith=street2.path).values_list("name", "code"))
+    assert codes == {"清波街道": "330102002", "近江社区": "330102002001", "近江社区第1网格": "330102002001001",
+                     "近江社区第2网格": "330102002001002", "北片": "330102002001901", "北片网格": "330102002001009"}
+    zone_grid.refresh_from_db()
+    assert zone_grid.path.startswith(f"{street2.path}{tree.community_a.pk}/{zone.pk}/")
+    assert AuditEntry.objects.filter(action="area.move").count() == 5
+
+
+@pytest.mark.parametrize(("target", "code", "field"), [
+    ("grid_a2", "330102001001003", "parent"),        # a grid under a grid
+    ("community_b", "330102001001003", "code"),       # a code of the old community
+    ("community_b", "330102001002001", "code"),       # the code of 婺江's grid 1
+])
+def test_a_move_that_breaks_the_tree_is_refused_and_nothing_moves(tree: Tree, target: str, code: str, field: str):
+    # when
+    with pytest.raises(ValidationFailed) as refused:
+        area_move(actor=ACTOR, area=tree.grid_a1, parent=getattr(tree, target), code=code)
+    # then
+    assert refused.value.field == field
+    tree.grid_a1.refresh_from_db()
+    assert (tree.grid_a1.code, tree.grid_a1.parent_id) == ("330102001001001", tree.community_a.pk)
+
+
+def test_an_area_cannot_move_under_its_own_descendant(tree: Tree):
+    with pytest.raises(ValidationFailed) as refused:
+        area_move(actor=ACTOR, area=tree.street, parent=tree.community_a, code="330102001001001")
+    assert refused.value.field == "parent"

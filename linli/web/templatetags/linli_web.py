@@ -19,7 +19,7 @@ from linli.cases.workflow import may_open
 from linli.catalogue.views.access import CATALOGUE_ROLES, STATISTICS_ROLES, WINDOW_ROLES
 from linli.fusion.views.access import IMPORT_ROLES, TASK_ROLES
 from linli.registry.choices import RoomUse, TagKind
-from linli.web.access import can_view_audit
+from linli.web.access import MANAGE_ROLES, can_view_audit
 
 register = template.Library()
 
@@ -71,6 +71,7 @@ def workbench_nav(user: Any) -> dict[str, bool]:
         "hall_statistics": user.role in STATISTICS_ROLES,
         "fusion_import": user.role in IMPORT_ROLES,
         "fusion_tasks": user.role in TASK_ROLES,
+        "manage": user.role in MANAGE_ROLES,
     }
 
 
@@ -82,7 +83,23 @@ ACTION_LABELS: dict[str, Promise] = {
     "auth.throttles_prune": gettext_lazy("清理登录计数"),
     "audit.checkpoint": gettext_lazy("审计检查点"),
     "user.create": gettext_lazy("新建账号"),
+    "user.update": gettext_lazy("修改账号"),
+    "user.activate": gettext_lazy("恢复账号"),
+    "user.deactivate": gettext_lazy("停用账号"),
+    "user.set_password": gettext_lazy("重置密码"),
     "user.assign_area": gettext_lazy("绑定区域"),
+    "user.unassign_area": gettext_lazy("解除区域绑定"),
+    "department.create": gettext_lazy("新建部门"),
+    "department.update": gettext_lazy("修改部门"),
+    "area.create": gettext_lazy("新建区域"),
+    "area.update": gettext_lazy("修改区域"),
+    "area.move": gettext_lazy("移动区域"),
+    "category.create": gettext_lazy("新建事件类别"),
+    "category.update": gettext_lazy("修改事件类别"),
+    "dispatch_rule.create": gettext_lazy("新建派遣规则"),
+    "dispatch_rule.update": gettext_lazy("修改派遣规则"),
+    "catalogue.window.create": gettext_lazy("新建服务窗口"),
+    "catalogue.window.update": gettext_lazy("修改服务窗口"),
     "apikey.create": gettext_lazy("新建接口密钥"),
     "apikey.revoke": gettext_lazy("吊销接口密钥"),
     "building.create": gettext_lazy("新建楼栋"),

@@ -1,36 +1,28 @@
-"""Writes of the accounts app: users, area bindings, API keys and the login-failure counter."""
+"""Logins: failure counters with backoff (per device, per username and source, per username,
+per address), security notices, pruning, and the audited success and unlock."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from linli.accounts.choices import AssignmentKind, NoticeKind, Permission, Role
-from linli.accounts.models import ApiKey, AreaAssignment, LoginThrottle, SecurityNotice, User
+from linli.accounts.choices import NoticeKind, Permission
+from linli.accounts.models import LoginThrottle, SecurityNotice, User
 from linli.accounts.workflow import (
-    ADMIN_ROLES,
-    API_SCOPES,
     ROLE_PERMISSIONS,
     LoginClient,
     login_backoff,
     login_username,
 )
 from linli.core.actors import Actor, SystemActor
-from linli.core.errors import ErrorCode, ValidationFailed
 from linli.core.services import audit_record
-from linli.geo.models import Area
 
 API_KEY_PREFIX_LEN = 8
 IP_WINDOW = timedelta(hours=1)
@@ -222,145 +214,19 @@ def login_success_record(*, user: User, client: LoginClient, request_id: str = "
                      reason="known device" if client.device else "")
 
 
+def username_counters(username: str) -> Q:
+    """Every failure counter of a username: its own, its sources' and its devices'."""
+    name = login_username(username)
+    return Q(key=f"user:{name}") | Q(key__startswith=f"src:{name}|") | Q(key__startswith=f"dev:{name}|")
+
+
 def login_unlock(*, actor: Actor, username: str) -> bool:
     """Lift every wait of a username early (an administrator's decision: its devices, its
     sources and the username's own counter); True if there was one."""
     name = login_username(username)
     with transaction.atomic():
-        deleted, _rows = LoginThrottle.objects.filter(
-            Q(key=f"user:{name}") | Q(key__startswith=f"src:{name}|") | Q(key__startswith=f"dev:{name}|"),
-        ).delete()
+        deleted, _rows = LoginThrottle.objects.filter(username_counters(name)).delete()
         if deleted:
             audit_record(actor=actor, action="auth.unlock", target_type="username",
                          target_id=name[:64])
     return bool(deleted)
-
-
-def user_create(
-    *,
-    actor: Actor,
-    username: str,
-    password: str | None,
-    role: Role,
-    display_name: str = "",
-    department: str = "",
-    areas: Iterable[tuple[Area, AssignmentKind]] = (),
-    is_superuser: bool = False,
-) -> User:
-    """Create a user bound to areas; ``password=None`` leaves the account unusable until set."""
-    if not username.strip():
-        raise ValidationFailed("username", _("用户名不能为空"))
-    with transaction.atomic():
-        if User.objects.filter(username__iexact=username).exists():
-            raise ValidationFailed("username", _("用户名已存在"), code=ErrorCode.CONFLICT)
-        # Only district admins and superusers may enter Django's admin.
-        user = User(
-            username=username, role=role, display_name=display_name, department=department,
-            is_staff=is_superuser or role in ADMIN_ROLES, is_superuser=is_superuser,
-        )
-        if password is None:
-            user.set_unusable_password()
-        else:
-            user.set_password(password)
-        user.save()
-        for area, kind in areas:
-            assignment_create(actor=actor, user=user, area=area, kind=kind)
-        audit_record(actor=actor, action="user.create", target_type="accounts.user",
-                     target_id=user.pk, fields=["username", "role"])
-    return user
-
-
-def assignment_create(*, actor: Actor, user: User, area: Area, kind: AssignmentKind) -> AreaAssignment:
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                assignment = AreaAssignment.objects.create(user=user, area=area, kind=kind)
-        except IntegrityError:
-            raise ValidationFailed(
-                "area", _("该区域已有主责网格员或该用户已绑定此区域"), code=ErrorCode.CONFLICT,
-            ) from None
-        audit_record(actor=actor, action="user.assign_area", target_type="accounts.user",
-                     target_id=user.pk, fields=["area", "kind"])
-    return assignment
-
-
-def _hash_key(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def api_key_create(
-    *, actor: Actor, name: str, scopes: list[str], areas: Iterable[Area],
-) -> tuple[ApiKey, str]:
-    """Create a key and return it with the secret, which is shown once and never stored."""
-    if not name.strip():
-        raise ValidationFailed("name", _("名称不能为空"))
-    unknown = set(scopes) - API_SCOPES
-    if unknown:
-        raise ValidationFailed("scopes", _("未知的权限: %(scopes)s") % {"scopes": ", ".join(sorted(unknown))})
-    prefix = secrets.token_hex(API_KEY_PREFIX_LEN // 2)
-    raw = f"ll_{prefix}_{secrets.token_urlsafe(32)}"
-    with transaction.atomic():
-        key = ApiKey.objects.create(
-            name=name, prefix=prefix, key_hash=_hash_key(raw), scopes=sorted(set(scopes)),
-            created_by=actor if isinstance(actor, User) else None,
-        )
-        key.areas.set(list(areas))
-        audit_record(actor=actor, action="apikey.create", target_type="accounts.apikey",
-                     target_id=key.pk, fields=["scopes", "areas"])
-    return key, raw
-
-
-def api_key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
-    """Revoke a key at once; revoking twice keeps the first time."""
-    with transaction.atomic():
-        locked = ApiKey.objects.select_for_update().get(pk=key.pk)
-        if locked.revoked_at is None:
-            locked.revoked_at = timezone.now()
-            locked.save(update_fields=["revoked_at", "updated_at"])
-            audit_record(actor=actor, action="apikey.revoke", target_type="accounts.apikey",
-                         target_id=locked.pk, fields=["revoked_at"])
-    # The caller's instance reflects the revocation too; this process forgets it at once
-    # (others within ``LINLI_API_KEY_CACHE_SECONDS``).
-    key.revoked_at = locked.revoked_at
-    _key_cache_forget(locked.key_hash)
-    return locked
-
-
-# Per process: key hash -> (key or None, when it was read). An integration reporting
-# hundreds of cases a second would otherwise cost a query per request for the same row.
-_key_cache: dict[str, tuple[ApiKey | None, float]] = {}
-_key_cache_lock = threading.Lock()
-_KEY_CACHE_MAX = 10_000
-
-
-def _key_cache_forget(key_hash: str) -> None:
-    with _key_cache_lock:
-        _key_cache.pop(key_hash, None)
-
-
-def api_key_authenticate(*, raw: str) -> ApiKey | None:
-    """The active key matching ``raw``; revoked or unknown keys give ``None``.
-
-    Answers are cached per process for ``LINLI_API_KEY_CACHE_SECONDS`` (0: never): a key
-    revoked in another process is refused within that time, in this one at once."""
-    key_hash = _hash_key(raw)
-    ttl = float(getattr(settings, "LINLI_API_KEY_CACHE_SECONDS", 0))
-    now_mono = time.monotonic()
-    if ttl > 0:
-        with _key_cache_lock:
-            cached = _key_cache.get(key_hash)
-        if cached is not None and now_mono - cached[1] < ttl:
-            return cached[0]
-    key = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).first()
-    if key is not None:
-        now = timezone.now()
-        # At most one write a minute per key: a busy gateway must not turn reads into writes.
-        if key.last_used_at is None or now - key.last_used_at >= timedelta(minutes=1):
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-            key.last_used_at = now
-    if ttl > 0:
-        with _key_cache_lock:
-            if len(_key_cache) >= _KEY_CACHE_MAX:  # bounded: unknown keys must not grow it forever
-                _key_cache.clear()
-            _key_cache[key_hash] = (key, now_mono)
-    return key

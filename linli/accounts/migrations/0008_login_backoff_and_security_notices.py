@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_user_role_department_index'),
+        ('accounts', '0007_user_department_label_remove'),
     ]
 
     operations = [

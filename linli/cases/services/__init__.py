@@ -9,6 +9,9 @@ compare-and-swap on ``version``; a caller passing ``expected_version`` learns ab
 change made since it loaded the case. The supervision sweeper claims each raise with
 ``UPDATE … WHERE supervision_level = old AND stage_due_at = old``, so parallel sweeps
 raise every case once.
+
+The reference data a district administrator keeps — categories with their deadlines, and
+dispatch rules — is written by :mod:`linli.cases.services.reference`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from django.utils.translation import gettext as _
 from django_tasks_db import DatabaseBackend
 
 from linli.accounts.choices import AssignmentKind, Permission, Role
-from linli.accounts.models import AreaAssignment, User
+from linli.accounts.models import AreaAssignment, Department, User
 from linli.accounts.selectors import scope_for
 from linli.cases import workflow
 from linli.cases.choices import (
@@ -52,7 +55,6 @@ from linli.cases.models import (
     CaseNumberSequence,
     CasePhoto,
     Category,
-    Department,
     DispatchRule,
 )
 from linli.cases.rollups import (
@@ -577,13 +579,16 @@ def _event(case: Case, *, action: str, from_status: str, to_status: str, actor: 
 
 
 def _auto_dispatch(case: Case, ctx: _Context) -> CaseEvent | None:
-    """Dispatch by the matching rule, or ``None`` (left for a dispatcher) when none fits."""
+    """Dispatch by the matching rule, or ``None`` when none fits: the case then waits,
+    registered, in the street's dispatch queue. A rule naming the grid's worker does not
+    send a grid worker's own report back to him (he would have handled it on the spot if
+    he could)."""
     rule = ctx.match(case)
     if rule is None:
         return None
     if rule.target == DispatchTarget.GRID_WORKER:
         worker = ctx.grid_workers.get(case.grid_id) if case.grid_id else None
-        if worker is None:
+        if worker is None or worker == case.reporter_id:
             return None
         data: dict[str, Any] = {"assignee_id": worker, "department_id": None, "rule_id": rule.rule_id}
     else:
@@ -876,8 +881,9 @@ def _notify_new(cases: list[Case]) -> None:
     transactional = isinstance(case_notify.get_backend(), DatabaseBackend)
     for kind, ids in (
         ("dispatched", [c.pk for c in cases if c.status == CaseStatus.DISPATCHED]),
-        ("to_dispatch", [c.pk for c in cases if c.status in (
-            CaseStatus.REPORTED, CaseStatus.REGISTERED, CaseStatus.PENDING_APPROVAL)]),
+        ("to_dispatch", [c.pk for c in cases if c.status in (CaseStatus.REPORTED, CaseStatus.PENDING_APPROVAL)]),
+        # Registered and still undispatched: no rule had a target for it.
+        ("unruled", [c.pk for c in cases if c.status == CaseStatus.REGISTERED]),
     ):
         if ids and transactional:
             case_notify.enqueue(case_ids=ids, kind=kind)
@@ -962,6 +968,8 @@ def _roles_on(actor: Actor, case: Case) -> set[str]:
         roles.add(workflow.REPORTER)
     if case_visible_to(user=actor, scope=scope_for(actor), case=case, as_reporter=False):
         roles.add(actor.role)
+    if roles and _is_handler(actor, case):
+        roles.add(workflow.HANDLER)
     return roles
 
 
@@ -976,12 +984,8 @@ def _is_handler(actor: Actor, case: Case) -> bool:
     if case.assignee_id is not None:
         return case.assignee_id == actor.pk
     if case.department_id is not None and actor.role == Role.DEPARTMENT_STAFF:
-        return bool(actor.department) and actor.department == _department_code(case.department_id)
+        return actor.department_id == case.department_id
     return False
-
-
-def _department_code(department_id: int) -> str:
-    return Department.objects.filter(pk=department_id).values_list("code", flat=True).first() or ""
 
 
 def _dispatch_target(case: Case, data: dict[str, Any], ctx: _Context) -> dict[str, Any]:
@@ -997,8 +1001,9 @@ def _dispatch_target(case: Case, data: dict[str, Any], ctx: _Context) -> dict[st
                 raise ValidationFailed("assignee", _("该网格员不负责事件所在网格"))
             return {"assignee_id": assignee.pk, "department_id": None, "rule_id": None}
         if assignee.role == Role.DEPARTMENT_STAFF:
-            dept = Department.objects.filter(code=assignee.department, active=True).first()
-            return {"assignee_id": assignee.pk, "department_id": dept.pk if dept else None, "rule_id": None}
+            if assignee.department_id is None:
+                raise ValidationFailed("assignee", _("该部门人员未设置所属部门"))
+            return {"assignee_id": assignee.pk, "department_id": assignee.department_id, "rule_id": None}
         raise ValidationFailed("assignee", _("处置人须为网格员或部门人员"))
     if department_raw not in (None, ""):
         query = Department.objects.filter(active=True)
@@ -1118,6 +1123,9 @@ def case_transition(
                               field="action", **extra)
         if not any(workflow.role_may(role, action) for role in roles):
             raise CaseForbidden(CaseErrorCode.ROLE_NOT_ALLOWED, _("您的角色不能执行该操作"),
+                                field="action", **extra)
+        if not workflow.may_act(action, roles):
+            raise CaseForbidden(CaseErrorCode.SEPARATION_OF_DUTIES, _("处置人不能核查自己处置的事件"),
                                 field="action", **extra)
         if action in workflow.ASSIGNEE_ACTIONS and not _is_handler(actor, locked):
             raise CaseForbidden(CaseErrorCode.NOT_ASSIGNEE, _("只有处置人可以执行该操作"),
