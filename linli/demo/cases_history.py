@@ -527,7 +527,7 @@ _CASE_FIELDS: Final = list(Case._meta.concrete_fields)
 
 
 def _case_tuples(rows: list[dict[str, Any]], writer: BulkWriter) -> Iterator[tuple[Any, ...]]:
-    adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
+    adapt = writer.datetime_adapter()
     defaults = {f.attname: f.get_default() for f in _CASE_FIELDS}
     datetime_fields = {f.attname for f in _CASE_FIELDS if f.get_internal_type() == "DateTimeField"}
     # Raw executemany and COPY take JSON as text, not as Python containers.
@@ -546,7 +546,7 @@ def _case_tuples(rows: list[dict[str, Any]], writer: BulkWriter) -> Iterator[tup
 
 
 def _event_tuples(events: list[tuple[Any, ...]], writer: BulkWriter) -> Iterator[tuple[Any, ...]]:
-    adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
+    adapt = writer.datetime_adapter()
     for event_id, case_id, action, from_status, to_status, at, actor_id, label, note, data in events:
         yield (event_id, case_id, action, from_status, to_status, actor_id, label, note,
                json.dumps(data) if data else "{}", adapt(at) if adapt else at)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -132,7 +132,7 @@ _APP_FIELDS: Final = list(Application._meta.concrete_fields)
 
 def _application_tuples(rows: list[dict[str, Any]], writer: BulkWriter, sealer: _Sealer,
                         numbers: dict[str, int]) -> Iterator[tuple[Any, ...]]:
-    adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
+    adapt = writer.datetime_adapter()
     defaults = {f.attname: f.get_default() for f in _APP_FIELDS}
     stamps = {f.attname for f in _APP_FIELDS if f.get_internal_type() == "DateTimeField"}
     json_fields = {f.attname for f in _APP_FIELDS if f.get_internal_type() == "JSONField"}
@@ -223,7 +223,7 @@ def seed_hall_history(*, actor: Actor, seed: int, days: int = 365, end: date | N
 
 
 def _event_tuples(events: list[tuple[Any, ...]], writer: BulkWriter) -> Iterator[tuple[Any, ...]]:
-    adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
+    adapt = writer.datetime_adapter()
     for event_id, app_id, action, before, after, actor_id, label, note, missing, at in events:
         yield (event_id, app_id, action, before, after, actor_id, label, note,
                json.dumps(missing, ensure_ascii=False), adapt(at) if adapt else at)
@@ -235,7 +235,7 @@ _BOOKING_FIELDS: Final = ("id", "created_at", "updated_at", "window", "slot_star
 
 
 def _booking_tuples(bookings: list[tuple[Any, ...]], writer: BulkWriter, sealer: _Sealer) -> Iterator[tuple[Any, ...]]:
-    adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
+    adapt = writer.datetime_adapter()
 
     def stamp(value: datetime | None) -> Any:
         return adapt(value) if adapt is not None and value is not None else value
