@@ -17,6 +17,7 @@ date (ciphertexts aside: AES-GCM draws its nonces).
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -173,8 +174,12 @@ class HallHistoryGenerator:
         self.bookings_per_window_day = bookings_per_window_day
         self.communities = [c for c in communities if c.people]
         self.seed = seed
-        self.weights = [POPULARITY.get(item.code, 0.6) for item in self.items]
+        self.cum_weights = list(itertools.accumulate(POPULARITY.get(item.code, 0.6) for item in self.items))
+        self.channels = [c for c, _w in CHANNELS]
+        self.channel_weights = list(itertools.accumulate(w for _c, w in CHANNELS))
         self.needs = {item.code: _constraints(item.rule) for item in self.items}
+        # Who an item is meant for, per community (ages as of the first use: close enough).
+        self._eligible: dict[tuple[int, str], tuple[HallPerson, ...]] = {}
 
     def days(self, *, end: date, days: int) -> Iterator[date]:
         first = end - timedelta(days=days - 1)
@@ -189,9 +194,9 @@ class HallHistoryGenerator:
         rows: list[dict[str, Any]] = []
         events: list[tuple[Any, ...]] = []
         for _ in range(count):
-            item = rng.choices(self.items, weights=self.weights)[0]
+            item = rng.choices(self.items, cum_weights=self.cum_weights)[0]
             community = rng.choice(self.communities)
-            channel = rng.choices([c for c, _w in CHANNELS], weights=[w for _c, w in CHANNELS])[0]
+            channel = rng.choices(self.channels, cum_weights=self.channel_weights)[0]
             if not working:
                 channel = Channel.ONLINE
             submitted = self._moment(rng, day, channel)
@@ -215,13 +220,14 @@ class HallHistoryGenerator:
 
     def _applicant(self, rng: random.Random, item: HallItem, community: HallCommunity, on: date) -> HallPerson:
         """Mostly someone the item is meant for; now and then someone it is not (refused)."""
+        if rng.random() >= 0.9:
+            return rng.choice(community.people)
         need = self.needs[item.code]
-        strict = rng.random() < 0.9
-        for _ in range(40):
-            person = rng.choice(community.people)
-            if not strict or _fits(person, need, on):
-                return person
-        return rng.choice(community.people)
+        key = (community.id, repr(sorted(need.items())))
+        eligible = self._eligible.get(key)
+        if eligible is None:
+            eligible = self._eligible[key] = tuple(p for p in community.people if _fits(p, need, on))
+        return rng.choice(eligible or community.people)
 
     def _application(self, rng: random.Random, app_id: int, item: HallItem, community: HallCommunity, channel: str,
                      t0: datetime, now: datetime, held: dict[int, set[str]]) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
@@ -296,7 +302,10 @@ class HallHistoryGenerator:
                 row["due_at"] = datetime.combine(add_working_days(local.date(), paused), local.timetz())
             t = again
         promised = max(item.promised_days, 1)
-        span_days = promised * rng.uniform(0.3, 1.05) * (rng.uniform(1.3, 2.2) if rng.random() < 0.05 else 1.0)
+        span_days = promised * rng.uniform(0.3, 1.05)
+        if rng.random() < 0.04:
+            # A few run past the legal limit (the overdue sweep marks and supervises them).
+            span_days = max(item.time_limit_days, 1) * rng.uniform(1.05, 1.5)
         decided = datetime.combine(add_working_days(t.astimezone(SHANGHAI).date(), max(round(span_days), 0)),
                                    t.astimezone(SHANGHAI).timetz()) + timedelta(hours=rng.uniform(0, 5))
         approve = rng.random() < 0.9
@@ -397,7 +406,7 @@ class HallHistoryGenerator:
                         number = f"A{numbers[queue]:03d}"
                         status = AppointmentStatus.DONE if served < now else AppointmentStatus.CHECKED_IN
                         served = served if served < now else None
-                item = rng.choices(self.items, weights=self.weights)[0]
+                item = rng.choices(self.items, cum_weights=self.cum_weights)[0]
                 out.append((first_id + len(out), community.window_id, slot, seat, person, status, number,
                             checked, served, cancelled, item.item_id))
         return out
