@@ -22,7 +22,6 @@ import itertools
 import json
 import math
 import random
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,10 +33,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from linli.accounts.choices import AssignmentKind, Role
-from linli.accounts.models import AreaAssignment
 from linli.cases.choices import CaseAction, CaseSource, CaseStage, CaseStatus, SupervisionLevel
-from linli.cases.models import Case, CaseEvent, CaseNumberSequence, Category, Department
+from linli.cases.models import Case, CaseEvent, CaseNumberSequence
 from linli.cases.rollups import rollup_rebuild
 from linli.cases.services import case_supervision_sweep
 from linli.cases.taxonomy import GRID_WORKER_MAJORS
@@ -46,11 +43,10 @@ from linli.core.calendar import SHANGHAI, deadline_in_working_days, deadline_in_
 from linli.core.services import audit_record
 from linli.demo import case_texts
 from linli.demo.bulk import BulkWriter
+from linli.demo.case_inputs import HistoryCategory, HistoryGrid, history_inputs
 from linli.demo.case_sources import HANDED_OVER, IOT_SENSORS, source_weights
 from linli.demo.case_texts import Place
-from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
-from linli.registry.models import Building
 
 Progress = Callable[[str], None]
 
@@ -61,7 +57,6 @@ SUPERVISION_LABEL: Final = "督办(定时巡检)"
 # The supervision sweep runs every few minutes: a yellow card comes within this of the deadline.
 SWEEP_EVERY_MINUTES: Final = 15
 RATED_SOURCES: Final = frozenset({CaseSource.HOTLINE, CaseSource.RESIDENT})
-_ADDRESS = re.compile(r"^(?:杭州市上城区)?(?P<road>.+?(?:路|街|直街))(?P<no>\d+)号")
 # Share of cases per 大类 (by code) in an ordinary month.
 MAJOR_WEIGHTS: Final = {
     "01": 22, "02": 8, "03": 5, "04": 15, "05": 2, "06": 7, "07": 5, "08": 5, "09": 2,
@@ -91,35 +86,6 @@ HOUR_CUM: Final[list[float]] = list(itertools.accumulate(
     [1.0, 1, 1, 1, 1, 2, 4, 8, 14, 16, 16, 14, 10, 13, 15, 15, 14, 12, 8, 6, 5, 4, 3, 2]))
 PROACTIVE_ON_SPOT: Final = 0.22  # share of patrol cases the grid worker fixes there and then
 STALLED: Final = 0.06  # share of dispatched cases whose handling stalls for days
-
-
-@dataclass(frozen=True)
-class HistoryCategory:
-    """What the generator needs of a 小类."""
-
-    id: int
-    code: str
-    name: str
-    major_code: str
-    level: int
-    handle_amount: int
-    handle_unit: str
-    department_id: int | None
-    department_name: str = ""
-
-
-@dataclass(frozen=True)
-class HistoryGrid:
-    """A grid cases are reported in: id, name, centroid, its primary grid worker and the
-    buildings cases can be located at."""
-
-    id: int
-    name: str
-    lon: float | None
-    lat: float | None
-    worker_id: int | None
-    worker_name: str = ""
-    places: tuple[Place, ...] = ()
 
 
 @dataclass
@@ -485,42 +451,6 @@ class _Story:
                                 str(to_level.label), {"from_level": int(level), "to_level": int(to_level)}))
             level = to_level
         self.events.sort(key=lambda event: event[3])
-
-
-def _places(grid_ids: list[int]) -> dict[int, tuple[Place, ...]]:
-    """The buildings of each grid as places a case can be at (road and number from the address)."""
-    out: dict[int, list[Place]] = {}
-    rows = Building.objects.filter(grid_id__in=grid_ids).order_by("grid_id", "id").values_list(
-        "grid_id", "compound", "name", "address", "lon", "lat")
-    for grid_id, compound, name, address, lon, lat in rows:
-        match = _ADDRESS.match(address or "")
-        road, number = (match.group("road"), match.group("no")) if match else ("", "")
-        out.setdefault(grid_id, []).append(Place(compound, name, road, number, lon, lat))
-    return {grid_id: tuple(places) for grid_id, places in out.items()}
-
-
-def history_inputs(*, area: Area | None = None) -> tuple[list[HistoryCategory], list[HistoryGrid]]:
-    """Active 小类 and the grids under ``area`` (all grids without it) with their workers."""
-    departments = dict(Department.objects.values_list("pk", "name"))
-    categories = [
-        HistoryCategory(id=c.pk, code=c.code, name=c.name, major_code=c.parent.code if c.parent else c.code,
-                        level=c.default_level, handle_amount=c.handle_amount, handle_unit=c.handle_unit,
-                        department_id=c.department_id, department_name=departments.get(c.department_id or 0, ""))
-        for c in Category.objects.filter(parent__isnull=False, active=True).select_related("parent").order_by("code")
-    ]
-    grids_qs = Area.objects.filter(level=AreaLevel.GRID)
-    if area is not None:
-        grids_qs = grids_qs.filter(path__startswith=area.path)
-    workers = {area_id: (user_id, display or username) for area_id, user_id, display, username in
-               AreaAssignment.objects.filter(
-                   kind=AssignmentKind.PRIMARY, user__role=Role.GRID_WORKER, area__level=AreaLevel.GRID,
-               ).values_list("area_id", "user_id", "user__display_name", "user__username")}
-    rows = list(grids_qs.order_by("code").values_list("pk", "name", "centroid_lon", "centroid_lat"))
-    places = _places([pk for pk, *_rest in rows])
-    grids = [HistoryGrid(id=pk, name=name, lon=lon, lat=lat, worker_id=workers.get(pk, (None, ""))[0],
-                         worker_name=workers.get(pk, (None, ""))[1], places=places.get(pk, ()))
-             for pk, name, lon, lat in rows]
-    return categories, grids
 
 
 _CASE_FIELDS: Final = list(Case._meta.concrete_fields)

@@ -10,9 +10,10 @@ open at every stage, and the real overdue sweep marks the late ones. Appointment
 windows' slots on working days, most served with a queue number and a wait, some missed or
 cancelled, the next two weeks booked.
 
-Rows go in with :class:`linli.demo.bulk.BulkWriter`; numbers and queue counters are
-reserved so that the live services continue after them. Deterministic for a seed and an end
-date (ciphertexts aside: AES-GCM draws its nonces).
+This module generates (pure, apart from the calendar); :mod:`linli.demo.hall_seed` reads the
+inputs and writes the rows with :class:`linli.demo.bulk.BulkWriter`, reserving numbers and
+queue counters so that the live services continue after them. Deterministic for a seed and
+an end date (ciphertexts aside: AES-GCM draws its nonces).
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from linli.cases.stats import case_statistics_for_user
 from linli.cases.stats_models import CaseRollup
 from linli.core.actors import SystemActor
 from linli.core.calendar import SHANGHAI
+from linli.demo.case_inputs import history_inputs
 from linli.demo.case_sources import CAMERA_CATEGORIES, COMPLAINTS, IOT_SENSORS
-from linli.demo.cases_history import CaseHistoryGenerator, history_inputs, seed_case_history
+from linli.demo.cases_history import CaseHistoryGenerator, seed_case_history
 from linli.registry.models import Building
 
 ACTOR = SystemActor("test:history")
