@@ -108,10 +108,10 @@ def _build(cases: int, months: int, end: date, seed: int, district: Any, *, rebu
     from linli.cases.models import Case
     from linli.cases.rollups import rollup_rebuild
     from linli.demo.bulk import BulkWriter
+    from linli.demo.case_inputs import history_inputs
     from linli.demo.cases_history import (
         MONTH_VOLUME,
         CaseHistoryGenerator,
-        history_inputs,
         write_history_batch,
     )
 

@@ -45,6 +45,11 @@ DEPARTMENTS: tuple[DepartmentSeed, ...] = (
     DepartmentSeed("yibao", "医保工作站", "agency", ("医保",)),
     DepartmentSeed("sifa", "司法所", "agency", ("司法",)),
     DepartmentSeed("jiaoyu", "教育办", "agency", ("教育",)),
+    DepartmentSeed("hongshizihui", "红十字会", "agency", ("红十字会",)),
+    DepartmentSeed("gonghui", "街道总工会", "agency", ("工会",)),
+    DepartmentSeed("fulian", "街道妇联", "agency", ("妇联",)),
+    DepartmentSeed("renwubu", "人武部", "agency", ("人武部", "武装部")),
+    DepartmentSeed("shengtai", "生态环境所", "agency", ("生态环境", "环保")),
 )
 
 

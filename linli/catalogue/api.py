@@ -41,7 +41,7 @@ from linli.catalogue.schemas import (
     TransitionIn,
     WindowOut,
 )
-from linli.catalogue.search import item_search
+from linli.catalogue.search import item_answer
 from linli.catalogue.selectors import (
     application_files,
     application_get_for_user,
@@ -119,8 +119,9 @@ def item_detail(request: HttpRequest, ref: str) -> dict[str, Any]:
 
 @router.get("/search", response=list[SearchHitOut])
 def search(request: HttpRequest, q: str, limit: int = 5) -> list[dict[str, Any]]:
-    """One-sentence search (一句话办事): the items best matching an everyday sentence."""
-    hits = item_search(q[:200], limit=max(1, min(limit, SEARCH_LIMIT)))
+    """One-sentence search (一句话办事): the items best matching an everyday sentence. An
+    empty list means no item answers it: offer the 12345 hotline or the service window."""
+    hits = item_answer(q[:200], limit=max(1, min(limit, SEARCH_LIMIT))).hits
     found = {item.pk: item for item in item_list().filter(pk__in=[h.item_id for h in hits if h.item_id])}
     out = []
     for hit in hits:

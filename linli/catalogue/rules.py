@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -196,7 +196,15 @@ def _eval(node: Mapping[str, Any], facts: Mapping[str, Any], out: list[Condition
             return True
         return None if None in values else False
     if "not" in node:
-        inner = _eval(node["not"], facts, out)
+        inner_results: list[ConditionResult] = []
+        inner = _eval(node["not"], facts, inner_results)
+        if "fact" in node["not"] and inner_results:
+            # A negated leaf's message states the negated condition ("已在享受高龄津贴,无需重复
+            # 申请"): report the leaf as failed when it held, so a refusal names its reason.
+            leaf = inner_results[0]
+            out.append(replace(leaf, passed=None if leaf.passed is None else not leaf.passed))
+        else:
+            out.extend(inner_results)
         return None if inner is None else not inner
     result = _leaf(node, facts)
     out.append(result)

@@ -16,9 +16,10 @@ from datetime import datetime
 from django.db.models import Count, Max
 
 from linli.catalogue.models import ServiceItem
-from linli.catalogue.search_index import ItemDoc, OneSentenceIndex, SearchHit
+from linli.catalogue.search_index import ItemDoc, OneSentenceIndex, SearchAnswer, SearchHit
 
-__all__ = ["ItemDoc", "SearchHit", "catalogue_signature", "item_docs", "item_search", "search_index"]
+__all__ = ["ItemDoc", "SearchAnswer", "SearchHit", "catalogue_signature", "item_answer", "item_docs",
+           "item_search", "search_index"]
 
 Signature = tuple[int, datetime | None, int | None]
 
@@ -68,7 +69,15 @@ def search_index() -> OneSentenceIndex:
 
 def item_search(query: str, *, limit: int = 5) -> list[SearchHit]:
     """The items best matching an everyday sentence, best first (empty for a query with
-    no meaningful word)."""
+    no meaningful word). Ranks only; :func:`item_answer` also says whether any fits."""
     if not query or not query.strip():
         return []
     return search_index().search(query[:200], limit=limit)
+
+
+def item_answer(query: str, *, limit: int = 5) -> SearchAnswer:
+    """The best items for an everyday sentence and whether they answer it: ``hits`` is
+    empty when no item fits (the caller offers the 12345 hotline or the window instead)."""
+    if not query or not query.strip():
+        return SearchAnswer((), matched=False, confidence=0.0)
+    return search_index().answer(query[:200], limit=limit)

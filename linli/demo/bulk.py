@@ -7,8 +7,8 @@ database form (strings for dates, the run's timestamp for ``created_at``/``updat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 
 from django.core.management.color import no_style
 from django.db import connection
@@ -63,6 +63,21 @@ class BulkWriter:
                     count += 1
         self.rows_written += count
         return count
+
+    def datetime_adapter(self) -> Callable[[datetime], object] | None:
+        """How a timestamp goes into a raw row: ``None`` on PostgreSQL (COPY takes aware
+        datetimes), a text adapter on SQLite. Django's ``adapt_datetimefield_value`` costs
+        about 25 µs a value (settings and time-zone look-ups each time); with the database
+        in UTC, as linli configures it, the same text comes out of one ``astimezone``."""
+        if self.vendor != "sqlite":
+            return None
+        if getattr(connection, "timezone_name", "UTC") != "UTC":  # pragma: no cover - linli keeps UTC
+            return connection.ops.adapt_datetimefield_value
+
+        def adapt(value: datetime) -> object:
+            return str(value.astimezone(UTC).replace(tzinfo=None))
+
+        return adapt
 
     def reset_sequences(self, models: Sequence[type[Model]]) -> None:
         """After explicit ids, PostgreSQL's sequences must move past them (SQLite needs nothing)."""

@@ -2,9 +2,14 @@
 
 Seasonal patterns: more 市容环境 and 园林绿化 in summer (heat, typhoons), more 消防 and
 电动车充电 hazards in winter, rubbish around the Spring Festival, standing water in the plum
-rains; every channel (grid-worker patrols about 55 %, 12345 hotline, residents, IoT, AI
-cameras, staff, departments); most cases closed on time, some late, some reassigned,
-some reworked, some rated; the last weeks still open so inboxes and supervision are alive.
+rains. Each case sits at a building of its grid and reads as a person wrote it
+(:mod:`linli.demo.case_texts`); it comes in by a channel that fits its 小类
+(:mod:`linli.demo.case_sources`: sensors report fires and leaks, cameras see stalls and
+rubbish, the hotline carries complaints); every step of its timeline names who took it and
+what they did. Most cases close on time, some late (with the yellow and red cards the
+supervision sweep gave them), some are reassigned or reworked, residents rate some; the last
+weeks are still open and the real supervision sweep runs over them, so inboxes and
+supervision are alive.
 
 Cases and their timelines go in with ``COPY``/``executemany`` (no per-row ORM), then the
 statistics rollups are rebuilt from the case table in SQL, which keeps them consistent by
@@ -28,29 +33,30 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from linli.accounts.choices import AssignmentKind, Role
-from linli.accounts.models import AreaAssignment
 from linli.cases.choices import CaseAction, CaseSource, CaseStage, CaseStatus, SupervisionLevel
-from linli.cases.models import Case, CaseEvent, CaseNumberSequence, Category
+from linli.cases.models import Case, CaseEvent, CaseNumberSequence
 from linli.cases.rollups import rollup_rebuild
+from linli.cases.services import case_supervision_sweep
 from linli.cases.taxonomy import GRID_WORKER_MAJORS
 from linli.core.actors import Actor
 from linli.core.calendar import SHANGHAI, deadline_in_working_days, deadline_in_working_hours
 from linli.core.services import audit_record
+from linli.demo import case_texts
 from linli.demo.bulk import BulkWriter
-from linli.geo.choices import AreaLevel
+from linli.demo.case_inputs import HistoryCategory, HistoryGrid, history_inputs
+from linli.demo.case_sources import HANDED_OVER, IOT_SENSORS, source_weights
+from linli.demo.case_texts import Place
 from linli.geo.models import Area
 
 Progress = Callable[[str], None]
 
 DEFAULT_CASES_PER_MONTH: Final = 1500
-ACTOR_LABEL: Final = "演示数据"
 SOURCE_KEY_PREFIX: Final = "demo-history"
-
-SOURCE_WEIGHTS: Final = (
-    (CaseSource.PATROL, 55), (CaseSource.HOTLINE, 14), (CaseSource.RESIDENT, 8),
-    (CaseSource.CAMERA, 8), (CaseSource.IOT, 7), (CaseSource.STAFF, 5), (CaseSource.DEPARTMENT, 3),
-)
+COMMAND_CENTRE: Final = "街道指挥中心"
+SUPERVISION_LABEL: Final = "督办(定时巡检)"
+# The supervision sweep runs every few minutes: a yellow card comes within this of the deadline.
+SWEEP_EVERY_MINUTES: Final = 15
+RATED_SOURCES: Final = frozenset({CaseSource.HOTLINE, CaseSource.RESIDENT})
 # Share of cases per 大类 (by code) in an ordinary month.
 MAJOR_WEIGHTS: Final = {
     "01": 22, "02": 8, "03": 5, "04": 15, "05": 2, "06": 7, "07": 5, "08": 5, "09": 2,
@@ -79,31 +85,7 @@ WINTER_ICE: Final = ("0505",)
 HOUR_CUM: Final[list[float]] = list(itertools.accumulate(
     [1.0, 1, 1, 1, 1, 2, 4, 8, 14, 16, 16, 14, 10, 13, 15, 15, 14, 12, 8, 6, 5, 4, 3, 2]))
 PROACTIVE_ON_SPOT: Final = 0.22  # share of patrol cases the grid worker fixes there and then
-
-
-@dataclass(frozen=True)
-class HistoryCategory:
-    """What the generator needs of a 小类."""
-
-    id: int
-    code: str
-    name: str
-    major_code: str
-    level: int
-    handle_amount: int
-    handle_unit: str
-    department_id: int | None
-
-
-@dataclass(frozen=True)
-class HistoryGrid:
-    """A grid cases are reported in: id, name, centroid and its primary grid worker."""
-
-    id: int
-    name: str
-    lon: float | None
-    lat: float | None
-    worker_id: int | None
+STALLED: Final = 0.06  # share of dispatched cases whose handling stalls for days
 
 
 @dataclass
@@ -123,6 +105,8 @@ class HistoryReport:
     events: int = 0
     rollup_days: int = 0
     rollup_areas: int = 0
+    # Open cases the supervision sweep gave a card at the end.
+    supervised: int = 0
     seconds: float = 0.0
     skipped: bool = False
     timings: dict[str, float] = field(default_factory=dict)
@@ -178,8 +162,10 @@ class CaseHistoryGenerator:
         for c in categories:
             self.by_major.setdefault(c.major_code, []).append(c)
         self.majors = sorted(self.by_major)
-        self.sources = [s for s, _w in SOURCE_WEIGHTS]
-        self.source_cum = _cumulative([float(w) for _s, w in SOURCE_WEIGHTS])
+        self.sources: dict[str, tuple[list[str], list[float]]] = {}
+        for c in categories:
+            weights = source_weights(c.code)
+            self.sources[c.code] = (list(weights), _cumulative(list(weights.values())))
         # Busier grids get more cases (street-facing grids more than quiet courtyards).
         rng = random.Random(f"{seed}:grids")
         self.grid_cum = _cumulative([rng.uniform(0.5, 1.8) for _ in grids])
@@ -250,111 +236,153 @@ class CaseHistoryGenerator:
     def _case(self, rng: random.Random, case_id: int, t0: datetime, now: datetime, numbers: dict[date, int],
               serial: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
         grid = self.grids[_bisect(self.grid_cum, rng.random() * self.grid_cum[-1])]
-        source = _weighted(rng, self.sources, self.source_cum)
         c = self._category(rng, t0)
+        names, cumulative = self.sources[c.code]
+        source = _weighted(rng, names, cumulative)
         local_day = t0.astimezone(SHANGHAI).date()
         numbers[local_day] = numbers.get(local_day, 0) + 1
-        to_worker = c.major_code in GRID_WORKER_MAJORS
+        place = rng.choice(grid.places) if grid.places else Place(grid.name, "", "", "", grid.lon, grid.lat)
+        description, address = case_texts.describe(c.code, rng, place)
+        lon = place.lon if place.lon is not None else grid.lon
+        lat = place.lat if place.lat is not None else grid.lat
+        reporter = case_texts.reporter_name(rng) if source in RATED_SOURCES else ""
         row: dict[str, Any] = {
             "id": case_id, "created_at": t0, "number": f"{self.prefix}-{local_day:%Y%m%d}-{numbers[local_day]:04d}",
             "source": source, "source_key": f"{SOURCE_KEY_PREFIX}:{self.seed}:{serial}", "category_id": c.id,
-            "level": c.level, "description": f"{grid.name}{c.name}", "address": f"{grid.name}",
-            "lon": None if grid.lon is None else grid.lon + rng.uniform(-0.002, 0.002),
-            "lat": None if grid.lat is None else grid.lat + rng.uniform(-0.002, 0.002),
-            "grid_id": grid.id, "reporter_name": "市民" if source == CaseSource.HOTLINE else "",
+            "level": c.level, "description": description or c.name, "address": address or grid.name,
+            # About thirty metres around the building (or the grid's centre without one).
+            "lon": None if lon is None else lon + rng.uniform(-0.0003, 0.0003),
+            "lat": None if lat is None else lat + rng.uniform(-0.0003, 0.0003),
+            "grid_id": grid.id, "reporter_name": reporter,
             "status": CaseStatus.REPORTED, "stage": CaseStage.REGISTER,
             "stage_started_at": t0, "stage_due_at": t0 + timedelta(hours=1),
         }
-        events: list[tuple[Any, ...]] = [("open", "", CaseStatus.REPORTED, t0)]
-        status: str = CaseStatus.REPORTED
+        story = _Story(row, now, rng)
+        story.record("open", CaseStatus.REPORTED, t0, *self._opener(rng, source, c, grid, reporter))
+        return self._unfold(story, rng, c, grid, place, t0, reporter), story.events
 
-        def step(action: str, to: str, moment: datetime) -> bool:
-            """Record a transition if it happened before now."""
-            nonlocal status
-            if moment > now:
-                return False
-            events.append((action, status, to, moment))
-            status = to
-            row["status"] = to
-            row["updated_at"] = moment
-            return True
+    @staticmethod
+    def _opener(rng: random.Random, source: str, c: HistoryCategory, grid: HistoryGrid,
+                reporter: str) -> tuple[int | None, str, str]:
+        """Who opened the case (actor id, label) and what they noted."""
+        if source == CaseSource.PATROL:
+            return grid.worker_id, grid.worker_name or "网格员", "巡查发现"
+        if source == CaseSource.HOTLINE:
+            return None, "12345热线", f"来电人{reporter}反映，工单号 {rng.randint(10**9, 10**10 - 1)}"
+        if source == CaseSource.RESIDENT:
+            return None, reporter or "居民", "居民通过“邻里”小程序上报"
+        if source == CaseSource.IOT:
+            sensor = IOT_SENSORS.get(c.code, "物联感知设备")
+            return None, f"物联感知平台（{sensor}）", f"设备告警：{c.name}，设备编号 IOT-{rng.randint(10000, 99999)}"
+        if source == CaseSource.CAMERA:
+            return None, "视频AI识别", f"AI识别：{c.name}，置信度 {rng.uniform(0.82, 0.99):.2f}"
+        if source == CaseSource.DEPARTMENT:
+            return None, HANDED_OVER.get(c.code, c.department_name or "职能部门"), "部门移交"
+        return None, "社区工作人员", "社区走访发现"
 
+    def _unfold(self, story: _Story, rng: random.Random, c: HistoryCategory, grid: HistoryGrid, place: Place,
+                t0: datetime, reporter: str) -> dict[str, Any]:
+        """The case's steps from registration to evaluation, as far as they happened before now."""
+        row = story.row
+        worker = (grid.worker_id, grid.worker_name or "网格员")
+        to_worker = c.major_code in GRID_WORKER_MAJORS
+        handler = worker if to_worker else (None, c.department_name or "责任部门")
+        # The handler never verifies their own work: the grid worker checks a department's
+        # work, the command centre a grid worker's.
+        verifier = (None, COMMAND_CENTRE) if to_worker else worker
+        centre = (None, COMMAND_CENTRE)
         roll = rng.random()
         if roll < 0.03:
-            step(CaseAction.CANCEL, CaseStatus.CANCELLED, t0 + timedelta(minutes=rng.randint(10, 90)))
-            return self._finish(row, status), events
-        if roll < 0.04 and case_id > 1:
-            if step(CaseAction.MERGE, CaseStatus.MERGED, t0 + timedelta(minutes=rng.randint(10, 90))):
-                row["merged_into_id"] = case_id - 1
-            return self._finish(row, status), events
-        if source == CaseSource.PATROL and c.level >= 3 and rng.random() < PROACTIVE_ON_SPOT:
+            story.step(CaseAction.CANCEL, CaseStatus.CANCELLED, t0 + timedelta(minutes=rng.randint(10, 90)),
+                       centre, rng.choice(case_texts.CANCEL_NOTES))
+            return self._finish(row, story.status)
+        if roll < 0.04 and row["id"] > 1:
+            if story.step(CaseAction.MERGE, CaseStatus.MERGED, t0 + timedelta(minutes=rng.randint(10, 90)), centre,
+                          case_texts.MERGE_NOTES[0], {"into_id": row["id"] - 1}):
+                row["merged_into_id"] = row["id"] - 1
+            return self._finish(row, story.status)
+        if row["source"] == CaseSource.PATROL and c.level >= 3 and rng.random() < PROACTIVE_ON_SPOT:
             handled = t0 + timedelta(minutes=rng.randint(10, 45))
-            if step(CaseAction.HANDLE_ON_SPOT, CaseStatus.HANDLED, handled):
+            if story.step(CaseAction.HANDLE_ON_SPOT, CaseStatus.HANDLED, handled, worker,
+                          "现场处置：" + case_texts.handled(c.code, rng, place)):
                 row.update(registered_at=t0, handled_at=handled, handled_on_spot=True, assignee_id=grid.worker_id)
                 closed = handled + timedelta(minutes=rng.randint(2, 30))
-                if step(CaseAction.VERIFY_PASS, CaseStatus.VERIFIED, closed) and step(
-                        CaseAction.CLOSE, CaseStatus.CLOSED, closed):
+                if story.step(CaseAction.VERIFY_PASS, CaseStatus.VERIFIED, closed, centre,
+                              rng.choice(case_texts.VERIFY_NOTES)) and story.step(
+                        CaseAction.CLOSE, CaseStatus.CLOSED, closed, centre, rng.choice(case_texts.CLOSE_NOTES)):
                     row.update(verified_at=closed, closed_at=closed)
-            return self._finish(row, status), events
+            return self._finish(row, story.status)
         registered = t0 + timedelta(minutes=rng.randint(3, 50))
-        if not step(CaseAction.REGISTER, CaseStatus.REGISTERED, registered):
-            return self._finish(row, status), events
+        if not story.step(CaseAction.REGISTER, CaseStatus.REGISTERED, registered, centre, "已立案"):
+            return self._finish(row, story.status)
         row["registered_at"] = registered
         dispatched = registered + timedelta(minutes=rng.randint(3, 60))
-        if not step(CaseAction.DISPATCH, CaseStatus.DISPATCHED, dispatched):
-            return self._finish(row, status), events
-        department = None if to_worker else c.department_id
-        row.update(dispatched_at=dispatched, department_id=department,
+        if not story.step(CaseAction.DISPATCH, CaseStatus.DISPATCHED, dispatched, centre,
+                          f"派遣至{handler[1]}：{rng.choice(case_texts.DISPATCH_NOTES)}"):
+            return self._finish(row, story.status)
+        row.update(dispatched_at=dispatched, department_id=None if to_worker else c.department_id,
                    assignee_id=grid.worker_id if to_worker else None)
         if rng.random() < 0.06:
             # Sent to the wrong department or worker first: reassigned an hour or two later.
             dispatched += timedelta(minutes=rng.randint(30, 180))
-            if not step(CaseAction.REASSIGN, CaseStatus.DISPATCHED, dispatched):
-                return self._finish(row, status), events
+            if not story.step(CaseAction.REASSIGN, CaseStatus.DISPATCHED, dispatched, centre,
+                              rng.choice(case_texts.REASSIGN_NOTES)):
+                return self._finish(row, story.status)
             row["dispatched_at"] = dispatched
         due = self._due(dispatched, c)
         row["due_at"] = due
         accepted = dispatched + timedelta(minutes=rng.randint(5, 120))
-        if not step(CaseAction.ACCEPT, CaseStatus.ACCEPTED, accepted):
-            return self._open(row, status, due, now), events
+        if not story.step(CaseAction.ACCEPT, CaseStatus.ACCEPTED, accepted, handler, rng.choice(case_texts.ACCEPT_NOTES)):
+            return self._open(story, due)
         row["accepted_at"] = accepted
         span = max((due - dispatched).total_seconds(), 3600.0)
-        # Most within the time limit, a tail beyond it (lognormal share of the allowed time).
-        share = math.exp(rng.gauss(-0.9, 0.6))
-        handled = dispatched + timedelta(seconds=span * share)
-        if not step(CaseAction.REPORT_BACK, CaseStatus.HANDLED, handled):
-            return self._open(row, status, due, now), events
+        # Most within the time limit, a tail beyond it (lognormal share of the allowed time),
+        # and some that stall (a tenant not at home, a part to order, an owner who refuses).
+        handled = dispatched + timedelta(seconds=span * math.exp(rng.gauss(-0.9, 0.6)))
+        if rng.random() < STALLED:
+            handled = max(handled, due) + timedelta(days=rng.uniform(0.5, 20))
+        story.cards(due, timedelta(seconds=span), until=min(handled, story.now), accepted=accepted)
+        if not story.step(CaseAction.REPORT_BACK, CaseStatus.HANDLED, handled, handler,
+                          case_texts.handled(c.code, rng, place)):
+            return self._open(story, due)
         row["handled_at"] = handled
         if handled > due:
             row["overdue_count"] = 1
         verified = handled + timedelta(minutes=rng.randint(20, 360))
         if rng.random() < 0.05:
             # Verification failed: handled again.
-            if not step(CaseAction.VERIFY_FAIL, CaseStatus.DISPATCHED, verified):
-                return self._open(row, CaseStatus.HANDLED, due, now), events
+            if not story.step(CaseAction.VERIFY_FAIL, CaseStatus.DISPATCHED, verified, verifier,
+                              rng.choice(case_texts.REWORK_NOTES)):
+                return self._open(story, due, status=CaseStatus.HANDLED)
             row["rework_count"] = 1
             again = verified + timedelta(hours=rng.uniform(2, 30))
-            if not (step(CaseAction.ACCEPT, CaseStatus.ACCEPTED, verified + timedelta(minutes=30))
-                    and step(CaseAction.REPORT_BACK, CaseStatus.HANDLED, again)):
+            if not (story.step(CaseAction.ACCEPT, CaseStatus.ACCEPTED, verified + timedelta(minutes=30), handler,
+                               rng.choice(case_texts.ACCEPT_NOTES))
+                    and story.step(CaseAction.REPORT_BACK, CaseStatus.HANDLED, again, handler,
+                                   "重新处置：" + case_texts.handled(c.code, rng, place))):
                 row["handled_at"] = None
-                return self._open(row, status, due, now), events
+                return self._open(story, due)
             row["handled_at"] = again
             if again > due:
                 row["overdue_count"] = 1
             verified = again + timedelta(minutes=rng.randint(20, 240))
-        if not step(CaseAction.VERIFY_PASS, CaseStatus.VERIFIED, verified):
-            return self._open(row, status, due, now), events
+        if not story.step(CaseAction.VERIFY_PASS, CaseStatus.VERIFIED, verified, verifier,
+                          rng.choice(case_texts.VERIFY_NOTES)):
+            return self._open(story, due)
         row["verified_at"] = verified
         closed = verified + timedelta(minutes=rng.randint(10, 180))
-        if not step(CaseAction.CLOSE, CaseStatus.CLOSED, closed):
-            return self._open(row, status, due, now), events
+        if not story.step(CaseAction.CLOSE, CaseStatus.CLOSED, closed, centre, rng.choice(case_texts.CLOSE_NOTES)):
+            return self._open(story, due)
         row["closed_at"] = closed
-        if rng.random() < 0.4:
+        # Residents who reported (by phone or the app) are asked to rate; most do.
+        if row["source"] in RATED_SOURCES and rng.random() < 0.75:
             rated = closed + timedelta(hours=rng.uniform(1, 48))
             score = rng.choices([5, 4, 3, 2, 1], weights=[62, 24, 8, 4, 2])[0]
-            if step(CaseAction.EVALUATE, CaseStatus.EVALUATED, rated):
+            rater = "12345回访" if row["source"] == CaseSource.HOTLINE else reporter or "居民"
+            if story.step(CaseAction.EVALUATE, CaseStatus.EVALUATED, rated, (None, rater),
+                          rng.choice(case_texts.EVALUATE_NOTES[score]), {"satisfaction": score}):
                 row.update(satisfaction=score, evaluated_at=rated)
-        return self._finish(row, status), events
+        return self._finish(row, story.status)
 
     @staticmethod
     def _finish(row: dict[str, Any], status: str) -> dict[str, Any]:
@@ -366,42 +394,70 @@ class CaseHistoryGenerator:
         return row
 
     @staticmethod
-    def _open(row: dict[str, Any], status: str, due: datetime, now: datetime) -> dict[str, Any]:
-        """A case still being handled: the handling or verifying clock runs."""
-        if status in (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED):
+    def _open(story: _Story, due: datetime, *, status: str | None = None) -> dict[str, Any]:
+        """A case still being handled: the handling or verifying clock runs. Its cards are
+        left to the real supervision sweep that :func:`seed_case_history` runs at the end."""
+        row = story.row
+        if (status or story.status) in (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED):
             row.update(stage=CaseStage.HANDLE, stage_started_at=row["dispatched_at"], stage_due_at=due)
-            if now > due:
-                row.update(supervision_level=SupervisionLevel.RED, overdue_count=1)
         else:
             row.update(stage=CaseStage.VERIFY, stage_started_at=row.get("handled_at"),
-                       stage_due_at=(row.get("handled_at") or now) + timedelta(hours=4))
+                       stage_due_at=(row.get("handled_at") or story.now) + timedelta(hours=4))
         return row
 
 
-def history_inputs(*, area: Area | None = None) -> tuple[list[HistoryCategory], list[HistoryGrid]]:
-    """Active 小类 and the grids under ``area`` (all grids without it) with their workers."""
-    categories = [
-        HistoryCategory(id=c.pk, code=c.code, name=c.name, major_code=c.parent.code if c.parent else c.code,
-                        level=c.default_level, handle_amount=c.handle_amount, handle_unit=c.handle_unit,
-                        department_id=c.department_id)
-        for c in Category.objects.filter(parent__isnull=False, active=True).select_related("parent").order_by("code")
-    ]
-    grids_qs = Area.objects.filter(level=AreaLevel.GRID)
-    if area is not None:
-        grids_qs = grids_qs.filter(path__startswith=area.path)
-    workers = dict(AreaAssignment.objects.filter(
-        kind=AssignmentKind.PRIMARY, user__role=Role.GRID_WORKER, area__level=AreaLevel.GRID,
-    ).values_list("area_id", "user_id"))
-    grids = [HistoryGrid(id=pk, name=name, lon=lon, lat=lat, worker_id=workers.get(pk))
-             for pk, name, lon, lat in grids_qs.order_by("code").values_list("pk", "name", "centroid_lon", "centroid_lat")]
-    return categories, grids
+StepActor = tuple[int | None, str]
+
+
+class _Story:
+    """One case's row and timeline while it is generated: (action, from, to, at, actor id,
+    actor label, note, data) per step, kept in time order."""
+
+    def __init__(self, row: dict[str, Any], now: datetime, rng: random.Random) -> None:
+        self.row = row
+        self.now = now
+        self.rng = rng
+        self.status: str = CaseStatus.REPORTED
+        self.events: list[tuple[Any, ...]] = []
+
+    def record(self, action: str, to: str, at: datetime, actor_id: int | None, label: str, note: str,
+               data: dict[str, Any] | None = None, *, from_status: str | None = None) -> None:
+        self.events.append((action, self.status if from_status is None else from_status, to, at, actor_id,
+                            label[:150], note, data or {}))
+
+    def step(self, action: str, to: str, at: datetime, actor: StepActor, note: str = "",
+             data: dict[str, Any] | None = None) -> bool:
+        """Record a transition if it happened before now."""
+        if at > self.now:
+            return False
+        self.record(action, to, at, actor[0], actor[1], note, data)
+        self.status = to
+        self.row["status"] = to
+        self.row["updated_at"] = at
+        return True
+
+    def cards(self, due: datetime, length: timedelta, *, until: datetime, accepted: datetime) -> None:
+        """The supervision cards a late case got while it was being handled: yellow once
+        overdue, red at half the stage length over, escalated at the whole (as
+        ``workflow.supervision_level_for`` grades them), each within one sweep interval."""
+        level = SupervisionLevel.NONE
+        for share, to_level in ((0.0, SupervisionLevel.YELLOW), (0.5, SupervisionLevel.RED),
+                                (1.0, SupervisionLevel.ESCALATED)):
+            at = due + length * share + timedelta(minutes=self.rng.uniform(1, SWEEP_EVERY_MINUTES))
+            if at >= until:
+                break
+            status = CaseStatus.ACCEPTED if accepted <= at else CaseStatus.DISPATCHED
+            self.events.append(("supervise", status, status, at, None, SUPERVISION_LABEL,
+                                str(to_level.label), {"from_level": int(level), "to_level": int(to_level)}))
+            level = to_level
+        self.events.sort(key=lambda event: event[3])
 
 
 _CASE_FIELDS: Final = list(Case._meta.concrete_fields)
 
 
 def _case_tuples(rows: list[dict[str, Any]], writer: BulkWriter) -> Iterator[tuple[Any, ...]]:
-    adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
+    adapt = writer.datetime_adapter()
     defaults = {f.attname: f.get_default() for f in _CASE_FIELDS}
     datetime_fields = {f.attname for f in _CASE_FIELDS if f.get_internal_type() == "DateTimeField"}
     # Raw executemany and COPY take JSON as text, not as Python containers.
@@ -420,10 +476,10 @@ def _case_tuples(rows: list[dict[str, Any]], writer: BulkWriter) -> Iterator[tup
 
 
 def _event_tuples(events: list[tuple[Any, ...]], writer: BulkWriter) -> Iterator[tuple[Any, ...]]:
-    adapt = connection.ops.adapt_datetimefield_value if writer.vendor == "sqlite" else None
-    for event_id, case_id, action, from_status, to_status, at in events:
-        yield (event_id, case_id, action, from_status, to_status, None, ACTOR_LABEL, "", "{}",
-               adapt(at) if adapt else at)
+    adapt = writer.datetime_adapter()
+    for event_id, case_id, action, from_status, to_status, at, actor_id, label, note, data in events:
+        yield (event_id, case_id, action, from_status, to_status, actor_id, label, note,
+               json.dumps(data) if data else "{}", adapt(at) if adapt else at)
 
 
 EVENT_FIELDS: Final = ("id", "case", "action", "from_status", "to_status", "actor", "actor_label", "note", "data", "at")
@@ -495,6 +551,12 @@ def seed_case_history(
     with transaction.atomic():
         _reserve_numbers(numbers)
         writer.reset_sequences([Case, CaseEvent])
+    # The cases still open get their cards from the real sweep (its events, audit entries
+    # and notices), as they would on the morning the demo starts.
+    swept = time.perf_counter()
+    report.supervised = case_supervision_sweep(now=now)
+    report.timings["supervision"] = time.perf_counter() - swept
+    with transaction.atomic():
         rebuilt = time.perf_counter()
         report.rollup_days, report.rollup_areas = rollup_rebuild(since=first_month)
         report.timings["rollups"] = time.perf_counter() - rebuilt

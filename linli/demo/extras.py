@@ -1,6 +1,7 @@
 """The parts of the demo beyond the street: service catalogue and windows, the import
-sources and a year of cases (the six departmental exports come from ``linli_demo_exports``;
-five of them are then imported by :func:`demo_imports_if_missing`).
+sources, a year of cases and a year of the service halls (applications and appointments;
+the six departmental exports come from ``linli_demo_exports``; five of them are then
+imported by :func:`demo_imports_if_missing`).
 Each part is seeded only when it is missing, so ``linli demo`` on an existing data folder
 adds what a newer linli brings and nothing twice.
 """
@@ -14,12 +15,15 @@ from pathlib import Path
 
 from django.conf import settings
 
+from linli.catalogue.data.items import SEED_ITEMS
 from linli.catalogue.models import ServiceItem, ServiceWindow
 from linli.catalogue.seed_items import catalogue_seed
 from linli.catalogue.services import window_create
 from linli.core.actors import Actor
 from linli.demo.cases_history import DEFAULT_CASES_PER_MONTH, seed_case_history
 from linli.demo.generator import DEFAULT_SEED
+from linli.demo.hall_history import APPLICATIONS_PER_DAY, APPOINTMENTS_PER_WINDOW_DAY
+from linli.demo.hall_seed import seed_hall_history
 from linli.fusion.models import ImportJob, Source
 from linli.fusion.services import import_run, sources_sync
 from linli.geo.choices import AreaLevel
@@ -38,6 +42,7 @@ WINDOW_HOURS = {
 class ExtrasReport:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def demo_extras_seed_if_missing(
@@ -49,11 +54,14 @@ def demo_extras_seed_if_missing(
     if not Area.objects.filter(level=AreaLevel.COMMUNITY).exists():
         report.skipped.append("no street: run the street seed first")
         return report
-    if ServiceItem.objects.exists():
+    known = set(ServiceItem.objects.values_list("code", flat=True))
+    missing = [item for item in SEED_ITEMS if item.code not in known]
+    if not missing:
         report.skipped.append("catalogue")
     else:
+        # A first run seeds all; a data folder from an older linli gets the items added since.
         say("seeding the service catalogue …")
-        seeded = catalogue_seed(actor=actor)
+        seeded = catalogue_seed(actor=actor, items=missing)
         report.done.append(f"catalogue: {len(seeded.created)} service items")
     if ServiceWindow.objects.exists():
         report.skipped.append("windows")
@@ -78,7 +86,18 @@ def demo_extras_seed_if_missing(
     if history.skipped:
         report.skipped.append("case history")
     else:
-        report.done.append(f"case history: {history.cases:,} cases")
+        report.done.append(f"case history: {history.cases:,} cases, {history.supervised:,} open ones supervised")
+    # A smaller street (tests) gets a proportionally quieter hall.
+    scale = (cases_per_month or DEFAULT_CASES_PER_MONTH) / DEFAULT_CASES_PER_MONTH
+    halls = seed_hall_history(actor=actor, seed=DEFAULT_SEED, progress=say,
+                              applications_per_day=max(APPLICATIONS_PER_DAY * scale, 1.0),
+                              bookings_per_window_day=APPOINTMENTS_PER_WINDOW_DAY * min(scale, 1.0))
+    if halls.skipped:
+        report.skipped.append("service hall history")
+    else:
+        report.done.append(f"service halls: {halls.applications:,} applications, "
+                           f"{halls.appointments:,} appointments")
+    report.timings.update({"cases": history.seconds, "halls": sum(halls.timings.values())})
     return report
 
 

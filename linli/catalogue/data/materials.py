@@ -66,4 +66,18 @@ MATERIALS: dict[str, Material] = {
     "training_cert": Material("培训合格证书", "职业技能等级证书或培训结业证书"),
     "loan_contract": Material("创业计划书", "创业项目计划书及经营场所证明"),
     "unit_proof": Material("单位证明", "所在单位或村（社区）出具的情况证明"),
+    # Issue 16: materials of the items added to grow the catalogue.
+    "personnel_file": Material("人事档案", "本人人事档案（用于核定出生时间、参加工作时间）"),
+    "site_photos": Material("现场照片", "能反映现场情况的照片", ("image",)),
+    "release_cert": Material("刑满释放证明书", "监狱或看守所出具的释放证明书"),
+    "tree_info": Material("树木情况说明", "树木位置、品种、数量、胸径说明及现场照片"),
+    "tax_clearance": Material("清税证明", "税务机关出具的清税证明"),
+    "ebike_invoice": Material("电动自行车购车凭证", "购车发票和产品合格证"),
+    "dog_cert": Material("犬只登记证", "原犬只登记证"),
+    "diploma": Material("学历证明", "毕业证书或在读证明"),
+    "party_letter": Material("党组织关系介绍信", "原党组织开具的组织关系介绍信"),
+    "transfer_notice": Material("转学申请表", "转入学校同意接收的转学申请表"),
+    "insurance_transfer": Material("参保缴费凭证", "转出地社保经办机构出具的参保缴费凭证"),
+    "work_injury": Material("工伤事故材料", "劳动关系证明、医疗诊断证明及事故经过说明"),
+    "catering_plan": Material("经营场所平面图", "经营场所平面布局和设备设施示意图"),
 }

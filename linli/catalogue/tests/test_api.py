@@ -15,6 +15,7 @@ from django.utils import timezone
 from conftest import Tree
 from linli.catalogue.choices import ApplicationStatus
 from linli.catalogue.models import Application, ServiceWindow
+from linli.catalogue.seed_items import catalogue_seed
 from linli.catalogue.services import window_create
 from linli.catalogue.tests.conftest import (
     SEED,
@@ -60,6 +61,19 @@ def test_one_sentence_search_returns_the_item_with_its_materials(
     hits = response.json()
     assert hits[0]["item"]["name"] == "失业登记"
     assert hits[0]["materials"][0]["name"] == "居民身份证"
+
+
+def test_one_sentence_search_answers_an_empty_list_when_no_item_fits(
+    client: Client, cat_users: CatalogueUsers,
+) -> None:
+    # given the whole seed catalogue
+    catalogue_seed(actor=SEED)
+    client.force_login(cat_users.base.community_a)
+    # when
+    response = client.get(f"{BASE}/search", {"q": "明天天气怎么样"})
+    # then
+    assert response.status_code == 200
+    assert response.json() == []
 
 
 def test_submit_is_idempotent_with_the_same_key(

@@ -90,6 +90,17 @@ def test_decision_explains_each_condition_with_its_message() -> None:
     assert decision.as_dict()["passed"] is False
 
 
+def test_a_refusal_by_a_negated_condition_names_its_reason() -> None:
+    # given the elderly allowance's "not already receiving it" and a person who receives it
+    rule = {"all": [AGE_80, {"not": {"fact": "benefit.MZ006", "op": "exists", "value": True,
+                                     "message": "已在享受高龄津贴，无需重复申请"}}]}
+    # when
+    decision = evaluate(rule, {"person.age": 85, "benefit.MZ006": True})
+    # then the refusal carries the negated condition's message
+    assert decision.passed is False
+    assert [r.message for r in decision.failed] == ["已在享受高龄津贴，无需重复申请"]
+
+
 @pytest.mark.parametrize(("rule", "fragment"), [
     ({}, "缺少 fact"),
     ([], "条件须为对象"),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from conftest import Tree
 from linli.catalogue.choices import ApplicationStatus, AppointmentStatus
 from linli.catalogue.models import Application, ApplicationFile, Appointment, ServiceWindow
+from linli.catalogue.seed_items import catalogue_seed
 from linli.catalogue.services import application_submit, application_transition, window_create
 from linli.catalogue.tests.conftest import (
     ELDER_RULE,
@@ -82,6 +83,24 @@ def test_one_sentence_search_shows_materials_and_a_start_button(
     body = response.content.decode()
     assert 'data-testid="item-materials"' in body
     assert reverse("catalogue:apply", args=[response.context["hits"][0].pk]) in body
+
+
+def test_a_question_no_item_answers_offers_the_hotline_and_the_window_instead_of_items(
+    client: Client, cat_users: CatalogueUsers,
+) -> None:
+    # given the whole seed catalogue (the no-match decision is calibrated on a real-sized one)
+    catalogue_seed(actor=SEED)
+    client.force_login(cat_users.base.community_a)
+    # when
+    nothing = client.get(reverse("catalogue:items"), {"q": "信用卡逾期了怎么办"})
+    something = client.get(reverse("catalogue:items"), {"q": "残疾证丢了怎么补"})
+    # then
+    assert nothing.context["hits"] == []
+    body = nothing.content.decode()
+    assert 'data-testid="search-empty"' in body
+    assert "12345" in body
+    assert reverse("catalogue:windows") in body
+    assert [item.code for item in something.context["hits"]][:1] == ["CL004"]
 
 
 def test_auditor_is_refused_and_anonymous_is_sent_to_login(client: Client, cat_users: CatalogueUsers) -> None:

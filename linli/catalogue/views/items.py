@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from linli.catalogue.choices import ItemLevel
 from linli.catalogue.forms import ItemEditForm, item_edit_initial
 from linli.catalogue.models import ServiceItem
-from linli.catalogue.search import item_search
+from linli.catalogue.search import item_answer
 from linli.catalogue.selectors import item_departments, item_get, item_list, item_versions
 from linli.catalogue.services import item_create, item_publish_version, item_update
 from linli.catalogue.views.access import (
@@ -33,8 +33,9 @@ VERSION_FIELDS = ("time_limit_days", "promised_days", "conditions", "fees", "leg
 
 
 def search_results(query: str) -> list[ServiceItem]:
-    """Items for an everyday sentence, best first, with their current versions."""
-    hits = item_search(query, limit=SEARCH_LIMIT)
+    """Items for an everyday sentence, best first, with their current versions; none when
+    no item answers it."""
+    hits = item_answer(query, limit=SEARCH_LIMIT).hits
     ids = [hit.item_id for hit in hits if hit.item_id is not None]
     found = {item.pk: item for item in item_list().filter(pk__in=ids)}
     return [found[pk] for pk in ids if pk in found]

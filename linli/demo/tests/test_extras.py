@@ -1,7 +1,11 @@
 import pytest
 
 from linli.cases.models import Case
-from linli.catalogue.models import ServiceItem, ServiceWindow
+from linli.catalogue.data.items import SEED_ITEMS
+from linli.catalogue.data.items_more_city import MORE_CITY
+from linli.catalogue.data.items_more_welfare import MORE_WELFARE
+from linli.catalogue.models import Application, Appointment, ServiceItem, ServiceWindow
+from linli.catalogue.seed_items import catalogue_seed
 from linli.core.actors import SystemActor
 from linli.demo.exports import generate_exports
 from linli.demo.extras import (
@@ -17,6 +21,7 @@ from linli.geo.models import Area
 
 pytestmark = pytest.mark.django_db
 ACTOR = SystemActor("test:demo")
+ISSUE_5_CODES = {item.code for item in SEED_ITEMS} - {item.code for item in (*MORE_WELFARE, *MORE_CITY)}
 
 
 def test_extras_seed_the_missing_parts_once():
@@ -24,17 +29,33 @@ def test_extras_seed_the_missing_parts_once():
     demo_seed(actor=ACTOR, residents=400, seed=2026)
     # when the extras are seeded twice
     first = demo_extras_seed_if_missing(actor=ACTOR, cases_per_month=20)
-    counts = (ServiceItem.objects.count(), ServiceWindow.objects.count(), Case.objects.count())
+    counts = (ServiceItem.objects.count(), ServiceWindow.objects.count(), Case.objects.count(),
+              Application.objects.count(), Appointment.objects.count())
     second = demo_extras_seed_if_missing(actor=ACTOR, cases_per_month=20)
-    # then the first run wrote a catalogue, a window per community and a year of cases
-    assert counts[0] >= 100
+    # then the first run wrote a catalogue, a window per community, a year of cases and of
+    # the service halls
+    assert counts[0] >= 180
     assert counts[1] == Area.objects.filter(level=AreaLevel.COMMUNITY).count()
     assert counts[2] >= 12 * 10
-    assert len(first.done) == 4
+    assert counts[3] >= 12 * 10
+    assert counts[4] > 0
+    assert len(first.done) == 5
     assert Source.objects.count() == 6
     # and the second wrote nothing
-    assert (ServiceItem.objects.count(), ServiceWindow.objects.count(), Case.objects.count()) == counts
+    assert (ServiceItem.objects.count(), ServiceWindow.objects.count(), Case.objects.count(),
+            Application.objects.count(), Appointment.objects.count()) == counts
     assert second.done == []
+
+
+def test_a_data_folder_of_an_older_catalogue_gets_the_items_added_since():
+    # given a street whose catalogue is the issue-5 one (117 items)
+    demo_seed(actor=ACTOR, residents=0, seed=2026)
+    catalogue_seed(actor=ACTOR, items=[item for item in SEED_ITEMS if item.code in ISSUE_5_CODES])
+    # when the extras run
+    report = demo_extras_seed_if_missing(actor=ACTOR, cases_per_month=1)
+    # then the new items are added and the old ones kept
+    assert ServiceItem.objects.count() == len(SEED_ITEMS)
+    assert report.done[0] == f"catalogue: {len(SEED_ITEMS) - len(ISSUE_5_CODES)} service items"
 
 
 def test_extras_without_a_street_do_nothing():
