@@ -21,7 +21,7 @@ def restart_delay(*, quick_failures: int, base: float = RESTART_BASE_SECONDS,
     at most ``cap`` — a crash loop costs little and never spins."""
     if quick_failures <= 0:
         return 0.0
-    return float(min(cap, base * 2 ** (quick_failures - 1)))
+    return float(min(cap, base * 2 ** min(quick_failures - 1, 32)))
 
 
 def worker_alive(*, seen_at: datetime, stopped_at: datetime | None, now: datetime, lease_seconds: int,

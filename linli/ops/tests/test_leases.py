@@ -101,7 +101,7 @@ def test_a_task_of_a_live_worker_on_another_host_is_left_alone(running_import):
 
 def test_a_task_of_a_killed_process_on_this_host_is_lost_at_once(running_import):
     # given a worker process of this host that has been killed (its heartbeat is fresh)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # noqa: S603
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     mark = process_start_mark(child.pid) or ""
     child.kill()
     child.wait()
