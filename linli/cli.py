@@ -134,6 +134,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    _manage("linli_upgrade", *args.rest)
+    return 0
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     _manage("linli_jobs", args.action, *args.rest)
     return 0
@@ -213,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Their --help is the management command's own, so it is not swallowed here.
     add("worker", cmd_worker, "run a background task worker (heartbeat, lease recovery)",
         passthrough=True, own_help=False)
+    add("upgrade", cmd_upgrade, "switch the site to this release: backup, migrate, swap web instances "
+        "(linli upgrade --help; linli upgrade rollback)", passthrough=True, own_help=False)
     jobs = add("jobs", cmd_jobs, "stuck work: linli jobs stuck | resume ID | sweep", passthrough=True)
     jobs.add_argument("action", choices=["stuck", "resume", "sweep"])
     add("createadmin", cmd_createadmin, "create a district administrator",
