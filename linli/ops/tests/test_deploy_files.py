@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from linli.ops.tests.deploy_sandbox import DEPLOY, nginx_running, nginx_sandbox, need_tool
+from linli.ops.tests.deploy_sandbox import DEPLOY, need_tool, nginx_running, nginx_sandbox
 from linli.ops.tests.processes import LinliProcess, clean_env, wait_until
 
 UNITS = sorted((DEPLOY / "systemd").glob("linli*"))
@@ -51,7 +51,7 @@ def served_behind_nginx(tmp_path_factory):
     sandbox = nginx_sandbox(tmp_path)
     env = clean_env(LINLI_DATA_DIR=str(tmp_path / "data"), LINLI_TRUSTED_PROXIES="1",
                     LINLI_PROXY_HTTPS_HEADER="true", LINLI_WEB_THREADS="4")
-    migrate = subprocess.run([sys.executable, "-m", "linli.cli", "migrate", "-v0"], env=env,  # noqa: S603
+    migrate = subprocess.run([sys.executable, "-m", "linli.cli", "migrate", "-v0"], env=env,
                              capture_output=True, text=True, timeout=300, check=False)
     assert migrate.returncode == 0, migrate.stderr
     web = LinliProcess(["serve", "--port", str(sandbox.upstream_ports[0])], env=env, log=tmp_path / "serve.log")
