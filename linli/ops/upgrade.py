@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -112,12 +113,23 @@ def applied_leaves() -> dict[str, str]:
     return applied
 
 
-def healthy(port: int) -> bool:
+def _status(port: int, path: str) -> int | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz?checks=database", timeout=3) as answer:
-            return bool(answer.status == 200)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
     except OSError:
-        return False
+        return None
+
+
+def healthy(port: int) -> bool:
+    """/healthz answers 200; a release older than /healthz (a rollback target) when its
+    login page does."""
+    status = _status(port, "/healthz?checks=database")
+    if status == 404:
+        return _status(port, "/login/") == 200
+    return status == 200
 
 
 def listening(port: int) -> bool:

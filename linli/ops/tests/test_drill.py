@@ -36,7 +36,7 @@ from linli.ops.tests.processes import PROJECT_DIR, clean_env, free_port, wait_un
 pytestmark = pytest.mark.postgres
 
 DRILL = PROJECT_DIR / "deploy" / "drill"
-ADMIN_PASSWORD = "Drill-Admin-2026!"  # noqa: S105 -- a throwaway drill account
+ADMIN_PASSWORD = "Drill-Admin-2026!"  # a throwaway drill account
 
 
 def _database_url() -> str:
@@ -76,7 +76,7 @@ def _previous_release_commit() -> str | None:
         newest = subprocess.run(["git", "log", "-1", "--format=%H", "--diff-filter=A", "--",  # noqa: S607
                                  "linli/*/migrations/0*.py"], cwd=PROJECT_DIR, capture_output=True, text=True,
                                 check=True, timeout=60).stdout.strip()
-        return subprocess.run(["git", "rev-parse", f"{newest}^"], cwd=PROJECT_DIR, capture_output=True,  # noqa: S607
+        return subprocess.run(["git", "rev-parse", f"{newest}^"], cwd=PROJECT_DIR, capture_output=True,  # noqa: S603,S607
                               text=True, check=True, timeout=60).stdout.strip() or None
     except (subprocess.CalledProcessError, OSError):
         return None
@@ -87,9 +87,9 @@ def _install_release(target: Path, *, commit: str | None) -> None:
     this one (same lock file); `python -m linli.cli` run in the folder imports its own code."""
     target.mkdir(parents=True)
     if commit:
-        archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=PROJECT_DIR,  # noqa: S607
+        archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=PROJECT_DIR,  # noqa: S603,S607
                                  capture_output=True, check=True, timeout=120).stdout
-        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True, timeout=120)  # noqa: S607
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True, timeout=120)  # noqa: S603,S607
     else:
         files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],  # noqa: S607
                                cwd=PROJECT_DIR, capture_output=True, check=True, timeout=60).stdout.split(b"\0")
@@ -127,8 +127,8 @@ class Site:
         return done.stdout
 
     def web_start(self) -> str:
-        return (f"cd {self.root}/current && {{ setsid {sys.executable} -m linli.cli serve --port {{port}} "
-                f"> {self.root}/web-{{port}}.log 2>&1 & echo $! > {self.root}/web-{{port}}.pid; }}")
+        return (f"cd {self.root}/current; setsid {sys.executable} -m linli.cli serve --port {{port}} "
+                f"> {self.root}/web-{{port}}.log 2>&1 & echo $! > {self.root}/web-{{port}}.pid")
 
     def web_stop(self) -> str:
         pid = f"$(cat {self.root}/web-{{port}}.pid)"
@@ -237,7 +237,8 @@ def test_install_backup_restore_upgrade_and_rollback_drill(site: Site, tmp_path:
     def load(base: str) -> None:
         while not stop.is_set():
             try:
-                answer = requests.get(f"{base}/login/", timeout=20, verify=False)  # noqa: S501 -- sandbox certificate
+                # Not /login/: nginx limits logins per address (30 a minute).
+                answer = requests.get(f"{base}/open311/v2/discovery.json", timeout=20, verify=False)  # noqa: S501 -- sandbox certificate
                 served.append(answer.status_code)
                 if answer.status_code != 200:
                     failures.append(str(answer.status_code))
@@ -285,4 +286,6 @@ def test_install_backup_restore_upgrade_and_rollback_drill(site: Site, tmp_path:
     assert requests.get(f"http://127.0.0.1:{site.ports[0]}/login/", timeout=10).status_code == 200
     assert site.facts(site.old)["registry_person"] == before["registry_person"]
     if nginx is not None:
-        assert failures == [], failures[:10]
+        # the rollback runs under the maintenance page (the schema goes back under the new
+        # code): 503 pages are expected, refused connections or 502s are not
+        assert set(failures) <= {"503"}, failures[:10]
