@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -164,3 +165,41 @@ def test_startup_check_warns_when_the_budget_exceeds_the_servers_max_connections
     assert found == [BUDGET_CHECK_ID]
     settings.LINLI_WEB_WORKERS, settings.LINLI_WEB_THREADS = 1, 4
     assert connection_budget_check(databases=["default"]) == []
+
+
+def _uv() -> str:
+    import shutil
+
+    found = os.environ.get("UV") or shutil.which("uv") or str(PROJECT_DIR / ".tools" / "bin" / "uv")
+    if not Path(found).exists():
+        if IN_CI:
+            pytest.fail("uv not found (make venv bootstraps it into .tools/)")
+        pytest.skip("uv not found")
+    return found
+
+
+def test_a_production_install_has_no_test_tools_and_runs(tmp_path):
+    # given the release's files installed as the docs say: uv sync --frozen --no-dev (offline,
+    # from the lock file and the cache the development install filled)
+    release = tmp_path / "release"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],  # noqa: S607
+                           cwd=PROJECT_DIR, capture_output=True, check=True, timeout=60).stdout.split(b"\0")
+    for name in filter(None, (f.decode() for f in files)):
+        if (PROJECT_DIR / name).is_file():
+            (release / name).parent.mkdir(parents=True, exist_ok=True)
+            (release / name).write_bytes((PROJECT_DIR / name).read_bytes())
+    env = {**clean_env(), "UV_PROJECT_ENVIRONMENT": str(release / ".venv"), "UV_OFFLINE": "1"}
+    sync = subprocess.run([_uv(), "sync", "--frozen", "--no-dev", "--no-editable", "-q"], cwd=release, env=env,  # noqa: S603
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert sync.returncode == 0, sync.stderr
+    python = release / ".venv" / "bin" / "python"
+    # then no test tool is there
+    for tool in ("pytest", "hypothesis", "playwright", "mypy", "ruff"):
+        probe = subprocess.run([str(python), "-c", f"import {tool}"], capture_output=True, timeout=60, check=False)  # noqa: S603
+        assert probe.returncode != 0, f"{tool} is installed in the production environment"
+    # and linli runs from it: the system checks pass on a fresh data folder
+    check = subprocess.run([str(release / ".venv" / "bin" / "linli"), "manage", "check"], cwd=tmp_path,  # noqa: S603
+                           env=clean_env(LINLI_DATA_DIR=str(tmp_path / "data")), capture_output=True, text=True,
+                           timeout=300, check=False)
+    assert check.returncode == 0, check.stderr
+    assert "no issues" in check.stdout
