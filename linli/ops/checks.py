@@ -14,7 +14,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, register, run_checks
 from django.core.checks import Warning as CheckWarning
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from linli.ops.supervisor import DAEMONS
 from linli.ops.workflow import ConnectionBudget, budget_fits, connection_budget
@@ -86,7 +86,12 @@ def env_file_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 def serve_checks(*, print_to: TextIO) -> None:
     """The checks ``linli serve`` runs before it listens: warnings are printed, never fatal
     (a full connection budget is a risk under load, not a reason to stay down)."""
-    for message in run_checks(databases=["default"], include_deployment_checks=False):
+    try:
+        messages = run_checks(databases=["default"], include_deployment_checks=False)
+    except DatabaseError as error:  # the server starts anyway; /healthz reports the database
+        print(f"linli serve: warning: database checks not run: {error}", file=print_to, flush=True)
+        return
+    for message in messages:
         if message.id in {BUDGET_CHECK_ID, ENV_FILE_CHECK_ID, "linli.W001"}:
             print(f"linli serve: warning {message.id}: {message.msg} {message.hint or ''}",
                   file=print_to, flush=True)
