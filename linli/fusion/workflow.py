@@ -19,7 +19,7 @@ from linli.fusion.choices import (
 # A job whose worker died goes back to ``queued`` (its task runs again) or to ``failed``,
 # from where a person resumes it (``queued``); ``done`` is final.
 IMPORT_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    ImportStatus.QUEUED: frozenset({ImportStatus.RUNNING, ImportStatus.FAILED, ImportStatus.QUEUED}),
+    ImportStatus.QUEUED: frozenset({ImportStatus.RUNNING, ImportStatus.FAILED}),
     ImportStatus.RUNNING: frozenset({ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED,
                                      ImportStatus.QUEUED}),
     ImportStatus.FAILED: frozenset({ImportStatus.RUNNING, ImportStatus.QUEUED}),
