@@ -17,7 +17,7 @@ import django
 from django.conf import settings
 from django.core.management import call_command, execute_from_command_line
 
-from linli.config import ConfigError, env_bool, env_int, load_env_file
+from linli.config import ConfigError, env_int, load_env_file
 
 SETTINGS_MODULE = "linli.settings"
 Handler = Callable[[argparse.Namespace], int]
@@ -123,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         threads=args.threads or settings.LINLI_WEB_THREADS,
         max_connections=settings.LINLI_WEB_MAX_CONNECTIONS,
         header_timeout=settings.LINLI_WEB_HEADER_TIMEOUT,
-        access_log=settings.LINLI_ACCESS_LOG or env_bool("LINLI_ACCESS_LOG", default=False),
+        access_log=settings.LINLI_ACCESS_LOG,
         metrics_dir=Path(settings.DATA_DIR) / "run" / f"metrics-{args.port}",
     ))
     return 0

@@ -4,6 +4,7 @@ stuck work. Every recovery and resume is audited with its actor."""
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks_db.models import DBTaskResult
@@ -59,8 +61,6 @@ class WorkerLost(Exception):  # noqa: N818 -- the name recorded on the task row
 
 def worker_register(*, worker_id: str, queues: str) -> WorkerHeartbeat:
     """The row of a starting worker (this process)."""
-    import os
-
     now = timezone.now()
     pid = os.getpid()
     heartbeat, _created = WorkerHeartbeat.objects.update_or_create(
@@ -77,8 +77,6 @@ def worker_beat(*, worker_id: str) -> None:
 
 
 def worker_task_set(*, worker_id: str, task_id: str | uuid.UUID | None, finished: bool = False) -> None:
-    from django.db.models import F
-
     values: dict[str, Any] = {"task_id": task_id, "seen_at": timezone.now()}
     if finished:
         values["tasks_done"] = F("tasks_done") + 1
