@@ -25,14 +25,18 @@ def test_a_process_that_dies_is_restarted_with_a_growing_delay_and_logged():
     lines: list[str] = []
     supervisor = Supervisor([Script("crashy", (), code="import sys; sys.exit(3)")], log=lines.append)
     child = supervisor.children[0]
-    supervisor._start(child)
+    supervisor._start(child)  # driving the loop by hand, without signals
+    assert child.process is not None
     child.process.wait()
     # when the supervisor notices, twice
     supervisor.step(time.monotonic())
+    assert child.restart_at is not None
     first = child.restart_at - time.monotonic()
     supervisor.step(child.restart_at)
+    assert child.process is not None
     child.process.wait()
     supervisor.step(time.monotonic())
+    assert child.restart_at is not None
     second = child.restart_at - time.monotonic()
     # then it restarts it after 1 s, then 2 s, saying so
     assert 0.5 < first <= 1.0
