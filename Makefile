@@ -26,7 +26,8 @@ TEST_DATA := $(CURDIR)/.test-data
 TEST_ENV := LINLI_TESTING=1 LINLI_DATA_DIR=$(TEST_DATA)/data LINLI_TEST_CHROMIUM=$(CHROMIUM)
 IS_CI := $(filter true 1 yes,$(CI))
 
-.PHONY: help venv assets chromium demo test lint typecheck importlint pytest pytest-sqlite \
+
+.PHONY: help venv assets chromium nginx demo test lint typecheck importlint pytest pytest-sqlite \
         pytest-postgres bench clean distclean
 
 help:
@@ -78,6 +79,22 @@ chromium:
 		echo "      install it with: sudo apt-get install chromium  (or set CHROMIUM=/path)"; \
 	fi
 
+# nginx: the deploy tests run `nginx -t` on deploy/nginx/linli.conf and put it in front of
+# `linli serve`. Installed without starting Debian's own nginx service (policy-rc.d).
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then \
+		echo "nginx: $$(command -v nginx || echo /usr/sbin/nginx)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "nginx missing: installing the Debian package (its service is not started)"; \
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+		status=$$?; rm -f /usr/sbin/policy-rc.d; exit $$status; \
+	elif [ -n "$(IS_CI)" ]; then \
+		echo "error: nginx not found and cannot install it (not root / no apt)." >&2; exit 1; \
+	else \
+		echo "note: nginx not found; the nginx deploy tests will be skipped (apt-get install nginx)"; \
+	fi
+
 # --- the demo ----------------------------------------------------------------------------
 
 demo: venv assets
@@ -117,7 +134,7 @@ pytest: pytest-sqlite pytest-postgres
 
 # Runs every step even when one fails, then says which failed (and exits non-zero).
 TEST_STEPS := lint typecheck importlint pytest-sqlite pytest-postgres
-test: venv assets chromium
+test: venv assets chromium nginx
 	@failed=""; \
 	for step in $(TEST_STEPS); do \
 		echo ""; echo "==> make $$step"; \

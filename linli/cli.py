@@ -16,12 +16,11 @@ from pathlib import Path
 import django
 from django.conf import settings
 from django.core.management import call_command, execute_from_command_line
-from granian.constants import Interfaces
-from granian.server import Server
+
+from linli.config import ConfigError, env_int, load_env_file
 
 SETTINGS_MODULE = "linli.settings"
 Handler = Callable[[argparse.Namespace], int]
-WSGI_TARGET = "linli.wsgi:application"
 
 
 def _setup_django() -> None:
@@ -36,32 +35,12 @@ def _manage(*argv: str) -> None:
 
 
 def default_threads() -> int:
-    """Python threads per web worker: a WSGI thread mostly waits on the database, and case
-    intake commits the reports that wait together in one transaction (group commit), so
-    more waiting threads make larger batches (docs/benchmarks.md: 5 → 16 threads took
-    intake from ~220 to ~330 req/s). Each thread may hold a database connection: keep
-    workers × threads below PostgreSQL's ``max_connections``."""
-    return min(32, 8 * (os.cpu_count() or 1))
-
-
-def _serve(*, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the WSGI application with granian until interrupted (Ctrl-C / SIGTERM)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
-    server = Server(
-        WSGI_TARGET,
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=workers,
-        # Bounded: granian's default (backlog / 2) would allow hundreds of Python threads.
-        blocking_threads=threads,
-        backpressure=threads,
-    )
-    server.serve()
-
-
-def _worker_command(extra: Sequence[str] = ()) -> list[str]:
-    return [sys.executable, "-m", "linli.cli", "worker", *extra]
+    """Python threads per web worker (``LINLI_WEB_THREADS``, default 8 × CPUs, at most 32): a
+    WSGI thread mostly waits on the database, and case intake commits the reports that wait
+    together in one transaction (group commit), so more waiting threads make larger batches
+    (docs/benchmarks.md). Each thread may hold a database connection: the budget check
+    ``linli.W010`` compares workers × threads with PostgreSQL's ``max_connections``."""
+    return env_int("LINLI_WEB_THREADS", default=min(32, 8 * (os.cpu_count() or 1)), minimum=1)
 
 
 def _print_demo_banner(*, host: str, port: int, serving: bool) -> None:
@@ -75,56 +54,93 @@ def _print_demo_banner(*, host: str, port: int, serving: bool) -> None:
         print(f"  {account.username:<12} {account.password:<12} {account.role_label:<16} {account.area}")
     if serving:
         print(f"\nlinli demo: open {url} and log in with one of these accounts.")
-        print("Stop with Ctrl-C. The data stays in the data folder; the next run reuses it.\n")
+        print("Stop with Ctrl-C. The data stays in the data folder; the next run reuses it.\n", flush=True)
     else:
-        print(f"\nlinli demo: ready. `linli serve` and `linli worker` serve it at {url}\n")
+        print(f"\nlinli demo: ready. `linli run` (or `linli serve` and `linli worker`) serves it at {url}\n")
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Migrate, collect static files, seed the demo street once, then serve it with a worker."""
+def _demo_prepare(args: argparse.Namespace, *, serving: bool) -> None:
+    """Migrate, collect static files, seed what is missing. Runs the Polars imports, so it
+    runs in a process of its own that ends before anything is served (issue #15.3)."""
     _setup_django()
+    size = [f"--residents={args.residents}"] if args.residents else []
     print("linli demo: migrating the database …", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     print("linli demo: seeding the demo street if the database is empty …", flush=True)
-    call_command("linli_demo_seed_if_empty")
+    call_command("linli_demo_seed_if_empty", *size)
     print("linli demo: service catalogue, case history and departmental exports if missing …", flush=True)
-    call_command("linli_demo_extras")
-    call_command("linli_demo_exports", "--if-missing")
+    call_command("linli_demo_extras", *size)
+    call_command("linli_demo_exports", "--if-missing", *size)
     print("linli demo: importing the departmental exports (all but 计生) if no import has run …", flush=True)
     call_command("linli_demo_imports")
-    _print_demo_banner(host=args.host, port=args.port, serving=not args.no_serve)
+    _print_demo_banner(host=args.host, port=args.port, serving=serving)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Prepare the demo in a child process, then supervise web and worker processes, each
+    started fresh: nothing that serves is forked from a process that ran Polars."""
     if args.no_serve:
+        _demo_prepare(args, serving=args.serving_banner)
         return 0
-    # The worker runs in its own process so tasks enqueued by the web server get done.
-    worker = subprocess.Popen(_worker_command())  # noqa: S603 — our own interpreter and module
-    try:
-        _serve(host=args.host, port=args.port, workers=1, threads=default_threads())
-    finally:
-        _stop(worker)
-    return 0
+    prepare = [sys.executable, "-m", "linli.cli", "demo", "--no-serve", "--serving-banner",
+               "--host", args.host, "--port", str(args.port)]
+    if args.residents:
+        prepare += ["--residents", str(args.residents)]
+    done = subprocess.run(prepare, check=False)  # noqa: S603 -- our own interpreter and module
+    if done.returncode != 0:
+        return done.returncode
+    from linli.ops.supervisor import Supervisor, site_processes
+
+    processes = site_processes(host=args.host, port=args.port, web_workers=1, task_workers=1)
+    return Supervisor(processes, prefix="linli demo").run()
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def cmd_run(args: argparse.Namespace) -> int:
+    """Every process of this machine under one supervisor (the embedded shape)."""
+    from linli.ops.supervisor import Supervisor, site_processes
+
+    processes = site_processes(
+        host=args.host, port=args.port,
+        web_workers=args.web_workers or env_int("LINLI_WEB_WORKERS", default=1, minimum=1),
+        task_workers=(args.task_workers if args.task_workers is not None
+                      else env_int("LINLI_TASK_WORKERS", default=1, minimum=0)),
+    )
+    return Supervisor(processes, prefix="linli run").run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_django()
+    from linli.ops.checks import serve_checks
+    from linli.ops.server import ServeOptions, serve
+
     # WhiteNoise warns on every start when the folder is missing (before collectstatic).
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-    _serve(host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    serve_checks(print_to=sys.stderr)
+    serve(ServeOptions(
+        host=args.host, port=args.port,
+        workers=args.workers or settings.LINLI_WEB_WORKERS,
+        threads=args.threads or settings.LINLI_WEB_THREADS,
+        max_connections=settings.LINLI_WEB_MAX_CONNECTIONS,
+        header_timeout=settings.LINLI_WEB_HEADER_TIMEOUT,
+        access_log=settings.LINLI_ACCESS_LOG,
+        metrics_dir=Path(settings.DATA_DIR) / "run" / f"metrics-{args.port}",
+    ))
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    _manage("db_worker", *args.rest)
+    _manage("linli_worker", *args.rest)
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    _manage("linli_upgrade", *args.rest)
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    _manage("linli_jobs", args.action, *args.rest)
     return 0
 
 
@@ -186,17 +202,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--no-serve", action="store_true", help="prepare the data, do not serve")
+    demo.add_argument("--residents", type=int, default=None,
+                      help="a smaller street for slow machines (default: 74,000; only for a new data folder)")
+    demo.add_argument("--serving-banner", action="store_true", help=argparse.SUPPRESS)
+
+    run = add("run", cmd_run, "run web, task workers and daemons under one supervisor (one machine)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--web-workers", type=int, default=None, help="default: LINLI_WEB_WORKERS (1)")
+    run.add_argument("--task-workers", type=int, default=None, help="default: LINLI_TASK_WORKERS (1)")
 
     serve = add("serve", cmd_serve, "serve the web application with granian (WSGI)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL: more)")
-    serve.add_argument("--threads", type=int, default=default_threads(),
-                       help="Python threads per web process (default: 8 x CPUs, at most 32)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="web processes (default: LINLI_WEB_WORKERS, 1; PostgreSQL: about one per core)")
+    serve.add_argument("--threads", type=int, default=None,
+                       help="Python threads per web process (default: LINLI_WEB_THREADS, 8 x CPUs, at most 32)")
 
     # Their --help is the management command's own, so it is not swallowed here.
-    add("worker", cmd_worker, "run the background task worker (db_worker)",
+    add("worker", cmd_worker, "run a background task worker (heartbeat, lease recovery)",
         passthrough=True, own_help=False)
+    add("upgrade", cmd_upgrade, "switch the site to this release: backup, migrate, swap web instances "
+        "(linli upgrade --help; linli upgrade rollback)", passthrough=True, own_help=False)
+    jobs = add("jobs", cmd_jobs, "stuck work: linli jobs stuck | resume ID | sweep", passthrough=True)
+    jobs.add_argument("action", choices=["stuck", "resume", "sweep"])
     add("createadmin", cmd_createadmin, "create a district administrator (and the district on a fresh site)",
         passthrough=True, own_help=False)
     add("migrate", cmd_migrate, "apply database migrations", passthrough=True, own_help=False)
@@ -239,6 +269,11 @@ def _keys_refused() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    try:
+        load_env_file()  # before any default is read from the environment
+    except ConfigError as error:
+        print(f"linli: {error}", file=sys.stderr)
+        return 2
     args = parse(argv)
     handler: Handler = args.handler
     refused = _keys_refused()

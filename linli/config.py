@@ -247,3 +247,70 @@ def load_secrets(data_dir: Path, *, generate: bool) -> Secrets:
         sources=sources,
         generated=generated,
     )
+
+
+# --- the environment file ----------------------------------------------------------------
+
+DEFAULT_ENV_FILE: Final = Path("/etc/linli/linli.env")
+ENVIRONMENTS: Final = ("development", "production")
+_ENV_KEY_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def parse_env_file(text: str, *, source: str) -> dict[str, str]:
+    """``KEY=value`` lines as systemd's ``EnvironmentFile=`` and ``set -a; . file`` read them:
+    comments (``#``), blank lines, an optional ``export``, values optionally in single or
+    double quotes (no ``$`` expansion). Anything else is an error naming the line."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key or key[0].isdigit() or not set(key) <= _ENV_KEY_CHARS:
+            raise ConfigError("LINLI_ENV_FILE", f"{source} line {number}: expected KEY=value, got {raw!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif value[:1] in {"'", '"'}:
+            raise ConfigError("LINLI_ENV_FILE", f"{source} line {number}: unterminated quote")
+        values[key] = value
+    return values
+
+
+def env_file_path() -> Path | None:
+    """The environment file every ``linli`` command reads: ``LINLI_ENV_FILE`` when set (empty:
+    none), else ``/etc/linli/linli.env`` when it exists — except under ``LINLI_TESTING``, so
+    a developer's test run on a production machine never picks up production settings."""
+    configured = os.environ.get("LINLI_ENV_FILE")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    if env_bool("LINLI_TESTING", default=False):
+        return None
+    return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.exists() else None
+
+
+def load_env_file() -> Path | None:
+    """Put the environment file's variables into ``os.environ``; variables already set win
+    (a unit's ``Environment=`` or a one-off ``LINLI_X=… linli …``). Returns the file read."""
+    path = env_file_path()
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("LINLI_ENV_FILE", f"cannot read {path}: {exc.strerror or exc}") from None
+    for key, value in parse_env_file(text, source=str(path)).items():
+        os.environ.setdefault(key, value)
+    return path
+
+
+def env_choice(name: str, *, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(name, f"expected one of {', '.join(choices)}, got {raw!r}")
+    return value

@@ -9,19 +9,31 @@ from typing import Any
 import dj_database_url
 
 from linli.config import (
+    ENVIRONMENTS,
+    ConfigError,
     env_bool,
+    env_choice,
     env_database_url,
     env_int,
     env_list,
     env_retired,
+    load_env_file,
     load_secrets,
 )
+
+# One environment file for every entry point (linli, manage.py, the WSGI app):
+# LINLI_ENV_FILE, else /etc/linli/linli.env (docs/configuration.md). Set variables win.
+LINLI_ENV_FILE_LOADED = load_env_file()
+# "production" refuses SQLite and DEBUG: a production site runs on PostgreSQL.
+LINLI_ENV = env_choice("LINLI_ENV", choices=ENVIRONMENTS, default="development")
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
 DATA_DIR = Path(os.environ.get("LINLI_DATA_DIR", PROJECT_DIR / "data")).resolve()
 
 DEBUG = env_bool("LINLI_DEBUG", default=False)
+if DEBUG and LINLI_ENV == "production":
+    raise ConfigError("LINLI_DEBUG", "must be false when LINLI_ENV=production")
 TESTING = env_bool("LINLI_TESTING", default=False)
 
 _secrets = load_secrets(DATA_DIR, generate=env_bool("LINLI_GENERATE_SECRETS", default=True))
@@ -60,9 +72,12 @@ INSTALLED_APPS = [
     "linli.catalogue",
     "linli.demo",
     "linli.web",
+    "linli.ops",
 ]
 
 MIDDLEWARE = [
+    "linli.ops.middleware.MetricsMiddleware",
+    "linli.ops.middleware.MaintenanceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "linli.core.middleware.RequestIdMiddleware",
@@ -113,12 +128,21 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if LINLI_ENV == "production":
+        raise ConfigError("LINLI_ENV", "production runs on PostgreSQL: set LINLI_DATABASE_URL=postgresql://… "
+                                       "(SQLite is for the demo and pilots; see docs/deployment.md)")
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # No JIT: it compiles any statement the planner costs above 100,000 — a case inbox over a
     # district's three million cases spent 70 ms of its 190 compiling — and short statements
     # never win it back.
     _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"]["options"] = (_db["OPTIONS"].get("options", "") + " -c jit=off").strip()
+    if env_bool("LINLI_DATABASE_POOLED", default=False):
+        # Behind PgBouncer in transaction mode: no per-connection startup options (PgBouncer
+        # refuses them; set `ALTER ROLE linli SET jit = off` instead) and no server-side
+        # cursors (they live in a session that transaction pooling does not keep).
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        _db["OPTIONS"]["options"] = (_db["OPTIONS"].get("options", "") + " -c jit=off").strip()
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -177,7 +201,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Per release in production (docs/deployment.md: each release folder collects its own), so an
+# upgrade never changes the files a running process serves. Resolved: a `current` symlink
+# switched later does not move this process's files.
+STATIC_ROOT = Path(os.environ.get("LINLI_STATIC_ROOT") or DATA_DIR / "static").resolve()
 # Front-end libraries come from npm at install time (package-lock.json), never from a CDN.
 _npm = PROJECT_DIR / "node_modules"
 STATICFILES_DIRS = [
@@ -228,3 +255,39 @@ LOGGING: dict[str, Any] = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LINLI_LOG_LEVEL", "INFO")},
 }
+
+# --- processes and operations (linli.ops; docs/deployment.md) ----------------------------
+# What `linli serve` runs and what the connection budget check (linli.W010) counts:
+# every web thread and every task worker may hold one PostgreSQL connection.
+LINLI_WEB_WORKERS = env_int("LINLI_WEB_WORKERS", default=1, minimum=1)
+LINLI_WEB_THREADS = env_int("LINLI_WEB_THREADS", default=min(32, 8 * (os.cpu_count() or 1)), minimum=1)
+LINLI_TASK_WORKERS = env_int("LINLI_TASK_WORKERS", default=1, minimum=0)
+# Connections a web process keeps open at most (idle keep-alive ones included) and how long
+# a client may take to send a request's headers (also the keep-alive idle limit).
+LINLI_WEB_MAX_CONNECTIONS = env_int("LINLI_WEB_MAX_CONNECTIONS", default=1024, minimum=1)
+LINLI_WEB_HEADER_TIMEOUT = env_int("LINLI_WEB_HEADER_TIMEOUT", default=10, minimum=1)
+LINLI_ACCESS_LOG = env_bool("LINLI_ACCESS_LOG", default=False)
+# Trust `X-Forwarded-Proto: https` from the reverse proxy (nginx sets it): request.is_secure(),
+# absolute URLs (Open311) and secure redirects then say https. Only behind a proxy that
+# overwrites the header.
+if env_bool("LINLI_PROXY_HTTPS_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A task worker writes a heartbeat this often; a running task whose worker has not been
+# seen for LINLI_TASK_LEASE_SECONDS (or whose process is gone) is lost and recovered.
+LINLI_WORKER_HEARTBEAT_SECONDS = env_int("LINLI_WORKER_HEARTBEAT_SECONDS", default=10, minimum=1)
+LINLI_TASK_LEASE_SECONDS = env_int("LINLI_TASK_LEASE_SECONDS", default=60, minimum=2)
+LINLI_TASK_MAX_ATTEMPTS = env_int("LINLI_TASK_MAX_ATTEMPTS", default=3, minimum=1)
+# /healthz: a ready task older than this, or less free disk than this, is a failure.
+LINLI_HEALTH_QUEUE_AGE_SECONDS = env_int("LINLI_HEALTH_QUEUE_AGE_SECONDS", default=300, minimum=1)
+LINLI_HEALTH_MIN_FREE_MB = env_int("LINLI_HEALTH_MIN_FREE_MB", default=1024, minimum=0)
+# /metrics answers only with `Authorization: Bearer <token>`; empty: /metrics is off (404).
+LINLI_METRICS_TOKEN = os.environ.get("LINLI_METRICS_TOKEN", "")
+# The maintenance switch (`linli upgrade` sets it during migrations that need it): while the
+# file exists every page but /healthz answers 503 with the maintenance page.
+LINLI_MAINTENANCE_FILE = Path(os.environ.get("LINLI_MAINTENANCE_FILE") or DATA_DIR / "maintenance.on")
+# Optional log file (besides stderr), reopened when logrotate moves it.
+LINLI_LOG_FILE = os.environ.get("LINLI_LOG_FILE", "")
+if LINLI_LOG_FILE:
+    LOGGING["handlers"]["file"] = {"class": "logging.handlers.WatchedFileHandler",
+                                   "filename": LINLI_LOG_FILE, "formatter": "plain"}
+    LOGGING["root"]["handlers"].append("file")

@@ -144,10 +144,10 @@ def test_linli_passes_unknown_options_on_to_the_management_command():
 def test_linli_refuses_unknown_options_of_its_own_commands(capsys):
     # when `linli demo` gets an option it does not know
     with pytest.raises(SystemExit) as exc:
-        parse(["demo", "--residents", "5"])
+        parse(["demo", "--street-size", "5"])
     # then it stops with a usage error instead of ignoring it
     assert exc.value.code == 2
-    assert "--residents" in capsys.readouterr().err
+    assert "--street-size" in capsys.readouterr().err
 
 
 # transaction=True: a management command closes the database connections when it ends, which

@@ -240,6 +240,46 @@ def _system_actor() -> Actor:
     return SystemActor("job:fusion_import")
 
 
+def import_job_interrupted(*, actor: Actor, job_id: int, requeued: bool) -> ImportJob | None:
+    """The worker running this job died (kill -9, out of memory, power). The registry is
+    untouched — the import writes in one transaction — so the job goes back to ``queued``
+    when its task runs again, else to ``failed`` with a message saying it can be resumed.
+    Called inside the caller's transaction (linli.ops recovery)."""
+    job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.status == ImportStatus.DONE:
+        return job
+    if requeued:
+        _set_job(job, status=ImportStatus.QUEUED, progress=0, error="")
+    else:
+        _set_job(job, status=ImportStatus.FAILED, finished_at=timezone.now(),
+                 error=str(_("处理进程意外中断,未写入任何数据。可在导入任务页面点击“继续导入”重新运行。")))
+    audit_record(actor=actor, action="fusion.import_interrupted", target_type=JOB, target_id=job.pk,
+                 fields=["status"], reason="requeued" if requeued else "failed")
+    return job
+
+
+def import_job_resume(*, actor: Actor, job: ImportJob) -> ImportJob:
+    """Run a failed (or interrupted) import again: back to ``queued`` with a new task, in
+    one transaction. The file is read again from where the upload kept it."""
+    _require_import_rights(actor)
+    if not Path(job.file_path).is_file():
+        raise ValidationFailed("file", _("导入文件已不存在,请重新上传"))
+    from linli.fusion.tasks import import_job_run
+
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != ImportStatus.FAILED:
+            raise ValidationFailed("status", _("只有失败或中断的导入任务可以继续导入"))
+        _set_job(locked, status=ImportStatus.QUEUED, progress=0, error="", finished_at=None)
+        audit_record(actor=actor, action="fusion.import_resume", target_type=JOB, target_id=locked.pk,
+                     fields=["status"])
+        if _task_backend_is_immediate():
+            transaction.on_commit(lambda: import_job_run.enqueue(locked.pk))
+        else:
+            import_job_run.enqueue(locked.pk)
+    return locked
+
+
 class _StageClock:
     """Adds the seconds since the previous lap to ``timings[stage]`` (no-op without timings)."""
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("imports/<int:job_id>/", imports.job_detail, name="job"),
     path("imports/<int:job_id>/progress/", imports.job_progress, name="job-progress"),
     path("imports/<int:job_id>/commit/", imports.commit, name="commit"),
+    path("imports/<int:job_id>/resume/", imports.resume, name="resume"),
     path("imports/<int:job_id>/rejected.csv", imports.rejected_download, name="rejected"),
     path("reviews/", review.review_queue, name="reviews"),
     path("reviews/<int:review_id>/", review.review_decide, name="review-decide"),

@@ -16,11 +16,13 @@ from linli.fusion.choices import (
     TaskStatus,
 )
 
-# A crashed job stays ``running`` and may be run again; ``done`` is final.
+# A job whose worker died goes back to ``queued`` (its task runs again) or to ``failed``,
+# from where a person resumes it (``queued``); ``done`` is final.
 IMPORT_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     ImportStatus.QUEUED: frozenset({ImportStatus.RUNNING, ImportStatus.FAILED}),
-    ImportStatus.RUNNING: frozenset({ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED}),
-    ImportStatus.FAILED: frozenset({ImportStatus.RUNNING}),
+    ImportStatus.RUNNING: frozenset({ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED,
+                                     ImportStatus.QUEUED}),
+    ImportStatus.FAILED: frozenset({ImportStatus.RUNNING, ImportStatus.QUEUED}),
     ImportStatus.DONE: frozenset(),
 }
 

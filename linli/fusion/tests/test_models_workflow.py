@@ -32,6 +32,8 @@ ALLOWED = {
     (ImportStatus.QUEUED, ImportStatus.RUNNING), (ImportStatus.QUEUED, ImportStatus.FAILED),
     (ImportStatus.RUNNING, ImportStatus.RUNNING), (ImportStatus.RUNNING, ImportStatus.DONE),
     (ImportStatus.RUNNING, ImportStatus.FAILED), (ImportStatus.FAILED, ImportStatus.RUNNING),
+    # a job whose worker died: queued again, or resumed by a person after it failed
+    (ImportStatus.RUNNING, ImportStatus.QUEUED), (ImportStatus.FAILED, ImportStatus.QUEUED),
 }
 
 

@@ -268,6 +268,20 @@ def commit(request: StaffRequest, job_id: int) -> HttpResponse:
 
 
 @staff_view(IMPORT_ROLES)
+@require_POST
+def resume(request: StaffRequest, job_id: int) -> HttpResponse:
+    """Run a failed or interrupted job again (its worker died, or the cause was fixed)."""
+    job = selectors.import_job_get_for_user(user=request.user, job_id=job_id)
+    try:
+        services.import_job_resume(actor=request.user, job=job)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已重新排队,完成后将显示导入报告。"))
+    return redirect("fusion:job", job_id=job.pk)
+
+
+@staff_view(IMPORT_ROLES)
 @require_GET
 def job_list(request: StaffRequest) -> HttpResponse:
     jobs = list(selectors.import_job_list_for_user(user=request.user)[:JOB_LIST_LIMIT])

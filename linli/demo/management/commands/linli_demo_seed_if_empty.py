@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from linli.core.actors import SystemActor
+from linli.demo.generator import DEFAULT_RESIDENTS
 from linli.demo.management.commands.linli_seed import print_report
 from linli.demo.selectors import demo_accounts
 from linli.demo.services import demo_seed_if_empty
@@ -20,9 +21,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--all-accounts", action="store_true", help="list every demo account")
+        parser.add_argument("--residents", type=int, default=DEFAULT_RESIDENTS,
+                            help="residents of the street when it is seeded (default: %(default)s)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = demo_seed_if_empty(actor=SystemActor("command:seed"), progress=self.stdout.write)
+        report = demo_seed_if_empty(actor=SystemActor("command:seed"), residents=options["residents"],
+                                    progress=self.stdout.write)
         if report is None:
             self.stdout.write("demo data exists: reusing it (nothing seeded)")
         else:
