@@ -178,7 +178,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     values = {
         "LINLI_ENV": "production", "LINLI_DATABASE_URL": url, "LINLI_DATA_DIR": str(data),
         "LINLI_SECRET_KEY": secrets.token_urlsafe(50), "LINLI_PII_KEYS": f"k1:{_key()}",
-        "LINLI_BLIND_INDEX_KEY": _key(), "LINLI_GENERATE_SECRETS": "false",
+        "LINLI_BLIND_INDEX_KEY": _key(), "LINLI_AUDIT_KEYS": f"a1:{_key()}", "LINLI_GENERATE_SECRETS": "false",
         "LINLI_STATIC_ROOT": str(root / "current" / "static"), "LINLI_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LINLI_TRUSTED_PROXIES": "1", "LINLI_PROXY_HTTPS_HEADER": "true", "LINLI_WEB_THREADS": "4",
         "LINLI_BACKUP_DIR": str(tmp_path / "backups"), "LINLI_MAINTENANCE_FILE": str(data / "maintenance.on"),
