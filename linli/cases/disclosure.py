@@ -23,6 +23,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from linli.cases.choices import CaseSource
+
+# Channels where the reporter is the resident: their own words are public by default.
+# Everything else (patrol, staff, 12345, departments, devices) is public only as staff choose.
+RESIDENT_SOURCES: frozenset[str] = frozenset({CaseSource.RESIDENT, CaseSource.OPEN311})
+
 # Not after a letter, digit or mask star: "AJ-2026…" and "3301****…" are not new numbers.
 _START = r"(?<![0-9A-Za-z*])"
 _END = r"(?![0-9A-Za-z*])"
@@ -123,6 +129,12 @@ def public_address(address: str) -> str:
     text = public_text(address)
     found = _BUILDING_PREFIX.match(text)
     return (found.group(1) if found else text).strip()
+
+
+def default_public_description(source: str, description: str) -> str:
+    """A new case's public text when nobody chose one: a resident's own words, masked;
+    nothing for a case entered by staff or a device (staff choose what is public)."""
+    return public_text(description) if source in RESIDENT_SOURCES else ""
 
 
 def public_row(row: Mapping[str, Any], *, keep: Iterable[str]) -> dict[str, Any]:

@@ -217,6 +217,8 @@ def _open_from_form(request: StaffRequest, form: ReportForm, *, source: str, sou
             callback_phone=data.get("callback_phone") or "",
             handled_on_spot=bool(data.get("handled_on_spot")), source_key=source_key,
             photos=request.FILES.getlist("photos"), request_id=request_id_of(request),
+            # Staff choose what is public: an empty field publishes no description.
+            public_description=data.get("public_description") or "",
         )
     except ApplicationError as error:
         field = error.field if error.field in form.fields else None
