@@ -109,6 +109,15 @@ class TransitionForm(forms.Form):
         return data
 
 
+class PublicDescriptionForm(forms.Form):
+    """What the public feed (Open311) shows of a case; empty publishes no description."""
+
+    public_description = forms.CharField(
+        label=_("公开描述"), max_length=2000, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "data-testid": "public-description-input"}),
+    )
+
+
 class PhoneRevealForm(forms.Form):
     """Why the full callback phone is needed; the service enforces the reason rules."""
 

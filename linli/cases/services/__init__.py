@@ -1209,6 +1209,29 @@ def case_photo_add(*, case: Case | int, actor: Actor, photos: Sequence[PhotoInpu
     return stored
 
 
+def case_public_description_set(*, actor: Actor, case: Case | int, text: str, request_id: str = "") -> Case:
+    """Choose what the public feed shows of a case (empty: no description). Staff who may
+    see the case only, never its resident reporter; stored masked like at intake; audited
+    with the field name only."""
+    public = text.strip()
+    if len(public) > MAX_DESCRIPTION:
+        raise ValidationFailed("public_description", _("公开描述不能超过2000字"))
+    case_id = case if isinstance(case, int) else case.pk
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().filter(pk=case_id).first()
+        roles = _roles_on(actor, locked) if locked is not None else set()
+        if locked is None or not roles - {workflow.REPORTER}:
+            raise NotFound(_("事件不存在"))
+        if isinstance(actor, User) and actor.role == Role.RESIDENT:
+            raise PermissionDenied(_("居民不能修改公开描述"))
+        locked.public_description = disclosure.public_text(public)
+        locked.version += 1
+        locked.save(update_fields=["public_description", "version", "updated_at"])
+        audit_record(actor=actor, action="case.public_description", target_type="cases.Case",
+                     target_id=locked.pk, fields=["public_description"], request_id=request_id)
+    return locked
+
+
 # --- Supervision sweep -----------------------------------------------------------------
 
 

@@ -20,9 +20,12 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
 from conftest import Users
+from linli.cases import services
 from linli.cases.models import Case
 from linli.cases.tests.conftest import IN_A1, Cats
 from linli.cases.tests.test_open311 import make_key, post_request
+from linli.core.errors import NotFound
+from linli.core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 BASE = "/open311/v2"
@@ -153,3 +156,33 @@ def test_the_data_migration_fills_the_public_description_from_the_masked_descrip
     # then
     case.refresh_from_db()
     assert case.public_description == "住户王红华 电话 138****5678 身份证 3301**********1237"
+
+
+def test_staff_publish_a_description_later_from_the_case_page_and_it_is_audited(users: Users, cats: Cats) -> None:
+    # given a case published without a description
+    case = _staff_report(users, cats)
+    staff = Client()
+    staff.force_login(users.community_a)
+    # when staff choose a public text on the case page
+    response = staff.post(f"/cases/{case.pk}/", {"public_description": "东门口建筑垃圾待清运 3幢2单元502室门口"})
+    # then it is stored masked, shown on the feed and audited by field name
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.public_description == "东门口建筑垃圾待清运 3幢门口"
+    row = Client().get(f"{BASE}/requests/{case.number}.json").json()[0]
+    assert row["description"] == "东门口建筑垃圾待清运 3幢门口"
+    entry = AuditEntry.objects.filter(action="case.public_description").get()
+    assert (entry.actor_id, entry.target_id, entry.fields) == (users.community_a.pk, str(case.pk),
+                                                               ["public_description"])
+
+
+def test_another_communitys_staff_cannot_set_the_public_description(users: Users, cats: Cats) -> None:
+    case = _staff_report(users, cats)
+    with pytest.raises(NotFound):
+        services.case_public_description_set(actor=users.community_b, case=case, text="随便写")
+    outsider = Client()
+    outsider.force_login(users.community_b)
+    assert outsider.post(f"/cases/{case.pk}/", {"public_description": "随便写"}).status_code == 404
+    case.refresh_from_db()
+    assert case.public_description == ""
+    assert not AuditEntry.objects.filter(action="case.public_description").exists()
