@@ -100,7 +100,8 @@ def case_out(case: Case) -> dict[str, Any]:
         "status_label": str(case.get_status_display()),
         "category": {"id": category.pk, "code": category.code, "name": category.name},
         "major": category.parent.name if category.parent else "",
-        "level": case.level, "description": case.description, "address": case.address,
+        "level": case.level, "description": case.description,
+        "public_description": case.public_description, "address": case.address,
         "lon": case.lon, "lat": case.lat, "grid_id": case.grid_id,
         "grid_name": case.grid.name if case.grid else None,
         "department": case.department.name if case.department else None,
@@ -163,7 +164,7 @@ def case_create(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         source=source, category=payload.category, description=payload.description,
         lon=payload.lon, lat=payload.lat, address=payload.address, level=payload.level,
         reporter_name=payload.reporter_name, callback_phone=payload.callback_phone,
-        handled_on_spot=payload.handled_on_spot,
+        handled_on_spot=payload.handled_on_spot, public_description=payload.public_description,
         source_key=_key_namespace(principal) + idempotency if idempotency else "",
         request_id=_request_id(request),
     ))

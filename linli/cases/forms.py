@@ -32,6 +32,13 @@ class ReportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "data-testid": "report-description",
                                      "placeholder": _("例如:小区东门口有一堆建筑垃圾")}),
     )
+    public_description = forms.CharField(
+        label=_("公开描述"), max_length=2000, required=False,
+        help_text=_("对外公开(Open311)的只有这段文字,不填则不公开描述。请勿填写姓名、电话、证件号和门牌室号;"
+                    "电话、证件号和单元室号仍会被自动遮蔽。"),
+        widget=forms.Textarea(attrs={"rows": 2, "data-testid": "report-public-description",
+                                     "placeholder": _("例如:小区东门口有建筑垃圾待清运")}),
+    )
     address = forms.CharField(
         label=_("地址"), max_length=200, required=False,
         widget=forms.TextInput(attrs={"data-testid": "report-address", "placeholder": _("定位失败时请填写地址")}),
@@ -100,6 +107,15 @@ class TransitionForm(forms.Form):
             if cleaned.get(name) is not None:
                 data[name] = cleaned[name]
         return data
+
+
+class PublicDescriptionForm(forms.Form):
+    """What the public feed (Open311) shows of a case; empty publishes no description."""
+
+    public_description = forms.CharField(
+        label=_("公开描述"), max_length=2000, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "data-testid": "public-description-input"}),
+    )
 
 
 class PhoneRevealForm(forms.Form):

@@ -147,6 +147,8 @@ class Case(TimeStampedModel):
     )
     level = models.PositiveSmallIntegerField(_("等级"), default=3)
     description = models.TextField(_("描述"))
+    # The only text of the case the public feed (Open311) shows; masked again when shown.
+    public_description = models.TextField(_("公开描述"), blank=True, default="")
     address = models.CharField(_("地址"), max_length=200, blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)

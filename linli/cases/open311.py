@@ -4,8 +4,10 @@ Plain Django views, because the specification fixes details a schema framework w
 the format is a path suffix (``services.xml`` / ``services.json``), XML element names and
 order are fixed, lists are arrays even for one item, errors are ``[{"code", "description"}]``
 with 404 / 403 / 400. Reads are public (the specification has no read key) and therefore
-never carry personal data: no reporter, no phone, the address cut to the building and the
-position rounded to about ten metres.
+never carry personal data: a case is shown only through its ``public_description`` (staff
+choose it; a resident's report defaults to their own words), every text field goes through
+:mod:`linli.cases.disclosure` (identifiers masked in any notation, the address cut to the
+building), no reporter, no phone, and the position rounded to about ten metres.
 
 Writes go through :func:`linli.cases.services.case_open` with ``source="open311"``; the
 reply is sent after the case row is committed, so ``service_request_id`` is always real.
@@ -31,7 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from linli.accounts.models import ApiKey
 from linli.accounts.services import api_key_authenticate
-from linli.cases import services
+from linli.cases import disclosure, services
 from linli.cases.choices import FINAL_STATUSES, CaseSource, CaseStatus
 from linli.cases.models import Case, CaseEvent, Category
 from linli.cases.open311_attributes import (
@@ -65,11 +67,6 @@ _ITEM_TAGS: dict[str, str] = {
     "attributes": "attribute", "values": "value", "endpoints": "endpoint", "formats": "format",
 }
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
-# Anything after the building in a Chinese address (单元, 室, floor) stays private.
-_BUILDING_END = re.compile(r"^(.*?\d+\s*(?:幢|栋|号楼|座))")
-_BELOW_BUILDING = re.compile(r"\s*\d+\s*(?:单元|室|层|楼\d).*$")
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 
 class Open311Error(Exception):
@@ -147,21 +144,6 @@ def iso(value: datetime | None) -> str | None:
 
 
 # --- Privacy of public reads ---------------------------------------------------------------
-
-
-def public_address(address: str) -> str:
-    """The address down to the building: ``望江路88号3幢2单元502室`` → ``望江路88号3幢``."""
-    address = address.strip()
-    found = _BUILDING_END.match(address)
-    if found:
-        return found.group(1)
-    return _BELOW_BUILDING.sub("", address)
-
-
-def public_text(text: str) -> str:
-    """Free text with mobile numbers and ID numbers masked (reporters type them in)."""
-    text = _PHONE.sub(r"\1****\2", text)
-    return _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
 
 
 def _public_coordinate(value: float | None) -> float | None:
@@ -261,7 +243,7 @@ def public_cases() -> QuerySet[Case]:
 
 
 _PUBLIC_COLUMNS = (
-    "number", "status", "description", "address", "lat", "lon", "created_at", "updated_at", "due_at",
+    "number", "status", "public_description", "address", "lat", "lon", "created_at", "updated_at", "due_at",
     "stage_due_at", "category__name", "category__code", "category__handle_unit", "category__handle_amount",
     "department__name", "merged_into__number",
 )
@@ -283,27 +265,33 @@ def service_notice(category: Category) -> str:
     return _("将在%(amount)s个工作小时内处置。") % {"amount": category.handle_amount}
 
 
+# Identifiers and codes of a public row, left as they are; every other text is masked.
+_ROW_KEEP = ("service_request_id", "status", "service_code", "requested_datetime",
+             "updated_datetime", "expected_datetime", "token")
+
+
 def request_row(case: Case) -> dict[str, Any]:
-    """One request as the specification orders its fields; no personal data."""
-    return {
+    """One request as the specification orders its fields; no personal data: the public
+    description only, and every text field masked (:func:`disclosure.public_row`)."""
+    return disclosure.public_row({
         "service_request_id": case.number,
         "status": "closed" if _is_closed(case.status) else "open",
         "status_notes": _status_notes(case),
         "service_name": case.category.name,
         "service_code": case.category.code,
-        "description": public_text(case.description),
+        "description": case.public_description or None,
         "agency_responsible": case.department.name if case.department else None,
         "service_notice": service_notice(case.category),
         "requested_datetime": iso(case.created_at),
         "updated_datetime": iso(case.updated_at),
         "expected_datetime": iso(case.due_at or case.stage_due_at),
-        "address": public_address(case.address) or None,
+        "address": case.address or None,
         "address_id": None,
         "zipcode": None,
         "lat": _public_coordinate(case.lat),
         "long": _public_coordinate(case.lon),
         "media_url": None,
-    }
+    }, keep=_ROW_KEEP)
 
 
 def _service_categories() -> QuerySet[Category]:
@@ -458,7 +446,7 @@ def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
         .exclude(to_status="").exclude(action="photo")
         .select_related("case").order_by("at", "id")[:LIST_MAX]
     )
-    rows = [{
+    rows = [disclosure.public_row({
         "update_id": event.pk,
         "service_request_id": event.case.number,
         "status": "closed" if _is_closed(event.to_status) else "open",
@@ -466,7 +454,7 @@ def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
         # The action in words, never the free-text note (it may name people).
         "description": str(CaseStatus(event.to_status).label) if event.to_status in CaseStatus.values else "",
         "media_url": None,
-    } for event in events]
+    }, keep=_ROW_KEEP) for event in events]
     return respond(fmt, "service_request_updates", "request_update", rows)
 
 

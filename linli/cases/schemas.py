@@ -22,6 +22,8 @@ class CaseIn(Schema):
     reporter_name: str = ""
     callback_phone: str = ""
     handled_on_spot: bool = False
+    public_description: str | None = Field(
+        None, description="Open311 公开的描述(遮蔽后存储);不传:居民渠道为其原文,其余渠道不公开")
 
 
 class CategoryRef(Schema):
@@ -42,6 +44,7 @@ class CaseOut(Schema):
     major: str
     level: int
     description: str
+    public_description: str
     address: str
     lon: float | None
     lat: float | None

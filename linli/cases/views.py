@@ -32,6 +32,7 @@ from linli.cases.export import case_statistics_xlsx
 from linli.cases.forms import (
     HotlineForm,
     PhoneRevealForm,
+    PublicDescriptionForm,
     ReportForm,
     StatisticsForm,
     TransitionForm,
@@ -149,6 +150,9 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get_for_user(user=user, case_id=case_id)
     error = ""
     can_reveal = bool(case.callback_phone_enc) and scope_for(user).can(Permission.REVEAL_PII)
+    public_form: PublicDescriptionForm | None = None
+    if user.role != Role.RESIDENT:
+        public_form = PublicDescriptionForm(initial={"public_description": case.public_description})
     reveal_form = PhoneRevealForm() if can_reveal else None
     revealed = ""
     if request.method == "POST" and "reveal_reason" in request.POST:
@@ -166,6 +170,18 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
                 reveal_form.add_error("reveal_reason", exc.message)
             else:
                 reveal_form = PhoneRevealForm()  # each reveal needs its own reason
+    elif request.method == "POST" and "public_description" in request.POST:
+        public_form = PublicDescriptionForm(request.POST)
+        if public_form.is_valid():
+            try:
+                services.case_public_description_set(
+                    actor=user, case=case, text=public_form.cleaned_data["public_description"],
+                    request_id=request_id_of(request))
+            except ValidationFailed as exc:
+                public_form.add_error("public_description", exc.message)
+            else:
+                messages.success(request, _("公开描述已保存。"))
+                return redirect("cases:case", case_id=case.pk)
     elif request.method == "POST":
         done, error = _transition(request, case)
         if done:
@@ -183,7 +199,7 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
         "duplicates": duplicates, "error": error,
         "has_leaflet": _has_static("vendor/leaflet/leaflet.js") and case.lon is not None,
         "map_data": {"lon": case.lon, "lat": case.lat, "label": case.number},
-        "reveal_form": reveal_form, "revealed_phone": revealed,
+        "reveal_form": reveal_form, "revealed_phone": revealed, "public_form": public_form,
     }, status=status)
 
 
@@ -217,6 +233,8 @@ def _open_from_form(request: StaffRequest, form: ReportForm, *, source: str, sou
             callback_phone=data.get("callback_phone") or "",
             handled_on_spot=bool(data.get("handled_on_spot")), source_key=source_key,
             photos=request.FILES.getlist("photos"), request_id=request_id_of(request),
+            # Staff choose what is public: an empty field publishes no description.
+            public_description=data.get("public_description") or "",
         )
     except ApplicationError as error:
         field = error.field if error.field in form.fields else None

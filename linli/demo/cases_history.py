@@ -34,6 +34,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from linli.cases.choices import CaseAction, CaseSource, CaseStage, CaseStatus, SupervisionLevel
+from linli.cases.disclosure import public_text
 from linli.cases.models import Case, CaseEvent, CaseNumberSequence
 from linli.cases.rollups import rollup_rebuild
 from linli.cases.services import case_supervision_sweep
@@ -250,6 +251,8 @@ class CaseHistoryGenerator:
             "id": case_id, "created_at": t0, "number": f"{self.prefix}-{local_day:%Y%m%d}-{numbers[local_day]:04d}",
             "source": source, "source_key": f"{SOURCE_KEY_PREFIX}:{self.seed}:{serial}", "category_id": c.id,
             "level": c.level, "description": description or c.name, "address": address or grid.name,
+            # As if staff had published the text (it names no one): the demo's Open311 feed reads.
+            "public_description": public_text(description or c.name),
             # About thirty metres around the building (or the grid's centre without one).
             "lon": None if lon is None else lon + rng.uniform(-0.0003, 0.0003),
             "lat": None if lat is None else lat + rng.uniform(-0.0003, 0.0003),

@@ -81,23 +81,30 @@ def building_detail(request: HttpRequest, building_id: int) -> Any:
 
 @router.get("/buildings/{building_id}/chart", response=BuildingChartOut)
 def building_chart(request: HttpRequest, building_id: int) -> Any:
-    return selectors.building_chart(user=_principal(request), building_id=building_id)
+    principal = _principal(request)
+    chart = selectors.building_chart(user=principal, building_id=building_id)
+    services.sensitive_tags_shown_record(
+        actor=_actor(principal), tags=chart.sensitive_tags,
+        where=f"building:{building_id}", request_id=_request_id(request))
+    return chart
 
 
 @router.get("/rooms/{room_id}", response=RoomDetailOut)
 def room_detail(request: HttpRequest, room_id: int) -> Any:
-    room = selectors.room_get_for_user(user=_principal(request), room_id=room_id)
-    residents = list(room.residents.order_by("id"))
+    principal = _principal(request)
+    room = selectors.room_get_for_user(user=principal, room_id=room_id)
+    residents, others = selectors.room_residents_for_user(user=principal, room=room)
     return {**RoomOut.from_orm(room).model_dump(), "unit_number": room.unit.number,
-            "building": room.building, "residents": residents}
+            "building": room.building, "residents": residents, "other_residents": others}
 
 
 @router.get("/households/{household_id}", response=HouseholdOut)
 def household_detail(request: HttpRequest, household_id: int) -> Any:
-    household = selectors.household_get_for_user(user=_principal(request), household_id=household_id)
+    view = selectors.household_view_for_user(user=_principal(request), household_id=household_id)
+    household = view.household
     return {"id": household.pk, "number": household.number, "grid_id": household.grid_id,
-            "room_id": household.room_id, "head_id": household.head_id,
-            "members": selectors.household_members(household=household)}
+            "room_id": household.room_id, "head_id": view.head.pk if view.head else None,
+            "members": view.members, "other_members": view.others}
 
 
 @router.get("/persons", response=Page[PersonOut])

@@ -74,6 +74,7 @@ class ChartCellOut(Schema):
     tag_kinds: list[str]
     vulnerable: bool
     household_ids: list[int]
+    other_residents: int
 
 
 class ChartFloorOut(Schema):
@@ -129,6 +130,8 @@ class RoomDetailOut(RoomOut):
     unit_number: int
     building: BuildingOut
     residents: list[PersonOut]
+    # Residents registered in another area: counted, never described.
+    other_residents: int = 0
 
 
 class HouseholdOut(Schema):
@@ -138,6 +141,8 @@ class HouseholdOut(Schema):
     room_id: int | None
     head_id: int | None
     members: list[PersonOut]
+    # Members registered outside the caller's areas: counted, never described.
+    other_members: int = 0
 
 
 class RevealIn(Schema):

@@ -25,7 +25,7 @@ from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEntry
 from linli.core.selectors import audit_entries_for_target
 from linli.geo.models import Area
-from linli.registry.choices import VULNERABLE_TAGS
+from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS
 from linli.registry.models import (
     Building,
     Facility,
@@ -244,7 +244,10 @@ def person_get_for_user(*, user: Principal, person_id: int) -> Person:
 
 
 def household_get_for_user(*, user: Principal, household_id: int) -> Household:
-    scope = registry_scope(user)
+    return _household_in(registry_scope(user), household_id)
+
+
+def _household_in(scope: AreaScope, household_id: int) -> Household:
     household = (
         Household.objects.select_related("room", "room__unit", "room__building", "grid", "head")
         .filter(pk=household_id, grid_id__in=sorted(scope.grid_ids)).first()
@@ -254,10 +257,53 @@ def household_get_for_user(*, user: Principal, household_id: int) -> Household:
     return household
 
 
-def household_members(*, household: Household) -> list[Person]:
-    """Members, head first; the caller has already been allowed to see the household."""
-    members = list(household.members.select_related("room").order_by("birth_date", "id"))
-    return sorted(members, key=lambda p: p.relation != "head")
+@dataclass(frozen=True)
+class HouseholdView:
+    """A household as one viewer may see it.
+
+    Members outside the viewer's grids are only counted (``others``): no name, birth date,
+    identifier, phone or tag of theirs leaves the selector, and ``head`` is ``None`` when
+    the head lives in another area. HTML, API and any other reader use this, never
+    ``household.members`` directly.
+    """
+
+    household: Household
+    head: Person | None
+    members: list[Person]
+    tags: dict[int, list[PersonTag]]
+    others: int
+
+
+def _split_by_scope(persons: list[Person], scope: AreaScope) -> tuple[list[Person], int]:
+    inside = [p for p in persons if p.grid_id in scope.grid_ids]
+    return inside, len(persons) - len(inside)
+
+
+def _active_tags_of(persons: list[Person], on: date) -> dict[int, list[PersonTag]]:
+    tags: dict[int, list[PersonTag]] = defaultdict(list)
+    if persons:
+        for tag in PersonTag.objects.filter(_active_tags(on), person__in=persons).order_by("kind", "id"):
+            tags[tag.person_id].append(tag)
+    return dict(tags)
+
+
+def household_view_for_user(
+    *, user: Principal, household_id: int, on: date | None = None,
+) -> HouseholdView:
+    """The household (scoped like any read), its members in the viewer's grids with their
+    active tags (head first, then by birth date) and the count of the others."""
+    scope = registry_scope(user)
+    household = _household_in(scope, household_id)
+    everyone = list(household.members.select_related("room").order_by("birth_date", "id"))
+    members, others = _split_by_scope(sorted(everyone, key=lambda p: p.relation != "head"), scope)
+    head = household.head if household.head is not None and household.head.grid_id in scope.grid_ids else None
+    return HouseholdView(household=household, head=head, members=members,
+                         tags=_active_tags_of(members, on or timezone.localdate()), others=others)
+
+
+def room_residents_for_user(*, user: Principal, room: Room) -> tuple[list[Person], int]:
+    """Residents of a room in the viewer's grids, and how many others live there (counted only)."""
+    return _split_by_scope(list(room.residents.order_by("id")), registry_scope(user))
 
 
 def building_list_for_user(
@@ -274,7 +320,10 @@ def building_list_for_user(
 
 
 def building_get_for_user(*, user: Principal, building_id: int) -> Building:
-    scope = registry_scope(user)
+    return _building_in(registry_scope(user), building_id)
+
+
+def _building_in(scope: AreaScope, building_id: int) -> Building:
     building = Building.objects.select_related("grid").filter(
         pk=building_id, grid_id__in=sorted(scope.grid_ids),
     ).first()
@@ -386,6 +435,8 @@ class ChartCell:
     tag_kinds: tuple[str, ...]
     vulnerable: bool
     household_ids: tuple[int, ...]
+    # Residents registered in grids outside the viewer's scope: a count, nothing else.
+    other_residents: int = 0
 
 
 @dataclass(frozen=True)
@@ -411,28 +462,43 @@ class BuildingChart:
     rooms: int = 0
     residents: int = 0
     use_counts: dict[str, int] = field(default_factory=dict)
+    # Person id → sensitive tag kinds the chart shows for them: the caller logs the access.
+    sensitive_tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def building_chart(*, user: Principal, building_id: int, on: date | None = None) -> BuildingChart:
-    """The 楼栋图 of a building in a constant number of queries (six, whatever its size)."""
-    building = building_get_for_user(user=user, building_id=building_id)
+    """The 楼栋图 of a building in a constant number of queries (six, whatever its size).
+
+    A building in scope may house persons registered in another grid: they are counted per
+    room (``other_residents``) and their tags and households are left out.
+    """
+    scope = registry_scope(user)
+    building = _building_in(scope, building_id)
     on = on or timezone.localdate()
+    grids = sorted(scope.grid_ids)
     units = list(building.units.order_by("number"))
     rooms = list(Room.objects.filter(building=building).order_by("unit_id", "-floor", "number"))
-    residents = dict(
+    residents: dict[int, int] = defaultdict(int)
+    others: dict[int, int] = defaultdict(int)
+    for room_id, grid_id, n in (
         Person.objects.filter(building=building, is_deceased=False, room__isnull=False)
-        .values("room_id").annotate(n=Count("id")).values_list("room_id", "n"),
-    )
+        .values("room_id", "grid_id").annotate(n=Count("id")).values_list("room_id", "grid_id", "n")
+    ):
+        (residents if grid_id in scope.grid_ids else others)[room_id] += n
     kinds: dict[int, set[str]] = defaultdict(set)
-    for room_id, kind in (
-        PersonTag.objects.filter(_active_tags(on), person__building=building,
+    sensitive: dict[int, set[str]] = defaultdict(set)
+    for room_id, person_id, kind in (
+        PersonTag.objects.filter(_active_tags(on), person__building=building, person__grid_id__in=grids,
                                  person__is_deceased=False, person__room__isnull=False)
-        .values_list("person__room_id", "kind").distinct()
+        .values_list("person__room_id", "person_id", "kind").distinct()
     ):
         kinds[room_id].add(kind)
+        if kind in SENSITIVE_TAGS:
+            sensitive[person_id].add(kind)
     households: dict[int, list[int]] = defaultdict(list)
     for room_id, household_id in (
-        Household.objects.filter(room__building=building).order_by("id").values_list("room_id", "id")
+        Household.objects.filter(room__building=building, grid_id__in=grids).order_by("id")
+        .values_list("room_id", "id")
     ):
         households[room_id].append(household_id)
     by_unit: dict[int, dict[int, list[ChartCell]]] = defaultdict(lambda: defaultdict(list))
@@ -444,6 +510,7 @@ def building_chart(*, user: Principal, building_id: int, on: date | None = None)
             residents=residents.get(room.pk, 0), tag_kinds=tag_kinds,
             vulnerable=any(k in VULNERABLE_TAGS for k in tag_kinds),
             household_ids=tuple(households.get(room.pk, ())),
+            other_residents=others.get(room.pk, 0),
         ))
         use_counts[room.use] += 1
     chart_units = tuple(
@@ -455,7 +522,8 @@ def building_chart(*, user: Principal, building_id: int, on: date | None = None)
     )
     all_floors = tuple(sorted({r.floor for r in rooms}, reverse=True))
     return BuildingChart(building=building, units=chart_units, floors=all_floors, rooms=len(rooms),
-                         residents=sum(residents.values()), use_counts=dict(use_counts))
+                         residents=sum(residents.values()), use_counts=dict(use_counts),
+                         sensitive_tags={pk: tuple(sorted(k)) for pk, k in sensitive.items()})
 
 
 # --- dashboard counts -----------------------------------------------------------------------

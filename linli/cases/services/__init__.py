@@ -37,7 +37,7 @@ from django_tasks_db import DatabaseBackend
 from linli.accounts.choices import AssignmentKind, Permission, Role
 from linli.accounts.models import AreaAssignment, Department, User
 from linli.accounts.selectors import scope_for
-from linli.cases import workflow
+from linli.cases import disclosure, workflow
 from linli.cases.choices import (
     OPEN_STATUSES,
     CaseAction,
@@ -202,6 +202,8 @@ class CaseInput:
     lat: float | None = None
     address: str = ""
     level: int | None = None
+    # What the public feed may show; None: the channel's default (disclosure.default_public_description).
+    public_description: str | None = None
     reporter_name: str = ""
     callback_phone: str = ""
     handled_on_spot: bool = False
@@ -222,6 +224,7 @@ class _Valid:
     address: str
     phone: str
     photos: list[CheckedPhoto]
+    public_description: str = ""
     grid_id: int | None = None
 
 
@@ -387,6 +390,12 @@ def _validate(item: CaseInput, ctx: _Context, role: str) -> _Valid:
         raise ValidationFailed("description", _("请填写事件描述"))
     if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed("description", _("事件描述不能超过2000字"))
+    if item.public_description is None:
+        public = disclosure.default_public_description(item.source, description)
+    else:
+        public = item.public_description.strip()
+        if len(public) > MAX_DESCRIPTION:
+            raise ValidationFailed("public_description", _("公开描述不能超过2000字"))
     if (item.lon is None) != (item.lat is None):
         raise ValidationFailed("lat" if item.lat is None else "lon", _("经纬度须同时提供"))
     if item.lon is not None and item.lat is not None:
@@ -412,7 +421,9 @@ def _validate(item: CaseInput, ctx: _Context, role: str) -> _Valid:
     if item.handled_on_spot and item.source != CaseSource.PATROL:
         raise ValidationFailed("handled_on_spot", _("只有网格员巡查上报的事件可以自行处置"))
     photos = _photos_check(item.photos)
-    return _Valid(item, category, level, description, address, phone, photos)
+    # Stored masked, so staff see on the case exactly what the public feed shows.
+    return _Valid(item, category, level, description, address, phone, photos,
+                  public_description=disclosure.public_text(public))
 
 
 def _address_candidates(address: str) -> list[str]:
@@ -625,7 +636,7 @@ def _notify_on_commit(case_ids: list[int], kind: str) -> None:
     transaction.on_commit(enqueue)
 
 
-_OPEN_FIELDS = ("source", "category", "level", "description", "address", "lon", "lat", "grid",
+_OPEN_FIELDS = ("source", "category", "level", "description", "public_description", "address", "lon", "lat", "grid",
                 "reporter_name", "case.callback_phone", "handled_on_spot", "source_key")
 
 
@@ -637,7 +648,7 @@ def _build(valid: _Valid, *, actor: Actor, role: str, ctx: _Context) -> tuple[Ca
     case = unsaved(Case, {
         "source": item.source, "source_key": item.source_key, "category_id": valid.category.pk,
         "level": valid.level, "description": valid.description, "address": valid.address,
-        "lon": item.lon, "lat": item.lat, "grid_id": valid.grid_id, "status": CaseStatus.REPORTED,
+        "public_description": valid.public_description, "lon": item.lon, "lat": item.lat, "grid_id": valid.grid_id, "status": CaseStatus.REPORTED,
         "reporter_id": actor.pk, "reporter_name": item.reporter_name,
         "callback_phone_enc": phone_enc,
         "callback_phone_masked": pii.mask_phone(valid.phone) if valid.phone else "",
@@ -914,6 +925,7 @@ def case_open(
     lon: float | None = None, lat: float | None = None, address: str = "", level: int | None = None,
     reporter_name: str = "", callback_phone: str = "", handled_on_spot: bool = False,
     source_key: str = "", photos: Sequence[PhotoInput] = (), request_id: str = "",
+    public_description: str | None = None,
 ) -> tuple[Case, bool]:
     """Open one case from any channel; ``(case, created)``.
 
@@ -927,6 +939,7 @@ def case_open(
         source=source, category=category, description=description, lon=lon, lat=lat,
         address=address, level=level, reporter_name=reporter_name, callback_phone=callback_phone,
         handled_on_spot=handled_on_spot, source_key=source_key, photos=photos,
+        public_description=public_description,
     )
     ctx = _Context.load(timezone.now())
     role = _role_of(actor)
@@ -1194,6 +1207,29 @@ def case_photo_add(*, case: Case | int, actor: Actor, photos: Sequence[PhotoInpu
         audit_record(actor=actor, action="case.photo", target_type="cases.Case", target_id=locked.pk,
                      fields=["photos"], request_id=request_id)
     return stored
+
+
+def case_public_description_set(*, actor: Actor, case: Case | int, text: str, request_id: str = "") -> Case:
+    """Choose what the public feed shows of a case (empty: no description). Staff who may
+    see the case only, never its resident reporter; stored masked like at intake; audited
+    with the field name only."""
+    public = text.strip()
+    if len(public) > MAX_DESCRIPTION:
+        raise ValidationFailed("public_description", _("公开描述不能超过2000字"))
+    case_id = case if isinstance(case, int) else case.pk
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().filter(pk=case_id).first()
+        roles = _roles_on(actor, locked) if locked is not None else set()
+        if locked is None or not roles - {workflow.REPORTER}:
+            raise NotFound(_("事件不存在"))
+        if isinstance(actor, User) and actor.role == Role.RESIDENT:
+            raise PermissionDenied(_("居民不能修改公开描述"))
+        locked.public_description = disclosure.public_text(public)
+        locked.version += 1
+        locked.save(update_fields=["public_description", "version", "updated_at"])
+        audit_record(actor=actor, action="case.public_description", target_type="cases.Case",
+                     target_id=locked.pk, fields=["public_description"], request_id=request_id)
+    return locked
 
 
 # --- Supervision sweep -----------------------------------------------------------------

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from linli.accounts.models import ApiKey
 from linli.cases.choices import CaseSource, CaseStatus
+from linli.cases.disclosure import public_address, public_text
 from linli.cases.models import Case
-from linli.cases.open311 import public_address, public_text
 from linli.cases.tests.conftest import IN_A1, Cats
 
 pytestmark = pytest.mark.django_db

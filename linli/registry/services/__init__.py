@@ -26,6 +26,7 @@ from linli.registry.services.persons import (
     person_tag_add,
     person_tag_end,
     person_update,
+    sensitive_tags_shown_record,
 )
 from linli.registry.services.places import (
     building_create,
@@ -62,6 +63,7 @@ __all__ = [
     "person_update",
     "room_create",
     "room_set_use",
+    "sensitive_tags_shown_record",
     "unit_create",
     "validate_point",
 ]

@@ -4,7 +4,7 @@ the database's unique index under concurrent writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, Final, Literal, cast
@@ -19,7 +19,7 @@ from linli.accounts.selectors import scope_for
 from linli.core import pii
 from linli.core.actors import Actor, SystemActor
 from linli.core.errors import ErrorCode, NotFound, PermissionDenied, ValidationFailed
-from linli.core.services import audit_record
+from linli.core.services import audit_record, audit_record_many
 from linli.geo.models import Area
 from linli.registry.choices import SENSITIVE_TAGS, HukouStatus
 from linli.registry.models import Building, Household, Person, PersonTag, Room
@@ -317,3 +317,22 @@ def person_access_record(*, actor: Actor, person: Person, request_id: str = "") 
         audit_record(actor=actor, action="person.view_sensitive", target_type=PERSON,
                      target_id=person.pk, fields=["tags"], request_id=request_id)
     return True
+
+
+def sensitive_tags_shown_record(
+    *, actor: Actor, tags: Mapping[int, Iterable[str]], where: str, request_id: str = "",
+) -> int:
+    """Log that a page or response showed sensitive tags of these persons (PIPL art. 28).
+
+    ``tags`` maps person ids to the tag kinds shown; persons without a sensitive kind are
+    skipped. One ``person.view_sensitive`` entry per person, ``reason`` says where
+    (``household:145``, ``building:12``, ``search``), so each person's history lists it.
+    Returns the number of entries written.
+    """
+    shown = sorted(pk for pk, kinds in tags.items() if any(k in SENSITIVE_TAGS for k in kinds))
+    if not shown:
+        return 0
+    with transaction.atomic():
+        return audit_record_many(actor=actor, action="person.view_sensitive", target_type=PERSON,
+                                 targets=[(pk, ["tags"]) for pk in shown], reason=where,
+                                 request_id=request_id)

@@ -110,9 +110,12 @@ def test_building_list_for_other_grid_is_empty(registry, users, tree):
         registry.building_b.pk]
 
 
-def test_household_members_list_head_first(registry):
-    members = selectors.household_members(household=registry.household_a101)
-    assert [p.name for p in members] == ["王小明", "王晓红"]
+def test_household_members_list_head_first(registry, users):
+    view = selectors.household_view_for_user(user=users.grid_worker_a1,
+                                             household_id=registry.household_a101.pk)
+    assert [p.name for p in view.members] == ["王小明", "王晓红"]
+    assert view.head == registry.wang
+    assert view.others == 0
 
 
 def test_building_chart_has_floors_top_down_with_residents_and_vulnerable_rooms(registry, users):

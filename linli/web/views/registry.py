@@ -23,14 +23,18 @@ from linli.registry.selectors import (
     BuildingChart,
     ChartCell,
     building_chart,
-    household_get_for_user,
-    household_members,
+    household_view_for_user,
     person_get_for_user,
     person_history,
     person_search_for_user,
     person_tags_active,
 )
-from linli.registry.services import person_access_record, person_export, person_reveal
+from linli.registry.services import (
+    person_access_record,
+    person_export,
+    person_reveal,
+    sensitive_tags_shown_record,
+)
 from linli.web.access import StaffRequest, request_id_of, staff_required
 from linli.web.forms import REVEAL_FIELDS, RevealForm, SearchForm
 
@@ -70,6 +74,8 @@ def search(request: StaffRequest) -> HttpResponse:
         except ValidationFailed as exc:
             error = exc.message
     kinds = _active_tag_kinds(results) if results else {}
+    sensitive_tags_shown_record(actor=request.user, tags=kinds, where="search",
+                                request_id=request_id_of(request))
     context = {
         "form": form, "query": query, "error": error,
         "rows": [(person, kinds.get(person.pk, [])) for person in results],
@@ -124,10 +130,14 @@ def person(request: StaffRequest, person_id: int) -> HttpResponse:
 @staff_required
 @require_GET
 def household(request: StaffRequest, household_id: int) -> HttpResponse:
-    found = household_get_for_user(user=request.user, household_id=household_id)
-    members = [(member, list(person_tags_active(person=member)))
-               for member in household_members(household=found)]
-    return render(request, "web/household.html", {"household": found, "members": members})
+    view = household_view_for_user(user=request.user, household_id=household_id)
+    members = [(member, view.tags.get(member.pk, [])) for member in view.members]
+    sensitive_tags_shown_record(
+        actor=request.user, where=f"household:{household_id}", request_id=request_id_of(request),
+        tags={pk: [tag.kind for tag in tags] for pk, tags in view.tags.items()})
+    return render(request, "web/household.html", {
+        "household": view.household, "head": view.head, "members": members, "others": view.others,
+    })
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,8 @@ def _chart_rows(chart: BuildingChart) -> list[ChartRow]:
 @require_GET
 def building(request: StaffRequest, building_id: int) -> HttpResponse:
     chart = building_chart(user=request.user, building_id=building_id)
+    sensitive_tags_shown_record(actor=request.user, tags=chart.sensitive_tags,
+                                where=f"building:{building_id}", request_id=request_id_of(request))
     uses = [(use, label, chart.use_counts.get(use, 0)) for use, label in RoomUse.choices]
     return render(request, "web/building.html", {
         "building": chart.building, "chart": chart, "rows": _chart_rows(chart), "uses": uses,
