@@ -12,6 +12,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.models import OneLabelDisplay, TimeStampedModel
@@ -26,8 +27,9 @@ class Notification(OneLabelDisplay, models.Model):
     No ``updated_at``: only ``read_at`` ever changes (kept narrow: the unread count is the
     hottest read of every staff page)."""
 
+    # Empty for a message to an address only (an applicant at the window has a phone, no account).
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE,
-                                  related_name="notifications")
+                                  null=True, blank=True, related_name="notifications")
     event_type = models.CharField(_("类型"), max_length=48)
     level = models.CharField(_("级别"), max_length=16, choices=Level.choices, default=Level.NORMAL)
     # What it is about: a label such as "cases.Case" and the id, plus the page to open.
@@ -40,7 +42,8 @@ class Notification(OneLabelDisplay, models.Model):
     # The business event's own key: the same event enqueued twice makes one notification.
     dedup_key = models.CharField(_("去重键"), max_length=120)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # A default, not auto_now_add: the business change's own moment (and migrated rows) keep theirs.
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
@@ -77,7 +80,7 @@ class Delivery(OneLabelDisplay, models.Model):
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     provider_id = models.CharField(_("网关回执"), max_length=120, blank=True)
     last_error = models.CharField(_("最近错误"), max_length=300, blank=True)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     PII_FIELDS: ClassVar[dict[str, str]] = {"address_enc": PII_ADDRESS}

@@ -111,6 +111,40 @@ def notification_enqueue(
     return len(notifications)
 
 
+def notification_enqueue_to_address(
+    *, channel: str, address: str, event_type: str, variables: Mapping[str, object], dedup_key: str,
+    object_type: str = "", object_id: str | int = "", link: str = "", language: str = Language.ZH_HANS,
+    now: datetime | None = None,
+) -> bool:
+    """A message to an address with no account behind it (an applicant's phone): an outbox
+    row with no inbox. Runs in the caller's transaction; the same ``dedup_key`` twice adds
+    nothing (returns False)."""
+    event = _event(event_type)
+    if channel not in OUTBOUND:
+        raise ValidationFailed("channel", f"channel {channel!r} cannot send to an address")
+    if not address.strip():
+        raise ValidationFailed("address", "no address to send to")
+    unknown = sorted(set(variables) - set(event.variables))
+    if unknown:
+        raise ValidationFailed("variables", f"{event_type}: unknown variable {unknown[0]!r}",
+                               code=NotifyErrorCode.UNKNOWN_VARIABLE)
+    now = now or timezone.now()
+    key = workflow.idempotency_key(recipient_id=0, dedup_key=dedup_key, channel=channel)
+    title, body = _render(event, wording(event_type)[language], variables)
+    with transaction.atomic():
+        if Delivery.objects.filter(idempotency_key=key).exists():
+            return False
+        notification = Notification.objects.create(
+            recipient=None, event_type=event_type, level=event.level, object_type=object_type,
+            object_id=str(object_id), link=link, title=title[:120], body=body, variables=dict(variables),
+            dedup_key=dedup_key, created_at=now)
+        Delivery.objects.create(
+            notification=notification, channel=channel, idempotency_key=key, next_attempt_at=now,
+            address_enc=pii.encrypt(address.strip(), field=PII_ADDRESS), address_masked=_mask(channel, address),
+            created_at=now)
+    return True
+
+
 def _deliveries(notifications: list[Notification], *, prefs: Mapping[int, Preference], level: str,
                 channels: Sequence[str], now: datetime) -> list[Delivery]:
     by_user = {n.recipient_id: n for n in notifications}
