@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from linli.accounts.models import User
 from linli.notify import services
 from linli.notify.choices import Channel, DeliveryState
 from linli.notify.models import Delivery, Notification, NotificationTemplate
@@ -12,13 +13,13 @@ from linli.notify.models import Delivery, Notification, NotificationTemplate
 pytestmark = pytest.mark.django_db
 
 
-def _client(user) -> Client:
+def _client(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
-def _notify(user_ids, key="case:1:dispatched"):
+def _notify(user_ids: list[int], key: str = "case:1:dispatched") -> None:
     services.notification_enqueue(recipient_ids=user_ids, event_type="case.dispatched",
                                   variables={"number": "AJ-20261207-0001"}, dedup_key=key,
                                   object_type="cases.Case", object_id=1, link="/cases/1/")
