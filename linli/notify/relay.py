@@ -135,7 +135,8 @@ def _send_one(setup: ChannelSetup, message: OutgoingMessage) -> SendResult:
 
 
 def outcomes_record(*, token: str, results: Sequence[tuple[Delivery, SendResult]], idempotent: bool,
-                    now: datetime, gone: Callable[[str], object] | None = None) -> RelayReport:
+                    now: datetime, gone: Callable[[str], object] | None = None,
+                    backoff_base: timedelta = workflow.BACKOFF_BASE) -> RelayReport:
     """Write a chunk's outcomes in one statement (only rows this relay still holds)."""
     report = RelayReport()
     states, errors, providers, nexts = [], [], [], []
@@ -148,7 +149,7 @@ def outcomes_record(*, token: str, results: Sequence[tuple[Delivery, SendResult]
         states.append(When(pk=delivery.pk, then=Value(state)))
         errors.append(When(pk=delivery.pk, then=Value(error[:300])))
         providers.append(When(pk=delivery.pk, then=Value(result.provider_id[:120])))
-        nexts.append(When(pk=delivery.pk, then=Value(now + workflow.backoff(delivery.attempts))))
+        nexts.append(When(pk=delivery.pk, then=Value(now + workflow.backoff(delivery.attempts, backoff_base))))
         report.sent += state == DeliveryState.SENT
         report.retried += state == DeliveryState.FAILED
         report.dead += state == DeliveryState.DEAD
@@ -173,8 +174,10 @@ class Relay:
     """One relay process: a loop over the configured channels, a pool of sender threads."""
 
     def __init__(self, setups: dict[str, ChannelSetup], *, batch: int = 500, chunk: int = 32, threads: int = 16,
-                 lease: timedelta = timedelta(seconds=60), gone: Callable[[str], object] | None = None) -> None:
+                 lease: timedelta = timedelta(seconds=60), gone: Callable[[str], object] | None = None,
+                 backoff_base: timedelta = workflow.BACKOFF_BASE) -> None:
         self.setups, self.batch, self.chunk, self.lease = setups, batch, chunk, lease
+        self.backoff_base = backoff_base
         self.buckets = {name: TokenBucket(rate=s.rate_per_second, tokens=s.rate_per_second)
                         for name, s in setups.items()}
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="notify-send")
@@ -210,7 +213,8 @@ class Relay:
         pairs = _messages(ids)
         results = list(self.pool.map(lambda pair: _send_one(setup, pair[1]), pairs))
         return outcomes_record(token=token, results=[(d, r) for (d, _m), r in zip(pairs, results, strict=True)],
-                               idempotent=setup.idempotent, now=timezone.now(), gone=self.gone)
+                               idempotent=setup.idempotent, now=timezone.now(), gone=self.gone,
+                               backoff_base=self.backoff_base)
 
     def run_forever(self, *, idle_seconds: float = 0.5) -> None:
         logger.info("notify relay started: %s", ", ".join(f"{n} ({s.adapter.__class__.__name__}, "

@@ -66,9 +66,9 @@ def idempotency_key(*, recipient_id: int, dedup_key: str, channel: str, address_
     return hashlib.sha256(raw).hexdigest()[:40]
 
 
-def backoff(attempts: int) -> timedelta:
+def backoff(attempts: int, base: timedelta = BACKOFF_BASE) -> timedelta:
     """Wait before attempt ``attempts + 1``: 30 s, 1 min, 2 min … capped at an hour."""
-    wait: timedelta = BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 16))
+    wait: timedelta = base * (2 ** min(max(attempts - 1, 0), 16))
     return min(wait, BACKOFF_CAP)
 
 

@@ -22,12 +22,14 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["relay", "check", "dead"])
         parser.add_argument("--batch", type=int, default=500, help="deliveries claimed per channel and round")
         parser.add_argument("--threads", type=int, default=16, help="sender threads (HTTP requests in flight)")
-        parser.add_argument("--lease-seconds", type=int, default=60,
+        parser.add_argument("--lease-seconds", type=float, default=60.0,
                             help="how long a claim holds before another relay may take it")
+        parser.add_argument("--backoff-seconds", type=float, default=30.0,
+                            help="wait before the first retry (doubles per attempt, at most an hour)")
         parser.add_argument("--once", action="store_true", help="one round, then exit (cron, tests)")
 
-    def handle(self, *args: Any, action: str, batch: int, threads: int, lease_seconds: int, once: bool,
-               **options: Any) -> None:
+    def handle(self, *args: Any, action: str, batch: int, threads: int, lease_seconds: float, once: bool,
+               backoff_seconds: float, **options: Any) -> None:
         try:
             setups = channel_setups()
         except ConfigError as exc:
@@ -44,7 +46,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{d.pk}\t{d.channel}\t{d.address_masked}\t{d.attempts}\t{d.last_error}")
             return
         relay = Relay(setups, batch=batch, threads=threads, lease=timedelta(seconds=lease_seconds),
-                      gone=webpush_gone)
+                      gone=webpush_gone, backoff_base=timedelta(seconds=backoff_seconds))
 
         def stop(signum: int, frame: FrameType | None) -> None:
             relay.stopping.set()
