@@ -23,7 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import Case, CharField, DateTimeField, F, Value, When
 from django.utils import timezone
 
@@ -37,6 +43,7 @@ from linli.notify.models import PII_ADDRESS, Delivery, NotificationTemplate
 from linli.notify.workflow import Outcome
 
 logger = logging.getLogger("linli.notify.relay")
+RECORD_ATTEMPTS = 6
 UNKNOWN_AFTER_CRASH = "lease expired after the attempt started: outcome unknown, check before resending"
 
 
@@ -212,9 +219,20 @@ class Relay:
             Delivery.objects.filter(pk__in=ids, lease_token=token).update(started_at=timezone.now())
         pairs = _messages(ids)
         results = list(self.pool.map(lambda pair: _send_one(setup, pair[1]), pairs))
-        return outcomes_record(token=token, results=[(d, r) for (d, _m), r in zip(pairs, results, strict=True)],
-                               idempotent=setup.idempotent, now=timezone.now(), gone=self.gone,
-                               backoff_base=self.backoff_base)
+        outcomes = [(d, r) for (d, _m), r in zip(pairs, results, strict=True)]
+        # The messages are out: losing their outcomes to a database restart would turn them
+        # into "unknown" dead letters, so the record is retried (within the lease) first.
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                return outcomes_record(token=token, results=outcomes, idempotent=setup.idempotent,
+                                       now=timezone.now(), gone=self.gone, backoff_base=self.backoff_base)
+            except (OperationalError, InterfaceError):
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                logger.warning("recording %d outcomes failed, retrying", len(outcomes), exc_info=True)
+                connection.close()
+                time.sleep(min(0.5 * 2 ** attempt, 5.0))
+        raise AssertionError("unreachable")
 
     def run_forever(self, *, idle_seconds: float = 0.5) -> None:
         logger.info("notify relay started: %s", ", ".join(f"{n} ({s.adapter.__class__.__name__}, "
