@@ -176,6 +176,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    _manage("linli_notify", args.action, *args.rest)
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _manage(*args.rest)
     return 0
@@ -246,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = add("audit", cmd_audit, "audit log: verify the MAC chain, write a checkpoint, or tail it",
                 passthrough=True)
     audit.add_argument("action", choices=["verify", "checkpoint", "tail"])
+
+    notify = add("notify", cmd_notify, "notifications: linli notify relay | check | dead", passthrough=True)
+    notify.add_argument("action", choices=["relay", "check", "dead"])
     return parser
 
 

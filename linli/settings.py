@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "linli.fusion",
     "linli.cases",
     "linli.catalogue",
+    "linli.notify",
     "linli.demo",
     "linli.web",
     "linli.ops",
@@ -106,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "linli.notify.context_processors.bell",
             ],
         },
     },
@@ -234,11 +236,10 @@ LINLI_UPLOAD_MAX_MB = env_int("LINLI_UPLOAD_MAX_MB", default=10, minimum=1)
 LINLI_FUSION_MAX_MB = env_int("LINLI_FUSION_MAX_MB", default=100, minimum=1)
 # Concurrent case reports of a process share one commit (linli/cases/group_commit.py).
 LINLI_INTAKE_GROUP_COMMIT = env_bool("LINLI_INTAKE_GROUP_COMMIT", default=True)
-# Prefix of readable case numbers (AJ-20261123-0042) and the case notification adapter.
+# Prefix of readable case numbers (AJ-20261123-0042).
 LINLI_CASE_NUMBER_PREFIX = os.environ.get("LINLI_CASE_NUMBER_PREFIX", "AJ")
-LINLI_CASES_NOTIFY_SENDER = os.environ.get("LINLI_CASES_NOTIFY_SENDER", "linli.cases.tasks.LogSender")
-# SMS gateway adapter (outside linli): a class with send(phone, message). Default only logs.
-LINLI_SMS_SENDER = os.environ.get("LINLI_SMS_SENDER", "linli.catalogue.tasks.LogSender")
+# Notification channels and the relay (docs/notify.md): checked when the relay starts.
+LINLI_NOTIFY = {k: v for k, v in os.environ.items() if k.startswith("LINLI_NOTIFY_")}
 
 # Where `linli audit checkpoint` writes the signed checkpoints of the audit chain's head and
 # `linli audit verify` reads them; keep copies off the server (docs/deployment.md).

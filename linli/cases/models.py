@@ -315,31 +315,4 @@ class CasePhoto(models.Model):
         return f"{self.case_id}:{self.sha256[:8]}"
 
 
-class CaseNotification(OneLabelDisplay, models.Model):
-    """A notification produced by a case event (SMS/app push go through a pluggable sender)."""
-
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-        related_name="case_notifications",
-    )
-    kind = models.CharField(_("类型"), max_length=32)
-    message = models.CharField(_("内容"), max_length=300)
-    channel = models.CharField(_("渠道"), max_length=16, default="inbox")
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
-    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
-        verbose_name = _("事件通知")
-        verbose_name_plural = _("事件通知")
-        indexes: ClassVar[list[models.Index]] = [
-            models.Index(fields=["recipient", "read_at"], name="case_notif_recipient_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.case_id} → {self.recipient_id}: {self.kind}"
-
-
 from linli.cases.stats_models import CaseRollup, CaseRollupArea  # noqa: E402, F401 -- statistics rollups

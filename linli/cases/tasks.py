@@ -1,73 +1,34 @@
 """Background jobs of the cases app (django-tasks): notifications and the supervision sweep.
 
-Notifications are recorded as ``CaseNotification`` rows (the in-app inbox) and handed to a
-pluggable sender for channels outside linli (SMS gateway, app push). The sender is named by
-``settings.LINLI_CASES_NOTIFY_SENDER`` (dotted path to a class); the default only logs.
-Messages name the case number and the step, never personal data.
+Notifications go to the notify app's outbox (:func:`linli.notify.services.notification_enqueue`):
+an inbox row per recipient and a delivery per channel they can be reached on, written in
+one transaction; the relay (``linli notify relay``) sends them. The job itself is enqueued
+in the case's transaction (database task backend), so a committed case change always gets
+its notifications. Messages name the case number and the step, never personal data.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Final
 
-from django.conf import settings
-from django.utils import timezone
-from django.utils.functional import Promise
-from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy as _
+from django.db import transaction
+from django.urls import reverse
 from django_tasks import task
 
 from linli.accounts.choices import Role
 from linli.accounts.models import AreaAssignment, User
-from linli.cases.models import Case, CaseNotification
+from linli.cases.models import Case
+from linli.notify.services import notification_enqueue
 
 logger = logging.getLogger(__name__)
 
-
-class NotificationSender(Protocol):
-    """Delivers one message to one user over an outside channel."""
-
-    def send(self, *, user_id: int, case_number: str, message: str) -> None: ...
-
-
-class LogSender:
-    """Default sender: writes a log line (no gateway configured)."""
-
-    def send(self, *, user_id: int, case_number: str, message: str) -> None:
-        logger.info("notify user %s about %s: %s", user_id, case_number, message)
-
-
-class RecordingSender:
-    """Test double: keeps what it was asked to send."""
-
-    sent: list[tuple[int, str, str]] = []  # noqa: RUF012 -- shared on purpose, tests clear it
-
-    def send(self, *, user_id: int, case_number: str, message: str) -> None:
-        RecordingSender.sent.append((user_id, case_number, message))
-
-
-def notification_sender() -> NotificationSender:
-    path = getattr(settings, "LINLI_CASES_NOTIFY_SENDER", "linli.cases.tasks.LogSender")
-    sender: NotificationSender = import_string(path)()
-    return sender
-
-
-# Rendered in the language active where the task runs (LANGUAGE_CODE in a worker); the
-# inbox keeps the rendered text.
-MESSAGES: dict[str, Promise] = {
-    "dispatched": _("事件%(number)s已派遣给您,请及时处置"),
-    "to_dispatch": _("有新事件%(number)s待立案/派遣"),
-    "unruled": _("事件%(number)s没有匹配的派遣规则,请街道派遣"),
-    "returned": _("事件%(number)s被退回,请重新派遣"),
-    "pending_approval": _("事件%(number)s派遣待审批"),
-    "extension": _("事件%(number)s申请延期,请审批"),
-    "handled": _("事件%(number)s已处置反馈,请核查"),
-    "verified": _("事件%(number)s已核查,请结案"),
-    "closed": _("您反映的事件%(number)s已办结,请评价"),
-    "supervise_1": _("事件%(number)s已超期(黄牌督办)"),
-    "supervise_2": _("事件%(number)s严重超期(红牌督办)"),
-    "supervise_3": _("事件%(number)s已提级督办"),
+# The case step (``kind``) → the notify event type (linli/notify/events.py holds the wording).
+EVENT_OF_KIND: Final[dict[str, str]] = {
+    "dispatched": "case.dispatched", "to_dispatch": "case.to_dispatch", "unruled": "case.unruled",
+    "returned": "case.returned", "pending_approval": "case.pending_approval", "extension": "case.extension",
+    "handled": "case.handled", "verified": "case.verified", "closed": "case.closed",
+    "supervise_1": "case.overdue", "supervise_2": "case.overdue_severe", "supervise_3": "case.supervised",
 }
 
 
@@ -122,28 +83,27 @@ def _recipients(cases: list[Case], kind: str) -> dict[int, set[int]]:
 
 @task()
 def case_notify(*, case_ids: list[int], kind: str) -> int:
-    """Record inbox notifications for ``kind`` on the cases and send them; returns the count."""
-    template = MESSAGES.get(kind)
-    if template is None:
+    """Notify the people concerned by step ``kind`` of the cases; returns how many new
+    notifications. Safe to run twice: the dedup key names the case, the step and when the
+    case entered it."""
+    event_type = EVENT_OF_KIND.get(kind)
+    if event_type is None:
         return 0
     cases = list(Case.objects.filter(pk__in=case_ids).select_related("department"))
     recipients = _recipients(cases, kind)
-    sender = notification_sender()
-    now = timezone.now()
-    sends = [
-        (user_id, case, str(template) % {"number": case.number})
-        for case in cases for user_id in sorted(recipients.get(case.pk, set()))
-    ]
-    CaseNotification.objects.bulk_create([
-        CaseNotification(case=case, recipient_id=user_id, kind=kind, message=message, sent_at=now)
-        for user_id, case, message in sends
-    ])
-    for user_id, case, message in sends:
-        try:
-            sender.send(user_id=user_id, case_number=case.number, message=message)
-        except Exception:  # one gateway failure must not lose the others
-            logger.exception("sending case notification failed")
-    return len(sends)
+    written = 0
+    with transaction.atomic():
+        for case in cases:
+            users = recipients.get(case.pk, set())
+            if not users:
+                continue
+            moment = case.stage_started_at or case.updated_at
+            written += notification_enqueue(
+                recipient_ids=users, event_type=event_type, variables={"number": case.number},
+                dedup_key=f"case:{case.pk}:{kind}:{int(moment.timestamp()) if moment else 0}",
+                object_type="cases.Case", object_id=case.pk,
+                link=reverse("cases:case", args=[case.pk]))
+    return written
 
 
 @task()

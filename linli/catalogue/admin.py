@@ -11,7 +11,6 @@ from linli.catalogue.models import (
     Application,
     ApplicationEvent,
     Appointment,
-    Notification,
     ServiceItem,
     ServiceItemVersion,
     ServiceWindow,
@@ -44,12 +43,6 @@ class ApplicationAdmin(ReadOnlyAdmin[Any]):
 @admin.register(ApplicationEvent)
 class ApplicationEventAdmin(ReadOnlyAdmin[Any]):
     list_display = ("application", "action", "from_status", "to_status", "actor_label", "at")
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin[Any]):
-    list_display = ("application", "recipient_masked", "status", "sent_at")
-    exclude = ("phone_enc",)
 
 
 @admin.register(ServiceWindow)

@@ -78,13 +78,6 @@ class AppointmentStatus(models.TextChoices):
     NO_SHOW = "no_show", _("未到")
 
 
-class NotificationStatus(models.TextChoices):
-    PENDING = "pending", _("待发送")
-    SENT = "sent", _("已发送")
-    FAILED = "failed", _("发送失败")
-    SKIPPED = "skipped", _("无联系方式")
-
-
 class CatalogueErrorCode(enum.StrEnum):
     """Error codes of the catalogue beside :class:`linli.core.errors.ErrorCode`."""
 

@@ -25,7 +25,6 @@ from linli.catalogue.choices import (
     Decision,
     ItemKind,
     ItemLevel,
-    NotificationStatus,
 )
 from linli.core.models import OneLabelDisplay, TimeStampedModel
 
@@ -208,32 +207,6 @@ class ApplicationFile(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.material_code}: {self.original_name}"
-
-
-class Notification(TimeStampedModel):
-    """A notice to an applicant about a step; sent by a task through a pluggable sender."""
-
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notifications")
-    event = models.ForeignKey(ApplicationEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    channel = models.CharField(_("渠道"), max_length=16, default="sms")
-    recipient_masked = models.CharField(_("接收人"), max_length=20, blank=True)
-    phone_enc = models.TextField(_("电话(密文)"), blank=True)
-    message = models.TextField(_("内容"))
-    status = models.CharField(
-        _("状态"), max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING,
-    )
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
-    error = models.CharField(_("错误"), max_length=200, blank=True)
-
-    PII_FIELDS: ClassVar[dict[str, str]] = {"phone_enc": "notification.phone"}
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
-        verbose_name = _("通知")
-        verbose_name_plural = _("通知")
-
-    def __str__(self) -> str:
-        return f"{self.application_id}: {self.status}"
 
 
 class NumberSequence(models.Model):

@@ -40,6 +40,7 @@ from linli.fusion.models import (
     SourceRecord,
     VerificationTask,
 )
+from linli.notify.services import notification_enqueue
 from linli.registry.models import Person, PersonTag
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
 
@@ -247,7 +248,24 @@ def persist_plan(
                          job_id=job_id, evidence=t["evidence"], created_at=now, updated_at=now)
         for t in plan.tasks
     ])
+    _notify_assignees(plan.tasks, source=source, job_id=job_id, now=now)
     return cluster_ids
+
+
+def _notify_assignees(tasks: Sequence[Mapping[str, Any]], *, source: Source, job_id: int | None,
+                      now: datetime) -> None:
+    """One inbox notification per grid worker with new verification tasks, in the import's
+    transaction (an import that rolls back notifies nobody)."""
+    counts: dict[int, int] = {}
+    for t in tasks:
+        if t["assignee"] is not None:
+            counts[int(t["assignee"])] = counts.get(int(t["assignee"]), 0) + 1
+    run = job_id if job_id is not None else int(now.timestamp() * 1000)
+    for assignee, count in counts.items():
+        notification_enqueue(recipient_ids=[assignee], event_type="fusion.verification_assigned",
+                             variables={"count": count, "source": source.name or source.code},
+                             dedup_key=f"fusion-job:{run}:verification", object_type="fusion.VerificationTask",
+                             link="/fusion/tasks/", now=now)
 
 
 # From this many rows on, reviews and tasks go in by COPY: a district import opens tens of

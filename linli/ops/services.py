@@ -32,8 +32,10 @@ TASK: Final = "django_tasks_db.dbtaskresult"
 
 # Tasks that may simply run again after their worker died: the import writes in one
 # transaction (nothing was written) and skips a finished job; sweeps and pruning claim rows.
-# Notifications are not here: a second SMS must be a person's decision (`linli jobs resume`).
+# Case notifications only write the notify outbox under dedup keys, so running them again
+# adds nothing; sending belongs to the relay, which never repeats a possibly sent SMS.
 RETRY_SAFE_TASKS: Final = frozenset({
+    "linli.cases.tasks.case_notify",
     "linli.fusion.tasks.import_job_run",
     "linli.cases.tasks.case_supervision_sweep_task",
     "linli.catalogue.tasks.application_overdue_sweep_task",

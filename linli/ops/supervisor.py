@@ -27,7 +27,7 @@ from linli.ops.workflow import STABLE_SECONDS, restart_delay
 
 # name, `linli` subcommand: the daemons every site runs besides web and task workers.
 DAEMONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    # ("relay", ("notify", "relay")),   # notification relay (engineer "notify")
+    ("relay", ("notify", "relay")),  # the notification relay (linli/notify/relay.py)
     # ("ingest", ("ingest",)),          # MQTT ingestor
 )
 POLL_SECONDS: Final = 0.2

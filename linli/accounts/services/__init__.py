@@ -23,6 +23,7 @@ from linli.accounts.services.login import (
     login_success_record,
     login_throttles_prune,
     login_unlock,
+    security_notice_listeners,
     security_notice_read,
     security_notice_send,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "login_success_record",
     "login_throttles_prune",
     "login_unlock",
+    "security_notice_listeners",
     "security_notice_read",
     "security_notice_send",
     "user_create",

@@ -4,7 +4,7 @@ per address), security notices, pruning, and the audited success and unlock."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -145,6 +145,10 @@ def _notify_locks(*, client: LoginClient, locks: list[_Lock], now: datetime) -> 
 
 NOTICE_REPEAT = timedelta(hours=1)
 
+# Called with the fresh recipients of each notice, in the caller's transaction: the
+# notification app (a higher layer) registers here in its AppConfig.ready to deliver them.
+security_notice_listeners: list[Callable[..., None]] = []
+
 
 def security_notice_send(
     *, recipients: Iterable[User], kind: NoticeKind, username: str, source: str, failures: int,
@@ -170,6 +174,9 @@ def security_notice_send(
     if fresh:
         logger.warning("security notice %s: username=%s source=%s failures=%s until=%s to %s", kind, username,
                        source, failures, until, ", ".join(u.username for u in fresh))
+        for listener in security_notice_listeners:
+            listener(recipients=fresh, kind=str(kind), username=username, source=source, failures=failures,
+                     until=until, now=now)
     return len(fresh)
 
 

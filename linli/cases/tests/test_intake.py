@@ -14,16 +14,16 @@ from django.db import connection
 from conftest import Tree, Users
 from linli.accounts.models import Department, User
 from linli.cases.choices import CaseStatus
-from linli.cases.models import Case, CaseEvent, CaseNotification, CasePhoto, DispatchRule
+from linli.cases.models import Case, CaseEvent, CasePhoto, DispatchRule
 from linli.cases.selectors import case_inbox_for_user
 from linli.cases.services import SYSTEM_AUTO, CaseInput, case_open, case_open_many
-from linli.cases.tasks import RecordingSender
 from linli.cases.tests.conftest import IN_A1, IN_A2, IN_B1, JPEG, OUTSIDE, PNG, Cats
 from linli.core.actors import SystemActor
 from linli.core.errors import ApplicationError, ValidationFailed
 from linli.core.models import AuditEntry
 from linli.core.pii import decrypt
 from linli.core.selectors import audit_chain_verify
+from linli.notify.models import Notification
 from linli.registry.models import Building
 
 IOT = SystemActor("apikey:iot-gw")
@@ -55,7 +55,6 @@ def test_grid_workers_own_report_is_not_dispatched_back_to_him_but_waits_for_the
     users: Users, cats: Cats, tree: Tree, settings: Any, django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given the rule for disputes names the grid's worker, who is the one reporting
-    settings.LINLI_CASES_NOTIFY_SENDER = "linli.cases.tasks.RecordingSender"
     # when
     with django_capture_on_commit_callbacks(execute=True):
         case, _ = case_open(actor=users.grid_worker_a1, source="patrol", category=cats.neighbours,
@@ -66,15 +65,15 @@ def test_grid_workers_own_report_is_not_dispatched_back_to_him_but_waits_for_the
     assert case.assignee_id is None
     assert case_inbox_for_user(user=users.street) == [case]
     assert case not in case_inbox_for_user(user=users.grid_worker_a1)
-    notified = set(CaseNotification.objects.filter(case=case).values_list("recipient_id", "kind"))
-    assert notified == {(users.street.pk, "unruled")}
+    notified = set(Notification.objects.filter(object_type="cases.Case", object_id=str(case.pk))
+                   .values_list("recipient_id", "event_type"))
+    assert notified == {(users.street.pk, "case.unruled")}
 
 
 def test_case_without_a_dispatch_rule_goes_to_the_streets_dispatch_queue(
     users: Users, cats: Cats, settings: Any, django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given no rule for any category
-    settings.LINLI_CASES_NOTIFY_SENDER = "linli.cases.tasks.RecordingSender"
     DispatchRule.objects.all().delete()
     # when a grid worker reports a city matter
     with django_capture_on_commit_callbacks(execute=True):
@@ -85,8 +84,8 @@ def test_case_without_a_dispatch_rule_goes_to_the_streets_dispatch_queue(
     assert (case.status, case.assignee_id, case.department_id) == (CaseStatus.REGISTERED, None, None)
     assert case in case_inbox_for_user(user=users.street)
     assert case not in case_inbox_for_user(user=users.grid_worker_a1)
-    assert list(CaseNotification.objects.filter(case=case).values_list("recipient_id", "kind")) == [
-        (users.street.pk, "unruled")]
+    assert list(Notification.objects.filter(object_type="cases.Case", object_id=str(case.pk))
+                .values_list("recipient_id", "event_type")) == [(users.street.pk, "case.unruled")]
 
 
 def test_city_case_is_dispatched_to_the_responsible_department(users: Users, cats: Cats) -> None:
@@ -306,15 +305,15 @@ def test_dispatch_notifies_the_assignee_after_commit(
     users: Users, cats: Cats, settings: Any, django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given
-    settings.LINLI_CASES_NOTIFY_SENDER = "linli.cases.tasks.RecordingSender"
-    RecordingSender.sent.clear()
     # when
     with django_capture_on_commit_callbacks(execute=True):
         case, _ = case_open(actor=users.community_a, source="staff", category=cats.neighbours,
                             description="纠纷", lon=IN_A1[0], lat=IN_A1[1])
     # then
-    assert CaseNotification.objects.filter(case=case, recipient=users.grid_worker_a1, kind="dispatched").exists()
-    assert (users.grid_worker_a1.pk, case.number, f"事件{case.number}已派遣给您,请及时处置") in RecordingSender.sent
+    notice = Notification.objects.get(object_id=str(case.pk), recipient=users.grid_worker_a1,
+                                      event_type="case.dispatched")
+    assert notice.body == f"事件{case.number}已派遣给您,请及时处置"
+    assert notice.link == f"/cases/{case.pk}/"
 
 
 needs_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need PostgreSQL")

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.accounts.choices import Role
 from linli.accounts.models import User
 from linli.catalogue import workflow
 from linli.catalogue.choices import (
@@ -23,10 +24,9 @@ from linli.catalogue.choices import (
 )
 from linli.catalogue.errors import ApplicationConflict
 from linli.catalogue.forms_schema import form_fields
-from linli.catalogue.models import Application, ApplicationEvent, Notification
+from linli.catalogue.models import Application, ApplicationEvent
 from linli.catalogue.selectors import application_visible_to
 from linli.catalogue.services.shared import APPLICATION_TARGET, SWEEP_ACTOR, _role, _user
-from linli.catalogue.tasks import application_notify
 from linli.core import pii
 from linli.core.actors import Actor, SystemActor, actor_label
 from linli.core.calendar import (
@@ -37,6 +37,8 @@ from linli.core.calendar import (
 )
 from linli.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from linli.core.services import audit_record
+from linli.notify.choices import Channel
+from linli.notify.services import notification_enqueue, notification_enqueue_to_address
 from linli.registry.text import PII_PHONE
 
 logger = logging.getLogger(__name__)
@@ -59,17 +61,12 @@ def _shift_due(due_at: datetime, days: int) -> datetime:
     return datetime.combine(add_working_days(local.date(), days), local.timetz())
 
 
-def _notice_text(app: Application, event: ApplicationEvent) -> str:
-    item = app.item_version.item.name
-    label = ApplicationStatus(event.to_status).label
-    text = _("【邻里】您的申请%(number)s(%(item)s)状态：%(status)s。") % {
-        "number": app.number, "item": item, "status": label,
-    }
+def _notice_extra(event: ApplicationEvent) -> str:
     if event.missing:
-        text += _("请补正：") + "、".join(event.missing)
-    elif event.to_status == ApplicationStatus.REJECTED and event.note:
-        text += _("原因：") + event.note
-    return text
+        return str(_("请补正：")) + "、".join(event.missing)
+    if event.to_status == ApplicationStatus.REJECTED and event.note:
+        return str(_("原因：")) + event.note
+    return ""
 
 
 def _recipient_phone(app: Application) -> str:
@@ -82,14 +79,36 @@ def _recipient_phone(app: Application) -> str:
     return ""
 
 
+def _staff_to_act(app: Application, event: ApplicationEvent) -> tuple[str, list[int]]:
+    """Who must act next: the community's staff for pre-review, the department's for a decision."""
+    if event.to_status in (ApplicationStatus.SUBMITTED, ApplicationStatus.RESUBMITTED):
+        return "application.pre_review", list(User.objects.filter(
+            role=Role.COMMUNITY_STAFF, is_active=True, assignments__area_id=app.community_id,
+        ).values_list("pk", flat=True).distinct())
+    if event.to_status == ApplicationStatus.FORWARDED:
+        return "application.forwarded", list(User.objects.filter(
+            role=Role.DEPARTMENT_STAFF, is_active=True, department_id=app.item_version.item.department_id,
+        ).values_list("pk", flat=True))
+    return "", []
+
+
 def _queue_notice(app: Application, event: ApplicationEvent) -> None:
+    """In the transition's transaction: the applicant's SMS (status, correction, decision) and
+    the staff who must act next, through the notify outbox."""
+    item = app.item_version.item.name
+    link = f"/services/applications/{app.pk}/"
     phone = _recipient_phone(app)
-    notice = Notification.objects.create(
-        application=app, event=event, recipient_masked=pii.mask_phone(phone) if phone else "",
-        phone_enc=pii.encrypt(phone, field="notification.phone") if phone else "",
-        message=_notice_text(app, event),
-    )
-    transaction.on_commit(lambda: application_notify.enqueue(notice.pk))
+    if phone:
+        notification_enqueue_to_address(
+            channel=Channel.SMS, address=phone, event_type="application.status",
+            variables={"number": app.number, "item": item, "status": str(ApplicationStatus(event.to_status).label),
+                       "extra": _notice_extra(event)},
+            dedup_key=f"application-event:{event.pk}", object_type=APPLICATION_TARGET, object_id=app.pk)
+    event_type, staff = _staff_to_act(app, event)
+    if staff:
+        notification_enqueue(recipient_ids=staff, event_type=event_type, variables={"number": app.number, "item": item},
+                             dedup_key=f"application-event:{event.pk}", object_type=APPLICATION_TARGET,
+                             object_id=app.pk, link=link)
 
 
 def _apply(

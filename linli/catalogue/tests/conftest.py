@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,7 +16,6 @@ from linli.accounts.models import User
 from linli.accounts.services import department_named
 from linli.catalogue.models import ServiceItem, ServiceItemVersion
 from linli.catalogue.services import item_create, item_publish_version
-from linli.catalogue.tasks import MemorySender
 from linli.core.actors import SystemActor
 from linli.registry.models import Person, PersonTag
 from linli.registry.services import person_create
@@ -118,16 +117,8 @@ def make_person(tree: Tree) -> PersonFactory:
 
 @pytest.fixture(autouse=True)
 def _isolated_files(settings: Any, tmp_path: Path) -> None:
-    """Uploads of each test go to its own data dir; SMS go to the memory outbox."""
+    """Uploads of each test go to its own data dir."""
     settings.DATA_DIR = tmp_path
-    settings.LINLI_SMS_SENDER = "linli.catalogue.tasks.MemorySender"
-
-
-@pytest.fixture
-def outbox() -> Iterator[list[tuple[str, str]]]:
-    MemorySender.outbox.clear()
-    yield MemorySender.outbox
-    MemorySender.outbox.clear()
 
 
 def valid_data(*, birth: date = date(1940, 3, 1), serial: str = "555") -> dict[str, Any]:

@@ -218,6 +218,12 @@ def test_residence_conflict_becomes_task_for_the_grid_worker_and_answer_wins(
     task = VerificationTask.objects.get(person=street.wang, field="residence")
     assert task.assignee == users.grid_worker_a1
     assert task.grid == street.tree.grid_a1
+    # and the grid worker was told, in the import's transaction
+    from linli.notify.models import Notification
+
+    notice = Notification.objects.get(recipient=users.grid_worker_a1, event_type="fusion.verification_assigned")
+    assert notice.variables["count"] == 1
+    assert notice.link == "/fusion/tasks/"
     street.wang.refresh_from_db()
     assert street.wang.room_id == street.room_a1_other.pk  # authoritative source won meanwhile
     # when the grid worker finds Wang in 101

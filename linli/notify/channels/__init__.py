@@ -1,0 +1,1 @@
+"""Channel adapters: one interface (:class:`base.Adapter`), one module per gateway shape."""

@@ -1,0 +1,83 @@
+"""The event types a notification can be about: their variables and default wording.
+
+Plain data, so notify (below cases, catalogue and fusion) knows what they may send
+without importing them. A district administrator may override the wording per
+language (:class:`linli.notify.models.NotificationTemplate`); the variables are fixed here.
+Messages name numbers and steps, never personal data (SMS and push leave the intranet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from linli.notify.choices import Level
+
+
+@dataclass(frozen=True)
+class EventType:
+    code: str
+    variables: tuple[str, ...]
+    # (zh title, zh body), (en title, en body): str.format fields from ``variables``.
+    zh: tuple[str, str]
+    en: tuple[str, str]
+    level: str = Level.NORMAL
+
+
+EVENT_TYPES: Final[dict[str, EventType]] = {e.code: e for e in (
+    EventType("case.dispatched", ("number",),
+              ("事件派遣", "事件{number}已派遣给您,请及时处置"),
+              ("Case dispatched", "Case {number} has been dispatched to you; please handle it")),
+    EventType("case.to_dispatch", ("number",),
+              ("待派遣事件", "有新事件{number}待立案/派遣"),
+              ("Case to dispatch", "New case {number} is waiting to be registered or dispatched")),
+    EventType("case.unruled", ("number",),
+              ("事件无派遣规则", "事件{number}没有匹配的派遣规则,请街道派遣"),
+              ("No dispatch rule", "Case {number} matched no dispatch rule; the street must dispatch it")),
+    EventType("case.returned", ("number",),
+              ("事件退回", "事件{number}被退回,请重新派遣"),
+              ("Case returned", "Case {number} was returned; please dispatch it again")),
+    EventType("case.pending_approval", ("number",),
+              ("派遣待审批", "事件{number}派遣待审批"),
+              ("Dispatch to approve", "The dispatch of case {number} awaits approval")),
+    EventType("case.extension", ("number",),
+              ("延期申请", "事件{number}申请延期,请审批"),
+              ("Extension requested", "Case {number} asks for an extension; please decide")),
+    EventType("case.handled", ("number",),
+              ("事件已处置", "事件{number}已处置反馈,请核查"),
+              ("Case handled", "Case {number} was handled; please verify")),
+    EventType("case.verified", ("number",),
+              ("事件已核查", "事件{number}已核查,请结案"),
+              ("Case verified", "Case {number} was verified; please close it")),
+    EventType("case.closed", ("number",),
+              ("事件已办结", "您反映的事件{number}已办结,请评价"),
+              ("Case closed", "The case {number} you reported is closed; please rate it")),
+    EventType("case.overdue", ("number",),
+              ("事件超期", "事件{number}已超期(黄牌督办)"),
+              ("Case overdue", "Case {number} is overdue (yellow card)")),
+    EventType("case.overdue_severe", ("number",),
+              ("事件严重超期", "事件{number}严重超期(红牌督办)"),
+              ("Case seriously overdue", "Case {number} is seriously overdue (red card)"), Level.LEVEL1),
+    EventType("case.supervised", ("number",),
+              ("事件提级督办", "事件{number}已提级督办"),
+              ("Case escalated", "Case {number} is escalated for supervision"), Level.LEVEL1),
+    EventType("application.pre_review", ("number", "item"),
+              ("待预审申请", "申请{number}({item})待预审"),
+              ("Application to pre-review", "Application {number} ({item}) awaits pre-review")),
+    EventType("application.forwarded", ("number", "item"),
+              ("待审核申请", "申请{number}({item})已转办,请审核决定"),
+              ("Application to decide", "Application {number} ({item}) was forwarded to you for a decision")),
+    EventType("application.status", ("number", "item", "status", "extra"),
+              ("申请进度", "【邻里】您的申请{number}({item})状态：{status}。{extra}"),
+              ("Application status", "[Linli] Your application {number} ({item}): {status}. {extra}")),
+    EventType("fusion.verification_assigned", ("count", "source"),
+              ("核实任务", "您有{count}条数据冲突待核实(来源:{source}),请尽快走访落实"),
+              ("Verification tasks", "{count} data conflicts from {source} await your verification")),
+    EventType("accounts.lockout", ("username", "until"),
+              ("账号登录受限", "账号{username}因多次登录失败被暂时限制至{until};如非本人操作请联系管理员"),
+              ("Sign-in locked", ("Account {username} is locked until {until} after failed sign-ins; "
+                                 "tell an administrator if this was not you")), Level.LEVEL1),
+    EventType("broadcast.emergency", ("area", "message"),
+              ("紧急通知", "【{area}】{message}"),
+              ("Emergency", "[{area}] {message}"), Level.EMERGENCY),
+)}

@@ -1,0 +1,48 @@
+"""Every read of the notify app. A user's inbox is their own rows only; the outbox (dead
+letters, delivery states) is for the district administrator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from linli.accounts.choices import Role
+from linli.accounts.models import User
+from linli.notify.choices import DeliveryState
+from linli.notify.models import Delivery, Notification
+
+
+def unread_count(*, user_id: int) -> int:
+    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    unread: bool = False
+    event_prefix: str = ""  # "case", "application", "fusion", "accounts"
+
+
+def inbox_for_user(*, user: User, filters: InboxFilters | None = None) -> QuerySet[Notification]:
+    filters = filters or InboxFilters()
+    rows = Notification.objects.filter(recipient=user)
+    if filters.unread:
+        rows = rows.filter(read_at__isnull=True)
+    if filters.event_prefix:
+        rows = rows.filter(event_type__startswith=f"{filters.event_prefix}.")
+    return rows.order_by("-created_at", "-id")
+
+
+def may_operate_outbox(user: User) -> bool:
+    return user.is_active and (user.role == Role.DISTRICT_ADMIN or user.is_superuser)
+
+
+def deliveries_for_operator(*, user: User, state: str = DeliveryState.DEAD) -> QuerySet[Delivery]:
+    """Dead letters (or another state) for the district administrator; nobody else sees any."""
+    if not may_operate_outbox(user):
+        return Delivery.objects.none()
+    return Delivery.objects.filter(state=state).select_related("notification", "notification__recipient")
+
+
+def outbox_figures() -> dict[str, int]:
+    return {row["state"]: row["n"] for row in Delivery.objects.values("state").annotate(n=Count("id"))}

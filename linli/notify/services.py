@@ -1,0 +1,325 @@
+"""Every write of the notify app: enqueueing (in the caller's transaction), reading,
+templates, preferences, addresses, and an operator's resend of a dead letter.
+
+:func:`notification_enqueue` is the one entry point for other apps: it renders the event's
+wording per recipient language and writes the inbox rows and their outbox deliveries with
+a handful of bulk statements, inside the business transaction that calls it, so a change
+and its notification commit together or not at all. The relay (:mod:`linli.notify.relay`)
+sends the deliveries afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from linli.accounts.models import User
+from linli.core import pii
+from linli.core.actors import Actor
+from linli.core.errors import ApplicationError, ErrorCode, ValidationFailed
+from linli.core.services import audit_record
+from linli.notify import workflow
+from linli.notify.choices import OUTBOUND, Channel, DeliveryState, Language, NotifyErrorCode
+from linli.notify.events import EVENT_TYPES, EventType
+from linli.notify.models import (
+    PII_ADDRESS,
+    ContactAddress,
+    Delivery,
+    Notification,
+    NotificationTemplate,
+    Preference,
+    PushSubscription,
+)
+
+logger = logging.getLogger("linli.notify")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _event(event_type: str) -> EventType:
+    event = EVENT_TYPES.get(event_type)
+    if event is None:
+        raise ValidationFailed("event_type", f"unknown event type {event_type!r}", code=NotifyErrorCode.UNKNOWN_EVENT)
+    return event
+
+
+def wording(event_type: str) -> dict[str, tuple[str, str, str]]:
+    """(title, body, sms template code) per language: the district's override, else built in."""
+    event = _event(event_type)
+    out = {Language.ZH_HANS.value: (*event.zh, ""), Language.EN.value: (*event.en, "")}
+    for t in NotificationTemplate.objects.filter(event_type=event_type):
+        out[t.language] = (t.title, t.body, t.sms_template_code)
+    return out
+
+
+def _render(event: EventType, texts: tuple[str, str, str], variables: Mapping[str, object]) -> tuple[str, str]:
+    try:
+        return workflow.template_render(texts[0], variables), workflow.template_render(texts[1], variables)
+    except KeyError as exc:
+        raise ValidationFailed("variables", f"{event.code}: variable {exc.args[0]!r} not given",
+                               code=NotifyErrorCode.MISSING_VARIABLE) from None
+
+
+def notification_enqueue(
+    *, recipient_ids: Iterable[int], event_type: str, variables: Mapping[str, object], dedup_key: str,
+    object_type: str = "", object_id: str | int = "", link: str = "", level: str | None = None,
+    channels: Sequence[str] = OUTBOUND, now: datetime | None = None,
+) -> int:
+    """Write one inbox notification per recipient and one delivery per outside channel they
+    can be reached on; returns how many notifications are new.
+
+    Runs in the caller's transaction (opens one if there is none). ``dedup_key`` names the
+    business event (``case:42:dispatched:7``): enqueueing it again for the same recipient
+    adds nothing, and the deliveries' idempotency keys derive from it. Quiet hours delay
+    the outside deliveries of normal notifications to the end of the window."""
+    event = _event(event_type)
+    level = level or event.level
+    unknown = sorted(set(variables) - set(event.variables))
+    if unknown:
+        raise ValidationFailed("variables", f"{event_type}: unknown variable {unknown[0]!r}",
+                               code=NotifyErrorCode.UNKNOWN_VARIABLE)
+    now = now or timezone.now()
+    ids = sorted({int(r) for r in recipient_ids})
+    if not ids:
+        return 0
+    texts = wording(event_type)
+    rendered = {lang: _render(event, t, variables) for lang, t in texts.items()}
+    with transaction.atomic():
+        existing = set(Notification.objects.filter(recipient_id__in=ids, dedup_key=dedup_key)
+                       .values_list("recipient_id", flat=True))
+        ids = [i for i in ids if i not in existing]
+        if not ids:
+            return 0
+        prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=ids)}
+        rows = []
+        for user_id in ids:
+            pref = prefs.get(user_id)
+            title, body = rendered[pref.language if pref else Language.ZH_HANS]
+            rows.append(Notification(
+                recipient_id=user_id, event_type=event_type, level=level, object_type=object_type,
+                object_id=str(object_id), link=link, title=title[:120], body=body, variables=dict(variables),
+                dedup_key=dedup_key, created_at=now))
+        notifications = Notification.objects.bulk_create(rows, batch_size=2000)
+        deliveries = _deliveries(notifications, prefs=prefs, level=level, channels=channels, now=now)
+        Delivery.objects.bulk_create(deliveries, batch_size=2000)
+    return len(notifications)
+
+
+def notification_enqueue_to_address(
+    *, channel: str, address: str, event_type: str, variables: Mapping[str, object], dedup_key: str,
+    object_type: str = "", object_id: str | int = "", link: str = "", language: str = Language.ZH_HANS,
+    now: datetime | None = None,
+) -> bool:
+    """A message to an address with no account behind it (an applicant's phone): an outbox
+    row with no inbox. Runs in the caller's transaction; the same ``dedup_key`` twice adds
+    nothing (returns False)."""
+    event = _event(event_type)
+    if channel not in OUTBOUND:
+        raise ValidationFailed("channel", f"channel {channel!r} cannot send to an address")
+    if not address.strip():
+        raise ValidationFailed("address", "no address to send to")
+    unknown = sorted(set(variables) - set(event.variables))
+    if unknown:
+        raise ValidationFailed("variables", f"{event_type}: unknown variable {unknown[0]!r}",
+                               code=NotifyErrorCode.UNKNOWN_VARIABLE)
+    now = now or timezone.now()
+    key = workflow.idempotency_key(recipient_id=0, dedup_key=dedup_key, channel=channel)
+    title, body = _render(event, wording(event_type)[language], variables)
+    with transaction.atomic():
+        if Delivery.objects.filter(idempotency_key=key).exists():
+            return False
+        notification = Notification.objects.create(
+            recipient=None, event_type=event_type, level=event.level, object_type=object_type,
+            object_id=str(object_id), link=link, title=title[:120], body=body, variables=dict(variables),
+            dedup_key=dedup_key, created_at=now)
+        Delivery.objects.create(
+            notification=notification, channel=channel, idempotency_key=key, next_attempt_at=now,
+            address_enc=pii.encrypt(address.strip(), field=PII_ADDRESS), address_masked=_mask(channel, address),
+            created_at=now)
+    return True
+
+
+def _deliveries(notifications: list[Notification], *, prefs: Mapping[int, Preference], level: str,
+                channels: Sequence[str], now: datetime) -> list[Delivery]:
+    by_user = {n.recipient_id: n for n in notifications}
+    ids = list(by_user)
+    wanted = [c for c in channels if c in OUTBOUND]
+    # (user, channel, address tag, ciphertext, masked)
+    targets: list[tuple[int, str, str, str, str]] = []
+    if Channel.SMS in wanted or Channel.WECHAT in wanted or Channel.EMAIL in wanted:
+        for user_id, channel, enc, masked in ContactAddress.objects.filter(
+                user_id__in=ids, channel__in=wanted).values_list("user_id", "channel", "address_enc", "address_masked"):
+            targets.append((user_id, channel, "", enc, masked))
+    if Channel.WEBPUSH in wanted:
+        subs = list(PushSubscription.objects.filter(user_id__in=ids).values_list("user_id", "pk", "endpoint",
+                                                                                    "p256dh", "auth"))
+        sealed = pii.encrypt_many([json.dumps({"endpoint": e, "keys": {"p256dh": p, "auth": a}})
+                                   for _u, _pk, e, p, a in subs], field=PII_ADDRESS)
+        targets += [(u, Channel.WEBPUSH, str(pk), enc, e.split("/")[2][:64])
+                    for (u, pk, e, _p, _a), enc in zip(subs, sealed, strict=True)]
+    out: list[Delivery] = []
+    for user_id, channel, tag, enc, masked in targets:
+        pref = prefs.get(user_id)
+        if pref is not None and channel in pref.disabled_channels:
+            continue
+        due = now
+        if pref is not None and not workflow.ignores_quiet_hours(level):
+            until = workflow.quiet_until(local_now=now.astimezone(SHANGHAI), start=pref.quiet_start,
+                                         end=pref.quiet_end)
+            due = until or now
+        notification = by_user[user_id]
+        out.append(Delivery(
+            notification=notification, channel=channel, address_enc=enc, address_masked=masked,
+            idempotency_key=workflow.idempotency_key(recipient_id=user_id, dedup_key=notification.dedup_key,
+                                                     channel=channel, address_tag=tag),
+            next_attempt_at=due, created_at=now, updated_at=now))
+    return out
+
+
+def notification_read(*, user: User, notification_id: int) -> bool:
+    """Mark one of the user's own notifications read; another user's is not found."""
+    with transaction.atomic():
+        done = Notification.objects.filter(pk=notification_id, recipient=user, read_at__isnull=True).update(
+            read_at=timezone.now())
+    return bool(done)
+
+
+def notification_read_all(*, user: User) -> int:
+    with transaction.atomic():
+        return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def delivery_resend(*, actor: Actor, delivery_id: int, reason: str = "") -> Delivery:
+    """An operator sends a dead letter again (same idempotency key), audited."""
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:
+            raise ApplicationError(ErrorCode.NOT_FOUND, "delivery not found")
+        if delivery.state != DeliveryState.DEAD:
+            raise ApplicationError(NotifyErrorCode.NOT_DEAD, f"delivery is {delivery.state}, not dead")
+        delivery.state = DeliveryState.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = timezone.now()
+        delivery.lease_token = ""
+        delivery.lease_until = None
+        delivery.save(update_fields=["state", "attempts", "next_attempt_at", "lease_token", "lease_until",
+                                     "updated_at"])
+        audit_record(actor=actor, action="notify.delivery.resend", target_type="notify.Delivery",
+                     target_id=delivery.pk, fields=["state"], reason=reason)
+    return delivery
+
+
+def template_save(*, actor: Actor, event_type: str, language: str, title: str, body: str,
+                  sms_template_code: str = "") -> NotificationTemplate:
+    """Save the district's wording; a variable the event type does not have is refused here,
+    naming the field, not discovered when a message goes out."""
+    event = _event(event_type)
+    if language not in Language.values:
+        raise ValidationFailed("language", f"unknown language {language!r}")
+    if not title.strip():
+        raise ValidationFailed("title", "a title is required")
+    if not body.strip():
+        raise ValidationFailed("body", "a body is required")
+    try:
+        workflow.template_check(title=title, body=body, allowed=event.variables)
+    except workflow.TemplateError as exc:
+        raise ValidationFailed(exc.field, f"{exc}; allowed: {', '.join(event.variables)}",
+                               code=NotifyErrorCode.UNKNOWN_VARIABLE) from None
+    with transaction.atomic():
+        template, _created = NotificationTemplate.objects.update_or_create(
+            event_type=event_type, language=language,
+            defaults={"title": title.strip(), "body": body.strip(), "sms_template_code": sms_template_code.strip(),
+                      "updated_by": actor if isinstance(actor, User) else None})
+        audit_record(actor=actor, action="notify.template.save", target_type="notify.NotificationTemplate",
+                     target_id=template.pk, fields=["title", "body", "sms_template_code"])
+    return template
+
+
+def template_preview(*, event_type: str, title: str, body: str) -> tuple[str, str]:
+    """The wording filled with sample values (``{name}`` → ``‹name›``), checked first."""
+    event = _event(event_type)
+    try:
+        workflow.template_check(title=title, body=body, allowed=event.variables)
+    except workflow.TemplateError as exc:
+        raise ValidationFailed(exc.field, str(exc), code=NotifyErrorCode.UNKNOWN_VARIABLE) from None
+    sample = {name: f"‹{name}›" for name in event.variables}
+    return workflow.template_render(title, sample), workflow.template_render(body, sample)
+
+
+def preference_save(*, user: User, disabled_channels: Sequence[str], quiet_start: time | None,
+                    quiet_end: time | None, language: str = Language.ZH_HANS) -> Preference:
+    bad = sorted(set(disabled_channels) - set(OUTBOUND))
+    if bad:
+        raise ValidationFailed("disabled_channels", f"unknown or not switchable channel {bad[0]!r}")
+    if (quiet_start is None) != (quiet_end is None):
+        raise ValidationFailed("quiet_end" if quiet_end is None else "quiet_start", "give both ends of quiet hours")
+    with transaction.atomic():
+        pref, _created = Preference.objects.update_or_create(user=user, defaults={
+            "disabled_channels": sorted(set(disabled_channels)), "quiet_start": quiet_start,
+            "quiet_end": quiet_end, "language": language})
+    return pref
+
+
+def _mask(channel: str, address: str) -> str:
+    if channel == Channel.SMS:
+        return pii.mask_phone(address)
+    if channel == Channel.EMAIL and "@" in address:
+        name, domain = address.split("@", 1)
+        return f"{name[:1]}***@{domain}"[:64]
+    return f"{address[:4]}***"
+
+
+def contact_address_set(*, user: User, channel: str, address: str) -> ContactAddress | None:
+    """Set (or with an empty address, remove) where a user is reached on a channel."""
+    if channel not in (Channel.SMS, Channel.WECHAT, Channel.EMAIL):
+        raise ValidationFailed("channel", f"channel {channel!r} has no address")
+    address = address.strip()
+    if channel == Channel.SMS and address and not (address.isdigit() and len(address) == 11):
+        raise ValidationFailed("address", "a mainland mobile number has 11 digits")
+    if channel == Channel.EMAIL and address and "@" not in address:
+        raise ValidationFailed("address", "not an e-mail address")
+    with transaction.atomic():
+        if not address:
+            ContactAddress.objects.filter(user=user, channel=channel).delete()
+            return None
+        contact, _created = ContactAddress.objects.update_or_create(user=user, channel=channel, defaults={
+            "address_enc": pii.encrypt(address, field=PII_ADDRESS), "address_masked": _mask(channel, address)})
+    return contact
+
+
+def push_subscription_save(*, user: User, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
+    if not endpoint.startswith("https://") and not endpoint.startswith("http://127.0.0.1"):
+        raise ValidationFailed("endpoint", "a push endpoint is an https URL")
+    if not p256dh or not auth:
+        raise ValidationFailed("keys", "p256dh and auth are required")
+    with transaction.atomic():
+        sub, _created = PushSubscription.objects.update_or_create(
+            endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth})
+    return sub
+
+
+def push_subscription_forget(*, endpoint: str) -> int:
+    """The push service said the subscription is gone (404/410)."""
+    with transaction.atomic():
+        deleted, _ = PushSubscription.objects.filter(endpoint=endpoint).delete()
+    return deleted
+
+
+def security_notice_relay(*, recipients: Sequence[User], kind: str, username: str, until: datetime | None,
+                          now: datetime, **_: Any) -> None:
+    """Listener registered with accounts: a lockout notice also goes out as a notification
+    (its inbox entry and, for the locked user, SMS/WeChat/e-mail), in the same transaction."""
+    if not recipients:
+        return
+    local = until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if until else ""
+    notification_enqueue(
+        recipient_ids=[u.pk for u in recipients], event_type="accounts.lockout",
+        variables={"username": username or "-", "until": local},
+        dedup_key=f"lockout:{kind}:{username}:{int(now.timestamp()) // 3600}", object_type="accounts.User",
+        link="/", now=now)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from linli.notify import views
+
+app_name = "notify"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("<int:notification_id>/read/", views.read, name="read"),
+    path("read-all/", views.read_all, name="read-all"),
+    path("templates/", views.templates, name="templates"),
+    path("outbox/", views.outbox, name="outbox"),
+    path("outbox/<int:delivery_id>/resend/", views.resend, name="resend"),
+]

@@ -1,0 +1,121 @@
+"""Staff pages of the notify app: the inbox (bell), the district's wording with a preview,
+and the dead letters an operator resends. Thin: each calls one selector or service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from linli.accounts.access import StaffRequest, request_id_of, staff_view
+from linli.core.errors import ApplicationError
+from linli.notify import selectors, services
+from linli.notify.choices import DeliveryState, Language
+from linli.notify.events import EVENT_TYPES
+from linli.notify.models import Notification
+
+staff_required = staff_view()
+KINDS = (("case", "事件"), ("application", "办件"), ("fusion", "数据核实"), ("accounts", "账号安全"),
+         ("broadcast", "紧急通知"))
+
+
+@staff_required
+@require_GET
+def inbox(request: StaffRequest) -> HttpResponse:
+    filters = selectors.InboxFilters(unread=request.GET.get("unread") == "1",
+                                     event_prefix=request.GET.get("kind", "") if request.GET.get("kind", "") in
+                                     dict(KINDS) else "")
+    page = Paginator(selectors.inbox_for_user(user=request.user, filters=filters), 30).get_page(request.GET.get("page"))
+    return render(request, "notify/inbox.html", {
+        "page": page, "filters": filters, "kinds": [(k, _(label)) for k, label in KINDS],
+    })
+
+
+@staff_required
+@require_POST
+def read(request: StaffRequest, notification_id: int) -> HttpResponseBase:
+    """Mark read and go to the object (the row's link), or back to the inbox."""
+    services.notification_read(user=request.user, notification_id=notification_id)
+    link = Notification.objects.filter(pk=notification_id, recipient=request.user).values_list("link", flat=True).first()
+    if request.POST.get("open") and link and url_has_allowed_host_and_scheme(link, allowed_hosts=None):
+        return redirect(link)
+    return redirect("notify:inbox")
+
+
+@staff_required
+@require_POST
+def read_all(request: StaffRequest) -> HttpResponseBase:
+    count = services.notification_read_all(user=request.user)
+    messages.success(request, _("已将%(count)s条通知标为已读。") % {"count": count})
+    return redirect("notify:inbox")
+
+
+def _operator(request: StaffRequest) -> None:
+    if not selectors.may_operate_outbox(request.user):
+        raise PermissionDenied
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def templates(request: StaffRequest) -> HttpResponse:
+    """The district administrator's wording per event type and language, with a preview."""
+    _operator(request)
+    event_type = request.GET.get("event") or request.POST.get("event_type") or "case.dispatched"
+    if event_type not in EVENT_TYPES:
+        event_type = "case.dispatched"
+    language = request.GET.get("language") or request.POST.get("language") or Language.ZH_HANS
+    if language not in Language.values:
+        language = Language.ZH_HANS
+    title, body, code = services.wording(event_type)[language]
+    error, preview = None, None
+    if request.method == "POST":
+        title, body = request.POST.get("title", ""), request.POST.get("body", "")
+        code = request.POST.get("sms_template_code", "")
+        try:
+            if request.POST.get("action") == "preview":
+                preview = services.template_preview(event_type=event_type, title=title, body=body)
+            else:
+                services.template_save(actor=request.user, event_type=event_type, language=language, title=title,
+                                       body=body, sms_template_code=code)
+                messages.success(request, _("模板已保存。"))
+                return redirect(f"{request.path}?event={event_type}&language={language}")
+        except ApplicationError as exc:
+            error = exc
+    return render(request, "notify/templates.html", {
+        "events": sorted(EVENT_TYPES), "event": EVENT_TYPES[event_type], "language": language,
+        "language_choices": Language.choices, "title": title, "body": body, "code": code, "error": error,
+        "preview": preview, "request_id": request_id_of(request),
+    })
+
+
+@staff_required
+@require_GET
+def outbox(request: StaffRequest) -> HttpResponse:
+    _operator(request)
+    state = request.GET.get("state", DeliveryState.DEAD)
+    if state not in DeliveryState.values:
+        state = DeliveryState.DEAD
+    rows = selectors.deliveries_for_operator(user=request.user, state=state).order_by("-updated_at")[:200]
+    figures = selectors.outbox_figures()
+    return render(request, "notify/outbox.html", {
+        "rows": rows, "state": state,
+        "states": [(value, label, figures.get(value, 0)) for value, label in DeliveryState.choices],
+    })
+
+
+@staff_required
+@require_POST
+def resend(request: StaffRequest, delivery_id: int) -> HttpResponseBase:
+    _operator(request)
+    try:
+        services.delivery_resend(actor=request.user, delivery_id=delivery_id, reason=request.POST.get("reason", ""))
+        messages.success(request, _("已重新加入发送队列。"))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("notify:outbox")
