@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "linli.fusion",
     "linli.cases",
     "linli.catalogue",
+    "linli.care",
     "linli.demo",
     "linli.web",
     "linli.ops",
