@@ -171,6 +171,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_care(args: argparse.Namespace) -> int:
+    _manage("linli_care", args.action, *args.rest)
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _manage("migrate", *args.rest)
     return 0
@@ -246,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = add("audit", cmd_audit, "audit log: verify the MAC chain, write a checkpoint, or tail it",
                 passthrough=True)
     audit.add_argument("action", choices=["verify", "checkpoint", "tail"])
+
+    care = add("care", cmd_care, "proactive care: linli care sweep [--on DATE] | seed", passthrough=True)
+    care.add_argument("action", choices=["sweep", "seed"])
     return parser
 
 

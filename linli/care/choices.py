@@ -71,3 +71,13 @@ class SweepStatus(models.TextChoices):
     RUNNING = "running", _("进行中")
     DONE = "done", _("已完成")
     FAILED = "failed", _("失败")
+
+
+# The structured part of a visit record (走访情况): question → answers.
+VISIT_FINDINGS: dict[str, tuple[object, tuple[tuple[str, object], ...]]] = {
+    "health": (_("身体状况"), (("good", _("良好")), ("fair", _("一般")), ("poor", _("较差")))),
+    "living": (_("生活状况"), (("normal", _("正常")), ("attention", _("需关注")), ("danger", _("有危险")))),
+    "safety": (_("安全隐患"), (("none", _("无")), ("gas", _("燃气")), ("electric", _("用电")),
+                              ("fall", _("跌倒风险")))),
+    "mood": (_("精神状态"), (("good", _("良好")), ("low", _("低落")), ("confused", _("意识不清")))),
+}

@@ -110,6 +110,26 @@ def policy_version_create(
     return version
 
 
+def policy_create(
+    *, code: str, name: str, rule: Mapping[str, Any], effective_from: date, actor: Actor, department: str = "",
+    amount: Decimal | None = None, expiry_notice_days: int = 30, allow_everyone: bool = False,
+) -> Policy:
+    """A new policy with its first version (the rule checked exactly as for a new version)."""
+    _require(actor, Permission.MANAGE_RULES)
+    if not code or Policy.objects.filter(code=code).exists():
+        raise ValidationFailed("code", _("编码为空或已存在"))
+    if not name.strip():
+        raise ValidationFailed("name", _("请填写名称"))
+    with transaction.atomic():
+        policy = Policy.objects.create(code=code, name=name.strip(), department=department,
+                                       expiry_notice_days=expiry_notice_days)
+        audit_record(actor=actor, action="care.policy.create", target_type="care.policy", target_id=policy.pk,
+                     fields=["code", "name"])
+        policy_version_create(policy=policy, rule=rule, effective_from=effective_from, actor=actor, amount=amount,
+                              note=_("初始版本"), allow_everyone=allow_everyone)
+    return policy
+
+
 def policies_seed(*, actor: Actor = SEED_ACTOR, effective_from: date = date(2024, 1, 1)) -> int:
     """The seed policies, level rules and visit plans; idempotent (by code). Returns how
     many policies were created."""
@@ -214,6 +234,14 @@ def benefit_renew(*, benefit: Benefit, ends_on: date, actor: Actor) -> Benefit:
         audit_record(actor=actor, action="care.benefit.renew", target_type="care.benefit",
                      target_id=locked.pk, fields=["ends_on"])
     return locked
+
+
+def care_access_record(*, actor: Actor, person: Person, request_id: str = "") -> None:
+    """Log that someone opened a person's care section: benefits (income) and colour reasons
+    (disability, health) are sensitive categories (PIPL art. 28)."""
+    with transaction.atomic():
+        audit_record(actor=actor, action="care.person.access", target_type="registry.person", target_id=person.pk,
+                     fields=["benefits", "care_level"], request_id=request_id)
 
 
 # --- work orders -------------------------------------------------------------------------
