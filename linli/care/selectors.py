@@ -17,6 +17,8 @@ from linli.accounts.selectors import AreaScope, Principal, scope_for
 from linli.care.choices import BenefitState, Colour, ItemStatus
 from linli.care.models import (
     Benefit,
+    CareEvent,
+    CareProfile,
     DueVisit,
     ElderLevel,
     ElderLevelChange,
@@ -26,8 +28,9 @@ from linli.care.models import (
     WorkOrder,
 )
 from linli.care.rules_query import benefits_held_q, rule_to_q
+from linli.care.workflow import PersonFacts
 from linli.core.errors import PermissionDenied
-from linli.registry.models import Person
+from linli.registry.models import Person, PersonTag
 
 SAMPLE_SIZE = 10
 
@@ -63,7 +66,7 @@ def rule_match_count(*, rule: Mapping[str, Any], on: date | None = None, sample_
     the sample only from the caller's grids."""
     day = on or timezone.localdate()
     started = time.perf_counter()
-    living = Person.objects.filter(is_deceased=False)
+    living = Person.objects.order_by().filter(is_deceased=False)
     count = living.filter(rule_to_q(rule, on=day)).count()
     total = living.count()
     sample: list[Person] = []
@@ -210,3 +213,23 @@ def benefit_coverage_for_user(*, user: Principal, on: date | None = None) -> lis
 
 def q_in_grids(scope: AreaScope) -> Q:
     return Q(grid_id__in=_grids(scope))
+
+
+def person_facts(*, person: Person, on: date) -> PersonFacts:
+    """What a rule may ask about one person, read one query at a time: the reference the
+    compiled rules are tested against, and the naive baseline of the benchmark."""
+    profile = CareProfile.objects.filter(person=person).first()
+    tags = PersonTag.objects.filter(person=person, valid_from__lte=on).exclude(valid_to__lt=on)
+    held = Benefit.objects.filter(benefits_held_q(on), person=person)
+    events: dict[str, date] = {}
+    for kind, day in CareEvent.objects.filter(person=person, occurred_on__lte=on).values_list("kind", "occurred_on"):
+        events[kind] = max(events.get(kind, day), day)
+    size = (Person.objects.filter(household_id=person.household_id, is_deceased=False).count()
+            if person.household_id else None)
+    return PersonFacts(
+        birth_date=person.birth_date, sex=person.sex, hukou=person.hukou, ethnicity=person.ethnicity,
+        is_deceased=person.is_deceased, tags=frozenset(tags.values_list("kind", flat=True)),
+        household_size=size, income_per_head=profile.income_per_head if profile else None,
+        disability_grade=profile.disability_grade if profile else None,
+        bedridden=bool(profile and profile.bedridden), only_child_lost=bool(profile and profile.only_child_lost),
+        benefits=frozenset(held.values_list("policy__code", flat=True)), events=events)

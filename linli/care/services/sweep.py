@@ -11,6 +11,7 @@ Populations are selected by the database (rules compiled to queries) and written
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -56,6 +57,7 @@ from linli.care.models import (
     Recommendation,
     ReviewItem,
     SweepRun,
+    Visit,
     VisitPlan,
     WorkOrder,
 )
@@ -73,6 +75,7 @@ from linli.care.workflow import (
     shift_years,
 )
 from linli.core.actors import Actor, SystemActor
+from linli.core.bulk import bulk_insert, bulk_update
 from linli.core.services import audit_record
 from linli.registry.models import Person
 
@@ -106,6 +109,28 @@ def _insert_select(model: type[DjangoModel], qs: QuerySet[Any, Any]) -> int:
         return max(int(cursor.rowcount), 0)
 
 
+def _insert_rows(model: type[DjangoModel], fields: list[str], rows: list[tuple[object, ...]]) -> int:
+    """Plain tuples already in database form (see :func:`_db`): COPY on PostgreSQL, one
+    ``executemany`` on SQLite (``core.bulk`` converts cell by cell, too slow for 10⁵ rows)."""
+    if connection.vendor == "postgresql" or not rows:
+        return bulk_insert(model, fields, rows)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",  # noqa: S608 -- names from the model
+                           rows)
+    return len(rows)
+
+
+def _db(value: date | Any) -> Any:
+    """A date or datetime as this database stores it (once per sweep, not per cell)."""
+    if connection.vendor == "postgresql":
+        return value
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value.isoformat()
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def _stamp(now: Any) -> dict[str, Any]:
     return {"c_created_at": Value(now, output_field=DateTimeField()),
             "c_updated_at": Value(now, output_field=DateTimeField())}
@@ -136,7 +161,7 @@ def _step_policies(on: date, actor: Actor) -> int:
     now, names, written = timezone.now(), _policy_names(), 0
     for version in versions_in_force(on):
         policy = version.policy
-        eligible = Person.objects.filter(rule_to_q(version.rule, on=on), is_deceased=False)
+        eligible = Person.objects.order_by().filter(rule_to_q(version.rule, on=on), is_deceased=False)
         receiving = Exists(Benefit.objects.filter(benefits_held_q(on), person=OuterRef("pk"), policy=policy))
         candidates = eligible.exclude(receiving)
         described = rule_describe(version.rule, policy_names=names)
@@ -177,7 +202,7 @@ def _step_birthdays(on: date, actor: Actor) -> int:
         first, last = birthday_window(on, age)
         policy = version.policy
         reason = _("30天内年满%(a)s周岁，可申请《%(p)s》") % {"a": age, "p": policy.name}
-        turning = Person.objects.filter(birth_date__gt=first, birth_date__lte=last, is_deceased=False).exclude(
+        turning = Person.objects.order_by().filter(birth_date__gt=first, birth_date__lte=last, is_deceased=False).exclude(
             Exists(Benefit.objects.filter(benefits_held_q(on), person=OuterRef("pk"), policy=policy))).exclude(
             Exists(Recommendation.objects.filter(person=OuterRef("pk"), policy=policy,
                                                  kind=RecommendationKind.BIRTHDAY, status=ItemStatus.OPEN)))
@@ -218,58 +243,61 @@ def _step_expiry(on: date, actor: Actor) -> int:
 
 
 def _step_levels(on: date, actor: Actor) -> int:
-    """Each living elder's colour from the level rules; changes kept as history."""
-    elders = Person.objects.filter(birth_date__lte=shift_years(on, ELDER_AGE), is_deceased=False)
+    """Each living elder's colour from the level rules; changes kept as history. Rule
+    matches are selected by the database; rows go back as plain tuples (COPY on PostgreSQL)."""
+    elders = Person.objects.order_by().filter(birth_date__lte=shift_years(on, ELDER_AGE), is_deceased=False)
     held: dict[int, dict[str, list[str]]] = {}
     for level_rule in LevelRule.objects.all():
-        for pk in elders.filter(rule_to_q(level_rule.rule, on=on)).values_list("pk", flat=True):
+        for pk in elders.filter(rule_to_q(level_rule.rule, on=on)).values_list("pk", flat=True).iterator(chunk_size=20000):
             held.setdefault(pk, {}).setdefault(level_rule.colour, []).append(level_rule.name)
-    current = {pk: (colour, reasons) for pk, colour, reasons in
-               ElderLevel.objects.values_list("person_id", "colour", "reasons")}
-    creates, updates, changes = [], [], []
-    for pk, grid_id in elders.values_list("pk", "grid_id").iterator(chunk_size=5000):
+    current = {person_id: (pk, colour, reasons) for pk, person_id, colour, reasons in
+               ElderLevel.objects.order_by().values_list("pk", "person_id", "colour", "reasons").iterator(chunk_size=20000)}
+    now, day = _db(timezone.now()), _db(on)
+    creates: list[tuple[object, ...]] = []
+    updates: list[tuple[object, ...]] = []
+    changes: list[tuple[object, ...]] = []
+    for pk, grid_id in elders.values_list("pk", "grid_id").iterator(chunk_size=20000):
         colour, reasons = colour_pick(held.get(pk, {}))
         before = current.pop(pk, None)
         if before is None:
-            creates.append(ElderLevel(person_id=pk, grid_id=grid_id, colour=colour, reasons=reasons, since=on))
-        elif before != (colour, reasons):
-            updates.append((pk, colour, reasons, before[0] != colour))
-        else:
-            continue
-        if before is None or before[0] != colour:
-            changes.append(ElderLevelChange(person_id=pk, from_colour=before[0] if before else "", to_colour=colour,
-                                            reasons=reasons, on=on))
-    ElderLevel.objects.bulk_create(creates, batch_size=2000)
-    existing = {lv.person_id: lv for lv in ElderLevel.objects.filter(person_id__in=[u[0] for u in updates])}
-    for pk, colour, reasons, moved in updates:
-        level = existing[pk]
-        level.colour, level.reasons = colour, reasons
-        if moved:
-            level.since = on
-    ElderLevel.objects.bulk_update(list(existing.values()), ["colour", "reasons", "since"], batch_size=2000)
-    ElderLevelChange.objects.bulk_create(changes, batch_size=2000)
+            creates.append((pk, grid_id, colour, json.dumps(reasons, ensure_ascii=False), day, now, now))
+            changes.append((pk, "", colour, json.dumps(reasons, ensure_ascii=False), day))
+        elif (before[1], before[2]) != (colour, reasons):
+            updates.append((before[0], colour, json.dumps(reasons, ensure_ascii=False), now))
+            if before[1] != colour:
+                changes.append((pk, before[1], colour, json.dumps(reasons, ensure_ascii=False), day))
+                ElderLevel.objects.filter(pk=before[0]).update(since=on)
+    _insert_rows(ElderLevel, ["person", "grid", "colour", "reasons", "since", "created_at", "updated_at"], creates)
+    bulk_update(ElderLevel, ["colour", "reasons", "updated_at"], updates)
+    _insert_rows(ElderLevelChange, ["person", "from_colour", "to_colour", "reasons", "on"], changes)
     # No longer an elder on the list (died, moved out): the level goes, the history stays.
-    ElderLevel.objects.filter(person_id__in=list(current)).delete()
+    gone = [pk for pk, _colour, _reasons in current.values()]
+    for start in range(0, len(gone), 5000):
+        ElderLevel.objects.filter(pk__in=gone[start:start + 5000]).delete()
     return len(creates) + len(updates)
 
 
 def _step_visits(on: date, actor: Actor) -> int:
     """Each elder's next planned visit by colour, put on the list a week ahead."""
     every = {**DEFAULT_VISIT_DAYS, **dict(VisitPlan.objects.values_list("colour", "every_days"))}
+    reasons = {colour: _("%(c)s老人例行走访（每%(n)s天）") % {"c": Colour(colour).label, "n": days}
+               for colour, days in every.items()}
     has_open = DueVisit.objects.filter(person=OuterRef("person_id"), reason_kind=VisitReason.PLAN,
                                        status=ItemStatus.OPEN)
-    rows = (ElderLevel.objects.exclude(Exists(has_open))
-            .annotate(last=Max("person__care_visits__visited_at"))
-            .values_list("person_id", "grid_id", "colour", "last"))
-    horizon = on + timedelta(days=VISIT_LOOKAHEAD_DAYS)
-    due = []
-    for person_id, grid_id, colour, last in rows.iterator(chunk_size=5000):
-        last_day = timezone.localtime(last).date() if last else None
-        due_on = next_visit_due(last_visit=last_day, every_days=every[colour], on=on)
+    last_visits = dict(Visit.objects.values("person_id").annotate(last=Max("visited_at"))
+                       .values_list("person_id", "last").iterator(chunk_size=20000))
+    rows = ElderLevel.objects.order_by().exclude(Exists(has_open)).values_list("person_id", "grid_id", "colour")
+    horizon, now = on + timedelta(days=VISIT_LOOKAHEAD_DAYS), _db(timezone.now())
+    due: list[tuple[object, ...]] = []
+    for person_id, grid_id, colour in rows.iterator(chunk_size=20000):
+        last = last_visits.get(person_id)
+        due_on = next_visit_due(last_visit=timezone.localtime(last).date() if last else None,
+                                every_days=every[colour], on=on)
         if due_on <= horizon:
-            due.append(DueVisit(person_id=person_id, grid_id=grid_id, reason_kind=VisitReason.PLAN, due_on=due_on,
-                                reason=_("%(c)s老人例行走访（每%(n)s天）") % {"c": Colour(colour).label, "n": every[colour]}))
-    DueVisit.objects.bulk_create(due, batch_size=2000)
+            due.append((person_id, grid_id, str(VisitReason.PLAN), reasons[colour], _db(due_on), str(ItemStatus.OPEN),
+                        False, now, now))
+    _insert_rows(DueVisit, ["person", "grid", "reason_kind", "reason", "due_on", "status", "overdue", "created_at",
+                           "updated_at"], due)
     return len(due)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from linli.care.models import Benefit, CareEvent, CareProfile, LevelRule, PolicyVersion
+from linli.care.models import LevelRule, PolicyVersion
 from linli.care.policies_seed import SEED_LEVEL_RULES, SEED_POLICIES
-from linli.care.rules_query import benefits_held_q, rule_to_q
+from linli.care.rules_query import rule_to_q
+from linli.care.selectors import person_facts
 from linli.care.tests.conftest import ON, Population
 from linli.care.workflow import (
     PersonFacts,
@@ -20,26 +21,11 @@ from linli.care.workflow import (
     rule_evaluate,
     rule_validate,
 )
-from linli.registry.models import Person, PersonTag
+from linli.registry.models import Person
 
 
 def facts_of(person: Person, on: date) -> PersonFacts:
-    """The naive way: a person's facts read one query at a time (the benchmark's baseline)."""
-    profile = CareProfile.objects.filter(person=person).first()
-    tags = PersonTag.objects.filter(person=person, valid_from__lte=on).exclude(valid_to__lt=on)
-    held = Benefit.objects.filter(benefits_held_q(on), person=person)
-    events: dict[str, date] = {}
-    for kind, day in CareEvent.objects.filter(person=person, occurred_on__lte=on).values_list("kind", "occurred_on"):
-        events[kind] = max(events.get(kind, day), day)
-    size = (Person.objects.filter(household_id=person.household_id, is_deceased=False).count()
-            if person.household_id else None)
-    return PersonFacts(
-        birth_date=person.birth_date, sex=person.sex, hukou=person.hukou, ethnicity=person.ethnicity,
-        is_deceased=person.is_deceased, tags=frozenset(tags.values_list("kind", flat=True)),
-        household_size=size, income_per_head=profile.income_per_head if profile else None,
-        disability_grade=profile.disability_grade if profile else None,
-        bedridden=bool(profile and profile.bedridden), only_child_lost=bool(profile and profile.only_child_lost),
-        benefits=frozenset(held.values_list("policy__code", flat=True)), events=events)
+    return person_facts(person=person, on=on)
 
 
 EXTRA_RULES: list[dict[str, Any]] = [
