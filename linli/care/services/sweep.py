@@ -75,7 +75,7 @@ from linli.care.workflow import (
     shift_years,
 )
 from linli.core.actors import Actor, SystemActor
-from linli.core.bulk import bulk_insert, bulk_update
+from linli.core.bulk import bulk_insert, bulk_update, column_of
 from linli.core.services import audit_record
 from linli.registry.models import Person
 
@@ -115,10 +115,10 @@ def _insert_rows(model: type[DjangoModel], fields: list[str], rows: list[tuple[o
     if connection.vendor == "postgresql" or not rows:
         return bulk_insert(model, fields, rows)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+    columns = ", ".join(quote(column_of(model, f)) for f in fields)
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",  # noqa: S608 -- names from the model
-                           rows)
+                           rows)  # type: ignore[arg-type]
     return len(rows)
 
 
