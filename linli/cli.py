@@ -171,6 +171,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_care(args: argparse.Namespace) -> int:
+    _manage("linli_care", args.action, *args.rest)
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _manage("migrate", *args.rest)
     return 0
@@ -254,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     notify = add("notify", cmd_notify, "notifications: linli notify relay | check | dead", passthrough=True)
     notify.add_argument("action", choices=["relay", "check", "dead"])
+    care = add("care", cmd_care, "proactive care: linli care sweep [--on DATE] | seed", passthrough=True)
+    care.add_argument("action", choices=["sweep", "seed"])
     return parser
 
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "linli.cases",
     "linli.catalogue",
     "linli.notify",
+    "linli.care",
     "linli.demo",
     "linli.web",
     "linli.ops",

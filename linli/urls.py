@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/", include("linli.cases.urls")),
     path("fusion/", include("linli.fusion.urls")),
     path("notifications/", include("linli.notify.urls")),
+    path("care/", include("linli.care.urls")),
     path("open311/v2/", include("linli.cases.open311_urls")),
     path("", include("linli.ops.urls")),
     path("", include("linli.web.urls")),

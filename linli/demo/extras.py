@@ -20,6 +20,7 @@ from linli.catalogue.models import ServiceItem, ServiceWindow
 from linli.catalogue.seed_items import catalogue_seed
 from linli.catalogue.services import window_create
 from linli.core.actors import Actor
+from linli.demo.care_seed import seed_care_if_missing
 from linli.demo.cases_history import DEFAULT_CASES_PER_MONTH, seed_case_history
 from linli.demo.generator import DEFAULT_SEED
 from linli.demo.hall_history import APPLICATIONS_PER_DAY, APPOINTMENTS_PER_WINDOW_DAY
@@ -97,6 +98,11 @@ def demo_extras_seed_if_missing(
     else:
         report.done.append(f"service halls: {halls.applications:,} applications, "
                            f"{halls.appointments:,} appointments")
+    care = seed_care_if_missing(actor=actor, seed=DEFAULT_SEED)
+    if care.skipped:
+        report.skipped.append("care")
+    else:
+        report.done.append(f"care: {care.benefits:,} benefits, {care.visits:,} visits")
     report.timings.update({"cases": history.seconds, "halls": sum(halls.timings.values())})
     return report
 

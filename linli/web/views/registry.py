@@ -16,6 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
+from linli.care.selectors import person_care
+from linli.care.services import care_access_record
 from linli.core.errors import PermissionDenied, ValidationFailed
 from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS, RoomUse
 from linli.registry.models import Person, PersonTag
@@ -118,8 +120,12 @@ def person(request: StaffRequest, person_id: int) -> HttpResponse:
         if any(tag.kind in SENSITIVE_TAGS for tag in tags):
             person_access_record(actor=user, person=found, request_id=request_id_of(request))
         form = RevealForm() if can_reveal else None
+    care = person_care(person=found)
+    if request.method != "POST" and (care.benefits or care.level):
+        care_access_record(actor=user, person=found, request_id=request_id_of(request))
     return render(request, "web/person.html", {
         "person": found,
+        "care": care,
         "tags": tags,
         "history": person_history(person=found, limit=HISTORY_LIMIT),
         "reveal_form": form if can_reveal else None,

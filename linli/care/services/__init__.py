@@ -1,0 +1,368 @@
+"""Writes of the care app: policies and their versions, benefits, care events, visits, work
+orders. The nightly sweep is in :mod:`linli.care.services.sweep`.
+
+Each write is keyword-only with an explicit actor, owns its transaction and writes its audit
+entry there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.choices import Permission
+from linli.accounts.selectors import scope_for
+from linli.care.choices import BenefitSource, BenefitState, CareEventKind, ItemStatus, VisitReason
+from linli.care.errors import CareErrorCode
+from linli.care.models import (
+    Benefit,
+    BenefitEvent,
+    CareEvent,
+    DueVisit,
+    LevelRule,
+    Policy,
+    PolicyVersion,
+    Visit,
+    VisitPhoto,
+    VisitPlan,
+    WorkOrder,
+)
+from linli.care.policies_seed import SEED_LEVEL_RULES, SEED_POLICIES
+from linli.care.workflow import (
+    DEFAULT_VISIT_DAYS,
+    MUST_VISIT_DAYS,
+    rule_policy_codes,
+    rule_validate,
+)
+from linli.cases.services import PhotoInput, case_open, photo_check
+from linli.core.actors import Actor, SystemActor, actor_label
+from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
+from linli.core.services import audit_record
+from linli.registry.models import Person
+
+logger = logging.getLogger(__name__)
+
+SEED_ACTOR = SystemActor("command:care_seed")
+MAX_VISIT_PHOTOS = 9
+
+
+def _require(actor: Actor, permission: str) -> None:
+    if isinstance(actor, SystemActor):
+        return
+    if not scope_for(actor).can(permission):  # type: ignore[arg-type]
+        raise PermissionDenied(_("无权执行此操作"))
+
+
+# --- policies ----------------------------------------------------------------------------
+
+def policy_rule_check(rule: Any) -> None:
+    """Refuse a rule with an error naming the node: syntax, unknown field or value, type
+    mismatch, or a ``benefits`` condition on a policy that does not exist."""
+    check = rule_validate(rule)
+    if not check.ok:
+        raise ValidationFailed("rule", "；".join(check.errors), code=CareErrorCode.BAD_RULE)
+    unknown = sorted(rule_policy_codes(rule) - set(Policy.objects.values_list("code", flat=True)))
+    if unknown:
+        raise ValidationFailed("rule", _("未知政策编码：%(c)s") % {"c": "、".join(unknown)},
+                               code=CareErrorCode.BAD_RULE)
+
+
+def policy_version_create(
+    *, policy: Policy, rule: Mapping[str, Any], effective_from: date, actor: Actor,
+    amount: Decimal | None = None, note: str = "", allow_everyone: bool = False,
+) -> PolicyVersion:
+    """A new version of a policy's rule from ``effective_from``; the version before ends the
+    day before. A rule that matches every living person is refused unless ``allow_everyone``
+    (it is almost always a mistake: a missing condition)."""
+    _require(actor, Permission.MANAGE_RULES)
+    policy_rule_check(rule)
+    from linli.care.selectors import rule_match_count
+
+    counted = rule_match_count(rule=rule, on=effective_from)
+    if counted.matches_everyone and not allow_everyone:
+        raise ValidationFailed("rule", _("该条件匹配全部%(n)s人，请检查是否缺少条件") % {"n": counted.total},
+                               code=CareErrorCode.RULE_TOO_BROAD)
+    with transaction.atomic():
+        locked = Policy.objects.select_for_update().get(pk=policy.pk)
+        last = locked.versions.order_by("-number").first()
+        if last is not None and effective_from <= last.effective_from:
+            raise ValidationFailed("effective_from", _("生效日期须晚于上一版本的生效日期%(d)s") % {
+                "d": last.effective_from.isoformat()}, code=CareErrorCode.BAD_DATES)
+        if last is not None and (last.effective_to is None or last.effective_to >= effective_from):
+            last.effective_to = effective_from - timedelta(days=1)
+            last.save(update_fields=["effective_to", "updated_at"])
+        version = PolicyVersion.objects.create(
+            policy=locked, number=(last.number + 1) if last else 1, rule=dict(rule),
+            amount=amount if amount is not None else (last.amount if last else None),
+            effective_from=effective_from, note=note,
+            created_by_id=None if isinstance(actor, SystemActor) else actor.pk,
+        )
+        audit_record(actor=actor, action="care.policy.version", target_type="care.policy",
+                     target_id=locked.pk, fields=["rule", "effective_from"], reason=f"v{version.number}")
+    return version
+
+
+def policy_create(
+    *, code: str, name: str, rule: Mapping[str, Any], effective_from: date, actor: Actor, department: str = "",
+    amount: Decimal | None = None, expiry_notice_days: int = 30, allow_everyone: bool = False,
+) -> Policy:
+    """A new policy with its first version (the rule checked exactly as for a new version)."""
+    _require(actor, Permission.MANAGE_RULES)
+    if not code or Policy.objects.filter(code=code).exists():
+        raise ValidationFailed("code", _("编码为空或已存在"))
+    if not name.strip():
+        raise ValidationFailed("name", _("请填写名称"))
+    with transaction.atomic():
+        policy = Policy.objects.create(code=code, name=name.strip(), department=department,
+                                       expiry_notice_days=expiry_notice_days)
+        audit_record(actor=actor, action="care.policy.create", target_type="care.policy", target_id=policy.pk,
+                     fields=["code", "name"])
+        policy_version_create(policy=policy, rule=rule, effective_from=effective_from, actor=actor, amount=amount,
+                              note=_("初始版本"), allow_everyone=allow_everyone)
+    return policy
+
+
+def policies_seed(*, actor: Actor = SEED_ACTOR, effective_from: date = date(2024, 1, 1)) -> int:
+    """The seed policies, level rules and visit plans; idempotent (by code). Returns how
+    many policies were created."""
+    created = 0
+    with transaction.atomic():
+        for spec in SEED_POLICIES:
+            policy, new = Policy.objects.get_or_create(code=spec["code"], defaults={
+                "name": spec["name"], "department": spec["department"], "basis": spec["basis"],
+                "expiry_notice_days": spec["expiry_notice_days"]})
+            if new:
+                created += 1
+        # Versions after all policies exist: rules may name other policies.
+        for spec in SEED_POLICIES:
+            policy = Policy.objects.get(code=spec["code"])
+            if not policy.versions.exists():
+                policy_rule_check(spec["rule"])
+                PolicyVersion.objects.create(
+                    policy=policy, number=1, rule=spec["rule"], effective_from=effective_from,
+                    amount=Decimal(spec["amount"]) if spec["amount"] else None, note=_("初始版本"))
+        if not LevelRule.objects.exists():
+            for position, spec in enumerate(SEED_LEVEL_RULES):
+                policy_rule_check(spec["rule"])
+                LevelRule.objects.create(position=position, **spec)
+        for colour, days in DEFAULT_VISIT_DAYS.items():
+            VisitPlan.objects.get_or_create(colour=colour, defaults={"every_days": days})
+        if created:
+            audit_record(actor=actor, action="care.policy.seed", target_type="care.policy", reason=str(created))
+    return created
+
+
+def level_rule_update(*, level_rule: LevelRule, rule: Mapping[str, Any], name: str, actor: Actor) -> LevelRule:
+    """Change a three-colour rule (applied by the next sweep)."""
+    _require(actor, Permission.MANAGE_RULES)
+    policy_rule_check(rule)
+    with transaction.atomic():
+        level_rule.rule, level_rule.name = dict(rule), name
+        level_rule.save(update_fields=["rule", "name", "updated_at"])
+        audit_record(actor=actor, action="care.level_rule.update", target_type="care.levelrule",
+                     target_id=level_rule.pk, fields=["rule", "name"])
+    return level_rule
+
+
+# --- benefits ----------------------------------------------------------------------------
+
+# (from state, action) → to state
+BENEFIT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (BenefitState.ACTIVE, "suspend"): BenefitState.SUSPENDED,
+    (BenefitState.SUSPENDED, "resume"): BenefitState.ACTIVE,
+    (BenefitState.ACTIVE, "stop"): BenefitState.STOPPED,
+    (BenefitState.SUSPENDED, "stop"): BenefitState.STOPPED,
+    (BenefitState.ACTIVE, "expire"): BenefitState.EXPIRED,
+}
+
+
+def benefit_grant(
+    *, person: Person, policy: Policy, starts_on: date, source: str, actor: Actor,
+    ends_on: date | None = None, amount: Decimal | None = None, reason: str = "",
+) -> Benefit:
+    """Record that a person receives a policy (a window decision, an import, a manual entry)."""
+    if source not in BenefitSource.values:
+        raise ValidationFailed("source", _("未知来源"))
+    if ends_on is not None and ends_on < starts_on:
+        raise ValidationFailed("ends_on", _("截止日期不能早于起始日期"), code=CareErrorCode.BAD_DATES)
+    with transaction.atomic():
+        benefit = Benefit.objects.create(person=person, policy=policy, starts_on=starts_on, ends_on=ends_on,
+                                         amount=amount, source=source)
+        BenefitEvent.objects.create(benefit=benefit, action="grant", to_state=benefit.state, reason=reason,
+                                    actor_label=actor_label(actor))
+        audit_record(actor=actor, action="care.benefit.grant", target_type="care.benefit", target_id=benefit.pk,
+                     fields=["person", "policy", "starts_on", "ends_on", "amount"])
+    return benefit
+
+
+def benefit_transition(*, benefit: Benefit, action: str, actor: Actor, reason: str = "") -> Benefit:
+    """Suspend, resume, stop or expire a benefit, keeping its history."""
+    with transaction.atomic():
+        locked = Benefit.objects.select_for_update().get(pk=benefit.pk)
+        to_state = BENEFIT_TRANSITIONS.get((locked.state, action))
+        if to_state is None:
+            raise ValidationFailed("action", _("当前状态不能执行该操作"), code=CareErrorCode.BAD_TRANSITION)
+        BenefitEvent.objects.create(benefit=locked, action=action, from_state=locked.state, to_state=to_state,
+                                    reason=reason, actor_label=actor_label(actor))
+        locked.state = to_state
+        locked.save(update_fields=["state", "updated_at"])
+        audit_record(actor=actor, action=f"care.benefit.{action}", target_type="care.benefit",
+                     target_id=locked.pk, fields=["state"], reason=reason)
+    return locked
+
+
+def benefit_renew(*, benefit: Benefit, ends_on: date, actor: Actor) -> Benefit:
+    """Extend a benefit (after the renewal work order): closes its open expiry work order."""
+    with transaction.atomic():
+        locked = Benefit.objects.select_for_update().get(pk=benefit.pk)
+        if locked.state != BenefitState.ACTIVE or (locked.ends_on and ends_on <= locked.ends_on):
+            raise ValidationFailed("ends_on", _("只能延长享受中的待遇"), code=CareErrorCode.BAD_DATES)
+        BenefitEvent.objects.create(benefit=locked, action="renew", from_state=locked.state, to_state=locked.state,
+                                    reason=ends_on.isoformat(), actor_label=actor_label(actor))
+        locked.ends_on = ends_on
+        locked.save(update_fields=["ends_on", "updated_at"])
+        WorkOrder.objects.filter(benefit=locked, status=ItemStatus.OPEN).update(
+            status=ItemStatus.DONE, done_at=timezone.now(), updated_at=timezone.now())
+        audit_record(actor=actor, action="care.benefit.renew", target_type="care.benefit",
+                     target_id=locked.pk, fields=["ends_on"])
+    return locked
+
+
+def care_access_record(*, actor: Actor, person: Person, request_id: str = "") -> None:
+    """Log that someone opened a person's care section: benefits (income) and colour reasons
+    (disability, health) are sensitive categories (PIPL art. 28)."""
+    with transaction.atomic():
+        audit_record(actor=actor, action="care.person.access", target_type="registry.person", target_id=person.pk,
+                     fields=["benefits", "care_level"], request_id=request_id)
+
+
+# --- work orders -------------------------------------------------------------------------
+
+def work_order_notification_send(*, work_order_ids: Sequence[int]) -> None:
+    """Tell the assigned grid workers about new work orders.
+
+    The hook for the notification app (``linli.notify``, being built in parallel): it is to
+    put one message per work order in the notification outbox. Until it is wired, nothing
+    is sent; the orders appear on the grid worker's "today" page, which is where they are
+    worked from. Called on commit by the sweep.
+    """
+    logger.info("care: %d new work orders (notification outbox not wired yet)", len(work_order_ids))
+
+
+def work_order_close(*, work_order: WorkOrder, actor: Actor) -> WorkOrder:
+    """The grid worker has done it."""
+    with transaction.atomic():
+        updated = WorkOrder.objects.filter(pk=work_order.pk, status=ItemStatus.OPEN).update(
+            status=ItemStatus.DONE, done_at=timezone.now(), updated_at=timezone.now())
+        if not updated:
+            raise ValidationFailed("status", _("工单已办结"), code=CareErrorCode.BAD_TRANSITION)
+        audit_record(actor=actor, action="care.work_order.close", target_type="care.workorder",
+                     target_id=work_order.pk, fields=["status"])
+    work_order.refresh_from_db()
+    return work_order
+
+
+# --- care events and visits --------------------------------------------------------------
+
+MUST_VISIT_KINDS: frozenset[str] = frozenset({
+    CareEventKind.HOSPITALISATION, CareEventKind.BEREAVEMENT, CareEventKind.DISASTER,
+    CareEventKind.DOOR_SILENCE, CareEventKind.COMPLAINT,
+})
+
+
+def care_event_record(*, person: Person, kind: str, occurred_on: date, actor: Actor,
+                      note: str = "", source: str = "") -> CareEvent:
+    """Record a life event; a 三必到五必访 kind creates a must-visit due within a day."""
+    if kind not in CareEventKind.values:
+        raise ValidationFailed("kind", _("未知事件类型"))
+    with transaction.atomic():
+        event = CareEvent.objects.create(person=person, kind=kind, occurred_on=occurred_on, note=note,
+                                         source=source)
+        if kind in MUST_VISIT_KINDS:
+            due_on = max(occurred_on, timezone.localdate()) + timedelta(days=MUST_VISIT_DAYS)
+            reason = _("三必到五必访：%(k)s（%(d)s）") % {"k": CareEventKind(kind).label, "d": occurred_on.isoformat()}
+            due = DueVisit.objects.filter(person=person, reason_kind=VisitReason.TRIGGER,
+                                          status=ItemStatus.OPEN).first()
+            if due is None:
+                DueVisit.objects.create(person=person, grid_id=person.grid_id, reason_kind=VisitReason.TRIGGER,
+                                        reason=reason, due_on=due_on)
+            elif due.due_on > due_on:
+                due.due_on, due.reason = due_on, reason
+                due.save(update_fields=["due_on", "reason", "updated_at"])
+        audit_record(actor=actor, action="care.event.record", target_type="registry.person",
+                     target_id=person.pk, fields=["kind", "occurred_on"])
+    return event
+
+
+def _visit_person(actor: Actor, person_id: int) -> Person:
+    scope = scope_for(actor)  # type: ignore[arg-type]
+    if not scope.can(Permission.EDIT_REGISTRY):
+        raise PermissionDenied(_("无权记录走访"))
+    person = Person.objects.filter(pk=person_id, grid_id__in=sorted(scope.grid_ids)).first()
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def visit_record(
+    *, actor: Actor, person_id: int, visited_at: datetime, findings: Mapping[str, Any],
+    notes: str = "", needs: str = "", met: str = "", place: str = "",
+    lon: float | None = None, lat: float | None = None, photos: Sequence[PhotoInput] = (),
+) -> Visit:
+    """Record a visit; closes the person's open due visits (planned and must-visit)."""
+    person = _visit_person(actor, person_id)
+    if visited_at > timezone.now() + timedelta(minutes=5):
+        raise ValidationFailed("visited_at", _("走访时间不能晚于现在"))
+    if (lon is None) != (lat is None):
+        raise ValidationFailed("lon", _("经纬度须同时填写"))
+    if len(photos) > MAX_VISIT_PHOTOS:
+        raise ValidationFailed("photos", _("照片最多9张"))
+    checked = [photo_check(p) for p in photos]
+    with transaction.atomic():
+        visit = Visit.objects.create(
+            person=person, grid_id=person.grid_id, visitor_id=int(actor.pk or 0), visited_at=visited_at, place=place,
+            lon=lon, lat=lat, met=met, findings=dict(findings), notes=notes, needs=needs)
+        for photo in checked:
+            row = VisitPhoto(visit=visit, sha256=photo.sha256, content_type=photo.content_type,
+                             size=len(photo.content))
+            name = f"care/{photo.sha256[:2]}/{photo.sha256}{photo.extension}"
+            if row.file.storage.exists(name):
+                row.file.name = name
+            else:
+                row.file.save(f"x{photo.extension}", ContentFile(photo.content), save=False)
+            row.save()
+        DueVisit.objects.filter(person=person, status=ItemStatus.OPEN, due_on__lte=visited_at.date() + timedelta(
+            days=7)).update(status=ItemStatus.DONE, visit=visit, updated_at=timezone.now())
+        audit_record(actor=actor, action="care.visit.record", target_type="registry.person", target_id=person.pk,
+                     fields=["visit"])
+    return visit
+
+
+def visit_case_open(*, visit: Visit, actor: Actor, category: str) -> int:
+    """Open a case from a visit's needs (one click on the visit): a grid worker's patrol
+    report at the person's building; returns the case id."""
+    person = _visit_person(actor, visit.person_id)
+    if visit.case_id:
+        return visit.case_id
+    building = person.building
+    text = visit.needs or visit.notes
+    if not text:
+        raise ValidationFailed("needs", _("走访记录没有诉求内容"))
+    case, _created = case_open(
+        actor=actor, source="patrol", category=category, description=f"{person.name}：{text}"[:1000],
+        lon=visit.lon if visit.lon is not None else (building.lon if building else None),
+        lat=visit.lat if visit.lat is not None else (building.lat if building else None),
+        address=building.address if building else "", source_key=f"care-visit-{visit.pk}")
+    with transaction.atomic():
+        Visit.objects.filter(pk=visit.pk).update(case_id=case.pk, updated_at=timezone.now())
+        audit_record(actor=actor, action="care.visit.case", target_type="care.visit", target_id=visit.pk,
+                     fields=["case_id"])
+    return case.pk
