@@ -134,6 +134,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices(args: argparse.Namespace) -> int:
+    _manage("linli_devices", *args.rest)
+    return 0
+
+
 def cmd_upgrade(args: argparse.Namespace) -> int:
     _manage("linli_upgrade", *args.rest)
     return 0
@@ -246,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit = add("audit", cmd_audit, "audit log: verify the MAC chain, write a checkpoint, or tail it",
                 passthrough=True)
     audit.add_argument("action", choices=["verify", "checkpoint", "tail"])
+    add("devices", cmd_devices, "devices: linli devices ingest | sweep [--every N] | simulate",
+        passthrough=True, own_help=False)
     return parser
 
 
