@@ -133,7 +133,8 @@ def _history(devices: list[Device], rng: random.Random, now: datetime) -> None:
         ingest_batch([_message(device, {"msg_id": f"seed-alarm-{n}", trigger: True}, at)])
         alarm = Alarm.objects.filter(device=device, kind=AlarmKind(trigger)).order_by("-pk").first()
         if alarm is not None and then is not None and staff is not None:
-            note = {AlarmAction.FALSE_ALARM: "厨房炒菜油烟触发,已告知老人开窗",
-                    AlarmAction.HANDLE: "网格员已上门,老人安好"}.get(then, "")
+            notes: dict[str, str] = {AlarmAction.FALSE_ALARM: "厨房炒菜油烟触发,已告知老人开窗",
+                                     AlarmAction.HANDLE: "网格员已上门,老人安好"}
+            note = notes.get(then, "")
             alarm_transition(alarm=alarm, action=then, actor=staff, note=note)
     device_sweep(now=now)
