@@ -126,22 +126,34 @@ class Ingestor:
             self._say(f"ingest: {report.accepted} accepted, {report.duplicates} duplicates, "
                       f"{report.dead_letters} dead letters, {report.alarms_raised} alarms raised")
 
+    def start(self) -> None:
+        """Connect (in the background, with reconnection) and start receiving."""
+        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        self.client.loop_start()
+
+    def step(self) -> list[mqtt.MQTTMessage]:
+        """Commit and acknowledge the next batch (waiting up to 0.5 s for one); what it was."""
+        batch = self._next_batch()
+        if batch:
+            self._commit(batch)
+        return batch
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
     def stop(self, _signum: int = 0, _frame: FrameType | None = None) -> None:
         self.stopping = True
 
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
-        self.client.loop_start()
+        self.start()
         try:
             while not self.stopping:
-                batch = self._next_batch()
-                if batch:
-                    self._commit(batch)
+                self.step()
             # What was received but not committed stays unacknowledged: the broker resends it.
         finally:
-            self.client.disconnect()
-            self.client.loop_stop()
+            self.close()
         self._say(f"ingest: stopped after {self.total.accepted} messages")
         return 0
