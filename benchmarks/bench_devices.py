@@ -270,16 +270,16 @@ def main() -> None:
 
             now = timezone.now()
             later = now + timedelta(hours=20)
-            batch = []
+            contacts: list[Device] = []
             for n in range(args.contacts):
                 due = now - timedelta(minutes=1) if n % (args.contacts // 100) == 0 else later
-                batch.append(Device(kind="door_contact", external_id=f"a{n}", grid=grid, absence_hours=24,
+                contacts.append(Device(kind="door_contact", external_id=f"a{n}", grid=grid, absence_hours=24,
                                     last_opened_at=due - timedelta(hours=24), absence_due_at=due,
                                     offline_due_at=later))
-                if len(batch) == 10_000:
-                    Device.objects.bulk_create(batch)
-                    batch = []
-            Device.objects.bulk_create(batch)
+                if len(contacts) == 10_000:
+                    Device.objects.bulk_create(contacts)
+                    contacts = []
+            Device.objects.bulk_create(contacts)
             Device.objects.filter(offline_due_at__isnull=True).update(offline_due_at=later)
             started = time.perf_counter()
             swept = device_sweep(now=now)
@@ -287,7 +287,7 @@ def main() -> None:
             started = time.perf_counter()
             scanned = sum(1 for opened, hours in Device.objects.filter(kind="door_contact", absence_hours__isnull=False)
                           .values_list("last_opened_at", "absence_hours").iterator(chunk_size=10_000)
-                          if opened is not None and opened + timedelta(hours=hours) <= now)
+                          if opened is not None and opened + timedelta(hours=hours or 0) <= now)
             scan_s = time.perf_counter() - started
             results.append(Result(
                 bench="absence sweep (100 due)", size=args.contacts, unit="s", linli=sweep_s, baseline=scan_s,
