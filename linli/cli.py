@@ -134,6 +134,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices(args: argparse.Namespace) -> int:
+    _manage("linli_devices", *args.rest)
+    return 0
+
+
 def cmd_upgrade(args: argparse.Namespace) -> int:
     _manage("linli_upgrade", *args.rest)
     return 0
@@ -261,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("action", choices=["relay", "check", "dead"])
     care = add("care", cmd_care, "proactive care: linli care sweep [--on DATE] | seed", passthrough=True)
     care.add_argument("action", choices=["sweep", "seed"])
+    add("devices", cmd_devices, "devices: linli devices ingest | sweep [--every N] | simulate",
+        passthrough=True, own_help=False)
     return parser
 
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "linli.catalogue",
     "linli.notify",
     "linli.care",
+    "linli.devices",
     "linli.demo",
     "linli.web",
     "linli.ops",
@@ -293,3 +294,12 @@ if LINLI_LOG_FILE:
     LOGGING["handlers"]["file"] = {"class": "logging.handlers.WatchedFileHandler",
                                    "filename": LINLI_LOG_FILE, "formatter": "plain"}
     LOGGING["root"]["handlers"].append("file")
+
+# MQTT broker of the devices ingestor (docs/devices.md). A fixed client id and a persistent
+# session: the broker keeps QoS 1 messages for us while the ingestor is down.
+LINLI_MQTT_HOST = os.environ.get("LINLI_MQTT_HOST", "127.0.0.1")
+LINLI_MQTT_PORT = env_int("LINLI_MQTT_PORT", default=1883, minimum=1)
+LINLI_MQTT_TLS = env_bool("LINLI_MQTT_TLS", default=False)
+LINLI_MQTT_USERNAME = os.environ.get("LINLI_MQTT_USERNAME", "")
+LINLI_MQTT_PASSWORD = os.environ.get("LINLI_MQTT_PASSWORD", "")
+LINLI_MQTT_CLIENT_ID = os.environ.get("LINLI_MQTT_CLIENT_ID", "linli-ingest")

@@ -22,6 +22,7 @@ from linli.catalogue.services import window_create
 from linli.core.actors import Actor
 from linli.demo.care_seed import seed_care_if_missing
 from linli.demo.cases_history import DEFAULT_CASES_PER_MONTH, seed_case_history
+from linli.demo.devices_seed import seed_devices
 from linli.demo.generator import DEFAULT_SEED
 from linli.demo.hall_history import APPLICATIONS_PER_DAY, APPOINTMENTS_PER_WINDOW_DAY
 from linli.demo.hall_seed import seed_hall_history
@@ -103,6 +104,11 @@ def demo_extras_seed_if_missing(
         report.skipped.append("care")
     else:
         report.done.append(f"care: {care.benefits:,} benefits, {care.visits:,} visits")
+    devices = seed_devices(seed=DEFAULT_SEED)
+    if devices.skipped:
+        report.skipped.append("devices")
+    else:
+        report.done.append(f"devices: {devices.devices} devices, {devices.alarms} alarms")
     report.timings.update({"cases": history.seconds, "halls": sum(halls.timings.values())})
     return report
 

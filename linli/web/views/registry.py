@@ -19,6 +19,7 @@ from linli.accounts.selectors import scope_for
 from linli.care.selectors import person_care
 from linli.care.services import care_access_record
 from linli.core.errors import PermissionDenied, ValidationFailed
+from linli.devices.selectors import devices_of_person
 from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS, RoomUse
 from linli.registry.models import Person, PersonTag
 from linli.registry.selectors import (
@@ -130,6 +131,8 @@ def person(request: StaffRequest, person_id: int) -> HttpResponse:
         "history": person_history(person=found, limit=HISTORY_LIMIT),
         "reveal_form": form if can_reveal else None,
         "revealed": revealed,
+        # The devices app's section (sensors bound to this person, as far as the user sees them).
+        "devices": devices_of_person(user=user, person=found),
     })
 
 

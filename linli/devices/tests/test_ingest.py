@@ -1,0 +1,194 @@
+"""Ingestion without a broker: messages → state, inbox dedup, dead letters, alarms, cases."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from linli.cases.choices import CaseSource, CaseStatus
+from linli.cases.models import Case
+from linli.core.errors import NotFound, ValidationFailed
+from linli.devices.choices import AlarmKind, AlarmStatus, DeviceStatus
+from linli.devices.models import Alarm, DeadLetter, Device, Reading
+from linli.devices.services import Message, alarm_transition, device_sweep, ingest_batch
+
+pytestmark = pytest.mark.django_db
+
+
+def msg(topic: str, body: object, *, at=None) -> Message:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return Message(topic=topic, payload=raw, received_at=at or timezone.now())
+
+
+def smoke(device: Device, msg_id: str) -> Message:
+    return msg(f"linli/devices/{device.external_id}/events", {"msg_id": msg_id, "smoke": True, "battery": 90})
+
+
+def test_smoke_opens_a_level_one_case_at_the_room(flat, tree):
+    # when the kitchen smoke detector reports smoke
+    report = ingest_batch([smoke(flat.smoke, "m-1")])
+    # then one alarm and one level-1 IoT case of 火灾 at the flat's address in grid a1
+    alarm = Alarm.objects.get()
+    assert report.alarms_raised == 1
+    assert (alarm.kind, alarm.level, alarm.status) == (AlarmKind.SMOKE, 1, AlarmStatus.RAISED)
+    case = alarm.case
+    assert case is not None
+    assert (case.source, case.level, case.category.code) == (CaseSource.IOT, 1, "0506")
+    assert case.grid_id == tree.grid_a1.pk
+    assert "望江路" in case.address
+    assert "2单元501室" in case.address
+    assert "厨房" in case.description
+    assert case.status == CaseStatus.DISPATCHED  # trusted channel: registered and dispatched by rule
+
+
+@pytest.mark.parametrize(("kind", "value", "category"), [("gas", "gas", "1203"), ("sos", "sos", "1701")])
+def test_gas_and_sos_open_level_one_cases(flat, kind, value, category):
+    device = flat.gas if kind == "gas" else flat.sos
+    ingest_batch([msg(f"linli/devices/{device.external_id}/events", {"msg_id": "x", value: True})])
+    alarm = Alarm.objects.get()
+    assert alarm.case is not None
+    assert (alarm.level, alarm.case.category.code) == (1, category)
+
+
+def test_a_redelivered_message_changes_nothing(flat):
+    ingest_batch([smoke(flat.smoke, "m-1")])
+    # when the broker delivers the same message again (QoS 1 after a crash)
+    report = ingest_batch([smoke(flat.smoke, "m-1")])
+    # then it is recognised and nothing is counted twice
+    assert (report.accepted, report.duplicates, report.alarms_folded) == (0, 1, 0)
+    assert Reading.objects.count() == 1
+    assert Alarm.objects.get().repeats == 0
+    assert Case.objects.count() == 1
+
+
+def test_repeats_fold_into_the_open_alarm_and_open_no_second_case(flat):
+    ingest_batch([smoke(flat.smoke, "m-1"), smoke(flat.smoke, "m-2")])
+    ingest_batch([smoke(flat.smoke, "m-3")])
+    alarm = Alarm.objects.get()
+    assert alarm.repeats == 2
+    assert Case.objects.count() == 1
+
+
+def test_a_new_alarm_after_the_last_was_handled(flat, users):
+    ingest_batch([smoke(flat.smoke, "m-1")])
+    alarm_transition(alarm=Alarm.objects.get(), action="handle", actor=users.community_a, note="烧水误触")
+    ingest_batch([smoke(flat.smoke, "m-2")])
+    assert Alarm.objects.count() == 2
+    assert Case.objects.count() == 2
+
+
+def test_bad_messages_become_dead_letters_and_lose_nothing_else(flat):
+    # given a batch with an unknown device, a malformed and an oversized payload among good ones
+    batch = [
+        msg("zigbee2mqtt/a1-door_contact", {"contact": False, "battery": 15}),
+        msg("zigbee2mqtt/nobody", {"contact": True}),
+        msg("zigbee2mqtt/a1-smoke", b"{oops"),
+        msg("zigbee2mqtt/a1-smoke", b"{" + b" " * 70_000 + b"}"),
+        msg("weather/hangzhou", {"t": 3}),
+        smoke(flat.smoke, "m-1"),
+    ]
+    report = ingest_batch(batch)
+    # then the good ones are applied and each bad one is kept with its reason
+    assert (report.accepted, report.dead_letters, report.alarms_raised) == (2, 4, 1)
+    reasons = sorted(DeadLetter.objects.values_list("reason", flat=True))
+    assert reasons == ["malformed", "oversized", "unknown_device", "unknown_topic"]
+    assert DeadLetter.objects.get(reason="unknown_device").payload == '{"contact": true}'
+    # and a redelivery of the same bad message is kept once
+    ingest_batch(batch[1:2])
+    assert DeadLetter.objects.count() == 4
+
+
+def test_state_online_battery_and_door(flat):
+    ingest_batch([msg("zigbee2mqtt/a1-door_contact", {"contact": False, "battery": 15})])
+    door = Device.objects.get(pk=flat.door.pk)
+    assert door.status == DeviceStatus.ONLINE
+    assert (door.battery, door.battery_low) == (15, True)
+    assert door.last_opened_at is not None
+    assert door.absence_due_at == door.last_opened_at + timedelta(hours=24)
+    assert door.last_values["door_open"] is True
+
+
+def test_door_contact_of_an_elder_living_alone_gets_the_absence_rule(flat):
+    assert flat.door.absence_hours == 24
+    assert flat.smoke.absence_hours is None
+
+
+def test_absence_sweep_opens_a_welfare_check_once_and_the_door_clears_it(flat):
+    # given the door last opened 25 hours ago
+    opened = timezone.now() - timedelta(hours=25)
+    ingest_batch([msg("zigbee2mqtt/a1-door_contact", {"contact": False}, at=opened)])
+    # when the sweep runs twice
+    first = device_sweep()
+    second = device_sweep()
+    # then one absence alarm and one case for the grid worker (独居老人异常)
+    assert (first.absences, second.absences) == (1, 0)
+    alarm = Alarm.objects.get(kind=AlarmKind.ABSENCE)
+    assert alarm.case is not None
+    assert alarm.case.category.code == "1701"
+    assert alarm.case.assignee is not None or alarm.case.status == CaseStatus.DISPATCHED
+    # when the door opens again the alarm is cleared and the timer restarts
+    ingest_batch([msg("zigbee2mqtt/a1-door_contact", {"contact": False, "battery": 80})])
+    alarm.refresh_from_db()
+    assert alarm.status == AlarmStatus.CLEARED
+    assert Device.objects.get(pk=flat.door.pk).absence_due_at is not None
+
+
+def test_a_silent_device_goes_offline_as_maintenance_without_a_case(flat):
+    ingest_batch([msg("zigbee2mqtt/a1-smoke", {"smoke": False}, at=timezone.now() - timedelta(hours=26))])
+    report = device_sweep()
+    assert report.offline >= 1
+    assert Device.objects.get(pk=flat.smoke.pk).status == DeviceStatus.OFFLINE
+    silent = Alarm.objects.get(device=flat.smoke, kind=AlarmKind.SILENT)
+    assert silent.case is None
+    # a message brings it back and clears the maintenance alarm
+    ingest_batch([msg("zigbee2mqtt/a1-smoke", {"smoke": False, "battery": 70})])
+    silent.refresh_from_db()
+    assert silent.status == AlarmStatus.CLEARED
+    assert Device.objects.get(pk=flat.smoke.pk).status == DeviceStatus.ONLINE
+
+
+def test_camera_events_fold_per_camera_zone_and_label_and_close_on_timeout(flat, users, tree):
+    from linli.devices.services import device_register
+
+    camera = device_register(actor=users.community_a, kind="camera", external_id="cam-01", grid=tree.grid_a1,
+                             lon=120.205, lat=30.205, spot="望江路口")
+    def event(event_id: str, label: str = "car", phase: str = "new") -> Message:
+        return msg("frigate/events", {"type": phase, "after": {
+            "id": event_id, "camera": "cam-01", "label": label, "current_zones": ["no_parking"], "has_snapshot": True}})
+    ingest_batch([event("e1"), event("e1", phase="update"), event("e2")])
+    ingest_batch([event("e3", label="street_vendor")])
+    alarms = Alarm.objects.filter(device=camera).order_by("pk")
+    assert [(a.fold_key, a.repeats) for a in alarms] == [("car@no_parking", 2), ("street_vendor@no_parking", 0)]
+    cases = [a.case for a in alarms if a.case is not None]
+    assert [c.category.code for c in cases] == ["0405", "0401"]
+    assert cases[0].source == CaseSource.CAMERA
+    assert alarms[0].snapshot_url.endswith("snapshot.jpg")
+    report = device_sweep(now=timezone.now() + timedelta(minutes=11))
+    assert report.cameras_closed == 2
+
+
+def test_the_notification_hook_runs_once_per_new_alarm_after_commit(flat, caplog, django_capture_on_commit_callbacks):
+    with caplog.at_level(logging.INFO, logger="linli.devices.services"), \
+            django_capture_on_commit_callbacks(execute=True):
+        ingest_batch([smoke(flat.smoke, "m-1"), smoke(flat.smoke, "m-2")])
+    hooks = [r for r in caplog.records if "not wired yet" in r.getMessage()]
+    assert len(hooks) == 1
+
+
+def test_acknowledge_then_handle_and_another_area_cannot(flat, users):
+    ingest_batch([smoke(flat.smoke, "m-1")])
+    alarm = Alarm.objects.get()
+    # another community's staff gets "does not exist"
+    with pytest.raises(NotFound):
+        alarm_transition(alarm=alarm, action="acknowledge", actor=users.community_b)
+    acked = alarm_transition(alarm=alarm, action="acknowledge", actor=users.grid_worker_a1)
+    assert acked.status == AlarmStatus.ACKNOWLEDGED
+    assert acked.acknowledged_by == users.grid_worker_a1
+    done = alarm_transition(alarm=alarm, action="false_alarm", actor=users.community_a, note="做饭油烟")
+    assert (done.status, done.note) == (AlarmStatus.FALSE_ALARM, "做饭油烟")
+    with pytest.raises(ValidationFailed):
+        alarm_transition(alarm=alarm, action="handle", actor=users.community_a)

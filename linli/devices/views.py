@@ -1,0 +1,126 @@
+"""Device pages: devices with their state, registration and binding, the alarm feed and an
+alarm's page (acknowledge, handle, false alarm), dead letters. Scoped by the selectors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from linli.accounts.access import StaffRequest, request_id_of, staff_view
+from linli.accounts.choices import Role
+from linli.accounts.selectors import scope_for
+from linli.core.errors import ApplicationError, NotFound
+from linli.devices import selectors, services, workflow
+from linli.devices.choices import AlarmAction, DeadLetterReason, DeviceKind
+from linli.devices.forms import AlarmActionForm, DeviceForm
+from linli.geo.models import Area
+from linli.registry.selectors import person_get_for_user, room_get_for_user
+
+LIST_LIMIT = 200
+device_staff = staff_view(roles=(Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN))
+dead_letter_staff = staff_view(roles=(Role.STREET_STAFF, Role.DISTRICT_ADMIN))
+ACTION_LABELS = {AlarmAction.ACKNOWLEDGE: _("确认"), AlarmAction.HANDLE: _("已处置"), AlarmAction.FALSE_ALARM: _("误报")}
+
+
+@require_GET
+@device_staff
+def device_list(request: StaffRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    query = request.GET.get("q", "").strip()[:100]
+    rows = list(selectors.device_list_for_user(
+        user=request.user, status=status if status in selectors.STATUS_FILTERS else "",
+        kind=kind if kind in DeviceKind.values else "", q=query)[:LIST_LIMIT + 1])
+    return render(request, "devices/list.html", {
+        "devices": rows[:LIST_LIMIT], "limit_reached": len(rows) > LIST_LIMIT, "status": status, "kind": kind,
+        "query": query, "kinds": DeviceKind.choices, "counts": selectors.device_counts_for_user(user=request.user),
+    })
+
+
+@require_GET
+@device_staff
+def device_detail(request: StaffRequest, device_id: int) -> HttpResponse:
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    return render(request, "devices/device.html", {
+        "device": device, "readings": selectors.device_readings(device=device),
+        "alarms": list(device.alarms.order_by("-raised_at")[:20]),
+    })
+
+
+def _grid_choices(request: StaffRequest) -> list[tuple[int, str]]:
+    grids = Area.objects.filter(pk__in=scope_for(request.user).grid_ids).order_by("code")
+    return [(g.pk, g.name) for g in grids]
+
+
+@require_http_methods(["GET", "POST"])
+@device_staff
+def device_register(request: StaffRequest) -> HttpResponseBase:
+    grids = _grid_choices(request)
+    initial = {"person": request.GET.get("person") or None}
+    form = DeviceForm(request.POST or None, grids=grids, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = person_get_for_user(user=request.user, person_id=data["person"]) if data["person"] else None
+            room = room_get_for_user(user=request.user, room_id=data["room"]) if data["room"] else None
+            if person is not None and room is None:
+                room = person.room
+            grid = Area.objects.filter(pk=int(data["grid"])).first() if data["grid"] else None
+            device = services.device_register(
+                actor=request.user, kind=data["kind"], external_id=data["external_id"], room=room, person=person,
+                grid=grid, name=data["name"], vendor=data["vendor"], model=data["model"], spot=data["spot"],
+                absence_hours=data["absence_hours"], request_id=request_id_of(request),
+            )
+        except NotFound:
+            form.add_error("person" if data["person"] else "room", _("找不到该对象,或不在您的管辖范围内"))
+        except ApplicationError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+        else:
+            messages.success(request, _("设备已登记"))
+            return redirect("devices:device", device_id=device.pk)
+    return render(request, "devices/register.html", {"form": form})
+
+
+@require_GET
+@device_staff
+def alarm_list(request: StaffRequest) -> HttpResponse:
+    state = "all" if request.GET.get("state") == "all" else "open"
+    rows = list(selectors.alarm_list_for_user(user=request.user, state=state)[:LIST_LIMIT + 1])
+    return render(request, "devices/alarms.html", {
+        "alarms": rows[:LIST_LIMIT], "limit_reached": len(rows) > LIST_LIMIT, "state": state,
+        "rates": selectors.false_alarm_rates_for_user(user=request.user),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@device_staff
+def alarm_detail(request: StaffRequest, alarm_id: int) -> HttpResponseBase:
+    alarm = selectors.alarm_get_for_user(user=request.user, alarm_id=alarm_id)
+    if request.method == "POST":
+        form = AlarmActionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.alarm_transition(alarm=alarm, action=form.cleaned_data["action"], actor=request.user,
+                                          note=form.cleaned_data["note"], request_id=request_id_of(request))
+            except ApplicationError as error:
+                messages.error(request, str(error.message))
+            else:
+                messages.success(request, _("已更新报警状态"))
+        return redirect("devices:alarm", alarm_id=alarm.pk)
+    actions = [(a, ACTION_LABELS[AlarmAction(a)]) for a in workflow.actions_from(alarm.status)]
+    return render(request, "devices/alarm.html", {"alarm": alarm, "actions": actions})
+
+
+@require_GET
+@dead_letter_staff
+def dead_letters(request: StaffRequest) -> HttpResponse:
+    rows = list(selectors.dead_letter_list_for_user(user=request.user)[:LIST_LIMIT])
+    counts = selectors.dead_letter_counts_for_user(user=request.user)
+    return render(request, "devices/dead_letters.html", {
+        "letters": rows, "counts": [(DeadLetterReason(k).label, v) for k, v in sorted(counts.items())],
+    })
