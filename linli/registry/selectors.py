@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +25,7 @@ from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEntry
 from linli.core.selectors import audit_entries_for_target
 from linli.geo.models import Area
-from linli.registry.choices import VULNERABLE_TAGS
+from linli.registry.choices import VULNERABLE_TAGS, TagKind
 from linli.registry.models import (
     Building,
     Facility,
@@ -353,6 +353,73 @@ def person_export_for_user(*, user: Principal, grid_id: int) -> tuple[Area, Quer
         .order_by("building__address", "room_id", "id")
     )
     return grid, persons
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    """Filters of the key-population list (重点人群名单): tag kind, grid, age range in years."""
+
+    tag: str = ""
+    grid_id: int | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+
+
+AGE_MAX = 130
+
+
+def _years_before(on: date, years: int) -> date:
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # 29 February
+        return on.replace(year=on.year - years, day=28)
+
+
+def age_on(birth: date, on: date) -> int:
+    """Whole years from ``birth`` to ``on`` (born on 29 February: a year older on 1 March)."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def parse_person_filter(
+    *, tag: str = "", grid_id: int | None = None, age_min: int | None = None, age_max: int | None = None,
+) -> PersonFilter:
+    """Check the filters; a bad one raises :class:`ValidationFailed` naming the field."""
+    tag = tag.strip()
+    if tag and tag not in TagKind.values:
+        raise ValidationFailed("tag", _("未知的重点人群类别:%(tag)s") % {"tag": tag})
+    for name, value in (("age_min", age_min), ("age_max", age_max)):
+        if value is not None and not 0 <= value <= AGE_MAX:
+            raise ValidationFailed(name, _("年龄应在 0 到 %(max)d 岁之间") % {"max": AGE_MAX})
+    if age_min is not None and age_max is not None and age_min > age_max:
+        raise ValidationFailed("age_max", _("最大年龄不能小于最小年龄"))
+    return PersonFilter(tag=tag, grid_id=grid_id, age_min=age_min, age_max=age_max)
+
+
+def person_list_for_user(
+    *, user: Principal, filters: PersonFilter, on: date | None = None,
+) -> QuerySet[Person]:
+    """Living persons in the caller's grids matching ``filters``, in walking order (grid,
+    building, room): the list behind the home page's key-population tiles.
+
+    A grid outside the caller's scope gives an empty list, like any grid they cannot see.
+    A tag counts while it is valid on ``on`` (today), as the tiles count it.
+    """
+    scope = registry_scope(user)
+    on = on or timezone.localdate()
+    grids = sorted(scope.grid_ids) if filters.grid_id is None else (
+        [filters.grid_id] if filters.grid_id in scope.grid_ids else [])
+    rows = Person.objects.filter(grid_id__in=grids, is_deceased=False)
+    if filters.tag:
+        tagged = PersonTag.objects.filter(_active_tags(on), person_id=OuterRef("pk"), kind=filters.tag)
+        rows = rows.filter(Exists(tagged))
+    if filters.age_min is not None:
+        # Aged at least N: born on or before this day N years ago.
+        rows = rows.filter(birth_date__lte=_years_before(on, filters.age_min))
+    if filters.age_max is not None:
+        # Aged at most N: not yet N + 1, i.e. born after this day N + 1 years ago.
+        rows = rows.filter(birth_date__gt=_years_before(on, filters.age_max + 1))
+    return rows.select_related("building", "room", "room__unit", "grid").order_by(
+        "grid__path", "building__address", "room__unit__number", "room__number", "id")
 
 
 def _active_tags(on: date) -> Q:

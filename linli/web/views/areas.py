@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -23,6 +24,7 @@ from linli.accounts.selectors import (
 )
 from linli.registry.choices import TagKind
 from linli.registry.selectors import (
+    ELDER_AGE,
     building_list_for_user,
     facility_list_for_user,
     organisation_list_for_user,
@@ -50,16 +52,26 @@ class Figure:
     key: str
     label: str
     value: int
+    url: str = ""
+
+
+def _list_url(**filters: object) -> str:
+    return f"{reverse('web:persons')}?{urlencode(filters)}"
+
+
+# Figures that open the person list (the others count places, not people).
+FIGURE_LISTS: dict[str, dict[str, object]] = {"persons": {}, "elders": {"age_min": ELDER_AGE}}
 
 
 def _figures(counts: dict[str, int]) -> tuple[list[Figure], list[Figure]]:
     """Split the selector's counts into main figures and key-population figures."""
-    main = [Figure(k, str(label), counts[k]) for k, label in COUNT_LABELS.items() if k in counts]
+    main = [Figure(k, str(label), counts[k], _list_url(**FIGURE_LISTS[k]) if k in FIGURE_LISTS else "")
+            for k, label in COUNT_LABELS.items() if k in counts]
     tags: list[Figure] = []
     for key, value in counts.items():
         kind = key.removeprefix(TAG_PREFIX)
         if kind in TagKind.values:
-            tags.append(Figure(key, str(TagKind(kind).label), value))
+            tags.append(Figure(key, str(TagKind(kind).label), value, _list_url(tag=kind)))
         elif key not in COUNT_LABELS:
             main.append(Figure(key, key, value))
     return main, tags

@@ -7,36 +7,51 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
 from linli.core.errors import PermissionDenied, ValidationFailed
-from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS, RoomUse
+from linli.geo.choices import AreaLevel
+from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS, RoomUse, TagKind
 from linli.registry.models import Person, PersonTag
 from linli.registry.selectors import (
     BuildingChart,
     ChartCell,
+    PersonFilter,
+    area_list_for_user,
     building_chart,
     household_get_for_user,
     household_members,
+    parse_person_filter,
     person_get_for_user,
     person_history,
+    person_list_for_user,
     person_search_for_user,
     person_tags_active,
 )
-from linli.registry.services import person_access_record, person_export, person_reveal
+from linli.registry.services import (
+    person_access_record,
+    person_export,
+    person_list_access_record,
+    person_list_export,
+    person_list_xlsx,
+    person_reveal,
+)
 from linli.web.access import StaffRequest, request_id_of, staff_required
-from linli.web.forms import REVEAL_FIELDS, RevealForm, SearchForm
+from linli.web.forms import REVEAL_FIELDS, PersonListForm, RevealForm, SearchForm
 
 RevealField = Literal["id_number", "phone"]
 SEARCH_LIMIT = 50
 HISTORY_LIMIT = 100
+LIST_PAGE_SIZE = 50
 
 
 def _active_tag_kinds(persons: list[Person]) -> dict[int, list[str]]:
@@ -178,4 +193,85 @@ def grid_persons_csv(request: StaffRequest, grid_id: int) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(export.header)
     writer.writerows([_csv_cell(cell) for cell in row] for row in export.rows)
+    return response
+
+
+# --- key-population lists (重点人群名单) ---------------------------------------------------------
+
+
+def _person_list_form(request: StaffRequest) -> PersonListForm:
+    grids = [(a.pk, a.name) for a in area_list_for_user(user=request.user).filter(level=AreaLevel.GRID)]
+    return PersonListForm(request.GET or None, tags=[(value, str(label)) for value, label in TagKind.choices], grids=grids)
+
+
+def _person_filter(form: PersonListForm) -> PersonFilter | None:
+    """The filters of a valid form (an empty form lists everyone in scope); else ``None``."""
+    if not form.is_bound:
+        return PersonFilter()
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    try:
+        return parse_person_filter(tag=data["tag"] or "", grid_id=data["grid"],
+                                   age_min=data["age_min"], age_max=data["age_max"])
+    except ValidationFailed as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return None
+
+
+@staff_required
+@never_cache
+@require_GET
+def persons(request: StaffRequest) -> HttpResponse:
+    """A scoped, paged list of persons by key population, grid and age: where the home
+    page's tiles lead."""
+    form = _person_list_form(request)
+    return _persons_page(request, form, _person_filter(form))
+
+
+def _persons_page(request: StaffRequest, form: PersonListForm, filters: PersonFilter | None,
+                  error: str = "", status: int = 200) -> HttpResponse:
+    page = None
+    kinds: dict[int, list[str]] = {}
+    if filters is not None:
+        listed = person_list_for_user(user=request.user, filters=filters)  # checks the permission
+        if filters.tag in SENSITIVE_TAGS:
+            person_list_access_record(actor=request.user, filters=filters, request_id=request_id_of(request))
+        page = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+        kinds = _active_tag_kinds(list(page.object_list))
+    return render(request, "web/persons.html", {
+        "form": form, "page": page, "error": error,
+        "rows": [(p, kinds.get(p.pk, [])) for p in page.object_list] if page else [],
+        "can_export": scope_for(request.user).can(Permission.EXPORT_REGISTRY),
+        "title": _list_title(filters),
+    }, status=status)
+
+
+def _list_title(filters: PersonFilter | None) -> str:
+    if filters is not None and filters.tag:
+        return str(TagKind(filters.tag).label)
+    if filters is not None and filters.age_min is not None and filters.age_max is None:
+        return gettext("%(age)d岁以上") % {"age": filters.age_min}
+    return gettext("人员名单")
+
+
+@staff_required
+@never_cache
+@require_GET
+def persons_xlsx(request: StaffRequest) -> HttpResponse:
+    """The filtered list as a spreadsheet (masked values); refused without the export right.
+    Bad filters or too long a list: the list page with the reason (400)."""
+    form = _person_list_form(request)
+    filters = _person_filter(form)
+    if filters is None:
+        return _persons_page(request, form, None, status=400)
+    try:
+        export = person_list_export(actor=request.user, filters=filters, request_id=request_id_of(request))
+    except ValidationFailed as exc:
+        return _persons_page(request, form, filters, error=exc.message, status=400)
+    response = HttpResponse(
+        person_list_xlsx(export),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="persons-{filters.tag or "all"}-{stamp}.xlsx"'
     return response
