@@ -69,14 +69,15 @@ class PersonValues:
 
 PERSON_FIELDS: tuple[str, ...] = (
     "name", "name_pinyin", "name_initials", "id_number_enc", "id_number_bidx", "id_number_masked",
-    "birth_date", "sex", "phone_enc", "phone_bidx", "phone_masked", "hukou", "ethnicity", "room",
+    "id_number_s4_bidx", "id_number_s6_bidx", "birth_date", "sex", "phone_enc", "phone_bidx", "phone_masked",
+    "phone_s4_bidx", "phone_s6_bidx", "hukou", "ethnicity", "room",
     "building", "grid", "is_deceased", "deceased_on",
 )
 # The columns each fused field writes (``disability_grade`` lives on the tag).
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("name", "name_pinyin", "name_initials"),
-    "id_number": ("id_number_enc", "id_number_bidx", "id_number_masked"),
-    "phone": ("phone_enc", "phone_bidx", "phone_masked"),
+    "id_number": ("id_number_enc", "id_number_bidx", "id_number_masked", "id_number_s4_bidx", "id_number_s6_bidx"),
+    "phone": ("phone_enc", "phone_bidx", "phone_masked", "phone_s4_bidx", "phone_s6_bidx"),
     "residence": ("room", "building", "grid"),
     "birth_date": ("birth_date",), "sex": ("sex",), "hukou": ("hukou",), "ethnicity": ("ethnicity",),
     "is_deceased": ("is_deceased",), "deceased_on": ("deceased_on",),
@@ -112,10 +113,12 @@ def phone_keys(value: str) -> tuple[str, str]:
     return pii.blind_index(value, field=PII_PHONE), pii.mask_phone(value)
 
 
-def _pii_columns(values: Sequence[str], *, field: str, mask: Any) -> list[tuple[str, str, str]]:
+def _pii_columns(values: Sequence[str], *, field: str, mask: Any) -> list[tuple[str, ...]]:
+    """(ciphertext, blind index, mask, suffix indexes …) of each value, as the registry stores them."""
     tokens = _sealed(values, field=field)
-    return [(t, pii.blind_index(v, field=field), mask(v)) if v else ("", "", "") for t, v in zip(tokens, values,
-                                                                                                 strict=True)]
+    suffixes = pii.suffix_indexes_many(values, field=field)
+    return [(t, pii.blind_index(v, field=field), mask(v), *tails) if v else ("", "", "", *tails)
+            for t, v, tails in zip(tokens, values, suffixes, strict=True)]
 
 
 def person_rows(people: Sequence[PersonValues]) -> list[tuple[object, ...]]:

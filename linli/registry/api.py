@@ -31,6 +31,7 @@ from linli.registry.schemas import (
     Page,
     PersonDetailOut,
     PersonOut,
+    PersonPage,
     RevealIn,
     RevealOut,
     RoomDetailOut,
@@ -95,7 +96,7 @@ def household_detail(request: HttpRequest, household_id: int) -> Any:
             "members": selectors.household_members(household=household)}
 
 
-@router.get("/persons", response=Page[PersonOut])
+@router.get("/persons", response=PersonPage[PersonOut])
 def person_search(
     request: HttpRequest, q: str = "", tag: str = "", grid: int | None = None,
     age_min: int | None = None, age_max: int | None = None, limit: int = 50, offset: int = 0,
@@ -107,15 +108,15 @@ def person_search(
     if q.strip():
         if tag or grid is not None or age_min is not None or age_max is not None:
             raise ValidationFailed("q", _("查询内容不能与筛选条件同时使用"))
-        found = selectors.person_search_for_user(user=principal, query=q,
-                                                 limit=min(offset + limit, LIMIT_MAX))
-        return {"count": len(found), "limit": limit, "offset": offset,
-                "items": found[offset: offset + limit]}
+        page = selectors.person_search_page_for_user(user=principal, query=q, limit=limit, offset=offset)
+        return {"count": page.offset + len(page.items), "limit": page.limit, "offset": page.offset,
+                "items": page.items, "has_more": page.has_more}
     filters = selectors.parse_person_filter(tag=tag, grid_id=grid, age_min=age_min, age_max=age_max)
     rows = selectors.person_list_for_user(user=principal, filters=filters)  # checks the permission
     services.person_list_access_record(actor=_actor(principal), filters=filters,
                                        request_id=_request_id(request))
-    return _page(rows, limit, offset)
+    listed = _page(rows, limit, offset)
+    return {**listed, "has_more": listed["offset"] + len(listed["items"]) < listed["count"]}
 
 
 @router.get("/persons/{person_id}", response=PersonDetailOut)

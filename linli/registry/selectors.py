@@ -41,6 +41,8 @@ from linli.registry.validators import parse_id_number, parse_phone, to_half_widt
 
 PERSON_TARGET = "registry.person"
 SEARCH_LIMIT_MAX = 200
+# Paging stops this far in: by then the query should be more specific.
+SEARCH_OFFSET_MAX = 10_000
 # Address searches look at residents of at most this many matching buildings.
 ADDRESS_BUILDINGS_MAX = 50
 ELDER_AGE = 60
@@ -60,6 +62,8 @@ _ADDRESS_MARKERS = re.compile(r"号|栋|幢|单元|室|路|弄|小区|号楼")
 _CJK_NAME = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff·]+")
 _PINYIN = re.compile(r"[a-z]+")
 _ID_LIKE = re.compile(r"\d{17}[\dX]|\d{15}")
+# The last 4 or last 6 characters of an ID number or a phone ("尾号1234").
+_SUFFIX_LIKE = re.compile(r"\d{3}[\dX]|\d{5}[\dX]")
 _PHONE_LIKE = re.compile(r"\+?[\d\s\-()]{7,20}")
 # "12-3-502", "12幢3单元502室", "3单元502", "12号楼".
 _DASHED = re.compile(r"(\d+)-(\d+)-(\d+)")
@@ -93,10 +97,12 @@ def parse_address_query(query: str) -> AddressQuery:
 
 
 def classify_query(query: str) -> str:
-    """``id`` | ``phone`` | ``name`` | ``pinyin`` | ``address`` for a normalised query."""
+    """``id`` | ``phone`` | ``suffix`` | ``name`` | ``pinyin`` | ``address`` for a normalised query."""
     compact = query.replace(" ", "")
     if _ID_LIKE.fullmatch(compact.upper()):
         return "id"
+    if _SUFFIX_LIKE.fullmatch(compact.upper()):
+        return "suffix"
     # Before the address check: "138-1234-5678" also looks like "3-2-502". A phone-like
     # query that is not a valid phone is searched as an address by the caller.
     if _PHONE_LIKE.fullmatch(query) and sum(c.isdigit() for c in query) >= 7:
@@ -131,7 +137,7 @@ def _by_ids(ids: list[int]) -> list[Person]:
     return [found[pk] for pk in ids if pk in found]
 
 
-def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int) -> list[int]:
+def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int, offset: int = 0) -> list[int]:
     """Ids in key order from the (grid, key) index alone; rows are fetched afterwards.
 
     Sorting only (key, id) pairs read from the covering index keeps a common surname
@@ -141,11 +147,11 @@ def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int) -> list[
     return list(
         Person.objects.filter(grid_id__in=sorted(scope.grid_ids),
                               **{f"{column}__gte": low, f"{column}__lt": high})
-        .order_by(column, "id").values_list("id", flat=True)[:limit],
+        .order_by(column, "id").values_list("id", flat=True)[offset:offset + limit],
     )
 
 
-def _address_search(scope: AreaScope, query: str, limit: int) -> list[Person]:
+def _address_search(scope: AreaScope, query: str, limit: int, offset: int = 0) -> list[Person]:
     parsed = parse_address_query(query)
     buildings = Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
     if parsed.text:
@@ -172,33 +178,69 @@ def _address_search(scope: AreaScope, query: str, limit: int) -> list[Person]:
             rooms = rooms.filter(number=parsed.room)
         persons = persons.filter(room_id__in=list(rooms.values_list("id", flat=True)))
     # Ids first (index order, no sort), then the rows: see _prefix_ids.
-    ids = list(persons.order_by("building_id", "id").values_list("id", flat=True)[:limit])
+    ids = list(persons.order_by("building_id", "id").values_list("id", flat=True)[offset:offset + limit])
     return _by_ids(ids) if ids else []
 
 
-def _exact_search(scope: AreaScope, column: str, bidx: str, limit: int) -> list[Person]:
-    return list(_persons(scope).filter(**{column: bidx}).order_by("id")[:limit])
+def _exact_search(scope: AreaScope, column: str, bidx: str, limit: int, offset: int = 0) -> list[Person]:
+    return list(_persons(scope).filter(**{column: bidx}).order_by("id")[offset:offset + limit])
 
 
-def _name_search(scope: AreaScope, text: str, limit: int) -> list[Person]:
-    ids = _prefix_ids(scope, "name", text.replace(" ", ""), limit)
+def _suffix_search(scope: AreaScope, text: str, limit: int, offset: int) -> list[Person]:
+    """Persons whose ID number or phone ends in ``text`` (4 or 6 characters): an equality
+    lookup on the keyed suffix indexes, never a scan of decrypted values."""
+    length = len(text)
+    matches = Q(**{f"id_number_s{length}_bidx": pii.suffix_index(text, field=PII_ID_NUMBER, length=length)})
+    if text[-1].isdigit():  # no phone ends in X
+        matches |= Q(**{f"phone_s{length}_bidx": pii.suffix_index(text, field=PII_PHONE, length=length)})
+    ids = list(Person.objects.filter(matches, grid_id__in=sorted(scope.grid_ids))
+               .order_by("id").values_list("id", flat=True)[offset:offset + limit])
+    return _by_ids(ids)
+
+
+def _name_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[Person]:
+    key = text.replace(" ", "")
+    ids = _prefix_ids(scope, "name", key, limit, offset)
+    if ids or (offset and _prefix_ids(scope, "name", key, 1)):
+        return _by_ids(ids)
     # A bare compound name (金色新村) looks like a person's name: fall back to addresses.
-    return _by_ids(ids) if ids else _address_search(scope, text, limit)
+    return _address_search(scope, text, limit, offset)
 
 
-def _pinyin_search(scope: AreaScope, text: str, limit: int) -> list[Person]:
+def _pinyin_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[Person]:
     key = text.replace(" ", "").lower()
     # Initials first: "wxm" means 王小明 far more often than the start of a full spelling.
-    ids = _prefix_ids(scope, "name_initials", key, limit)
+    # A page further on needs every id before it (the two lists overlap, so no offset here).
+    ids = _prefix_ids(scope, "name_initials", key, offset + limit)
     if len(key) > 1:
-        ids += _prefix_ids(scope, "name_pinyin", key, limit)
-    return _by_ids(list(dict.fromkeys(ids))[:limit])
+        ids += _prefix_ids(scope, "name_pinyin", key, offset + limit)
+    return _by_ids(list(dict.fromkeys(ids))[offset:offset + limit])
 
 
-def person_search_for_user(*, user: Principal, query: str, limit: int = 50) -> list[Person]:
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results and whether another page follows."""
+
+    items: list[Person]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+def person_search_page_for_user(*, user: Principal, query: str, limit: int = 50, offset: int = 0) -> SearchPage:
+    """:func:`person_search_for_user` by pages: ``limit`` results from ``offset`` on, and
+    whether more follow (one row more is read to know; no count of the whole result)."""
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    offset = max(0, min(offset, SEARCH_OFFSET_MAX))
+    found = person_search_for_user(user=user, query=query, limit=limit + 1, offset=offset)
+    return SearchPage(items=found[:limit], offset=offset, limit=limit, has_more=len(found) > limit)
+
+
+def person_search_for_user(*, user: Principal, query: str, limit: int = 50, offset: int = 0) -> list[Person]:
     """Persons in the caller's grids matching a name, pinyin, ID number, phone or address.
 
     - full ID number (18 or 15 digits) or full phone: exact blind-index lookup;
+    - 4 or 6 digits (the last may be X): ID numbers and phones ending so (suffix indexes);
     - Chinese characters: name prefix; ASCII letters: full-pinyin prefix or initials prefix;
     - anything else (or with 号/栋/幢/单元/室/路 …, ``3-2-502``): address fragment.
 
@@ -207,7 +249,8 @@ def person_search_for_user(*, user: Principal, query: str, limit: int = 50) -> l
     :class:`ValidationFailed` for field ``q`` with the reason.
     """
     scope = registry_scope(user)
-    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX + 1))
+    offset = max(0, min(offset, SEARCH_OFFSET_MAX))
     text = " ".join(to_half_width(query).split())
     if not text or not scope.grid_ids:
         return []
@@ -215,18 +258,20 @@ def person_search_for_user(*, user: Principal, query: str, limit: int = 50) -> l
     if kind == "id":
         # A typo in an ID number is worth a reason ("校验码错误"), not an empty list.
         number = parse_id_number(text, field="q").value
-        return _exact_search(scope, "id_number_bidx", pii.blind_index(number, field=PII_ID_NUMBER), limit)
+        return _exact_search(scope, "id_number_bidx", pii.blind_index(number, field=PII_ID_NUMBER), limit, offset)
     if kind == "phone":
         try:
             phone = parse_phone(text)
         except ValidationFailed:
-            return _address_search(scope, text, limit)
-        return _exact_search(scope, "phone_bidx", pii.blind_index(phone, field=PII_PHONE), limit)
+            return _address_search(scope, text, limit, offset)
+        return _exact_search(scope, "phone_bidx", pii.blind_index(phone, field=PII_PHONE), limit, offset)
+    if kind == "suffix":
+        return _suffix_search(scope, text.replace(" ", "").upper(), limit, offset)
     if kind == "name":
-        return _name_search(scope, text, limit)
+        return _name_search(scope, text, limit, offset)
     if kind == "pinyin":
-        return _pinyin_search(scope, text, limit)
-    return _address_search(scope, text, limit)
+        return _pinyin_search(scope, text, limit, offset)
+    return _address_search(scope, text, limit, offset)
 
 
 # --- details --------------------------------------------------------------------------------

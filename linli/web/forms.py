@@ -31,6 +31,7 @@ class LoginForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("查询"), max_length=100, required=False)
+    page = forms.IntegerField(required=False, min_value=1, max_value=200)
 
 
 class RevealForm(forms.Form):

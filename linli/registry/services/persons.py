@@ -24,6 +24,7 @@ from linli.geo.models import Area
 from linli.registry.choices import SENSITIVE_TAGS, HukouStatus
 from linli.registry.models import Building, Household, Person, PersonTag, Room
 from linli.registry.services.guards import _require_scope
+from linli.registry.services.suffixes import suffix_columns
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
 from linli.registry.validators import check_birth_and_sex, parse_id_number, parse_phone
 
@@ -42,7 +43,8 @@ UNSET: Final = _Unset()
 def _id_number_columns(raw: str | None, *, exclude_pk: int | None) -> dict[str, Any]:
     """Validate, check for a duplicate, and return the three stored forms (or blanks)."""
     if raw is None or not raw.strip():
-        return {"id_number_enc": "", "id_number_bidx": "", "id_number_masked": ""}
+        return {"id_number_enc": "", "id_number_bidx": "", "id_number_masked": "",
+                "id_number_s4_bidx": "", "id_number_s6_bidx": ""}
     parsed = parse_id_number(raw)
     bidx = pii.blind_index(parsed.value, field=PII_ID_NUMBER)
     if _id_number_taken(bidx, exclude_pk=exclude_pk):
@@ -51,6 +53,7 @@ def _id_number_columns(raw: str | None, *, exclude_pk: int | None) -> dict[str, 
         "id_number_enc": pii.encrypt(parsed.value, field=PII_ID_NUMBER),
         "id_number_bidx": bidx,
         "id_number_masked": pii.mask_id_number(parsed.value),
+        **suffix_columns("id_number", parsed.value),
     }
 
 
@@ -83,12 +86,13 @@ def _id_number_unique() -> Iterator[None]:
 
 def _phone_columns(raw: str | None) -> dict[str, str]:
     if raw is None or not raw.strip():
-        return {"phone_enc": "", "phone_bidx": "", "phone_masked": ""}
+        return {"phone_enc": "", "phone_bidx": "", "phone_masked": "", "phone_s4_bidx": "", "phone_s6_bidx": ""}
     phone = parse_phone(raw)
     return {
         "phone_enc": pii.encrypt(phone, field=PII_PHONE),
         "phone_bidx": pii.blind_index(phone, field=PII_PHONE),
         "phone_masked": pii.mask_phone(phone),
+        **suffix_columns("phone", phone),
     }
 
 

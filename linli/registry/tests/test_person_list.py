@@ -148,7 +148,7 @@ def test_the_api_takes_the_same_filters(client: Client, registry, users, tree):
 def test_the_api_gives_another_area_nothing(client: Client, registry, users):
     client.force_login(users.community_b)
     body = client.get(f"{API}/persons", {"tag": "living_alone_elder"}).json()
-    assert body == {"count": 0, "limit": 50, "offset": 0, "items": []}
+    assert body == {"count": 0, "limit": 50, "offset": 0, "items": [], "has_more": False}
 
 
 def test_age_filter_matches_the_home_page_count(registry, users):

@@ -34,7 +34,7 @@ from linli.registry.selectors import (
     person_get_for_user,
     person_history,
     person_list_for_user,
-    person_search_for_user,
+    person_search_page_for_user,
     person_tags_active,
 )
 from linli.registry.services import (
@@ -76,19 +76,27 @@ def _is_htmx_fragment(request: StaffRequest) -> bool:
 @require_GET
 def search(request: StaffRequest) -> HttpResponse:
     form = SearchForm(request.GET)
-    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    form.is_valid()  # a bad page number falls back to the first page, the query stays
+    query = (form.cleaned_data.get("q") or "").strip()
+    number: int = form.cleaned_data.get("page") or 1
     results: list[Person] = []
+    has_more = False
     error = ""
     if query:
         try:
-            results = person_search_for_user(user=request.user, query=query, limit=SEARCH_LIMIT)
+            found = person_search_page_for_user(user=request.user, query=query, limit=SEARCH_LIMIT,
+                                                offset=(number - 1) * SEARCH_LIMIT)
         except ValidationFailed as exc:
             error = exc.message
+        else:
+            results, has_more = found.items, found.has_more
     kinds = _active_tag_kinds(results) if results else {}
     context = {
         "form": form, "query": query, "error": error,
         "rows": [(person, kinds.get(person.pk, [])) for person in results],
-        "limit_reached": len(results) >= SEARCH_LIMIT,
+        "page_number": number, "has_more": has_more,
+        "first_number": (number - 1) * SEARCH_LIMIT + 1,
+        "last_number": (number - 1) * SEARCH_LIMIT + len(results),
     }
     template = "web/_search_results.html" if _is_htmx_fragment(request) else "web/search.html"
     response = render(request, template, context)
