@@ -209,6 +209,7 @@ def persist_plan(
     """
     created = persons_bulk_create(list(plan.new_persons.values()), now=observed_at)
     cluster_ids = dict(zip(plan.new_persons, created, strict=True))
+    _unplaced_to_area(plan, created, job_id=job_id, record_ids=record_ids)
     clusters = pl.DataFrame({"cluster": pl.Series(list(cluster_ids), dtype=pl.String),
                              "new_person": pl.Series(created, dtype=pl.Int64)})
     stamp = stamp_text(observed_at)
@@ -251,6 +252,24 @@ def persist_plan(
         for t in plan.tasks
     ])
     return cluster_ids
+
+
+def _unplaced_to_area(plan: Plan, created: Sequence[int], *, job_id: int | None,
+                      record_ids: Sequence[int] | None) -> None:
+    """New persons whose address found no room belong to the import's area (its street or
+    community) and wait in its 待落位 list, instead of belonging to no one."""
+    unplaced = [pk for pk, values in zip(created, plan.new_persons.values(), strict=True) if values.grid_id is None]
+    if not unplaced:
+        return
+    if job_id is None and record_ids:  # a review decision: the job of the record decided on
+        job_id = SourceRecord.objects.filter(pk=record_ids[0]).values_list("job_id", flat=True).first()
+    area_id = ImportJob.objects.filter(pk=job_id).values_list("area_id", flat=True).first() if job_id else None
+    if area_id is not None:
+        for start in range(0, len(unplaced), _UPDATE_CHUNK):
+            Person.objects.filter(pk__in=unplaced[start:start + _UPDATE_CHUNK]).update(area_id=area_id)
+
+
+_UPDATE_CHUNK = 900  # under SQLite's 999 parameters
 
 
 # From this many rows on, reviews and tasks go in by COPY: a district import opens tens of

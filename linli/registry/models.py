@@ -136,6 +136,10 @@ class Person(TimeStampedModel):
     building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents")
     grid = models.ForeignKey("geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="persons")
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    # A person no room places yet (an import's unresolved address) belongs to this area (the
+    # importing street or community) and waits in its 待落位 list; cleared when placed.
+    area = models.ForeignKey("geo.Area", verbose_name=_("待落位区域"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
     relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, blank=True)
     is_deceased = models.BooleanField(_("已故"), default=False)
     deceased_on = models.DateField(_("死亡日期"), null=True, blank=True)
@@ -160,6 +164,7 @@ class Person(TimeStampedModel):
             models.Index(fields=["grid", "id_number_s6_bidx"], name="person_grid_id_s6_idx"),
             models.Index(fields=["grid", "phone_s4_bidx"], name="person_grid_phone_s4_idx"),
             models.Index(fields=["grid", "phone_s6_bidx"], name="person_grid_phone_s6_idx"),
+            models.Index(fields=["area", "id"], condition=models.Q(grid__isnull=True), name="person_unplaced_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # One person per ID number; persons without one (blank index) are not compared.

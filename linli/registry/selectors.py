@@ -24,6 +24,7 @@ from linli.core import pii
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEntry
 from linli.core.selectors import audit_entries_for_target
+from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.registry.choices import VULNERABLE_TAGS, TagKind
 from linli.registry.models import (
@@ -274,14 +275,70 @@ def person_search_for_user(*, user: Principal, query: str, limit: int = 50, offs
     return _address_search(scope, text, limit, offset)
 
 
+# --- not yet placed (待落位) ----------------------------------------------------------------
+
+
+def residents_of(grids: list[int], areas: list[int], *, prefix: str = "") -> Q:
+    """Persons of these grids, and the not-yet-placed persons of these areas: whom counts and
+    lists of an area take in."""
+    return Q(**{f"{prefix}grid_id__in": grids}) | Q(**{f"{prefix}grid__isnull": True, f"{prefix}area_id__in": areas})
+
+
+def placement_pool(scope: AreaScope) -> list[int]:
+    """Areas whose not-yet-placed persons the caller sees: their own areas and below, and the
+    community and street above them — an import's unresolved addresses belong to the
+    importing street, and any clerk of that street may place them."""
+    if not scope.area_ids:
+        return []
+    paths = Area.objects.filter(pk__in=sorted(scope.area_ids)).values_list("path", flat=True)
+    above = {int(part) for path in paths for part in path.strip("/").split("/") if part}
+    upper = Area.objects.filter(pk__in=sorted(above - scope.area_ids),
+                                level__in=(AreaLevel.STREET, AreaLevel.COMMUNITY)).values_list("pk", flat=True)
+    return sorted(scope.area_ids | set(upper))
+
+
+def person_unplaced_list_for_user(*, user: Principal) -> QuerySet[Person]:
+    """Persons no room places yet (grid empty) in the caller's placement pool, oldest first:
+    the community clerk's 待落位 list."""
+    scope = registry_scope(user)
+    return (Person.objects.filter(grid__isnull=True, is_deceased=False, area_id__in=placement_pool(scope))
+            .select_related("area").order_by("area_id", "id"))
+
+
+def room_find_for_user(*, user: Principal, address: str) -> Room:
+    """The one room in the caller's grids an address names (``江景苑3幢1单元101``,
+    ``望江路12号 1-101``); else :class:`ValidationFailed` for ``room`` saying what is missing."""
+    scope = registry_scope(user)
+    parsed = parse_address_query(" ".join(to_half_width(address).split()))
+    if parsed.room is None or (not parsed.text and parsed.building is None):
+        raise ValidationFailed("room", _("请写到室号,例如“江景苑3幢1单元101”或“望江路12号 1-101”"))
+    buildings = Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
+    if parsed.text:
+        buildings = buildings.filter(Q(address__icontains=parsed.text) | Q(compound__icontains=parsed.text))
+    if parsed.building is not None:
+        number = parsed.building
+        buildings = buildings.filter(name__in=[number] + [number + s for s in ("幢", "栋", "号楼", "号", "座")])
+    rooms = Room.objects.filter(building__in=buildings, number=parsed.room).select_related("building", "unit")
+    if parsed.unit is not None:
+        rooms = rooms.filter(unit__number=parsed.unit)
+    found = list(rooms.order_by("id")[:2])
+    if not found:
+        raise ValidationFailed("room", _("您的辖区内没有找到这个房屋"))
+    if len(found) > 1:
+        raise ValidationFailed("room", _("这个地址对应多个房屋,请写全小区、楼栋和单元"))
+    return found[0]
+
+
 # --- details --------------------------------------------------------------------------------
 
 
 def person_get_for_user(*, user: Principal, person_id: int) -> Person:
+    """A person in the caller's grids, or a not-yet-placed one in their placement pool."""
     scope = registry_scope(user)
     person = (
-        Person.objects.select_related("building", "room", "room__unit", "grid", "household")
-        .filter(pk=person_id, grid_id__in=sorted(scope.grid_ids)).first()
+        Person.objects.select_related("building", "room", "room__unit", "grid", "household", "area")
+        .filter(Q(grid_id__in=sorted(scope.grid_ids))
+                | Q(grid__isnull=True, area_id__in=placement_pool(scope)), pk=person_id).first()
     )
     if person is None:
         raise NotFound()
@@ -443,17 +500,20 @@ def parse_person_filter(
 def person_list_for_user(
     *, user: Principal, filters: PersonFilter, on: date | None = None,
 ) -> QuerySet[Person]:
-    """Living persons in the caller's grids matching ``filters``, in walking order (grid,
-    building, room): the list behind the home page's key-population tiles.
+    """Living persons in the caller's grids (and, without a grid filter, the not-yet-placed
+    ones of their areas) matching ``filters``, in walking order (grid, building, room): the
+    list behind the home page's tiles.
 
     A grid outside the caller's scope gives an empty list, like any grid they cannot see.
     A tag counts while it is valid on ``on`` (today), as the tiles count it.
     """
     scope = registry_scope(user)
     on = on or timezone.localdate()
-    grids = sorted(scope.grid_ids) if filters.grid_id is None else (
-        [filters.grid_id] if filters.grid_id in scope.grid_ids else [])
-    rows = Person.objects.filter(grid_id__in=grids, is_deceased=False)
+    if filters.grid_id is None:
+        rows = Person.objects.filter(residents_of(sorted(scope.grid_ids), sorted(scope.area_ids)), is_deceased=False)
+    else:
+        grids = [filters.grid_id] if filters.grid_id in scope.grid_ids else []
+        rows = Person.objects.filter(grid_id__in=grids, is_deceased=False)
     if filters.tag:
         tagged = PersonTag.objects.filter(_active_tags(on), person_id=OuterRef("pk"), kind=filters.tag)
         rows = rows.filter(Exists(tagged))
@@ -585,13 +645,13 @@ def registry_counts_for_user(*, user: Principal, on: date | None = None) -> dict
     on = on or timezone.localdate()
     grids = sorted(scope.grid_ids)
     ttl = float(getattr(settings, "LINLI_REGISTRY_COUNTS_SECONDS", 0))
-    key = (on, tuple(grids))
+    key = (on, tuple(grids), tuple(sorted(scope.area_ids)))
     now = time.monotonic()
     if ttl > 0:
         cached = _counts_cache.get(key)
         if cached is not None and cached[0] > now:
             return dict(cached[1])
-    counts = _registry_counts(grids, on)
+    counts = _registry_counts(grids, on, sorted(scope.area_ids), placement_pool(scope))
     if ttl > 0:
         if len(_counts_cache) >= _COUNTS_CACHE_SIZE:
             _counts_cache.clear()
@@ -601,11 +661,13 @@ def registry_counts_for_user(*, user: Principal, on: date | None = None) -> dict
 
 # Per process: (day, grids) → (valid until, counts); see ``registry_counts_for_user``.
 _COUNTS_CACHE_SIZE = 256
-_counts_cache: dict[tuple[date, tuple[int, ...]], tuple[float, dict[str, int]]] = {}
+_counts_cache: dict[tuple[date, tuple[int, ...], tuple[int, ...]], tuple[float, dict[str, int]]] = {}
 
 
-def _registry_counts(grids: list[int], on: date) -> dict[str, int]:
-    alive = Person.objects.filter(grid_id__in=grids, is_deceased=False)
+def _registry_counts(grids: list[int], on: date, areas: list[int], pool: list[int]) -> dict[str, int]:
+    # Not-yet-placed persons of the caller's own areas count as residents (they live here,
+    # the room is what is missing); the wider pool is counted apart, as work to do.
+    alive = Person.objects.filter(residents_of(grids, areas), is_deceased=False)
     try:
         elder_born_by = on.replace(year=on.year - ELDER_AGE)
     except ValueError:  # 29 February
@@ -618,9 +680,11 @@ def _registry_counts(grids: list[int], on: date) -> dict[str, int]:
         "organisations": Organisation.objects.filter(grid_id__in=grids).count(),
         "facilities": Facility.objects.filter(grid_id__in=grids).count(),
         "elders": alive.filter(birth_date__lte=elder_born_by).count(),
+        "unplaced": Person.objects.filter(grid__isnull=True, is_deceased=False, area_id__in=pool).count(),
     }
     tagged = (
-        PersonTag.objects.filter(_active_tags(on), person__grid_id__in=grids, person__is_deceased=False)
+        PersonTag.objects.filter(_active_tags(on), residents_of(grids, areas, prefix="person__"),
+                                 person__is_deceased=False)
         .values("kind").annotate(n=Count("person_id", distinct=True)).values_list("kind", "n")
     )
     counts |= {f"tag:{kind}": n for kind, n in tagged}

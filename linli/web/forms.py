@@ -76,3 +76,12 @@ class PersonListForm(forms.Form):
         assert isinstance(grid_field, forms.TypedChoiceField)  # noqa: S101 - narrows the type
         tag_field.choices = [("", _("全部人员")), *tags]
         grid_field.choices = [("", _("全部网格")), *grids]
+
+
+class PlaceForm(forms.Form):
+    """Where a not-yet-placed person lives: an address down to the room."""
+
+    address = forms.CharField(
+        label=_("落位地址"), max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("例如:江景苑3幢1单元101"), "data-testid": "place-address"}),
+    )

@@ -23,6 +23,7 @@ from linli.core.services import audit_record
 from linli.geo.models import Area
 from linli.registry.choices import SENSITIVE_TAGS, HukouStatus
 from linli.registry.models import Building, Household, Person, PersonTag, Room
+from linli.registry.selectors import placement_pool
 from linli.registry.services.guards import _require_scope
 from linli.registry.services.suffixes import suffix_columns
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
@@ -321,3 +322,24 @@ def person_access_record(*, actor: Actor, person: Person, request_id: str = "") 
         audit_record(actor=actor, action="person.view_sensitive", target_type=PERSON,
                      target_id=person.pk, fields=["tags"], request_id=request_id)
     return True
+
+
+def person_place(*, actor: Actor, person: Person, room: Room, request_id: str = "") -> Person:
+    """Place a not-yet-placed person (待落位) into a room of the actor's grids; the person then
+    belongs to the room's grid like any resident. Audited as ``person.place``."""
+    if person.grid_id is not None:
+        raise ValidationFailed("room", _("该人员已落位,请用迁移功能"))
+    _require_scope(actor, room)
+    if not isinstance(actor, SystemActor) and person.area_id not in placement_pool(
+            scope_for(actor if isinstance(actor, User) else None)):
+        raise NotFound(_("人员不存在或不在您的管辖范围内"))
+    with transaction.atomic():
+        changed = Person.objects.filter(pk=person.pk, grid__isnull=True).update(
+            room=room, building_id=room.building_id, grid_id=room.building.grid_id, area=None,
+            updated_at=timezone.now())
+        if not changed:  # placed by someone else meanwhile
+            raise ValidationFailed("room", _("该人员已落位,请用迁移功能"))
+        audit_record(actor=actor, action="person.place", target_type=PERSON, target_id=person.pk,
+                     fields=["room", "building", "grid"], request_id=request_id)
+    person.refresh_from_db()
+    return person

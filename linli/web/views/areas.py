@@ -42,6 +42,7 @@ COUNT_LABELS: dict[str, Promise] = {
     "elders": _("60岁以上老人"),
     "organisations": _("单位"),
     "facilities": _("设施"),
+    "unplaced": _("待落位人员"),
 }
 TAG_PREFIX = "tag:"
 MAX_GRID_LINKS = 12
@@ -63,10 +64,15 @@ def _list_url(**filters: object) -> str:
 FIGURE_LISTS: dict[str, dict[str, object]] = {"persons": {}, "elders": {"age_min": ELDER_AGE}}
 
 
+def _figure_url(key: str) -> str:
+    if key == "unplaced":
+        return reverse("web:unplaced")
+    return _list_url(**FIGURE_LISTS[key]) if key in FIGURE_LISTS else ""
+
+
 def _figures(counts: dict[str, int]) -> tuple[list[Figure], list[Figure]]:
     """Split the selector's counts into main figures and key-population figures."""
-    main = [Figure(k, str(label), counts[k], _list_url(**FIGURE_LISTS[k]) if k in FIGURE_LISTS else "")
-            for k, label in COUNT_LABELS.items() if k in counts]
+    main = [Figure(k, str(label), counts[k], _figure_url(k)) for k, label in COUNT_LABELS.items() if k in counts]
     tags: list[Figure] = []
     for key, value in counts.items():
         kind = key.removeprefix(TAG_PREFIX)

@@ -7,14 +7,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
@@ -36,6 +37,8 @@ from linli.registry.selectors import (
     person_list_for_user,
     person_search_page_for_user,
     person_tags_active,
+    person_unplaced_list_for_user,
+    room_find_for_user,
 )
 from linli.registry.services import (
     person_access_record,
@@ -43,10 +46,11 @@ from linli.registry.services import (
     person_list_access_record,
     person_list_export,
     person_list_xlsx,
+    person_place,
     person_reveal,
 )
 from linli.web.access import StaffRequest, request_id_of, staff_required
-from linli.web.forms import REVEAL_FIELDS, PersonListForm, RevealForm, SearchForm
+from linli.web.forms import REVEAL_FIELDS, PersonListForm, PlaceForm, RevealForm, SearchForm
 
 RevealField = Literal["id_number", "phone"]
 SEARCH_LIMIT = 50
@@ -283,3 +287,41 @@ def persons_xlsx(request: StaffRequest) -> HttpResponse:
     stamp = timezone.localdate().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="persons-{filters.tag or "all"}-{stamp}.xlsx"'
     return response
+
+
+# --- not yet placed (待落位) ---------------------------------------------------------------
+
+
+@staff_required
+@never_cache
+@require_GET
+def unplaced(request: StaffRequest) -> HttpResponse:
+    """Persons an import could not place in a room, for the clerk to place."""
+    page = Paginator(person_unplaced_list_for_user(user=request.user), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render(request, "web/unplaced.html", {
+        "page": page, "can_place": scope_for(request.user).can(Permission.EDIT_REGISTRY),
+        "form": PlaceForm(), "failed": None,
+    })
+
+
+@staff_required
+@require_POST
+def person_place_view(request: StaffRequest, person_id: int) -> HttpResponse:
+    found = person_get_for_user(user=request.user, person_id=person_id)
+    form = PlaceForm(request.POST)
+    if form.is_valid():
+        try:
+            room = room_find_for_user(user=request.user, address=form.cleaned_data["address"])
+            person_place(actor=request.user, person=found, room=room, request_id=request_id_of(request))
+        except ValidationFailed as exc:
+            form.add_error("address", exc.message)
+        else:
+            messages.success(request, gettext("%(name)s 已落位到 %(room)s") % {
+                "name": found.name, "room": f"{room.building.address} {room.unit.number}-{room.number}"})
+            return redirect("web:unplaced")
+    page = Paginator(person_unplaced_list_for_user(user=request.user), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render(request, "web/unplaced.html", {
+        "page": page, "can_place": True, "form": PlaceForm(), "failed": (found.pk, form),
+    }, status=400)
