@@ -30,6 +30,7 @@ from linli.registry.selectors import (
     organisation_list_for_user,
     registry_counts_for_user,
 )
+from linli.registry.text import natural_key
 from linli.web.access import StaffRequest, can_view_audit, staff_required
 from linli.web.views.notices import notice_lines
 
@@ -121,9 +122,9 @@ def grid(request: StaffRequest, grid_id: int) -> HttpResponse:
     if not area.is_grid:
         raise Http404
     # Living residents per building, for the list; the selector decides which buildings.
-    buildings = list(building_list_for_user(user=user, grid_id=area.pk).annotate(
+    buildings = sorted(building_list_for_user(user=user, grid_id=area.pk).annotate(
         resident_count=Count("residents", filter=Q(residents__is_deceased=False)),
-    ))
+    ), key=lambda b: natural_key(b.address))  # 1幢 < 2幢 < 10幢
     points = [
         {"lat": b.lat, "lon": b.lon, "label": b.address, "url": reverse("web:building", args=[b.pk])}
         for b in buildings
