@@ -68,7 +68,7 @@ def _demo_prepare(args: argparse.Namespace, *, serving: bool) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     print("linli demo: seeding the demo street if the database is empty …", flush=True)
-    call_command("linli_demo_seed_if_empty", *size)
+    call_command("linli_demo_seed_if_empty", "--no-accounts", *size)
     print("linli demo: service catalogue, case history and departmental exports if missing …", flush=True)
     call_command("linli_demo_extras", *size)
     call_command("linli_demo_exports", "--if-missing", *size)

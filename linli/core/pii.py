@@ -2,7 +2,8 @@
 
 Token format ``<key id>$<base64url(nonce ‖ ciphertext ‖ tag)>``. The field name is bound as
 associated data, so a ciphertext copied into another column does not decrypt. The blind
-index is keyed and domain-separated per field; it allows exact lookups only.
+index is keyed and domain-separated per field; it allows exact lookups only. Suffix
+indexes (last 4 / last 6 characters) use a key derived from it, see :func:`suffix_index`.
 
 Rotation: ``LINLI_PII_KEYS`` lists every key that may decrypt, the current key encrypts.
 ``linli_pii_rotate`` re-encrypts tokens of older keys; until then they still decrypt.
@@ -122,6 +123,51 @@ def blind_index_many(values: Sequence[str], *, field: str) -> list[str]:
         digest = base.copy()
         digest.update(value.encode())
         out.append(digest.hexdigest()[:32])
+    return out
+
+
+# Suffix lookups ("the last 4 of the ID number", "phone ending 5678"): a separate index per
+# length, under a key derived from the blind-index key, so a suffix digest never equals or
+# helps to find a full-number digest. What it gives away is in docs/architecture.md.
+SUFFIX_LENGTHS: tuple[int, ...] = (4, 6)
+_SUFFIX_KEY_LABEL = b"linli/suffix-index/v1"
+_SUFFIX_DIGEST_CHARS = 16
+
+
+def _suffix_base(field: str, length: int) -> hmac.HMAC:
+    blind_key: bytes = settings.LINLI_BLIND_INDEX_KEY
+    derived = hmac.new(blind_key, _SUFFIX_KEY_LABEL, hashlib.sha256).digest()
+    return hmac.new(derived, f"{field}\x00{length}\x00".encode(), hashlib.sha256)
+
+
+def suffix_index(value: str, *, field: str, length: int) -> str:
+    """Keyed hash of the last ``length`` characters of a *normalised* value ('' if shorter)."""
+    if len(value) < length:
+        return ""
+    digest = _suffix_base(field, length)
+    digest.update(value[-length:].encode())
+    return digest.hexdigest()[:_SUFFIX_DIGEST_CHARS]
+
+
+def suffix_indexes(value: str, *, field: str) -> tuple[str, ...]:
+    """:func:`suffix_index` for each of :data:`SUFFIX_LENGTHS` ('' for an empty value)."""
+    return tuple(suffix_index(value, field=field, length=n) if value else "" for n in SUFFIX_LENGTHS)
+
+
+def suffix_indexes_many(values: Sequence[str], *, field: str) -> list[tuple[str, ...]]:
+    """:func:`suffix_indexes` of many values, the derived keys prepared once."""
+    bases = [_suffix_base(field, n) for n in SUFFIX_LENGTHS]
+    out: list[tuple[str, ...]] = []
+    for value in values:
+        row: list[str] = []
+        for n, base in zip(SUFFIX_LENGTHS, bases, strict=True):
+            if not value or len(value) < n:
+                row.append("")
+                continue
+            digest = base.copy()
+            digest.update(value[-n:].encode())
+            row.append(digest.hexdigest()[:_SUFFIX_DIGEST_CHARS])
+        out.append(tuple(row))
     return out
 
 

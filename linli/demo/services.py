@@ -52,8 +52,8 @@ Progress = Callable[[str], None]
 
 _PERSON_FIELDS = (
     "id", "created_at", "updated_at", "name", "name_pinyin", "name_initials", "id_number_enc",
-    "id_number_bidx", "id_number_masked", "birth_date", "sex", "phone_enc", "phone_bidx",
-    "phone_masked", "hukou", "ethnicity", "room", "building", "grid", "household", "relation",
+    "id_number_bidx", "id_number_masked", "id_number_s4_bidx", "id_number_s6_bidx", "birth_date", "sex",
+    "phone_enc", "phone_bidx", "phone_masked", "phone_s4_bidx", "phone_s6_bidx", "hukou", "ethnicity", "room", "building", "grid", "household", "relation",
     "is_deceased", "deceased_on",
 )
 _SEEDED_MODELS: tuple[type[Model], ...] = (
@@ -151,9 +151,11 @@ def _write_batch(writer: BulkWriter, encoder: _PiiEncoder, batch: GridBatch, clo
         pinyin, initials = encoder.pinyin(p.name)
         id_enc, id_bidx, id_masked = encoder.id_number(p.id_number)
         phone_enc, phone_bidx, phone_masked = encoder.phone(p.phone)
+        id_tails = pii.suffix_indexes(p.id_number, field=PII_ID_NUMBER)
+        phone_tails = pii.suffix_indexes(p.phone, field=PII_PHONE)
         persons.append((
-            p.id, s, s, p.name, pinyin, initials, id_enc, id_bidx, id_masked, p.birth_date.isoformat(),
-            p.sex, phone_enc, phone_bidx, phone_masked, p.hukou, p.ethnicity, p.room_id,
+            p.id, s, s, p.name, pinyin, initials, id_enc, id_bidx, id_masked, *id_tails, p.birth_date.isoformat(),
+            p.sex, phone_enc, phone_bidx, phone_masked, *phone_tails, p.hukou, p.ethnicity, p.room_id,
             p.building_id, p.grid_id, p.household_id, p.relation, p.is_deceased, _iso(p.deceased_on),
         ))
     organisations = []

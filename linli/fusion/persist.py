@@ -70,14 +70,15 @@ class PersonValues:
 
 PERSON_FIELDS: tuple[str, ...] = (
     "name", "name_pinyin", "name_initials", "id_number_enc", "id_number_bidx", "id_number_masked",
-    "birth_date", "sex", "phone_enc", "phone_bidx", "phone_masked", "hukou", "ethnicity", "room",
+    "id_number_s4_bidx", "id_number_s6_bidx", "birth_date", "sex", "phone_enc", "phone_bidx", "phone_masked",
+    "phone_s4_bidx", "phone_s6_bidx", "hukou", "ethnicity", "room",
     "building", "grid", "is_deceased", "deceased_on",
 )
 # The columns each fused field writes (``disability_grade`` lives on the tag).
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("name", "name_pinyin", "name_initials"),
-    "id_number": ("id_number_enc", "id_number_bidx", "id_number_masked"),
-    "phone": ("phone_enc", "phone_bidx", "phone_masked"),
+    "id_number": ("id_number_enc", "id_number_bidx", "id_number_masked", "id_number_s4_bidx", "id_number_s6_bidx"),
+    "phone": ("phone_enc", "phone_bidx", "phone_masked", "phone_s4_bidx", "phone_s6_bidx"),
     "residence": ("room", "building", "grid"),
     "birth_date": ("birth_date",), "sex": ("sex",), "hukou": ("hukou",), "ethnicity": ("ethnicity",),
     "is_deceased": ("is_deceased",), "deceased_on": ("deceased_on",),
@@ -113,10 +114,12 @@ def phone_keys(value: str) -> tuple[str, str]:
     return pii.blind_index(value, field=PII_PHONE), pii.mask_phone(value)
 
 
-def _pii_columns(values: Sequence[str], *, field: str, mask: Any) -> list[tuple[str, str, str]]:
+def _pii_columns(values: Sequence[str], *, field: str, mask: Any) -> list[tuple[str, ...]]:
+    """(ciphertext, blind index, mask, suffix indexes …) of each value, as the registry stores them."""
     tokens = _sealed(values, field=field)
-    return [(t, pii.blind_index(v, field=field), mask(v)) if v else ("", "", "") for t, v in zip(tokens, values,
-                                                                                                 strict=True)]
+    suffixes = pii.suffix_indexes_many(values, field=field)
+    return [(t, pii.blind_index(v, field=field), mask(v), *tails) if v else ("", "", "", *tails)
+            for t, v, tails in zip(tokens, values, suffixes, strict=True)]
 
 
 def person_rows(people: Sequence[PersonValues]) -> list[tuple[object, ...]]:
@@ -207,6 +210,7 @@ def persist_plan(
     """
     created = persons_bulk_create(list(plan.new_persons.values()), now=observed_at)
     cluster_ids = dict(zip(plan.new_persons, created, strict=True))
+    _unplaced_to_area(plan, created, job_id=job_id, record_ids=record_ids)
     clusters = pl.DataFrame({"cluster": pl.Series(list(cluster_ids), dtype=pl.String),
                              "new_person": pl.Series(created, dtype=pl.Int64)})
     stamp = stamp_text(observed_at)
@@ -266,6 +270,22 @@ def _notify_assignees(tasks: Sequence[Mapping[str, Any]], *, source: Source, job
                              variables={"count": count, "source": source.name or source.code},
                              dedup_key=f"fusion-job:{run}:verification", object_type="fusion.VerificationTask",
                              link="/fusion/tasks/", now=now)
+def _unplaced_to_area(plan: Plan, created: Sequence[int], *, job_id: int | None,
+                      record_ids: Sequence[int] | None) -> None:
+    """New persons whose address found no room belong to the import's area (its street or
+    community) and wait in its 待落位 list, instead of belonging to no one."""
+    unplaced = [pk for pk, values in zip(created, plan.new_persons.values(), strict=True) if values.grid_id is None]
+    if not unplaced:
+        return
+    if job_id is None and record_ids:  # a review decision: the job of the record decided on
+        job_id = SourceRecord.objects.filter(pk=record_ids[0]).values_list("job_id", flat=True).first()
+    area_id = ImportJob.objects.filter(pk=job_id).values_list("area_id", flat=True).first() if job_id else None
+    if area_id is not None:
+        for start in range(0, len(unplaced), _UPDATE_CHUNK):
+            Person.objects.filter(pk__in=unplaced[start:start + _UPDATE_CHUNK]).update(area_id=area_id)
+
+
+_UPDATE_CHUNK = 900  # under SQLite's 999 parameters
 
 
 # From this many rows on, reviews and tasks go in by COPY: a district import opens tens of

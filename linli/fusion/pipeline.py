@@ -106,10 +106,13 @@ class ImportReport:
             "dropped_values": sum(1 for r in self.rejected_rows if not r.rejected),
             "encoding": self.encoding, "sheets": list(self.sheets),
             # Row numbers, columns and reasons only (no values): shown for a dry run as well.
+            # Up to REJECTED_LISTED of each kind (refused rows, dropped values), so a file with
+            # thousands of dropped values still lists its few refused rows.
             "rejected_rows": [
                 {"row": r.row_number, "sheet": r.sheet, "column": r.column, "reason": r.reason,
                  "rejected": r.rejected}
-                for r in self.rejected_rows[:REJECTED_LISTED]
+                for r in [*[r for r in self.rejected_rows if r.rejected][:REJECTED_LISTED],
+                          *[r for r in self.rejected_rows if not r.rejected][:REJECTED_LISTED]]
             ],
             "rejected_rows_total": len(self.rejected_rows),
         }

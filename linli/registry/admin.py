@@ -56,7 +56,9 @@ class PersonAdmin(ReadOnlyAdmin[Any]):
                     "is_deceased")
     list_filter = ("hukou", "sex", "is_deceased")
     list_select_related = ("grid",)
-    exclude: ClassVar[list[str]] = ["id_number_enc", "id_number_bidx", "phone_enc", "phone_bidx"]
+    exclude: ClassVar[list[str]] = ["id_number_enc", "id_number_bidx", "phone_enc", "phone_bidx",
+                                           "id_number_s4_bidx", "id_number_s6_bidx", "phone_s4_bidx",
+                                           "phone_s6_bidx"]
     show_full_result_count = False
 
 

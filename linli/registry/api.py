@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 
 from linli.accounts.auth import actor_of as _actor
 from linli.accounts.auth import principal_of as _principal
 from linli.accounts.auth import request_id_of as _request_id
 from linli.accounts.models import User
-from linli.core.errors import PermissionDenied
+from linli.core.errors import PermissionDenied, ValidationFailed
 from linli.registry import selectors, services
 from linli.registry.schemas import (
     AreaDetailOut,
@@ -30,6 +31,7 @@ from linli.registry.schemas import (
     Page,
     PersonDetailOut,
     PersonOut,
+    PersonPage,
     RevealIn,
     RevealOut,
     RoomDetailOut,
@@ -39,12 +41,6 @@ from linli.registry.schemas import (
 router = Router(tags=["registry"])
 LIMIT_MAX = 200
 M = TypeVar("M", bound=Model)
-
-
-
-
-
-
 
 
 def _page(rows: QuerySet[M], limit: int, offset: int) -> dict[str, Any]:
@@ -107,13 +103,27 @@ def household_detail(request: HttpRequest, household_id: int) -> Any:
             "members": view.members, "other_members": view.others}
 
 
-@router.get("/persons", response=Page[PersonOut])
-def person_search(request: HttpRequest, q: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+@router.get("/persons", response=PersonPage[PersonOut])
+def person_search(
+    request: HttpRequest, q: str = "", tag: str = "", grid: int | None = None,
+    age_min: int | None = None, age_max: int | None = None, limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    """``q``: the search of the workbench; else the list filtered by ``tag`` (key population),
+    ``grid`` and age in years (``age_min`` ≤ age ≤ ``age_max``), in walking order."""
+    principal = _principal(request)
     limit, offset = max(1, min(limit, LIMIT_MAX)), max(0, offset)
-    found = selectors.person_search_for_user(user=_principal(request), query=q,
-                                             limit=min(offset + limit, LIMIT_MAX))
-    return {"count": len(found), "limit": limit, "offset": offset,
-            "items": found[offset: offset + limit]}
+    if q.strip():
+        if tag or grid is not None or age_min is not None or age_max is not None:
+            raise ValidationFailed("q", _("查询内容不能与筛选条件同时使用"))
+        page = selectors.person_search_page_for_user(user=principal, query=q, limit=limit, offset=offset)
+        return {"count": page.offset + len(page.items), "limit": page.limit, "offset": page.offset,
+                "items": page.items, "has_more": page.has_more}
+    filters = selectors.parse_person_filter(tag=tag, grid_id=grid, age_min=age_min, age_max=age_max)
+    rows = selectors.person_list_for_user(user=principal, filters=filters)  # checks the permission
+    services.person_list_access_record(actor=_actor(principal), filters=filters,
+                                       request_id=_request_id(request))
+    listed = _page(rows, limit, offset)
+    return {**listed, "has_more": listed["offset"] + len(listed["items"]) < listed["count"]}
 
 
 @router.get("/persons/{person_id}", response=PersonDetailOut)

@@ -120,17 +120,26 @@ class Person(TimeStampedModel):
     id_number_enc = models.TextField(_("身份证号(密文)"), blank=True)
     id_number_bidx = models.CharField(max_length=32, blank=True, db_index=True)
     id_number_masked = models.CharField(_("身份证号"), max_length=18, blank=True)
+    # Keyed indexes of the last 4 and last 6 characters (pii.suffix_index): suffix search.
+    id_number_s4_bidx = models.CharField(max_length=16, blank=True)
+    id_number_s6_bidx = models.CharField(max_length=16, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     phone_enc = models.TextField(_("电话(密文)"), blank=True)
     phone_bidx = models.CharField(max_length=32, blank=True, db_index=True)
     phone_masked = models.CharField(_("电话"), max_length=20, blank=True)
+    phone_s4_bidx = models.CharField(max_length=16, blank=True)
+    phone_s6_bidx = models.CharField(max_length=16, blank=True)
     hukou = models.CharField(_("户籍类别"), max_length=16, choices=HukouStatus.choices, default=HukouStatus.LOCAL)
     ethnicity = models.CharField(_("民族"), max_length=20, default="汉族")
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents")
     building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents")
     grid = models.ForeignKey("geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="persons")
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    # A person no room places yet (an import's unresolved address) belongs to this area (the
+    # importing street or community) and waits in its 待落位 list; cleared when placed.
+    area = models.ForeignKey("geo.Area", verbose_name=_("待落位区域"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
     relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, blank=True)
     is_deceased = models.BooleanField(_("已故"), default=False)
     deceased_on = models.DateField(_("死亡日期"), null=True, blank=True)
@@ -150,6 +159,12 @@ class Person(TimeStampedModel):
             models.Index(fields=["name"], name="person_name_idx"),
             models.Index(fields=["name_pinyin"], name="person_pinyin_idx"),
             models.Index(fields=["name_initials"], name="person_initials_idx"),
+            # Suffix searches, scoped like the prefix searches (see selectors._suffix_search).
+            models.Index(fields=["grid", "id_number_s4_bidx"], name="person_grid_id_s4_idx"),
+            models.Index(fields=["grid", "id_number_s6_bidx"], name="person_grid_id_s6_idx"),
+            models.Index(fields=["grid", "phone_s4_bidx"], name="person_grid_phone_s4_idx"),
+            models.Index(fields=["grid", "phone_s6_bidx"], name="person_grid_phone_s6_idx"),
+            models.Index(fields=["area", "id"], condition=models.Q(grid__isnull=True), name="person_unplaced_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # One person per ID number; persons without one (blank index) are not compared.

@@ -20,6 +20,14 @@ class Page(Schema, Generic[T]):
     items: list[T]
 
 
+class PersonPage(Page[T]):
+    """A page of persons. For a search (``q``) ``count`` is the results up to the end of this
+    page (searches are not counted in full) and ``has_more`` says whether another follows;
+    for a filtered list ``count`` is the total and ``has_more`` follows from it."""
+
+    has_more: bool = False
+
+
 class AreaOut(Schema):
     id: int
     level: int

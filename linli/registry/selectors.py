@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,8 +24,9 @@ from linli.core import pii
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEntry
 from linli.core.selectors import audit_entries_for_target
+from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
-from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS
+from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS, TagKind
 from linli.registry.models import (
     Building,
     Facility,
@@ -41,6 +42,8 @@ from linli.registry.validators import parse_id_number, parse_phone, to_half_widt
 
 PERSON_TARGET = "registry.person"
 SEARCH_LIMIT_MAX = 200
+# Paging stops this far in: by then the query should be more specific.
+SEARCH_OFFSET_MAX = 10_000
 # Address searches look at residents of at most this many matching buildings.
 ADDRESS_BUILDINGS_MAX = 50
 ELDER_AGE = 60
@@ -60,6 +63,8 @@ _ADDRESS_MARKERS = re.compile(r"号|栋|幢|单元|室|路|弄|小区|号楼")
 _CJK_NAME = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff·]+")
 _PINYIN = re.compile(r"[a-z]+")
 _ID_LIKE = re.compile(r"\d{17}[\dX]|\d{15}")
+# The last 4 or last 6 characters of an ID number or a phone ("尾号1234").
+_SUFFIX_LIKE = re.compile(r"\d{3}[\dX]|\d{5}[\dX]")
 _PHONE_LIKE = re.compile(r"\+?[\d\s\-()]{7,20}")
 # "12-3-502", "12幢3单元502室", "3单元502", "12号楼".
 _DASHED = re.compile(r"(\d+)-(\d+)-(\d+)")
@@ -93,10 +98,12 @@ def parse_address_query(query: str) -> AddressQuery:
 
 
 def classify_query(query: str) -> str:
-    """``id`` | ``phone`` | ``name`` | ``pinyin`` | ``address`` for a normalised query."""
+    """``id`` | ``phone`` | ``suffix`` | ``name`` | ``pinyin`` | ``address`` for a normalised query."""
     compact = query.replace(" ", "")
     if _ID_LIKE.fullmatch(compact.upper()):
         return "id"
+    if _SUFFIX_LIKE.fullmatch(compact.upper()):
+        return "suffix"
     # Before the address check: "138-1234-5678" also looks like "3-2-502". A phone-like
     # query that is not a valid phone is searched as an address by the caller.
     if _PHONE_LIKE.fullmatch(query) and sum(c.isdigit() for c in query) >= 7:
@@ -131,7 +138,7 @@ def _by_ids(ids: list[int]) -> list[Person]:
     return [found[pk] for pk in ids if pk in found]
 
 
-def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int) -> list[int]:
+def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int, offset: int = 0) -> list[int]:
     """Ids in key order from the (grid, key) index alone; rows are fetched afterwards.
 
     Sorting only (key, id) pairs read from the covering index keeps a common surname
@@ -141,11 +148,11 @@ def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int) -> list[
     return list(
         Person.objects.filter(grid_id__in=sorted(scope.grid_ids),
                               **{f"{column}__gte": low, f"{column}__lt": high})
-        .order_by(column, "id").values_list("id", flat=True)[:limit],
+        .order_by(column, "id").values_list("id", flat=True)[offset:offset + limit],
     )
 
 
-def _address_search(scope: AreaScope, query: str, limit: int) -> list[Person]:
+def _address_search(scope: AreaScope, query: str, limit: int, offset: int = 0) -> list[Person]:
     parsed = parse_address_query(query)
     buildings = Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
     if parsed.text:
@@ -172,33 +179,69 @@ def _address_search(scope: AreaScope, query: str, limit: int) -> list[Person]:
             rooms = rooms.filter(number=parsed.room)
         persons = persons.filter(room_id__in=list(rooms.values_list("id", flat=True)))
     # Ids first (index order, no sort), then the rows: see _prefix_ids.
-    ids = list(persons.order_by("building_id", "id").values_list("id", flat=True)[:limit])
+    ids = list(persons.order_by("building_id", "id").values_list("id", flat=True)[offset:offset + limit])
     return _by_ids(ids) if ids else []
 
 
-def _exact_search(scope: AreaScope, column: str, bidx: str, limit: int) -> list[Person]:
-    return list(_persons(scope).filter(**{column: bidx}).order_by("id")[:limit])
+def _exact_search(scope: AreaScope, column: str, bidx: str, limit: int, offset: int = 0) -> list[Person]:
+    return list(_persons(scope).filter(**{column: bidx}).order_by("id")[offset:offset + limit])
 
 
-def _name_search(scope: AreaScope, text: str, limit: int) -> list[Person]:
-    ids = _prefix_ids(scope, "name", text.replace(" ", ""), limit)
+def _suffix_search(scope: AreaScope, text: str, limit: int, offset: int) -> list[Person]:
+    """Persons whose ID number or phone ends in ``text`` (4 or 6 characters): an equality
+    lookup on the keyed suffix indexes, never a scan of decrypted values."""
+    length = len(text)
+    matches = Q(**{f"id_number_s{length}_bidx": pii.suffix_index(text, field=PII_ID_NUMBER, length=length)})
+    if text[-1].isdigit():  # no phone ends in X
+        matches |= Q(**{f"phone_s{length}_bidx": pii.suffix_index(text, field=PII_PHONE, length=length)})
+    ids = list(Person.objects.filter(matches, grid_id__in=sorted(scope.grid_ids))
+               .order_by("id").values_list("id", flat=True)[offset:offset + limit])
+    return _by_ids(ids)
+
+
+def _name_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[Person]:
+    key = text.replace(" ", "")
+    ids = _prefix_ids(scope, "name", key, limit, offset)
+    if ids or (offset and _prefix_ids(scope, "name", key, 1)):
+        return _by_ids(ids)
     # A bare compound name (金色新村) looks like a person's name: fall back to addresses.
-    return _by_ids(ids) if ids else _address_search(scope, text, limit)
+    return _address_search(scope, text, limit, offset)
 
 
-def _pinyin_search(scope: AreaScope, text: str, limit: int) -> list[Person]:
+def _pinyin_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[Person]:
     key = text.replace(" ", "").lower()
     # Initials first: "wxm" means 王小明 far more often than the start of a full spelling.
-    ids = _prefix_ids(scope, "name_initials", key, limit)
+    # A page further on needs every id before it (the two lists overlap, so no offset here).
+    ids = _prefix_ids(scope, "name_initials", key, offset + limit)
     if len(key) > 1:
-        ids += _prefix_ids(scope, "name_pinyin", key, limit)
-    return _by_ids(list(dict.fromkeys(ids))[:limit])
+        ids += _prefix_ids(scope, "name_pinyin", key, offset + limit)
+    return _by_ids(list(dict.fromkeys(ids))[offset:offset + limit])
 
 
-def person_search_for_user(*, user: Principal, query: str, limit: int = 50) -> list[Person]:
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results and whether another page follows."""
+
+    items: list[Person]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+def person_search_page_for_user(*, user: Principal, query: str, limit: int = 50, offset: int = 0) -> SearchPage:
+    """:func:`person_search_for_user` by pages: ``limit`` results from ``offset`` on, and
+    whether more follow (one row more is read to know; no count of the whole result)."""
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    offset = max(0, min(offset, SEARCH_OFFSET_MAX))
+    found = person_search_for_user(user=user, query=query, limit=limit + 1, offset=offset)
+    return SearchPage(items=found[:limit], offset=offset, limit=limit, has_more=len(found) > limit)
+
+
+def person_search_for_user(*, user: Principal, query: str, limit: int = 50, offset: int = 0) -> list[Person]:
     """Persons in the caller's grids matching a name, pinyin, ID number, phone or address.
 
     - full ID number (18 or 15 digits) or full phone: exact blind-index lookup;
+    - 4 or 6 digits (the last may be X): ID numbers and phones ending so (suffix indexes);
     - Chinese characters: name prefix; ASCII letters: full-pinyin prefix or initials prefix;
     - anything else (or with 号/栋/幢/单元/室/路 …, ``3-2-502``): address fragment.
 
@@ -207,7 +250,8 @@ def person_search_for_user(*, user: Principal, query: str, limit: int = 50) -> l
     :class:`ValidationFailed` for field ``q`` with the reason.
     """
     scope = registry_scope(user)
-    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX + 1))
+    offset = max(0, min(offset, SEARCH_OFFSET_MAX))
     text = " ".join(to_half_width(query).split())
     if not text or not scope.grid_ids:
         return []
@@ -215,28 +259,86 @@ def person_search_for_user(*, user: Principal, query: str, limit: int = 50) -> l
     if kind == "id":
         # A typo in an ID number is worth a reason ("校验码错误"), not an empty list.
         number = parse_id_number(text, field="q").value
-        return _exact_search(scope, "id_number_bidx", pii.blind_index(number, field=PII_ID_NUMBER), limit)
+        return _exact_search(scope, "id_number_bidx", pii.blind_index(number, field=PII_ID_NUMBER), limit, offset)
     if kind == "phone":
         try:
             phone = parse_phone(text)
         except ValidationFailed:
-            return _address_search(scope, text, limit)
-        return _exact_search(scope, "phone_bidx", pii.blind_index(phone, field=PII_PHONE), limit)
+            return _address_search(scope, text, limit, offset)
+        return _exact_search(scope, "phone_bidx", pii.blind_index(phone, field=PII_PHONE), limit, offset)
+    if kind == "suffix":
+        return _suffix_search(scope, text.replace(" ", "").upper(), limit, offset)
     if kind == "name":
-        return _name_search(scope, text, limit)
+        return _name_search(scope, text, limit, offset)
     if kind == "pinyin":
-        return _pinyin_search(scope, text, limit)
-    return _address_search(scope, text, limit)
+        return _pinyin_search(scope, text, limit, offset)
+    return _address_search(scope, text, limit, offset)
+
+
+# --- not yet placed (待落位) ----------------------------------------------------------------
+
+
+def residents_of(grids: list[int], areas: list[int], *, prefix: str = "") -> Q:
+    """Persons of these grids, and the not-yet-placed persons of these areas: whom counts and
+    lists of an area take in."""
+    return Q(**{f"{prefix}grid_id__in": grids}) | Q(**{f"{prefix}grid__isnull": True, f"{prefix}area_id__in": areas})
+
+
+def placement_pool(scope: AreaScope) -> list[int]:
+    """Areas whose not-yet-placed persons the caller sees: their own areas and below, and the
+    community and street above them — an import's unresolved addresses belong to the
+    importing street, and any clerk of that street may place them."""
+    if not scope.area_ids:
+        return []
+    paths = Area.objects.filter(pk__in=sorted(scope.area_ids)).values_list("path", flat=True)
+    above = {int(part) for path in paths for part in path.strip("/").split("/") if part}
+    upper = Area.objects.filter(pk__in=sorted(above - scope.area_ids),
+                                level__in=(AreaLevel.STREET, AreaLevel.COMMUNITY)).values_list("pk", flat=True)
+    return sorted(scope.area_ids | set(upper))
+
+
+def person_unplaced_list_for_user(*, user: Principal) -> QuerySet[Person]:
+    """Persons no room places yet (grid empty) in the caller's placement pool, oldest first:
+    the community clerk's 待落位 list."""
+    scope = registry_scope(user)
+    return (Person.objects.filter(grid__isnull=True, is_deceased=False, area_id__in=placement_pool(scope))
+            .select_related("area").order_by("area_id", "id"))
+
+
+def room_find_for_user(*, user: Principal, address: str) -> Room:
+    """The one room in the caller's grids an address names (``江景苑3幢1单元101``,
+    ``望江路12号 1-101``); else :class:`ValidationFailed` for ``room`` saying what is missing."""
+    scope = registry_scope(user)
+    parsed = parse_address_query(" ".join(to_half_width(address).split()))
+    if parsed.room is None or (not parsed.text and parsed.building is None):
+        raise ValidationFailed("room", _("请写到室号,例如“江景苑3幢1单元101”或“望江路12号 1-101”"))
+    buildings = Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
+    if parsed.text:
+        buildings = buildings.filter(Q(address__icontains=parsed.text) | Q(compound__icontains=parsed.text))
+    if parsed.building is not None:
+        number = parsed.building
+        buildings = buildings.filter(name__in=[number] + [number + s for s in ("幢", "栋", "号楼", "号", "座")])
+    rooms = Room.objects.filter(building__in=buildings, number=parsed.room).select_related("building", "unit")
+    if parsed.unit is not None:
+        rooms = rooms.filter(unit__number=parsed.unit)
+    found = list(rooms.order_by("id")[:2])
+    if not found:
+        raise ValidationFailed("room", _("您的辖区内没有找到这个房屋"))
+    if len(found) > 1:
+        raise ValidationFailed("room", _("这个地址对应多个房屋,请写全小区、楼栋和单元"))
+    return found[0]
 
 
 # --- details --------------------------------------------------------------------------------
 
 
 def person_get_for_user(*, user: Principal, person_id: int) -> Person:
+    """A person in the caller's grids, or a not-yet-placed one in their placement pool."""
     scope = registry_scope(user)
     person = (
-        Person.objects.select_related("building", "room", "room__unit", "grid", "household")
-        .filter(pk=person_id, grid_id__in=sorted(scope.grid_ids)).first()
+        Person.objects.select_related("building", "room", "room__unit", "grid", "household", "area")
+        .filter(Q(grid_id__in=sorted(scope.grid_ids))
+                | Q(grid__isnull=True, area_id__in=placement_pool(scope)), pk=person_id).first()
     )
     if person is None:
         raise NotFound()
@@ -404,6 +506,76 @@ def person_export_for_user(*, user: Principal, grid_id: int) -> tuple[Area, Quer
     return grid, persons
 
 
+@dataclass(frozen=True)
+class PersonFilter:
+    """Filters of the key-population list (重点人群名单): tag kind, grid, age range in years."""
+
+    tag: str = ""
+    grid_id: int | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+
+
+AGE_MAX = 130
+
+
+def _years_before(on: date, years: int) -> date:
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # 29 February
+        return on.replace(year=on.year - years, day=28)
+
+
+def age_on(birth: date, on: date) -> int:
+    """Whole years from ``birth`` to ``on`` (born on 29 February: a year older on 1 March)."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def parse_person_filter(
+    *, tag: str = "", grid_id: int | None = None, age_min: int | None = None, age_max: int | None = None,
+) -> PersonFilter:
+    """Check the filters; a bad one raises :class:`ValidationFailed` naming the field."""
+    tag = tag.strip()
+    if tag and tag not in TagKind.values:
+        raise ValidationFailed("tag", _("未知的重点人群类别:%(tag)s") % {"tag": tag})
+    for name, value in (("age_min", age_min), ("age_max", age_max)):
+        if value is not None and not 0 <= value <= AGE_MAX:
+            raise ValidationFailed(name, _("年龄应在 0 到 %(max)d 岁之间") % {"max": AGE_MAX})
+    if age_min is not None and age_max is not None and age_min > age_max:
+        raise ValidationFailed("age_max", _("最大年龄不能小于最小年龄"))
+    return PersonFilter(tag=tag, grid_id=grid_id, age_min=age_min, age_max=age_max)
+
+
+def person_list_for_user(
+    *, user: Principal, filters: PersonFilter, on: date | None = None,
+) -> QuerySet[Person]:
+    """Living persons in the caller's grids (and, without a grid filter, the not-yet-placed
+    ones of their areas) matching ``filters``, in walking order (grid, building, room): the
+    list behind the home page's tiles.
+
+    A grid outside the caller's scope gives an empty list, like any grid they cannot see.
+    A tag counts while it is valid on ``on`` (today), as the tiles count it.
+    """
+    scope = registry_scope(user)
+    on = on or timezone.localdate()
+    if filters.grid_id is None:
+        rows = Person.objects.filter(residents_of(sorted(scope.grid_ids), sorted(scope.area_ids)), is_deceased=False)
+    else:
+        grids = [filters.grid_id] if filters.grid_id in scope.grid_ids else []
+        rows = Person.objects.filter(grid_id__in=grids, is_deceased=False)
+    if filters.tag:
+        tagged = PersonTag.objects.filter(_active_tags(on), person_id=OuterRef("pk"), kind=filters.tag)
+        rows = rows.filter(Exists(tagged))
+    if filters.age_min is not None:
+        # Aged at least N: born on or before this day N years ago.
+        rows = rows.filter(birth_date__lte=_years_before(on, filters.age_min))
+    if filters.age_max is not None:
+        # Aged at most N: not yet N + 1, i.e. born after this day N + 1 years ago.
+        rows = rows.filter(birth_date__gt=_years_before(on, filters.age_max + 1))
+    return rows.select_related("building", "room", "room__unit", "grid").order_by(
+        "grid__path", "building__address", "room__unit__number", "room__number", "id")
+
+
 def _active_tags(on: date) -> Q:
     return Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
 
@@ -541,13 +713,13 @@ def registry_counts_for_user(*, user: Principal, on: date | None = None) -> dict
     on = on or timezone.localdate()
     grids = sorted(scope.grid_ids)
     ttl = float(getattr(settings, "LINLI_REGISTRY_COUNTS_SECONDS", 0))
-    key = (on, tuple(grids))
+    key = (on, tuple(grids), tuple(sorted(scope.area_ids)))
     now = time.monotonic()
     if ttl > 0:
         cached = _counts_cache.get(key)
         if cached is not None and cached[0] > now:
             return dict(cached[1])
-    counts = _registry_counts(grids, on)
+    counts = _registry_counts(grids, on, sorted(scope.area_ids), placement_pool(scope))
     if ttl > 0:
         if len(_counts_cache) >= _COUNTS_CACHE_SIZE:
             _counts_cache.clear()
@@ -557,11 +729,13 @@ def registry_counts_for_user(*, user: Principal, on: date | None = None) -> dict
 
 # Per process: (day, grids) → (valid until, counts); see ``registry_counts_for_user``.
 _COUNTS_CACHE_SIZE = 256
-_counts_cache: dict[tuple[date, tuple[int, ...]], tuple[float, dict[str, int]]] = {}
+_counts_cache: dict[tuple[date, tuple[int, ...], tuple[int, ...]], tuple[float, dict[str, int]]] = {}
 
 
-def _registry_counts(grids: list[int], on: date) -> dict[str, int]:
-    alive = Person.objects.filter(grid_id__in=grids, is_deceased=False)
+def _registry_counts(grids: list[int], on: date, areas: list[int], pool: list[int]) -> dict[str, int]:
+    # Not-yet-placed persons of the caller's own areas count as residents (they live here,
+    # the room is what is missing); the wider pool is counted apart, as work to do.
+    alive = Person.objects.filter(residents_of(grids, areas), is_deceased=False)
     try:
         elder_born_by = on.replace(year=on.year - ELDER_AGE)
     except ValueError:  # 29 February
@@ -574,9 +748,11 @@ def _registry_counts(grids: list[int], on: date) -> dict[str, int]:
         "organisations": Organisation.objects.filter(grid_id__in=grids).count(),
         "facilities": Facility.objects.filter(grid_id__in=grids).count(),
         "elders": alive.filter(birth_date__lte=elder_born_by).count(),
+        "unplaced": Person.objects.filter(grid__isnull=True, is_deceased=False, area_id__in=pool).count(),
     }
     tagged = (
-        PersonTag.objects.filter(_active_tags(on), person__grid_id__in=grids, person__is_deceased=False)
+        PersonTag.objects.filter(_active_tags(on), residents_of(grids, areas, prefix="person__"),
+                                 person__is_deceased=False)
         .values("kind").annotate(n=Count("person_id", distinct=True)).values_list("kind", "n")
     )
     counts |= {f"tag:{kind}": n for kind, n in tagged}

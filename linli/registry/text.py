@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
@@ -18,3 +19,12 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     syllables = [s.lower() for s in lazy_pinyin(name, style=Style.NORMAL, errors="default")]
     syllables = [s for s in ("".join(ch for ch in s if ch.isalnum()) for s in syllables) if s]
     return "".join(syllables), "".join(s[0] for s in syllables)
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key with runs of digits compared as numbers: ``望江路2号1幢`` < ``望江路2号2幢`` <
+    ``望江路2号10幢`` (as text, ``10幢`` comes before ``2幢``)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part)

@@ -31,6 +31,7 @@ class LoginForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("查询"), max_length=100, required=False)
+    page = forms.IntegerField(required=False, min_value=1, max_value=200)
 
 
 class RevealForm(forms.Form):
@@ -54,3 +55,33 @@ class AuditFilterForm(forms.Form):
         action_field = self.fields["action"]
         assert isinstance(action_field, forms.ChoiceField)  # noqa: S101 - narrows the type
         action_field.choices = [("", _("全部动作")), *[(a, a) for a in actions]]
+
+
+class PersonListForm(forms.Form):
+    """Filters of the key-population list; the selector checks them again (API callers)."""
+
+    tag = forms.ChoiceField(label=_("重点人群"), required=False)
+    grid = forms.TypedChoiceField(label=_("网格"), required=False, coerce=int, empty_value=None)
+    age_min = forms.IntegerField(label=_("最小年龄"), required=False, min_value=0, max_value=130,
+                                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    age_max = forms.IntegerField(label=_("最大年龄"), required=False, min_value=0, max_value=130,
+                                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+
+    def __init__(self, *args: Any, tags: list[tuple[str, str]], grids: list[tuple[int, str]],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tag_field = self.fields["tag"]
+        grid_field = self.fields["grid"]
+        assert isinstance(tag_field, forms.ChoiceField)  # noqa: S101 - narrows the type
+        assert isinstance(grid_field, forms.TypedChoiceField)  # noqa: S101 - narrows the type
+        tag_field.choices = [("", _("全部人员")), *tags]
+        grid_field.choices = [("", _("全部网格")), *grids]
+
+
+class PlaceForm(forms.Form):
+    """Where a not-yet-placed person lives: an address down to the room."""
+
+    address = forms.CharField(
+        label=_("落位地址"), max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("例如:江景苑3幢1单元101"), "data-testid": "place-address"}),
+    )

@@ -288,21 +288,42 @@ def job_list(request: StaffRequest) -> HttpResponse:
     return render(request, "fusion/jobs.html", {**fusion_context(request.user, "jobs"), "jobs": jobs})
 
 
-def rejected_items(job: ImportJob) -> tuple[list[dict[str, Any]], int]:
-    """The first rejected rows (row, sheet, column, reason) of a finished job — dry run or
-    not — and how many more there are."""
+@dataclass(frozen=True)
+class RejectedLists:
+    """What a report lists of its problems, each count from one source: refused rows (the
+    ``rejected`` count) and dropped values of accepted rows (``dropped_values``); ``*_more``
+    is that count minus the lines shown."""
+
+    rows: list[dict[str, Any]]
+    rows_more: int
+    dropped: list[dict[str, Any]]
+    dropped_more: int
+
+
+def rejected_lists(counts: dict[str, Any], *, shown: int = REJECTED_SHOWN) -> RejectedLists:
+    """Split a job's listed problems into refused rows and dropped values, at most ``shown``
+    of each, with how many more of each the counts say there are."""
+    listed = counts.get("rejected_rows") or []
+    rows = [item for item in listed if item.get("rejected", True)][:shown]
+    dropped = [item for item in listed if not item.get("rejected", True)][:shown]
+    rows_total = int(counts.get("rejected") or 0)
+    dropped_total = int(counts.get("dropped_values") or 0)
+    return RejectedLists(rows, max(rows_total - len(rows), 0), dropped, max(dropped_total - len(dropped), 0))
+
+
+def rejected_items(job: ImportJob) -> RejectedLists:
+    """The first refused rows and dropped values (row, sheet, column, reason) of a finished
+    job — dry run or not — and how many more of each there are."""
     if job.status != ImportStatus.DONE:
-        return [], 0
+        return RejectedLists([], 0, [], 0)
     counts = job.counts or {}
-    listed = counts.get("rejected_rows")
-    if isinstance(listed, list):
-        total = int(counts.get("rejected_rows_total") or len(listed))
-        return listed[:REJECTED_SHOWN], max(total - min(len(listed), REJECTED_SHOWN), 0)
+    if isinstance(counts.get("rejected_rows"), list):
+        return rejected_lists(counts)
     items: list[dict[str, Any]] = []  # older jobs: from the stored records
     for record in selectors.job_rejected_records(job=job)[:REJECTED_SHOWN]:
         items.extend({"row": record.row_number, "sheet": record.sheet, "column": item.get("column", ""),
                       "reason": item.get("reason", ""), "rejected": True} for item in record.rejected_reasons or [])
-    return items, 0
+    return rejected_lists({"rejected_rows": items, "rejected": counts.get("rejected") or len(items)})
 
 
 def job_context(job: ImportJob, user: Any = None) -> dict[str, Any]:
@@ -310,13 +331,14 @@ def job_context(job: ImportJob, user: Any = None) -> dict[str, Any]:
     counts = job.counts or {}
     matched = counts.get("matched") or {}
     finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED)
-    rejected, more = rejected_items(job)
+    problems = rejected_items(job)
     return {
         "job": job, "counts": counts, "finished": finished,
         "running": not finished,
         "matched": [(str(HOW_LABELS.get(how, how)), n) for how, n in sorted(matched.items()) if how != MatchHow.NEW],
-        "rejected": rejected, "rejected_more": more,
-        "has_rejected_file": bool(job.report_file) or bool(rejected),
+        "rejected": problems.rows, "rejected_more": problems.rows_more,
+        "dropped": problems.dropped, "dropped_more": problems.dropped_more,
+        "has_rejected_file": bool(job.report_file) or bool(problems.rows) or bool(problems.dropped),
         "can_reveal": user is not None and scope_for(user).can(Permission.REVEAL_PII),
     }
 

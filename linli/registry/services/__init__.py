@@ -10,7 +10,16 @@ is written. System actors (imports, demo seeding, fusion, commands) are trusted 
 pass (:mod:`.guards`). The writes live in :mod:`.places`, :mod:`.persons` and :mod:`.export`.
 """
 
-from linli.registry.services.export import EXPORT_FIELDS, PersonExport, person_export
+from linli.registry.services.export import (
+    EXPORT_FIELDS,
+    LIST_EXPORT_ROWS_MAX,
+    PersonExport,
+    PersonListExport,
+    person_export,
+    person_list_access_record,
+    person_list_export,
+    person_list_xlsx,
+)
 from linli.registry.services.guards import CHINA_LAT, CHINA_LON, validate_point
 from linli.registry.services.persons import (
     ID_NUMBER_UNIQUE,
@@ -22,6 +31,7 @@ from linli.registry.services.persons import (
     person_create,
     person_mark_deceased,
     person_move,
+    person_place,
     person_reveal,
     person_tag_add,
     person_tag_end,
@@ -43,10 +53,12 @@ __all__ = [
     "CHINA_LON",
     "EXPORT_FIELDS",
     "ID_NUMBER_UNIQUE",
+    "LIST_EXPORT_ROWS_MAX",
     "PERSON",
     "REVEAL_REASON_MIN",
     "UNSET",
     "PersonExport",
+    "PersonListExport",
     "_phone_columns",  # the fusion benchmark stores phones exactly as person_create does
     "building_create",
     "facility_create",
@@ -55,8 +67,12 @@ __all__ = [
     "person_access_record",
     "person_create",
     "person_export",
+    "person_list_access_record",
+    "person_list_export",
+    "person_list_xlsx",
     "person_mark_deceased",
     "person_move",
+    "person_place",
     "person_reveal",
     "person_tag_add",
     "person_tag_end",

@@ -23,7 +23,9 @@ from linli.core.services import audit_record, audit_record_many
 from linli.geo.models import Area
 from linli.registry.choices import SENSITIVE_TAGS, HukouStatus
 from linli.registry.models import Building, Household, Person, PersonTag, Room
+from linli.registry.selectors import placement_pool
 from linli.registry.services.guards import _require_scope
+from linli.registry.services.suffixes import suffix_columns
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
 from linli.registry.validators import check_birth_and_sex, parse_id_number, parse_phone
 
@@ -42,7 +44,8 @@ UNSET: Final = _Unset()
 def _id_number_columns(raw: str | None, *, exclude_pk: int | None) -> dict[str, Any]:
     """Validate, check for a duplicate, and return the three stored forms (or blanks)."""
     if raw is None or not raw.strip():
-        return {"id_number_enc": "", "id_number_bidx": "", "id_number_masked": ""}
+        return {"id_number_enc": "", "id_number_bidx": "", "id_number_masked": "",
+                "id_number_s4_bidx": "", "id_number_s6_bidx": ""}
     parsed = parse_id_number(raw)
     bidx = pii.blind_index(parsed.value, field=PII_ID_NUMBER)
     if _id_number_taken(bidx, exclude_pk=exclude_pk):
@@ -51,6 +54,7 @@ def _id_number_columns(raw: str | None, *, exclude_pk: int | None) -> dict[str, 
         "id_number_enc": pii.encrypt(parsed.value, field=PII_ID_NUMBER),
         "id_number_bidx": bidx,
         "id_number_masked": pii.mask_id_number(parsed.value),
+        **suffix_columns("id_number", parsed.value),
     }
 
 
@@ -83,12 +87,13 @@ def _id_number_unique() -> Iterator[None]:
 
 def _phone_columns(raw: str | None) -> dict[str, str]:
     if raw is None or not raw.strip():
-        return {"phone_enc": "", "phone_bidx": "", "phone_masked": ""}
+        return {"phone_enc": "", "phone_bidx": "", "phone_masked": "", "phone_s4_bidx": "", "phone_s6_bidx": ""}
     phone = parse_phone(raw)
     return {
         "phone_enc": pii.encrypt(phone, field=PII_PHONE),
         "phone_bidx": pii.blind_index(phone, field=PII_PHONE),
         "phone_masked": pii.mask_phone(phone),
+        **suffix_columns("phone", phone),
     }
 
 
@@ -336,3 +341,22 @@ def sensitive_tags_shown_record(
         return audit_record_many(actor=actor, action="person.view_sensitive", target_type=PERSON,
                                  targets=[(pk, ["tags"]) for pk in shown], reason=where,
                                  request_id=request_id)
+def person_place(*, actor: Actor, person: Person, room: Room, request_id: str = "") -> Person:
+    """Place a not-yet-placed person (待落位) into a room of the actor's grids; the person then
+    belongs to the room's grid like any resident. Audited as ``person.place``."""
+    if person.grid_id is not None:
+        raise ValidationFailed("room", _("该人员已落位,请用迁移功能"))
+    _require_scope(actor, room)
+    if not isinstance(actor, SystemActor) and person.area_id not in placement_pool(
+            scope_for(actor if isinstance(actor, User) else None)):
+        raise NotFound(_("人员不存在或不在您的管辖范围内"))
+    with transaction.atomic():
+        changed = Person.objects.filter(pk=person.pk, grid__isnull=True).update(
+            room=room, building_id=room.building_id, grid_id=room.building.grid_id, area=None,
+            updated_at=timezone.now())
+        if not changed:  # placed by someone else meanwhile
+            raise ValidationFailed("room", _("该人员已落位,请用迁移功能"))
+        audit_record(actor=actor, action="person.place", target_type=PERSON, target_id=person.pk,
+                     fields=["room", "building", "grid"], request_id=request_id)
+    person.refresh_from_db()
+    return person

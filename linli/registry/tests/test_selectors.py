@@ -159,7 +159,9 @@ def test_counts_are_kept_per_scope_for_the_configured_time(registry, users, sett
     # then the same scope reads the kept counts until they expire, another scope its own
     assert selectors.registry_counts_for_user(user=users.community_a) == first
     other = selectors.registry_counts_for_user(user=users.community_b)
-    assert other == selectors._registry_counts(sorted(scope_for(users.community_b).grid_ids), timezone.localdate())
+    scope_b = scope_for(users.community_b)
+    assert other == selectors._registry_counts(sorted(scope_b.grid_ids), timezone.localdate(),
+                                               sorted(scope_b.area_ids), selectors.placement_pool(scope_b))
     assert other != first
     clock[0] += 61
     assert selectors.registry_counts_for_user(user=users.community_a)["persons"] == first["persons"] + 1

@@ -16,6 +16,7 @@ from conftest import Tree
 from linli.core import pii
 from linli.registry.choices import Relation, RoomUse, Sex, TagKind
 from linli.registry.models import Building, Household, Person, PersonTag, Room, Unit
+from linli.registry.services.suffixes import suffix_columns
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
 from linli.registry.validators import id_number_check_char
 
@@ -38,6 +39,7 @@ def make_person(
         phone_enc=pii.encrypt(phone, field=PII_PHONE),
         phone_bidx=pii.blind_index(phone, field=PII_PHONE),
         phone_masked=pii.mask_phone(phone),
+        **suffix_columns("id_number", number), **suffix_columns("phone", phone),
         birth_date=birth, sex=sex, room=room, building=room.building,
         grid=room.building.grid, household=household, relation=relation,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -23,11 +24,13 @@ from linli.accounts.selectors import (
 )
 from linli.registry.choices import TagKind
 from linli.registry.selectors import (
+    ELDER_AGE,
     building_list_for_user,
     facility_list_for_user,
     organisation_list_for_user,
     registry_counts_for_user,
 )
+from linli.registry.text import natural_key
 from linli.web.access import StaffRequest, can_view_audit, staff_required
 from linli.web.views.notices import notice_lines
 
@@ -40,6 +43,7 @@ COUNT_LABELS: dict[str, Promise] = {
     "elders": _("60岁以上老人"),
     "organisations": _("单位"),
     "facilities": _("设施"),
+    "unplaced": _("待落位人员"),
 }
 TAG_PREFIX = "tag:"
 MAX_GRID_LINKS = 12
@@ -50,16 +54,31 @@ class Figure:
     key: str
     label: str
     value: int
+    url: str = ""
+
+
+def _list_url(**filters: object) -> str:
+    return f"{reverse('web:persons')}?{urlencode(filters)}"
+
+
+# Figures that open the person list (the others count places, not people).
+FIGURE_LISTS: dict[str, dict[str, object]] = {"persons": {}, "elders": {"age_min": ELDER_AGE}}
+
+
+def _figure_url(key: str) -> str:
+    if key == "unplaced":
+        return reverse("web:unplaced")
+    return _list_url(**FIGURE_LISTS[key]) if key in FIGURE_LISTS else ""
 
 
 def _figures(counts: dict[str, int]) -> tuple[list[Figure], list[Figure]]:
     """Split the selector's counts into main figures and key-population figures."""
-    main = [Figure(k, str(label), counts[k]) for k, label in COUNT_LABELS.items() if k in counts]
+    main = [Figure(k, str(label), counts[k], _figure_url(k)) for k, label in COUNT_LABELS.items() if k in counts]
     tags: list[Figure] = []
     for key, value in counts.items():
         kind = key.removeprefix(TAG_PREFIX)
         if kind in TagKind.values:
-            tags.append(Figure(key, str(TagKind(kind).label), value))
+            tags.append(Figure(key, str(TagKind(kind).label), value, _list_url(tag=kind)))
         elif key not in COUNT_LABELS:
             main.append(Figure(key, key, value))
     return main, tags
@@ -103,9 +122,9 @@ def grid(request: StaffRequest, grid_id: int) -> HttpResponse:
     if not area.is_grid:
         raise Http404
     # Living residents per building, for the list; the selector decides which buildings.
-    buildings = list(building_list_for_user(user=user, grid_id=area.pk).annotate(
+    buildings = sorted(building_list_for_user(user=user, grid_id=area.pk).annotate(
         resident_count=Count("residents", filter=Q(residents__is_deceased=False)),
-    ))
+    ), key=lambda b: natural_key(b.address))  # 1幢 < 2幢 < 10幢
     points = [
         {"lat": b.lat, "lon": b.lon, "label": b.address, "url": reverse("web:building", args=[b.pk])}
         for b in buildings

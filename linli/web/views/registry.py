@@ -7,12 +7,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
+from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
@@ -20,30 +23,42 @@ from linli.care.selectors import person_care
 from linli.care.services import care_access_record
 from linli.core.errors import PermissionDenied, ValidationFailed
 from linli.devices.selectors import devices_of_person
-from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS, RoomUse
+from linli.geo.choices import AreaLevel
+from linli.registry.choices import SENSITIVE_TAGS, VULNERABLE_TAGS, RoomUse, TagKind
 from linli.registry.models import Person, PersonTag
 from linli.registry.selectors import (
     BuildingChart,
     ChartCell,
+    PersonFilter,
+    area_list_for_user,
     building_chart,
     household_view_for_user,
+    parse_person_filter,
     person_get_for_user,
     person_history,
-    person_search_for_user,
+    person_list_for_user,
+    person_search_page_for_user,
     person_tags_active,
+    person_unplaced_list_for_user,
+    room_find_for_user,
 )
 from linli.registry.services import (
     person_access_record,
     person_export,
+    person_list_access_record,
+    person_list_export,
+    person_list_xlsx,
+    person_place,
     person_reveal,
     sensitive_tags_shown_record,
 )
 from linli.web.access import StaffRequest, request_id_of, staff_required
-from linli.web.forms import REVEAL_FIELDS, RevealForm, SearchForm
+from linli.web.forms import REVEAL_FIELDS, PersonListForm, PlaceForm, RevealForm, SearchForm
 
 RevealField = Literal["id_number", "phone"]
 SEARCH_LIMIT = 50
 HISTORY_LIMIT = 100
+LIST_PAGE_SIZE = 50
 
 
 def _active_tag_kinds(persons: list[Person]) -> dict[int, list[str]]:
@@ -68,21 +83,29 @@ def _is_htmx_fragment(request: StaffRequest) -> bool:
 @require_GET
 def search(request: StaffRequest) -> HttpResponse:
     form = SearchForm(request.GET)
-    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    form.is_valid()  # a bad page number falls back to the first page, the query stays
+    query = (form.cleaned_data.get("q") or "").strip()
+    number: int = form.cleaned_data.get("page") or 1
     results: list[Person] = []
+    has_more = False
     error = ""
     if query:
         try:
-            results = person_search_for_user(user=request.user, query=query, limit=SEARCH_LIMIT)
+            found = person_search_page_for_user(user=request.user, query=query, limit=SEARCH_LIMIT,
+                                                offset=(number - 1) * SEARCH_LIMIT)
         except ValidationFailed as exc:
             error = exc.message
+        else:
+            results, has_more = found.items, found.has_more
     kinds = _active_tag_kinds(results) if results else {}
     sensitive_tags_shown_record(actor=request.user, tags=kinds, where="search",
                                 request_id=request_id_of(request))
     context = {
         "form": form, "query": query, "error": error,
         "rows": [(person, kinds.get(person.pk, [])) for person in results],
-        "limit_reached": len(results) >= SEARCH_LIMIT,
+        "page_number": number, "has_more": has_more,
+        "first_number": (number - 1) * SEARCH_LIMIT + 1,
+        "last_number": (number - 1) * SEARCH_LIMIT + len(results),
     }
     template = "web/_search_results.html" if _is_htmx_fragment(request) else "web/search.html"
     response = render(request, template, context)
@@ -200,3 +223,122 @@ def grid_persons_csv(request: StaffRequest, grid_id: int) -> HttpResponse:
     writer.writerow(export.header)
     writer.writerows([_csv_cell(cell) for cell in row] for row in export.rows)
     return response
+
+
+# --- key-population lists (重点人群名单) ---------------------------------------------------------
+
+
+def _person_list_form(request: StaffRequest) -> PersonListForm:
+    grids = [(a.pk, a.name) for a in area_list_for_user(user=request.user).filter(level=AreaLevel.GRID)]
+    return PersonListForm(request.GET or None, tags=[(value, str(label)) for value, label in TagKind.choices], grids=grids)
+
+
+def _person_filter(form: PersonListForm) -> PersonFilter | None:
+    """The filters of a valid form (an empty form lists everyone in scope); else ``None``."""
+    if not form.is_bound:
+        return PersonFilter()
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    try:
+        return parse_person_filter(tag=data["tag"] or "", grid_id=data["grid"],
+                                   age_min=data["age_min"], age_max=data["age_max"])
+    except ValidationFailed as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return None
+
+
+@staff_required
+@never_cache
+@require_GET
+def persons(request: StaffRequest) -> HttpResponse:
+    """A scoped, paged list of persons by key population, grid and age: where the home
+    page's tiles lead."""
+    form = _person_list_form(request)
+    return _persons_page(request, form, _person_filter(form))
+
+
+def _persons_page(request: StaffRequest, form: PersonListForm, filters: PersonFilter | None,
+                  error: str = "", status: int = 200) -> HttpResponse:
+    page = None
+    kinds: dict[int, list[str]] = {}
+    if filters is not None:
+        listed = person_list_for_user(user=request.user, filters=filters)  # checks the permission
+        if filters.tag in SENSITIVE_TAGS:
+            person_list_access_record(actor=request.user, filters=filters, request_id=request_id_of(request))
+        page = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+        kinds = _active_tag_kinds(list(page.object_list))
+    return render(request, "web/persons.html", {
+        "form": form, "page": page, "error": error,
+        "rows": [(p, kinds.get(p.pk, [])) for p in page.object_list] if page else [],
+        "can_export": scope_for(request.user).can(Permission.EXPORT_REGISTRY),
+        "title": _list_title(filters),
+    }, status=status)
+
+
+def _list_title(filters: PersonFilter | None) -> str:
+    if filters is not None and filters.tag:
+        return str(TagKind(filters.tag).label)
+    if filters is not None and filters.age_min is not None and filters.age_max is None:
+        return gettext("%(age)d岁以上") % {"age": filters.age_min}
+    return gettext("人员名单")
+
+
+@staff_required
+@never_cache
+@require_GET
+def persons_xlsx(request: StaffRequest) -> HttpResponse:
+    """The filtered list as a spreadsheet (masked values); refused without the export right.
+    Bad filters or too long a list: the list page with the reason (400)."""
+    form = _person_list_form(request)
+    filters = _person_filter(form)
+    if filters is None:
+        return _persons_page(request, form, None, status=400)
+    try:
+        export = person_list_export(actor=request.user, filters=filters, request_id=request_id_of(request))
+    except ValidationFailed as exc:
+        return _persons_page(request, form, filters, error=exc.message, status=400)
+    response = HttpResponse(
+        person_list_xlsx(export),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="persons-{filters.tag or "all"}-{stamp}.xlsx"'
+    return response
+
+
+# --- not yet placed (待落位) ---------------------------------------------------------------
+
+
+@staff_required
+@never_cache
+@require_GET
+def unplaced(request: StaffRequest) -> HttpResponse:
+    """Persons an import could not place in a room, for the clerk to place."""
+    page = Paginator(person_unplaced_list_for_user(user=request.user), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render(request, "web/unplaced.html", {
+        "page": page, "can_place": scope_for(request.user).can(Permission.EDIT_REGISTRY),
+        "form": PlaceForm(), "failed": None,
+    })
+
+
+@staff_required
+@require_POST
+def person_place_view(request: StaffRequest, person_id: int) -> HttpResponse:
+    found = person_get_for_user(user=request.user, person_id=person_id)
+    form = PlaceForm(request.POST)
+    if form.is_valid():
+        try:
+            room = room_find_for_user(user=request.user, address=form.cleaned_data["address"])
+            person_place(actor=request.user, person=found, room=room, request_id=request_id_of(request))
+        except ValidationFailed as exc:
+            form.add_error("address", exc.message)
+        else:
+            messages.success(request, gettext("%(name)s 已落位到 %(room)s") % {
+                "name": found.name, "room": f"{room.building.address} {room.unit.number}-{room.number}"})
+            return redirect("web:unplaced")
+    page = Paginator(person_unplaced_list_for_user(user=request.user), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render(request, "web/unplaced.html", {
+        "page": page, "can_place": True, "form": PlaceForm(), "failed": (found.pk, form),
+    }, status=400)

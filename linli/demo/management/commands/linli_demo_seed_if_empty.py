@@ -21,6 +21,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--all-accounts", action="store_true", help="list every demo account")
+        # ``linli demo`` prints the accounts itself, once, at the end (with the address).
+        parser.add_argument("--no-accounts", action="store_true", help="do not list the demo accounts")
         parser.add_argument("--residents", type=int, default=DEFAULT_RESIDENTS,
                             help="residents of the street when it is seeded (default: %(default)s)")
 
@@ -34,6 +36,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"seeded the demo street: {report.residents:,} residents in {report.seconds:.1f}s",
             ))
+        if options["no_accounts"]:
+            return
         accounts = demo_accounts(one_per_role=not options["all_accounts"])
         if not accounts:
             return
