@@ -22,6 +22,7 @@ from linli.core import pii
 from linli.fusion.choices import DEFAULT_PRECEDENCE, MatchOutcome, RecordStatus, TaskStatus
 from linli.fusion.models import SourceRecord, VerificationTask
 from linli.fusion.normalise import reason_message
+from linli.fusion.normalise.frame import tag_hits
 from linli.fusion.persist import PersonValues
 from linli.fusion.pipeline import (
     Decision,
@@ -553,10 +554,7 @@ def _plan_tags(definition: Any, norm: Normalised, indices: Sequence[int], fused:
     for order, rule in enumerate(rules):
         if rule.column not in raw.columns:
             continue
-        text = raw[rule.column].gather(at_rows).fill_null("").str.strip_chars()
-        hit = text != ""
-        if rule.values:
-            hit = hit & text.is_in(sorted(rule.values))
+        hit = tag_hits(raw[rule.column].gather(at_rows), rule)
         hits = pl.Series(positions, dtype=pl.Int64).filter(hit).to_list()
         if not hits:
             continue
