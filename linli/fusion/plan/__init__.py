@@ -169,8 +169,12 @@ def build_plan(
         how="inner").sort("pos")
     rows = with_optional(pl.concat([rows, _decision_frame(decisions, indices)], how="horizontal"))
     missing = (pl.when(~(column(rows, "name").is_not_null() & (column(rows, "name") != ""))).then(pl.lit("name"))
+               # Some lists carry only name, sex and address: matched on those (or created), so a
+               # row is refused only when it has nothing besides the name.
                .when((column(rows, "id_number").fill_null("") == "") & column(rows, "birth_date", pl.Date).is_null()
-                     & (column(rows, "phone").fill_null("") == "")).then(pl.lit("id_number")).otherwise(pl.lit("")))
+                     & (column(rows, "phone").fill_null("") == "")
+                     & (column(rows, "address_norm").fill_null("") == "")).then(pl.lit("id_number"))
+               .otherwise(pl.lit("")))
     rows = rows.with_columns(missing=missing, n_errors=pl.col("errors").list.len())
     records = _records(rows, norm, indices, definition, report)
 
@@ -274,7 +278,7 @@ def _records(rows: pl.DataFrame, norm: Normalised, indices: Sequence[int], defin
         if missing:
             column_name = next((c for c, m in definition.columns.items() if m.field == missing), missing)
             reason = next((r for c, r in found if c == column_name), _("缺少姓名") if missing == "name"
-                          else _("身份证号、出生日期、电话均缺失,无法识别人员"))
+                          else _("身份证号、出生日期、电话、地址均缺失,无法识别人员"))
             listed = [{"column": column_name, "reason": reason},
                       *[{"column": c, "reason": r} for c, r in found if c != column_name]]
             report.rejected += 1

@@ -324,3 +324,20 @@ def test_two_strangers_stating_one_id_number_do_not_stop_the_import(
     assert second.id_number_bidx == ""
     refused = FieldProvenance.objects.get(person=second, field="id_number")
     assert (refused.won, refused.reason) == (False, "id_taken")
+
+
+def test_row_with_only_name_sex_and_address_is_kept_not_rejected(street: Street, tmp_path: Path) -> None:
+    # given (issue 17, cause 1) a list carrying only name, sex and flat for one row, and a
+    # row with nothing but a name
+    source = Source.objects.get(code="minzheng")
+    rows = [["赵敏", "", "女", "", "", "江城花园3幢1单元502室", "", "", "", ""],
+            ["钱多", "", "", "", "", "", "", "", "", ""]]
+    path = write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows)
+    # when imported
+    report = import_run(actor=SYSTEM, source=source, file_path=path, dry_run=False)
+    # then the first becomes a person in that flat; only the name-only row is rejected
+    assert report.rejected == 1
+    assert report.rejected_rows[0].row_number == 3
+    zhao = Person.objects.get(name="赵敏")
+    assert zhao.room_id == street.room_a1_other.pk
+    assert SourceRecord.objects.filter(person=zhao, status=RecordStatus.ACCEPTED).count() == 1
