@@ -153,7 +153,10 @@ def name_grade(a: str, b: str) -> str:
     similarity = JaroWinkler.normalized_similarity(left, right)
     if similarity >= 0.94:
         return "close"
-    return "similar" if similarity >= 0.88 else "different"
+    shorter, longer = sorted((left, right), key=len)
+    # One part of the name left out (surname only: "gibb" / "laurengibb").
+    contained = len(shorter) >= 4 and (longer.startswith(shorter) or longer.endswith(shorter))
+    return "similar" if similarity >= 0.88 or contained else "different"
 
 
 # Excel keeps 15 significant digits: an 18-digit ID stored as a number is off by < 1000.

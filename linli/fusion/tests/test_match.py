@@ -269,6 +269,7 @@ def test_matching_in_chunks_decides_what_matching_whole_decides(monkeypatch):
     ("michaela", "micheala", "close"),
     ("katherine", "catherine", "similar"),
     ("courtney", "painter", "different"),
+    ("gibb", "laurengibb", "similar"),  # the given name left out
 ])
 def test_name_grades(a, b, grade):
     from linli.fusion.match.compare import name_grade

@@ -266,13 +266,17 @@ def test_phone_and_deceased_disagreements_are_conflicts(street: Street, users: U
     # when
     report = import_run(actor=SYSTEM, source=Source.objects.get(code="minzheng"), dry_run=False,
                         file_path=write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows))
-    # then: the phone differs from the registry's own value → a task; Li had no death on record
+    # then: the phone differs from the registry's own value → a task; Li's death, claimed by
+    # one source only, is not applied but goes to the grid worker (issue 17, cause 6)
     fields = set(VerificationTask.objects.values_list("person__name", "field"))
     assert ("王芳", "phone") in fields
-    assert report.conflicts >= 1
+    assert ("李娜", "is_deceased") in fields
+    assert report.conflicts >= 2
     street.li.refresh_from_db()
-    assert street.li.is_deceased
-    assert street.li.deceased_on == date(2024, 3, 1)
+    assert not street.li.is_deceased
+    assert street.li.deceased_on is None
+    held = FieldProvenance.objects.get(person=street.li, field="is_deceased", value="1")
+    assert (held.won, held.reason) == (False, "unverified")
     task = VerificationTask.objects.get(person=street.wang, field="phone")
     assert "139" not in str(task.evidence) or "****" in str(task.evidence)  # masked, never the full number
 
@@ -341,3 +345,22 @@ def test_row_with_only_name_sex_and_address_is_kept_not_rejected(street: Street,
     zhao = Person.objects.get(name="赵敏")
     assert zhao.room_id == street.room_a1_other.pk
     assert SourceRecord.objects.filter(person=zhao, status=RecordStatus.ACCEPTED).count() == 1
+
+
+def test_a_death_two_sources_claim_is_applied(street: Street, tmp_path: Path) -> None:
+    # given 民政 claimed Li's death (held for verification)
+    rows = [["李娜", ID_LI, "女", "1975-05-05", "", "", "", "", "2024-03-01", ""]]
+    import_run(actor=SYSTEM, source=Source.objects.get(code="minzheng"), dry_run=False,
+               file_path=write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows))
+    street.li.refresh_from_db()
+    assert not street.li.is_deceased
+    # when a second, independent source says the same
+    police = source_save(actor=SYSTEM, definition={
+        "code": "gongan_siwang", "department": "公安", "columns": {"姓名": "name", "身份证号": "id_number",
+                                                                  "死亡日期": "deceased_on"}})
+    import_run(actor=SYSTEM, source=police, dry_run=False,
+               file_path=write_csv(tmp_path / "ga.csv", ["姓名", "身份证号", "死亡日期"], [["李娜", ID_LI, "2024-03-01"]]))
+    # then the death stands
+    street.li.refresh_from_db()
+    assert street.li.is_deceased
+    assert street.li.deceased_on == date(2024, 3, 1)
