@@ -348,8 +348,15 @@ def _json_texts(frame: pl.DataFrame, columns: Sequence[str]) -> list[str]:
 
 
 def _sha256_hex(texts: Sequence[str]) -> list[str]:
+    """The row hashes; the k-th repeat (k ≥ 2) of a row in the file gets ``sha256(hash#k)``,
+    so an exact duplicate row is a row of its own with its own source record (its provenance
+    kept, issue 17 cause 7), and the same file imported again still finds every row known."""
     sha256 = hashlib.sha256
-    return [sha256(text.encode()).hexdigest() for text in texts]
+    hashes = [sha256(text.encode()).hexdigest() for text in texts]
+    repeats = pl.DataFrame({"h": hashes}).select(pl.int_range(pl.len()).over("h").alias("k"))["k"]
+    for index in (repeats > 0).arg_true().to_list():
+        hashes[index] = sha256(f"{hashes[index]}#{int(repeats[index]) + 1}".encode()).hexdigest()
+    return hashes
 
 
 def raw_rows(read: ReadResult) -> tuple[list[dict[str, str]], list[str]]:

@@ -364,3 +364,19 @@ def test_a_death_two_sources_claim_is_applied(street: Street, tmp_path: Path) ->
     street.li.refresh_from_db()
     assert street.li.is_deceased
     assert street.li.deceased_on == date(2024, 3, 1)
+
+
+def test_exact_duplicate_rows_each_keep_a_record(street: Street, tmp_path: Path) -> None:
+    # given (issue 17, cause 7) a file listing the same row twice
+    row = ["张伟", ID_NEW, "男", "1990-09-09", "13900001111", "江城花园3幢1单元502室", "", "", "", ""]
+    path = write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, [row, list(row)])
+    source = Source.objects.get(code="minzheng")
+    # when imported / then both rows are records of one person
+    report = import_run(actor=SYSTEM, source=source, file_path=path, dry_run=False)
+    assert (report.unchanged, report.new_persons) == (0, 1)
+    zhang = Person.objects.get(name="张伟")
+    assert SourceRecord.objects.filter(person=zhang, status=RecordStatus.ACCEPTED).count() == 2
+    # when the same file comes again / then nothing is new
+    again = import_run(actor=SYSTEM, source=source, file_path=path, dry_run=False)
+    assert again.unchanged == 2
+    assert SourceRecord.objects.filter(source=source).count() == 2
