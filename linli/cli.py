@@ -181,6 +181,11 @@ def cmd_care(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fusion(args: argparse.Namespace) -> int:
+    _manage("linli_fusion_sources", *args.rest)
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _manage("migrate", *args.rest)
     return 0
@@ -247,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("migrate", cmd_migrate, "apply database migrations", passthrough=True, own_help=False)
     add("import", cmd_import, "import a departmental export: linli import SOURCE FILE [--dry-run]",
         passthrough=True, own_help=False)
+    fusion = add("fusion", cmd_fusion, "source definitions: linli fusion sources [--diff|--apply] [FILE|DIR …]",
+                 passthrough=True)
+    fusion.add_argument("action", choices=["sources"])
     add("manage", cmd_manage, "run any Django management command: linli manage <command> …",
         passthrough=True, own_help=False)
 

@@ -13,8 +13,12 @@ field's default (see :func:`linli.fusion.normalise.field_kind`).
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
@@ -52,6 +56,15 @@ KIND_TRANSFORMS: Final = frozenset({
 })
 TRANSFORMS: Final = frozenset(TEXT_TRANSFORMS) | KIND_TRANSFORMS
 _KIND_ALIASES: Final = {"int": "int_text"}
+DEFAULT_TAG_SEPARATORS: Final = ",，、;；|/"
+# Fields a whole file may state once (``[constants]``): every row of 流动人口 is a migrant.
+# Identity and place fields are never constant (they are what tells rows apart).
+CONSTANT_FIELDS: Final = frozenset({
+    "sex", "hukou", "ethnicity", "is_deceased", "deceased_on", "disability_grade", "valid_from",
+    "valid_to", "note",
+})
+# strftime directives a ``date_formats`` entry may use (Polars/chrono subset).
+_DATE_DIRECTIVES: Final = frozenset("YymdbBjHMS%")
 
 
 class DefinitionError(ValidationFailed):
@@ -91,6 +104,9 @@ class TagRule:
     attribute: str | None = None
     valid_from: str | None = None
     valid_to: str | None = None
+    # Characters that split a multi-value cell ("低保,高龄补贴"): the rule holds when any part
+    # is one of ``values``. Empty string: the whole cell is compared.
+    separators: str = DEFAULT_TAG_SEPARATORS
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,8 @@ class SourceDefinition:
     columns: Mapping[str, ColumnMap] = field(default_factory=dict)
     authoritative: Mapping[str, int] = field(default_factory=dict)
     tags: tuple[TagRule, ...] = ()
+    constants: Mapping[str, str] = field(default_factory=dict)
+    date_formats: tuple[str, ...] = ()
 
     def column_for(self, field_name: str) -> str | None:
         """The first source column that feeds ``field_name``."""
@@ -147,7 +165,7 @@ def apply_transforms(series: pl.Series, transforms: tuple[str, ...] | list[str])
 
 _TOP_KEYS: Final = frozenset({
     "code", "department", "format", "encoding", "sheets", "key_columns", "columns",
-    "authoritative", "tags", "name", "description",
+    "authoritative", "tags", "name", "description", "constants", "date_formats",
 })
 
 
@@ -196,7 +214,7 @@ def _tag(i: int, spec: object, columns: Mapping[str, ColumnMap]) -> TagRule:
     path = f"tags[{i}]"
     if not isinstance(spec, Mapping):
         raise DefinitionError(path, "必须是表")
-    unknown = set(spec) - {"kind", "column", "values", "attribute", "valid_from", "valid_to"}
+    unknown = set(spec) - {"kind", "column", "values", "attribute", "valid_from", "valid_to", "separators"}
     if unknown:
         raise DefinitionError(f"{path}.{sorted(unknown)[0]}", "未知的键")
     attribute = spec.get("attribute")
@@ -209,12 +227,42 @@ def _tag(i: int, spec: object, columns: Mapping[str, ColumnMap]) -> TagRule:
     if kind not in TagKind.values:
         # An unknown kind would be skipped silently at import: refuse it here instead.
         raise DefinitionError(f"{path}.kind", f"未知的标签 {kind!r}(可用:{'、'.join(TagKind.values)})")
+    separators = spec.get("separators", DEFAULT_TAG_SEPARATORS)
+    if not isinstance(separators, str):
+        raise DefinitionError(f"{path}.separators", "必须是字符串(每个字符都是分隔符,空串表示不拆分)")
     return TagRule(
         kind=kind,
         column=_str(spec, "column", f"{path}.column"),
         values=_str_list(spec["values"], f"{path}.values") if "values" in spec else (),
         attribute=attribute, valid_from=optional["valid_from"], valid_to=optional["valid_to"],
+        separators=separators,
     )
+
+
+def _constants(raw: object) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise DefinitionError("constants", "必须是 字段 → 值 的表")
+    constants: dict[str, str] = {}
+    for name, value in raw.items():
+        if name not in CONSTANT_FIELDS:
+            raise DefinitionError(f"constants.{name}", f"不能作为整份文件的常量(可用:{'、'.join(sorted(CONSTANT_FIELDS))})")
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        if isinstance(value, int):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise DefinitionError(f"constants.{name}", "必须是非空字符串")
+        constants[str(name)] = value.strip()
+    return constants
+
+
+def _date_formats(raw: object) -> tuple[str, ...]:
+    formats = _str_list(raw, "date_formats")
+    for i, fmt in enumerate(formats):
+        directives = set(re.findall(r"%(.)", fmt))
+        if not directives or not directives <= _DATE_DIRECTIVES:
+            raise DefinitionError(f"date_formats[{i}]", f"不是可用的日期格式 {fmt!r}(例:%d/%m/%Y)")
+    return formats
 
 
 def parse_source_definition(data: Mapping[str, Any]) -> SourceDefinition:
@@ -232,6 +280,8 @@ def parse_source_definition(data: Mapping[str, Any]) -> SourceDefinition:
     if not code.replace("_", "").replace("-", "").isalnum() or not code.isascii():
         raise DefinitionError("code", "只能包含字母、数字、-、_")
     department = _str(data, "department", "department")
+    if department not in DEPARTMENTS:
+        raise DefinitionError("department", f"未知的部门 {department!r}(可用:{'、'.join(DEPARTMENTS)})")
     fmt = _str(data, "format", "format", default="csv").lower()
     if fmt not in FORMATS:
         raise DefinitionError("format", f"只支持 {', '.join(FORMATS)}")
@@ -268,9 +318,12 @@ def parse_source_definition(data: Mapping[str, Any]) -> SourceDefinition:
     if not isinstance(tags_raw, list):
         raise DefinitionError("tags", "必须是列表")
     tags = tuple(_tag(i, spec, columns) for i, spec in enumerate(tags_raw))
+    constants = _constants(data["constants"]) if "constants" in data else {}
+    date_formats = _date_formats(data["date_formats"]) if "date_formats" in data else ()
     return SourceDefinition(
         code=code, department=department, format=fmt, encoding=encoding, sheets=sheets,
         key_columns=key_columns, columns=columns, authoritative=authoritative, tags=tags,
+        constants=constants, date_formats=date_formats,
     )
 
 
@@ -286,10 +339,89 @@ def definition_to_dict(definition: SourceDefinition) -> dict[str, Any]:
             {k: v for k, v in {
                 "kind": t.kind, "column": t.column, "values": list(t.values) or None,
                 "attribute": t.attribute, "valid_from": t.valid_from, "valid_to": t.valid_to,
+                "separators": None if t.separators == DEFAULT_TAG_SEPARATORS else t.separators,
             }.items() if v is not None}
             for t in definition.tags
         ],
     }
     if definition.sheets is not None:
         data["sheets"] = list(definition.sheets)
+    if definition.constants:
+        data["constants"] = dict(definition.constants)
+    if definition.date_formats:
+        data["date_formats"] = list(definition.date_formats)
     return data
+
+
+# --- definition files ------------------------------------------------------------------------
+
+
+class DefinitionFileError(DefinitionError):
+    """A definition file that cannot be used; ``str()`` is one line: ``file: key: message``."""
+
+    def __init__(self, path: Path, key: str, message: str | Promise) -> None:
+        super().__init__(key, message)
+        self.path = path
+        self.message = f"{path}: {key}: {message}"
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def read_definition_file(path: Path) -> tuple[dict[str, Any], SourceDefinition]:
+    """The raw mapping and the checked definition of a ``.toml`` or ``.json`` file, or a
+    :class:`DefinitionFileError` naming the file and the key (TOML syntax errors: line/column)."""
+    try:
+        text = path.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionFileError(path, "$", f"无法读取:{exc}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise DefinitionFileError(path, "$", f"语法错误:{exc}") from None
+    try:
+        return data, parse_source_definition(data)
+    except DefinitionError as exc:
+        detail = str(exc.message).removeprefix(f"{exc.key}: ")
+        raise DefinitionFileError(path, exc.key, detail) from None
+
+
+def definition_paths(targets: list[Path]) -> list[Path]:
+    """The definition files named, and every ``*.toml``/``*.json`` inside the folders named."""
+    paths: list[Path] = []
+    for target in targets:
+        if target.is_dir():
+            paths.extend(sorted(p for p in target.iterdir() if p.suffix.lower() in (".toml", ".json")))
+        else:
+            paths.append(target)
+    return paths
+
+
+def definition_diff(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
+    """What changes from a stored definition to a file's, one ``key: old → new`` line per
+    leaf (dotted keys as in error messages); every key for a new source."""
+    before, after = _flatten(old or {}), _flatten(new)
+    return [f"{key}: {_shown(before.get(key, _MISSING))} → {_shown(after.get(key, _MISSING))}"
+            for key in sorted(before.keys() | after.keys())
+            if before.get(key, _MISSING) != after.get(key, _MISSING)]
+
+
+_MISSING: Final = object()
+
+
+def _shown(value: object) -> str:
+    return "(无)" if value is _MISSING else json.dumps(value, ensure_ascii=False)
+
+
+def _flatten(data: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(data, Mapping):
+        flat: dict[str, object] = {}
+        for key, value in data.items():
+            flat |= _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        return flat
+    if isinstance(data, list) and any(isinstance(v, Mapping) for v in data):
+        flat = {}
+        for i, value in enumerate(data):
+            flat |= _flatten(value, f"{prefix}[{i}]")
+        return flat
+    return {prefix: data}

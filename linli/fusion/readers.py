@@ -24,11 +24,13 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import fastexcel
 import polars as pl
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from linli.fusion.errors import FileRefused
 
@@ -39,6 +41,7 @@ ENCODINGS: tuple[str, ...] = ("utf-8", "gbk", "gb18030")
 _SAMPLE_BYTES = 64 * 1024
 _DELIMITERS = ",\t;|"
 _XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FORMULA_RE = re.compile(rb"<(?:\w+:)?f[ >/]")
 _CELL_REF_RE = re.compile(rb'<(?:\w+:)?c r="([A-Z]+[0-9]+)"[^>]*>(?:(?!</(?:\w+:)?c>).){0,200}?<(?:\w+:)?f[ >/]', re.S)
 DEFAULT_MAX_MB = 100
@@ -235,6 +238,33 @@ def _read_xlsx(path: Path, *, sheets: Sequence[str] | None, key_columns: Sequenc
     return pl.concat(frames, how="diagonal"), chosen
 
 
+def file_kind(head: bytes) -> str:
+    """What the first bytes of a file say it is: ``xlsx`` (a zip), ``xls`` (an OLE2 compound
+    file: Excel 97–2003), ``pdf``, or ``text`` (anything else, read as CSV)."""
+    if head.startswith(_XLSX_MAGIC):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        return "xls"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    return "text"
+
+
+_KIND_NAMES: Final = {"xlsx": gettext_lazy("XLSX 工作簿"), "xls": gettext_lazy("旧版 Excel(XLS)工作簿"),
+                      "pdf": gettext_lazy("PDF 文档"), "text": gettext_lazy("文本(CSV)文件")}
+
+
+def _check_kind(head: bytes, fmt: str) -> None:
+    """A file of the wrong kind for its source is refused by what it is, before any decoding
+    (an XLSX sent to a CSV source would otherwise fail as "cannot detect the encoding")."""
+    kind = file_kind(head)
+    if (fmt == "csv" and kind != "text") or (fmt == "xlsx" and kind != "xlsx"):
+        expected = "CSV" if fmt == "csv" else "XLSX"
+        hint = _("请另存为 XLSX 后再导入") if kind == "xls" and fmt == "xlsx" else _("请确认选择了正确的来源或文件")
+        raise FileRefused("file", _("此来源需要 %(expected)s 文件;该文件是%(kind)s。%(hint)s")
+                          % {"expected": expected, "kind": _KIND_NAMES[kind], "hint": hint})
+
+
 def read_export(
     path: Path | str,
     *,
@@ -257,9 +287,12 @@ def read_export(
                           % {"size": round(size / 1048576, 1), "limit": limit // 1048576})
     if size == 0:
         raise FileRefused("file", _("文件为空"))
+    with path.open("rb") as handle:
+        head = handle.read(8)
     if fmt in ("", "auto"):
-        with path.open("rb") as handle:
-            fmt = "xlsx" if handle.read(4) == _XLSX_MAGIC or path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+        fmt = "xlsx" if head.startswith(_XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+    else:
+        _check_kind(head, fmt)
     if fmt == "xlsx":
         frame, sheet_names = _read_xlsx(path, sheets=sheets, key_columns=key_columns)
         used_encoding, delimiter = "", ""
@@ -315,8 +348,15 @@ def _json_texts(frame: pl.DataFrame, columns: Sequence[str]) -> list[str]:
 
 
 def _sha256_hex(texts: Sequence[str]) -> list[str]:
+    """The row hashes; the k-th repeat (k ≥ 2) of a row in the file gets ``sha256(hash#k)``,
+    so an exact duplicate row is a row of its own with its own source record (its provenance
+    kept, issue 17 cause 7), and the same file imported again still finds every row known."""
     sha256 = hashlib.sha256
-    return [sha256(text.encode()).hexdigest() for text in texts]
+    hashes = [sha256(text.encode()).hexdigest() for text in texts]
+    repeats = pl.DataFrame({"h": hashes}).select(pl.int_range(pl.len()).over("h").alias("k"))["k"]
+    for index in (repeats > 0).arg_true().to_list():
+        hashes[index] = sha256(f"{hashes[index]}#{int(repeats[index]) + 1}".encode()).hexdigest()
+    return hashes
 
 
 def raw_rows(read: ReadResult) -> tuple[list[dict[str, str]], list[str]]:

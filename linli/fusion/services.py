@@ -9,13 +9,14 @@ was. Every write is audited with field names only.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import logging
 import time
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,13 @@ from linli.fusion.choices import (
     TaskStatus,
 )
 from linli.fusion.errors import FileRefused, FusionErrorCode
-from linli.fusion.mapping import parse_source_definition
+from linli.fusion.mapping import (
+    DefinitionFileError,
+    definition_diff,
+    definition_paths,
+    parse_source_definition,
+    read_definition_file,
+)
 from linli.fusion.models import (
     FieldProvenance,
     ImportJob,
@@ -131,10 +138,40 @@ def source_save(*, actor: Actor, definition: Mapping[str, Any], name: str = "") 
     return source
 
 
+@dataclass
+class SourcesSync:
+    """What :func:`sources_apply` did: per file, the source saved (``changes``: the keys that
+    differed, empty when already current) or the one-line error that kept it out."""
+
+    saved: list[tuple[Path, Source, list[str]]] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
+def sources_apply(*, actor: Actor, targets: Sequence[Path] = (SOURCES_DIR,), dry_run: bool = False) -> SourcesSync:
+    """Save the definition files named (or found in the folders named) as sources, each on its
+    own: a bad file is reported (``file: key: message``) and skipped, the others still load.
+    ``dry_run`` only computes the differences (``linli fusion sources --diff``)."""
+    result = SourcesSync()
+    for path in definition_paths(list(targets)):
+        try:
+            raw, parsed = read_definition_file(path)
+        except DefinitionFileError as exc:
+            logger.error("fusion source definition refused: %s", exc)
+            result.errors.append(str(exc))
+            continue
+        stored = Source.objects.filter(code=parsed.code).first()
+        changes = definition_diff(stored.definition if stored else None, json.loads(json.dumps(raw)))
+        if dry_run:
+            result.saved.append((path, stored or Source(code=parsed.code), changes))
+            continue
+        result.saved.append((path, source_save(actor=actor, definition=raw), changes))
+    return result
+
+
 def sources_sync(*, actor: Actor, directory: Path = SOURCES_DIR) -> list[Source]:
-    """Load the definitions kept under version control (``sources/*.toml``)."""
-    return [source_save(actor=actor, definition=tomllib.loads(path.read_text("utf-8")))
-            for path in sorted(directory.glob("*.toml"))]
+    """Load the definitions kept under version control (``sources/*.toml``); a bad file is
+    logged with its file and key and skipped, it does not block the others."""
+    return [source for _path, source, _changes in sources_apply(actor=actor, targets=(directory,)).saved]
 
 
 # --- import jobs -----------------------------------------------------------------------

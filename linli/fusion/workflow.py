@@ -70,6 +70,21 @@ class WinReason:
     OUTRANKED: Final = "outranked"
     SUPERSEDED: Final = "superseded"
     ID_TAKEN: Final = "id_taken"  # the ID number belongs to another person in the registry
+    UNVERIFIED: Final = "unverified"  # a death one source alone claims: held for the grid worker
+
+
+# Changes that stop benefits: one source alone does not make them fact (issue 17, cause 6).
+# ``field → value`` of the claim; the registry takes it when two sources agree, or when the
+# grid worker confirms it on the verification task.
+STOPPING_CLAIMS: Final[dict[str, str]] = {"is_deceased": "1"}
+# Fields that follow a held claim (a date of death without the death is not applied either).
+FOLLOWING_CLAIMS: Final[dict[str, tuple[str, ...]]] = {"is_deceased": ("deceased_on",)}
+
+
+def claim_is_held(*, field: str, value: str, agreed: bool, other_sources_said: bool) -> bool:
+    """Whether a winning value waits for verification instead of entering the registry: a
+    stopping claim (death) the registry does not already hold, that no other source made."""
+    return STOPPING_CLAIMS.get(field) == value and not agreed and not other_sources_said
 
 
 @dataclass(frozen=True)

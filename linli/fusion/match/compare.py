@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 
 import polars as pl
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.process import cpdist
+
+from linli.fusion.match.keys import char_syllable_of
 
 
 @dataclass(frozen=True)
 class Weights:
     """Log-odds-like weights per comparison level; a pair's score is their sum."""
 
+    # ``close``: one given-name character read nearly alike (Chinese), or a Latin-script name
+    # one slip apart (Jaro–Winkler ≥ 0.94); ``similar``: a Latin name 0.88–0.94 alike.
     name: Mapping[str, float] = field(default_factory=lambda: {
-        "exact": 7.0, "homophone": 5.0, "fuzzy": 1.0, "missing": 0.0, "different": -8.0})
+        "exact": 7.0, "homophone": 6.0, "fuzzy": 1.0, "close": 2.0, "similar": -2.0, "missing": 0.0,
+        "different": -8.0})
     birth: Mapping[str, float] = field(default_factory=lambda: {
         "exact": 6.0, "swapped": 2.0, "one_digit": 2.0, "missing": 0.0, "different": -7.0})
     sex: Mapping[str, float] = field(default_factory=lambda: {"same": 1.0, "missing": 0.0, "different": -4.0})
@@ -62,11 +69,17 @@ def _levels(pairs: pl.DataFrame, *, record_record: bool) -> pl.DataFrame:
     swapped = (l("l__year") == r("r__year")) & (
         l("l__bstr").str.slice(4, 2) == r("r__bstr").str.slice(6, 2)) & (
         l("l__bstr").str.slice(6, 2) == r("r__bstr").str.slice(4, 2))
+    # A birth date read from an ID whose check digit fails is evidence when it agrees, never
+    # a contradiction when it does not (the slip may be in the birth digits).
+    soft = l("l__bsoft").fill_null(value=False)
+    if "r__bsoft" in pairs.columns:
+        soft = soft | r("r__bsoft").fill_null(value=False)
     birth = (
         pl.when(l("l__birth").is_null() | r("r__birth").is_null()).then(pl.lit("missing"))
         .when(l("l__birth") == r("r__birth")).then(pl.lit("exact"))
         .when(swapped).then(pl.lit("swapped"))
         .when(hamming == 1).then(pl.lit("one_digit"))
+        .when(soft).then(pl.lit("missing"))
         .otherwise(pl.lit("different"))
     )
     sex = (
@@ -101,7 +114,49 @@ def _levels(pairs: pl.DataFrame, *, record_record: bool) -> pl.DataFrame:
             .otherwise(pl.lit("?"))
         )
         columns.append(id_level.alias("id"))
-    return pairs.with_columns(columns)
+    return graded_names(pairs.with_columns(columns))
+
+
+def graded_names(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Names the equal/homophone/fuzzy levels call ``different``, graded ``close`` /
+    ``similar`` / ``different`` by :func:`name_grade` (once per distinct pair of names)."""
+    differ = pairs["name"] == "different"
+    if not differ.any():
+        return pairs
+    names = pairs.filter(differ).select("l_name", "r_name").unique()
+    grades = pl.Series([name_grade(a, b) for a, b in names.iter_rows()], dtype=pl.String)
+    graded = names.with_columns(grades.alias("_grade"))
+    joined = pairs.select("l_name", "r_name").join(graded, on=["l_name", "r_name"], how="left",
+                                                   maintain_order="left")["_grade"]
+    return pairs.with_columns(pl.when(differ).then(joined).otherwise(pl.col("name")).alias("name"))
+
+
+_CJK: Final = re.compile(r"[\u3400-\u9fff]")
+
+
+@lru_cache(maxsize=1 << 18)
+def name_grade(a: str, b: str) -> str:
+    """``close``, ``similar`` or ``different`` for two names that are neither equal nor
+    homophones. Chinese: same length, one given-name character whose syllable is one edit
+    from the other's (雨欣/雨新 xin/xin is a homophone already; 子扬/子燕 yang/yan is close;
+    子扬/子涵 yang/han stays different: twins). Latin script: Jaro–Winkler of the lower-case
+    letters (FEBRL-style typos, foreign residents' transliterations)."""
+    if _CJK.search(a) or _CJK.search(b):
+        if len(a) != len(b) or len(a) < 2 or a[0] != b[0]:
+            return "different"
+        differing = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(differing) != 1:
+            return "different"
+        i = differing[0]
+        return "close" if OSA.distance(char_syllable_of(a[i]), char_syllable_of(b[i])) <= 1 else "different"
+    left, right = a.lower(), b.lower()
+    similarity = JaroWinkler.normalized_similarity(left, right)
+    if similarity >= 0.94:
+        return "close"
+    shorter, longer = sorted((left, right), key=len)
+    # One part of the name left out (surname only: "gibb" / "laurengibb").
+    contained = len(shorter) >= 4 and (longer.startswith(shorter) or longer.endswith(shorter))
+    return "similar" if similarity >= 0.88 or contained else "different"
 
 
 # Excel keeps 15 significant digits: an 18-digit ID stored as a number is off by < 1000.

@@ -39,6 +39,11 @@ def _char_pinyin(char: str) -> str:
     return "".join(c for c in syllable if c.isalnum())
 
 
+def char_syllable_of(char: str) -> str:
+    """The toneless pinyin of one character (the character itself when it has none)."""
+    return _char_pinyin(char) or char
+
+
 @lru_cache(maxsize=65536)
 def _fuzzy_syllable(syllable: str) -> str:
     for long, short in _FUZZY_INITIALS:

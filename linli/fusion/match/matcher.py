@@ -146,7 +146,8 @@ class Matcher:
         )
         frame = _with_name_keys(frame)
         from_id = pl.col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-        frame = frame.with_columns(_birth_columns(pl.coalesce("birth_date", from_id)))
+        frame = frame.with_columns(*_birth_columns(pl.coalesce("birth_date", from_id)),
+                                   (pl.col("birth_date").is_null() & ~pl.col("id_valid")).alias("_bsoft"))
         id_bidx = blind_series(frame.select(pl.when(pl.col("id_valid")).then(pl.col("id_number")).alias("v"))["v"],
                                PII_ID_NUMBER, self.blind)
         phone_bidx = blind_series(frame["phone"], PII_PHONE, self.blind)
@@ -194,7 +195,8 @@ class Matcher:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    _SIDE: Final = ("name", "_py", "_fz", "sex", "_birth", "_year", "_bstr", "building_key", "unit", "room", "_phone")
+    _SIDE: Final = ("name", "_py", "_fz", "sex", "_birth", "_year", "_bstr", "_bsoft", "building_key", "unit", "room",
+                    "_phone")
 
     def _pair_frame(self, pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, right_key: str,
                     extra: Iterable[str]) -> pl.DataFrame:

@@ -18,6 +18,9 @@ _DISTRICT_RE: Final = re.compile(r"^[\u4e00-\u9fff]{1,3}?(?<![小园社校营])(
 _STREET_RE: Final = re.compile(r"^[\u4e00-\u9fff]{2,5}?(街道|镇|乡)")
 _COMMUNITY_RE: Final = re.compile(r"^[\u4e00-\u9fff]{2,5}?社区(?:居委会)?")
 _ROAD_RE: Final = re.compile(r"^([\u4e00-\u9fff]{1,8}?(?:路|街|巷|弄|大道))(\d+)号(?!楼)")
+# A road, its door number and a dashed building(-unit)-room: 清禾路12-3-502, 清禾路12-3-2-502.
+_ROAD_DASH_RE: Final = re.compile(
+    r"^([\u4e00-\u9fff]{1,8}?(?:路|街|巷|弄|大道))(\d+)号?-(\d+)-(?:(\d+)-)?(\d+)(?:室|号|房)?$")
 _CN_NUM: Final = "零〇一二两三四五六七八九十"
 _UNIT_TAIL_RE: Final = re.compile(
     rf"(?P<b>\d+|[{_CN_NUM}]+)\s*(?P<bw>幢|栋|号楼|号|座|#|-)"
@@ -74,6 +77,14 @@ def _strip_prefixes(text: str) -> str:
 @lru_cache(maxsize=262144)
 def _parse_address(text: str) -> Address:
     text = _strip_prefixes(text)
+    dashed = _ROAD_DASH_RE.match(text)
+    if dashed:
+        road, door, building, unit, room = dashed.groups()
+        compound = f"{road}{door}号"
+        room = room.lstrip("0") or "0"
+        norm = f"{compound}{building}幢" + (f"{unit}单元" if unit else "") + f"{room}室"
+        return Address(norm=norm, compound=compound, building=building, unit=unit or "", room=room,
+                       road=road, road_number=door)
     road = road_number = ""
     match = _ROAD_RE.match(text)
     if match and match.end() < len(text):
@@ -83,7 +94,9 @@ def _parse_address(text: str) -> Address:
     # Building alone only with an explicit building word (a bare 12号 is a door number).
     if tail is None or not (tail.group("r") or (tail.group("bw") in _BUILDING_WORDS and not tail.group("u"))):
         return Address(norm=(f"{road}{road_number}号" if road else "") + text, road=road, road_number=road_number)
-    compound = text[:tail.start()].strip(" -,")
+    # No compound name after the road: the buildings are numbered under the door number
+    # (清禾路12号3栋2单元502室), which then names the compound.
+    compound = text[:tail.start()].strip(" -,") or (f"{road}{road_number}号" if road else "")
     building = str(chinese_number(tail.group("b")) or tail.group("b"))
     unit_text = tail.group("u")
     unit = str(chinese_number(unit_text)) if unit_text else ""

@@ -319,6 +319,7 @@ _PREFIXES: Final = (
     rf"^([{_HAN}]{{2,5}}?社区(?:居委会)?)",
 )
 _ROAD: Final = rf"^(([{_HAN}]{{1,8}}?(?:路|街|巷|弄|大道))([0-9]+)号)(?:[^楼]|$)"
+_ROAD_DASH: Final = rf"^[{_HAN}]{{1,8}}?(?:路|街|巷|弄|大道)[0-9]+号?-[0-9]+-"
 _TAIL: Final = (
     rf"^(?P<pre>.*?)(?P<b>[0-9]+|[{_CN_NUM}]+)(?P<bw>幢|栋|号楼|号|座|#|-)"
     rf"(?:(?P<u>[0-9]+|[{_CN_NUM}]+)(?:单元|-))?(?:(?P<r>[0-9]+)(?:室|号|房)?)?$"
@@ -393,4 +394,9 @@ def address_frame(raw: pl.Series) -> pl.DataFrame:
         u=pl.when(parsed_col & (pl.col("u") != "")).then(pl.col("u")),
         r=pl.when(parsed_col).then(pl.col("room")),
     )
-    return _patch(out, ~frame["plain"], raw, _address_struct, ADDRESS_STRUCT)
+    # Door-numbered buildings (a road + number and no compound name, or the dashed
+    # 清禾路12-3-502) are rare: the reference parser reads them.
+    door_numbered = frame.select(
+        (pl.col("parsed") & (pl.col("compound") == "") & (pl.col("road_text") != ""))
+        | t.str.contains(_ROAD_DASH))["parsed"]
+    return _patch(out, ~frame["plain"] | door_numbered, raw, _address_struct, ADDRESS_STRUCT)

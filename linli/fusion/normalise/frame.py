@@ -7,6 +7,7 @@ kinds (sex, yes/no, grade, hukou …) call the reference function once per disti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +30,7 @@ from linli.fusion.normalise.values import (
     _text,
     cell_text,
     clean_text,
+    field_kind,
     local_today,
     normalise_ethnicity,
     normalise_grade,
@@ -123,13 +125,30 @@ def _normalise_frame(df: pl.DataFrame, definition: SourceDefinition, *, today: d
     out["row_number"] = row_numbers.cast(pl.Int64)
     place_columns = {c: m for c, m in definition.columns.items()
                      if m.field in _PLACE_FIELDS and c in df.columns}
+    constants = dict(getattr(definition, "constants", {}) or {})
+    date_formats = tuple(getattr(definition, "date_formats", ()) or ())
     for column, cmap in definition.columns.items():
         if column not in df.columns or column in place_columns:
             continue
         raw = apply_value_map(apply_transforms(_as_text(df[column], cmap.field), cmap.transforms), cmap.values)
+        if cmap.field in constants:
+            # A constant fills the cells its column leaves empty.
+            constant = constants.pop(cmap.field)
+            raw = raw.fill_null(constant).replace("", constant) if raw.dtype == pl.String else raw
         kind = column_kind(cmap)
+        if kind == "date" and date_formats:
+            raw = _dates_by_formats(raw, date_formats)
         error = _normalise_column(out, raw, cmap.field, kind, today)
         errors.append((column, error))
+    for field_name, value in constants.items():
+        if field_name in out:
+            continue
+        raw = pl.Series(field_name, [value] * df.height, dtype=pl.String)
+        kind = field_kind(field_name)
+        kind = {"int": "int_text"}.get(kind, kind)
+        if kind == "date" and date_formats:
+            raw = _dates_by_formats(raw, date_formats)
+        errors.append((f"constants.{field_name}", _normalise_column(out, raw, field_name, kind, today)))
     if place_columns:
         raw = _compose_address(df, definition, place_columns)
         error = _normalise_column(out, raw, "address", "address", today)
@@ -236,14 +255,41 @@ def _by_distinct(raw: pl.Series, fn: Callable[[pl.Series], pl.DataFrame]) -> pl.
                                           nulls_equal=True).drop("_k")
 
 
+def _dates_by_formats(raw: pl.Series, formats: tuple[str, ...]) -> pl.Series:
+    """Cells that one of the definition's ``date_formats`` reads, rewritten as ISO dates (the
+    normaliser then checks the range); other cells pass to the built-in readers unchanged."""
+    if raw.dtype != pl.String:
+        return raw
+    text = raw.str.strip_chars()
+    parsed = pl.DataFrame({"t": text}).select(pl.coalesce(
+        [pl.col("t").str.to_date(fmt, strict=False, exact=True) for fmt in formats]).alias("d"))["d"]
+    return parsed.dt.strftime("%Y-%m-%d").fill_null(raw).alias(raw.name)
+
+
 def _tag_series(df: pl.DataFrame, rule: Any) -> pl.Series:
-    """True where a tag rule's column says so: non-empty, or one of its listed values."""
+    """True where a tag rule's column says so (see :func:`tag_hits`)."""
     if rule.column not in df.columns:
         return pl.Series([False] * df.height, dtype=pl.Boolean)
-    values = map_distinct(df[rule.column], clean_text, pl.String())
+    return tag_hits(map_distinct(df[rule.column], clean_text, pl.String()), rule)
+
+
+def tag_hits(values: pl.Series, rule: Any) -> pl.Series:
+    """True where a tag rule holds for its column's cleaned text: non-empty, or one of its
+    listed values — for a multi-value cell ("低保,高龄补贴"), one of its parts split on the
+    rule's separators."""
+    values = values.fill_null("").str.strip_chars()
     tagged = values != ""
     if rule.values:
-        tagged = tagged & values.is_in(list(rule.values))
+        wanted = sorted(rule.values)
+        separators = getattr(rule, "separators", "")
+        hit = values.is_in(wanted)
+        if separators:
+            split = pl.DataFrame({"v": values}).select(
+                pl.col("v").str.replace_all("[" + re.escape(separators) + "]", "\x00")
+                .str.split("\x00").list.eval(pl.element().str.strip_chars().is_in(wanted)).list.any()
+                .alias("hit"))["hit"]
+            hit = hit | split.fill_null(value=False)
+        tagged = tagged & hit
     return tagged.fill_null(value=False)
 
 

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 
 from linli.core import pii
 from linli.fusion.choices import DEFAULT_PRECEDENCE, MatchOutcome, RecordStatus, TaskStatus
-from linli.fusion.models import SourceRecord, VerificationTask
+from linli.fusion.models import FieldProvenance, SourceRecord, VerificationTask
 from linli.fusion.normalise import reason_message
+from linli.fusion.normalise.frame import tag_hits
 from linli.fusion.persist import PersonValues
 from linli.fusion.pipeline import (
     Decision,
@@ -45,7 +46,14 @@ from linli.fusion.plan.observe import (
     with_optional,
 )
 from linli.fusion.plan.settle import Settled, settle
-from linli.fusion.workflow import PII_FIELDS, STATED_PII_KEY, WinReason
+from linli.fusion.workflow import (
+    FOLLOWING_CLAIMS,
+    PII_FIELDS,
+    STATED_PII_KEY,
+    STOPPING_CLAIMS,
+    WinReason,
+    claim_is_held,
+)
 from linli.registry.choices import TagKind
 from linli.registry.models import Person, Room
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE
@@ -168,8 +176,12 @@ def build_plan(
         how="inner").sort("pos")
     rows = with_optional(pl.concat([rows, _decision_frame(decisions, indices)], how="horizontal"))
     missing = (pl.when(~(column(rows, "name").is_not_null() & (column(rows, "name") != ""))).then(pl.lit("name"))
+               # Some lists carry only name, sex and address: matched on those (or created), so a
+               # row is refused only when it has nothing besides the name.
                .when((column(rows, "id_number").fill_null("") == "") & column(rows, "birth_date", pl.Date).is_null()
-                     & (column(rows, "phone").fill_null("") == "")).then(pl.lit("id_number")).otherwise(pl.lit("")))
+                     & (column(rows, "phone").fill_null("") == "")
+                     & (column(rows, "address_norm").fill_null("") == "")).then(pl.lit("id_number"))
+               .otherwise(pl.lit("")))
     rows = rows.with_columns(missing=missing, n_errors=pl.col("errors").list.len())
     records = _records(rows, norm, indices, definition, report)
 
@@ -273,7 +285,7 @@ def _records(rows: pl.DataFrame, norm: Normalised, indices: Sequence[int], defin
         if missing:
             column_name = next((c for c, m in definition.columns.items() if m.field == missing), missing)
             reason = next((r for c, r in found if c == column_name), _("缺少姓名") if missing == "name"
-                          else _("身份证号、出生日期、电话均缺失,无法识别人员"))
+                          else _("身份证号、出生日期、电话、地址均缺失,无法识别人员"))
             listed = [{"column": column_name, "reason": reason},
                       *[{"column": c, "reason": r} for c, r in found if c != column_name]]
             report.rejected += 1
@@ -430,6 +442,9 @@ def _plan_existing(plan: Plan, obs: pl.DataFrame, persons: pl.DataFrame, stated_
         ).drop("hit")
         changes = changes.filter(~((pl.col("field") == "id_number")
                                    & pl.col("person").is_in([p for p, _v in refused])))
+    entries, changes, held_conflicts = _hold_stopping_claims(plan, entries, changes, settled.conflicts,
+                                                             source=source)
+    settled.conflicts = held_conflicts
     rooms = room_places([int(v) for v in changes.filter(pl.col("field") == "residence")["plain"].to_list()])
     for person, name, plain in changes.iter_rows():
         if name == "residence":
@@ -442,6 +457,55 @@ def _plan_existing(plan: Plan, obs: pl.DataFrame, persons: pl.DataFrame, stated_
     return entries.select(
         "pos", "person", pl.lit(None, pl.String).alias("cluster"), "field", "value", "plain", "masked", "precedence",
         "won", "reason").cast(PROVENANCE_SCHEMA)  # type: ignore[arg-type]
+
+
+def _hold_stopping_claims(plan: Plan, entries: pl.DataFrame, changes: pl.DataFrame, conflicts: pl.DataFrame, *,
+                          source: Any) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A death that only this source claims is not applied: its provenance row loses as
+    ``unverified`` (with the date of death), the registry's value keeps its place, and the
+    claim becomes a verification task; when another source already claimed it, it stands."""
+    claims = entries.filter(pl.any_horizontal(
+        [(pl.col("field") == f) & (pl.col("value") == v) for f, v in STOPPING_CLAIMS.items()])
+        & pl.col("won") & (pl.col("reason") != WinReason.AGREED))
+    if claims.height == 0:
+        return entries, changes, conflicts
+    persons = sorted(set(claims["person"].to_list()))
+    said = set(FieldProvenance.objects.filter(
+        among("person_id", persons), field__in=list(STOPPING_CLAIMS),
+        value__in=list(STOPPING_CLAIMS.values())).exclude(source_id=source.pk).values_list("person_id", "field"))
+    held = {(p, f) for p, f in claims.select("person", "field").iter_rows()
+            if claim_is_held(field=f, value=STOPPING_CLAIMS[f], agreed=False, other_sources_said=(p, f) in said)}
+    if not held:
+        return entries, changes, conflicts
+    rows = [(p, g) for p, f in held for g in (f, *FOLLOWING_CLAIMS.get(f, ()))]
+    held_frame = pl.DataFrame(rows, schema={"person": pl.Int64, "field": pl.String}, orient="row").with_columns(
+        held=pl.lit(value=True))
+    marked = entries.join(held_frame, on=["person", "field"], how="left").with_columns(
+        held=pl.col("held").fill_null(value=False) & pl.col("won"))
+    entries = marked.with_columns(
+        won=pl.col("won") & ~pl.col("held"),
+        reason=pl.when(pl.col("held")).then(pl.lit(WinReason.UNVERIFIED)).otherwise(pl.col("reason")),
+    ).drop("held")
+    changes = changes.join(held_frame.select("person", "field"), on=["person", "field"], how="anti")
+    # The registry's provenance rows these claims would have unseated keep winning.
+    kept = FieldProvenance.objects.filter(among("person_id", sorted({p for p, _g in rows})),
+                                          field__in=sorted({g for _p, g in rows}), won=True)
+    for prov_id, person_id, field_name in kept.values_list("pk", "person_id", "field"):
+        if (person_id, field_name) in set(rows):
+            plan.unwin.pop(prov_id, None)
+    # Each held claim is a task, whether or not the registry had said anything.
+    claim_rows = claims.join(pl.DataFrame(list(held), schema={"person": pl.Int64, "field": pl.String},
+                                          orient="row"), on=["person", "field"], how="semi")
+    present = set(conflicts.select("person", "field").iter_rows())
+    extra = claim_rows.filter(~pl.Series([(p, f) in present for p, f in claim_rows.select("person", "field").iter_rows()],
+                                         dtype=pl.Boolean)).select(
+        "pos", "person", "field", "value", "masked", pl.lit("0").alias("cur_value"), pl.lit("").alias("cur_masked"),
+        pl.lit(None, pl.Int64).alias("cur_source"), pl.lit(value=False).alias("unsure"),
+        pl.lit(value=False).alias("in_file"))
+    conflicts = conflicts.with_columns(
+        unsure=pl.col("unsure") & ~pl.Series([(p, f) in held for p, f in conflicts.select("person", "field").iter_rows()],
+                                             dtype=pl.Boolean))
+    return entries, changes, pl.concat([conflicts, extra.cast(conflicts.schema)], how="vertical")
 
 
 # Observations settled at a time (see ``_plan_existing``).
@@ -553,10 +617,7 @@ def _plan_tags(definition: Any, norm: Normalised, indices: Sequence[int], fused:
     for order, rule in enumerate(rules):
         if rule.column not in raw.columns:
             continue
-        text = raw[rule.column].gather(at_rows).fill_null("").str.strip_chars()
-        hit = text != ""
-        if rule.values:
-            hit = hit & text.is_in(sorted(rule.values))
+        hit = tag_hits(raw[rule.column].gather(at_rows), rule)
         hits = pl.Series(positions, dtype=pl.Int64).filter(hit).to_list()
         if not hits:
             continue

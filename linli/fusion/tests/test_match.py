@@ -40,6 +40,8 @@ PEOPLE = [
     (5, "刘德华", LIU_ID, date(1950, 3, 5), "M", "", "幸福里", "5", "1", "301"),
     (6, "陈静", CHEN_ID, date(1990, 7, 8), "F", "13700000006", "江城花园", "3", "2", "502"),
     (7, "李娜", "", date(1985, 5, 5), "F", "13600000007", "江城花园", "3", "2", "503"),
+    (8, "吴雨馨", "", date(1992, 4, 4), "F", "", "清禾苑", "6", "2", "602"),
+    (9, "Johann Schmidt", "", date(1979, 2, 3), "M", "", "清禾苑", "7", "1", "101"),
 ]
 
 
@@ -103,6 +105,14 @@ HARD_CASES = [
     ("a valid ID nobody has, with a different person's name and birth, is new",
      {"姓名": "孙丽", "身份证号": make_id("330102", date(1983, 11, 12), 80), "出生日期": "1983-11-12"}, "new", None,
      "new"),
+    # issue 17, causes 1–3: rows with little but a name and a flat, IDs that fail their check
+    ("homophone 吴雨欣 with only sex and flat (no ID, birth or phone)",
+     {"姓名": "吴雨欣", "性别": "女", "地址": "清禾苑6幢2单元602室"}, "same", 8, "score"),
+    ("an ID failing its check digit, its birth digits mistyped: no contradiction, name and flat link",
+     {"姓名": "李娜", "身份证号": "330102198505151235", "地址": "江城花园3-2-503"}, "same", 7, "score"),
+    ("a Latin-script name one letter off, same birth, sex and flat",
+     {"姓名": "Johan Schmidt", "出生日期": "1979-02-03", "性别": "男", "地址": "清禾苑7幢1单元101室"}, "same", 9,
+     "score"),
     ("name only, no other evidence: review, not a guess",
      {"姓名": "李娜", "性别": "女"}, "review", None, "score"),
 ]
@@ -249,3 +259,19 @@ def test_matching_in_chunks_decides_what_matching_whole_decides(monkeypatch):
         assert whole["how"].is_in(["score", "id_fuzzy", "batch"]).sum() > 0, "nothing but ID lookups"
         assert chunked.equals(whole)
     assert whole["person_key"].n_unique() < whole.height * 0.6  # the empty registry's rows did cluster
+
+
+@pytest.mark.parametrize(("a", "b", "grade"), [
+    ("张子扬", "张子燕", "close"),  # yang / yan: one letter
+    ("张子扬", "张子涵", "different"),  # yang / han: a twin's name, not a slip
+    ("王子扬", "张子扬", "different"),  # the surname is never graded
+    ("吴欣怡", "吴心仪怡", "different"),  # another length
+    ("michaela", "micheala", "close"),
+    ("katherine", "catherine", "similar"),
+    ("courtney", "painter", "different"),
+    ("gibb", "laurengibb", "similar"),  # the given name left out
+])
+def test_name_grades(a, b, grade):
+    from linli.fusion.match.compare import name_grade
+
+    assert name_grade(a, b) == grade

@@ -105,3 +105,16 @@ def test_only_one_open_task_per_person_and_field(db: None) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         VerificationTask.objects.create(person=person, field="phone")
     VerificationTask.objects.create(person=person, field="phone", status=TaskStatus.ANSWERED)
+
+
+@pytest.mark.parametrize(("field", "value", "agreed", "other", "held"), [
+    ("is_deceased", "1", False, False, True),  # one source's death: held for the grid worker
+    ("is_deceased", "1", False, True, False),  # a second source agrees: it stands
+    ("is_deceased", "1", True, False, False),  # the registry already holds it
+    ("is_deceased", "0", False, False, False),  # "alive" stops nothing
+    ("phone", "13800000000", False, False, False),
+])
+def test_stopping_claims_from_one_source_are_held(field, value, agreed, other, held):
+    from linli.fusion.workflow import claim_is_held
+
+    assert claim_is_held(field=field, value=value, agreed=agreed, other_sources_said=other) is held

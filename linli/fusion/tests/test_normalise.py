@@ -249,6 +249,31 @@ def test_address_variants_parse_to_one_key(raw):
     assert address.norm == "江城花园3幢2单元502室"
 
 
+@pytest.mark.parametrize(("raw", "notation"), [
+    ("清禾路12号3栋2单元502室", "road + door number + building + unit + room"),
+    ("清禾路12号3幢2单元502", "幢, no 室"),
+    ("清禾路12号3号楼2单元502室", "号楼"),
+    ("清禾路12-3-2-502", "dashed door-building-unit-room"),
+    ("清禾路12号-3-2-502", "dashed after 号"),
+    ("清禾路１２号３栋２单元５０２室", "full-width digits"),
+    ("清禾路12号三栋二单元502室", "Chinese numerals"),
+    ("杭州市上城区清禾路12号3栋2单元0502室", "city + district prefix, zero-padded room"),
+    ("浙江省杭州市上城区望江街道清禾路12号3栋2单元502室", "province … street prefix"),
+])
+def test_door_numbered_address_notations_parse_to_one_key(raw, notation):
+    # given (issue 17, cause 4) a flat in building 3 under door number 清禾路12号, written as
+    # departments write it / when normalised / then one key: compound = road + door number
+    address = normalise_address(raw)
+    assert (address.building_key, address.unit, address.room) == ("清禾路12号|3", "2", "502"), notation
+    assert address.norm == "清禾路12号3幢2单元502室"
+
+
+def test_dashed_road_form_without_unit_is_door_building_room():
+    # given 清禾路12-3-502 (no unit) / then door 12, building 3, room 502 — not compound 清禾路, building 12
+    address = normalise_address("清禾路12-3-502")
+    assert (address.building_key, address.unit, address.room) == ("清禾路12号|3", "", "502")
+
+
 @pytest.mark.parametrize(("raw", "key", "unit", "room"), [
     ("望江小区12幢3单元502室", "望江小区|12", "3", "502"),  # 小区 is not a district
     ("上城区望江小区12-3-502", "望江小区|12", "3", "502"),

@@ -272,13 +272,17 @@ def test_phone_and_deceased_disagreements_are_conflicts(street: Street, users: U
     # when
     report = import_run(actor=SYSTEM, source=Source.objects.get(code="minzheng"), dry_run=False,
                         file_path=write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows))
-    # then: the phone differs from the registry's own value → a task; Li had no death on record
+    # then: the phone differs from the registry's own value → a task; Li's death, claimed by
+    # one source only, is not applied but goes to the grid worker (issue 17, cause 6)
     fields = set(VerificationTask.objects.values_list("person__name", "field"))
     assert ("王芳", "phone") in fields
-    assert report.conflicts >= 1
+    assert ("李娜", "is_deceased") in fields
+    assert report.conflicts >= 2
     street.li.refresh_from_db()
-    assert street.li.is_deceased
-    assert street.li.deceased_on == date(2024, 3, 1)
+    assert not street.li.is_deceased
+    assert street.li.deceased_on is None
+    held = FieldProvenance.objects.get(person=street.li, field="is_deceased", value="1")
+    assert (held.won, held.reason) == (False, "unverified")
     task = VerificationTask.objects.get(person=street.wang, field="phone")
     assert "139" not in str(task.evidence) or "****" in str(task.evidence)  # masked, never the full number
 
@@ -330,3 +334,55 @@ def test_two_strangers_stating_one_id_number_do_not_stop_the_import(
     assert second.id_number_bidx == ""
     refused = FieldProvenance.objects.get(person=second, field="id_number")
     assert (refused.won, refused.reason) == (False, "id_taken")
+
+
+def test_row_with_only_name_sex_and_address_is_kept_not_rejected(street: Street, tmp_path: Path) -> None:
+    # given (issue 17, cause 1) a list carrying only name, sex and flat for one row, and a
+    # row with nothing but a name
+    source = Source.objects.get(code="minzheng")
+    rows = [["赵敏", "", "女", "", "", "江城花园3幢1单元502室", "", "", "", ""],
+            ["钱多", "", "", "", "", "", "", "", "", ""]]
+    path = write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows)
+    # when imported
+    report = import_run(actor=SYSTEM, source=source, file_path=path, dry_run=False)
+    # then the first becomes a person in that flat; only the name-only row is rejected
+    assert report.rejected == 1
+    assert report.rejected_rows[0].row_number == 3
+    zhao = Person.objects.get(name="赵敏")
+    assert zhao.room_id == street.room_a1_other.pk
+    assert SourceRecord.objects.filter(person=zhao, status=RecordStatus.ACCEPTED).count() == 1
+
+
+def test_a_death_two_sources_claim_is_applied(street: Street, tmp_path: Path) -> None:
+    # given 民政 claimed Li's death (held for verification)
+    rows = [["李娜", ID_LI, "女", "1975-05-05", "", "", "", "", "2024-03-01", ""]]
+    import_run(actor=SYSTEM, source=Source.objects.get(code="minzheng"), dry_run=False,
+               file_path=write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, rows))
+    street.li.refresh_from_db()
+    assert not street.li.is_deceased
+    # when a second, independent source says the same
+    police = source_save(actor=SYSTEM, definition={
+        "code": "gongan_siwang", "department": "公安", "columns": {"姓名": "name", "身份证号": "id_number",
+                                                                  "死亡日期": "deceased_on"}})
+    import_run(actor=SYSTEM, source=police, dry_run=False,
+               file_path=write_csv(tmp_path / "ga.csv", ["姓名", "身份证号", "死亡日期"], [["李娜", ID_LI, "2024-03-01"]]))
+    # then the death stands
+    street.li.refresh_from_db()
+    assert street.li.is_deceased
+    assert street.li.deceased_on == date(2024, 3, 1)
+
+
+def test_exact_duplicate_rows_each_keep_a_record(street: Street, tmp_path: Path) -> None:
+    # given (issue 17, cause 7) a file listing the same row twice
+    row = ["张伟", ID_NEW, "男", "1990-09-09", "13900001111", "江城花园3幢1单元502室", "", "", "", ""]
+    path = write_csv(tmp_path / "mz.csv", MINZHENG_HEADER, [row, list(row)])
+    source = Source.objects.get(code="minzheng")
+    # when imported / then both rows are records of one person
+    report = import_run(actor=SYSTEM, source=source, file_path=path, dry_run=False)
+    assert (report.unchanged, report.new_persons) == (0, 1)
+    zhang = Person.objects.get(name="张伟")
+    assert SourceRecord.objects.filter(person=zhang, status=RecordStatus.ACCEPTED).count() == 2
+    # when the same file comes again / then nothing is new
+    again = import_run(actor=SYSTEM, source=source, file_path=path, dry_run=False)
+    assert again.unchanged == 2
+    assert SourceRecord.objects.filter(source=source).count() == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from linli.core.actors import SystemActor
 from linli.core.errors import ApplicationError
+from linli.fusion.mapping import DefinitionFileError, definition_diff, read_definition_file
 from linli.fusion.models import Source
-from linli.fusion.services import import_run, sources_sync
+from linli.fusion.services import SOURCES_DIR, import_run, sources_apply, sources_sync
 from linli.geo.models import Area
 
 
@@ -22,9 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="只试运行,不写入")
         parser.add_argument("--area", help="街道或区的编码(默认:区级)")
+        parser.add_argument("--definition", type=Path,
+                            help="先保存此来源定义文件(TOML/JSON),其 code 须与 SOURCE 相同")
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = SystemActor("command:linli_import")
+        if options["definition"] is not None:
+            self._apply_definition(actor, options["definition"], options["source"])
         source = Source.objects.filter(code=options["source"], active=True).first()
         if source is None:
             sources_sync(actor=actor)
@@ -37,6 +43,7 @@ class Command(BaseCommand):
             area = Area.objects.filter(code=options["area"]).first()
             if area is None:
                 raise CommandError(f"未知的区域编码 {options['area']!r}")
+        self._warn_if_bundled_differs(source)
         try:
             report = import_run(actor=actor, source=source, file_path=options["file"],
                                 dry_run=options["dry_run"], area=area)
@@ -60,3 +67,30 @@ class Command(BaseCommand):
         job = ImportJob.objects.filter(pk=report.job_id or 0).first()
         if job is not None and job.report_file:
             out.write(f"  拒收清单:   {job.report_file}")
+
+    def _apply_definition(self, actor: SystemActor, path: Path, code: str) -> None:
+        try:
+            _raw, parsed = read_definition_file(path)
+        except DefinitionFileError as exc:
+            raise CommandError(str(exc)) from None
+        if parsed.code != code:
+            raise CommandError(f"{path}: code: 定义的来源编码是 {parsed.code!r},不是 {code!r}")
+        result = sources_apply(actor=actor, targets=[path])
+        for _path, source, changes in result.saved:
+            if changes:
+                self.stdout.write(f"来源 {source.code} 已按 {path.name} 更新 {len(changes)} 项")
+
+    def _warn_if_bundled_differs(self, source: Source) -> None:
+        """A bundled definition edited since it was loaded is not applied behind the admin's
+        back (it may have been edited in the admin since): say so and how to apply it."""
+        bundled = SOURCES_DIR / f"{source.code}.toml"
+        if not bundled.exists():
+            return
+        try:
+            raw, _parsed = read_definition_file(bundled)
+        except DefinitionFileError as exc:
+            self.stderr.write(str(exc))
+            return
+        if definition_diff(source.definition, json.loads(json.dumps(raw))):
+            self.stderr.write(f"注意:{bundled} 与已保存的来源 {source.code} 不同;"
+                              f"运行 linli fusion sources --diff 查看,--apply 应用")
