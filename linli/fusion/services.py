@@ -192,6 +192,9 @@ def grids_under(area: Area) -> list[int] | None:
     return list(Area.objects.filter(path__startswith=area.path, level=AreaLevel.GRID).values_list("pk", flat=True))
 
 
+PREVIEW_ROWS_CHECKED = 20
+
+
 def import_job_create(
     *, actor: Actor, source: Source, file_path: Path, file_name: str = "", dry_run: bool = False,
     enqueue: bool = True, area: Area | int | None = None,
@@ -200,7 +203,8 @@ def import_job_create(
     enqueue its background task in the same transaction."""
     _require_import_rights(actor)
     chosen = import_area_resolve(actor=actor, area=area)
-    read = stage_read(definition_of(source), file_path)
+    # Only the limits and the first rows here (a web request); the job reads the whole file.
+    read = stage_read(definition_of(source), file_path, head=PREVIEW_ROWS_CHECKED)
     with transaction.atomic():
         job = ImportJob.objects.create(
             source=source, area=chosen, file_name=file_name or file_path.name, file_path=str(file_path),
@@ -343,7 +347,7 @@ def import_run(
             progress(value)
 
     report = ImportReport(source=source.code, file_name=job.file_name, dry_run=dry_run, job_id=job.pk,
-                          rows_read=read.rows, encoding=read.encoding, sheets=read.sheets)
+                          rows_read=read.frame.height, encoding=read.encoding, sheets=read.sheets)
     try:
         step(10)
         clock.lap("read")

@@ -17,6 +17,7 @@ from linli.accounts.auth import principal_of as _principal
 from linli.accounts.auth import request_id_of as _request_id
 from linli.accounts.models import User
 from linli.core.errors import PermissionDenied
+from linli.core.params import Id, Limit, Offset
 from linli.registry import selectors, services
 from linli.registry.schemas import (
     AreaDetailOut,
@@ -55,37 +56,37 @@ def _page(rows: QuerySet[M], limit: int, offset: int) -> dict[str, Any]:
 
 
 @router.get("/areas", response=Page[AreaOut])
-def area_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def area_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     return _page(selectors.area_list_for_user(user=_principal(request)), limit, offset)
 
 
 @router.get("/areas/{area_id}", response=AreaDetailOut)
-def area_detail(request: HttpRequest, area_id: int) -> Any:
+def area_detail(request: HttpRequest, area_id: Id) -> Any:
     return selectors.area_get_for_user(user=_principal(request), area_id=area_id)
 
 
 @router.get("/buildings", response=Page[BuildingOut])
 def building_list(
-    request: HttpRequest, grid: int | None = None, q: str = "", limit: int = 50, offset: int = 0,
+    request: HttpRequest, grid: Id | None = None, q: str = "", limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = selectors.building_list_for_user(user=_principal(request), grid_id=grid, query=q)
     return _page(rows, limit, offset)
 
 
 @router.get("/buildings/{building_id}", response=BuildingDetailOut)
-def building_detail(request: HttpRequest, building_id: int) -> Any:
+def building_detail(request: HttpRequest, building_id: Id) -> Any:
     building = selectors.building_get_for_user(user=_principal(request), building_id=building_id)
     units = selectors.building_units(building=building)
     return {**BuildingOut.from_orm(building).model_dump(), "units": units}
 
 
 @router.get("/buildings/{building_id}/chart", response=BuildingChartOut)
-def building_chart(request: HttpRequest, building_id: int) -> Any:
+def building_chart(request: HttpRequest, building_id: Id) -> Any:
     return selectors.building_chart(user=_principal(request), building_id=building_id)
 
 
 @router.get("/rooms/{room_id}", response=RoomDetailOut)
-def room_detail(request: HttpRequest, room_id: int) -> Any:
+def room_detail(request: HttpRequest, room_id: Id) -> Any:
     room = selectors.room_get_for_user(user=_principal(request), room_id=room_id)
     residents = list(room.residents.order_by("id"))
     return {**RoomOut.from_orm(room).model_dump(), "unit_number": room.unit.number,
@@ -93,7 +94,7 @@ def room_detail(request: HttpRequest, room_id: int) -> Any:
 
 
 @router.get("/households/{household_id}", response=HouseholdOut)
-def household_detail(request: HttpRequest, household_id: int) -> Any:
+def household_detail(request: HttpRequest, household_id: Id) -> Any:
     household = selectors.household_get_for_user(user=_principal(request), household_id=household_id)
     return {"id": household.pk, "number": household.number, "grid_id": household.grid_id,
             "room_id": household.room_id, "head_id": household.head_id,
@@ -101,7 +102,7 @@ def household_detail(request: HttpRequest, household_id: int) -> Any:
 
 
 @router.get("/persons", response=Page[PersonOut])
-def person_search(request: HttpRequest, q: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def person_search(request: HttpRequest, q: str, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     limit, offset = max(1, min(limit, LIMIT_MAX)), max(0, offset)
     found = selectors.person_search_for_user(user=_principal(request), query=q,
                                              limit=min(offset + limit, LIMIT_MAX))
@@ -110,7 +111,7 @@ def person_search(request: HttpRequest, q: str, limit: int = 50, offset: int = 0
 
 
 @router.get("/persons/{person_id}", response=PersonDetailOut)
-def person_detail(request: HttpRequest, person_id: int) -> Any:
+def person_detail(request: HttpRequest, person_id: Id) -> Any:
     principal = _principal(request)
     person = selectors.person_get_for_user(user=principal, person_id=person_id)
     services.person_access_record(actor=_actor(principal), person=person,
@@ -120,7 +121,7 @@ def person_detail(request: HttpRequest, person_id: int) -> Any:
 
 
 @router.post("/persons/{person_id}/reveal", response=RevealOut)
-def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> dict[str, str]:
+def person_reveal(request: HttpRequest, person_id: Id, payload: RevealIn) -> dict[str, str]:
     principal = _principal(request)
     person = selectors.person_get_for_user(user=principal, person_id=person_id)
     if not isinstance(principal, User):
@@ -132,7 +133,7 @@ def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> di
 
 @router.get("/organisations", response=Page[OrganisationOut])
 def organisation_list(
-    request: HttpRequest, grid: int | None = None, limit: int = 50, offset: int = 0,
+    request: HttpRequest, grid: Id | None = None, limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     return _page(selectors.organisation_list_for_user(user=_principal(request), grid_id=grid),
                  limit, offset)
@@ -140,8 +141,8 @@ def organisation_list(
 
 @router.get("/facilities", response=Page[FacilityOut])
 def facility_list(
-    request: HttpRequest, grid: int | None = None, kind: str | None = None,
-    limit: int = 50, offset: int = 0,
+    request: HttpRequest, grid: Id | None = None, kind: str | None = None,
+    limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = selectors.facility_list_for_user(user=_principal(request), grid_id=grid, kind=kind)
     return _page(rows, limit, offset)

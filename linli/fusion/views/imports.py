@@ -135,7 +135,7 @@ def upload(request: StaffRequest) -> HttpResponse:
                 return _upload_page(request, form, refusal=refusal, status=413)
             path, created = _store_upload(file)
             try:
-                read = stage_read(definition_of(source), path)
+                read = stage_read(definition_of(source), path, head=PREVIEW_ROWS)
             except FileRefused as refused:
                 if created:
                     path.unlink(missing_ok=True)
@@ -221,7 +221,7 @@ def preview(request: StaffRequest, token: str) -> HttpResponse:
     state, source = _upload_state(request, token)
     definition = definition_of(source)
     try:
-        read = stage_read(definition, Path(state["path"]))
+        read = stage_read(definition, Path(state["path"]), head=PREVIEW_ROWS)
     except FileRefused as refused:
         messages.error(request, refused.message)
         return redirect("fusion:upload")
