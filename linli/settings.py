@@ -232,6 +232,16 @@ TASKS = {
 LINLI_UPLOAD_MAX_MB = env_int("LINLI_UPLOAD_MAX_MB", default=10, minimum=1)
 # Departmental export uploads (fusion imports) may be larger than photos and materials.
 LINLI_FUSION_MAX_MB = env_int("LINLI_FUSION_MAX_MB", default=100, minimum=1)
+# Files holding full ID numbers (uploaded exports, rejected-rows reports) are deleted after
+# this many days (linli_purge_files, daily); uploaded files and folders are private to linli.
+LINLI_FILE_RETENTION_DAYS = env_int("LINLI_FILE_RETENTION_DAYS", default=30, minimum=1)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Workbook (XLSX) limits checked before a sheet is inflated (linli/fusion/readers.py).
+LINLI_IMPORT_MAX_UNZIPPED_MB = env_int("LINLI_IMPORT_MAX_UNZIPPED_MB", default=200, minimum=1)
+LINLI_IMPORT_MAX_RATIO = env_int("LINLI_IMPORT_MAX_RATIO", default=150, minimum=2)
+LINLI_IMPORT_MAX_ROWS = env_int("LINLI_IMPORT_MAX_ROWS", default=2_000_000, minimum=1)
+LINLI_IMPORT_MAX_COLUMNS = env_int("LINLI_IMPORT_MAX_COLUMNS", default=200, minimum=1)
 # Concurrent case reports of a process share one commit (linli/cases/group_commit.py).
 LINLI_INTAKE_GROUP_COMMIT = env_bool("LINLI_INTAKE_GROUP_COMMIT", default=True)
 # Prefix of readable case numbers (AJ-20261123-0042) and the case notification adapter.

@@ -24,7 +24,7 @@ from linli.accounts.auth import principal_of as _principal
 from linli.accounts.auth import request_id_of as _request_id
 from linli.accounts.choices import Role
 from linli.accounts.models import ApiKey, User
-from linli.accounts.selectors import Principal
+from linli.accounts.selectors import Principal, scope_for
 from linli.cases import selectors, services
 from linli.cases.choices import ACTION_LABELS, CaseSource
 from linli.cases.group_commit import case_open_grouped
@@ -167,6 +167,8 @@ def case_create(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         handled_on_spot=payload.handled_on_spot,
         source_key=_key_namespace(principal) + idempotency if idempotency else "",
         request_id=_request_id(request),
+        # a key reports only inside its areas
+        within_grids=frozenset(scope_for(principal).grid_ids) if isinstance(principal, ApiKey) else None,
     ))
     return Status(201 if created else 200, case_out(case))
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -57,14 +56,10 @@ UPLOAD_OVERHEAD = 64 * 1024
 ALLOWED_SUFFIXES = frozenset({".csv", ".txt", ".xlsx"})
 
 
-def uploads_dir() -> Path:
-    return Path(settings.DATA_DIR) / "fusion" / "uploads"
-
-
 def _store_upload(upload: Any) -> tuple[Path, bool]:
     """Write the upload content-addressed; ``(path, created)`` — created is False when the
     same bytes were already there (another job may still point at them)."""
-    directory = uploads_dir()
+    directory = services.uploads_dir()
     directory.mkdir(parents=True, exist_ok=True)
     suffix = Path(upload.name or "").suffix.lower()
     suffix = suffix if suffix in ALLOWED_SUFFIXES else ""
