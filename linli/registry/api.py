@@ -106,6 +106,8 @@ def person_search(request: HttpRequest, q: str, limit: Limit = 50, offset: Offse
     limit, offset = max(1, min(limit, LIMIT_MAX)), max(0, offset)
     found = selectors.person_search_for_user(user=_principal(request), query=q,
                                              limit=min(offset + limit, LIMIT_MAX))
+    services.person_search_by_id_record(actor=_actor(_principal(request)), query=q, found=found,
+                                        request_id=_request_id(request))
     return {"count": len(found), "limit": limit, "offset": offset,
             "items": found[offset: offset + limit]}
 

@@ -30,7 +30,12 @@ from linli.registry.selectors import (
     person_search_for_user,
     person_tags_active,
 )
-from linli.registry.services import person_access_record, person_export, person_reveal
+from linli.registry.services import (
+    person_access_record,
+    person_export,
+    person_reveal,
+    person_search_by_id_record,
+)
 from linli.web.access import StaffRequest, request_id_of, staff_required
 from linli.web.forms import REVEAL_FIELDS, RevealForm, SearchForm
 
@@ -67,6 +72,8 @@ def search(request: StaffRequest) -> HttpResponse:
     if query:
         try:
             results = person_search_for_user(user=request.user, query=query, limit=SEARCH_LIMIT)
+            person_search_by_id_record(actor=request.user, query=query, found=results,
+                                       request_id=str(getattr(request, "request_id", "")))
         except ValidationFailed as exc:
             error = exc.message
     kinds = _active_tag_kinds(results) if results else {}
