@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "linli.accounts.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # after auth: it needs request.user to mark signed-in responses no-store
+    "linli.core.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "linli.urls"
@@ -191,8 +193,13 @@ LINLI_IDLE_TIMEOUT_MINUTES = env_int("LINLI_IDLE_TIMEOUT_MINUTES", default=30, m
 SESSION_COOKIE_AGE = env_int("LINLI_SESSION_MAX_HOURS", default=12, minimum=1) * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("LINLI_SECURE_COOKIES", default=False)
+# Served over HTTPS (behind nginx with TLS): Secure cookies and HSTS (a year).
+LINLI_HTTPS = env_bool("LINLI_HTTPS", default=False)
+SESSION_COOKIE_SECURE = LINLI_HTTPS or env_bool("LINLI_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = 31_536_000 if LINLI_HTTPS else 0
+# API request bodies (multipart uploads) above this are refused 413 before they are read.
+LINLI_API_MAX_BODY_MB = env_int("LINLI_API_MAX_BODY_MB", default=50, minimum=1)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -236,6 +243,16 @@ TASKS = {
 LINLI_UPLOAD_MAX_MB = env_int("LINLI_UPLOAD_MAX_MB", default=10, minimum=1)
 # Departmental export uploads (fusion imports) may be larger than photos and materials.
 LINLI_FUSION_MAX_MB = env_int("LINLI_FUSION_MAX_MB", default=100, minimum=1)
+# Files holding full ID numbers (uploaded exports, rejected-rows reports) are deleted after
+# this many days (linli_purge_files, daily); uploaded files and folders are private to linli.
+LINLI_FILE_RETENTION_DAYS = env_int("LINLI_FILE_RETENTION_DAYS", default=30, minimum=1)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Workbook (XLSX) limits checked before a sheet is inflated (linli/fusion/readers.py).
+LINLI_IMPORT_MAX_UNZIPPED_MB = env_int("LINLI_IMPORT_MAX_UNZIPPED_MB", default=200, minimum=1)
+LINLI_IMPORT_MAX_RATIO = env_int("LINLI_IMPORT_MAX_RATIO", default=150, minimum=2)
+LINLI_IMPORT_MAX_ROWS = env_int("LINLI_IMPORT_MAX_ROWS", default=2_000_000, minimum=1)
+LINLI_IMPORT_MAX_COLUMNS = env_int("LINLI_IMPORT_MAX_COLUMNS", default=200, minimum=1)
 # Concurrent case reports of a process share one commit (linli/cases/group_commit.py).
 LINLI_INTAKE_GROUP_COMMIT = env_bool("LINLI_INTAKE_GROUP_COMMIT", default=True)
 # Prefix of readable case numbers (AJ-20261123-0042).
@@ -273,7 +290,7 @@ LINLI_ACCESS_LOG = env_bool("LINLI_ACCESS_LOG", default=False)
 # Trust `X-Forwarded-Proto: https` from the reverse proxy (nginx sets it): request.is_secure(),
 # absolute URLs (Open311) and secure redirects then say https. Only behind a proxy that
 # overwrites the header.
-if env_bool("LINLI_PROXY_HTTPS_HEADER", default=False):
+if env_bool("LINLI_PROXY_HTTPS_HEADER", default=LINLI_HTTPS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A task worker writes a heartbeat this often; a running task whose worker has not been
 # seen for LINLI_TASK_LEASE_SECONDS (or whose process is gone) is lost and recovered.

@@ -24,7 +24,7 @@ from linli.accounts.auth import principal_of as _principal
 from linli.accounts.auth import request_id_of as _request_id
 from linli.accounts.choices import Role
 from linli.accounts.models import ApiKey, User
-from linli.accounts.selectors import Principal
+from linli.accounts.selectors import Principal, scope_for
 from linli.cases import selectors, services
 from linli.cases.choices import ACTION_LABELS, CaseSource
 from linli.cases.group_commit import case_open_grouped
@@ -42,6 +42,7 @@ from linli.cases.schemas import (
 )
 from linli.cases.stats import StatRow, case_statistics_for_user
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
+from linli.core.params import Count, Id, Limit, Offset
 
 # The key first: Ninja's session auth refuses a POST without a CSRF cookie before the next
 # auth is tried, which would shut integrations (no cookies) out of every POST.
@@ -79,7 +80,7 @@ def _key_namespace(principal: Principal) -> str:
     return f"k{principal.prefix}:" if isinstance(principal, ApiKey) else f"u{principal.pk}:"
 
 
-def _case_for(principal: Principal, case_id: int) -> Case:
+def _case_for(principal: Principal, case_id: Id) -> Case:
     if isinstance(principal, User):
         return selectors.case_get_for_user(user=principal, case_id=case_id)
     # A key reads back only what it reported itself (its idempotency namespace).
@@ -167,6 +168,8 @@ def case_create(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         handled_on_spot=payload.handled_on_spot, public_description=payload.public_description,
         source_key=_key_namespace(principal) + idempotency if idempotency else "",
         request_id=_request_id(request),
+        # a key reports only inside its areas
+        within_grids=frozenset(scope_for(principal).grid_ids) if isinstance(principal, ApiKey) else None,
     ))
     return Status(201 if created else 200, case_out(case))
 
@@ -174,16 +177,16 @@ def case_create(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
 class CaseListFilters(Schema):
     status: str = ""
     open: bool = False
-    category: int | None = None
+    category: Id | None = None
     source: str = ""
-    grid: int | None = None
-    department: int | None = None
-    assignee: int | None = None
-    supervision: int = 0
+    grid: Id | None = None
+    department: Id | None = None
+    assignee: Id | None = None
+    supervision: Count = 0
     overdue: bool = False
     q: str = ""
-    limit: int = 50
-    offset: int = 0
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 @router.get("/cases", response=CasePage)
@@ -204,7 +207,7 @@ def case_list(request: HttpRequest, filters: Query[CaseListFilters]) -> dict[str
 
 
 @router.get("/cases/inbox", response=list[CaseOut])
-def case_inbox(request: HttpRequest, limit: int = 100) -> list[dict[str, Any]]:
+def case_inbox(request: HttpRequest, limit: Limit = 100) -> list[dict[str, Any]]:
     user = _staff(request)
     return [case_out(c) for c in selectors.case_inbox_for_user(user=user, limit=max(1, min(limit, LIMIT_MAX)))]
 
@@ -248,13 +251,13 @@ def case_statistics(
 
 
 @router.get("/cases/{case_id}", response=CaseDetailOut)
-def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
+def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     principal = _principal(request)
     return case_detail_out(_case_for(principal, case_id), principal)
 
 
 @router.post("/cases/{case_id}/transitions", response=CaseDetailOut)
-def case_transition(request: HttpRequest, case_id: int, payload: TransitionIn) -> dict[str, Any]:
+def case_transition(request: HttpRequest, case_id: Id, payload: TransitionIn) -> dict[str, Any]:
     """Apply an action. Refusals: ``{code, message, field, status, version, allowed_actions}``
     with 409 (stale ``expected_version``, action not allowed now) or 403 (not your role)."""
     user = _staff(request)
@@ -267,7 +270,7 @@ def case_transition(request: HttpRequest, case_id: int, payload: TransitionIn) -
 
 @router.post("/cases/{case_id}/photos", response={201: CaseDetailOut})
 def case_photos_add(
-    request: HttpRequest, case_id: int, photos: File[list[UploadedFile]],
+    request: HttpRequest, case_id: Id, photos: File[list[UploadedFile]],
 ) -> Status[dict[str, Any]]:
     principal = _principal(request)
     case = _case_for(principal, case_id)
@@ -277,7 +280,7 @@ def case_photos_add(
 
 
 @router.get("/cases/{case_id}/photos/{photo_id}")
-def case_photo_file(request: HttpRequest, case_id: int, photo_id: int) -> FileResponse:
+def case_photo_file(request: HttpRequest, case_id: Id, photo_id: Id) -> FileResponse:
     case = _case_for(_principal(request), case_id)
     photo = next((p for p in selectors.case_photos(case=case) if p.pk == photo_id), None)
     if photo is None:

@@ -18,6 +18,7 @@ from linli.accounts.auth import request_id_of as _request_id
 from linli.accounts.models import User
 from linli.cases import selectors, services
 from linli.core.errors import PermissionDenied
+from linli.core.params import Id
 
 # The key first, as in linli.cases.api: a key is refused here with 403, not a CSRF error.
 router = Router(tags=["cases"], auth=[ApiKeyAuth(), StaffSessionAuth()])
@@ -32,7 +33,7 @@ class PhoneRevealOut(Schema):
 
 
 @router.post("/cases/{case_id}/reveal", response=PhoneRevealOut)
-def case_phone_reveal(request: HttpRequest, case_id: int, payload: PhoneRevealIn) -> dict[str, str]:
+def case_phone_reveal(request: HttpRequest, case_id: Id, payload: PhoneRevealIn) -> dict[str, str]:
     principal = _principal(request)
     if not isinstance(principal, User):
         raise PermissionDenied(_("该接口仅供工作人员使用"))

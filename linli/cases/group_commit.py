@@ -88,6 +88,7 @@ def _open_alone(actor: Actor, item: services.CaseInput) -> tuple[Case, bool]:
         reporter_name=item.reporter_name, callback_phone=item.callback_phone,
         handled_on_spot=item.handled_on_spot, source_key=item.source_key, photos=item.photos,
         request_id=item.request_id, public_description=item.public_description,
+        within_grids=item.within_grids,
     )
     if created:  # built here with what the reply shows (see ``services._build_all``)
         return case, created

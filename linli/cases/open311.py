@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from linli.accounts.models import ApiKey
+from linli.accounts.selectors import scope_for
 from linli.accounts.services import api_key_authenticate
 from linli.cases import disclosure, services
 from linli.cases.choices import FINAL_STATUSES, CaseSource, CaseStatus
@@ -498,6 +499,7 @@ def idempotency_token(key: ApiKey, params: QueryDict, header: str) -> str:
 def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     params = _merged_params(request)
     key = report_key(params)
+    grids = frozenset(scope_for(key).grid_ids)
     code = params.get("service_code", "").strip()
     if not code:
         raise Open311Error(400, _("缺少 service_code。"))
@@ -510,7 +512,9 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     if lat is None and not address and address_id:
         from linli.registry.models import Building
 
-        building = Building.objects.filter(pk=int(address_id)).first() if address_id.isdigit() else None
+        # only the buildings of the key's own grids: another area's id is as unknown as a wrong one
+        building = (Building.objects.filter(pk=int(address_id), grid_id__in=grids).first()
+                    if address_id.isdigit() and len(address_id) < 19 else None)
         if building is None:
             raise Open311Error(400, _("未知的 address_id。"))
         lat, lon, address = building.lat, building.lon, building.address
@@ -538,7 +542,7 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
             actor=SystemActor(f"apikey:{key.prefix}"), source=CaseSource.OPEN311, category=category,
             description=description, lon=lon, lat=lat, address=address, reporter_name=name,
             callback_phone=params.get("phone", "").strip(), source_key=TOKEN_PREFIX + token,
-            request_id=str(getattr(request, "request_id", "")),
+            request_id=str(getattr(request, "request_id", "")), within_grids=grids,
         )
     except ApplicationError as error:
         field = f"{_OPEN311_FIELDS.get(error.field or '', error.field)}: " if error.field else ""

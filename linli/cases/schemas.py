@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from linli.core.params import Count
+
 
 class CaseIn(Schema):
     """A report. ``source`` defaults to the caller's channel (网格员 → patrol, staff → staff)."""
@@ -18,7 +20,7 @@ class CaseIn(Schema):
     lon: float | None = None
     lat: float | None = None
     address: str = ""
-    level: int | None = None
+    level: Count | None = None
     reporter_name: str = ""
     callback_phone: str = ""
     handled_on_spot: bool = False
@@ -103,7 +105,7 @@ class CasePage(Schema):
 
 class TransitionIn(Schema):
     action: str
-    expected_version: int | None = None
+    expected_version: Count | None = None
     note: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
 

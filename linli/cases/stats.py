@@ -49,7 +49,8 @@ GROUP_LABELS: dict[str, StrPromise] = {
     "source": gettext_lazy("来源"), "month": gettext_lazy("月份"),
 }
 # Everyone who works cases may read their areas' statistics; residents may not.
-STATS_ROLES = frozenset(r for r in Role if r != Role.RESIDENT)
+# The auditor reads the audit log, not case data (docs/api.md); residents see their own cases.
+STATS_ROLES = frozenset(r for r in Role if r not in {Role.RESIDENT, Role.AUDITOR})
 MAX_DAYS = 3 * 366
 # From this many areas on, rows are read by period (index ``case_rollup_area_period``).
 MANY_AREAS = 64

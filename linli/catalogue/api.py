@@ -60,6 +60,7 @@ from linli.catalogue.services import (
     appointment_cancel,
 )
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
+from linli.core.params import Id, Limit, Offset
 from linli.geo.models import Area
 from linli.registry.selectors import person_get_for_user
 
@@ -93,8 +94,8 @@ def _item_by_ref(ref: str) -> ServiceItem:
 
 
 @router.get("/items", response=Page[ItemOut])
-def items(request: HttpRequest, department: str = "", level: str = "", limit: int = 50,
-          offset: int = 0) -> dict[str, Any]:
+def items(request: HttpRequest, department: str = "", level: str = "", limit: Limit = 50,
+          offset: Offset = 0) -> dict[str, Any]:
     rows = item_list()
     if department:  # the department's code or name
         rows = rows.filter(Q(department__code=department) | Q(department__name=department))
@@ -118,7 +119,7 @@ def item_detail(request: HttpRequest, ref: str) -> dict[str, Any]:
 
 
 @router.get("/search", response=list[SearchHitOut])
-def search(request: HttpRequest, q: str, limit: int = 5) -> list[dict[str, Any]]:
+def search(request: HttpRequest, q: str, limit: Limit = 5) -> list[dict[str, Any]]:
     """One-sentence search (一句话办事): the items best matching an everyday sentence. An
     empty list means no item answers it: offer the 12345 hotline or the service window."""
     hits = item_answer(q[:200], limit=max(1, min(limit, SEARCH_LIMIT))).hits
@@ -222,7 +223,7 @@ def application_create(request: HttpRequest) -> Status[dict[str, Any]]:
 
 
 @router.get("/applications/{application_id}", response=ApplicationOut)
-def application_detail(request: HttpRequest, application_id: int) -> dict[str, Any]:
+def application_detail(request: HttpRequest, application_id: Id) -> dict[str, Any]:
     principal = _principal(request)
     app = application_get_for_user(user=principal, application_id=application_id)
     return _application_out(app, principal)
@@ -230,7 +231,7 @@ def application_detail(request: HttpRequest, application_id: int) -> dict[str, A
 
 @router.post("/applications/{application_id}/transitions", response={200: ApplicationOut})
 def application_transitions(
-    request: HttpRequest, application_id: int, payload: TransitionIn,
+    request: HttpRequest, application_id: Id, payload: TransitionIn,
 ) -> HttpResponse | dict[str, Any]:
     """Take one workflow step; illegal or stale steps are 409 with the current status and the
     actions still allowed."""
@@ -262,12 +263,12 @@ def _json_response(body: dict[str, Any], *, status: int) -> HttpResponse:
 
 
 @router.get("/windows", response=list[WindowOut])
-def windows(request: HttpRequest, item: int | None = None) -> list[Any]:
+def windows(request: HttpRequest, item: Id | None = None) -> list[Any]:
     return list(window_list(item_id=item))
 
 
 @router.get("/windows/{window_id}/slots", response=list[SlotOut])
-def slots(request: HttpRequest, window_id: int, day: date | None = None) -> list[dict[str, Any]]:
+def slots(request: HttpRequest, window_id: Id, day: date | None = None) -> list[dict[str, Any]]:
     window = window_get(window_id=window_id)
     chosen = day or timezone.localdate()
     return [{"start": s.start, "capacity": s.capacity, "booked": s.booked, "available": s.available}
@@ -291,7 +292,7 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Status[A
 
 
 @router.post("/appointments/{appointment_id}/cancel", response=AppointmentOut)
-def appointment_cancel_endpoint(request: HttpRequest, appointment_id: int) -> Appointment:
+def appointment_cancel_endpoint(request: HttpRequest, appointment_id: Id) -> Appointment:
     principal = _principal(request)
     appointment = appointment_get_for_user(user=principal, appointment_id=appointment_id)
     return appointment_cancel(actor=_actor(principal), appointment=appointment, request_id=_request_id(request))

@@ -8,6 +8,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from linli.core.params import Count, Id
 from linli.registry.schemas import Page
 
 __all__ = [
@@ -62,15 +63,15 @@ class ApplicationIn(Schema):
 
     item: str = Field(description="事项编码 (item code) or numeric id")
     data: dict[str, Any] = Field(default_factory=dict)
-    applicant_id: int | None = Field(default=None, description="registry person (staff only)")
+    applicant_id: Id | None = Field(default=None, description="registry person (staff only)")
     applicant_name: str = ""
-    community_id: int | None = None
+    community_id: Id | None = None
     channel: str = "online"
 
 
 class TransitionIn(Schema):
     action: str
-    expected_version: int | None = None
+    expected_version: Count | None = None
     note: str = ""
     missing: list[str] = Field(default_factory=list)
 
@@ -136,12 +137,12 @@ class SlotOut(Schema):
 
 
 class AppointmentIn(Schema):
-    window_id: int
+    window_id: Id
     slot_start: datetime
     name: str
     phone: str
-    item_id: int | None = None
-    person_id: int | None = None
+    item_id: Id | None = None
+    person_id: Id | None = None
 
 
 class AppointmentOut(Schema):

@@ -30,3 +30,17 @@ class CoreConfig(AppConfig):
         from linli.core import checks  # noqa: F401
 
         post_migrate.connect(_check_keys_after_migrate, sender=self, dispatch_uid="linli.core.key_check")
+        _lock_down_data_dir()
+
+
+def _lock_down_data_dir() -> None:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from linli.core.data_dir import data_dir_lock_down
+
+    database = settings.DATABASES.get("default", {})
+    name = str(database.get("NAME") or "")
+    sqlite = Path(name) if database.get("ENGINE", "").endswith("sqlite3") and name and ":memory:" not in name else None
+    data_dir_lock_down(Path(settings.DATA_DIR), sqlite=sqlite)

@@ -17,6 +17,7 @@ from ninja import Router
 from linli.accounts.auth import principal_of as _principal
 from linli.accounts.models import User
 from linli.core.errors import PermissionDenied
+from linli.core.params import Id, Limit, Offset
 from linli.fusion import selectors, services
 from linli.fusion.choices import ImportStatus, ReviewStatus, TaskStatus
 from linli.fusion.models import ImportJob, MatchReview, Source, VerificationTask
@@ -66,18 +67,18 @@ def _job(job: ImportJob) -> dict[str, Any]:
 
 
 @router.get("/fusion/jobs", response=Page[JobOut])
-def job_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def job_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     count, limit, offset, jobs = _slice(selectors.import_job_list_for_user(user=_principal(request)), limit, offset)
     return {"count": count, "limit": limit, "offset": offset, "items": [_job(job) for job in jobs]}
 
 
 @router.get("/fusion/jobs/{job_id}", response=JobOut)
-def job_detail(request: HttpRequest, job_id: int) -> dict[str, Any]:
+def job_detail(request: HttpRequest, job_id: Id) -> dict[str, Any]:
     return _job(selectors.import_job_get_for_user(user=_principal(request), job_id=job_id))
 
 
 @router.get("/fusion/jobs/{job_id}/progress", response=JobProgressOut)
-def job_progress(request: HttpRequest, job_id: int) -> dict[str, Any]:
+def job_progress(request: HttpRequest, job_id: Id) -> dict[str, Any]:
     job = selectors.import_job_get_for_user(user=_principal(request), job_id=job_id)
     return {"id": job.pk, "status": job.status, "progress": job.progress,
             "finished": job.status in (ImportStatus.DONE, ImportStatus.FAILED)}
@@ -93,8 +94,8 @@ def _review(review: MatchReview) -> dict[str, Any]:
 
 
 @router.get("/fusion/reviews", response=Page[ReviewOut])
-def review_list(request: HttpRequest, status: str = ReviewStatus.OPEN, limit: int = 50,
-                offset: int = 0) -> dict[str, Any]:
+def review_list(request: HttpRequest, status: str = ReviewStatus.OPEN, limit: Limit = 50,
+                offset: Offset = 0) -> dict[str, Any]:
     status = status if status in ReviewStatus.values else ReviewStatus.OPEN
     rows = selectors.review_queue_for_user(user=_principal(request), status=status).select_related(
         "candidate__building", "candidate__room__unit", "candidate__room__building")
@@ -103,7 +104,7 @@ def review_list(request: HttpRequest, status: str = ReviewStatus.OPEN, limit: in
 
 
 @router.post("/fusion/reviews/{review_id}/decision", response=DecisionOut)
-def review_decide(request: HttpRequest, review_id: int, payload: DecisionIn) -> dict[str, Any]:
+def review_decide(request: HttpRequest, review_id: Id, payload: DecisionIn) -> dict[str, Any]:
     user = _person(request)
     review = selectors.review_get_for_user(user=user, review_id=review_id)
     if payload.decision == "accept":
@@ -116,7 +117,7 @@ def review_decide(request: HttpRequest, review_id: int, payload: DecisionIn) -> 
 
 
 @router.get("/fusion/persons/{person_id}/provenance", response=list[FieldHistoryOut])
-def person_provenance(request: HttpRequest, person_id: int) -> Any:
+def person_provenance(request: HttpRequest, person_id: Id) -> Any:
     return selectors.person_provenance(user=_principal(request), person_id=person_id)
 
 
@@ -134,7 +135,7 @@ def _sources() -> dict[int, Source]:
 
 
 @router.get("/fusion/tasks", response=Page[TaskOut])
-def task_list(request: HttpRequest, status: str = TaskStatus.OPEN, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def task_list(request: HttpRequest, status: str = TaskStatus.OPEN, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     status = status if status in TaskStatus.values else TaskStatus.OPEN
     rows = selectors.verification_tasks_for_user(user=_principal(request), status=status).select_related(
         "person__room__unit", "person__room__building", "person__building")
@@ -144,7 +145,7 @@ def task_list(request: HttpRequest, status: str = TaskStatus.OPEN, limit: int = 
 
 
 @router.post("/fusion/tasks/{task_id}/answer", response=TaskOut)
-def task_answer(request: HttpRequest, task_id: int, payload: AnswerIn) -> dict[str, Any]:
+def task_answer(request: HttpRequest, task_id: Id, payload: AnswerIn) -> dict[str, Any]:
     user = _person(request)
     task = selectors.verification_task_get_for_user(user=user, task_id=task_id)
     answer: dict[str, Any] = {task.field: payload.value}

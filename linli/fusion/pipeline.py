@@ -126,12 +126,13 @@ def definition_of(source: Source) -> SourceDefinition:
     return parse_source_definition(source.definition)
 
 
-def stage_read(definition: Any, file_path: Path, *, max_bytes: int | None = None) -> ReadResult:
+def stage_read(definition: Any, file_path: Path, *, max_bytes: int | None = None, head: int | None = None) -> ReadResult:
+    """The whole file (the job), or with ``head`` its first rows (the web request's preview)."""
     return read_export(
         file_path, fmt=getattr(definition, "format", "auto") or "auto",
         encoding=getattr(definition, "encoding", "auto") or "auto",
         sheets=getattr(definition, "sheets", None), key_columns=list(getattr(definition, "key_columns", [])),
-        mapped_columns=list(definition.columns), max_bytes=max_bytes,
+        mapped_columns=list(definition.columns), max_bytes=max_bytes, head=head,
     )
 
 

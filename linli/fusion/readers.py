@@ -20,11 +20,12 @@ import io
 import json
 import os
 import re
+import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
 import fastexcel
 import polars as pl
@@ -45,6 +46,35 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FORMULA_RE = re.compile(rb"<(?:\w+:)?f[ >/]")
 _CELL_REF_RE = re.compile(rb'<(?:\w+:)?c r="([A-Z]+[0-9]+)"[^>]*>(?:(?!</(?:\w+:)?c>).){0,200}?<(?:\w+:)?f[ >/]', re.S)
 DEFAULT_MAX_MB = 100
+# Workbook limits (a zip bomb is a small file whose sheet XML inflates to gigabytes): checked
+# on the zip directory and each sheet's <dimension> before a byte of a sheet is inflated.
+DEFAULT_MAX_UNZIPPED_MB = 200
+DEFAULT_MAX_RATIO = 150  # a real export's sheet XML deflates 5-30 times; a bomb, hundreds
+DEFAULT_MAX_ROWS = 2_000_000
+DEFAULT_MAX_COLUMNS = 200
+_DIMENSION_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]{1,3})\$?(\d{1,9})(?::\$?([A-Z]{1,3})\$?(\d{1,9}))?"')
+_ROW_END_RE = re.compile(rb"</(?:\w+:)?row>")
+_SHEET_DATA_END = b"</sheetData></worksheet>"
+_CHUNK = 1 << 16
+# A preview copies at most this much of a sheet's XML, whatever its rows look like.
+_PREVIEW_MAX_SHEET_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class WorkbookLimits:
+    unzipped_bytes: int
+    ratio: int
+    rows: int
+    columns: int
+
+    @classmethod
+    def from_settings(cls) -> WorkbookLimits:
+        return cls(
+            unzipped_bytes=int(getattr(settings, "LINLI_IMPORT_MAX_UNZIPPED_MB", DEFAULT_MAX_UNZIPPED_MB)) << 20,
+            ratio=int(getattr(settings, "LINLI_IMPORT_MAX_RATIO", DEFAULT_MAX_RATIO)),
+            rows=int(getattr(settings, "LINLI_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)),
+            columns=int(getattr(settings, "LINLI_IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)),
+        )
 
 
 def max_upload_bytes() -> int:
@@ -65,10 +95,14 @@ class ReadResult:
     size: int
     sha256: str
     missing_columns: list[str] = field(default_factory=list)
+    # A preview read only the first rows: ``rows`` is then the workbook's declared count
+    # (its <dimension>, header excluded) or None; the job reads and counts them all.
+    partial: bool = False
+    declared_rows: int | None = None
 
     @property
-    def rows(self) -> int:
-        return self.frame.height
+    def rows(self) -> int | None:
+        return self.declared_rows if self.partial else self.frame.height
 
 
 def file_sha256(path: Path) -> str:
@@ -152,16 +186,118 @@ def _read_csv(path: Path, *, declared_encoding: str) -> tuple[pl.DataFrame, str,
     return frame, encoding, delimiter
 
 
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(_CHUNK):
+        yield chunk
+
+
 def _formula_cells(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet XML part → first formula cell reference found (empty when none)."""
+    """Sheet XML part → first formula cell reference found (empty when none). Streamed: a
+    sheet is never whole in memory, only a chunk and the tail of the one before."""
     found: dict[str, str] = {}
     for name in archive.namelist():
-        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            body = archive.read(name)
-            if _FORMULA_RE.search(body):
-                match = _CELL_REF_RE.search(body)
-                found[name] = match.group(1).decode() if match else "?"
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        tail = b""
+        with archive.open(name) as stream:
+            for chunk in _chunks(stream):
+                window = tail + chunk
+                if _FORMULA_RE.search(window):
+                    # the cell that holds it starts at most a few hundred bytes before
+                    match = _CELL_REF_RE.search(window + stream.read(1024))
+                    found[name] = match.group(1).decode() if match else "?"
+                    break
+                tail = window[-1024:]
     return found
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _declared_dimension(archive: zipfile.ZipFile, part: str) -> tuple[int, int] | None:
+    """(rows, columns) a sheet declares in its <dimension>, read from its first bytes."""
+    try:
+        with archive.open(part) as stream:
+            head = stream.read(_CHUNK)
+    except KeyError:
+        return None
+    match = _DIMENSION_RE.search(head)
+    if match is None:
+        return None
+    first_col, first_row, last_col, last_row = match.groups()
+    rows = int(last_row or first_row) - int(first_row) + 1
+    columns = _column_number(last_col or first_col) - _column_number(first_col) + 1
+    return rows, columns
+
+
+def _refuse_over_limits(archive: zipfile.ZipFile, parts: dict[str, str], limits: WorkbookLimits) -> dict[str, int]:
+    """Refuse a workbook whose inflated size, compression ratio or declared dimensions pass
+    the limits; returns each sheet's declared data rows (header excluded)."""
+    members = archive.infolist()
+    total = sum(m.file_size for m in members)
+    if total > limits.unzipped_bytes:
+        raise FileRefused("file", _("XLSX 文件解压后有 %(size)s MB,超过上限 %(limit)s MB"
+                                    "(LINLI_IMPORT_MAX_UNZIPPED_MB),请分批导出")
+                          % {"size": total >> 20, "limit": limits.unzipped_bytes >> 20})
+    for member in members:
+        if member.file_size > (1 << 20) and member.file_size > limits.ratio * max(member.compress_size, 1):
+            raise FileRefused("file", _("XLSX 文件中的「%(name)s」压缩比超过 %(ratio)s 倍"
+                                        "(LINLI_IMPORT_MAX_RATIO),不像正常的导出文件")
+                              % {"name": member.filename, "ratio": limits.ratio})
+    declared: dict[str, int] = {}
+    for sheet, part in parts.items():
+        dimension = _declared_dimension(archive, part)
+        if dimension is None:
+            continue
+        _refuse_shape(sheet, rows=dimension[0], columns=dimension[1], limits=limits)
+        declared[sheet] = max(dimension[0] - 1, 0)
+    return declared
+
+
+def _refuse_shape(sheet: str, *, rows: int, columns: int, limits: WorkbookLimits) -> None:
+    if rows > limits.rows:
+        raise FileRefused("file", _("工作表「%(sheet)s」有 %(rows)s 行,超过上限 %(limit)s 行"
+                                    "(LINLI_IMPORT_MAX_ROWS),请分批导出")
+                          % {"sheet": sheet, "rows": rows, "limit": limits.rows})
+    if columns > limits.columns:
+        raise FileRefused("file", _("工作表「%(sheet)s」有 %(columns)s 列,超过上限 %(limit)s 列"
+                                    "(LINLI_IMPORT_MAX_COLUMNS)")
+                          % {"sheet": sheet, "columns": columns, "limit": limits.columns})
+
+
+def _head_copy(archive: zipfile.ZipFile, parts: dict[str, str], target: Path, rows: int) -> None:
+    """A copy of the workbook whose sheets stop after ``rows`` rows: the preview reads it
+    with the same reader as the job (styles, shared strings, dates), in bounded time."""
+    sheet_parts = set(parts.values())
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for member in archive.infolist():
+            if member.filename not in sheet_parts:
+                with archive.open(member) as src, out.open(member.filename, "w", force_zip64=True) as dst:
+                    for chunk in _chunks(src):
+                        dst.write(chunk)
+                continue
+            kept, seen, carried = bytearray(), 0, b""
+            with archive.open(member) as src:
+                for chunk in _chunks(src):
+                    window = carried + chunk
+                    ends = list(_ROW_END_RE.finditer(window))
+                    if seen + len(ends) >= rows:
+                        cut = ends[rows - seen - 1].end()
+                        kept += window[:cut] + _SHEET_DATA_END
+                        break
+                    seen += len(ends)
+                    cut = ends[-1].end() if ends else 0
+                    kept += window[:cut]
+                    carried = window[cut:]
+                    if len(kept) + len(carried) > _PREVIEW_MAX_SHEET_BYTES:
+                        raise FileRefused("file", _("工作表开头的行过大,无法预览"))
+                else:
+                    kept += carried
+            out.writestr(member.filename, bytes(kept))
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -191,16 +327,32 @@ def _unescape_xml(text: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _read_xlsx(path: Path, *, sheets: Sequence[str] | None, key_columns: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
+def _read_xlsx(
+    path: Path, *, sheets: Sequence[str] | None, key_columns: Sequence[str], head: int | None = None,
+) -> tuple[pl.DataFrame, list[str], int | None]:
+    """The workbook's chosen sheets; with ``head``, only their first rows (a preview: the
+    limits are checked, the sheets are not inflated) and the declared row count."""
     with path.open("rb") as handle:
         if handle.read(4) != _XLSX_MAGIC:
             raise FileRefused("file", _("不是有效的 XLSX 文件(文件损坏或格式不符)"))
+    limits = WorkbookLimits.from_settings()
     try:
         with zipfile.ZipFile(path) as archive:
+            parts = _sheet_parts(archive)
+            declared = _refuse_over_limits(archive, parts, limits)
+            if head is not None:
+                chosen_parts = {s: p for s, p in parts.items() if not sheets or s in sheets}
+                with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+                    copy = Path(folder) / "head.xlsx"
+                    _head_copy(archive, chosen_parts, copy, head + 1)
+                    frame, chosen, _rows = _read_xlsx(copy, sheets=sheets, key_columns=key_columns)
+                known = [declared.get(s) for s in chosen]
+                return frame, chosen, sum(n for n in known if n is not None) if None not in known else None
+            # inflates every member once, but only after the declared sizes passed the limit
+            # (and CRC checking stops a member that inflates past its declared size)
             if archive.testzip() is not None:
                 raise zipfile.BadZipFile
             formulas = _formula_cells(archive)
-            parts = _sheet_parts(archive)
     except (zipfile.BadZipFile, OSError, EOFError):
         raise FileRefused("file", _("XLSX 文件不完整或已损坏,请重新导出")) from None
     try:
@@ -228,6 +380,8 @@ def _read_xlsx(path: Path, *, sheets: Sequence[str] | None, key_columns: Sequenc
                               % {"sheet": sheet, "err": str(exc)[:200]}) from None
         if frame.width == 0 or frame.height == 0:
             continue
+        # a sheet without a <dimension> is measured once read
+        _refuse_shape(sheet, rows=frame.height + 1, columns=frame.width, limits=limits)
         frame = frame.rename({c: _clean_header(c) for c in frame.columns})
         _check_key_columns(frame.columns, key_columns, sheet=sheet)
         frame = frame.with_columns(pl.all().cast(pl.String)).with_row_index(ROW_COLUMN, offset=2)
@@ -235,7 +389,7 @@ def _read_xlsx(path: Path, *, sheets: Sequence[str] | None, key_columns: Sequenc
         frames.append(frame)
     if not frames:
         raise FileRefused("file", _("文件为空:所选工作表没有数据行"))
-    return pl.concat(frames, how="diagonal"), chosen
+    return pl.concat(frames, how="diagonal"), chosen, None
 
 
 def file_kind(head: bytes) -> str:
@@ -274,8 +428,13 @@ def read_export(
     key_columns: Sequence[str] = (),
     mapped_columns: Sequence[str] = (),
     max_bytes: int | None = None,
+    head: int | None = None,
 ) -> ReadResult:
-    """Read an export, or refuse it (:class:`FileRefused`) before anything is written."""
+    """Read an export, or refuse it (:class:`FileRefused`) before anything is written.
+
+    ``head``: a preview of the first rows, for the web request. A workbook is then checked
+    against the limits and only its first rows are inflated; the job reads it all.
+    """
     path = Path(path)
     limit = max_upload_bytes() if max_bytes is None else max_bytes
     try:
@@ -288,13 +447,16 @@ def read_export(
     if size == 0:
         raise FileRefused("file", _("文件为空"))
     with path.open("rb") as handle:
-        head = handle.read(8)
+        magic = handle.read(8)
     if fmt in ("", "auto"):
-        fmt = "xlsx" if head.startswith(_XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+        fmt = "xlsx" if magic.startswith(_XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
     else:
-        _check_kind(head, fmt)
+        _check_kind(magic, fmt)
+    declared_rows: int | None = None
+    partial = False
     if fmt == "xlsx":
-        frame, sheet_names = _read_xlsx(path, sheets=sheets, key_columns=key_columns)
+        frame, sheet_names, declared_rows = _read_xlsx(path, sheets=sheets, key_columns=key_columns, head=head)
+        partial = head is not None
         used_encoding, delimiter = "", ""
     else:
         frame, used_encoding, delimiter = _read_csv(path, declared_encoding=encoding)
@@ -316,6 +478,7 @@ def read_export(
         frame=frame, format=fmt, encoding=used_encoding, delimiter=delimiter, sheets=sheet_names,
         columns=data_columns, size=size, sha256=file_sha256(path),
         missing_columns=[c for c in mapped_columns if c not in data_columns],
+        partial=partial, declared_rows=declared_rows,
     )
 
 

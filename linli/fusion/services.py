@@ -33,7 +33,7 @@ from linli.accounts.selectors import scope_for
 from linli.core import pii
 from linli.core.actors import Actor, SystemActor
 from linli.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
-from linli.core.services import audit_record, audit_record_many
+from linli.core.services import audit_record, audit_record_many, audit_record_standalone
 from linli.fusion import persist
 from linli.fusion.choices import (
     FIELD_VERIFICATION_PRECEDENCE,
@@ -229,6 +229,9 @@ def grids_under(area: Area) -> list[int] | None:
     return list(Area.objects.filter(path__startswith=area.path, level=AreaLevel.GRID).values_list("pk", flat=True))
 
 
+PREVIEW_ROWS_CHECKED = 20
+
+
 def import_job_create(
     *, actor: Actor, source: Source, file_path: Path, file_name: str = "", dry_run: bool = False,
     enqueue: bool = True, area: Area | int | None = None,
@@ -237,7 +240,8 @@ def import_job_create(
     enqueue its background task in the same transaction."""
     _require_import_rights(actor)
     chosen = import_area_resolve(actor=actor, area=area)
-    read = stage_read(definition_of(source), file_path)
+    # Only the limits and the first rows here (a web request); the job reads the whole file.
+    read = stage_read(definition_of(source), file_path, head=PREVIEW_ROWS_CHECKED)
     with transaction.atomic():
         job = ImportJob.objects.create(
             source=source, area=chosen, file_name=file_name or file_path.name, file_path=str(file_path),
@@ -380,7 +384,7 @@ def import_run(
             progress(value)
 
     report = ImportReport(source=source.code, file_name=job.file_name, dry_run=dry_run, job_id=job.pk,
-                          rows_read=read.rows, encoding=read.encoding, sheets=read.sheets)
+                          rows_read=read.frame.height, encoding=read.encoding, sheets=read.sheets)
     try:
         step(10)
         clock.lap("read")
@@ -906,3 +910,54 @@ __all__ = [
     "import_report_download", "import_run", "person_split", "review_accept",
     "review_reject", "source_save", "sources_sync", "verification_answer",
 ]
+
+
+# --- retention of files on disk ------------------------------------------------------------
+
+DEFAULT_RETENTION_DAYS = 30
+# A half-written upload (the request died) is junk after a day, whatever the retention.
+_PART_MAX_AGE_SECONDS = 86_400
+
+
+def uploads_dir() -> Path:
+    return Path(settings.DATA_DIR) / "fusion" / "uploads"
+
+
+@dataclass(frozen=True)
+class FilesPurged:
+    reports: int
+    uploads: int
+
+
+def import_files_purge(*, now: datetime | None = None, retention_days: int | None = None) -> FilesPurged:
+    """Delete the files that hold full ID numbers in plaintext once they are older than the
+    retention period (``LINLI_FILE_RETENTION_DAYS``, default 30): rejected-rows reports, the
+    uploaded exports (imported or never imported) and abandoned partial uploads. A file of a
+    queued or running job is kept. The jobs stay, without their files; one audit entry per run."""
+    moment = now or timezone.now()
+    days = retention_days if retention_days is not None else int(
+        getattr(settings, "LINLI_FILE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    cutoff = moment.timestamp() - days * 86_400
+    busy = {str(Path(p).resolve()) for p in ImportJob.objects.filter(
+        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).values_list("file_path", flat=True)}
+    reports = 0
+    for path in _files_in(reports_dir()):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            ImportJob.objects.filter(report_file__in=[str(path), str(path.resolve())]).update(report_file="")
+            reports += 1
+    uploads = 0
+    for path in _files_in(uploads_dir()):
+        age_limit = moment.timestamp() - _PART_MAX_AGE_SECONDS if path.suffix == ".part" else cutoff
+        if path.stat().st_mtime < age_limit and str(path.resolve()) not in busy:
+            path.unlink(missing_ok=True)
+            uploads += 1
+    if reports or uploads:
+        audit_record_standalone(actor=SystemActor("retention"), action="fusion.files_purge",
+                                target_type="fusion.files", target_id=f"reports:{reports},uploads:{uploads}",
+                                reason=f"retention {days} days")
+    return FilesPurged(reports=reports, uploads=uploads)
+
+
+def _files_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []

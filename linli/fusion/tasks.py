@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from linli.fusion.services import import_job_execute
+from linli.fusion.services import import_files_purge, import_job_execute
 
 
 @task()
@@ -18,3 +18,10 @@ def import_job_run(job_id: int) -> dict[str, object]:
     """Run import job ``job_id``; returns the report figures."""
     report = import_job_execute(job_id=job_id)
     return report.counts()
+
+
+@task()
+def import_files_purge_task() -> dict[str, int]:
+    """The retention purge as a job (schedule it daily; safe to overlap)."""
+    purged = import_files_purge()
+    return {"reports": purged.reports, "uploads": purged.uploads}

@@ -40,6 +40,7 @@ RETRY_SAFE_TASKS: Final = frozenset({
     "linli.cases.tasks.case_supervision_sweep_task",
     "linli.catalogue.tasks.application_overdue_sweep_task",
     "linli.accounts.tasks.login_throttles_prune_task",
+    "linli.fusion.tasks.import_files_purge_task",
 })
 
 

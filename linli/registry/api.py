@@ -18,6 +18,7 @@ from linli.accounts.auth import principal_of as _principal
 from linli.accounts.auth import request_id_of as _request_id
 from linli.accounts.models import User
 from linli.core.errors import PermissionDenied, ValidationFailed
+from linli.core.params import Count, Id, Limit, Offset
 from linli.registry import selectors, services
 from linli.registry.schemas import (
     AreaDetailOut,
@@ -51,32 +52,32 @@ def _page(rows: QuerySet[M], limit: int, offset: int) -> dict[str, Any]:
 
 
 @router.get("/areas", response=Page[AreaOut])
-def area_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def area_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     return _page(selectors.area_list_for_user(user=_principal(request)), limit, offset)
 
 
 @router.get("/areas/{area_id}", response=AreaDetailOut)
-def area_detail(request: HttpRequest, area_id: int) -> Any:
+def area_detail(request: HttpRequest, area_id: Id) -> Any:
     return selectors.area_get_for_user(user=_principal(request), area_id=area_id)
 
 
 @router.get("/buildings", response=Page[BuildingOut])
 def building_list(
-    request: HttpRequest, grid: int | None = None, q: str = "", limit: int = 50, offset: int = 0,
+    request: HttpRequest, grid: Id | None = None, q: str = "", limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = selectors.building_list_for_user(user=_principal(request), grid_id=grid, query=q)
     return _page(rows, limit, offset)
 
 
 @router.get("/buildings/{building_id}", response=BuildingDetailOut)
-def building_detail(request: HttpRequest, building_id: int) -> Any:
+def building_detail(request: HttpRequest, building_id: Id) -> Any:
     building = selectors.building_get_for_user(user=_principal(request), building_id=building_id)
     units = selectors.building_units(building=building)
     return {**BuildingOut.from_orm(building).model_dump(), "units": units}
 
 
 @router.get("/buildings/{building_id}/chart", response=BuildingChartOut)
-def building_chart(request: HttpRequest, building_id: int) -> Any:
+def building_chart(request: HttpRequest, building_id: Id) -> Any:
     principal = _principal(request)
     chart = selectors.building_chart(user=principal, building_id=building_id)
     services.sensitive_tags_shown_record(
@@ -86,7 +87,7 @@ def building_chart(request: HttpRequest, building_id: int) -> Any:
 
 
 @router.get("/rooms/{room_id}", response=RoomDetailOut)
-def room_detail(request: HttpRequest, room_id: int) -> Any:
+def room_detail(request: HttpRequest, room_id: Id) -> Any:
     principal = _principal(request)
     room = selectors.room_get_for_user(user=principal, room_id=room_id)
     residents, others = selectors.room_residents_for_user(user=principal, room=room)
@@ -95,7 +96,7 @@ def room_detail(request: HttpRequest, room_id: int) -> Any:
 
 
 @router.get("/households/{household_id}", response=HouseholdOut)
-def household_detail(request: HttpRequest, household_id: int) -> Any:
+def household_detail(request: HttpRequest, household_id: Id) -> Any:
     view = selectors.household_view_for_user(user=_principal(request), household_id=household_id)
     household = view.household
     return {"id": household.pk, "number": household.number, "grid_id": household.grid_id,
@@ -105,8 +106,8 @@ def household_detail(request: HttpRequest, household_id: int) -> Any:
 
 @router.get("/persons", response=PersonPage[PersonOut])
 def person_search(
-    request: HttpRequest, q: str = "", tag: str = "", grid: int | None = None,
-    age_min: int | None = None, age_max: int | None = None, limit: int = 50, offset: int = 0,
+    request: HttpRequest, q: str = "", tag: str = "", grid: Id | None = None,
+    age_min: Count | None = None, age_max: Count | None = None, limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """``q``: the search of the workbench; else the list filtered by ``tag`` (key population),
     ``grid`` and age in years (``age_min`` ≤ age ≤ ``age_max``), in walking order."""
@@ -116,6 +117,8 @@ def person_search(
         if tag or grid is not None or age_min is not None or age_max is not None:
             raise ValidationFailed("q", _("查询内容不能与筛选条件同时使用"))
         page = selectors.person_search_page_for_user(user=principal, query=q, limit=limit, offset=offset)
+        services.person_search_by_id_record(actor=_actor(principal), query=q, found=page.items,
+                                            request_id=_request_id(request))
         return {"count": page.offset + len(page.items), "limit": page.limit, "offset": page.offset,
                 "items": page.items, "has_more": page.has_more}
     filters = selectors.parse_person_filter(tag=tag, grid_id=grid, age_min=age_min, age_max=age_max)
@@ -127,7 +130,7 @@ def person_search(
 
 
 @router.get("/persons/{person_id}", response=PersonDetailOut)
-def person_detail(request: HttpRequest, person_id: int) -> Any:
+def person_detail(request: HttpRequest, person_id: Id) -> Any:
     principal = _principal(request)
     person = selectors.person_get_for_user(user=principal, person_id=person_id)
     services.person_access_record(actor=_actor(principal), person=person,
@@ -137,7 +140,7 @@ def person_detail(request: HttpRequest, person_id: int) -> Any:
 
 
 @router.post("/persons/{person_id}/reveal", response=RevealOut)
-def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> dict[str, str]:
+def person_reveal(request: HttpRequest, person_id: Id, payload: RevealIn) -> dict[str, str]:
     principal = _principal(request)
     person = selectors.person_get_for_user(user=principal, person_id=person_id)
     if not isinstance(principal, User):
@@ -149,7 +152,7 @@ def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> di
 
 @router.get("/organisations", response=Page[OrganisationOut])
 def organisation_list(
-    request: HttpRequest, grid: int | None = None, limit: int = 50, offset: int = 0,
+    request: HttpRequest, grid: Id | None = None, limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     return _page(selectors.organisation_list_for_user(user=_principal(request), grid_id=grid),
                  limit, offset)
@@ -157,8 +160,8 @@ def organisation_list(
 
 @router.get("/facilities", response=Page[FacilityOut])
 def facility_list(
-    request: HttpRequest, grid: int | None = None, kind: str | None = None,
-    limit: int = 50, offset: int = 0,
+    request: HttpRequest, grid: Id | None = None, kind: str | None = None,
+    limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = selectors.facility_list_for_user(user=_principal(request), grid_id=grid, kind=kind)
     return _page(rows, limit, offset)

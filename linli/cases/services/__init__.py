@@ -211,6 +211,9 @@ class CaseInput:
     photos: Sequence[PhotoInput] = ()
     # The request that reported it, for its audit entry (a batch may carry several).
     request_id: str = ""
+    # An integration key reports only inside its areas: the grids it may report in (None:
+    # no such bound, staff report through their role).
+    within_grids: frozenset[int] | None = None
 
 
 @dataclass
@@ -451,6 +454,19 @@ def _locate(valid: list[_Valid], ctx: _Context) -> None:
                 if candidate in found:
                     v.grid_id = found[candidate]
                     break
+
+
+def _refuse_outside_bounds(valid: list[_Valid]) -> None:
+    """A bound item located in a grid outside its bounds is refused like a bad position:
+    naming the field, and saying no more (not which grid it fell in). An item located
+    nowhere goes the way every unlocated report goes (the street's triage)."""
+    for index, v in enumerate(valid):
+        bound = v.item.within_grids
+        if bound is not None and v.grid_id is not None and v.grid_id not in bound:
+            error = ValidationFailed("lon" if v.item.lon is not None else "address",
+                                     _("位置不在接口密钥的服务区域内"))
+            error.extra["index"] = index
+            raise error
 
 
 def _numbers(now: datetime, count: int) -> list[str]:
@@ -818,6 +834,7 @@ def case_open_many(*, actor: Actor, items: Sequence[CaseInput], request_id: str 
     for _attempt in range(2):
         existing, fresh = _known_and_fresh(valid)
         _locate(fresh, ctx)
+        _refuse_outside_bounds(fresh)
         ctx.load_grids(v.grid_id for v in fresh if v.grid_id)
         built: list[tuple[_Valid, Case, list[CaseEvent]]] = []
         try:
@@ -925,7 +942,7 @@ def case_open(
     lon: float | None = None, lat: float | None = None, address: str = "", level: int | None = None,
     reporter_name: str = "", callback_phone: str = "", handled_on_spot: bool = False,
     source_key: str = "", photos: Sequence[PhotoInput] = (), request_id: str = "",
-    public_description: str | None = None,
+    public_description: str | None = None, within_grids: frozenset[int] | None = None,
 ) -> tuple[Case, bool]:
     """Open one case from any channel; ``(case, created)``.
 
@@ -939,12 +956,13 @@ def case_open(
         source=source, category=category, description=description, lon=lon, lat=lat,
         address=address, level=level, reporter_name=reporter_name, callback_phone=callback_phone,
         handled_on_spot=handled_on_spot, source_key=source_key, photos=photos,
-        public_description=public_description,
+        public_description=public_description, within_grids=within_grids,
     )
     ctx = _Context.load(timezone.now())
     role = _role_of(actor)
     valid = _validate(item, ctx, role)
     _locate([valid], ctx)
+    _refuse_outside_bounds([valid])
     if valid.grid_id:
         ctx.load_grids([valid.grid_id])
     return _open_one(valid, actor=actor, role=role, ctx=ctx, request_id=request_id)

@@ -20,6 +20,7 @@ from linli.cases.choices import CaseSource, CaseStatus
 from linli.cases.disclosure import public_address, public_text
 from linli.cases.models import Case
 from linli.cases.tests.conftest import IN_A1, Cats
+from linli.geo.models import Area
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +34,18 @@ SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "ty
 
 
 def make_key(*scopes: str) -> str:
-    """An integration key with the given scopes; returns the raw secret."""
+    """An integration key with the given scopes, bound to every area there is (a key reports
+    only inside its areas); returns the raw secret."""
     prefix = secrets.token_hex(4)
     raw = f"ll_{prefix}_{secrets.token_urlsafe(24)}"
-    ApiKey.objects.create(name=f"key {prefix}", prefix=prefix, scopes=list(scopes),
-                          key_hash=hashlib.sha256(raw.encode()).hexdigest())
+    key = ApiKey.objects.create(name=f"key {prefix}", prefix=prefix, scopes=list(scopes),
+                                key_hash=hashlib.sha256(raw.encode()).hexdigest())
+    key.areas.set(Area.objects.filter(parent__isnull=True))
     return raw
 
 
 @pytest.fixture
-def report_key(db: None) -> str:
+def report_key(tree: Any) -> str:
     return make_key("cases.report")
 
 

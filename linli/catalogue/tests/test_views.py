@@ -401,6 +401,8 @@ def test_the_file_is_served_to_its_community_with_sniffed_type_and_no_cache(
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
+    # a download, never rendered in our origin (issue 15)
+    assert response["Content-Disposition"].startswith("attachment;")
     assert b"".join(response.streaming_content) == PNG  # type: ignore[attr-defined]
 
 

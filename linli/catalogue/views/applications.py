@@ -35,7 +35,6 @@ from linli.core.errors import ApplicationError, ValidationFailed
 
 PAGE_SIZE = 50
 # Files a browser may show inline; anything else is downloaded.
-INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
 
 
 @dataclass(frozen=True)
@@ -183,10 +182,8 @@ def application_act(request: StaffRequest, application_id: int) -> HttpResponse:
 def application_file(request: StaffRequest, file_id: int) -> FileResponse:
     """A material, streamed only to people who may see the application (never a static URL)."""
     row, handle = application_file_open_for_user(user=request.user, file_id=file_id)
-    response = FileResponse(
-        handle, content_type=row.content_type, as_attachment=row.content_type not in INLINE_TYPES,
-        filename=row.original_name,
-    )
+    # Always a download: a material is whatever a citizen uploaded, never rendered in our origin.
+    response = FileResponse(handle, content_type=row.content_type, as_attachment=True, filename=row.original_name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

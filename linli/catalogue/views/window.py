@@ -37,6 +37,7 @@ from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.registry.models import Person
 from linli.registry.selectors import person_get_for_user, person_search_for_user
+from linli.registry.services import person_search_by_id_record
 
 PERSON_LIMIT = 20
 NAV_ACTIONS = frozenset({"prev", "save", "next", "submit"})
@@ -91,6 +92,8 @@ def window_home(request: StaffRequest) -> HttpResponse:
     elif query:
         try:
             persons = person_search_for_user(user=request.user, query=query, limit=PERSON_LIMIT)
+            person_search_by_id_record(actor=request.user, query=query, found=persons,
+                                       request_id=str(getattr(request, "request_id", "")))
         except ValidationFailed as exc:
             error = exc.message
     unknown = request.GET.get("unknown") == "1"

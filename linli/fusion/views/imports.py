@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -57,14 +56,10 @@ UPLOAD_OVERHEAD = 64 * 1024
 ALLOWED_SUFFIXES = frozenset({".csv", ".txt", ".xlsx"})
 
 
-def uploads_dir() -> Path:
-    return Path(settings.DATA_DIR) / "fusion" / "uploads"
-
-
 def _store_upload(upload: Any) -> tuple[Path, bool]:
     """Write the upload content-addressed; ``(path, created)`` — created is False when the
     same bytes were already there (another job may still point at them)."""
-    directory = uploads_dir()
+    directory = services.uploads_dir()
     directory.mkdir(parents=True, exist_ok=True)
     suffix = Path(upload.name or "").suffix.lower()
     suffix = suffix if suffix in ALLOWED_SUFFIXES else ""
@@ -135,7 +130,7 @@ def upload(request: StaffRequest) -> HttpResponse:
                 return _upload_page(request, form, refusal=refusal, status=413)
             path, created = _store_upload(file)
             try:
-                read = stage_read(definition_of(source), path)
+                read = stage_read(definition_of(source), path, head=PREVIEW_ROWS)
             except FileRefused as refused:
                 if created:
                     path.unlink(missing_ok=True)
@@ -221,7 +216,7 @@ def preview(request: StaffRequest, token: str) -> HttpResponse:
     state, source = _upload_state(request, token)
     definition = definition_of(source)
     try:
-        read = stage_read(definition, Path(state["path"]))
+        read = stage_read(definition, Path(state["path"]), head=PREVIEW_ROWS)
     except FileRefused as refused:
         messages.error(request, refused.message)
         return redirect("fusion:upload")

@@ -4,7 +4,7 @@ the database's unique index under concurrent writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, Final, Literal, cast
@@ -19,15 +19,20 @@ from linli.accounts.selectors import scope_for
 from linli.core import pii
 from linli.core.actors import Actor, SystemActor
 from linli.core.errors import ErrorCode, NotFound, PermissionDenied, ValidationFailed
-from linli.core.services import audit_record, audit_record_many
+from linli.core.services import audit_record, audit_record_many, audit_record_standalone
 from linli.geo.models import Area
 from linli.registry.choices import SENSITIVE_TAGS, HukouStatus
 from linli.registry.models import Building, Household, Person, PersonTag, Room
-from linli.registry.selectors import placement_pool
+from linli.registry.selectors import classify_query, placement_pool
 from linli.registry.services.guards import _require_scope
 from linli.registry.services.suffixes import suffix_columns
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
-from linli.registry.validators import check_birth_and_sex, parse_id_number, parse_phone
+from linli.registry.validators import (
+    check_birth_and_sex,
+    parse_id_number,
+    parse_phone,
+    to_half_width,
+)
 
 PERSON: Final = "registry.person"
 REVEAL_REASON_MIN: Final = 4
@@ -307,6 +312,19 @@ def person_reveal(
         audit_record(actor=cast("Actor", actor), action="person.reveal", target_type=PERSON, target_id=person.pk,
                      fields=[field], reason=reason.strip(), request_id=request_id)
     return value
+
+
+def person_search_by_id_record(*, actor: Actor, query: str, found: Sequence[Person], request_id: str = "") -> bool:
+    """A search by a full ID number tells who holds that number: audited like a reveal (who,
+    which persons it found, never the number). True when it was such a search."""
+    text = " ".join(to_half_width(query).split())
+    if not text or classify_query(text) != "id":
+        return False
+    ids = ",".join(str(person.pk) for person in found[:8])
+    audit_record_standalone(actor=actor, action="person.search_id_number", target_type=PERSON,
+                            target_id=ids[:64] or "-", reason=_("按完整身份证号查询,找到 %(n)s 人") % {"n": len(found)},
+                            request_id=request_id)
+    return True
 
 
 def person_access_record(*, actor: Actor, person: Person, request_id: str = "") -> bool:

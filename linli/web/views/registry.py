@@ -50,6 +50,7 @@ from linli.registry.services import (
     person_list_xlsx,
     person_place,
     person_reveal,
+    person_search_by_id_record,
     sensitive_tags_shown_record,
 )
 from linli.web.access import StaffRequest, request_id_of, staff_required
@@ -97,6 +98,8 @@ def search(request: StaffRequest) -> HttpResponse:
             error = exc.message
         else:
             results, has_more = found.items, found.has_more
+            person_search_by_id_record(actor=request.user, query=query, found=results,
+                                       request_id=request_id_of(request))
     kinds = _active_tag_kinds(results) if results else {}
     sensitive_tags_shown_record(actor=request.user, tags=kinds, where="search",
                                 request_id=request_id_of(request))
