@@ -10,6 +10,7 @@ urlpatterns = [
     path("services/", include("linli.catalogue.urls")),
     path("cases/", include("linli.cases.urls")),
     path("fusion/", include("linli.fusion.urls")),
+    path("cockpit/", include("linli.cockpit.urls")),
     path("open311/v2/", include("linli.cases.open311_urls")),
     path("", include("linli.ops.urls")),
     path("", include("linli.web.urls")),
