@@ -270,7 +270,7 @@ def _lines(rows: QuerySet[IncidentHousehold], key: str, labels: dict[object, str
                          checked=Count("id", filter=~Q(state=CheckState.PENDING)),
                          help=Count("id", filter=Q(state=CheckState.NEEDS_HELP)))
                .order_by(key))
-    lines = [BoardLine(labels.get(r[key], "—"), r["total"], r["checked"], r["help"]) for r in grouped]
+    lines = [BoardLine(labels.get(r[key], _("未分配网格员")), r["total"], r["checked"], r["help"]) for r in grouped]
     return sorted(lines, key=lambda line: (line.checked / line.total if line.total else 1, line.label))
 
 

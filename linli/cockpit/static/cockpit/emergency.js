@@ -8,18 +8,19 @@
     if (!holder || !source || !window.L || !window.linliBasemap) { return; }
     var L = window.L, data = JSON.parse(source.textContent);
     var base = window.linliBasemap.create(holder), map = base.map;
-    var bounds = L.latLngBounds([]);
+    // The view must exist before vector layers are added (no tile layer sets one for us).
+    var bounds = L.latLngBounds([]), layers = [];
     data.grids.forEach(function (grid) {
       var layer = base.geojson(grid.boundary, { color: "#8a8f98", weight: 1, fillOpacity: 0.03, dashArray: "4 3" })
-        .bindTooltip(grid.name, { sticky: true }).addTo(map);
+        .bindTooltip(grid.name, { sticky: true });
+      layers.push(layer);
       bounds.extend(layer.getBounds());
     });
     var markers = {}, picked = {};
     data.buildings.forEach(function (b) {
       var at = base.toMap(b.lon, b.lat);
       var marker = L.circleMarker(at, { radius: 5, color: "#1d5fa8", weight: 1, fillColor: "#1d5fa8", fillOpacity: 0.85 })
-        .bindTooltip(b.name || b.address, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -4] })
-        .addTo(map);
+        .bindTooltip(b.name || b.address, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -4] });
       marker.on("click", function (event) {
         if (mode !== "pick") { return; }
         L.DomEvent.stop(event);
@@ -27,9 +28,11 @@
         marker.setStyle({ fillColor: picked[b.id] ? "#b8322a" : "#1d5fa8", color: picked[b.id] ? "#b8322a" : "#1d5fa8" });
       });
       markers[b.id] = marker;
+      layers.push(marker);
       bounds.extend(at);
     });
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [16, 16] }); } else { map.setView([30.25, 120.17], 15); }
+    layers.forEach(function (layer) { layer.addTo(map); });
     base.labelsByZoom();
 
     var mode = null, vertices = [], sketch = null, center = null, circle = null;
