@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -19,12 +19,19 @@ from django.utils.translation import gettext as _
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment, User
 from linli.accounts.selectors import Principal, scope_for
+from linli.cases.choices import OPEN_STATUSES
+from linli.cases.models import Case
+from linli.cases.stats import case_statistics_for_user
+from linli.catalogue.selectors import application_list_for_user
 from linli.cockpit import workflow
 from linli.cockpit.choices import CheckState
 from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
 from linli.core.errors import NotFound, ValidationFailed
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+from linli.registry.choices import TagKind
 from linli.registry.models import Building, Household, Person, PersonTag
-from linli.registry.selectors import registry_scope
+from linli.registry.selectors import registry_counts_for_user, registry_scope
 
 # Roles that run an emergency from the command centre (others only check households).
 OPERATOR_ROLES: frozenset[str] = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
@@ -301,3 +308,86 @@ def incident_report_rows(*, incident: Incident) -> list[IncidentHousehold]:
     return list(IncidentHousehold.objects.filter(incident=incident)
                 .select_related("household", "building", "grid", "worker", "marked_by")
                 .order_by("priority", "building__address", "unit_number", "floor", "room_number"))
+
+
+# --- the cockpit (数字驾驶舱) -----------------------------------------------------------------
+
+
+@dataclass
+class CockpitData:
+    """KPIs, trends and map layers of the caller's area; no names or addresses of residents."""
+
+    figures: list[tuple[str, object, str]]
+    open_by_level: list[tuple[int, int]]
+    tags: list[tuple[str, int]]
+    trend: dict[str, list[object]]
+    layers: dict[str, list[dict[str, object]]]
+
+
+MAP_CASES_MAX = 3000
+TREND_MONTHS = 12
+
+
+def _rate_text(value: float | int | None) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
+    """Everything the wall screen shows, each part from the app that owns it.
+
+    Case figures come from the rollups (``case_statistics_for_user``), never a scan of the
+    cases; open cases by level and on the map read the (grid, status) index.
+    """
+    scope = registry_scope(user)
+    today = today or timezone.localdate()
+    grids = sorted(scope.grid_ids)
+    counts = registry_counts_for_user(user=user, on=today)
+    tags = sorted(((k.removeprefix("tag:"), n) for k, n in counts.items() if k.startswith("tag:")),
+                  key=lambda item: -item[1])
+    open_cases = Case.objects.filter(grid_id__in=grids, status__in=list(OPEN_STATUSES))
+    by_level = sorted(open_cases.values("level").annotate(n=Count("id")).values_list("level", "n"))
+    day = case_statistics_for_user(user=user, group_by="month", start=today, end=today)
+    month = case_statistics_for_user(user=user, group_by="month", start=today.replace(day=1), end=today)
+    first = today.replace(day=1)
+    for _step in range(TREND_MONTHS - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    trend_table = case_statistics_for_user(user=user, group_by="month", start=first, end=today)
+    start_of_day = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    applications_today = application_list_for_user(user=user).filter(submitted_at__gte=start_of_day).count()
+    figures: list[tuple[str, object, str]] = [
+        (_("实有人口"), counts.get("persons", 0), "kpi-persons"),
+        (_("户数"), counts.get("households", 0), "kpi-households"),
+        (_("重点人群(人次)"), sum(n for _k, n in tags), "kpi-key-populations"),
+        (_("在办事件"), sum(n for _l, n in by_level), "kpi-open-cases"),
+        (_("今日上报"), day.total.counters.reported if day.total else 0, "kpi-intake-today"),
+        (_("本月按期处置率"), _rate_text(month.total.values.get("on_time_handle_rate") if month.total else None),
+         "kpi-on-time"),
+        (_("今日办件申请"), applications_today, "kpi-applications-today"),
+    ]
+    trend: dict[str, list[object]] = {"months": [r.label for r in trend_table.rows],
+             "reported": [r.counters.reported for r in trend_table.rows],
+             "closed": [r.counters.closed for r in trend_table.rows]}
+    per_grid = dict(open_cases.values("grid_id").annotate(n=Count("id")).values_list("grid_id", "n"))
+    areas = Area.objects.filter(pk__in=sorted(scope.area_ids), boundary__isnull=False,
+                                level__in=[AreaLevel.GRID, AreaLevel.COMMUNITY])
+    grid_layer = [{"id": a.pk, "name": a.name, "boundary": a.boundary, "open": per_grid.get(a.pk, 0)}
+                  for a in areas if a.level == AreaLevel.GRID]
+    community_layer = [{"id": a.pk, "name": a.name, "boundary": a.boundary}
+                       for a in areas if a.level == AreaLevel.COMMUNITY]
+    case_layer: list[dict[str, object]] = [{"lon": lon, "lat": lat, "level": level} for lon, lat, level in
+                  open_cases.filter(lon__isnull=False, lat__isnull=False)
+                  .order_by("-id").values_list("lon", "lat", "level")[:MAP_CASES_MAX]]
+    density = (PersonTag.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today), valid_from__lte=today,
+                                        person__grid_id__in=grids, person__is_deceased=False,
+                                        kind__in=workflow.EMERGENCY_TAGS, person__building__isnull=False)
+               .values("person__building_id").annotate(n=Count("person_id", distinct=True)))
+    positions = {pk: (lon, lat) for pk, lon, lat in Building.objects.filter(
+        pk__in=[row["person__building_id"] for row in density]).values_list("id", "lon", "lat")}
+    density_layer = [{"lon": positions[row["person__building_id"]][0], "lat": positions[row["person__building_id"]][1],
+                      "n": row["n"]} for row in density if row["person__building_id"] in positions]
+    return CockpitData(
+        figures=figures, open_by_level=by_level, tags=[(str(TagKind(k).label) if k in TagKind.values else k, n) for k, n in tags[:8]],
+        trend=trend,
+        layers={"grids": grid_layer, "communities": community_layer, "buildings": map_buildings_for_user(user=user),
+                "cases": case_layer, "density": density_layer},
+    )

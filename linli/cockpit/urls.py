@@ -7,6 +7,7 @@ from linli.cockpit import views
 app_name = "cockpit"
 
 urlpatterns = [
+    path("", views.cockpit, name="cockpit"),
     path("emergency/", views.emergency, name="emergency"),
     path("emergency/households/", views.emergency_roster, name="roster"),
     path("emergency/households.json", views.emergency_roster, {"fmt": "json"}, name="roster-json"),

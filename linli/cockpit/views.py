@@ -277,3 +277,16 @@ def tasks(request: StaffRequest) -> HttpResponse:
     if request.user.role != Role.GRID_WORKER and request.user.role not in selectors.OPERATOR_ROLES:
         raise PermissionDenied
     return render(request, "cockpit/tasks.html", {"tasks": selectors.tasks_for_worker(user=request.user)})
+
+
+@operator_required
+@never_cache
+@require_GET
+def cockpit(request: StaffRequest) -> HttpResponse:
+    """The wall screen (数字驾驶舱): KPIs, trends and one map, for the caller's area."""
+    data = selectors.cockpit_for_user(user=request.user)
+    return render(request, "cockpit/cockpit.html", {
+        **_map_context(), "data": data,
+        "has_echarts": finders.find("vendor/echarts/echarts.min.js") is not None,
+        "map_data": data.layers, "trend": data.trend,
+    })

@@ -75,3 +75,15 @@ def test_draw_start_check_and_watch_the_board(live_server: Any, em: Any, browser
     assert page.url == board_url
     expect(page.get_by_test_id("board-checked")).to_have_text("3", timeout=6_000)
     assert IncidentHousehold.objects.exclude(state="pending").count() == 3
+
+
+def test_cockpit_renders_with_the_base_map(live_server: Any, em: Any, browser_page: Page) -> None:  # noqa: F811
+    page = browser_page
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    log_in(page, live_server.url, em.users.street)
+    page.goto(f"{live_server.url}/cockpit/")
+    expect(page.get_by_test_id("kpi-persons")).to_contain_text("9")
+    the_map = page.get_by_test_id("cockpit-map")
+    expect(the_map.locator("path.leaflet-interactive").first).to_be_visible()  # grid polygons
+    expect(the_map.locator(".bldg-label").first).to_be_attached()
+    expect(the_map.locator(".leaflet-control-layers-overlays label")).to_have_count(5)
