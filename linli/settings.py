@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "linli.demo",
     "linli.web",
     "linli.ops",
+    "linli.cockpit",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +189,11 @@ LINLI_TRUSTED_PROXIES = env_int("LINLI_TRUSTED_PROXIES", default=0)
 # within it); 0 reads the key on every request. Tests read it every time.
 LINLI_API_KEY_CACHE_SECONDS = env_int("LINLI_API_KEY_CACHE_SECONDS", default=0 if TESTING else 5, minimum=0)
 LINLI_REGISTRY_COUNTS_SECONDS = env_int("LINLI_REGISTRY_COUNTS_SECONDS", default=0 if TESTING else 60, minimum=0)
+# Cockpit base map (docs/cockpit.md): an intranet tile service ("https://tiles.example/{z}/{x}/{y}.png",
+# 天地图政务版 or 高德); empty draws the registry's own geometry on a plain background. Its
+# coordinate system: wgs84 (天地图 CGCS2000 ≈ WGS-84) or gcj02 (高德), converted at the map edge.
+LINLI_MAP_TILE_URL = os.environ.get("LINLI_MAP_TILE_URL", "")
+LINLI_MAP_TILE_CRS = env_choice("LINLI_MAP_TILE_CRS", choices=("wgs84", "gcj02"), default="wgs84")
 # Staff sessions end after this many idle minutes (等保 2.0 idle logout).
 LINLI_IDLE_TIMEOUT_MINUTES = env_int("LINLI_IDLE_TIMEOUT_MINUTES", default=30, minimum=1)
 SESSION_COOKIE_AGE = env_int("LINLI_SESSION_MAX_HOURS", default=12, minimum=1) * 3600

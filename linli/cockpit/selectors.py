@@ -1,0 +1,393 @@
+"""Reads of the cockpit, every one scoped by the caller's areas.
+
+``area_roster_for_user`` answers the emergency question "who lives in this area": buildings
+by bounding box then exactly by point in polygon, then their households, residents and
+emergency tags in four more queries, whatever the size of the area.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.choices import AssignmentKind, Role
+from linli.accounts.models import AreaAssignment, User
+from linli.accounts.selectors import Principal, scope_for
+from linli.cases.choices import OPEN_STATUSES
+from linli.cases.models import Case
+from linli.cases.stats import case_statistics_for_user
+from linli.catalogue.selectors import application_list_for_user
+from linli.cockpit import workflow
+from linli.cockpit.choices import CheckState
+from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
+from linli.core.errors import NotFound, ValidationFailed
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+from linli.registry.choices import TagKind
+from linli.registry.models import Building, Household, Person, PersonTag
+from linli.registry.selectors import registry_counts_for_user, registry_scope
+
+# Roles that run an emergency from the command centre (others only check households).
+OPERATOR_ROLES: frozenset[str] = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
+MAX_PICKED_BUILDINGS = 500
+
+
+@dataclass
+class RosterMember:
+    person_id: int
+    name: str
+    phone_masked: str
+    birth_date: date | None
+    kinds: list[str]
+
+
+@dataclass
+class RosterHousehold:
+    household_id: int
+    number: str
+    room_number: str
+    floor: int
+    unit_number: int
+    building_id: int
+    grid_id: int
+    address: str = ""
+    members: list[RosterMember] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    priority: int = workflow.NOT_VULNERABLE
+
+    @property
+    def vulnerable(self) -> bool:
+        return self.priority < workflow.NOT_VULNERABLE
+
+
+@dataclass
+class RosterUnit:
+    number: int
+    households: list[RosterHousehold] = field(default_factory=list)
+
+
+@dataclass
+class RosterBuilding:
+    building_id: int
+    address: str
+    name: str
+    lon: float
+    lat: float
+    grid_id: int
+    worker: User | None
+    units: list[RosterUnit] = field(default_factory=list)
+    households: int = 0
+    residents: int = 0
+    vulnerable: int = 0
+
+
+@dataclass
+class Roster:
+    """Every household in the area: the vulnerable first, then building → unit → room."""
+
+    ring: list[workflow.Point]
+    buildings: list[RosterBuilding]
+    vulnerable: list[RosterHousehold]
+    households: list[RosterHousehold]
+    residents: int
+    workers: dict[int, User]
+
+
+def _buildings_in(grid_ids: Sequence[int], ring: workflow.Ring | None, building_ids: Sequence[int] | None
+                  ) -> list[Building]:
+    rows = Building.objects.filter(grid_id__in=grid_ids).only(
+        "id", "address", "name", "lon", "lat", "grid_id").order_by("address", "id")
+    if building_ids is not None or ring is None:
+        return list(rows.filter(pk__in=building_ids or []))
+    west, south, east, north = workflow.ring_bbox(ring)
+    boxed = rows.filter(lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north)
+    return [b for b in boxed if workflow.point_in_ring(b.lon, b.lat, ring)]
+
+
+def responsible_workers(grid_ids: Sequence[int]) -> dict[int, User]:
+    """grid id → its grid worker (the primary, else the first backup by username)."""
+    rows = (AreaAssignment.objects.filter(area_id__in=grid_ids, user__role=Role.GRID_WORKER, user__is_active=True)
+            .select_related("user"))
+    ordered = sorted(rows, key=lambda a: (a.kind != AssignmentKind.PRIMARY, a.user.username))
+    workers: dict[int, User] = {}
+    for assignment in ordered:
+        workers.setdefault(assignment.area_id, assignment.user)
+    return workers
+
+
+def area_roster_for_user(
+    *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
+) -> Roster:
+    """The households inside a drawn shape or among picked buildings, within the caller's scope."""
+    scope = registry_scope(user)
+    on = on or timezone.localdate()
+    ring: workflow.Ring | None = None
+    if building_ids is not None:
+        if not building_ids:
+            raise ValidationFailed("buildings", _("请至少选择一栋楼"))
+        if len(building_ids) > MAX_PICKED_BUILDINGS:
+            raise ValidationFailed("buildings", _("一次最多选择 %(max)s 栋楼") % {"max": MAX_PICKED_BUILDINGS})
+    else:
+        ring = workflow.shape_ring(shape)
+    buildings = _buildings_in(sorted(scope.grid_ids), ring, building_ids)
+    if ring is None:
+        ring = workflow.points_ring([(b.lon, b.lat) for b in buildings]) if buildings else []
+    ids = [b.pk for b in buildings]
+    addresses = {b.pk: b.address for b in buildings}
+    households: dict[int, RosterHousehold] = {}
+    for row in (Household.objects.filter(room__building_id__in=ids)
+                .values_list("id", "number", "room__number", "room__floor", "room__unit__number",
+                             "room__building_id", "grid_id")):
+        households[row[0]] = RosterHousehold(
+            household_id=row[0], number=row[1], room_number=row[2], floor=row[3], unit_number=row[4],
+            building_id=row[5], grid_id=row[6], address=addresses.get(row[5], ""))
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for person_id, kind in (
+        PersonTag.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on,
+                                 person__building_id__in=ids, person__is_deceased=False,
+                                 kind__in=workflow.EMERGENCY_TAGS)
+        .values_list("person_id", "kind")
+    ):
+        kinds[person_id].add(kind)
+    residents = 0
+    for person_id, name, phone, birth, household_id in (
+        Person.objects.filter(building_id__in=ids, is_deceased=False, household_id__isnull=False)
+        .order_by("household_id", "id")
+        .values_list("id", "name", "phone_masked", "birth_date", "household_id")
+    ):
+        household = households.get(household_id)
+        if household is None:  # a resident registered in a household that lives elsewhere
+            continue
+        own = kinds.get(person_id, set())
+        if workflow.is_child(birth, on):
+            own = own | {workflow.CHILD}
+        household.members.append(RosterMember(person_id, name, phone, birth, workflow.sorted_kinds(own)))
+        residents += 1
+    for household in households.values():
+        household.kinds = workflow.sorted_kinds(k for m in household.members for k in m.kinds)
+        household.priority = workflow.household_priority(household.kinds)
+        household.members.sort(key=lambda m: workflow.household_priority(m.kinds))
+    workers = responsible_workers(sorted({b.grid_id for b in buildings}))
+    by_building: dict[int, list[RosterHousehold]] = defaultdict(list)
+    for household in sorted(households.values(), key=lambda h: (h.unit_number, h.floor, h.room_number, h.number)):
+        by_building[household.building_id].append(household)
+    roster_buildings: list[RosterBuilding] = []
+    for building in buildings:
+        entry = RosterBuilding(building.pk, building.address, building.name, building.lon, building.lat,
+                               building.grid_id, workers.get(building.grid_id))
+        units: dict[int, RosterUnit] = {}
+        for household in by_building.get(building.pk, []):
+            units.setdefault(household.unit_number, RosterUnit(household.unit_number)).households.append(household)
+            entry.households += 1
+            entry.residents += len(household.members)
+            entry.vulnerable += household.vulnerable
+        entry.units = list(units.values())
+        roster_buildings.append(entry)
+    # Buildings with the most vulnerable households first: that is where to send people.
+    roster_buildings.sort(key=lambda b: (-b.vulnerable, b.address))
+    flat = [h for b in roster_buildings for u in b.units for h in u.households]
+    vulnerable = sorted((h for h in flat if h.vulnerable), key=lambda h: h.priority)
+    return Roster(ring=ring, buildings=roster_buildings, vulnerable=vulnerable, households=flat,
+                  residents=residents, workers=workers)
+
+
+def map_buildings_for_user(*, user: Principal) -> list[dict[str, object]]:
+    """Buildings of the caller's scope as map points (no residents, no names)."""
+    scope = registry_scope(user)
+    return [
+        {"id": pk, "address": address, "name": name, "lon": lon, "lat": lat}
+        for pk, address, name, lon, lat in Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
+        .order_by("id").values_list("id", "address", "name", "lon", "lat")
+    ]
+
+
+# --- incidents --------------------------------------------------------------------------------
+
+
+def incident_list_for_user(*, user: Principal) -> QuerySet[Incident]:
+    """Incidents whose area lies inside the caller's areas, plus those the caller has a task in."""
+    scope = scope_for(user)
+    condition = Q(area_id__in=sorted(scope.area_ids))
+    if isinstance(user, User):
+        condition |= Q(tasks__worker=user)
+    return Incident.objects.filter(condition).distinct().select_related("area", "started_by")
+
+
+def incident_get_for_user(*, user: Principal, incident_id: int) -> Incident:
+    found = incident_list_for_user(user=user).filter(pk=incident_id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def incident_households_for_worker(*, incident: Incident, user: User) -> list[IncidentHousehold]:
+    """The households a grid worker checks: those of their task, else those of their grids."""
+    scope = scope_for(user)
+    rows = IncidentHousehold.objects.filter(incident=incident).select_related("household", "building")
+    mine = rows.filter(Q(worker=user) | Q(grid_id__in=sorted(scope.grid_ids)))
+    return list(mine.order_by("priority", "building__address", "unit_number", "floor", "room_number"))
+
+
+def incident_household_get_for_user(*, user: User, incident: Incident, item_id: int) -> IncidentHousehold:
+    scope = scope_for(user)
+    found = (IncidentHousehold.objects.filter(incident=incident, pk=item_id)
+             .filter(Q(worker=user) | Q(grid_id__in=sorted(scope.grid_ids))).first())
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def tasks_for_worker(*, user: User) -> list[IncidentTask]:
+    return list(IncidentTask.objects.filter(worker=user, incident__closed_at__isnull=True)
+                .select_related("incident").order_by("-incident__started_at"))
+
+
+@dataclass(frozen=True)
+class BoardLine:
+    label: str
+    total: int
+    checked: int
+    needs_help: int
+
+
+@dataclass(frozen=True)
+class Board:
+    """The live progress of an incident: checked of total, by building and by worker."""
+
+    incident: Incident
+    total: int
+    checked: int
+    by_state: dict[str, int]
+    buildings: list[BoardLine]
+    workers: list[BoardLine]
+    vulnerable_total: int
+    vulnerable_checked: int
+    elapsed_seconds: int
+
+
+def _lines(rows: QuerySet[IncidentHousehold], key: str, labels: dict[object, str]) -> list[BoardLine]:
+    grouped = (rows.values(key)
+               .annotate(total=Count("id"),
+                         checked=Count("id", filter=~Q(state=CheckState.PENDING)),
+                         help=Count("id", filter=Q(state=CheckState.NEEDS_HELP)))
+               .order_by(key))
+    lines = [BoardLine(labels.get(r[key], _("未分配网格员")), r["total"], r["checked"], r["help"]) for r in grouped]
+    return sorted(lines, key=lambda line: (line.checked / line.total if line.total else 1, line.label))
+
+
+def incident_board(*, incident: Incident, now: datetime | None = None) -> Board:
+    """Aggregates only (four small queries): cheap enough to poll every two seconds."""
+    rows = IncidentHousehold.objects.filter(incident=incident)
+    by_state = dict(rows.values("state").annotate(n=Count("id")).values_list("state", "n"))
+    total = sum(by_state.values())
+    vulnerable = rows.filter(priority__lt=workflow.NOT_VULNERABLE).aggregate(
+        total=Count("id"), checked=Count("id", filter=~Q(state=CheckState.PENDING)))
+    building_ids = rows.values_list("building_id", flat=True).distinct()
+    building_labels: dict[object, str] = dict(
+        Building.objects.filter(pk__in=building_ids).values_list("id", "address"))
+    worker_labels: dict[object, str] = {
+        t.worker_id: t.worker.display_name or t.worker.username
+        for t in IncidentTask.objects.filter(incident=incident).select_related("worker")
+    }
+    end = incident.closed_at or now or timezone.now()
+    return Board(
+        incident=incident, total=total, checked=total - by_state.get(CheckState.PENDING, 0), by_state=by_state,
+        buildings=_lines(rows, "building_id", building_labels), workers=_lines(rows, "worker_id", worker_labels),
+        vulnerable_total=vulnerable["total"], vulnerable_checked=vulnerable["checked"],
+        elapsed_seconds=max(0, int((end - incident.started_at).total_seconds())),
+    )
+
+
+def incident_report_rows(*, incident: Incident) -> list[IncidentHousehold]:
+    return list(IncidentHousehold.objects.filter(incident=incident)
+                .select_related("household", "building", "grid", "worker", "marked_by")
+                .order_by("priority", "building__address", "unit_number", "floor", "room_number"))
+
+
+# --- the cockpit (数字驾驶舱) -----------------------------------------------------------------
+
+
+@dataclass
+class CockpitData:
+    """KPIs, trends and map layers of the caller's area; no names or addresses of residents."""
+
+    figures: list[tuple[str, object, str]]
+    open_by_level: list[tuple[int, int]]
+    tags: list[tuple[str, int]]
+    trend: dict[str, list[object]]
+    layers: dict[str, list[dict[str, object]]]
+
+
+MAP_CASES_MAX = 3000
+TREND_MONTHS = 12
+
+
+def _rate_text(value: float | int | None) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
+    """Everything the wall screen shows, each part from the app that owns it.
+
+    Case figures come from the rollups (``case_statistics_for_user``), never a scan of the
+    cases; open cases by level and on the map read the (grid, status) index.
+    """
+    scope = registry_scope(user)
+    today = today or timezone.localdate()
+    grids = sorted(scope.grid_ids)
+    counts = registry_counts_for_user(user=user, on=today)
+    tags = sorted(((k.removeprefix("tag:"), n) for k, n in counts.items() if k.startswith("tag:")),
+                  key=lambda item: -item[1])
+    open_cases = Case.objects.filter(grid_id__in=grids, status__in=list(OPEN_STATUSES))
+    by_level = sorted(open_cases.values("level").annotate(n=Count("id")).values_list("level", "n"))
+    day = case_statistics_for_user(user=user, group_by="month", start=today, end=today)
+    month = case_statistics_for_user(user=user, group_by="month", start=today.replace(day=1), end=today)
+    first = today.replace(day=1)
+    for _step in range(TREND_MONTHS - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    trend_table = case_statistics_for_user(user=user, group_by="month", start=first, end=today)
+    start_of_day = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    applications_today = application_list_for_user(user=user).filter(submitted_at__gte=start_of_day).count()
+    figures: list[tuple[str, object, str]] = [
+        (_("实有人口"), counts.get("persons", 0), "kpi-persons"),
+        (_("户数"), counts.get("households", 0), "kpi-households"),
+        (_("重点人群(人次)"), sum(n for _k, n in tags), "kpi-key-populations"),
+        (_("在办事件"), sum(n for _l, n in by_level), "kpi-open-cases"),
+        (_("今日上报"), day.total.counters.reported if day.total else 0, "kpi-intake-today"),
+        (_("本月按期处置率"), _rate_text(month.total.values.get("on_time_handle_rate") if month.total else None),
+         "kpi-on-time"),
+        (_("今日办件申请"), applications_today, "kpi-applications-today"),
+    ]
+    trend: dict[str, list[object]] = {"months": [r.label for r in trend_table.rows],
+             "reported": [r.counters.reported for r in trend_table.rows],
+             "closed": [r.counters.closed for r in trend_table.rows]}
+    per_grid = dict(open_cases.values("grid_id").annotate(n=Count("id")).values_list("grid_id", "n"))
+    areas = Area.objects.filter(pk__in=sorted(scope.area_ids), boundary__isnull=False,
+                                level__in=[AreaLevel.GRID, AreaLevel.COMMUNITY])
+    grid_layer = [{"id": a.pk, "name": a.name, "boundary": a.boundary, "open": per_grid.get(a.pk, 0)}
+                  for a in areas if a.level == AreaLevel.GRID]
+    community_layer = [{"id": a.pk, "name": a.name, "boundary": a.boundary}
+                       for a in areas if a.level == AreaLevel.COMMUNITY]
+    case_layer: list[dict[str, object]] = [{"lon": lon, "lat": lat, "level": level} for lon, lat, level in
+                  open_cases.filter(lon__isnull=False, lat__isnull=False)
+                  .order_by("-id").values_list("lon", "lat", "level")[:MAP_CASES_MAX]]
+    density = (PersonTag.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today), valid_from__lte=today,
+                                        person__grid_id__in=grids, person__is_deceased=False,
+                                        kind__in=workflow.EMERGENCY_TAGS, person__building__isnull=False)
+               .values("person__building_id").annotate(n=Count("person_id", distinct=True)))
+    positions = {pk: (lon, lat) for pk, lon, lat in Building.objects.filter(
+        pk__in=[row["person__building_id"] for row in density]).values_list("id", "lon", "lat")}
+    density_layer = [{"lon": positions[row["person__building_id"]][0], "lat": positions[row["person__building_id"]][1],
+                      "n": row["n"]} for row in density if row["person__building_id"] in positions]
+    return CockpitData(
+        figures=figures, open_by_level=by_level, tags=[(str(TagKind(k).label) if k in TagKind.values else k, n) for k, n in tags[:8]],
+        trend=trend,
+        layers={"grids": grid_layer, "communities": community_layer, "buildings": map_buildings_for_user(user=user),
+                "cases": case_layer, "density": density_layer},
+    )

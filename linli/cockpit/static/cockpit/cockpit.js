@@ -1,0 +1,83 @@
+// The cockpit's map (toggleable layers from the registry's own geometry) and trend chart.
+(function () {
+  "use strict";
+  var LEVEL_COLOURS = { 1: "#b8322a", 2: "#e07b00", 3: "#d4b200", 4: "#1d5fa8", 5: "#5b6270" };
+  function loadColour(n, max) {
+    if (!n) { return "#9aa5b1"; }
+    var t = Math.min(1, n / Math.max(1, max));
+    return t > 0.66 ? "#b8322a" : t > 0.33 ? "#e07b00" : "#d4b200";
+  }
+  function map() {
+    var holder = document.getElementById("cockpit-map"), source = document.getElementById("cockpit-map-data");
+    if (!holder || !source || !window.L || !window.linliBasemap) { return; }
+    var L = window.L, data = JSON.parse(source.textContent), label = holder.dataset;
+    var base = window.linliBasemap.create(holder), m = base.map;
+    var bounds = L.latLngBounds([]);
+    var maxOpen = Math.max.apply(null, [1].concat(data.grids.map(function (g) { return g.open; })));
+    var grids = L.layerGroup(data.grids.map(function (g) {
+      var layer = base.geojson(g.boundary, { color: "#5b6270", weight: 1, fillColor: loadColour(g.open, maxOpen), fillOpacity: 0.35 })
+        .bindTooltip(g.name + " · " + label.labelOpen + " " + g.open, { sticky: true });
+      bounds.extend(layer.getBounds());
+      return layer;
+    }));
+    var communities = L.layerGroup(data.communities.map(function (c) {
+      var layer = base.geojson(c.boundary, { color: "#1d3557", weight: 3, fill: false });
+      bounds.extend(layer.getBounds());
+      return layer.bindTooltip(c.name, { permanent: false });
+    }));
+    var buildings = L.layerGroup(data.buildings.map(function (b) {
+      var at = base.toMap(b.lon, b.lat);
+      bounds.extend(at);
+      return L.circleMarker(at, { radius: 3, color: "#1d5fa8", weight: 1, fillOpacity: 0.8 })
+        .bindTooltip(b.name || b.address, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -3] });
+    }));
+    // Density of key households: circles per building sized by count, no names, no addresses.
+    var density = L.layerGroup(data.density.map(function (d) {
+      return L.circleMarker(base.toMap(d.lon, d.lat), { radius: 4 + Math.sqrt(d.n) * 3, stroke: false, fillColor: "#8e44ad", fillOpacity: 0.25, interactive: false });
+    }));
+    // Cases clustered by level on a screen grid of 48 px, redrawn on zoom.
+    var cases = L.layerGroup();
+    function cluster() {
+      cases.clearLayers();
+      var cells = {};
+      data.cases.forEach(function (c) {
+        var p = m.latLngToLayerPoint(base.toMap(c.lon, c.lat));
+        var key = c.level + ":" + Math.floor(p.x / 48) + ":" + Math.floor(p.y / 48);
+        (cells[key] = cells[key] || { level: c.level, n: 0, lat: 0, lng: 0 });
+        var cell = cells[key], at = base.toMap(c.lon, c.lat);
+        cell.n += 1; cell.lat += at.lat; cell.lng += at.lng;
+      });
+      Object.keys(cells).forEach(function (key) {
+        var cell = cells[key], colour = LEVEL_COLOURS[cell.level] || "#5b6270";
+        L.marker([cell.lat / cell.n, cell.lng / cell.n], {
+          icon: L.divIcon({ className: "case-cluster", html: '<span style="background:' + colour + '">' + cell.n + "</span>", iconSize: [26, 26] }),
+          title: cell.level + " · " + cell.n
+        }).addTo(cases);
+      });
+    }
+    if (bounds.isValid()) { m.fitBounds(bounds, { padding: [12, 12] }); } else { m.setView([30.25, 120.17], 14); }
+    grids.addTo(m); communities.addTo(m); buildings.addTo(m); density.addTo(m); cases.addTo(m);
+    cluster(); m.on("zoomend", cluster);
+    base.labelsByZoom();
+    var overlays = {};
+    overlays[label.labelGrids] = grids; overlays[label.labelCommunities] = communities;
+    overlays[label.labelBuildings] = buildings; overlays[label.labelCases] = cases; overlays[label.labelDensity] = density;
+    L.control.layers(null, overlays, { collapsed: false }).addTo(m);
+  }
+  function chart() {
+    var holder = document.getElementById("cockpit-trend"), source = document.getElementById("cockpit-trend-data");
+    if (!holder || !source || !window.echarts) { return; }
+    var data = JSON.parse(source.textContent);
+    var c = window.echarts.init(holder);
+    c.setOption({
+      tooltip: { trigger: "axis" }, legend: { data: [holder.dataset.labelReported, holder.dataset.labelClosed] },
+      grid: { left: 40, right: 12, top: 30, bottom: 24 },
+      xAxis: { type: "category", data: data.months }, yAxis: { type: "value" },
+      series: [{ name: holder.dataset.labelReported, type: "line", data: data.reported, smooth: true },
+               { name: holder.dataset.labelClosed, type: "bar", data: data.closed }]
+    });
+    window.addEventListener("resize", function () { c.resize(); });
+  }
+  function init() { map(); chart(); }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();

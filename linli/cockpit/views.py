@@ -1,0 +1,292 @@
+"""Emergency mode pages: draw an area, start an incident, check households, watch the board.
+
+Views parse input, call one selector or service and render. The board refreshes itself by
+htmx polling every two seconds (docs/cockpit.md explains why not Server-Sent Events).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from linli.accounts.access import StaffRequest, request_id_of, staff_view
+from linli.accounts.choices import Permission, Role
+from linli.accounts.selectors import scope_for
+from linli.cockpit import selectors, services, workflow
+from linli.cockpit.choices import MARK_STATES, CheckState
+from linli.cockpit.export import incident_report_xlsx
+from linli.cockpit.models import Incident
+from linli.core.errors import ValidationFailed
+from linli.geo.models import Area
+
+operator_required = staff_view(selectors.OPERATOR_ROLES)
+staff_required = staff_view()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _map_context() -> dict[str, Any]:
+    return {
+        "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
+        "tile_url": getattr(settings, "LINLI_MAP_TILE_URL", ""),
+        "tile_crs": getattr(settings, "LINLI_MAP_TILE_CRS", "wgs84"),
+    }
+
+
+def _grid_shapes(request: StaffRequest) -> list[dict[str, Any]]:
+    scope = scope_for(request.user)
+    return [{"id": pk, "name": name, "boundary": boundary}
+            for pk, name, boundary in Area.objects.filter(pk__in=sorted(scope.grid_ids), boundary__isnull=False)
+            .order_by("code").values_list("id", "name", "boundary")]
+
+
+@operator_required
+@require_GET
+def emergency(request: StaffRequest) -> HttpResponse:
+    incidents = list(selectors.incident_list_for_user(user=request.user)[:20])
+    return render(request, "cockpit/emergency.html", {
+        **_map_context(), "incidents": incidents,
+        "map_data": {"buildings": selectors.map_buildings_for_user(user=request.user),
+                     "grids": _grid_shapes(request)},
+    })
+
+
+def _request_shape(request: StaffRequest) -> tuple[object, list[int] | None]:
+    """``{"shape": …}`` or ``{"buildings": [ids]}`` from a JSON body or a form field."""
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            raise ValidationFailed("shape", _("请求内容不是有效的 JSON")) from None
+    else:
+        body = {}
+        for key in ("shape", "buildings"):
+            raw = request.POST.get(key, "")
+            if raw:
+                try:
+                    body[key] = json.loads(raw)
+                except ValueError:
+                    raise ValidationFailed(key, _("请求内容不是有效的 JSON")) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("shape", _("请先在地图上画出范围"))
+    picked = body.get("buildings")
+    if picked is not None:
+        if not isinstance(picked, list) or not all(isinstance(i, int) for i in picked):
+            raise ValidationFailed("buildings", _("楼栋应为编号列表"))
+        return None, picked
+    return body.get("shape"), None
+
+
+def _roster_json(roster: selectors.Roster) -> dict[str, Any]:
+    def household(h: selectors.RosterHousehold) -> dict[str, Any]:
+        return {"id": h.household_id, "number": h.number, "unit": h.unit_number, "floor": h.floor,
+                "room": h.room_number, "priority": h.priority, "kinds": h.kinds,
+                "members": [{"id": m.person_id, "name": m.name, "phone": m.phone_masked, "kinds": m.kinds}
+                            for m in h.members]}
+
+    return {
+        "households": len(roster.households), "residents": roster.residents,
+        "vulnerable": [h.household_id for h in roster.vulnerable],
+        "buildings": [{
+            "id": b.building_id, "address": b.address, "lon": b.lon, "lat": b.lat,
+            "worker": (b.worker.display_name or b.worker.username) if b.worker else None,
+            "units": [{"number": u.number, "households": [household(h) for h in u.households]} for u in b.units],
+        } for b in roster.buildings],
+    }
+
+
+@operator_required
+@never_cache
+@require_POST
+def emergency_roster(request: StaffRequest, fmt: str = "html") -> HttpResponse:
+    """The households in the posted area: an HTML fragment for the page, JSON for programs."""
+    try:
+        shape, picked = _request_shape(request)
+        roster = selectors.area_roster_for_user(user=request.user, shape=shape, building_ids=picked)
+    except ValidationFailed as error:
+        if fmt == "json":
+            return JsonResponse(error.as_dict(), status=400)
+        return render(request, "cockpit/_roster_error.html", {"error": error}, status=400)
+    if fmt == "json":
+        return JsonResponse(_roster_json(roster), json_dumps_params={"ensure_ascii": False})
+    return render(request, "cockpit/_roster.html", {
+        "roster": roster, "labels": workflow.KIND_LABELS,
+        "can_reveal": scope_for(request.user).can(Permission.REVEAL_PII),
+    })
+
+
+@operator_required
+@require_POST
+def reveal_phone(request: StaffRequest) -> HttpResponse:
+    try:
+        person_id = int(request.POST.get("person", ""))
+    except ValueError:
+        return HttpResponse(_("人员编号无效"), status=400)
+    try:
+        phone = services.resident_phone_reveal(actor=request.user, person_id=person_id,
+                                               reason=request.POST.get("reason", ""),
+                                               request_id=request_id_of(request))
+    except ValidationFailed as error:
+        return render(request, "cockpit/_reveal.html", {"error": error.message, "person_id": person_id},
+                      status=400)
+    return render(request, "cockpit/_reveal.html", {"phone": phone, "person_id": person_id})
+
+
+@operator_required
+@require_POST
+def incident_start(request: StaffRequest) -> HttpResponse:
+    try:
+        shape, picked = _request_shape(request)
+        incident = services.incident_start(actor=request.user, title=request.POST.get("title", ""), shape=shape,
+                                           building_ids=picked, request_id=request_id_of(request))
+    except ValidationFailed as error:
+        messages.error(request, error.message)
+        return redirect("cockpit:emergency")
+    return redirect("cockpit:incident", incident_id=incident.pk)
+
+
+def _board_context(incident: Incident) -> dict[str, Any]:
+    board = selectors.incident_board(incident=incident)
+    minutes, seconds = divmod(board.elapsed_seconds, 60)
+    return {"board": board, "incident": incident, "elapsed": f"{minutes:02d}:{seconds:02d}",
+            "states": [(value, label, board.by_state.get(value, 0)) for value, label in CheckState.choices]}
+
+
+@staff_required
+@never_cache
+@require_GET
+def incident_page(request: StaffRequest, incident_id: int) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    if request.user.role == Role.GRID_WORKER:
+        return redirect("cockpit:check", incident_id=incident.pk)
+    return render(request, "cockpit/incident.html", {
+        **_board_context(incident), **_map_context(),
+        "is_operator": request.user.role in selectors.OPERATOR_ROLES,
+        "map_data": {"polygon": incident.polygon},
+    })
+
+
+@staff_required
+@never_cache
+@require_GET
+def incident_board(request: StaffRequest, incident_id: int) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    return render(request, "cockpit/_board.html", _board_context(incident))
+
+
+@staff_required
+@never_cache
+@require_GET
+def incident_check(request: StaffRequest, incident_id: int) -> HttpResponse:
+    """The grid worker's phone page: their households, the vulnerable first, one tap per result."""
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    rows = selectors.incident_households_for_worker(incident=incident, user=request.user)
+    return render(request, "cockpit/check.html", {
+        "incident": incident, "rows": rows, "labels": workflow.KIND_LABELS,
+        "mark_states": [(s, CheckState(s).label) for s in MARK_STATES],
+        "done": sum(r.state != CheckState.PENDING for r in rows),
+    })
+
+
+@staff_required
+@require_POST
+def incident_mark(request: StaffRequest, incident_id: int, item_id: int) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    item = selectors.incident_household_get_for_user(user=request.user, incident=incident, item_id=item_id)
+    try:
+        services.incident_household_mark(actor=request.user, item=item, state=request.POST.get("state", ""),
+                                         note=request.POST.get("note", ""), request_id=request_id_of(request))
+    except ValidationFailed as error:
+        messages.error(request, error.message)
+    return redirect(reverse("cockpit:check", kwargs={"incident_id": incident.pk}) + f"#item-{item.pk}")
+
+
+@operator_required
+@require_POST
+def incident_close(request: StaffRequest, incident_id: int) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    try:
+        services.incident_close(actor=request.user, incident=incident, summary=request.POST.get("summary", ""),
+                                request_id=request_id_of(request))
+    except ValidationFailed as error:
+        messages.error(request, error.message)
+        return redirect("cockpit:incident", incident_id=incident.pk)
+    return redirect("cockpit:report", incident_id=incident.pk)
+
+
+@operator_required
+@require_GET
+def incident_report(request: StaffRequest, incident_id: int) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    services.incident_export_record(actor=request.user, incident=incident, kind="report",
+                                    request_id=request_id_of(request))
+    return render(request, "cockpit/report.html", {
+        **_board_context(incident), "rows": selectors.incident_report_rows(incident=incident),
+        "labels": workflow.KIND_LABELS,
+    })
+
+
+@operator_required
+@require_GET
+def incident_report_download(request: StaffRequest, incident_id: int) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    services.incident_export_record(actor=request.user, incident=incident, kind="xlsx",
+                                    request_id=request_id_of(request))
+    body = incident_report_xlsx(selectors.incident_board(incident=incident),
+                                selectors.incident_report_rows(incident=incident))
+    response = HttpResponse(body, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.xlsx"'
+    return response
+
+
+@operator_required
+@require_GET
+def incident_cap(request: StaffRequest, incident_id: int) -> HttpResponse:
+    """The area as a CAP 1.2 alert (no personal data: the area and the event only)."""
+    incident = selectors.incident_get_for_user(user=request.user, incident_id=incident_id)
+    services.incident_export_record(actor=request.user, incident=incident, kind="cap",
+                                    request_id=request_id_of(request))
+    host = request.get_host().split(":")[0] or "linli"
+    ring = [(float(lon), float(lat)) for lon, lat in incident.polygon["coordinates"][0]]
+    body = workflow.cap_alert_xml(workflow.CapAlert(
+        identifier=f"linli-{host}-incident-{incident.pk}", sender=f"linli@{host}",
+        sent=timezone.localtime(incident.started_at), event=incident.title, headline=incident.title,
+        area_desc=f"{incident.area.name} {incident.title}", ring=ring,
+        sender_name=incident.area.name,
+        msg_type="Alert" if incident.is_open else "Update",
+    ))
+    response = HttpResponse(body, content_type="application/cap+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}-cap.xml"'
+    return response
+
+
+@staff_required
+@require_GET
+def tasks(request: StaffRequest) -> HttpResponse:
+    if request.user.role != Role.GRID_WORKER and request.user.role not in selectors.OPERATOR_ROLES:
+        raise PermissionDenied
+    return render(request, "cockpit/tasks.html", {"tasks": selectors.tasks_for_worker(user=request.user)})
+
+
+@operator_required
+@never_cache
+@require_GET
+def cockpit(request: StaffRequest) -> HttpResponse:
+    """The wall screen (数字驾驶舱): KPIs, trends and one map, for the caller's area."""
+    data = selectors.cockpit_for_user(user=request.user)
+    return render(request, "cockpit/cockpit.html", {
+        **_map_context(), "data": data,
+        "has_echarts": finders.find("vendor/echarts/echarts.min.js") is not None,
+        "map_data": data.layers, "trend": data.trend,
+    })
