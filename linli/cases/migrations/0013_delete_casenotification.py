@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0010_notifications_to_notify'),
+        ('cases', '0012_notifications_to_notify'),
     ]
 
     operations = [

@@ -30,7 +30,7 @@ def forwards(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0009_department_to_accounts"),
+        ("cases", "0011_case_public_description_fill"),
         ("notify", "0001_initial"),
     ]
 
