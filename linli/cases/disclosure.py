@@ -33,23 +33,26 @@ RESIDENT_SOURCES: frozenset[str] = frozenset({CaseSource.RESIDENT, CaseSource.OP
 # Not after a letter, digit or mask star: "AJ-2026…" and "3301****…" are not new numbers.
 _START = r"(?<![0-9A-Za-z*])"
 _END = r"(?![0-9A-Za-z*])"
-_SEP = r"[\s\-.]?"  # one optional separator between digits: space, dash or dot
+# Between two digits: nothing, or up to three of space, dot and any dash ("138 - 1234", "138—1234").
+_SEP = r"[\s\-.－‐–—]{0,3}"
+_ID_SEP = r"[\s\-－‐–—]{0,3}"
 
 # Region codes start with 1-6, so "0086 13812345678" is never read as a 15-digit ID.
 _ID_NUMBER = re.compile(
-    rf"{_START}([1-9](?:[ \-]?\d){{16}}[ \-]?[\dXx]|[1-9](?:[ \-]?\d){{14}}){_END}",
+    rf"{_START}([1-9](?:{_ID_SEP}\d){{16}}{_ID_SEP}[\dXx]|[1-9](?:{_ID_SEP}\d){{14}}){_END}",
 )
 _MOBILE = re.compile(
-    rf"{_START}(?:\(?(?:\+|00)\s?86\)?[\s\-]?|86[\s\-])?(1[3-9](?:{_SEP}\d){{9}}){_END}",
+    rf"{_START}(?:\(?(?:\+|00)\s?86\)?{_SEP}|86[\s\-])?(1[3-9](?:{_SEP}\d){{9}}){_END}",
 )
 _LANDLINE = re.compile(
     rf"{_START}(?:(?:\+|00)\s?86[\s\-]?\(?0?(\d{{2,3}})\)?"  # +86 571 87654321
     rf"|\(\s?(0\d{{2,3}})\s?\)|(0\d{{2,3}}))"               # (0571) or 0571
-    rf"[\s\-]?([2-9]\d{{2,3}}[\s\-]?\d{{4}})"               # 8765 4321, 87654321
+    rf"{_SEP}([2-9]\d{{2,3}}{_SEP}\d{{4}})"                   # 8765 4321, 87654321
     rf"(?:\s?(?:-|转|ext\.?)\s?\d{{1,5}})?{_END}",           # extension
 )
-_LONG_NUMBER = re.compile(rf"{_START}(?<![A-Za-z]-)\d(?:{_SEP}\d){{6,}}{_END}")
-_DATE = re.compile(r"(?:19|20)\d{2}[-./](?:0?[1-9]|1[0-2])[-./](?:0?[1-9]|[12]\d|3[01])")
+_DATE = r"(?:19|20)\d{2}[-./](?:0?[1-9]|1[0-2])[-./](?:0?[1-9]|[12]\d|3[01])"
+# Not from the start of a date: "2026-12-07 10:30" keeps its date and time.
+_LONG_NUMBER = re.compile(rf"{_START}(?<![A-Za-z]-)(?!{_DATE}(?!\d))\d(?:{_SEP}\d){{6,}}{_END}")
 
 # Building, unit, floor and room numbers: Arabic, Chinese (二, 十二, 五零二) or a letter (B座).
 _NUM = r"[0-9零〇一二两三四五六七八九十百壹贰叁肆伍陆柒捌玖拾]+"
@@ -95,7 +98,7 @@ def _mask_landline(match: re.Match[str]) -> str:
 
 def _mask_long(match: re.Match[str]) -> str:
     found = match.group(0)
-    return found if _DATE.fullmatch(found) else "*" * len(_digits(found))
+    return "*" * len(_digits(found))
 
 
 # Cheap checks first: most public texts (service names, notices, short descriptions) hold
