@@ -4,7 +4,7 @@ A case is published only through its ``public_description``; this module masks w
 personal data still reaches a public text, and cuts addresses to the building:
 
 - ID numbers, 18 or 15 digits, with spaces or dashes anywhere (``3301 0219 9001 0112 37``)
-  → ``3301**********0112``;
+  → ``3301**********1237``;
 - mobile numbers in any common notation (``138-1234-5678``, ``138 1234 5678``,
   ``+86 13812345678``, ``0086-138…``) → ``138****5678``;
 - landlines with an area code (``0571-87654321``, ``(0571)87654321``, ``+86 571 87654321``)
@@ -13,8 +13,10 @@ personal data still reaches a public text, and cuts addresses to the building:
 - unit, floor and room in any notation (``3-2-502``, ``3幢2单元502室``, ``二幢三单元五零二室``,
   ``3栋2-502``) → the building only (``3幢``, ``二幢``, ``3栋``).
 
-Full-width digits and brackets (``１３８``, ``（0571）``) are read as half-width ones first. Masking errs on the side of hiding: a number that merely
-looks like a phone is starred too.
+Full-width digits and brackets (``１３８``, ``（0571）``) are read as half-width ones first.
+Masking errs on the side of hiding: a number that merely looks like a phone is starred too.
+Not caught: numbers spelled in Chinese characters (一三八…) and names — which is why staff
+choose the public text instead of the feed filtering the internal one.
 """
 
 from __future__ import annotations
