@@ -18,7 +18,7 @@ SETTINGS = settings(max_examples=300, deadline=None, derandomize=True)
 # Text around the number: Chinese words without digits, so any digit in the output comes
 # from the number under test.
 WORDS = st.sampled_from(["", "住户王红华 电话", "联系", "请回电", "身份证", "报修人", "。", ",", " ", "楼下"])
-SEPARATORS = st.sampled_from(["", "-", " ", ".", " - "])
+SEPARATORS = st.sampled_from(["", "-", " ", ".", " - ", "  ", "—", "－"])
 FULL_WIDTH = str.maketrans("0123456789()+", "０１２３４５６７８９（）＋")
 
 
@@ -30,7 +30,7 @@ def _digits(text: str) -> str:
 def mobiles(draw: st.DrawFn) -> tuple[str, str]:
     """(notation, 11 digits): 138-1234-5678, 138 1234 5678, +86 13812345678, 0086 …"""
     number = "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
-    sep = draw(SEPARATORS.filter(lambda s: s != " - "))
+    sep = draw(SEPARATORS)
     body = sep.join([number[:3], number[3:7], number[7:]])
     prefix = draw(st.sampled_from(["", "+86 ", "+86-", "+86", "0086 ", "0086-", "(+86)", "(+86) ", "86 "]))
     notation = prefix + body
@@ -45,7 +45,7 @@ def landlines(draw: st.DrawFn) -> tuple[str, str]:
     area = draw(st.sampled_from(["010", "021", "0571", "0755", "0512", "0898"]))
     local = draw(st.sampled_from("23456789")) + draw(st.text("0123456789", min_size=6, max_size=7))
     if len(local) == 8 and draw(st.booleans()):
-        shown = local[:4] + draw(st.sampled_from(["-", " "])) + local[4:]
+        shown = local[:4] + draw(SEPARATORS.filter(bool)) + local[4:]
     else:
         shown = local
     form = draw(st.sampled_from(["{a}-{l}", "({a}){l}", "({a}) {l}", "{a} {l}", "{a}{l}",
@@ -66,7 +66,7 @@ def _id_number(draw: st.DrawFn, length: int) -> str:
 def id_numbers(draw: st.DrawFn) -> tuple[str, str]:
     """(notation, digits): 18 or 15 digits cut into groups by spaces or dashes, or not at all."""
     number = _id_number(draw, draw(st.sampled_from([15, 18])))
-    sep = draw(st.sampled_from(["", " ", "-"]))
+    sep = draw(st.sampled_from(["", " ", "-", "  ", " - ", "—"]))
     style = draw(st.sampled_from(["fours", "6-8-4", "random"]))
     if style == "fours":
         groups = [number[i:i + 4] for i in range(0, len(number), 4)]
@@ -193,7 +193,7 @@ def test_the_issue_example_is_masked_exactly() -> None:
 
 
 def test_ordinary_text_dates_case_numbers_and_small_numbers_are_kept() -> None:
-    for text in ("路灯不亮,已有3天。", "2026-12-07 下午发现", "已与 AJ-20261207-0001 合并处理。",
+    for text in ("路灯不亮,已有3天。", "2026-12-07 下午发现", "2026-12-07 10:30 发现", "已与 AJ-20261207-0001 合并处理。",
                  "望江路100号门口", "共12户受影响", "约50米长的围挡"):
         assert public_text(text) == text
 
