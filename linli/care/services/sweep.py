@@ -12,7 +12,7 @@ Populations are selected by the database (rules compiled to queries) and written
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -109,7 +109,7 @@ def _insert_select(model: type[DjangoModel], qs: QuerySet[Any, Any]) -> int:
         return max(int(cursor.rowcount), 0)
 
 
-def _insert_rows(model: type[DjangoModel], fields: list[str], rows: list[tuple[object, ...]]) -> int:
+def _insert_rows(model: type[DjangoModel], fields: list[str], rows: Sequence[Sequence[object]]) -> int:
     """Plain tuples already in database form (see :func:`_db`): COPY on PostgreSQL, one
     ``executemany`` on SQLite (``core.bulk`` converts cell by cell, too slow for 10⁵ rows)."""
     if connection.vendor == "postgresql" or not rows:
@@ -157,39 +157,47 @@ def _policy_names() -> dict[str, str]:
 
 def _step_policies(on: date, actor: Actor) -> int:
     """Eligible-but-not-receiving → recommendations; receiving-but-not-eligible and dead
-    holders → review items; recommendations no longer true are closed."""
-    now, names, written = timezone.now(), _policy_names(), 0
+    holders → review items; recommendations no longer true are closed.
+
+    Per policy the database selects the eligible persons' ids with the compiled rule (one
+    scan); the differences with the holders and the open items are set operations here.
+    (As correlated subqueries, PostgreSQL rebuilt the rule's hashed subplans per row.)"""
+    names, written = _policy_names(), 0
+    now, day = _db(timezone.now()), _db(on)
+    persons = Person.objects.order_by()
     for version in versions_in_force(on):
         policy = version.policy
-        eligible = Person.objects.order_by().filter(rule_to_q(version.rule, on=on), is_deceased=False)
-        receiving = Exists(Benefit.objects.filter(benefits_held_q(on), person=OuterRef("pk"), policy=policy))
-        candidates = eligible.exclude(receiving)
+        eligible = set(persons.filter(rule_to_q(version.rule, on=on), is_deceased=False)
+                       .values_list("pk", flat=True).iterator(chunk_size=50000))
+        held = list(Benefit.objects.order_by().filter(benefits_held_q(on), policy=policy)
+                    .values_list("pk", "person_id", "person__is_deceased"))
+        receiving = {person_id for _pk, person_id, _dead in held}
+        candidates = eligible - receiving
+        open_recs = dict(Recommendation.objects.order_by().filter(
+            policy=policy, kind=RecommendationKind.ELIGIBLE, status=ItemStatus.OPEN).values_list("person_id", "pk"))
         described = rule_describe(version.rule, policy_names=names)
         reason = (_("符合《%(p)s》条件（%(r)s），但未享受") % {"p": policy.name, "r": described})[:500]
-        fresh = candidates.exclude(Exists(Recommendation.objects.filter(
-            person=OuterRef("pk"), policy=policy, kind=RecommendationKind.ELIGIBLE, status=ItemStatus.OPEN)))
-        written += _insert_select(Recommendation, fresh.annotate(
-            c_person_id=Cast("pk", IntegerField()), c_policy_id=Value(policy.pk), c_kind=Value(RecommendationKind.ELIGIBLE),
-            c_reason=Value(reason), c_status=Value(ItemStatus.OPEN), c_found_on=Value(on, output_field=DateField()),
-            **_stamp(now)))
-        Recommendation.objects.filter(policy=policy, kind=RecommendationKind.ELIGIBLE, status=ItemStatus.OPEN).exclude(
-            person__in=candidates.values("pk")).update(status=ItemStatus.DONE, updated_at=now)
-        held = Benefit.objects.filter(benefits_held_q(on), policy=policy)
+        fresh = [(pk, policy.pk, str(RecommendationKind.ELIGIBLE), reason, str(ItemStatus.OPEN), day, now, now)
+                 for pk in sorted(candidates - open_recs.keys())]
+        written += _insert_rows(Recommendation, ["person", "policy", "kind", "reason", "status", "found_on",
+                                                 "created_at", "updated_at"], fresh)
+        stale = [pk for person_id, pk in open_recs.items() if person_id not in candidates]
+        for first in range(0, len(stale), 5000):
+            Recommendation.objects.filter(pk__in=stale[first:first + 5000]).update(
+                status=ItemStatus.DONE, updated_at=timezone.now())
+        open_reviews = set(ReviewItem.objects.order_by().filter(benefit__policy=policy, status=ItemStatus.OPEN)
+                           .values_list("benefit_id", "reason_kind"))
         not_eligible = (_("享受《%(p)s》，但已不符合条件（%(r)s）") % {"p": policy.name, "r": described})[:500]
-        written += _review_insert(held.exclude(person__in=eligible.values("pk")).filter(person__is_deceased=False),
-                                  ReviewReason.NOT_ELIGIBLE, not_eligible, on, now)
-        dead = _("享受《%(p)s》，但本人已故") % {"p": policy.name}
-        written += _review_insert(held.filter(person__is_deceased=True), ReviewReason.DECEASED, dead, on, now)
+        dead_reason = _("享受《%(p)s》，但本人已故") % {"p": policy.name}
+        reviews = []
+        for pk, person_id, dead in held:
+            kind, text = ((ReviewReason.DECEASED, dead_reason) if dead else
+                          (ReviewReason.NOT_ELIGIBLE, not_eligible) if person_id not in eligible else (None, ""))
+            if kind is not None and (pk, kind) not in open_reviews:
+                reviews.append((person_id, pk, str(kind), text, str(ItemStatus.OPEN), day, now, now))
+        written += _insert_rows(ReviewItem, ["person", "benefit", "reason_kind", "reason", "status", "found_on",
+                                             "created_at", "updated_at"], reviews)
     return written
-
-
-def _review_insert(benefits: QuerySet[Benefit], kind: str, reason: str, on: date, now: Any) -> int:
-    fresh = benefits.exclude(Exists(ReviewItem.objects.filter(benefit=OuterRef("pk"), reason_kind=kind,
-                                                             status=ItemStatus.OPEN)))
-    return _insert_select(ReviewItem, fresh.annotate(
-        c_person_id=Cast("person_id", IntegerField()), c_benefit_id=Cast("pk", IntegerField()), c_reason_kind=Value(kind),
-        c_reason=Value(reason), c_status=Value(ItemStatus.OPEN), c_found_on=Value(on, output_field=DateField()),
-        **_stamp(now)))
 
 
 def _step_birthdays(on: date, actor: Actor) -> int:

@@ -131,3 +131,18 @@ def test_overdue_visits_are_flagged(tree: Tree, seeded: None) -> None:
     sweep_run(on=ON + timedelta(days=3))
     due.refresh_from_db()
     assert due.overdue
+
+
+def test_linli_care_sweep_command_runs_the_day_and_names_the_counts(tree: Tree, seeded: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from linli.cli import parse
+
+    make_person(tree.grid_a1.pk, birth=shift_years(ON, 81), hukou="local")
+    out = StringIO()
+    call_command("linli_care", "sweep", "--on", ON.isoformat(), stdout=out)
+    assert "care sweep 2026-06-15: done" in out.getvalue()
+    assert "policies 1" in out.getvalue()
+    assert parse(["care", "sweep", "--on", "2026-06-15"]).rest == ["--on", "2026-06-15"]
