@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -41,6 +42,23 @@ def search_results(query: str) -> list[ServiceItem]:
     return [found[pk] for pk in ids if pk in found]
 
 
+GROUP_PREVIEW = 6
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    """One department's items on the catalogue page (``items`` may be the first few of ``total``)."""
+
+    name: str
+    department_id: int
+    items: list[ServiceItem]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
 @staff_only
 @require_GET
 def item_index(request: StaffRequest) -> HttpResponse:
@@ -53,12 +71,17 @@ def item_index(request: StaffRequest) -> HttpResponse:
         items = items.filter(department_id=int(department))
     if level in ItemLevel.values:
         items = items.filter(level=level)
-    groups: dict[str, list[ServiceItem]] = {}
+    groups: dict[tuple[str, int], list[ServiceItem]] = {}
     for item in items:
-        groups.setdefault(item.department.name, []).append(item)
+        groups.setdefault((item.department.name, item.department_id), []).append(item)
+    # Without a department chosen, each department shows its first few items and a link to
+    # the rest, under an index of anchors: the whole catalogue on one page is 14,000 px tall.
+    whole = department.isdigit()
+    listed = [ItemGroup(name=name, department_id=pk, items=group if whole else group[:GROUP_PREVIEW],
+                        total=len(group)) for (name, pk), group in sorted(groups.items())]
     return render(request, "catalogue/item_list.html", {
         "query": query, "hits": search_results(query) if query else [],
-        "groups": sorted(groups.items()), "departments": departments,
+        "groups": listed, "departments": departments, "show_index": not whole and len(listed) > 1,
         "department": department, "level": level, "levels": ItemLevel.choices,
         "can_edit": request.user.role in EDITOR_ROLES,
         "person_id": request.GET.get("person", ""),

@@ -155,3 +155,10 @@ def test_age_filter_matches_the_home_page_count(registry, users):
     counts = selectors.registry_counts_for_user(user=users.street, on=ON)
     listed = person_list_for_user(user=users.street, filters=PersonFilter(age_min=60), on=ON)
     assert listed.count() == counts["elders"]
+
+
+def test_searching_a_key_population_offers_its_list(client: Client, registry, users):
+    client.force_login(users.community_a)
+    body = client.get(reverse("web:search"), {"q": "独居老人"}).content.decode()
+    assert f'href="{reverse("web:persons")}?tag=living_alone_elder"' in body
+    assert 'data-testid="search-empty"' not in body

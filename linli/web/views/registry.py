@@ -6,11 +6,13 @@ import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
@@ -80,6 +82,16 @@ def _is_htmx_fragment(request: StaffRequest) -> bool:
             and request.headers.get("HX-History-Restore-Request") != "true")
 
 
+def _tag_named(query: str) -> tuple[str, str] | None:
+    """(label, list URL) when the query names a key population ("独居老人"): its list is
+    what the clerk is after, not persons of that name."""
+    wanted = query.replace(" ", "").lower()
+    for value, label in TagKind.choices:
+        if wanted and wanted in (str(label).replace(" ", "").lower(), value):
+            return str(label), f"{reverse('web:persons')}?{urlencode({'tag': value})}"
+    return None
+
+
 @staff_required
 @require_GET
 def search(request: StaffRequest) -> HttpResponse:
@@ -106,7 +118,7 @@ def search(request: StaffRequest) -> HttpResponse:
     context = {
         "form": form, "query": query, "error": error,
         "rows": [(person, kinds.get(person.pk, [])) for person in results],
-        "page_number": number, "has_more": has_more,
+        "page_number": number, "has_more": has_more, "tag_list": _tag_named(query),
         "first_number": (number - 1) * SEARCH_LIMIT + 1,
         "last_number": (number - 1) * SEARCH_LIMIT + len(results),
     }
