@@ -77,6 +77,9 @@ EVENT_TYPES: Final[dict[str, EventType]] = {e.code: e for e in (
               ("账号登录受限", "账号{username}因多次登录失败被暂时限制至{until};如非本人操作请联系管理员"),
               ("Sign-in locked", ("Account {username} is locked until {until} after failed sign-ins; "
                                  "tell an administrator if this was not you")), Level.LEVEL1),
+    EventType("care.work_orders", ("count", "due"),
+              ("民生服务工单", "您有{count}张新的民生服务工单,最早须于{due}前办理"),
+              ("Care work orders", "{count} new care work orders for you, the first due by {due}")),
     EventType("broadcast.emergency", ("area", "message"),
               ("紧急通知", "【{area}】{message}"),
               ("Emergency", "[{area}] {message}"), Level.EMERGENCY),

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +47,7 @@ from linli.cases.services import PhotoInput, case_open, photo_check
 from linli.core.actors import Actor, SystemActor, actor_label
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.services import audit_record
+from linli.notify.services import notification_enqueue
 from linli.registry.models import Person
 
 logger = logging.getLogger(__name__)
@@ -246,15 +248,26 @@ def care_access_record(*, actor: Actor, person: Person, request_id: str = "") ->
 
 # --- work orders -------------------------------------------------------------------------
 
-def work_order_notification_send(*, work_order_ids: Sequence[int]) -> None:
-    """Tell the assigned grid workers about new work orders.
-
-    The hook for the notification app (``linli.notify``, being built in parallel): it is to
-    put one message per work order in the notification outbox. Until it is wired, nothing
-    is sent; the orders appear on the grid worker's "today" page, which is where they are
-    worked from. Called on commit by the sweep.
-    """
-    logger.info("care: %d new work orders (notification outbox not wired yet)", len(work_order_ids))
+def work_order_notification_send(*, work_order_ids: Sequence[int]) -> int:
+    """One inbox notification per grid worker for their new work orders (count and the
+    earliest deadline), in the caller's transaction: a sweep step that rolls back tells
+    nobody, and a resumed step finds its orders already announced (the dedup key is the
+    run's first order). Returns how many notifications are new."""
+    if not work_order_ids:
+        return 0
+    per_worker: dict[int, list[date]] = {}
+    for assignee_id, due_on in WorkOrder.objects.filter(pk__in=list(work_order_ids), assignee__isnull=False) \
+            .values_list("assignee_id", "due_on"):
+        per_worker.setdefault(assignee_id, []).append(due_on)
+    first = min(work_order_ids)
+    written = 0
+    for assignee_id, dues in per_worker.items():
+        written += notification_enqueue(
+            recipient_ids=[assignee_id], event_type="care.work_orders",
+            variables={"count": len(dues), "due": min(dues).isoformat()},
+            dedup_key=f"care:work-orders:{first}:{assignee_id}", object_type="care.WorkOrder",
+            link=reverse("care:today"))
+    return written
 
 
 def work_order_close(*, work_order: WorkOrder, actor: Actor) -> WorkOrder:

@@ -246,7 +246,7 @@ def _step_expiry(on: date, actor: Actor) -> int:
     created = WorkOrder.objects.bulk_create(orders, batch_size=2000)
     ids = [o.pk for o in created if o.pk is not None]
     if ids:
-        transaction.on_commit(lambda: work_order_notification_send(work_order_ids=ids))
+        work_order_notification_send(work_order_ids=ids)  # in the step's transaction (outbox)
     return len(orders)
 
 
