@@ -66,6 +66,11 @@ def test_sweep_finds_eligible_expiring_dead_and_grades_elders(tree: Tree, users:
     assert order.assignee_id == users.grid_worker_a1.pk
     assert order.due_on == ON + timedelta(days=13)
     assert "到期" in order.reason
+    # and its worker was told through the outbox, once, with the count and the deadline
+    from linli.notify.models import Notification
+
+    told = Notification.objects.get(recipient=users.grid_worker_a1, event_type="care.work_orders")
+    assert (ON + timedelta(days=13)).isoformat() in told.body
     # the elder is red (alone and grade-1 disabled), and a visit is due today
     level = ElderLevel.objects.get(person=elder)
     assert level.colour == "red"
