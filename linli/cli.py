@@ -139,6 +139,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    _manage("linli_devices", "ingest", *args.rest)
+    return 0
+
+
 def cmd_upgrade(args: argparse.Namespace) -> int:
     _manage("linli_upgrade", *args.rest)
     return 0
@@ -276,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     care.add_argument("action", choices=["sweep", "seed"])
     add("devices", cmd_devices, "devices: linli devices ingest | sweep [--every N] | simulate",
         passthrough=True, own_help=False)
+    add("ingest", cmd_ingest, "the MQTT ingestor (same as `linli devices ingest`)", passthrough=True)
     return parser
 
 

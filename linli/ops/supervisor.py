@@ -28,7 +28,7 @@ from linli.ops.workflow import STABLE_SECONDS, restart_delay
 # name, `linli` subcommand: the daemons every site runs besides web and task workers.
 DAEMONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("relay", ("notify", "relay")),  # the notification relay (linli/notify/relay.py)
-    ("ingest", ("devices", "ingest")),  # MQTT ingestor (linli.devices)
+    ("ingest", ("ingest",)),  # MQTT ingestor (linli.devices)
     ("devices-sweep", ("devices", "sweep", "--every", "60")),  # absence and heartbeat checks
 )
 POLL_SECONDS: Final = 0.2
