@@ -18,10 +18,12 @@ from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.accounts.models import User
+from linli.accounts.choices import Role
+from linli.accounts.models import AreaAssignment, User
 from linli.accounts.selectors import scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.services import case_open
@@ -42,6 +44,8 @@ from linli.devices.choices import (
 )
 from linli.devices.models import Alarm, DeadLetter, Device, Reading
 from linli.geo.models import Area
+from linli.notify.choices import Level as NotifyLevel
+from linli.notify.services import notification_enqueue
 from linli.registry.choices import TagKind
 from linli.registry.models import Person, Room
 
@@ -108,16 +112,25 @@ def device_register(
 # --- Notification hook ------------------------------------------------------------------
 
 
-def alarm_notify_responsible(*, alarm_id: int) -> None:
-    """Tell the responsible grid worker and the family about a new alarm.
-
-    NOT WIRED YET: the notification app (``linli.notify``) is being built in parallel and is
-    not on main; the lead connects this function to its outbox. Until then it only logs.
-    The case an alarm opens is already announced to its dispatch target by the cases app
-    (``linli.cases.tasks.case_notify``); this hook is for the people of the alarm itself.
-    Called on commit, once per new alarm (never for a folded repeat).
-    """
-    logger.info("devices: alarm %s raised; notification of the grid worker/family not wired yet", alarm_id)
+def alarm_notify_responsible(*, alarm_id: int) -> int:
+    """Tell the grid's workers (A and B 角) about a new alarm through the outbox, in the
+    alarm's transaction; level-1 alarms ignore quiet hours. The message names the kind and
+    the grid, never the person (SMS and push leave the intranet). The case an alarm opens is
+    announced to its dispatch target by the cases app. Families have no contact record in
+    the registry yet, so they are not told. Returns how many notifications are new."""
+    alarm = Alarm.objects.select_related("grid").get(pk=alarm_id)
+    workers = list(AreaAssignment.objects.filter(
+        area_id=alarm.grid_id, user__role=Role.GRID_WORKER, user__is_active=True,
+    ).values_list("user_id", flat=True).distinct())
+    if not workers:
+        return 0
+    return notification_enqueue(
+        recipient_ids=workers, event_type="devices.alarm",
+        variables={"kind": str(AlarmKind(alarm.kind).label), "grid": alarm.grid.name},
+        dedup_key=f"devices.alarm:{alarm.pk}", object_type="devices.Alarm", object_id=alarm.pk,
+        link=reverse("devices:alarm", args=[alarm.pk]),
+        level=NotifyLevel.LEVEL1 if alarm.level == 1 else NotifyLevel.NORMAL,
+    )
 
 
 # --- Alarms -----------------------------------------------------------------------------
@@ -196,8 +209,7 @@ def _alarm_raise(item: AlarmInput) -> tuple[Alarm, bool]:
         alarm.case = case
         Alarm.objects.filter(pk=alarm.pk).update(case=case)
     if item.kind != AlarmKind.SILENT:
-        alarm_id = alarm.pk
-        transaction.on_commit(lambda: alarm_notify_responsible(alarm_id=alarm_id))
+        alarm_notify_responsible(alarm_id=alarm.pk)  # in the alarm's transaction (outbox)
     return alarm, True
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from datetime import timedelta
 
 import pytest
@@ -171,12 +170,18 @@ def test_camera_events_fold_per_camera_zone_and_label_and_close_on_timeout(flat,
     assert report.cameras_closed == 2
 
 
-def test_the_notification_hook_runs_once_per_new_alarm_after_commit(flat, caplog, django_capture_on_commit_callbacks):
-    with caplog.at_level(logging.INFO, logger="linli.devices.services"), \
-            django_capture_on_commit_callbacks(execute=True):
-        ingest_batch([smoke(flat.smoke, "m-1"), smoke(flat.smoke, "m-2")])
-    hooks = [r for r in caplog.records if "not wired yet" in r.getMessage()]
-    assert len(hooks) == 1
+def test_a_new_alarm_tells_the_grid_workers_once_through_the_outbox(flat, users):
+    from linli.notify.choices import Level
+    from linli.notify.models import Notification
+
+    # two smoke messages: one alarm (the second folds into it), one level-1 notification each
+    ingest_batch([smoke(flat.smoke, "m-1"), smoke(flat.smoke, "m-2")])
+    told = Notification.objects.filter(event_type="devices.alarm")
+    assert told.filter(recipient=users.grid_worker_a1).count() == 1
+    assert {n.level for n in told} == {Level.LEVEL1}
+    assert "烟" in told.get(recipient=users.grid_worker_a1).body
+    # nobody of another grid hears of it
+    assert not told.filter(recipient=users.grid_worker_b1).exists()
 
 
 def test_acknowledge_then_handle_and_another_area_cannot(flat, users):
