@@ -17,6 +17,7 @@ from linli.cases.api_reveal import router as cases_reveal_router
 from linli.catalogue.api import router as catalogue_router
 from linli.core.errors import ApplicationError, ErrorCode
 from linli.fusion.api import router as fusion_router
+from linli.notify.api import router as notify_router
 from linli.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -32,6 +33,7 @@ api.add_router("/services", catalogue_router)
 api.add_router("/", cases_router)
 api.add_router("/", cases_reveal_router)
 api.add_router("/", fusion_router)
+api.add_router("/", notify_router)
 
 
 @api.exception_handler(ApplicationError)

@@ -53,8 +53,11 @@ class Notification(OneLabelDisplay, models.Model):
             models.UniqueConstraint(fields=["recipient", "dedup_key"], name="notify_notification_dedup"),
         ]
         indexes: ClassVar[list[models.Index]] = [
-            # The bell: COUNT(*) of one user's unread rows, an index-only range scan.
-            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notify_unread_idx"),
+            # The bell: COUNT(*) of one user's unread rows, an index-only range scan. read_at is
+            # in the key although always NULL here: SQLite's planner otherwise preferred the
+            # inbox index and read 100,000 rows of a busy user (60 ms instead of 0.3 ms).
+            models.Index(fields=["recipient", "read_at"], condition=Q(read_at__isnull=True),
+                         name="notify_unread_idx"),
             models.Index(fields=["recipient", "-created_at"], name="notify_inbox_idx"),
         ]
 

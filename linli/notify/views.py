@@ -11,6 +11,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
@@ -21,8 +22,9 @@ from linli.notify.events import EVENT_TYPES
 from linli.notify.models import Notification
 
 staff_required = staff_view()
-KINDS = (("case", "事件"), ("application", "办件"), ("fusion", "数据核实"), ("accounts", "账号安全"),
-         ("broadcast", "紧急通知"))
+KINDS = (("case", gettext_lazy("事件")), ("application", gettext_lazy("办件")),
+         ("fusion", gettext_lazy("数据核实")), ("accounts", gettext_lazy("账号安全")),
+         ("broadcast", gettext_lazy("紧急通知")))
 
 
 @staff_required
@@ -33,7 +35,7 @@ def inbox(request: StaffRequest) -> HttpResponse:
                                      dict(KINDS) else "")
     page = Paginator(selectors.inbox_for_user(user=request.user, filters=filters), 30).get_page(request.GET.get("page"))
     return render(request, "notify/inbox.html", {
-        "page": page, "filters": filters, "kinds": [(k, _(label)) for k, label in KINDS],
+        "page": page, "filters": filters, "kinds": KINDS,
     })
 
 

@@ -146,7 +146,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='notification',
-            index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient'], name='notify_unread_idx'),
+            index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient', 'read_at'], name='notify_unread_idx'),
         ),
         migrations.AddIndex(
             model_name='notification',

@@ -120,19 +120,19 @@ def _run(tmp_path: Path, *, sms: str, gateway_args: list[str], idempotent: bool)
     try:
         # when a relay is killed with SIGKILL in the middle of its work …
         relays.append(Child(relay_argv, env=env, log=tmp_path / "relay-1.out"))
-        _wait(lambda: len(_gateway_log(log)) >= COUNT // 4, timeout=120, what="the first quarter")
+        _wait(lambda: len(_gateway_log(log)) >= COUNT // 4, timeout=300, what="the first quarter")
         relays[0].kill()
         killed_at = len(_gateway_log(log))
         # … and two relays are started in its place (they share the work by claims)
         relays += [Child(relay_argv, env=env, log=tmp_path / f"relay-{n}.out") for n in (2, 3)]
         if connection.vendor == "postgresql":
             # … and the database drops their connections once (as a restart does)
-            _wait(lambda: len(_gateway_log(log)) >= COUNT // 2, timeout=120, what="half")
+            _wait(lambda: len(_gateway_log(log)) >= COUNT // 2, timeout=300, what="half")
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
                                "AND pid <> pg_backend_pid()", [connection.settings_dict["NAME"]])
         _wait(lambda: all(state in (DeliveryState.SENT, DeliveryState.DEAD) for _k, state, _e in _states(url)),
-              timeout=240, what="every delivery settled")
+              timeout=480, what="every delivery settled")
     finally:
         for child in relays[1:]:
             child.stop()

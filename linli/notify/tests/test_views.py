@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -100,3 +102,16 @@ def test_a_dead_letter_is_listed_and_resent(users):
     assert "13800138000" not in page
     client.post(f"/notifications/outbox/{Delivery.objects.get().pk}/resend/", {"reason": "号码已更正"})
     assert Delivery.objects.get().state == DeliveryState.PENDING
+
+
+def test_the_api_lists_the_callers_own_inbox_and_marks_read(users: Any) -> None:
+    _notify([users.street.pk, users.community_a.pk])
+    client = _client(users.street)
+    body = client.get("/api/v1/notifications").json()
+    assert (body["count"], body["unread"]) == (1, 1)
+    assert body["items"][0]["link"] == "/cases/1/"
+    mine = body["items"][0]["id"]
+    theirs = Notification.objects.get(recipient=users.community_a).pk
+    assert client.post(f"/api/v1/notifications/{theirs}/read").status_code == 404
+    assert client.post(f"/api/v1/notifications/{mine}/read").json() == {"unread": 0}
+    assert client.get("/api/v1/notifications/unread-count").json() == {"unread": 0}
