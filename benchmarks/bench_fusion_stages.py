@@ -122,7 +122,7 @@ def main() -> None:
             cpu["match"] += time.process_time() - lap_cpu
         if profiler is not None:
             profiler.disable()
-        rows += read.rows
+        rows += read.frame.height
         for stage, value in took.items():
             seconds[stage] += value
         print(f"{code:10s} {read.rows:>9,} rows  " + "  ".join(f"{k} {v:6.2f} s" for k, v in took.items()),
