@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -120,7 +121,7 @@ class SecurityHeadersMiddleware:
     def _refuse_api_body(self, request: HttpRequest) -> HttpResponse | None:
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in v for v in values):
-                return _json_error(422, "invalid", "不能包含空字符 (U+0000)", name.replace("\x00", ""))
+                return _json_error(422, "invalid", _("不能包含空字符 (U+0000)"), name.replace("\x00", ""))
         if request.method not in {"POST", "PUT", "PATCH"}:
             return None
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -128,9 +129,9 @@ class SecurityHeadersMiddleware:
         limit = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE if kind == _JSON
                  else int(getattr(settings, "LINLI_API_MAX_BODY_MB", 50)) << 20)
         if limit is not None and length > limit:
-            return _json_error(413, "too_large", f"请求体过大(上限 {limit // 1024} KB)")
+            return _json_error(413, "too_large", _("请求体过大(上限 %(kb)s KB)") % {"kb": limit // 1024})
         if length and kind not in _BODY_TYPES:
-            return _json_error(400, "invalid", "请求体须为 application/json 或 multipart/form-data", None)
+            return _json_error(400, "invalid", _("请求体须为 application/json 或 multipart/form-data"), None)
         if kind == _JSON and length:
             try:
                 body = json.loads(request.body)
@@ -138,9 +139,9 @@ class SecurityHeadersMiddleware:
                 return None  # the API answers a malformed body itself
             field = _null_byte_at(body)
             if field is not None:
-                return _json_error(422, "invalid", "不能包含空字符 (U+0000)", field)
+                return _json_error(422, "invalid", _("不能包含空字符 (U+0000)"), field)
         elif kind == "multipart/form-data":
             for name, values in request.POST.lists():
                 if "\x00" in name or any("\x00" in v for v in values):
-                    return _json_error(422, "invalid", "不能包含空字符 (U+0000)", name.replace("\x00", ""))
+                    return _json_error(422, "invalid", _("不能包含空字符 (U+0000)"), name.replace("\x00", ""))
         return None
