@@ -13,6 +13,7 @@ from linli.accounts.auth import StaffSessionAuth
 from linli.accounts.auth import principal_of as _principal
 from linli.accounts.models import User
 from linli.core.errors import NotFound, PermissionDenied
+from linli.core.params import Id, Limit, Offset
 from linli.notify import selectors, services
 
 router = Router(tags=["notifications"], auth=[StaffSessionAuth()])
@@ -49,8 +50,8 @@ def _user(request: HttpRequest) -> User:
 
 
 @router.get("/notifications", response=InboxOut)
-def inbox(request: HttpRequest, *, unread: bool = False, kind: str = "", limit: int = 50,
-          offset: int = 0) -> dict[str, Any]:
+def inbox(request: HttpRequest, *, unread: bool = False, kind: str = "", limit: Limit = 50,
+          offset: Offset = 0) -> dict[str, Any]:
     user = _user(request)
     rows = selectors.inbox_for_user(user=user, filters=selectors.InboxFilters(unread=unread, event_prefix=kind))
     limit = max(1, min(limit, 200))
@@ -64,7 +65,7 @@ def unread_count(request: HttpRequest) -> dict[str, int]:
 
 
 @router.post("/notifications/{notification_id}/read", response=UnreadOut)
-def read(request: HttpRequest, notification_id: int) -> dict[str, int]:
+def read(request: HttpRequest, notification_id: Id) -> dict[str, int]:
     user = _user(request)
     if not services.notification_read(user=user, notification_id=notification_id) and not \
             selectors.inbox_for_user(user=user).filter(pk=notification_id).exists():
