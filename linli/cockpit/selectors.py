@@ -316,8 +316,8 @@ def area_roster_page_for_user(
         Person.objects.filter(household_id__in=list(by_id), building_id__in=ids, is_deceased=False)
         .order_by("household_id", "id").values_list("id", "name", "phone_masked", "household_id")
     ):
-        kinds = workflow.sorted_kinds(member_kinds.get(person_id, ()))
-        by_id[household_id].members.append(RosterMember(person_id, name, phone, None, kinds))
+        own = workflow.sorted_kinds(member_kinds.get(person_id, ()))
+        by_id[household_id].members.append(RosterMember(person_id, name, phone, None, own))
     for household in page:
         household.kinds = workflow.sorted_kinds(k for m in household.members for k in m.kinds)
         household.members.sort(key=lambda m: min((rank[k] for k in m.kinds), default=workflow.NOT_VULNERABLE))

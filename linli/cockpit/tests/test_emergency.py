@@ -223,3 +223,29 @@ def test_json_pages_the_same_households_vulnerable_first(em: Emergency) -> None:
                       content_type="application/json")
     assert bad.status_code == 400
     assert bad.json()["field"] == "limit"
+
+
+def test_start_notifies_each_responsible_worker_once_in_the_same_transaction(
+        em: Emergency, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linli.notify.models import Notification
+
+    incident = start(em)
+    sent = Notification.objects.filter(event_type="cockpit.incident_task").order_by("recipient__username")
+    assert {n.recipient for n in sent} == {em.users.grid_worker_a1, em.users.grid_worker_b1}
+    assert sent.count() == 2
+    a1 = sent.get(recipient=em.users.grid_worker_a1)
+    assert a1.level == "emergency"
+    assert a1.link == reverse("cockpit:check", args=[incident.pk])
+    assert "望江路12号火情" in a1.body
+    assert "4户" in a1.body
+    assert not IncidentTask.objects.filter(incident=incident, notified_at__isnull=True).exists()
+
+    # a failure after the enqueue (here the audit write) leaves neither incident nor message
+    def broken_audit(**kwargs: Any) -> None:
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(services, "audit_record", broken_audit)
+    with pytest.raises(RuntimeError):
+        services.incident_start(actor=em.users.street, title="第二次", shape=SHAPE)
+    assert Incident.objects.count() == 1
+    assert Notification.objects.filter(event_type="cockpit.incident_task").count() == 2
