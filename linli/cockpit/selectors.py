@@ -267,19 +267,20 @@ def area_roster_page_for_user(
     _ring, buildings = _area(user, shape, building_ids)
     ids = [b.pk for b in buildings]
     order = {b.pk: i for i, b in enumerate(buildings)}  # buildings come sorted by address
-    # Residents counted and ranked only where their household lives inside the area.
-    residents_in = Person.objects.filter(building_id__in=ids, is_deceased=False,
-                                         household__room__building_id__in=ids)
+    # Residents counted only where their household lives inside the area; ranking may skip
+    # that join, a household elsewhere drops out when the households are read.
+    living = Person.objects.filter(building_id__in=ids, is_deceased=False, household_id__isnull=False)
+    residents_in = living.filter(household__room__building_id__in=ids)
     member_kinds: dict[int, set[str]] = defaultdict(set)
     household_of: dict[int, int] = {}
     for person_id, household_id, kind in (
         PersonTag.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on,
-                                 person__in=residents_in, kind__in=workflow.EMERGENCY_TAGS)
+                                 person__in=living, kind__in=workflow.EMERGENCY_TAGS)
         .values_list("person_id", "person__household_id", "kind")
     ):
         member_kinds[person_id].add(kind)
         household_of[person_id] = household_id
-    for person_id, household_id in residents_in.filter(birth_date__gt=_child_cutoff(on)).values_list(
+    for person_id, household_id in living.filter(birth_date__gt=_child_cutoff(on)).values_list(
             "id", "household_id"):
         member_kinds[person_id].add(workflow.CHILD)
         household_of[person_id] = household_id
