@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -99,15 +100,35 @@ class Roster:
     workers: dict[int, User]
 
 
+@dataclass(frozen=True)
+class AreaBuilding:
+    pk: int
+    address: str
+    name: str
+    lon: float
+    lat: float
+    grid_id: int
+
+
 def _buildings_in(grid_ids: Sequence[int], ring: workflow.Ring | None, building_ids: Sequence[int] | None
-                  ) -> list[Building]:
-    rows = Building.objects.filter(grid_id__in=grid_ids).only(
-        "id", "address", "name", "lon", "lat", "grid_id").order_by("address", "id")
+                  ) -> list[AreaBuilding]:
+    """Buildings of the caller's grids inside the ring (or picked), ordered by address.
+
+    The box goes to SQL alone so that the (lon, lat) index answers it; the scope and the
+    exact polygon are then checked on the few dozen rows it returns.
+    """
+    columns = ("id", "address", "name", "lon", "lat", "grid_id")
     if building_ids is not None or ring is None:
-        return list(rows.filter(pk__in=building_ids or []))
-    west, south, east, north = workflow.ring_bbox(ring)
-    boxed = rows.filter(lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north)
-    return [b for b in boxed if workflow.point_in_ring(b.lon, b.lat, ring)]
+        rows = Building.objects.filter(pk__in=building_ids or []).values_list(*columns)
+    else:
+        west, south, east, north = workflow.ring_bbox(ring)
+        rows = Building.objects.filter(lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
+                                       ).values_list(*columns)
+    allowed = set(grid_ids)
+    found = [AreaBuilding(*row) for row in rows.order_by() if row[5] in allowed]
+    if ring is not None and building_ids is None:
+        found = [b for b in found if workflow.point_in_ring(b.lon, b.lat, ring)]
+    return sorted(found, key=lambda b: (b.address, b.pk))
 
 
 def responsible_workers(grid_ids: Sequence[int]) -> dict[int, User]:
@@ -121,12 +142,9 @@ def responsible_workers(grid_ids: Sequence[int]) -> dict[int, User]:
     return workers
 
 
-def area_roster_for_user(
-    *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
-) -> Roster:
-    """The households inside a drawn shape or among picked buildings, within the caller's scope."""
+def _area(user: Principal, shape: object, building_ids: Sequence[int] | None
+          ) -> tuple[workflow.Ring, list[AreaBuilding]]:
     scope = registry_scope(user)
-    on = on or timezone.localdate()
     ring: workflow.Ring | None = None
     if building_ids is not None:
         if not building_ids:
@@ -138,6 +156,15 @@ def area_roster_for_user(
     buildings = _buildings_in(sorted(scope.grid_ids), ring, building_ids)
     if ring is None:
         ring = workflow.points_ring([(b.lon, b.lat) for b in buildings]) if buildings else []
+    return ring, buildings
+
+
+def area_roster_for_user(
+    *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
+) -> Roster:
+    """The households inside a drawn shape or among picked buildings, within the caller's scope."""
+    on = on or timezone.localdate()
+    ring, buildings = _area(user, shape, building_ids)
     ids = [b.pk for b in buildings]
     addresses = {b.pk: b.address for b in buildings}
     households: dict[int, RosterHousehold] = {}
@@ -195,6 +222,112 @@ def area_roster_for_user(
     vulnerable = sorted((h for h in flat if h.vulnerable), key=lambda h: h.priority)
     return Roster(ring=ring, buildings=roster_buildings, vulnerable=vulnerable, households=flat,
                   residents=residents, workers=workers)
+
+
+ROSTER_PAGE = 200
+ROSTER_PAGE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    """One screen of an area's households (the vulnerable first) with the totals of the area.
+
+    What a program or the command centre's first screen needs at once: the full counts, the
+    buildings with their grid worker, and ``limit`` households with their residents. Only
+    the residents of the page are read; ranking every household needs just the emergency
+    tags and the children, both a small part of the residents.
+    """
+
+    households: int
+    residents: int
+    vulnerable: int
+    buildings: list[AreaBuilding]
+    workers: dict[int, User]
+    page: list[RosterHousehold]
+    offset: int
+    next_offset: int | None
+
+
+def _child_cutoff(on: date) -> date:
+    """Born after this day means a child on ``on`` (same rule as ``workflow.is_child``)."""
+    year = on.year - workflow.CHILD_AGE
+    return on.replace(year=year) if not (on.month == 2 and on.day == 29) else date(year, 2, 28)
+
+
+def area_roster_page_for_user(
+    *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
+    offset: int = 0, limit: int = ROSTER_PAGE,
+) -> RosterPage:
+    """``area_roster_for_user`` for programs: the same households in the same priority, by pages."""
+    on = on or timezone.localdate()
+    if offset < 0:
+        raise ValidationFailed("offset", _("起始位置不能为负数"))
+    if not 1 <= limit <= ROSTER_PAGE_MAX:
+        raise ValidationFailed("limit", _("每页户数应在 1 到 %(max)s 之间") % {"max": ROSTER_PAGE_MAX})
+    _ring, buildings = _area(user, shape, building_ids)
+    ids = [b.pk for b in buildings]
+    order = {b.pk: i for i, b in enumerate(buildings)}  # buildings come sorted by address
+    # Residents counted only where their household lives inside the area; ranking may skip
+    # that join, a household elsewhere drops out when the households are read.
+    living = Person.objects.filter(building_id__in=ids, is_deceased=False, household_id__isnull=False)
+    residents_in = living.filter(household__room__building_id__in=ids)
+    member_kinds: dict[int, set[str]] = defaultdict(set)
+    household_of: dict[int, int] = {}
+    for person_id, household_id, kind in (
+        PersonTag.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on,
+                                 person__in=living, kind__in=workflow.EMERGENCY_TAGS)
+        .values_list("person_id", "person__household_id", "kind")
+    ):
+        member_kinds[person_id].add(kind)
+        household_of[person_id] = household_id
+    for person_id, household_id in living.filter(birth_date__gt=_child_cutoff(on)).values_list(
+            "id", "household_id"):
+        member_kinds[person_id].add(workflow.CHILD)
+        household_of[person_id] = household_id
+    rank = {kind: workflow.kind_rank(kind) for kind in workflow.PRIORITY_KINDS}
+    priority: dict[int, int] = {}
+    for person_id, kinds in member_kinds.items():
+        best = min(rank[k] for k in kinds)
+        household_id = household_of[person_id]
+        priority[household_id] = min(priority.get(household_id, workflow.NOT_VULNERABLE), best)
+    columns = ("id", "number", "room__number", "room__floor", "room__unit__number", "room__building_id", "grid_id")
+    all_households = Household.objects.filter(room__building_id__in=ids)
+
+    def entry(row: tuple[Any, ...]) -> RosterHousehold:
+        household = RosterHousehold(household_id=row[0], number=row[1], room_number=row[2], floor=row[3],
+                                    unit_number=row[4], building_id=row[5], grid_id=row[6])
+        household.priority = priority.get(household.household_id, workflow.NOT_VULNERABLE)
+        return household
+
+    def place(h: RosterHousehold) -> tuple[int, int, int, str, str]:
+        return order.get(h.building_id, 0), h.unit_number, h.floor, h.room_number, h.number
+
+    vulnerable = sorted((entry(row) for row in all_households.filter(pk__in=list(priority)).values_list(*columns)),
+                        key=lambda h: (h.priority, *place(h)))
+    page = vulnerable[offset:offset + limit]
+    if len(page) < limit:  # the rest, in building → unit → room order, straight from SQL
+        rest_offset = max(0, offset - len(vulnerable))
+        rest = (all_households.exclude(pk__in=list(priority))
+                .order_by("room__building__address", "room__building_id", "room__unit__number", "room__floor",
+                          "room__number", "number")
+                .values_list(*columns)[rest_offset:rest_offset + limit - len(page)])
+        page += [entry(row) for row in rest]
+    by_id = {h.household_id: h for h in page}
+    for person_id, name, phone, household_id in (
+        Person.objects.filter(household_id__in=list(by_id), building_id__in=ids, is_deceased=False)
+        .order_by("household_id", "id").values_list("id", "name", "phone_masked", "household_id")
+    ):
+        own = workflow.sorted_kinds(member_kinds.get(person_id, ()))
+        by_id[household_id].members.append(RosterMember(person_id, name, phone, None, own))
+    for household in page:
+        household.kinds = workflow.sorted_kinds(k for m in household.members for k in m.kinds)
+        household.members.sort(key=lambda m: min((rank[k] for k in m.kinds), default=workflow.NOT_VULNERABLE))
+    total = all_households.count()
+    end = offset + len(page)
+    return RosterPage(
+        households=total, residents=residents_in.count(), vulnerable=len(vulnerable), buildings=buildings,
+        workers=responsible_workers(sorted({b.grid_id for b in buildings})), page=page, offset=offset,
+        next_offset=end if end < total else None)
 
 
 def map_buildings_for_user(*, user: Principal) -> list[dict[str, object]]:

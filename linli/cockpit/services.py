@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +22,8 @@ from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
 from linli.core.errors import ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from linli.core.services import audit_record
 from linli.geo.models import Area
+from linli.notify.choices import Level
+from linli.notify.services import notification_enqueue
 from linli.registry.models import Person
 from linli.registry.services import person_reveal
 
@@ -33,15 +36,28 @@ def _require_operator(actor: User) -> None:
         raise PermissionDenied(_("只有社区、街道或区级指挥人员可以发起应急核查"))
 
 
-def incident_tasks_notify(*, incident: Incident, tasks: Sequence[IncidentTask]) -> int:
-    """Integration point for ``linli.notify`` (not on main yet); returns how many went out.
+INCIDENT_TASK_EVENT: Final = "cockpit.incident_task"
 
-    Today the task reaches the grid worker through their task page (/cockpit/tasks/) and
-    the phone check page. When the notification outbox exists, enqueue one message per task
-    here, inside the caller's transaction, and set ``notified_at``.
+
+def incident_tasks_notify(*, incident: Incident, tasks: Sequence[IncidentTask]) -> int:
+    """One emergency-level notification per task to its grid worker; returns how many are new.
+
+    Emergency level: quiet hours do not hold it back. Runs in the caller's transaction, so
+    an incident that fails to start leaves no message behind; ``notified_at`` records it.
     """
-    del incident, tasks
-    return 0
+    link = reverse("cockpit:check", args=[incident.pk])
+    sent = 0
+    for task in tasks:
+        sent += notification_enqueue(
+            recipient_ids=[task.worker_id], event_type=INCIDENT_TASK_EVENT,
+            variables={"title": incident.title, "households": task.households},
+            dedup_key=f"cockpit.incident:{incident.pk}:task:{task.worker_id}",
+            object_type=INCIDENT, object_id=incident.pk, link=link, level=Level.EMERGENCY)
+    now = timezone.now()
+    IncidentTask.objects.filter(pk__in=[t.pk for t in tasks]).update(notified_at=now)
+    for task in tasks:
+        task.notified_at = now
+    return sent
 
 
 def incident_start(
@@ -77,10 +93,9 @@ def incident_start(
         tasks = IncidentTask.objects.bulk_create([
             IncidentTask(incident=incident, worker_id=worker_id, households=n) for worker_id, n in per_worker.items()
         ])
-        notified = incident_tasks_notify(incident=incident, tasks=tasks)
+        incident_tasks_notify(incident=incident, tasks=tasks)
         audit_record(actor=actor, action="incident.start", target_type=INCIDENT, target_id=incident.pk,
                      fields=["polygon", "households", "tasks"], reason=title[:100], request_id=request_id)
-    del notified
     return incident
 
 

@@ -86,4 +86,8 @@ EVENT_TYPES: Final[dict[str, EventType]] = {e.code: e for e in (
     EventType("broadcast.emergency", ("area", "message"),
               ("紧急通知", "【{area}】{message}"),
               ("Emergency", "[{area}] {message}"), Level.EMERGENCY),
+    EventType("cockpit.incident_task", ("title", "households"),
+              ("应急核查任务", "【{title}】请立即核查您负责的{households}户住户,逐户标记结果"),
+              ("Emergency check task", ("[{title}] Check the {households} households you are responsible for "
+                                        "now and mark each one")), Level.EMERGENCY),
 )}

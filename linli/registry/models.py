@@ -44,6 +44,8 @@ class Building(TimeStampedModel):
         ordering: ClassVar[list[str]] = ["address"]
         verbose_name = _("楼栋")
         verbose_name_plural = _("楼栋")
+        # Emergency mode asks "which buildings lie in this box" before the exact polygon test.
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["lon", "lat"], name="building_lon_lat_idx")]
 
     def __str__(self) -> str:
         return self.address

@@ -195,3 +195,57 @@ def test_cap_export_of_the_area_conforms(em: Emergency) -> None:
     assert cap_errors(response.content) == []
     assert b"30.201000,120.201000" in response.content  # lat,lon
     assert "王秀英".encode() not in response.content
+
+
+def test_json_pages_the_same_households_vulnerable_first(em: Emergency) -> None:
+    client = logged_in(em.users.street)
+    full = selectors.area_roster_for_user(user=em.users.street, shape=SHAPE)
+    first = client.post(reverse("cockpit:roster-json") + "?limit=2", json.dumps({"shape": SHAPE}),
+                        content_type="application/json").json()
+    assert (first["households"], first["residents"], first["vulnerable"]) == (5, 8, 3)
+    assert first["next_offset"] == 2
+    rows = first["rows"]
+    second = client.post(reverse("cockpit:roster-json") + "?offset=2&limit=10", json.dumps({"shape": SHAPE}),
+                         content_type="application/json").json()
+    assert second["next_offset"] is None
+    rows += second["rows"]
+    column = first["columns"].index
+    ids = [r[column("id")] for r in rows]
+    assert ids[:3] == [em.disabled.pk, em.elder.pk, em.family.pk]
+    assert sorted(ids) == sorted(h.household_id for h in full.households)
+    members = {r[column("id")]: r[column("members")] for r in rows}
+    elder = em.elder.head
+    assert elder is not None
+    assert [elder.pk, elder.name, elder.phone_masked, ["living_alone_elder"]] in members[em.elder.pk]
+    assert sum(len(m) for m in members.values()) == full.residents
+    assert "13800" not in json.dumps(first) + json.dumps(second)  # masked phones only
+    bad = client.post(reverse("cockpit:roster-json") + "?limit=0", json.dumps({"shape": SHAPE}),
+                      content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "limit"
+
+
+def test_start_notifies_each_responsible_worker_once_in_the_same_transaction(
+        em: Emergency, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linli.notify.models import Notification
+
+    incident = start(em)
+    sent = Notification.objects.filter(event_type="cockpit.incident_task").order_by("recipient__username")
+    assert {n.recipient for n in sent} == {em.users.grid_worker_a1, em.users.grid_worker_b1}
+    assert sent.count() == 2
+    a1 = sent.get(recipient=em.users.grid_worker_a1)
+    assert a1.level == "emergency"
+    assert a1.link == reverse("cockpit:check", args=[incident.pk])
+    assert "望江路12号火情" in a1.body
+    assert "4户" in a1.body
+    assert not IncidentTask.objects.filter(incident=incident, notified_at__isnull=True).exists()
+
+    # a failure after the enqueue (here the audit write) leaves neither incident nor message
+    def broken_audit(**kwargs: Any) -> None:
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(services, "audit_record", broken_audit)
+    with pytest.raises(RuntimeError):
+        services.incident_start(actor=em.users.street, title="第二次", shape=SHAPE)
+    assert Incident.objects.count() == 1
+    assert Notification.objects.filter(event_type="cockpit.incident_task").count() == 2
