@@ -86,6 +86,16 @@ EVENT_TYPES: Final[dict[str, EventType]] = {e.code: e for e in (
     EventType("broadcast.emergency", ("area", "message"),
               ("紧急通知", "【{area}】{message}"),
               ("Emergency", "[{area}] {message}"), Level.EMERGENCY),
+    # The one-time code of the residents' portal: the code is the message (it leaves by SMS).
+    EventType("portal.code", ("code",),
+              ("验证码", "【邻里】您的验证码是{code},10分钟内有效,请勿告诉他人"),
+              ("Verification code", "[Linli] Your code is {code}, valid for 10 minutes; do not share it")),
+    EventType("portal.notice", ("title",),
+              ("社区通知", "社区发布了新通知:{title}"),
+              ("Community notice", "A new notice from your community: {title}")),
+    EventType("portal.registration", ("status",),
+              ("注册审核", "您的居民注册审核结果:{status}"),
+              ("Registration", "Your residents' registration: {status}")),
     EventType("cockpit.incident_task", ("title", "households"),
               ("应急核查任务", "【{title}】请立即核查您负责的{households}户住户,逐户标记结果"),
               ("Emergency check task", ("[{title}] Check the {households} households you are responsible for "

@@ -757,3 +757,61 @@ def _registry_counts(grids: list[int], on: date, areas: list[int], pool: list[in
     )
     counts |= {f"tag:{kind}": n for kind, n in tagged}
     return counts
+
+
+# --- residents' portal: place pickers and self-registration matching ---------------------------
+# The portal (a higher layer) shows a resident the places of a community to pick their own
+# room, and asks whether the answers they gave match a person living there. Neither read
+# returns anything about persons: the pickers list places only, the match returns the one
+# matching person to the service that binds the account (never to a page).
+
+
+def community_buildings(*, community_id: int) -> QuerySet[Building]:
+    """Buildings in the grids under a community (for the room picker; places only)."""
+    grids = Area.objects.filter(path__contains=f"/{community_id}/", level=AreaLevel.GRID).values("pk")
+    return Building.objects.filter(grid_id__in=grids).order_by("compound", "name", "id")
+
+
+def building_unit_list(*, building_id: int) -> list[Unit]:
+    return list(Unit.objects.filter(building_id=building_id).order_by("number"))
+
+
+def unit_room_list(*, unit_id: int) -> list[Room]:
+    return list(Room.objects.filter(unit_id=unit_id).order_by("floor", "number"))
+
+
+def room_of_community(*, community_id: int, room_id: int) -> Room:
+    """The room if it lies in the community, else NotFound (the two are not told apart)."""
+    room = Room.objects.select_related("unit", "building", "building__grid").filter(
+        pk=room_id, building__grid__path__contains=f"/{community_id}/").first()
+    if room is None:
+        raise NotFound()
+    return room
+
+
+def id_suffix_index(suffix: str) -> str:
+    """The keyed index of an ID number's last 4 characters (what a registration keeps)."""
+    return pii.suffix_index(suffix.strip().upper(), field=PII_ID_NUMBER, length=4)
+
+
+def resident_match(*, room_id: int, name: str, phone: str = "", id_suffix_bidx: str = "") -> Person | None:
+    """The living person of the room with this exact name whose phone, or whose ID number's
+    last 4 characters (given as :func:`id_suffix_index`), equal the ones given: equality on
+    the blind and suffix indexes, never a decryption. None when nobody (or more than one
+    person) matches."""
+    name = name.strip()
+    if not name or not (phone or id_suffix_bidx):
+        return None
+    either = Q(pk__in=[])
+    if phone:
+        either |= Q(phone_bidx=pii.blind_index(phone, field=PII_PHONE))
+    if id_suffix_bidx:
+        either |= Q(id_number_s4_bidx=id_suffix_bidx)
+    found = list(Person.objects.filter(either, room_id=room_id, name=name, is_deceased=False)
+                 .select_related("household")[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def household_members(*, household_id: int) -> list[Person]:
+    """Members of one household (the caller has established that it is the viewer's own)."""
+    return list(Person.objects.filter(household_id=household_id, is_deceased=False).order_by("id"))

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.accounts.choices import Role
 from linli.accounts.selectors import scope_for
 from linli.catalogue import workflow
 from linli.catalogue.choices import (
@@ -64,10 +65,15 @@ def _resolve_community(*, actor: Actor, applicant: Person | None, community: Are
     return chosen
 
 
-def _check_applicant(actor: Actor, applicant: Person | None) -> Person | None:
+def _check_applicant(actor: Actor, applicant: Person | None, bound_person: Person | None = None) -> Person | None:
     if applicant is None:
         return None
     user = _user(actor)
+    if (user is not None and user.role == Role.RESIDENT and bound_person is not None
+            and bound_person.pk == applicant.pk):
+        # The portal has verified that this resident's account is this person (and shows
+        # them only their own data): they apply for themselves.
+        return applicant
     if user is None or user.role not in _STAFF_ROLES:
         # Residents cannot claim a registry person: prefill would leak their data.
         raise PermissionDenied(_("只有窗口工作人员可以关联实有人口"))
@@ -221,6 +227,7 @@ def application_submit(
     community: Area | None = None,
     applicant_name: str = "",
     draft: Application | None = None,
+    bound_person: Person | None = None,
 ) -> tuple[Application, bool]:
     """File an application with its uploads; ``(application, created)``.
 
@@ -239,7 +246,7 @@ def application_submit(
             return existing, False
     if channel not in Channel.values:
         raise ValidationFailed("channel", _("渠道无效"))
-    applicant = _check_applicant(actor, applicant)
+    applicant = _check_applicant(actor, applicant, bound_person)
     if draft is not None:
         draft = _visible_or_404(actor, draft)
         version = draft.item_version

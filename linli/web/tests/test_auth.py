@@ -132,8 +132,9 @@ def test_resident_cannot_log_in_to_the_workbench(client: Client, users: Users) -
     make_user("resident1", Role.RESIDENT)
     # when
     response = client.post(reverse("web:login"), {"username": "resident1", "password": PASSWORD})
-    # then
-    assert response.status_code == 200
+    # then: sent to the residents' portal sign-in, not signed in here
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:login")
     assert "_auth_user_id" not in client.session
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.accounts.backends import login_client
+from linli.accounts.choices import Role
 from linli.accounts.devices import COOKIE, device_cookie_after_login, device_cookie_max_age
 from linli.accounts.models import User
 from linli.accounts.selectors import login_wait
@@ -67,8 +69,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     secure=settings.SESSION_COOKIE_SECURE,
                 )
                 return response
+            if isinstance(user, User) and user.role == Role.RESIDENT:
+                # Residents sign in to the portal with a code sent to their phone.
+                return HttpResponseRedirect(reverse("portal:login"))
             if user is not None:
-                error = _("该账号不能登录工作台,请使用居民服务入口。")
+                error = _("该账号不能登录工作台。")
             else:
                 wait = login_wait(client=client)  # this very failure may have started a wait
                 error = _("用户名或密码错误")

@@ -1,0 +1,43 @@
+"""Enumerations of the residents' portal (居民服务)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistrationStatus(models.TextChoices):
+    """Where a registration by house is: the code sent, then matched at once or queued."""
+
+    CODE_SENT = "code_sent", _("待验证")
+    MATCHED = "matched", _("已自动核验")
+    QUEUED = "queued", _("待社区核验")
+    APPROVED = "approved", _("社区已核验")
+    REJECTED = "rejected", _("未通过核验")
+
+
+class ProfileStatus(models.TextChoices):
+    """A resident account: bound to a registry person and household, or not yet."""
+
+    BOUND = "bound", _("已绑定")
+    PENDING = "pending", _("待核验")
+    REJECTED = "rejected", _("未通过")
+
+
+class CodePurpose(models.TextChoices):
+    REGISTER = "register", _("注册")
+    SIGN_IN = "sign_in", _("登录")
+
+
+class NoticeKind(models.TextChoices):
+    """A plain notice, or one of the three sections of 三务公开."""
+
+    NOTICE = "notice", _("通知公告")
+    PARTY = "party", _("党务公开")
+    RESIDENTS = "residents", _("居务公开")
+    FINANCE = "finance", _("财务公开")
+
+
+class PortalErrorCode(models.TextChoices):
+    THROTTLED = "throttled", _("尝试次数过多")
+    BAD_CODE = "bad_code", _("验证码错误或已过期")

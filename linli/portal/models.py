@@ -1,0 +1,180 @@
+"""The residents' portal: resident accounts bound to the registry, registrations by house
+with their one-time codes, the attempt counter that throttles them, and notices.
+
+Phones are stored as in the registry: ciphertext, blind index, masked form. Codes are kept
+only as keyed hashes. Reports and applications live in cases and catalogue; the portal
+keeps no copy of them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.models import TimeStampedModel
+from linli.portal.choices import CodePurpose, NoticeKind, ProfileStatus, RegistrationStatus
+
+PII_PORTAL_PHONE = "portal.phone"
+
+
+class ResidentProfile(TimeStampedModel):
+    """A resident's account: the phone they sign in with and, once verified, the registry
+    person and household it is bound to (what "my household" means)."""
+
+    PII_FIELDS: ClassVar[dict[str, str]] = {"phone_enc": PII_PORTAL_PHONE}
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resident_profile")
+    phone_enc = models.TextField(_("电话(密文)"))
+    phone_bidx = models.CharField(max_length=32, unique=True)
+    phone_masked = models.CharField(_("电话"), max_length=20)
+    status = models.CharField(_("状态"), max_length=16, choices=ProfileStatus.choices, default=ProfileStatus.PENDING)
+    community = models.ForeignKey("geo.Area", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey("registry.Room", verbose_name=_("房屋"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    person = models.ForeignKey("registry.Person", verbose_name=_("人员"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    household = models.ForeignKey("registry.Household", verbose_name=_("户"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        verbose_name = _("居民账号")
+        verbose_name_plural = _("居民账号")
+
+    def __str__(self) -> str:
+        return f"{self.phone_masked} ({self.status})"
+
+
+class Registration(TimeStampedModel):
+    """A registration by house: the room picked and the answers given. The last 4 characters
+    of the ID number are kept only as their suffix index (enough to match, never shown)."""
+
+    PII_FIELDS: ClassVar[dict[str, str]] = {"phone_enc": PII_PORTAL_PHONE}
+
+    community = models.ForeignKey("geo.Area", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey("registry.Room", verbose_name=_("房屋"), on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("姓名"), max_length=50)
+    phone_enc = models.TextField(_("电话(密文)"))
+    phone_bidx = models.CharField(max_length=32, db_index=True)
+    phone_masked = models.CharField(_("电话"), max_length=20)
+    id_suffix_s4_bidx = models.CharField(max_length=16, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=RegistrationStatus.choices,
+                              default=RegistrationStatus.CODE_SENT)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    person = models.ForeignKey("registry.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("核验时间"), null=True, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        verbose_name = _("居民注册")
+        verbose_name_plural = _("居民注册")
+        indexes: ClassVar[list[models.Index]] = [
+            # The community's verification queue.
+            models.Index(fields=["community", "status"], name="portal_reg_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_masked} @ {self.room_id} ({self.status})"
+
+
+class OneTimeCode(TimeStampedModel):
+    """A code sent by SMS: only its keyed hash is kept; ``used_at`` once accepted."""
+
+    purpose = models.CharField(max_length=16, choices=CodePurpose.choices)
+    phone_bidx = models.CharField(max_length=32)
+    registration = models.ForeignKey(Registration, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="codes")
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["phone_bidx", "purpose", "created_at"], name="portal_code_phone_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"code {self.pk} ({self.purpose})"
+
+
+class Attempt(models.Model):
+    """One counted attempt (a failure, or a code sent) under a throttle key such as
+    ``fail:phone:<bidx>``, ``fail:room:<id>``, ``send:phone:<bidx>``; counted over a window."""
+
+    key = models.CharField(max_length=80)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["key", "at"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["key", "at"], name="portal_attempt_key_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.at}"
+
+
+class Notice(TimeStampedModel):
+    """A notice from a community or street to the residents under it; the 三务公开 kinds
+    carry the period they report on (``2026-Q4``, ``2026-11``)."""
+
+    area = models.ForeignKey("geo.Area", verbose_name=_("发布范围"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("类别"), max_length=16, choices=NoticeKind.choices, default=NoticeKind.NOTICE)
+    title = models.CharField(_("标题"), max_length=120)
+    body = models.TextField(_("正文"))
+    period = models.CharField(_("期间"), max_length=20, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    published_at = models.DateTimeField(_("发布时间"), db_index=True)
+    read_count = models.PositiveIntegerField(_("阅读数"), default=0)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-published_at", "-id"]
+        verbose_name = _("通知公告")
+        verbose_name_plural = _("通知公告")
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["area", "kind", "published_at"], name="portal_notice_area_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NoticeAttachment(TimeStampedModel):
+    """A file of a notice, checked by content on upload (as the catalogue's uploads)."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="attachments")
+    file = models.CharField(max_length=300)
+    original_name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class NoticeRead(models.Model):
+    """A resident has opened a notice (counted once per resident)."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["notice_id", "user_id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["notice", "user"], name="portal_notice_read_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id}:{self.user_id}"

@@ -1,0 +1,266 @@
+"""Reads of the residents' portal, each scoped to the signed-in resident: their own
+profile, household, reports, applications and the notices of the areas above their home.
+Anything else is :class:`NotFound`, exactly like what does not exist."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from linli.accounts.choices import Role
+from linli.accounts.models import User
+from linli.accounts.selectors import scope_for
+from linli.cases.choices import ACTION_LABELS, EVENT_OPEN, CaseSource
+from linli.cases.models import Case, CaseEvent, CasePhoto
+from linli.catalogue.models import Application
+from linli.catalogue.selectors import application_get_for_user, application_list_for_user
+from linli.core import pii
+from linli.core.errors import NotFound
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+from linli.portal import workflow
+from linli.portal.choices import NoticeKind, ProfileStatus, RegistrationStatus
+from linli.portal.models import Notice, NoticeAttachment, Registration, ResidentProfile
+from linli.registry.models import Building, Room, Unit
+from linli.registry.selectors import (
+    building_unit_list,
+    community_buildings,
+    household_members,
+    room_of_community,
+    unit_room_list,
+)
+
+LIST_LIMIT = 50
+
+
+def is_resident(user: object) -> bool:
+    return isinstance(user, User) and user.is_active and user.role == Role.RESIDENT
+
+
+def profile_for_user(*, user: User) -> ResidentProfile | None:
+    return (ResidentProfile.objects.select_related("community", "room__unit", "room__building", "household")
+            .filter(user=user).first())
+
+
+# --- pickers (public: places only) ----------------------------------------------------------
+
+
+def community_list() -> QuerySet[Area]:
+    return Area.objects.filter(level=AreaLevel.COMMUNITY).order_by("code")
+
+
+def community_get(*, community_id: int) -> Area:
+    area = Area.objects.filter(pk=community_id, level=AreaLevel.COMMUNITY).first()
+    if area is None:
+        raise NotFound()
+    return area
+
+
+def buildings_of(*, community_id: int) -> list[Building]:
+    return list(community_buildings(community_id=community_id))
+
+
+def building_of(*, community_id: int, building_id: int) -> Building:
+    building = community_buildings(community_id=community_id).filter(pk=building_id).first()
+    if building is None:
+        raise NotFound()
+    return building
+
+
+def units_of(*, building_id: int) -> list[Unit]:
+    return building_unit_list(building_id=building_id)
+
+
+def rooms_of(*, unit_id: int) -> list[Room]:
+    return unit_room_list(unit_id=unit_id)
+
+
+def room_in_community(*, community_id: int, room_id: int) -> Room:
+    return room_of_community(community_id=community_id, room_id=room_id)
+
+
+def community_of_building(*, building: Building) -> Area | None:
+    """The community above a building's grid (for the building's printed QR page)."""
+    ids = [int(p) for p in building.grid.path.strip("/").split("/") if p]
+    return Area.objects.filter(pk__in=ids, level=AreaLevel.COMMUNITY).first()
+
+
+def building_get(*, building_id: int) -> Building:
+    building = Building.objects.select_related("grid").filter(pk=building_id).first()
+    if building is None:
+        raise NotFound()
+    return building
+
+
+# --- my household ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    relation: str
+    phone: str
+    is_me: bool
+
+
+def household_for_user(*, user: User) -> list[Member]:
+    """The members of the resident's own household, masked (names too, but their own)."""
+    profile = profile_for_user(user=user)
+    if profile is None or profile.status != ProfileStatus.BOUND or profile.household_id is None:
+        return []
+    return [Member(name=p.name if p.pk == profile.person_id else pii.mask_name(p.name),
+                   relation=p.get_relation_display(), phone=p.phone_masked, is_me=p.pk == profile.person_id)
+            for p in household_members(household_id=profile.household_id)]
+
+
+# --- my reports ------------------------------------------------------------------------------
+
+
+def reports_for_user(*, user: User) -> QuerySet[Case]:
+    return (Case.objects.filter(reporter_id=user.pk, source=CaseSource.RESIDENT)
+            .select_related("category").order_by("-created_at", "-id"))
+
+
+def report_get_for_user(*, user: User, case_id: int) -> Case:
+    case = reports_for_user(user=user).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("事件不存在"))
+    return case
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    label: str
+    at: datetime
+
+
+def report_public_timeline(*, case: Case) -> list[PublicStep]:
+    """What happened and when; never who, never the staff's notes."""
+    events = CaseEvent.objects.filter(case=case).order_by("at", "id").values_list("action", "at")
+    labels: dict[str, Any] = {**ACTION_LABELS, EVENT_OPEN: _("上报")}
+    return [PublicStep(str(labels.get(action, action)), at) for action, at in events if workflow.public_step(action)]
+
+
+def report_photos(*, case: Case) -> list[CasePhoto]:
+    """The photos the resident sent with the report (not the handlers' photos)."""
+    return list(CasePhoto.objects.filter(case=case, uploaded_by_id=case.reporter_id).order_by("id"))
+
+
+def report_photo_for_user(*, user: User, photo_id: int) -> CasePhoto:
+    photo = CasePhoto.objects.filter(pk=photo_id, case__reporter_id=user.pk, case__source=CaseSource.RESIDENT,
+                                     uploaded_by_id=user.pk).first()
+    if photo is None:
+        raise NotFound()
+    return photo
+
+
+# --- my applications ------------------------------------------------------------------------
+
+
+def applications_for_user(*, user: User) -> QuerySet[Application]:
+    return application_list_for_user(user=user)
+
+
+def application_for_user(*, user: User, application_id: int) -> Application:
+    return application_get_for_user(user=user, application_id=application_id)
+
+
+# --- notices -----------------------------------------------------------------------------
+
+
+def _ancestor_ids(area: Area) -> list[int]:
+    return [int(p) for p in area.path.strip("/").split("/") if p]
+
+
+def notices_for_user(*, user: User, kind: str = "", query: str = "", period: str = "") -> QuerySet[Notice]:
+    """Notices of the resident's community and of the areas above it."""
+    profile = profile_for_user(user=user)
+    if profile is None:
+        return Notice.objects.none()
+    rows = Notice.objects.filter(area_id__in=_ancestor_ids(profile.community))
+    if kind in NoticeKind.values:
+        rows = rows.filter(kind=kind)
+    if query.strip():
+        text = query.strip()[:50]
+        rows = rows.filter(Q(title__icontains=text) | Q(body__icontains=text))
+    if period.strip():
+        rows = rows.filter(period=period.strip()[:20])
+    return rows.order_by("-published_at", "-id")
+
+
+def notice_get_for_user(*, user: User, notice_id: int) -> Notice:
+    notice = notices_for_user(user=user).filter(pk=notice_id).first()
+    if notice is None:
+        raise NotFound()
+    return notice
+
+
+def notice_attachment_for_user(*, user: User, attachment_id: int) -> NoticeAttachment:
+    attachment = NoticeAttachment.objects.select_related("notice").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound()
+    notice_get_for_user(user=user, notice_id=attachment.notice_id)
+    return attachment
+
+
+def notice_periods_for_user(*, user: User, kind: str) -> list[str]:
+    return sorted(set(notices_for_user(user=user, kind=kind).exclude(period="").values_list("period", flat=True)),
+                  reverse=True)
+
+
+# --- staff: verification queue and notices ------------------------------------------------------
+
+
+def registration_queue_for_user(*, user: User) -> QuerySet[Registration]:
+    scope = scope_for(user)
+    return (Registration.objects.filter(community_id__in=sorted(scope.area_ids), status=RegistrationStatus.QUEUED)
+            .select_related("community", "room__unit", "room__building").order_by("created_at", "id"))
+
+
+def registration_get_for_staff(*, user: User, registration_id: int) -> Registration:
+    registration = registration_queue_for_user(user=user).filter(pk=registration_id).first()
+    if registration is None:
+        raise NotFound()
+    return registration
+
+
+def staff_notice_list_for_user(*, user: User) -> QuerySet[Notice]:
+    scope = scope_for(user)
+    return Notice.objects.filter(area_id__in=sorted(scope.area_ids)).select_related("area").order_by("-published_at")
+
+
+def staff_publish_areas(*, user: User) -> list[Area]:
+    scope = scope_for(user)
+    return list(Area.objects.filter(pk__in=sorted(scope.area_ids),
+                                    level__in=[AreaLevel.STREET, AreaLevel.COMMUNITY]).order_by("code"))
+
+
+# --- development: the codes sent --------------------------------------------------------------
+
+
+def dev_codes(*, limit: int = 10) -> list[dict[str, str]]:
+    """The last codes the console SMS channel wrote (development only; the view checks)."""
+    path = Path(getattr(settings, "LINLI_NOTIFY", {}).get("LINLI_NOTIFY_CONSOLE_FILE")
+                or Path(settings.DATA_DIR) / "notify-outbox.jsonl")
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()[-500:]
+    out: list[dict[str, str]] = []
+    for line in reversed(lines):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if row.get("channel") == "sms" and row.get("title") in {"验证码", "Verification code"}:
+            out.append({"to": pii.mask_phone(str(row.get("to", ""))), "body": str(row.get("body", "")),
+                            "at": str(row.get("at", ""))})
+        if len(out) >= limit:
+            break
+    return out

@@ -1,0 +1,37 @@
+"""URLs of the residents' portal (namespace ``portal``), mounted under ``/portal/``."""
+
+from django.urls import path
+
+from linli.portal.views import register, resident, staff
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", resident.home, name="home"),
+    path("register/", register.register, name="register"),
+    path("register/code/", register.register_code, name="register-code"),
+    path("b/<int:building_id>/", register.building_entry, name="building-entry"),
+    path("login/", register.login_view, name="login"),
+    path("login/code/", register.login_code, name="login-code"),
+    path("logout/", register.logout_view, name="logout"),
+    path("dev/codes/", register.dev_codes, name="dev-codes"),
+    path("household/", resident.household, name="household"),
+    path("reports/", resident.reports, name="reports"),
+    path("reports/new/", resident.report_new, name="report-new"),
+    path("reports/<int:case_id>/", resident.report, name="report"),
+    path("reports/<int:case_id>/rate/", resident.report_rate, name="report-rate"),
+    path("reports/photos/<int:photo_id>/", resident.report_photo, name="report-photo"),
+    path("services/", resident.services_index, name="services"),
+    path("services/<int:item_id>/apply/", resident.apply, name="apply"),
+    path("applications/", resident.applications, name="applications"),
+    path("applications/<int:application_id>/", resident.application, name="application"),
+    path("notices/", resident.notices, name="notices"),
+    path("notices/<int:notice_id>/", resident.notice, name="notice"),
+    path("notices/files/<int:attachment_id>/", resident.notice_file, name="notice-file"),
+    # Staff
+    path("staff/registrations/", staff.registrations, name="staff-registrations"),
+    path("staff/registrations/<int:registration_id>/", staff.registration, name="staff-registration"),
+    path("staff/notices/", staff.notices, name="staff-notices"),
+    path("staff/notices/new/", staff.notice_new, name="staff-notice-new"),
+    path("staff/buildings/<int:building_id>/code/", staff.building_code, name="staff-building-code"),
+]

@@ -1,0 +1,72 @@
+"""Pure rules of the portal: the throttle, codes, the registration's transitions, the
+public part of a case timeline. No ORM here."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import timedelta
+from typing import Final
+
+from linli.portal.choices import RegistrationStatus
+
+S = RegistrationStatus
+
+# 5 failures in 10 minutes per phone and per address (room), then refused until the window
+# has moved on; at most 5 codes sent to one phone in the same window.
+FAILURE_LIMIT: Final = 5
+SEND_LIMIT: Final = 5
+WINDOW: Final = timedelta(minutes=10)
+CODE_TTL: Final = timedelta(minutes=10)
+CODE_DIGITS: Final = 6
+
+# (status, action) → status. Only services.registration_* change Registration.status.
+TRANSITIONS: Final[dict[tuple[str, str], str]] = {
+    (S.CODE_SENT, "match"): S.MATCHED,
+    (S.CODE_SENT, "queue"): S.QUEUED,
+    (S.QUEUED, "approve"): S.APPROVED,
+    (S.QUEUED, "reject"): S.REJECTED,
+}
+
+_ID_SUFFIX = re.compile(r"^[0-9]{3}[0-9Xx]$")
+_NAME = re.compile(r"^[\u3400-\u9fff·A-Za-z ]{1,30}$")
+
+
+def next_status(status: str, action: str) -> str | None:
+    return TRANSITIONS.get((status, action))
+
+
+def throttled(count: int, limit: int = FAILURE_LIMIT) -> bool:
+    return count >= limit
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_hash(code: str, *, salt: str, key: bytes) -> str:
+    """Keyed hash of a code bound to its phone (its blind index): a leaked table gives
+    nothing to try offline without the key."""
+    return hmac.new(key, f"{salt}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def valid_id_suffix(text: str) -> bool:
+    return bool(_ID_SUFFIX.match(text))
+
+
+def valid_name(text: str) -> bool:
+    return bool(_NAME.match(text))
+
+
+# Timeline steps a resident sees of their own report: what happened and when, never who
+# handled it or the staff's notes.
+PUBLIC_ACTIONS: Final[frozenset[str]] = frozenset({
+    "open", "register", "dispatch", "accept", "handle_on_spot", "report_back", "verify_pass", "close",
+    "evaluate", "reopen", "cancel", "merge",
+})
+
+
+def public_step(action: str) -> bool:
+    return action in PUBLIC_ACTIONS
