@@ -357,8 +357,9 @@ def report_submit(
     """A resident's report becomes a case of the loop (source: resident), reported by them."""
     profile = _bound(user)
     if lon is None and not address.strip() and profile.room is not None:
-        room = profile.room
-        address = room.building.address
+        # No position given: the resident's own building (its point finds the grid).
+        building = profile.room.building
+        lon, lat, address = building.lon, building.lat, building.address
     case, _created = case_open(
         actor=user, source=CaseSource.RESIDENT, category=category, description=description, lon=lon, lat=lat,
         address=address, reporter_name=user.display_name, photos=photos, request_id=request_id)
