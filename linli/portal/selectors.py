@@ -179,9 +179,12 @@ def _ancestor_ids(area: Area) -> list[int]:
     return [int(p) for p in area.path.strip("/").split("/") if p]
 
 
-def notices_for_user(*, user: User, kind: str = "", query: str = "", period: str = "") -> QuerySet[Notice]:
-    """Notices of the resident's community and of the areas above it."""
-    profile = profile_for_user(user=user)
+def notices_for_user(*, user: User, kind: str = "", query: str = "", period: str = "",
+                     profile: ResidentProfile | None = None) -> QuerySet[Notice]:
+    """Notices of the resident's community and of the areas above it (``profile``: the
+    user's own, when the caller has it already)."""
+    if profile is None or profile.user_id != user.pk:
+        profile = profile_for_user(user=user)
     if profile is None:
         return Notice.objects.none()
     rows = Notice.objects.filter(area_id__in=_ancestor_ids(profile.community))

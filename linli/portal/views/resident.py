@@ -43,7 +43,7 @@ def _home(request: ResidentRequest) -> HttpResponse:
     return render(request, "portal/home.html", {
         "profile": profile,
         "bound": profile is not None and profile.status == ProfileStatus.BOUND,
-        "notices": list(selectors.notices_for_user(user=request.user)[:HOME_NOTICES]),
+        "notices": list(selectors.notices_for_user(user=request.user, profile=profile)[:HOME_NOTICES]),
         "open_reports": selectors.reports_for_user(user=request.user).exclude(
             status__in=[CaseStatus.EVALUATED, CaseStatus.CANCELLED, CaseStatus.MERGED]).count(),
     })
