@@ -27,6 +27,7 @@ class ProfileStatus(models.TextChoices):
 class CodePurpose(models.TextChoices):
     REGISTER = "register", _("注册")
     SIGN_IN = "sign_in", _("登录")
+    INVITE = "invite", _("家庭成员邀请")
 
 
 class NoticeKind(models.TextChoices):

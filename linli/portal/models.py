@@ -84,6 +84,29 @@ class Registration(TimeStampedModel):
         return f"{self.phone_masked} @ {self.room_id} ({self.status})"
 
 
+class Invitation(TimeStampedModel):
+    """A household head invites a member of their own household: the member's account is
+    bound to that person once they confirm the code sent to the phone the head gave."""
+
+    PII_FIELDS: ClassVar[dict[str, str]] = {"phone_enc": PII_PORTAL_PHONE}
+
+    household = models.ForeignKey("registry.Household", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="+")
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    phone_enc = models.TextField(_("电话(密文)"))
+    phone_bidx = models.CharField(max_length=32, db_index=True)
+    phone_masked = models.CharField(_("电话"), max_length=20)
+    accepted_at = models.DateTimeField(_("接受时间"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-id"]
+        verbose_name = _("家庭成员邀请")
+        verbose_name_plural = _("家庭成员邀请")
+
+    def __str__(self) -> str:
+        return f"{self.phone_masked} → {self.person_id}"
+
+
 class OneTimeCode(TimeStampedModel):
     """A code sent by SMS: only its keyed hash is kept; ``used_at`` once accepted."""
 

@@ -104,10 +104,12 @@ def building_get(*, building_id: int) -> Building:
 
 @dataclass(frozen=True)
 class Member:
+    pk: int
     name: str
     relation: str
     phone: str
     is_me: bool
+    registered: bool
 
 
 def household_for_user(*, user: User) -> list[Member]:
@@ -115,9 +117,20 @@ def household_for_user(*, user: User) -> list[Member]:
     profile = profile_for_user(user=user)
     if profile is None or profile.status != ProfileStatus.BOUND or profile.household_id is None:
         return []
-    return [Member(name=p.name if p.pk == profile.person_id else pii.mask_name(p.name),
-                   relation=p.get_relation_display(), phone=p.phone_masked, is_me=p.pk == profile.person_id)
-            for p in household_members(household_id=profile.household_id)]
+    members = household_members(household_id=profile.household_id)
+    registered = set(ResidentProfile.objects.filter(person__in=members, status=ProfileStatus.BOUND)
+                     .values_list("person_id", flat=True))
+    return [Member(pk=p.pk, name=p.name if p.pk == profile.person_id else pii.mask_name(p.name),
+                   relation=p.get_relation_display(), phone=p.phone_masked, is_me=p.pk == profile.person_id,
+                   registered=p.pk in registered)
+            for p in members]
+
+
+def is_household_head(*, user: User) -> bool:
+    profile = profile_for_user(user=user)
+    if profile is None or profile.status != ProfileStatus.BOUND or profile.household is None:
+        return False
+    return profile.household.head_id == profile.person_id
 
 
 # --- my reports ------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from linli.portal.errors import BadCode, Throttled
 from linli.portal.models import (
     PII_PORTAL_PHONE,
     Attempt,
+    Invitation,
     Notice,
     NoticeAttachment,
     NoticeRead,
@@ -267,8 +268,9 @@ def registration_decide(
         raise PermissionDenied(_("无权核验居民注册"))
     scope = scope_for(actor)
     with transaction.atomic():
-        registration = Registration.objects.select_for_update().select_related("room", "user").filter(
-            pk=registration_id, community_id__in=sorted(scope.area_ids)).first()
+        # ``of=self``: PostgreSQL refuses to lock the nullable side of the joins.
+        registration = Registration.objects.select_for_update(of=("self",)).select_related(
+            "room", "user").filter(pk=registration_id, community_id__in=sorted(scope.area_ids)).first()
         if registration is None:
             raise NotFound(_("注册申请不存在"))
         action = "approve" if approve else "reject"
@@ -338,6 +340,78 @@ def sign_in_verify(*, phone: str, code: str, now: datetime | None = None) -> Use
         _fail(keys, now)
         raise
     return profile.user
+
+
+# --- household heads invite members ---------------------------------------------------------
+
+
+def _is_head(profile: ResidentProfile) -> bool:
+    return profile.household is not None and profile.person_id is not None and \
+        profile.household.head_id == profile.person_id
+
+
+def member_invite(*, user: User, person_id: int, phone: str, now: datetime | None = None) -> Invitation:
+    """The head of a household sends a member of that household a code; another household's
+    person, or the head's own, is not found."""
+    now = now or timezone.now()
+    profile = _bound(user)
+    household_id, own_id = profile.household_id, profile.person_id
+    if not _is_head(profile) or household_id is None or own_id is None:
+        raise PermissionDenied(_("只有户主可以邀请家庭成员"))
+    person = Person.objects.filter(pk=person_id, household_id=household_id, is_deceased=False).exclude(
+        pk=own_id).first()
+    if person is None:
+        raise NotFound(_("家庭成员不存在"))
+    if ResidentProfile.objects.filter(person=person, status=ProfileStatus.BOUND).exists():
+        raise ValidationFailed("person", _("该成员已经注册"))
+    phone = _phone(phone)
+    bidx = phone_index(phone)
+    _refuse_if_throttled([f"send:phone:{bidx[:24]}"], now, workflow.SEND_LIMIT)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            household_id=household_id, person=person, invited_by=user,
+            phone_enc=pii.encrypt(phone, field=PII_PORTAL_PHONE), phone_bidx=bidx, phone_masked=pii.mask_phone(phone))
+        _send_code(phone=phone, phone_bidx=bidx, purpose=CodePurpose.INVITE, now=now)
+        audit_record(actor=user, action="portal.invitation.send", target_type="portal.Invitation",
+                     target_id=invitation.pk, fields=["person", "phone"])
+    return invitation
+
+
+def invitation_accept(*, phone: str, code: str, now: datetime | None = None) -> User:
+    """The invited member confirms the code: their account (new, or their unbound one) is
+    bound to the person and household the head chose."""
+    now = now or timezone.now()
+    phone = _phone(phone)
+    bidx = phone_index(phone)
+    keys = _failure_keys(phone_bidx=bidx, room_id=None)
+    _refuse_if_throttled(keys, now)
+    try:
+        with transaction.atomic():
+            _check_code(phone_bidx=bidx, purpose=CodePurpose.INVITE, code=code, now=now)
+            invitation = (Invitation.objects.select_for_update(of=("self",))
+                          .select_related("person__household", "person__room").filter(phone_bidx=bidx, accepted_at__isnull=True).order_by("-id").first())
+            if invitation is None:
+                raise BadCode(_("验证码错误或已过期"))
+            person = invitation.person
+            user, profile = _resident_user(phone=phone, bidx=bidx, name=person.name)
+            if profile is not None and profile.status == ProfileStatus.BOUND:
+                raise BadCode(_("验证码错误或已过期"))
+            community = Area.objects.get(pk=invitation.invited_by.resident_profile.community_id)
+            values = {"status": ProfileStatus.BOUND, "community": community, "room": person.room,
+                      "person": person, "household": person.household}
+            if profile is None:
+                ResidentProfile.objects.create(user=user, phone_enc=invitation.phone_enc, phone_bidx=bidx,
+                                               phone_masked=invitation.phone_masked, **values)
+            else:
+                ResidentProfile.objects.filter(pk=profile.pk).update(**values, updated_at=now)
+            invitation.accepted_at = now
+            invitation.save(update_fields=["accepted_at", "updated_at"])
+            audit_record(actor=user, action="portal.invitation.accept", target_type="portal.Invitation",
+                         target_id=invitation.pk, fields=["person", "household"])
+    except BadCode:
+        _fail(keys, now)
+        raise
+    return user
 
 
 # --- reports (随手拍) and applications ------------------------------------------------------

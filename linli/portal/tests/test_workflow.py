@@ -12,7 +12,7 @@ ACTIONS = ("match", "queue", "approve", "reject")
 
 
 def test_every_status_action_pair_is_either_in_the_table_or_refused() -> None:
-    allowed = {(S.CODE_SENT, "match"): S.MATCHED, (S.CODE_SENT, "queue"): S.QUEUED,
+    allowed: dict[tuple[str, str], str] = {(S.CODE_SENT, "match"): S.MATCHED, (S.CODE_SENT, "queue"): S.QUEUED,
                (S.QUEUED, "approve"): S.APPROVED, (S.QUEUED, "reject"): S.REJECTED}
     for status, action in itertools.product(S.values, ACTIONS):
         assert workflow.next_status(status, action) == allowed.get((status, action)), (status, action)

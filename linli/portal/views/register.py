@@ -132,6 +132,23 @@ def login_code(request: HttpRequest) -> HttpResponse:
                                                 "dev": settings.LINLI_ENV == "development"}, status=status)
 
 
+@sensitive_post_parameters("code")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invite_accept(request: HttpRequest) -> HttpResponse:
+    """A member invited by the household head: phone and the code from the SMS."""
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            user = services.invitation_accept(phone=request.POST.get("phone", ""), code=request.POST.get("code", ""))
+        except ApplicationError as error_:
+            error, status = error_.message, _status(error_)
+        else:
+            login(request, user, backend=BACKEND)
+            return redirect("portal:home")
+    return render(request, "portal/invite.html", {"error": error}, status=status)
+
+
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)

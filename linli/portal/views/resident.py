@@ -49,15 +49,20 @@ def _home(request: ResidentRequest) -> HttpResponse:
     })
 
 
+def _household_context(request: ResidentRequest) -> dict[str, Any]:
+    return {
+        "profile": selectors.profile_for_user(user=request.user),
+        "members": selectors.household_for_user(user=request.user),
+        "is_head": selectors.is_household_head(user=request.user),
+        "applications": list(selectors.applications_for_user(user=request.user)[:selectors.LIST_LIMIT]),
+        "reports": list(selectors.reports_for_user(user=request.user)[:selectors.LIST_LIMIT]),
+    }
+
+
 @resident_view
 @require_http_methods(["GET"])
 def household(request: ResidentRequest) -> HttpResponse:
-    return render(request, "portal/household.html", {
-        "profile": selectors.profile_for_user(user=request.user),
-        "members": selectors.household_for_user(user=request.user),
-        "applications": list(selectors.applications_for_user(user=request.user)[:selectors.LIST_LIMIT]),
-        "reports": list(selectors.reports_for_user(user=request.user)[:selectors.LIST_LIMIT]),
-    })
+    return render(request, "portal/household.html", _household_context(request))
 
 
 # --- reports -------------------------------------------------------------------------------
@@ -252,3 +257,23 @@ def notice_file(request: ResidentRequest, attachment_id: int) -> FileResponse:
     return FileResponse(open_stored(attachment.file), content_type=attachment.content_type,
                         as_attachment=True, filename=attachment.original_name)
 
+
+
+# --- household heads invite members -----------------------------------------------------------
+
+
+@resident_view
+@require_POST
+def member_invite(request: ResidentRequest) -> HttpResponse:
+    person = request.POST.get("person", "")
+    try:
+        services.member_invite(user=request.user, person_id=int(person) if person.isdigit() else 0,
+                               phone=request.POST.get("phone", ""))
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        if exc.code == "permission_denied":
+            raise
+        return render(request, "portal/household.html", {**_household_context(request), "invite_error": exc.message},
+                      status=429 if exc.status == 429 else 400)
+    return render(request, "portal/household.html", {**_household_context(request), "invited": True})
