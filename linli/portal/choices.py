@@ -42,3 +42,16 @@ class NoticeKind(models.TextChoices):
 class PortalErrorCode(models.TextChoices):
     THROTTLED = "throttled", _("尝试次数过多")
     BAD_CODE = "bad_code", _("验证码错误或已过期")
+
+
+class CertificationStatus(models.TextChoices):
+    """The yearly living certification (生存认证) of a person for pension-type benefits."""
+
+    OPEN = "open", _("待认证")
+    VISIT = "visit", _("待上门核实")
+    CERTIFIED = "certified", _("已认证")
+
+
+class CertificationMethod(models.TextChoices):
+    FACE = "face", _("人脸核身")
+    VISIT = "visit", _("上门核实")

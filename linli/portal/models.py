@@ -15,7 +15,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.models import TimeStampedModel
-from linli.portal.choices import CodePurpose, NoticeKind, ProfileStatus, RegistrationStatus
+from linli.portal.choices import (
+    CertificationMethod,
+    CertificationStatus,
+    CodePurpose,
+    NoticeKind,
+    ProfileStatus,
+    RegistrationStatus,
+)
 
 PII_PORTAL_PHONE = "portal.phone"
 
@@ -202,3 +209,31 @@ class NoticeRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id}:{self.user_id}"
+
+
+class LivingCertification(TimeStampedModel):
+    """A person's living certification for one year: by the outside face verification (only
+    its outcome and request id are kept, never the image) or, as the fallback, by a home
+    visit the community confirms."""
+
+    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    status = models.CharField(_("状态"), max_length=16, choices=CertificationStatus.choices,
+                              default=CertificationStatus.OPEN)
+    method = models.CharField(_("方式"), max_length=16, choices=CertificationMethod.choices, blank=True)
+    face_attempts = models.PositiveSmallIntegerField(_("人脸核身次数"), default=0)
+    provider_request_id = models.CharField(max_length=64, blank=True)
+    certified_at = models.DateTimeField(_("认证时间"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-year", "person_id"]
+        verbose_name = _("生存认证")
+        verbose_name_plural = _("生存认证")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["person", "year"], name="portal_certification_person_year_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}/{self.year}: {self.status}"

@@ -26,8 +26,14 @@ from linli.core.errors import NotFound
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.portal import workflow
-from linli.portal.choices import NoticeKind, ProfileStatus, RegistrationStatus
-from linli.portal.models import Notice, NoticeAttachment, Registration, ResidentProfile
+from linli.portal.choices import CertificationStatus, NoticeKind, ProfileStatus, RegistrationStatus
+from linli.portal.models import (
+    LivingCertification,
+    Notice,
+    NoticeAttachment,
+    Registration,
+    ResidentProfile,
+)
 from linli.registry.models import Building, Room, Unit
 from linli.registry.selectors import (
     building_unit_list,
@@ -280,3 +286,21 @@ def dev_codes(*, limit: int = 10) -> list[dict[str, str]]:
         if len(out) >= limit:
             break
     return out
+
+
+# --- living certification ------------------------------------------------------------------
+
+
+def certification_for_user(*, user: User, year: int) -> LivingCertification | None:
+    profile = profile_for_user(user=user)
+    if profile is None or profile.person_id is None:
+        return None
+    return LivingCertification.objects.filter(person_id=profile.person_id, year=year).first()
+
+
+def certification_visits_for_user(*, user: User) -> QuerySet[LivingCertification]:
+    """Home visits to confirm in the staff member's grids."""
+    scope = scope_for(user)
+    return (LivingCertification.objects.filter(status=CertificationStatus.VISIT,
+                                               person__grid_id__in=sorted(scope.grid_ids))
+            .select_related("person", "person__building", "person__room").order_by("created_at", "id"))

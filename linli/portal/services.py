@@ -28,7 +28,7 @@ from linli.accounts.models import User
 from linli.accounts.selectors import scope_for
 from linli.cases.choices import CaseAction, CaseSource
 from linli.cases.models import Case
-from linli.cases.services import case_open, case_transition
+from linli.cases.services import case_open, case_transition, photo_check
 from linli.catalogue.choices import Channel as ApplicationChannel
 from linli.catalogue.models import Application, ServiceItemVersion
 from linli.catalogue.services import application_submit
@@ -46,12 +46,21 @@ from linli.notify.services import (
     notification_enqueue_to_address,
 )
 from linli.portal import workflow
-from linli.portal.choices import CodePurpose, NoticeKind, ProfileStatus, RegistrationStatus
+from linli.portal.choices import (
+    CertificationMethod,
+    CertificationStatus,
+    CodePurpose,
+    NoticeKind,
+    ProfileStatus,
+    RegistrationStatus,
+)
 from linli.portal.errors import BadCode, Throttled
+from linli.portal.face import face_verify
 from linli.portal.models import (
     PII_PORTAL_PHONE,
     Attempt,
     Invitation,
+    LivingCertification,
     Notice,
     NoticeAttachment,
     NoticeRead,
@@ -61,6 +70,7 @@ from linli.portal.models import (
 )
 from linli.registry.models import Person
 from linli.registry.selectors import id_suffix_index, resident_match, room_of_community
+from linli.registry.text import PII_ID_NUMBER
 from linli.registry.validators import parse_phone
 
 logger = logging.getLogger("linli.portal")
@@ -520,3 +530,78 @@ def notice_mark_read(*, user: User, notice: Notice) -> bool:
             return False
         Notice.objects.filter(pk=notice.pk).update(read_count=F("read_count") + 1)
     return True
+
+
+# --- yearly living certification (生存认证) ---------------------------------------------------
+
+
+def _certification_of(person_id: int, year: int) -> LivingCertification:
+    row, _created = LivingCertification.objects.get_or_create(person_id=person_id, year=year)
+    return row
+
+
+def certification_face(*, user: User, photo: Any, now: datetime | None = None) -> LivingCertification:
+    """The resident's selfie goes to the face-verification service once; linli keeps the
+    outcome and the provider's request id. After FACE_ATTEMPTS_MAX failures the community
+    visits instead. An unreachable service changes nothing (try again, or ask for a visit)."""
+    now = now or timezone.now()
+    profile = _bound(user)
+    person = Person.objects.filter(pk=profile.person_id or 0).first()
+    if person is None or not person.id_number_enc:
+        raise ValidationFailed("person", _("登记信息中没有您的身份证号,请申请上门核实"))
+    year = timezone.localdate(now).year
+    current = _certification_of(person.pk, year)
+    if current.status != CertificationStatus.OPEN:
+        return current
+    checked = photo_check(photo, field_name="photo")
+    outcome = face_verify(name=person.name, id_number=pii.decrypt(person.id_number_enc, field=PII_ID_NUMBER),
+                          image=checked.content)
+    if outcome.passed is None:
+        logger.warning("face verification unavailable: %s", outcome.error)
+        raise ValidationFailed("photo", _("人脸核身服务暂时不可用,请稍后再试或申请上门核实"))
+    with transaction.atomic():
+        row = LivingCertification.objects.select_for_update().get(pk=current.pk)
+        if row.status != CertificationStatus.OPEN:
+            return row
+        row.face_attempts += 1
+        row.provider_request_id = outcome.request_id[:64]
+        row.status = workflow.certification_after_face(passed=outcome.passed, attempts=row.face_attempts)
+        if row.status == CertificationStatus.CERTIFIED:
+            row.method, row.certified_at = CertificationMethod.FACE, now
+        row.save()
+        audit_record(actor=user, action="portal.certification.face", target_type="portal.LivingCertification",
+                     target_id=row.pk, fields=["status", "face_attempts"])
+    return row
+
+
+def certification_visit_request(*, user: User) -> LivingCertification:
+    """The resident asks for the home visit instead (no phone camera, no ID on record …)."""
+    profile = _bound(user)
+    if profile.person_id is None:
+        raise PermissionDenied(_("请先完成居民身份核验"))
+    with transaction.atomic():
+        row = _certification_of(profile.person_id, timezone.localdate().year)
+        if row.status == CertificationStatus.OPEN:
+            row.status = CertificationStatus.VISIT
+            row.save(update_fields=["status", "updated_at"])
+            audit_record(actor=user, action="portal.certification.visit_request",
+                         target_type="portal.LivingCertification", target_id=row.pk, fields=["status"])
+    return row
+
+
+def certification_visit_confirm(*, actor: User, certification_id: int, request_id: str = "") -> LivingCertification:
+    """Staff (or the grid worker) of the person's area confirm the home visit."""
+    scope = scope_for(actor)
+    with transaction.atomic():
+        row = LivingCertification.objects.select_for_update(of=("self",)).filter(
+            pk=certification_id, status=CertificationStatus.VISIT,
+            person__grid_id__in=sorted(scope.grid_ids)).first()
+        if row is None:
+            raise NotFound(_("认证记录不存在"))
+        row.status, row.method = CertificationStatus.CERTIFIED, CertificationMethod.VISIT
+        row.certified_at, row.confirmed_by = timezone.now(), actor
+        row.save()
+        audit_record(actor=actor, action="portal.certification.visit_confirm",
+                     target_type="portal.LivingCertification", target_id=row.pk, fields=["status", "method"],
+                     request_id=request_id)
+    return row

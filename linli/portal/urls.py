@@ -30,10 +30,12 @@ urlpatterns = [
     path("notices/", resident.notices, name="notices"),
     path("notices/<int:notice_id>/", resident.notice, name="notice"),
     path("notices/files/<int:attachment_id>/", resident.notice_file, name="notice-file"),
+    path("certification/", resident.certification, name="certification"),
     # Staff
     path("staff/registrations/", staff.registrations, name="staff-registrations"),
     path("staff/registrations/<int:registration_id>/", staff.registration, name="staff-registration"),
     path("staff/notices/", staff.notices, name="staff-notices"),
     path("staff/notices/new/", staff.notice_new, name="staff-notice-new"),
+    path("staff/certifications/", staff.certifications, name="staff-certifications"),
     path("staff/buildings/<int:building_id>/code/", staff.building_code, name="staff-building-code"),
 ]

@@ -70,3 +70,15 @@ PUBLIC_ACTIONS: Final[frozenset[str]] = frozenset({
 
 def public_step(action: str) -> bool:
     return action in PUBLIC_ACTIONS
+
+
+# The yearly living certification: after this many failed face checks the resident is
+# offered no more tries and the community visits instead.
+FACE_ATTEMPTS_MAX: Final = 3
+
+
+def certification_after_face(*, passed: bool, attempts: int) -> str:
+    """The status after a face check that answered (``attempts`` counts this one)."""
+    if passed:
+        return "certified"
+    return "visit" if attempts >= FACE_ATTEMPTS_MAX else "open"

@@ -9,6 +9,8 @@ from typing import Any
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,11 +20,13 @@ from linli.catalogue.forms_schema import form_fields
 from linli.catalogue.search import item_answer
 from linli.catalogue.selectors import application_timeline, item_get, item_list
 from linli.catalogue.uploads import open_stored
-from linli.core.errors import ApplicationError, NotFound
+from linli.core.errors import ApplicationError, NotFound, ValidationFailed
 from linli.portal import selectors, services
 from linli.portal.choices import NoticeKind, ProfileStatus
+from linli.portal.face import face_configured
 from linli.portal.selectors import is_resident
 from linli.portal.views.access import ResidentRequest, request_id_of, resident_view
+from linli.portal.workflow import FACE_ATTEMPTS_MAX
 
 HOME_NOTICES = 3
 
@@ -277,3 +281,32 @@ def member_invite(request: ResidentRequest) -> HttpResponse:
         return render(request, "portal/household.html", {**_household_context(request), "invite_error": exc.message},
                       status=429 if exc.status == 429 else 400)
     return render(request, "portal/household.html", {**_household_context(request), "invited": True})
+
+
+# --- yearly living certification -------------------------------------------------------------
+
+
+@resident_view
+@require_http_methods(["GET", "POST"])
+def certification(request: ResidentRequest) -> HttpResponse:
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("visit"):
+                services.certification_visit_request(user=request.user)
+            else:
+                photo = request.FILES.get("photo")
+                if photo is None:
+                    raise ValidationFailed("photo", _("请拍摄或选择一张本人照片"))
+                services.certification_face(user=request.user, photo=photo)
+        except NotFound:
+            raise
+        except ApplicationError as exc:
+            if exc.code == "permission_denied":
+                raise
+            error, status = exc.message, 400
+        else:
+            return redirect("portal:certification")
+    return render(request, "portal/certification.html", {
+        "certification": selectors.certification_for_user(user=request.user, year=timezone.localdate().year),
+        "face": face_configured(), "error": error, "attempts_max": FACE_ATTEMPTS_MAX}, status=status)

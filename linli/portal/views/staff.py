@@ -88,3 +88,16 @@ def building_code(request: StaffRequest, building_id: int) -> HttpResponse:
     building = building_get_for_user(user=request.user, building_id=building_id)
     url = request.build_absolute_uri(reverse("portal:building-entry", args=[building.pk]))
     return render(request, "portal/staff_building_code.html", {"building": building, "url": url})
+
+
+@registry_staff
+@require_http_methods(["GET", "POST"])
+def certifications(request: StaffRequest) -> HttpResponse:
+    """Home visits for the living certification, in the staff member's grids."""
+    if request.method == "POST":
+        item = request.POST.get("certification", "")
+        services.certification_visit_confirm(actor=request.user, certification_id=int(item) if item.isdigit() else 0,
+                                             request_id=request_id_of(request))
+        return redirect("portal:staff-certifications")
+    return render(request, "portal/staff_certifications.html", {
+        "visits": list(selectors.certification_visits_for_user(user=request.user)[:200])})
