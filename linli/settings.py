@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "linli.web",
     "linli.ops",
     "linli.cockpit",
+    "linli.field",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("care/", include("linli.care.urls")),
     path("devices/", include("linli.devices.urls")),
     path("cockpit/", include("linli.cockpit.urls")),
+    path("field/", include("linli.field.urls")),
     path("open311/v2/", include("linli.cases.open311_urls")),
     path("", include("linli.ops.urls")),
     path("", include("linli.web.urls")),
