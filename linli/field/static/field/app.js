@@ -328,14 +328,19 @@
     return Promise.all(jobs);
   }
 
+  function leave() {
+    var form = $("logout-form");
+    if (form) { form.submit(); } else { window.location.href = body.getAttribute("data-logout"); }
+  }
+
   function logoutPage() {
     var state = $("logout-state");
     if (!state) { return; }
     allRecords().then(function (records) {
       var waiting = records.filter(function (r) { return r.state === "waiting"; });
       if (waiting.length && !window.confirm(T.logoutConfirm)) { window.location.href = body.getAttribute("data-scope"); return null; }
-      return clearAll().then(function () { window.location.href = body.getAttribute("data-logout"); });
-    }, function () { return clearAll().then(function () { window.location.href = body.getAttribute("data-logout"); }); });
+      return clearAll().then(leave);
+    }, function () { return clearAll().then(leave); });
   }
 
   function userChanged() {

@@ -27,6 +27,9 @@
 
   function setPosition(lon, lat) {
     lonInput.value = lon.toFixed(7); latInput.value = lat.toFixed(7);
+    // With a position the server can fill the address from the nearest building.
+    if (address) { address.required = false; }
+    document.body.setAttribute("data-located", "1");
     if (window.L && document.getElementById("map")) {
       if (!map) {
         map = window.L.map("map").setView([lat, lon], 17);
