@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from linli.field.choices import CorrectionTarget
 
@@ -73,7 +74,7 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def track_clean(points: Sequence[Sequence[float]]) -> list[list[float]]:
+def track_clean(points: Sequence[Sequence[Any]]) -> list[list[float]]:
     """Points as ``[lon, lat, t]`` with plausible values, in time order; others dropped."""
     clean: list[list[float]] = []
     for point in points[:MAX_TRACK_POINTS]:

@@ -34,15 +34,31 @@ SLOW = 45_000  # a loaded two-core machine: wait for conditions, generously
 
 
 def _person(tree: Any) -> Person:
-    building = Building.objects.create(grid=tree.grid_a1, name="5幢", address="近江路5幢", lon=120.205, lat=30.205)
+    building = Building.objects.create(
+        grid=tree.grid_a1, name="5幢", address="近江路5幢", lon=120.205, lat=30.205
+    )
     unit = Unit.objects.create(building=building, number=2)
     room = Room.objects.create(unit=unit, building=building, number="301", floor=3)
     household = Household.objects.create(number="H-1", room=room, grid=tree.grid_a1)
-    person = Person.objects.create(name="陈桂芳", name_pinyin="chenguifang", name_initials="cgf", grid=tree.grid_a1,
-                                   building=building, room=room, household=household, relation="head",
-                                   birth_date=date(1940, 3, 1))
-    DueVisit.objects.create(person=person, grid=tree.grid_a1, reason_kind=VisitReason.PLAN, reason="每月走访",
-                            due_on=timezone.localdate(), status=ItemStatus.OPEN)
+    person = Person.objects.create(
+        name="陈桂芳",
+        name_pinyin="chenguifang",
+        name_initials="cgf",
+        grid=tree.grid_a1,
+        building=building,
+        room=room,
+        household=household,
+        relation="head",
+        birth_date=date(1940, 3, 1),
+    )
+    DueVisit.objects.create(
+        person=person,
+        grid=tree.grid_a1,
+        reason_kind=VisitReason.PLAN,
+        reason="每月走访",
+        due_on=timezone.localdate(),
+        status=ItemStatus.OPEN,
+    )
     return person
 
 
@@ -60,8 +76,9 @@ def _report(page: Page, text: str) -> None:
     expect(page.locator("body")).to_have_attribute("data-queued", str(before + 1), timeout=SLOW)
 
 
-def test_offline_writes_are_sent_once_and_a_conflict_is_told(live_server: Any, tree: Any, users: Any, cats: Any,
-                                                             open_case: Any, browser_page: Page) -> None:
+def test_offline_writes_are_sent_once_and_a_conflict_is_told(
+    live_server: Any, tree: Any, users: Any, cats: Any, open_case: Any, browser_page: Page
+) -> None:
     # given a person due for a visit and two cases dispatched to the a1 worker
     person = _person(tree)
     first, second = open_case(description="楼道吵架一"), open_case(description="楼道吵架二")
@@ -84,12 +101,16 @@ def test_offline_writes_are_sent_once_and_a_conflict_is_told(live_server: Any, t
     log_in(page, live_server.url, users.grid_worker_a1)
     page.goto(f"{live_server.url}/field/")
     expect(page.get_by_test_id("today-item")).to_have_count(3)
-    manifest = page.evaluate("""() => fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())""")
+    manifest = page.evaluate(
+        """() => fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())"""
+    )
     assert manifest["display"] == "standalone"
     assert manifest["start_url"] == "/field/"
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=SLOW)
     page.reload()
-    expect(page.locator("body")).to_have_attribute("data-precached", "9", timeout=SLOW)  # 3 items, 1 person, 5 shell pages
+    expect(page.locator("body")).to_have_attribute(
+        "data-precached", "9", timeout=SLOW
+    )  # 3 items, 1 person, 5 shell pages
 
     # and goes offline: two reports with photos, a visit, two status changes
     context.set_offline(True)
@@ -109,8 +130,13 @@ def test_offline_writes_are_sent_once_and_a_conflict_is_told(live_server: Any, t
     expect(page.get_by_test_id("outbox-count")).to_contain_text("5")
 
     # and meanwhile the community reassigns the second case to a department
-    case_transition(case=second, action="reassign", actor=users.community_a, data={"department": "huanwei"},
-                    note="转环卫")
+    case_transition(
+        case=second,
+        action="reassign",
+        actor=users.community_a,
+        data={"department": "huanwei"},
+        note="转环卫",
+    )
     assert sent == []
     assert not Submission.objects.exists()
 
@@ -126,7 +152,10 @@ def test_offline_writes_are_sent_once_and_a_conflict_is_told(live_server: Any, t
     expect(page.get_by_test_id("conflict-message")).to_contain_text(second.number)
     expect(page.get_by_test_id("conflict-message")).to_contain_text("改派或办结")
     reports = Case.objects.filter(source="patrol", reporter=users.grid_worker_a1)
-    assert sorted(reports.values_list("description", flat=True)) == ["路边有暴露垃圾一", "路边有暴露垃圾二"]
+    assert sorted(reports.values_list("description", flat=True)) == [
+        "路边有暴露垃圾一",
+        "路边有暴露垃圾二",
+    ]
     for report in reports:
         assert CasePhoto.objects.filter(case=report).count() == 2
         assert report.address == "近江路5幢"  # filled at sync from the nearest building

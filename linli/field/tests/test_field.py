@@ -18,8 +18,8 @@ from linli.care.choices import ItemStatus, VisitReason
 from linli.care.models import DueVisit, Visit
 from linli.cases.models import Case, CasePhoto
 from linli.cases.services import case_transition
-from linli.devices.models import Alarm, Device
 from linli.core.errors import ApplicationError
+from linli.devices.models import Alarm, Device
 from linli.field import services
 from linli.field.choices import CorrectionStatus, Outcome
 from linli.field.models import Correction, Patrol, Submission
