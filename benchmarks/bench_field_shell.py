@@ -57,7 +57,7 @@ def _fixture() -> tuple[str, list[int]]:
     from linli.geo.models import Area
 
     def area(
-        level: str, code: str, name: str, parent: Area | None, boundary: object = None
+        level: AreaLevel, code: str, name: str, parent: Area | None, boundary: object = None
     ) -> Area:
         row = Area.objects.create(
             level=level, code=code, name=name, parent=parent, path="", boundary=boundary
