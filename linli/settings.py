@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "linli.ops",
     "linli.cockpit",
     "linli.portal",
+    "linli.field",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("devices/", include("linli.devices.urls")),
     path("cockpit/", include("linli.cockpit.urls")),
     path("portal/", include("linli.portal.urls")),
+    path("field/", include("linli.field.urls")),
     path("open311/v2/", include("linli.cases.open311_urls")),
     path("", include("linli.ops.urls")),
     path("", include("linli.web.urls")),
