@@ -31,6 +31,7 @@ from linli.core.errors import NotFound, ValidationFailed
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.registry.choices import TagKind
+from linli.registry.map_selectors import building_label
 from linli.registry.models import Building, Household, Person, PersonTag
 from linli.registry.selectors import registry_counts_for_user, registry_scope
 
@@ -334,9 +335,9 @@ def map_buildings_for_user(*, user: Principal) -> list[dict[str, object]]:
     """Buildings of the caller's scope as map points (no residents, no names)."""
     scope = registry_scope(user)
     return [
-        {"id": pk, "address": address, "name": name, "lon": lon, "lat": lat}
-        for pk, address, name, lon, lat in Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
-        .order_by("id").values_list("id", "address", "name", "lon", "lat")
+        {"id": b.pk, "address": b.address, "name": b.name, "label": building_label(b), "lon": b.lon, "lat": b.lat}
+        for b in Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
+        .order_by("id").only("id", "address", "compound", "name", "lon", "lat")
     ]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
@@ -37,11 +36,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _map_context() -> dict[str, Any]:
-    return {
-        "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
-        "tile_url": getattr(settings, "LINLI_MAP_TILE_URL", ""),
-        "tile_crs": getattr(settings, "LINLI_MAP_TILE_CRS", "wgs84"),
-    }
+    # Tiles, their system and the legend come with the shared base map ({% basemap_attrs %}).
+    return {"has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None}
 
 
 def _grid_shapes(request: StaffRequest) -> list[dict[str, Any]]:

@@ -14,10 +14,14 @@
     var base = window.linliBasemap.create(holder), m = base.map;
     var bounds = L.latLngBounds([]);
     var maxOpen = Math.max.apply(null, [1].concat(data.grids.map(function (g) { return g.open; })));
+    var gridNames = L.layerGroup();
     var grids = L.layerGroup(data.grids.map(function (g) {
       var layer = base.geojson(g.boundary, { color: "#5b6270", weight: 1, fillColor: loadColour(g.open, maxOpen), fillOpacity: 0.35 })
         .bindTooltip(g.name + " · " + label.labelOpen + " " + g.open, { sticky: true });
       bounds.extend(layer.getBounds());
+      // Grid names from the shared base map's label style, shown from street scale on.
+      var centre = base.fromMap(layer.getBounds().getCenter());
+      base.label(centre[0], centre[1], g.name, "area-label area-level-5").addTo(gridNames);
       return layer;
     }));
     var communities = L.layerGroup(data.communities.map(function (c) {
@@ -26,10 +30,8 @@
       return layer.bindTooltip(c.name, { permanent: false });
     }));
     var buildings = L.layerGroup(data.buildings.map(function (b) {
-      var at = base.toMap(b.lon, b.lat);
-      bounds.extend(at);
-      return L.circleMarker(at, { radius: 3, color: "#1d5fa8", weight: 1, fillOpacity: 0.8 })
-        .bindTooltip(b.name || b.address, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -3] });
+      bounds.extend(base.toMap(b.lon, b.lat));
+      return base.building(b.lon, b.lat, b.label || b.name || b.address);
     }));
     // Density of key households: circles per building sized by count, no names, no addresses.
     var density = L.layerGroup(data.density.map(function (d) {
@@ -56,7 +58,7 @@
       });
     }
     if (bounds.isValid()) { m.fitBounds(bounds, { padding: [12, 12] }); } else { m.setView([30.25, 120.17], 14); }
-    grids.addTo(m); communities.addTo(m); buildings.addTo(m); density.addTo(m); cases.addTo(m);
+    grids.addTo(m); gridNames.addTo(m); communities.addTo(m); buildings.addTo(m); density.addTo(m); cases.addTo(m);
     cluster(); m.on("zoomend", cluster);
     base.labelsByZoom();
     var overlays = {};
