@@ -65,34 +65,77 @@ def basemap_for_user(*, user: Principal | None, bbox: BBox | None = None) -> dic
     scope = _map_scope(user)
     if scope is None:
         return answer
-    areas = (Area.objects.filter(pk__in=sorted(scope.area_ids), boundary__isnull=False, level__in=_MAP_LEVELS)
-             .order_by("path").values_list("id", "level", "name", "boundary"))
+    areas = (
+        Area.objects.filter(
+            pk__in=sorted(scope.area_ids), boundary__isnull=False, level__in=_MAP_LEVELS
+        )
+        .order_by("path")
+        .values_list("id", "level", "name", "boundary")
+    )
     for pk, level, name, boundary in areas:
         box = geometry_bbox(boundary)
-        if box is None or (bbox is not None and not bbox_intersects(box, bbox)):
+        if boundary is None or box is None or (bbox is not None and not bbox_intersects(box, bbox)):
             continue
-        features.append({"type": "Feature", "geometry": boundary, "properties": {
-            "layer": "area", "id": pk, "level": level, "name": name, "label_at": _label_point(boundary)}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": boundary,
+                "properties": {
+                    "layer": "area",
+                    "id": pk,
+                    "level": level,
+                    "name": name,
+                    "label_at": _label_point(boundary),
+                },
+            }
+        )
     if bbox is None:
         return answer
     west, south, east, north = bbox
     grids = sorted(scope.grid_ids)
-    buildings = list(Building.objects.filter(grid_id__in=grids, lon__gte=west, lon__lte=east,
-                                             lat__gte=south, lat__lte=north)
-                     .order_by("id").only("id", "compound", "name", "address", "lon", "lat", "floors")
-                     [:BASEMAP_POINTS_MAX + 1])
-    facilities = list(Facility.objects.filter(grid_id__in=grids, lon__gte=west, lon__lte=east,
-                                              lat__gte=south, lat__lte=north)
-                      .order_by("id").only("id", "kind", "name", "lon", "lat")[:BASEMAP_POINTS_MAX + 1])
-    answer["truncated"] = len(buildings) > BASEMAP_POINTS_MAX or len(facilities) > BASEMAP_POINTS_MAX
-    features.extend({"type": "Feature", "geometry": {"type": "Point", "coordinates": [b.lon, b.lat]},
-                     "properties": {"layer": "building", "id": b.pk, "name": building_label(b),
-                                    "floors": b.floors}}
-                    for b in buildings[:BASEMAP_POINTS_MAX])
-    features.extend({"type": "Feature", "geometry": {"type": "Point", "coordinates": [f.lon, f.lat]},
-                     "properties": {"layer": "facility", "id": f.pk, "kind": f.kind,
-                                    "name": f.name or str(f.get_kind_display())}}
-                    for f in facilities[:BASEMAP_POINTS_MAX])
+    buildings = list(
+        Building.objects.filter(
+            grid_id__in=grids, lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
+        )
+        .order_by("id")
+        .only("id", "compound", "name", "address", "lon", "lat", "floors")[: BASEMAP_POINTS_MAX + 1]
+    )
+    facilities = list(
+        Facility.objects.filter(
+            grid_id__in=grids, lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
+        )
+        .order_by("id")
+        .only("id", "kind", "name", "lon", "lat")[: BASEMAP_POINTS_MAX + 1]
+    )
+    answer["truncated"] = (
+        len(buildings) > BASEMAP_POINTS_MAX or len(facilities) > BASEMAP_POINTS_MAX
+    )
+    features.extend(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [b.lon, b.lat]},
+            "properties": {
+                "layer": "building",
+                "id": b.pk,
+                "name": building_label(b),
+                "floors": b.floors,
+            },
+        }
+        for b in buildings[:BASEMAP_POINTS_MAX]
+    )
+    features.extend(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [f.lon, f.lat]},
+            "properties": {
+                "layer": "facility",
+                "id": f.pk,
+                "kind": f.kind,
+                "name": f.name or str(f.get_kind_display()),
+            },
+        }
+        for f in facilities[:BASEMAP_POINTS_MAX]
+    )
     return answer
 
 
@@ -107,8 +150,9 @@ class NearestBuilding:
     distance_m: float
 
 
-def nearest_building(*, lat: float, lon: float, user: Principal | None,
-                     max_m: float = NEAREST_MAX_M) -> NearestBuilding | None:
+def nearest_building(
+    *, lat: float, lon: float, user: Principal | None, max_m: float = NEAREST_MAX_M
+) -> NearestBuilding | None:
     """The caller's building nearest (lon, lat) within ``max_m``, else ``None``.
 
     Looks in a small box first and widens it (the ``building_lon_lat_idx`` index answers each
@@ -121,14 +165,21 @@ def nearest_building(*, lat: float, lon: float, user: Principal | None,
     grids = sorted(scope.grid_ids)
     for radius in (*(r for r in _NEAREST_STEPS if r < max_m), max_m):
         west, south, east, north = bbox_around(lon, lat, radius)
-        rows = list(Building.objects.filter(grid_id__in=grids, lon__gte=west, lon__lte=east,
-                                            lat__gte=south, lat__lte=north)
-                    .only("id", "compound", "name", "address", "lon", "lat", "grid_id")[:500])
+        rows = list(
+            Building.objects.filter(
+                grid_id__in=grids, lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
+            ).only("id", "compound", "name", "address", "lon", "lat", "grid_id")[:500]
+        )
         if not rows:
             continue
         best = min(rows, key=lambda b: (distance_m(lon, lat, b.lon, b.lat), b.pk))
         gap = distance_m(lon, lat, best.lon, best.lat)
         if gap <= radius:  # a building in the box's corner may be farther than one outside it
-            return NearestBuilding(building_id=best.pk, label=building_label(best), address=best.address,
-                                   grid_id=best.grid_id, distance_m=round(gap, 1))
+            return NearestBuilding(
+                building_id=best.pk,
+                label=building_label(best),
+                address=best.address,
+                grid_id=best.grid_id,
+                distance_m=round(gap, 1),
+            )
     return None

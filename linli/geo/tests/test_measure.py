@@ -27,21 +27,27 @@ def test_box_around_a_point_holds_the_circle_and_not_much_more() -> None:
     assert bbox_contains((west, south, east, north), 120.2005, 30.2005)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("120.1,30.1,120.2,30.2", (120.1, 30.1, 120.2, 30.2)),
-    ("120.1,30.1,120.2", None),
-    ("120.2,30.1,120.1,30.2", None),       # west east of east
-    ("a,30.1,120.2,30.2", None),
-    ("nan,30.1,120.2,30.2", None),
-    ("120.0,30.0,121.0,30.2", None),       # too wide
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("120.1,30.1,120.2,30.2", (120.1, 30.1, 120.2, 30.2)),
+        ("120.1,30.1,120.2", None),
+        ("120.2,30.1,120.1,30.2", None),  # west east of east
+        ("a,30.1,120.2,30.2", None),
+        ("nan,30.1,120.2,30.2", None),
+        ("120.0,30.0,121.0,30.2", None),  # too wide
+    ],
+)
 def test_bbox_parse_accepts_only_small_proper_boxes(text: str, expected: object) -> None:
     assert bbox_parse(text, max_side_deg=0.5) == expected
 
 
 def test_geometry_bbox_of_polygons_and_empty_shapes() -> None:
     square = {"type": "Polygon", "coordinates": [[[1, 2], [3, 2], [3, 4], [1, 4], [1, 2]]]}
-    multi = {"type": "MultiPolygon", "coordinates": [square["coordinates"], [[[5, 5], [6, 5], [6, 6], [5, 5]]]]}
+    multi = {
+        "type": "MultiPolygon",
+        "coordinates": [square["coordinates"], [[[5, 5], [6, 5], [6, 6], [5, 5]]]],
+    }
     assert geometry_bbox(square) == (1, 2, 3, 4)
     assert geometry_bbox(multi) == (1, 2, 6, 6)
     assert geometry_bbox(None) is None

@@ -17,7 +17,9 @@ BOX_ALL = (120.19, 30.19, 120.23, 30.23)
 
 
 def names(answer: dict[str, Any], layer: str) -> set[str]:
-    return {f["properties"]["name"] for f in answer["features"] if f["properties"]["layer"] == layer}
+    return {
+        f["properties"]["name"] for f in answer["features"] if f["properties"]["layer"] == layer
+    }
 
 
 def test_nearest_building_names_the_building_and_its_distance(registry: Any, users: Any) -> None:
@@ -33,11 +35,21 @@ def test_nearest_building_names_the_building_and_its_distance(registry: Any, use
 
 def test_nearest_building_picks_the_closer_of_two(registry: Any, users: Any, tree: Any) -> None:
     # given a second building of grid a1 farther away than 江景苑3幢
-    Building.objects.create(grid=tree.grid_a1, compound="江景苑", name="5幢", address="望江路100号江景苑5幢",
-                            lon=120.2056, lat=30.2053)
+    Building.objects.create(
+        grid=tree.grid_a1,
+        compound="江景苑",
+        name="5幢",
+        address="望江路100号江景苑5幢",
+        lon=120.2056,
+        lat=30.2053,
+    )
     # when asked next to 3幢, then 3幢 is the answer; next to 5幢, 5幢
-    assert nearest_building(user=users.grid_worker_a1, lon=120.20501, lat=30.20501).label == "江景苑3幢"
-    assert nearest_building(user=users.grid_worker_a1, lon=120.20559, lat=30.20529).label == "江景苑5幢"
+    near_3 = nearest_building(user=users.grid_worker_a1, lon=120.20501, lat=30.20501)
+    near_5 = nearest_building(user=users.grid_worker_a1, lon=120.20559, lat=30.20529)
+    assert near_3 is not None
+    assert near_3.label == "江景苑3幢"
+    assert near_5 is not None
+    assert near_5.label == "江景苑5幢"
 
 
 def test_another_areas_user_gets_no_building(registry: Any, users: Any) -> None:
@@ -73,7 +85,9 @@ def test_another_areas_user_gets_nothing_of_this_area(registry: Any, users: Any)
     assert basemap_for_user(user=users.auditor, bbox=BOX_ALL)["features"] == []
 
 
-def test_basemap_without_a_box_has_areas_only_and_a_box_cuts_them(registry: Any, users: Any) -> None:
+def test_basemap_without_a_box_has_areas_only_and_a_box_cuts_them(
+    registry: Any, users: Any
+) -> None:
     whole = basemap_for_user(user=users.street)
     assert names(whole, "building") == set()
     assert len(names(whole, "area")) == 3

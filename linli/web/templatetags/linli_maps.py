@@ -22,11 +22,18 @@ register = template.Library()
 
 @register.simple_tag
 def basemap_attrs() -> SafeString:
-    legend = {"community": _("社区边界"), "grid": _("网格"), "building": _("楼栋"), "facility": _("设施"),
-              "north": _("北")}
+    legend = {
+        "community": _("社区边界"),
+        "grid": _("网格"),
+        "building": _("楼栋"),
+        "facility": _("设施"),
+        "north": _("北"),
+    }
     return format_html(
         'data-tile-url="{}" data-tile-crs="{}" data-base-url="{}" data-legend="{}"',
-        settings.LINLI_MAP_TILE_URL, settings.LINLI_MAP_TILE_CRS, reverse("web:map-base"),
+        settings.LINLI_MAP_TILE_URL,
+        settings.LINLI_MAP_TILE_CRS,
+        reverse("web:map-base"),
         json.dumps(legend, ensure_ascii=False),
     )
 

@@ -52,12 +52,16 @@ def categories(db: None) -> None:
 
 
 def names(answer: dict[str, Any], layer: str) -> set[str]:
-    return {f["properties"]["name"] for f in answer["features"] if f["properties"]["layer"] == layer}
+    return {
+        f["properties"]["name"] for f in answer["features"] if f["properties"]["layer"] == layer
+    }
 
 
 def test_visible_text_keeps_words_and_drops_scripts_and_attributes() -> None:
-    page = ('<p data-x="30.2318">已定位 30.231800, 120.193000</p><script>var a = 120.1930;</script>'
-            '<input type="hidden" value="30.2318">')
+    page = (
+        '<p data-x="30.2318">已定位 30.231800, 120.193000</p><script>var a = 120.1930;</script>'
+        '<input type="hidden" value="30.2318">'
+    )
     assert COORDINATE.findall(visible_text(page)) == ["30.231800", "120.193000"]
     assert_no_coordinates('<p title="120.19300">望江花园12幢附近</p><script>[30.2318]</script>')
 
@@ -95,34 +99,51 @@ def test_nearest_building_answers_in_words(street: Street, users: Users) -> None
     theirs = as_user(users.grid_worker_b1).get("/map/nearest.json", NEAR_A).json()
     assert theirs["found"] is False
     assert "望江" not in theirs["text"]
-    assert as_user(users.grid_worker_a1).get("/map/nearest.json", {"lat": "x", "lon": "1"}).status_code == 400
+    assert (
+        as_user(users.grid_worker_a1).get("/map/nearest.json", {"lat": "x", "lon": "1"}).status_code
+        == 400
+    )
 
 
-def test_report_form_has_the_picker_and_shows_no_coordinates(street: Street, users: Users, categories: None) -> None:
+def test_report_form_has_the_picker_and_shows_no_coordinates(
+    street: Street, users: Users, categories: None
+) -> None:
     client = as_user(users.grid_worker_a1)
     page = client.get("/cases/new/").content.decode()
     assert 'data-testid="map-picker"' in page
     assert "web/map-picker.js" in page
     # when the form comes back with an error, the position stays in the hidden fields only
-    again = client.post("/cases/new/", {"category": "0101", "description": "", "lon": "120.2052134",
-                                        "lat": "30.2051234"})
+    again = client.post(
+        "/cases/new/",
+        {"category": "0101", "description": "", "lon": "120.2052134", "lat": "30.2051234"},
+    )
     assert again.status_code == 400
     body = again.content.decode()
     assert 'value="120.2052134"' in body
     assert_no_coordinates(body)
 
 
-def test_case_page_names_the_place_and_shows_no_coordinates(street: Street, users: Users, categories: None) -> None:
-    case, _created = case_open(actor=users.community_a, source="staff", category="0101",
-                               description="东门口一堆垃圾", lon=120.2052134, lat=30.2051234)
+def test_case_page_names_the_place_and_shows_no_coordinates(
+    street: Street, users: Users, categories: None
+) -> None:
+    case, _created = case_open(
+        actor=users.community_a,
+        source="staff",
+        category="0101",
+        description="东门口一堆垃圾",
+        lon=120.2052134,
+        lat=30.2051234,
+    )
     page = as_user(users.community_a).get(f"/cases/{case.pk}/").content.decode()
     assert 'data-testid="case-map"' in page
     assert "望江花园12幢附近" in visible_text(page)
-    assert "data-base-url=\"/map/base.json\"" in page
+    assert 'data-base-url="/map/base.json"' in page
     assert_no_coordinates(page)
 
 
-def test_grid_page_and_cockpit_show_no_coordinates(street: Street, users: Users, tree: Tree) -> None:
+def test_grid_page_and_cockpit_show_no_coordinates(
+    street: Street, users: Users, tree: Tree
+) -> None:
     grid = as_user(users.grid_worker_a1).get(f"/grids/{tree.grid_a1.pk}/").content.decode()
     assert 'data-testid="grid-map"' in grid
     assert_no_coordinates(grid)
@@ -132,8 +153,15 @@ def test_grid_page_and_cockpit_show_no_coordinates(street: Street, users: Users,
 
 
 def test_visit_page_names_the_building_instead_of_coordinates(street: Street, users: Users) -> None:
-    visit = Visit.objects.create(person=street.elder_a, grid=street.building_a.grid, visitor=users.grid_worker_a1,
-                                 visited_at=timezone.now(), place="家中", lon=120.2052134, lat=30.2051234)
+    visit = Visit.objects.create(
+        person=street.elder_a,
+        grid=street.building_a.grid,
+        visitor=users.grid_worker_a1,
+        visited_at=timezone.now(),
+        place="家中",
+        lon=120.2052134,
+        lat=30.2051234,
+    )
     page = as_user(users.grid_worker_a1).get(f"/care/visits/{visit.pk}/").content.decode()
     assert "望江花园12幢附近" in visible_text(page)
     assert_no_coordinates(page)

@@ -23,8 +23,11 @@ _JSON_OPTIONS = {"ensure_ascii": False, "separators": (",", ":")}
 
 
 def _bad(field: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": "validation_failed", "message": message, "field": field}, status=400,
-                        json_dumps_params=_JSON_OPTIONS)
+    return JsonResponse(
+        {"code": "validation_failed", "message": message, "field": field},
+        status=400,
+        json_dumps_params=_JSON_OPTIONS,
+    )
 
 
 @staff_required
@@ -63,10 +66,19 @@ def nearest(request: StaffRequest) -> HttpResponse:
         return _bad("lat" if lat is None else "lon", _("位置无效"))
     found = nearest_building(lat=lat, lon=lon, user=request.user)
     if found is None:
-        return JsonResponse({"found": False, "text": _("附近没有登记的楼栋,请填写地址")},
-                            json_dumps_params=_JSON_OPTIONS)
-    return JsonResponse({
-        "found": True, "building_id": found.building_id, "label": found.label, "address": found.address,
-        "distance_m": found.distance_m,
-        "text": _("%(label)s附近(约 %(metres)s 米)") % {"label": found.label, "metres": round(found.distance_m)},
-    }, json_dumps_params=_JSON_OPTIONS)
+        return JsonResponse(
+            {"found": False, "text": _("附近没有登记的楼栋,请填写地址")},
+            json_dumps_params=_JSON_OPTIONS,
+        )
+    return JsonResponse(
+        {
+            "found": True,
+            "building_id": found.building_id,
+            "label": found.label,
+            "address": found.address,
+            "distance_m": found.distance_m,
+            "text": _("%(label)s附近(约 %(metres)s 米)")
+            % {"label": found.label, "metres": round(found.distance_m)},
+        },
+        json_dumps_params=_JSON_OPTIONS,
+    )

@@ -81,13 +81,14 @@
     var L = window.L, gcj = holder.dataset.tileCrs === "gcj02";
     options = options || {};
     var leafletOptions = Object.assign({ attributionControl: false, zoomSnap: 0.25, doubleClickZoom: false }, options);
-    delete leafletOptions.legend; delete leafletOptions.decorations;
+    var labelsFrom = options.labelsFromZoom || 16.5;
+    delete leafletOptions.legend; delete leafletOptions.decorations; delete leafletOptions.labelsFromZoom;
     var map = L.map(holder, leafletOptions);
     if (holder.dataset.tileUrl) { L.tileLayer(holder.dataset.tileUrl, { maxZoom: 19 }).addTo(map); }
     else { holder.classList.add("basemap-plain"); }
     function labelsByZoom() {
       var z = map.getZoom();
-      holder.classList.toggle("labels-hidden", z < 16.5);
+      holder.classList.toggle("labels-hidden", z < labelsFrom);
       holder.classList.toggle("area-labels-hidden", z < 14);
     }
     map.on("zoomend", labelsByZoom);

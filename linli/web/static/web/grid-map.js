@@ -9,7 +9,8 @@
     if (!holder || !source || !window.L || !window.linliBasemap) { return; }
     var data = JSON.parse(source.textContent);
     var base = window.linliBasemap.create(holder, {
-      scrollWheelZoom: false, legend: [["picked", holder.dataset.labelGrid]]
+      // One grid's buildings are few: name them from a grid's usual scale on.
+      scrollWheelZoom: false, labelsFromZoom: 14.5, legend: [["picked", holder.dataset.labelGrid]]
     });
     var outline = base.geojson(data.boundary, { color: "#b8322a", weight: 2.5, fillColor: "#b8322a", fillOpacity: 0.05 }, { interactive: false });
     // The view must exist before vector layers are added (no tile layer sets one for us).
