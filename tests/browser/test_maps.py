@@ -3,7 +3,8 @@
 A grid worker's report form locates the phone and fills the address from the nearest
 building; a click on another building's name on the picker's map moves the pin and the
 address follows; nowhere does the page show coordinates. The case page's map then shows
-the case among named buildings and the grid's name, with no tile server.
+the case among named buildings and the grid's name, with no tile server. On the cockpit a
+click on a grid shows its figures, and a new device alarm reaches the map through the poll.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import re
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Geolocation, Page, Request, expect
 
 from linli.accounts.models import Department, User
 from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.taxonomy import taxonomy_load
+from linli.cockpit.tests.conftest import em  # noqa: F401 -- the fixture, shared with the unit tests
+from linli.devices.models import Alarm, Device
 from linli.registry.models import Building
 
 pytestmark = [
@@ -155,4 +159,47 @@ def test_grid_page_map_names_its_buildings(
     expect(the_map).to_have_attribute("data-basemap", "ready")
     expect(the_map.locator(".bldg-label", has_text="望江花园12幢")).to_be_attached()
     expect(the_map.locator(".basemap-label-text", has_text="近江社区第1网格")).to_be_attached()
+    assert outside == []
+
+
+def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
+    live_server: Any,
+    em: Any,  # noqa: F811 -- the imported fixture
+    browser_page: Page,
+) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    outside = offline(page, live_server.url)
+    log_in(page, live_server.url, em.users.street)
+    page.goto(f"{live_server.url}/cockpit/")
+    the_map = page.get_by_test_id("cockpit-map")
+    expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "0")
+    # when the operator clicks grid a1 (on its name, which lets the click through to the grid)
+    name = the_map.locator(".basemap-label-text", has_text="近江社区第1网格")
+    expect(name).to_be_visible()
+    box = name.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] + 8)
+    # then the grid's figures appear beside the map, counts only
+    drill = page.get_by_test_id("grid-drill")
+    expect(drill).to_contain_text("近江社区第1网格")
+    expect(drill.get_by_test_id("drill-vulnerable")).to_have_text("2")
+    expect(drill.get_by_test_id("drill-persons-link")).to_be_visible()
+    # when a smoke detector in 望江路12号 raises an alarm
+    device = Device.objects.create(
+        kind="smoke", external_id="SMK-B1", grid=em.tree.grid_a1, building=em.b12
+    )
+    now = timezone.now()
+    Alarm.objects.create(
+        device=device,
+        grid=em.tree.grid_a1,
+        kind="smoke",
+        level=1,
+        summary="烟雾",
+        raised_at=now,
+        last_at=now,
+    )
+    # then the poll brings it onto the map and the side card without a reload
+    expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "1", timeout=20_000)
+    expect(the_map).to_have_attribute("data-alarms", "1")
     assert outside == []
