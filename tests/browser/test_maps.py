@@ -10,6 +10,7 @@ click on a grid shows its figures, and a new device alarm reaches the map throug
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,8 @@ pytestmark = [
 PASSWORD = "Linli-test-2026"  # the root conftest's make_user default
 NEAR_12: Geolocation = {"longitude": 120.2051, "latitude": 30.2051}  # about 15 m from 望江花园12幢
 COORDINATE = re.compile(r"\d{2,3}\.\d{4,}")
+# Where the screenshot fixture leaves its pictures.
+SCREENS_DIR = Path(__file__).resolve().parents[2] / ".test-data" / "screens"
 
 
 def log_in(page: Page, base_url: str, user: User) -> None:
@@ -113,6 +116,8 @@ def test_picker_fills_the_address_and_the_case_map_names_the_place(
     expect(status).to_contain_text("望江花园14幢附近")
     expect(page.get_by_test_id("report-address")).to_have_value("望江路12号望江花园14幢")
     assert not COORDINATE.search(page.inner_text("body"))
+    SCREENS_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS_DIR / "report-form-map-picker.png"), full_page=True)
 
     # when the report is sent
     page.get_by_test_id("report-category").select_option("0101")
