@@ -165,3 +165,16 @@ def test_visit_page_names_the_building_instead_of_coordinates(street: Street, us
     page = as_user(users.grid_worker_a1).get(f"/care/visits/{visit.pk}/").content.decode()
     assert "望江花园12幢附近" in visible_text(page)
     assert_no_coordinates(page)
+
+
+def test_visit_form_has_the_picker_writing_into_the_place_field(
+    street: Street, users: Users
+) -> None:
+    page = (
+        as_user(users.grid_worker_a1)
+        .get(f"/care/persons/{street.elder_a.pk}/visit/")
+        .content.decode()
+    )
+    assert 'data-testid="map-picker"' in page
+    assert 'data-address-input="id_place"' in page
+    assert_no_coordinates(page)
