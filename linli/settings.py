@@ -194,7 +194,8 @@ LINLI_REGISTRY_COUNTS_SECONDS = env_int("LINLI_REGISTRY_COUNTS_SECONDS", default
 # Cockpit base map (docs/cockpit.md): an intranet tile service ("https://tiles.example/{z}/{x}/{y}.png",
 # 天地图政务版 or 高德); empty draws the registry's own geometry on a plain background. Its
 # coordinate system: wgs84 (天地图 CGCS2000 ≈ WGS-84) or gcj02 (高德), converted at the map edge.
-LINLI_MAP_TILE_URL = os.environ.get("LINLI_MAP_TILE_URL", "")
+# Every map uses it (the shared base map, docs/cockpit.md); LINLI_TILE_URL is its old name, still read.
+LINLI_MAP_TILE_URL = os.environ.get("LINLI_MAP_TILE_URL", "") or os.environ.get("LINLI_TILE_URL", "")
 LINLI_MAP_TILE_CRS = env_choice("LINLI_MAP_TILE_CRS", choices=("wgs84", "gcj02"), default="wgs84")
 # Staff sessions end after this many idle minutes (等保 2.0 idle logout).
 LINLI_IDLE_TIMEOUT_MINUTES = env_int("LINLI_IDLE_TIMEOUT_MINUTES", default=30, minimum=1)
@@ -273,8 +274,8 @@ LINLI_NOTIFY = {k: v for k, v in os.environ.items() if k.startswith("LINLI_NOTIF
 LINLI_AUDIT_CHECKPOINT_DIR = Path(
     os.environ.get("LINLI_AUDIT_CHECKPOINT_DIR", DATA_DIR / "audit-checkpoints")).resolve()
 
-# Optional map tile server (government intranets have no internet tiles by default).
-LINLI_TILE_URL = os.environ.get("LINLI_TILE_URL", "")
+# The old name of LINLI_MAP_TILE_URL (one setting for every map now).
+LINLI_TILE_URL = LINLI_MAP_TILE_URL
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -40,6 +40,7 @@ from linli.care.workflow import FIELDS, rule_describe
 from linli.cases.models import Category
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
 from linli.core.services import audit_record
+from linli.registry.map_selectors import nearest_building
 from linli.registry.selectors import person_get_for_user
 
 staff_required = staff_view()
@@ -91,8 +92,11 @@ def _visit_for_user(request: StaffRequest, visit_id: int) -> Visit:
 def visit_page(request: StaffRequest, visit_id: int) -> HttpResponse:
     visit = _visit_for_user(request, visit_id)
     categories = Category.objects.filter(parent__isnull=False, active=True).order_by("code")
+    # Where it happened in words (the nearest building), never the recorded coordinates.
+    near = (nearest_building(lat=visit.lat, lon=visit.lon, user=request.user)
+            if visit.lat is not None and visit.lon is not None else None)
     return render(request, "care/visit.html", {"visit": visit, "photos": list(visit.photos.all()),
-                                               "categories": categories})
+                                               "categories": categories, "near": near})
 
 
 @staff_required

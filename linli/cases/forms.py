@@ -41,7 +41,7 @@ class ReportForm(forms.Form):
     )
     address = forms.CharField(
         label=_("地址"), max_length=200, required=False,
-        widget=forms.TextInput(attrs={"data-testid": "report-address", "placeholder": _("定位失败时请填写地址")}),
+        widget=forms.TextInput(attrs={"data-testid": "report-address", "placeholder": _("在地图上选点后自动填写,也可直接填写")}),
     )
     lon = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)

@@ -41,6 +41,7 @@ from linli.cases.indicators import INDICATORS
 from linli.cases.models import Case
 from linli.cases.stats import GROUP_LABELS, case_statistics_for_user
 from linli.core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
+from linli.registry.map_selectors import nearest_building
 
 A = CaseAction
 TARGET_ACTIONS = frozenset({A.DISPATCH, A.REASSIGN, A.SUBMIT_DISPATCH})
@@ -199,6 +200,9 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
         "duplicates": duplicates, "error": error,
         "has_leaflet": _has_static("vendor/leaflet/leaflet.js") and case.lon is not None,
         "map_data": {"lon": case.lon, "lat": case.lat, "label": case.number},
+        # Words for the place, never its numbers (issue 16 item 7).
+        "map_place": (nearest_building(lat=case.lat, lon=case.lon, user=user)
+                      if case.lon is not None and case.lat is not None else None),
         "reveal_form": reveal_form, "revealed_phone": revealed, "public_form": public_form,
     }, status=status)
 

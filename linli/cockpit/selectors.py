@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment, User
-from linli.accounts.selectors import Principal, scope_for
+from linli.accounts.selectors import Principal, grid_workers_of, scope_for
 from linli.cases.choices import OPEN_STATUSES
 from linli.cases.models import Case
 from linli.cases.stats import case_statistics_for_user
@@ -28,9 +28,11 @@ from linli.cockpit import workflow
 from linli.cockpit.choices import CheckState
 from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
 from linli.core.errors import NotFound, ValidationFailed
+from linli.devices.selectors import alarm_list_for_user
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.registry.choices import TagKind
+from linli.registry.map_selectors import building_label
 from linli.registry.models import Building, Household, Person, PersonTag
 from linli.registry.selectors import registry_counts_for_user, registry_scope
 
@@ -334,9 +336,9 @@ def map_buildings_for_user(*, user: Principal) -> list[dict[str, object]]:
     """Buildings of the caller's scope as map points (no residents, no names)."""
     scope = registry_scope(user)
     return [
-        {"id": pk, "address": address, "name": name, "lon": lon, "lat": lat}
-        for pk, address, name, lon, lat in Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
-        .order_by("id").values_list("id", "address", "name", "lon", "lat")
+        {"id": b.pk, "address": b.address, "name": b.name, "label": building_label(b), "lon": b.lon, "lat": b.lat}
+        for b in Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
+        .order_by("id").only("id", "address", "compound", "name", "lon", "lat")
     ]
 
 
@@ -524,3 +526,78 @@ def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
         layers={"grids": grid_layer, "communities": community_layer, "buildings": map_buildings_for_user(user=user),
                 "cases": case_layer, "density": density_layer},
     )
+
+
+# --- drill-down and live alarms on the cockpit map --------------------------------------------
+
+
+@dataclass
+class GridDrill:
+    """One grid's figures for the operator who clicked it: counts only, no resident named."""
+
+    grid: Area
+    parent_name: str
+    workers: list[str]
+    residents: int
+    households: int
+    open_cases: int
+    open_by_level: list[tuple[int, int]]
+    open_alarms: int
+    vulnerable_total: int
+    vulnerable: list[tuple[str, int]]
+
+
+def grid_drill_for_user(*, user: User, grid_id: int, today: date | None = None) -> GridDrill:
+    """A grid of the caller's scope (else :class:`NotFound`): worker, residents, open cases by
+    level, open alarms, vulnerable residents by kind."""
+    scope = registry_scope(user)
+    if grid_id not in scope.grid_ids:
+        raise NotFound()
+    grid = Area.objects.select_related("parent").get(pk=grid_id)
+    today = today or timezone.localdate()
+    by_level = sorted(Case.objects.filter(grid_id=grid_id, status__in=list(OPEN_STATUSES))
+                      .values("level").annotate(n=Count("id")).values_list("level", "n"))
+    tags = PersonTag.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today), valid_from__lte=today,
+                                    person__grid_id=grid_id, person__is_deceased=False,
+                                    kind__in=workflow.EMERGENCY_TAGS)
+    by_kind = dict(tags.values("kind").annotate(n=Count("person_id", distinct=True)).values_list("kind", "n"))
+    return GridDrill(
+        grid=grid, parent_name=grid.parent.name if grid.parent else "",
+        workers=[a.user.display_name or a.user.username for a in grid_workers_of(grid=grid)],
+        residents=Person.objects.filter(grid_id=grid_id, is_deceased=False).count(),
+        households=Household.objects.filter(grid_id=grid_id).count(),
+        open_cases=sum(n for _level, n in by_level), open_by_level=by_level,
+        open_alarms=alarm_list_for_user(user=user).filter(grid_id=grid_id).count(),
+        vulnerable_total=tags.values("person_id").distinct().count(),
+        vulnerable=[(str(workflow.KIND_LABELS[k]), by_kind[k]) for k in workflow.PRIORITY_KINDS if by_kind.get(k)],
+    )
+
+
+MAP_ALARMS_MAX = 200
+
+
+@dataclass
+class LiveAlarm:
+    """An open alarm on the wall screen: what and where (grid), never whose."""
+
+    id: int
+    level: int
+    kind: str
+    grid: str
+    raised_at: datetime
+    lon: float | None
+    lat: float | None
+
+
+def live_alarms_for_user(*, user: User) -> list[LiveAlarm]:
+    """Open device alarms of the caller's grids, newest first, placed at the device or its building."""
+    rows = (alarm_list_for_user(user=user).select_related("device__building")[:MAP_ALARMS_MAX])
+    alarms = []
+    for alarm in rows:
+        device = alarm.device
+        lon, lat = device.lon, device.lat
+        if (lon is None or lat is None) and device.building is not None:
+            lon, lat = device.building.lon, device.building.lat
+        alarms.append(LiveAlarm(id=alarm.pk, level=alarm.level, kind=str(alarm.get_kind_display()),
+                                grid=alarm.grid.name, raised_at=alarm.raised_at, lon=lon, lat=lat))
+    return alarms

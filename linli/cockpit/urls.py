@@ -8,6 +8,8 @@ app_name = "cockpit"
 
 urlpatterns = [
     path("", views.cockpit, name="cockpit"),
+    path("grids/<int:grid_id>/", views.grid_drill, name="grid"),
+    path("alarms/", views.live_alarms, name="alarms"),
     path("emergency/", views.emergency, name="emergency"),
     path("emergency/households/", views.emergency_roster, name="roster"),
     path("emergency/households.json", views.emergency_roster, {"fmt": "json"}, name="roster-json"),

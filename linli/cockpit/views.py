@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
@@ -37,11 +36,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _map_context() -> dict[str, Any]:
-    return {
-        "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
-        "tile_url": getattr(settings, "LINLI_MAP_TILE_URL", ""),
-        "tile_crs": getattr(settings, "LINLI_MAP_TILE_CRS", "wgs84"),
-    }
+    # Tiles, their system and the legend come with the shared base map ({% basemap_attrs %}).
+    return {"has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None}
 
 
 def _grid_shapes(request: StaffRequest) -> list[dict[str, Any]]:
@@ -308,3 +304,23 @@ def cockpit(request: StaffRequest) -> HttpResponse:
         "has_echarts": finders.find("vendor/echarts/echarts.min.js") is not None,
         "map_data": data.layers, "trend": data.trend,
     })
+
+
+@operator_required
+@never_cache
+@require_GET
+def grid_drill(request: StaffRequest, grid_id: int) -> HttpResponse:
+    """A clicked grid's figures (htmx fragment beside the map), with links to the scoped lists."""
+    drill = selectors.grid_drill_for_user(user=request.user, grid_id=grid_id)
+    return render(request, "cockpit/_grid_drill.html", {"drill": drill})
+
+
+@operator_required
+@never_cache
+@require_GET
+def live_alarms(request: StaffRequest) -> HttpResponse:
+    """Open device alarms (htmx fragment polled by the cockpit; its map redraws from the same rows)."""
+    alarms = selectors.live_alarms_for_user(user=request.user)
+    points = [{"id": a.id, "level": a.level, "kind": a.kind, "grid": a.grid, "lon": a.lon, "lat": a.lat}
+              for a in alarms if a.lon is not None and a.lat is not None]
+    return render(request, "cockpit/_alarms.html", {"alarms": alarms[:20], "total": len(alarms), "points": points})

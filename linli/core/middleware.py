@@ -58,7 +58,7 @@ class DefaultLanguageMiddleware:
 # Scripts only from our own static files (no inline script, no eval); styles may be inline
 # attributes. Tiles of an optional map server are images from its origin.
 def content_security_policy() -> str:
-    tiles = getattr(settings, "LINLI_TILE_URL", "") or ""
+    tiles = getattr(settings, "LINLI_MAP_TILE_URL", "") or ""
     origin = "/".join(tiles.split("/")[:3]).replace("{s}.", "*.") if tiles.startswith("http") else ""
     return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             f"img-src 'self' data: blob:{' ' + origin if origin else ''}; connect-src 'self'; font-src 'self'; "

@@ -86,4 +86,4 @@ def test_cockpit_renders_with_the_base_map(live_server: Any, em: Any, browser_pa
     the_map = page.get_by_test_id("cockpit-map")
     expect(the_map.locator("path.leaflet-interactive").first).to_be_visible()  # grid polygons
     expect(the_map.locator(".bldg-label").first).to_be_attached()
-    expect(the_map.locator(".leaflet-control-layers-overlays label")).to_have_count(5)
+    expect(the_map.locator(".leaflet-control-layers-overlays label")).to_have_count(6)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
@@ -125,17 +124,14 @@ def grid(request: StaffRequest, grid_id: int) -> HttpResponse:
     buildings = sorted(building_list_for_user(user=user, grid_id=area.pk).annotate(
         resident_count=Count("residents", filter=Q(residents__is_deceased=False)),
     ), key=lambda b: natural_key(b.address))  # 1幢 < 2幢 < 10幢
-    points = [
-        {"lat": b.lat, "lon": b.lon, "label": b.address, "url": reverse("web:building", args=[b.pk])}
-        for b in buildings
-    ]
     return render(request, "web/grid.html", {
         "grid": area,
         "workers": grid_workers_of(grid=area),
         "buildings": buildings,
         "organisation_count": organisation_list_for_user(user=user, grid_id=area.pk).count(),
         "facility_count": facility_list_for_user(user=user, grid_id=area.pk).count(),
-        "map_data": {"boundary": area.boundary, "points": points, "tiles": settings.LINLI_TILE_URL},
+        # The grid's outline; its buildings and neighbours come from the shared base map.
+        "map_data": {"boundary": area.boundary, "name": area.name},
         "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
         "can_export": scope_for(user).can(Permission.EXPORT_REGISTRY),
     })

@@ -14,10 +14,16 @@
     var base = window.linliBasemap.create(holder), m = base.map;
     var bounds = L.latLngBounds([]);
     var maxOpen = Math.max.apply(null, [1].concat(data.grids.map(function (g) { return g.open; })));
+    var gridNames = L.layerGroup();
     var grids = L.layerGroup(data.grids.map(function (g) {
       var layer = base.geojson(g.boundary, { color: "#5b6270", weight: 1, fillColor: loadColour(g.open, maxOpen), fillOpacity: 0.35 })
         .bindTooltip(g.name + " · " + label.labelOpen + " " + g.open, { sticky: true });
       bounds.extend(layer.getBounds());
+      // Drill-down: the grid's figures beside the map (an htmx fragment, scoped by the server).
+      layer.on("click", function () { drill(g.id); });
+      // Grid names from the shared base map's label style, shown from street scale on.
+      var centre = base.fromMap(layer.getBounds().getCenter());
+      base.label(centre[0], centre[1], g.name, "area-label area-level-5").addTo(gridNames);
       return layer;
     }));
     var communities = L.layerGroup(data.communities.map(function (c) {
@@ -26,10 +32,8 @@
       return layer.bindTooltip(c.name, { permanent: false });
     }));
     var buildings = L.layerGroup(data.buildings.map(function (b) {
-      var at = base.toMap(b.lon, b.lat);
-      bounds.extend(at);
-      return L.circleMarker(at, { radius: 3, color: "#1d5fa8", weight: 1, fillOpacity: 0.8 })
-        .bindTooltip(b.name || b.address, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -3] });
+      bounds.extend(base.toMap(b.lon, b.lat));
+      return base.building(b.lon, b.lat, b.label || b.name || b.address);
     }));
     // Density of key households: circles per building sized by count, no names, no addresses.
     var density = L.layerGroup(data.density.map(function (d) {
@@ -56,12 +60,33 @@
       });
     }
     if (bounds.isValid()) { m.fitBounds(bounds, { padding: [12, 12] }); } else { m.setView([30.25, 120.17], 14); }
-    grids.addTo(m); communities.addTo(m); buildings.addTo(m); density.addTo(m); cases.addTo(m);
+    grids.addTo(m); gridNames.addTo(m); communities.addTo(m); buildings.addTo(m); density.addTo(m); cases.addTo(m);
     cluster(); m.on("zoomend", cluster);
     base.labelsByZoom();
+    // Live alarms: the side card's htmx poll (every 5 s) carries the points; redraw on each swap.
+    var alarms = L.layerGroup().addTo(m);
+    function drawAlarms() {
+      var points = document.getElementById("cockpit-alarm-data");
+      if (!points) { return; }
+      alarms.clearLayers();
+      JSON.parse(points.textContent).forEach(function (a) {
+        L.circleMarker(base.toMap(a.lon, a.lat), { radius: 9, color: "#fff", weight: 2, fillColor: LEVEL_COLOURS[a.level] || "#b8322a", fillOpacity: 0.95, className: "alarm-marker" })
+          .bindTooltip(a.kind + " · " + a.grid).addTo(alarms);
+      });
+      holder.setAttribute("data-alarms", String(alarms.getLayers().length));
+    }
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.target && event.target.id === "cockpit-alarms") { drawAlarms(); }
+    });
+    drawAlarms();
+    function drill(id) {
+      var url = label.drillUrl.replace("/0/", "/" + id + "/");
+      if (window.htmx) { window.htmx.ajax("GET", url, { target: "#cockpit-drill", swap: "innerHTML" }); }
+    }
     var overlays = {};
     overlays[label.labelGrids] = grids; overlays[label.labelCommunities] = communities;
     overlays[label.labelBuildings] = buildings; overlays[label.labelCases] = cases; overlays[label.labelDensity] = density;
+    overlays[label.labelAlarms] = alarms;
     L.control.layers(null, overlays, { collapsed: false }).addTo(m);
   }
   function chart() {

@@ -20,7 +20,7 @@
     data.buildings.forEach(function (b) {
       var at = base.toMap(b.lon, b.lat);
       var marker = L.circleMarker(at, { radius: 5, color: "#1d5fa8", weight: 1, fillColor: "#1d5fa8", fillOpacity: 0.85 })
-        .bindTooltip(b.name || b.address, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -4] });
+        .bindTooltip(b.label || b.name || b.address, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -4] });
       marker.on("click", function (event) {
         if (mode !== "pick") { return; }
         L.DomEvent.stop(event);

@@ -1,32 +1,25 @@
-// Grid page map: the grid polygon and building points, on a blank background unless a tile
-// server is configured (intranets have no internet tiles). Data comes from a json_script tag.
+// Grid page map: the grid's outline over the shared base map (web/basemap.js): its buildings
+// with their names (a click opens the building), the neighbouring grids and their names.
 (function () {
   "use strict";
+  var MARGIN_M = 150;
   function draw() {
     var holder = document.getElementById("grid-map");
     var source = document.getElementById("grid-map-data");
-    if (!holder || !source || typeof window.L === "undefined") { return; }
+    if (!holder || !source || !window.L || !window.linliBasemap) { return; }
     var data = JSON.parse(source.textContent);
-    var map = window.L.map(holder, { attributionControl: false, scrollWheelZoom: false, zoomSnap: 0.25 });
-    if (data.tiles) { window.L.tileLayer(data.tiles, { maxZoom: 19 }).addTo(map); }
-    var outline = window.L.geoJSON(data.boundary, {
-      style: { color: "#b8322a", weight: 2, fillColor: "#b8322a", fillOpacity: 0.06 }
+    var base = window.linliBasemap.create(holder, {
+      // One grid's buildings are few: name them from a grid's usual scale on.
+      scrollWheelZoom: false, labelsFromZoom: 14.5, legend: [["picked", holder.dataset.labelGrid]]
     });
+    var outline = base.geojson(data.boundary, { color: "#b8322a", weight: 2.5, fillColor: "#b8322a", fillOpacity: 0.05 }, { interactive: false });
     // The view must exist before vector layers are added (no tile layer sets one for us).
-    map.fitBounds(outline.getBounds(), { padding: [12, 12] });
-    outline.addTo(map);
-    data.points.forEach(function (point) {
-      var link = document.createElement("a");
-      link.href = point.url;
-      link.textContent = point.label;
-      window.L.circleMarker([point.lat, point.lon], {
-        radius: 5, color: "#1d5fa8", weight: 1, fillColor: "#1d5fa8", fillOpacity: 0.8
-      }).bindPopup(link).addTo(map);
+    base.map.fitBounds(outline.getBounds(), { padding: [12, 12] });
+    var box = base.viewBox(), pad = MARGIN_M / 111320;
+    base.loadBase([box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad]).then(function () {
+      outline.addTo(base.map);
+      holder.setAttribute("data-basemap", "ready");
     });
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
-  } else {
-    draw();
-  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
 })();

@@ -1,0 +1,210 @@
+"""The shared base map and the map picker in real Chromium, with no network beyond linli.
+
+A grid worker's report form locates the phone and fills the address from the nearest
+building; a click on another building's name on the picker's map moves the pin and the
+address follows; nowhere does the page show coordinates. The case page's map then shows
+the case among named buildings and the grid's name, with no tile server. On the cockpit a
+click on a grid shows its figures, and a new device alarm reaches the map through the poll.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Geolocation, Page, Request, expect
+
+from linli.accounts.models import Department, User
+from linli.cases.models import Case, Category, DispatchRule
+from linli.cases.taxonomy import taxonomy_load
+from linli.cockpit.tests.conftest import em  # noqa: F401 -- the fixture, shared with the unit tests
+from linli.devices.models import Alarm, Device
+from linli.registry.models import Building
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.usefixtures("screenshot"),
+    pytest.mark.django_db(transaction=True),
+]
+
+PASSWORD = "Linli-test-2026"  # the root conftest's make_user default
+NEAR_12: Geolocation = {"longitude": 120.2051, "latitude": 30.2051}  # about 15 m from 望江花园12幢
+COORDINATE = re.compile(r"\d{2,3}\.\d{4,}")
+# Where the screenshot fixture leaves its pictures.
+SCREENS_DIR = Path(__file__).resolve().parents[2] / ".test-data" / "screens"
+
+
+def log_in(page: Page, base_url: str, user: User) -> None:
+    page.goto(f"{base_url}/login/")
+    form = page.get_by_test_id("login-form")
+    form.locator("input[name=username]").fill(user.username)
+    form.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("current-user")).to_contain_text(user.username)
+
+
+def offline(page: Page, base_url: str) -> list[str]:
+    """Refuses every request that leaves linli (a tile server, a CDN) and lists them."""
+    outside: list[str] = []
+
+    def guard(route: Any, request: Request) -> None:
+        if request.url.startswith(base_url) or request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    return outside
+
+
+def test_picker_fills_the_address_and_the_case_map_names_the_place(
+    live_server: Any,
+    tree: Any,
+    users: Any,
+    browser_page: Page,
+) -> None:
+    # given two buildings of grid a1, about 170 m apart, and the seeded categories
+    if not Category.objects.filter(code="0101").exists():
+        taxonomy_load(Department, Category, DispatchRule)
+    Building.objects.create(
+        grid=tree.grid_a1,
+        compound="望江花园",
+        name="12幢",
+        address="望江路12号望江花园12幢",
+        lon=120.205,
+        lat=30.205,
+        floors=6,
+    )
+    Building.objects.create(
+        grid=tree.grid_a1,
+        compound="望江花园",
+        name="14幢",
+        address="望江路12号望江花园14幢",
+        lon=120.2065,
+        lat=30.2058,
+        floors=6,
+    )
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    outside = offline(page, live_server.url)
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation(NEAR_12)
+    log_in(page, live_server.url, users.grid_worker_a1)
+
+    # when the grid worker opens the report form (the phone's position is taken at once)
+    page.goto(f"{live_server.url}/cases/new/")
+    status = page.get_by_test_id("gps-status")
+    # then the nearest building is named and its address written into the form
+    expect(status).to_contain_text("望江花园12幢附近")
+    expect(status).to_have_attribute("data-located", "true")
+    expect(page.get_by_test_id("report-address")).to_have_value("望江路12号望江花园12幢")
+    assert not COORDINATE.search(page.inner_text("body"))
+
+    # when they click next to the other building's name on the picker's map
+    picker = page.get_by_test_id("picker-map")
+    label = picker.locator(".bldg-label", has_text="望江花园14幢")
+    expect(label).to_be_visible()
+    box = label.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] + 5)
+    # then the pin moves there and the address follows
+    expect(status).to_contain_text("望江花园14幢附近")
+    expect(page.get_by_test_id("report-address")).to_have_value("望江路12号望江花园14幢")
+    assert not COORDINATE.search(page.inner_text("body"))
+    SCREENS_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS_DIR / "report-form-map-picker.png"), full_page=True)
+
+    # when the report is sent
+    page.get_by_test_id("report-category").select_option("0101")
+    page.get_by_test_id("report-description").fill("14幢门口有一堆建筑垃圾")
+    page.get_by_test_id("report-submit").click()
+    expect(page).to_have_url(re.compile(r"/cases/\d+/$"))
+    case = Case.objects.get()
+    assert case.address == "望江路12号望江花园14幢"
+    assert case.lon is not None
+    assert abs(case.lon - 120.2065) < 0.0003
+
+    # then the case's map shows the case among named buildings and the grid's name, no tiles
+    the_map = page.get_by_test_id("case-map")
+    expect(the_map).to_have_attribute("data-basemap", "ready")
+    expect(the_map.locator(".bldg-label", has_text="望江花园14幢")).to_be_visible()
+    expect(the_map.locator(".bldg-label", has_text="望江花园12幢")).to_be_attached()
+    expect(the_map.locator(".basemap-label-text", has_text="近江社区第1网格")).to_be_attached()
+    expect(the_map.get_by_test_id("map-legend")).to_contain_text("楼栋")
+    expect(the_map.locator(".leaflet-control-scale-line")).to_be_visible()
+    expect(the_map.locator(".leaflet-tile")).to_have_count(0)
+    expect(page.get_by_test_id("case-map-place")).to_contain_text("望江花园14幢附近")
+    assert not COORDINATE.search(page.inner_text("body"))
+    assert outside == []
+    assert errors == []
+
+
+def test_grid_page_map_names_its_buildings(
+    live_server: Any, tree: Any, users: Any, browser_page: Page
+) -> None:
+    Building.objects.create(
+        grid=tree.grid_a1,
+        compound="望江花园",
+        name="12幢",
+        address="望江路12号望江花园12幢",
+        lon=120.205,
+        lat=30.205,
+        floors=6,
+    )
+    page = browser_page
+    outside = offline(page, live_server.url)
+    log_in(page, live_server.url, users.grid_worker_a1)
+    page.goto(f"{live_server.url}/grids/{tree.grid_a1.pk}/")
+    the_map = page.get_by_test_id("grid-map")
+    expect(the_map).to_have_attribute("data-basemap", "ready")
+    expect(the_map.locator(".bldg-label", has_text="望江花园12幢")).to_be_attached()
+    expect(the_map.locator(".basemap-label-text", has_text="近江社区第1网格")).to_be_attached()
+    assert outside == []
+
+
+def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
+    live_server: Any,
+    em: Any,  # noqa: F811 -- the imported fixture
+    browser_page: Page,
+) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    outside = offline(page, live_server.url)
+    log_in(page, live_server.url, em.users.street)
+    page.goto(f"{live_server.url}/cockpit/")
+    the_map = page.get_by_test_id("cockpit-map")
+    expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "0")
+    # when the operator clicks grid a1 (on its name, which lets the click through to the grid)
+    name = the_map.locator(".basemap-label-text", has_text="近江社区第1网格")
+    expect(name).to_be_visible()
+    box = name.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] + 8)
+    # then the grid's figures appear beside the map, counts only
+    drill = page.get_by_test_id("grid-drill")
+    expect(drill).to_contain_text("近江社区第1网格")
+    expect(drill.get_by_test_id("drill-vulnerable")).to_have_text("2")
+    expect(drill.get_by_test_id("drill-persons-link")).to_be_visible()
+    # when a smoke detector in 望江路12号 raises an alarm
+    device = Device.objects.create(
+        kind="smoke", external_id="SMK-B1", grid=em.tree.grid_a1, building=em.b12
+    )
+    now = timezone.now()
+    Alarm.objects.create(
+        device=device,
+        grid=em.tree.grid_a1,
+        kind="smoke",
+        level=1,
+        summary="烟雾",
+        raised_at=now,
+        last_at=now,
+    )
+    # then the poll brings it onto the map and the side card without a reload
+    expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "1", timeout=20_000)
+    expect(the_map).to_have_attribute("data-alarms", "1")
+    assert outside == []
