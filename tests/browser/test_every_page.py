@@ -67,6 +67,7 @@ class Street:
 
     users: dict[str, User]
     case: Case
+    dept_case: Case
     person_id: int
     item_id: int
     extra: dict[str, list[str]] = field(default_factory=dict)
@@ -91,12 +92,19 @@ def seed_street(tree: Tree, users: Users) -> Street:
         "district_admin": _named(users.district_admin, "冯管理"),
         "auditor": _named(users.auditor, "陈审计"),
     }
+    # Everyone has a name: sign-in names are codes a page must not show in their stead.
+    _named(users.grid_worker_b1, "孙网格")
+    _named(users.community_b, "钱社区")
     person = person_create(actor=SEED, name="李桂兰", id_number=make_id(date(1940, 3, 1), "321"),
                            phone="13812345678", hukou="local", grid=tree.grid_a1)
     neighbours = Category.objects.get(code="1101")
     case, _created = case_open(actor=users.grid_worker_a1, source="patrol", category=neighbours,
                                description="3幢楼道里有人长期堆放杂物", lon=120.205, lat=30.205)
     case.refresh_from_db()
+    # A case the rules send to the department (暴露垃圾 → 环卫所), for the department's pages.
+    rubbish = Category.objects.get(code="0101")
+    dept_case, _created = case_open(actor=users.community_a, source="staff", category=rubbish,
+                                    description="小区东门口有建筑垃圾待清运", lon=120.205, lat=30.205)
     item = item_create(actor=SEED, code="T001", name="高龄津贴", department=department_named(actor=SEED, text="民政"),
                        level="street", kind="promised")
     item_publish_version(
@@ -104,12 +112,13 @@ def seed_street(tree: Tree, users: Users) -> Street:
         materials=[*MATERIALS, {"code": "hukou_book", "name": "户口簿", "required": True,
                                "example": "户主页和本人页", "accept": ["image", "pdf"]}],
     )
-    return Street(users=people, case=case, person_id=person.pk, item_id=item.pk)
+    return Street(users=people, case=case, dept_case=dept_case, person_id=person.pk, item_id=item.pk)
 
 
 def _details(street: Street, user: User) -> list[str]:
     """Detail pages a person of this role opens from the navigation's lists."""
-    pages = [f"/cases/{street.case.pk}/"] if user.role != Role.AUDITOR else []
+    case = street.dept_case if user.role == Role.DEPARTMENT_STAFF else street.case
+    pages = [f"/cases/{case.pk}/"] if user.role != Role.AUDITOR else []
     if user.role in {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN}:
         pages.append(f"/persons/{street.person_id}/")
     if user.role != Role.AUDITOR:
