@@ -212,15 +212,24 @@ FIELD_LABELS: dict[str, Promise] = {
 }
 _DERIVED = re.compile(r"_(enc|bidx|masked|s\d*|pinyin|initials|last\d*|hash|search)$")
 # Models whose field names may appear; their verbose names answer for the rest.
-_FIELD_MODELS = ("registry.Person", "registry.Room", "registry.Building", "registry.Household",
-                 "accounts.User", "geo.Area", "cases.Case", "cases.Category", "cases.DispatchRule")
+_FIELD_MODELS = (
+    "registry.Person",
+    "registry.Room",
+    "registry.Building",
+    "registry.Household",
+    "accounts.User",
+    "geo.Area",
+    "cases.Case",
+    "cases.Category",
+    "cases.DispatchRule",
+)
 
 
 def _model_field_label(name: str) -> str | None:
     for dotted in _FIELD_MODELS:
         try:
             model = apps.get_model(dotted)
-            verbose = model._meta.get_field(name).verbose_name  # type: ignore[union-attr]
+            verbose = model._meta.get_field(name).verbose_name
         except (LookupError, FieldDoesNotExist, AttributeError):
             continue
         text = str(verbose)
@@ -292,6 +301,9 @@ def with_actor_names(entries: Iterable[Any]) -> list[Any]:
     rows = list(entries)
     names = display_names(sorted({e.actor_id for e in rows if e.actor_id is not None}))
     for entry in rows:
-        entry.actor_name = (names.get(entry.actor_id, entry.actor_label) if entry.actor_id is not None
-                            else actor_words(entry.actor_label))
+        entry.actor_name = (
+            names.get(entry.actor_id, entry.actor_label)
+            if entry.actor_id is not None
+            else actor_words(entry.actor_label)
+        )
     return rows

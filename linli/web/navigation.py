@@ -26,13 +26,17 @@ from linli.web.access import MANAGE_ROLES, can_view_audit
 
 # Roles of pages whose guards live in apps above this layer (cockpit, ops) or in devices'
 # views; kept equal to those guards by the per-role browser test.
-DEVICE_ROLES = frozenset({Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
+DEVICE_ROLES = frozenset(
+    {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN}
+)
 DEAD_LETTER_ROLES = frozenset({Role.STREET_STAFF, Role.DISTRICT_ADMIN})
 OPERATOR_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
 OPS_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF})
 # The care pages are work on the ground: visits to the people of a grid. A department reads
 # the registry (to look a case's person up) but visits nobody.
-GROUND_ROLES = frozenset({Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
+GROUND_ROLES = frozenset(
+    {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN}
+)
 
 Check = Callable[[User, AreaScope], bool]
 
@@ -51,7 +55,8 @@ def _registry(user: User, scope: AreaScope) -> bool:
 
 def _reports(user: User, scope: AreaScope) -> bool:
     return user.role in CATALOGUE_ROLES and any(
-        may_open(source, user.role) for source in (CaseSource.PATROL, CaseSource.STAFF))
+        may_open(source, user.role) for source in (CaseSource.PATROL, CaseSource.STAFF)
+    )
 
 
 def _hotline(user: User, scope: AreaScope) -> bool:
@@ -110,22 +115,67 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("services", "window", _("一窗受理"), "catalogue:window", _roles(WINDOW_ROLES)),
     Entry("services", "applications", _("办件"), "catalogue:inbox", _roles(CATALOGUE_ROLES)),
     Entry("services", "appointments", _("预约"), "catalogue:windows", _roles(WINDOW_ROLES)),
-    Entry("services", "hall-statistics", _("大厅统计"), "catalogue:statistics", _roles(STATISTICS_ROLES)),
+    Entry(
+        "services",
+        "hall-statistics",
+        _("大厅统计"),
+        "catalogue:statistics",
+        _roles(STATISTICS_ROLES),
+    ),
     Entry("care", "care", _("今日走访"), "care:today", _ground),
     Entry("care", "care-recommendations", _("符合条件未享受"), "care:recommendations", _ground),
     Entry("care", "care-expiring", _("待遇即将到期"), "care:expiring", _ground),
     Entry("care", "care-statistics", _("走访统计"), "care:statistics", _ground),
     Entry("care", "care-rules", _("政策规则"), "care:rules", _rules, prefix="/care/rules/"),
-    Entry("devices", "devices", _("物联报警"), "devices:alarms", _roles(DEVICE_ROLES), prefix="/devices/alarms/"),
+    Entry(
+        "devices",
+        "devices",
+        _("物联报警"),
+        "devices:alarms",
+        _roles(DEVICE_ROLES),
+        prefix="/devices/alarms/",
+    ),
     Entry("devices", "device-list", _("设备清单"), "devices:list", _roles(DEVICE_ROLES)),
-    Entry("devices", "dead-letters", _("无法解析的消息"), "devices:dead-letters", _roles(DEAD_LETTER_ROLES)),
+    Entry(
+        "devices",
+        "dead-letters",
+        _("无法解析的消息"),
+        "devices:dead-letters",
+        _roles(DEAD_LETTER_ROLES),
+    ),
     Entry("command", "cockpit", _("驾驶舱"), "cockpit:cockpit", _roles(OPERATOR_ROLES)),
-    Entry("command", "emergency", _("应急模式"), "cockpit:emergency", _roles(OPERATOR_ROLES),
-          prefix="/cockpit/emergency/"),
-    Entry("command", "emergency-tasks", _("应急核查任务"), "cockpit:tasks", _roles(frozenset({Role.GRID_WORKER}))),
+    Entry(
+        "command",
+        "emergency",
+        _("应急模式"),
+        "cockpit:emergency",
+        _roles(OPERATOR_ROLES),
+        prefix="/cockpit/emergency/",
+    ),
+    Entry(
+        "command",
+        "emergency-tasks",
+        _("应急核查任务"),
+        "cockpit:tasks",
+        _roles(frozenset({Role.GRID_WORKER})),
+    ),
     Entry("manage", "manage", _("系统管理"), "web:manage", _roles(MANAGE_ROLES), prefix="/manage/"),
-    Entry("manage", "fusion", _("数据导入"), "fusion:jobs", _roles(IMPORT_ROLES), prefix="/fusion/imports/"),
-    Entry("manage", "fusion-reviews", _("匹配复核"), "fusion:reviews", _roles(IMPORT_ROLES), prefix="/fusion/reviews/"),
+    Entry(
+        "manage",
+        "fusion",
+        _("数据导入"),
+        "fusion:jobs",
+        _roles(IMPORT_ROLES),
+        prefix="/fusion/imports/",
+    ),
+    Entry(
+        "manage",
+        "fusion-reviews",
+        _("匹配复核"),
+        "fusion:reviews",
+        _roles(IMPORT_ROLES),
+        prefix="/fusion/reviews/",
+    ),
     Entry("manage", "ops-jobs", _("后台任务"), "ops:jobs", _roles(OPS_ROLES), prefix="/ops/"),
     Entry("manage", "notify-templates", _("通知模板"), "notify:templates", _district),
     Entry("manage", "notify-outbox", _("发送队列"), "notify:outbox", _district),
@@ -168,7 +218,9 @@ def navigation_for(*, user: User, path: str = "") -> list[NavGroup]:
     for entry in ENTRIES:
         if entry.check(user, scope):
             url = reverse(entry.url_name)
-            links[entry.group].append(NavLink(entry.key, str(entry.label), url, _is_current(entry, url, path)))
+            links[entry.group].append(
+                NavLink(entry.key, str(entry.label), url, _is_current(entry, url, path))
+            )
     return [NavGroup(key, str(label), links[key]) for key, label in GROUPS.items() if links[key]]
 
 
