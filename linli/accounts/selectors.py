@@ -110,6 +110,13 @@ def grid_workers_of(*, grid: Area) -> list[AreaAssignment]:
     return sorted(rows, key=lambda a: (a.kind != AssignmentKind.PRIMARY, a.user.username))
 
 
+def display_names(user_ids: list[int]) -> dict[int, str]:
+    """Names to show for users who acted (audit, case timelines): the display name, else the
+    sign-in name. Not scoped: a name on a record the reader may already open."""
+    rows = User.objects.filter(pk__in=user_ids).values_list("pk", "display_name", "username")
+    return {pk: display or username for pk, display, username in rows}
+
+
 def user_by_username(*, username: str) -> User | None:
     return User.objects.filter(username=username).first()
 

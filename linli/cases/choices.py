@@ -167,3 +167,20 @@ class CaseErrorCode(enum.StrEnum):
     NO_EXTENSION_PENDING = "no_extension_pending"
     UNLOCATED = "unlocated"
     BAD_PHOTO = "bad_photo"
+
+
+# A case's level in words (1 is the most urgent); the number alone meant nothing to a reader.
+LEVEL_LABELS: dict[int, Promise] = {
+    1: _("1级 · 特急"),
+    2: _("2级 · 紧急"),
+    3: _("3级 · 一般"),
+    4: _("4级 · 较缓"),
+    5: _("5级 · 轻微"),
+}
+
+
+def level_label(level: int | None) -> str:
+    if level is None:
+        return ""
+    label = LEVEL_LABELS.get(level)
+    return str(label) if label is not None else str(level)

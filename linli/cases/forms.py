@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from linli.cases.choices import LEVEL_LABELS
 from linli.cases.selectors import CategoryNode
 from linli.cases.stats import COMPARES, GROUP_BYS, GROUP_LABELS
 
@@ -47,7 +48,7 @@ class ReportForm(forms.Form):
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
     level = forms.TypedChoiceField(
         label=_("等级"), required=False, coerce=int, empty_value=None,
-        choices=[("", _("按类别默认")), *[(i, str(i)) for i in range(1, 6)]],
+        choices=[("", _("按类别默认")), *LEVEL_LABELS.items()],
     )
     handled_on_spot = forms.BooleanField(
         label=_("已当场处置"), required=False,

@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
 from linli.accounts.choices import Permission, Role
 from linli.accounts.models import Department, User
-from linli.accounts.selectors import grid_workers_of, scope_for
+from linli.accounts.selectors import display_names, grid_workers_of, scope_for
 from linli.cases import selectors, services, workflow
 from linli.cases.api import default_period
-from linli.cases.choices import ACTION_LABELS, CaseAction, CaseSource, CaseStatus
+from linli.cases.choices import ACTION_LABELS, CaseAction, CaseSource, CaseStatus, level_label
 from linli.cases.errors import CaseRefused
 from linli.cases.export import case_statistics_xlsx
 from linli.cases.forms import (
@@ -40,6 +40,7 @@ from linli.cases.forms import (
 from linli.cases.indicators import INDICATORS
 from linli.cases.models import Case
 from linli.cases.stats import GROUP_LABELS, case_statistics_for_user
+from linli.core.actors import actor_words
 from linli.core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
 from linli.registry.map_selectors import nearest_building
 
@@ -143,6 +144,16 @@ def _transition(request: StaffRequest, case: Case) -> tuple[bool, str]:
     return True, ""
 
 
+def _timeline(case: Case) -> list[tuple[Any, str, str]]:
+    """Events with their action and actor in words: people by display name, machines as
+    "系统（事件）" (the stored label is a sign-in name or a code)."""
+    events = selectors.case_timeline(case=case)
+    names = display_names([e.actor_id for e in events if e.actor_id is not None])
+    return [(e, str(ACTION_LABELS.get(e.action, e.action)),
+             names.get(e.actor_id, e.actor_label) if e.actor_id is not None else actor_words(e.actor_label))
+            for e in events]
+
+
 @staff_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -193,8 +204,8 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
     duplicates = selectors.case_duplicates(case=case) if A.MERGE in actions else []
     status = 409 if error else 200
     return render(request, "cases/case.html", {
-        "case": case,
-        "timeline": [(e, ACTION_LABELS.get(e.action, e.action)) for e in selectors.case_timeline(case=case)],
+        "case": case, "level": level_label(case.level),
+        "timeline": _timeline(case),
         "photos": selectors.case_photos(case=case), "action_forms": _action_forms(actions),
         "targets": _targets(case) if any(a in TARGET_ACTIONS for a in actions) else [],
         "duplicates": duplicates, "error": error,

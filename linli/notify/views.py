@@ -10,8 +10,8 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
@@ -63,6 +63,13 @@ def _operator(request: StaffRequest) -> None:
         raise PermissionDenied
 
 
+def _event_choices() -> list[tuple[str, str]]:
+    """Event types by their default title in the page's language (the code is for machines)."""
+    english = (get_language() or "").startswith("en")
+    return sorted(((code, (event.en if english else event.zh)[0]) for code, event in EVENT_TYPES.items()),
+                  key=lambda pair: pair[1])
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def templates(request: StaffRequest) -> HttpResponse:
@@ -90,7 +97,7 @@ def templates(request: StaffRequest) -> HttpResponse:
         except ApplicationError as exc:
             error = exc
     return render(request, "notify/templates.html", {
-        "events": sorted(EVENT_TYPES), "event": EVENT_TYPES[event_type], "language": language,
+        "events": _event_choices(), "event": EVENT_TYPES[event_type], "language": language,
         "language_choices": Language.choices, "title": title, "body": body, "code": code, "error": error,
         "preview": preview, "request_id": request_id_of(request),
     })

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from linli.web.audit_words import action_words
+
 REVEAL_FIELDS = (
     ("id_number", _("身份证号")),
     ("phone", _("电话")),
@@ -54,7 +56,7 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         action_field = self.fields["action"]
         assert isinstance(action_field, forms.ChoiceField)  # noqa: S101 - narrows the type
-        action_field.choices = [("", _("全部动作")), *[(a, a) for a in actions]]
+        action_field.choices = [("", _("全部动作")), *[(a, action_words(a)) for a in actions]]
 
 
 class PersonListForm(forms.Form):

@@ -225,6 +225,10 @@ def test_import_flow_upload_preview_dry_run_commit_report(
     assert ID_NEW[:4] + "*" * 10 + ID_NEW[-4:] in page
     assert "1990-09-09" in page  # 1990年9月9日 normalised
     assert page.count('data-testid="preview-row"') == 3
+    # and normalised codes in words (#16.8): 性别 男 → 男, not → M
+    values = re.findall(r'data-testid="preview-value">([^<]*)<', page)
+    assert "男" in values or "女" in values
+    assert not {"M", "F", "local", "migrant"} & set(values)
 
     # when they ask for a dry run
     dry_url = re.search(r'action="([^"]+/dry-run/)"', page)

@@ -46,6 +46,7 @@ from linli.fusion.readers import (
 )
 from linli.fusion.views.access import IMPORT_ROLES, StaffRequest, request_id_of, staff_view
 from linli.fusion.views.context import FIELD_LABELS, HOW_LABELS, fusion_context
+from linli.fusion.views.display import value_text
 
 SESSION_KEY = "fusion_uploads"
 PREVIEW_ROWS = 5
@@ -182,7 +183,8 @@ def _shown(field: str, value: Any) -> str:
         return pii.mask_id_number(text)
     if field == "phone":
         return pii.mask_phone(text)
-    return text
+    # Codes the normaliser writes (``local``, ``M``) in words, as the person pages show them.
+    return value_text(field, text)
 
 
 def preview_rows(read: ReadResult, definition: SourceDefinition, *, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:

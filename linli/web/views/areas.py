@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.staticfiles import finders
@@ -14,6 +15,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.choices import Permission, Role
+from linli.accounts.models import User
 from linli.accounts.selectors import (
     AreaNode,
     area_get_for_user,
@@ -21,6 +23,12 @@ from linli.accounts.selectors import (
     grid_workers_of,
     scope_for,
 )
+from linli.care.selectors import today_for_user
+from linli.cases.selectors import case_inbox_for_user
+from linli.catalogue.views.access import CATALOGUE_ROLES
+from linli.fusion.choices import TaskStatus
+from linli.fusion.selectors import verification_tasks_for_user, verification_tasks_in_walk_order
+from linli.fusion.views.access import TASK_ROLES
 from linli.registry.choices import TagKind
 from linli.registry.selectors import (
     ELDER_AGE,
@@ -92,14 +100,50 @@ def _grids(nodes: list[AreaNode]) -> list[AreaNode]:
     return found
 
 
+WORK_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class WorkList:
+    """One kind of work on the home page: the first few items and where the rest are."""
+
+    key: str
+    title: str
+    items: list[Any]
+    more: bool
+    url: str
+
+
+def _work(user: User) -> list[WorkList]:
+    """What the user must do now, before any statistics: cases to act on, verification tasks
+    and visits due in the user's grids (each list only where the role has such work)."""
+    lists: list[WorkList] = []
+    if user.role in CATALOGUE_ROLES:
+        cases = case_inbox_for_user(user=user, limit=WORK_SHOWN + 1)
+        lists.append(WorkList("cases", str(_("待办事件")), cases[:WORK_SHOWN], len(cases) > WORK_SHOWN,
+                              reverse("cases:inbox")))
+    if user.role in TASK_ROLES:
+        tasks = list(verification_tasks_in_walk_order(
+            verification_tasks_for_user(user=user), status=TaskStatus.OPEN)[:WORK_SHOWN + 1])
+        lists.append(WorkList("tasks", str(_("核实任务")), tasks[:WORK_SHOWN], len(tasks) > WORK_SHOWN,
+                              reverse("fusion:tasks")))
+    if user.role == Role.GRID_WORKER:
+        due = today_for_user(user=user, limit=WORK_SHOWN + 1).due_visits
+        lists.append(WorkList("visits", str(_("应走访")), due[:WORK_SHOWN], len(due) > WORK_SHOWN,
+                              reverse("care:today")))
+    return lists
+
+
 @staff_required
 def home(request: StaffRequest) -> HttpResponse:
     user = request.user
     if user.role == Role.AUDITOR:
         return redirect("web:audit")
+    work = _work(user)
     main, tags = _figures(registry_counts_for_user(user=user))
     grids = _grids(area_tree_for_user(user=user))
     return render(request, "web/home.html", {
+        "work": work,
         "figures": main,
         "tag_figures": tags,
         "grids": grids[:MAX_GRID_LINKS],

@@ -16,6 +16,7 @@ from linli.core.selectors import (
     audit_entry_count,
 )
 from linli.web.access import StaffRequest, audit_viewer_required
+from linli.web.audit_words import with_actor_names
 from linli.web.forms import AuditFilterForm
 
 PAGE_SIZE = 50
@@ -37,4 +38,5 @@ def audit(request: StaffRequest) -> HttpResponse:
     if not action and not actor:
         paginator.count = audit_entry_count()  # the whole trail: its size is known without counting
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = with_actor_names(page.object_list)
     return render(request, "web/audit.html", {"form": form, "page": page, "report": report})

@@ -56,6 +56,7 @@ from linli.registry.services import (
     sensitive_tags_shown_record,
 )
 from linli.web.access import StaffRequest, request_id_of, staff_required
+from linli.web.audit_words import with_actor_names
 from linli.web.forms import REVEAL_FIELDS, PersonListForm, PlaceForm, RevealForm, SearchForm
 
 RevealField = Literal["id_number", "phone"]
@@ -166,7 +167,7 @@ def person(request: StaffRequest, person_id: int) -> HttpResponse:
         "person": found,
         "care": care,
         "tags": tags,
-        "history": person_history(person=found, limit=HISTORY_LIMIT),
+        "history": with_actor_names(person_history(person=found, limit=HISTORY_LIMIT)),
         "reveal_form": form if can_reveal else None,
         "revealed": revealed,
         # The devices app's section (sensors bound to this person, as far as the user sees them).
