@@ -145,3 +145,14 @@ def field_labels(names: list[str]) -> str:
     # Translators: separator between items of a list, "、" in Chinese, ", " in English.
     separator = _("、")
     return separator.join(str(FIELD_LABELS.get(name, name)) for name in names)
+
+
+# A page's links to its rows: reversed once with this id, then the id swapped in per row
+# (``{% url 'web:person' 987654321 as pattern %}`` … ``{{ pattern|with_id:person.pk }}``).
+# A ``{% url %}`` per row cost 50 search results 6 ms of their 36 (loaded 2-core machine).
+URL_ID_PLACEHOLDER = "987654321"
+
+
+@register.filter
+def with_id(pattern: str, object_id: int) -> str:
+    return pattern.replace(URL_ID_PLACEHOLDER, str(int(object_id)), 1)
