@@ -128,6 +128,35 @@ def page_paths(port: int, cookie: str) -> list[str]:
     return found
 
 
+METRICS_TOKEN = "bench-mixed-load"  # noqa: S105 -- a token for this benchmark's own server
+_SERIES = re.compile(r'^linli_http_request_duration_seconds_(sum|count)\{view="([^"]*)"\} ([0-9.e+-]+)$', re.M)
+
+
+def server_totals(port: int) -> dict[str, tuple[float, float]]:
+    """{view: (seconds, requests)} so far, summed over the workers (``/metrics``)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    text = conn.getresponse().read().decode()
+    totals: dict[str, list[float]] = {}
+    for kind, view, value in _SERIES.findall(text):
+        totals.setdefault(view, [0.0, 0.0])[0 if kind == "sum" else 1] += float(value)
+    return {view: (seconds, count) for view, (seconds, count) in totals.items()}
+
+
+def server_time(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Mean server time (ms) per view between two scrapes, and ``all`` over every view."""
+    out: dict[str, float] = {}
+    seconds = count = 0.0
+    for view, (s_after, c_after) in after.items():
+        s_before, c_before = before.get(view, (0.0, 0.0))
+        if c_after > c_before and not view.startswith("ops:"):
+            out[view] = (s_after - s_before) / (c_after - c_before) * 1000
+            seconds += s_after - s_before
+            count += c_after - c_before
+    out["all"] = seconds / count * 1000 if count else 0.0
+    return out
+
+
 @dataclass(frozen=True)
 class Plan:
     port: int
@@ -253,7 +282,8 @@ def main() -> None:
     parser.add_argument("--outstanding", type=int, default=32, help="connections per client process")
     args = parser.parse_args()
 
-    env = {**os.environ, "LINLI_DATA_DIR": args.data_dir, "LINLI_ACCESS_LOG": "false"}
+    env = {**os.environ, "LINLI_DATA_DIR": args.data_dir, "LINLI_ACCESS_LOG": "false",
+           "LINLI_METRICS_TOKEN": METRICS_TOKEN}
     env.pop("LINLI_TESTING", None)
     if args.database_url:
         env["LINLI_DATABASE_URL"] = args.database_url
@@ -267,11 +297,20 @@ def main() -> None:
         pages = page_paths(port, cookie)
         # warm caches and connections: the first seconds of a fresh process are not the steady state
         run_rate(port, cookie, pages, rate=10, seconds=5, processes=1, outstanding=4)
+        totals = server_totals(port)
         single = closed_loop_rate(port, cookie, pages, seconds=10)
+        alone = server_time(totals, server_totals(port))
+        print(f"one client, closed loop: {single:.1f} req/s, mean server time {alone['all']:.1f} ms a request "
+              f"(load average {os.getloadavg()[0]:.1f})", flush=True)
         best = 0.0
         for rate in (float(r) for r in args.rates.split(",")):
+            load_before = os.getloadavg()[0]
+            totals = server_totals(port)
             figures = run_rate(port, cookie, pages, rate=rate, seconds=args.seconds,
                                processes=args.processes, outstanding=args.outstanding)
+            served = server_time(totals, server_totals(port))
+            figures["server_ms"] = served["all"]
+            figures["load_before"], figures["load_after"] = load_before, os.getloadavg()[0]
             ok = met(figures)
             if ok:
                 best = max(best, figures["achieved"])
@@ -280,6 +319,10 @@ def main() -> None:
                   f"p95 {figures['p95']:.0f} p99 {figures['p99']:.0f} ms; p95 search {figures['p95_search']:.0f} "
                   f"cases {figures['p95_cases']:.0f} pages {figures['p95_page']:.0f} ms {'MET' if ok else ''}",
                   flush=True)
+            print(f"    load average {load_before:.1f} → {figures['load_after']:.1f}; mean server time "
+                  f"{served['all']:.1f} ms a request: " + ", ".join(
+                      f"{view} {ms:.1f}" for view, ms in sorted(served.items(), key=lambda kv: -kv[1])
+                      if view != "all"), flush=True)
             results.append(Result(
                 bench=f"mixed load {database} w={args.workers} @{rate:.0f}/s", size=int(rate * args.seconds),
                 unit="req/s", linli=figures["achieved"], baseline=single, baseline_name="one client, closed loop",

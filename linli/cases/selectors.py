@@ -131,6 +131,44 @@ def case_list_for_user(*, user: User, filters: CaseFilters | None = None) -> Que
     return query.order_by("-created_at", "-id")
 
 
+# The fields a list row shows (cases/_case_row.html): loading the whole case with five joins
+# for 100 rows cost the street user's list 30 ms of its 100 (SQLite, demo street).
+_ROW_FIELDS = ("id", "number", "status", "supervision_level", "description", "stage_due_at", "created_at",
+               "category__name", "grid__name")
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of a case list, newest first, and how many cases match (up to ``count_cap``)."""
+
+    items: list[Case]
+    offset: int
+    limit: int
+    count: int
+    count_capped: bool
+
+
+def case_page_for_user(
+    *, user: User, filters: CaseFilters | None = None, limit: int = 50, offset: int = 0, count_cap: int = 1000,
+) -> CasePage:
+    """A page of :func:`case_list_for_user` for list pages, in three small queries.
+
+    Ids first, without joins (the scope's ``OR`` and the sort read only the case table and
+    its indexes), then the page's rows with the two names a row shows, and a count that
+    stops at ``count_cap`` (unordered: an exact count of a district's millions of cases
+    would read them all to print one number).
+    """
+    ordered = case_list_for_user(user=user, filters=filters)
+    ids = list(ordered.values_list("id", flat=True)[offset:offset + limit])
+    if len(ids) < limit and (ids or not offset):
+        count = offset + len(ids)  # the last page: no count query needed
+    else:
+        count = ordered.order_by()[:count_cap + 1].count()
+    rows = {c.pk: c for c in Case.objects.filter(pk__in=ids).select_related("category", "grid").only(*_ROW_FIELDS)}
+    return CasePage(items=[rows[pk] for pk in ids if pk in rows], offset=offset, limit=limit,
+                    count=min(count, count_cap), count_capped=count > count_cap)
+
+
 def _inbox_q(user: User, scope: AreaScope) -> Q:
     """What the role must act on now among open cases (a subset of what it may see)."""
     mine = Q(pk__in=[])

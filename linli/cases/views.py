@@ -51,6 +51,9 @@ PHOTO_ACTIONS = frozenset({A.REPORT_BACK, A.VERIFY_PASS, A.VERIFY_FAIL})
 PRIMARY_ACTIONS = (A.REGISTER, A.DISPATCH, A.APPROVE_DISPATCH, A.ACCEPT, A.REPORT_BACK,
                    A.VERIFY_PASS, A.CLOSE, A.EVALUATE, A.RESUME, A.APPROVE_EXTENSION)
 LIST_LIMIT = 100
+# The case list's page size and how far its count goes (see case_list).
+LIST_PAGE = 50
+LIST_COUNT_CAP = 1000
 P = ParamSpec("P")
 
 
@@ -109,14 +112,25 @@ def inbox(request: StaffRequest) -> HttpResponse:
 def case_list(request: StaffRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     status = request.GET.get("status", "")
+    page_number = _page_number(request.GET.get("page", ""))
     filters = selectors.CaseFilters(q=query, status=[status] if status in CaseStatus.values else [])
-    # One row past the limit tells whether there are more: a count would read every case in
-    # scope (millions for a district) to show one sentence.
-    rows = list(selectors.case_list_for_user(user=request.user, filters=filters)[:LIST_LIMIT + 1])
+    # Pages of 50 up to a counted cap: a count of every case in scope (millions for a
+    # district) would cost more than the page; past the cap the pager says "more than".
+    page = selectors.case_page_for_user(user=request.user, filters=filters, limit=LIST_PAGE,
+                                        offset=(page_number - 1) * LIST_PAGE, count_cap=LIST_COUNT_CAP)
+    last_page = max(1, -(-page.count // LIST_PAGE))
     return render(request, "cases/list.html", {
-        "cases": rows[:LIST_LIMIT], "query": query, "status": status,
-        "statuses": CaseStatus.choices, "limit_reached": len(rows) > LIST_LIMIT,
+        "cases": page.items, "query": query, "status": status, "statuses": CaseStatus.choices,
+        "page_number": page_number, "count": page.count, "count_capped": page.count_capped,
+        "has_previous": page_number > 1, "has_next": page_number < last_page,
+        "first_number": page.offset + 1, "last_number": page.offset + len(page.items),
     })
+
+
+def _page_number(raw: str) -> int:
+    """A page number in 1 … the counted cap's last page; anything else is the first page."""
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 1
+    return min(max(number, 1), LIST_COUNT_CAP // LIST_PAGE)
 
 
 def _transition(request: StaffRequest, case: Case) -> tuple[bool, str]:

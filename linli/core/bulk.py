@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from uuid import UUID
 
 import polars as pl
 from django.db import IntegrityError, connection, models
+from django.db.models.expressions import RawSQL
 
 M = TypeVar("M", bound=models.Model)
 
@@ -67,6 +68,41 @@ def db_value(value: object) -> object:
         if isinstance(value, date):
             return value.isoformat()
     return value
+
+
+_AS_IS = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def _sqlite_converter() -> Callable[[object], object]:
+    """:func:`db_value` for many cells: the backend looked up once, each distinct datetime
+    adapted once (the rows of a batch share their timestamps). Per cell, ``db_value`` cost a
+    broadcast of 20,000 rows (290,000 cells) 1.4 s of its 4 on a loaded machine."""
+    adapt = connection.ops.adapt_datetimefield_value
+    adapted: dict[datetime, object] = {}
+
+    def convert(value: object) -> object:
+        if type(value) in _AS_IS:
+            return value
+        if isinstance(value, datetime):
+            out = adapted.get(value)
+            if out is None:
+                out = adapted[value] = adapt(value)
+            return out
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+
+    return convert
+
+
+def int_list(ids: Sequence[int]) -> RawSQL:
+    """``ids`` as a subquery of one parameter, for ``field__in=int_list(ids)``: a plain list
+    makes Django prepare and bind every element (10,000 recipients: ≈ 0.2 s per lookup on a
+    loaded machine), a JSON array (SQLite) or an array (PostgreSQL) goes as one value."""
+    numbers = [int(i) for i in ids]
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [numbers])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(numbers)])
 
 
 def array_literal(values: Iterable[date | int | str | None]) -> str:
@@ -123,7 +159,8 @@ def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
                 copy.write_row(row)
                 count += 1
         return count
-    data = [tuple(db_value(v) for v in row) for row in rows]
+    convert = _sqlite_converter()
+    data = [tuple(map(convert, row)) for row in rows]
     placeholders = ", ".join("?" for _ in fields)
     with connection.wrap_database_errors:
         _raw_sqlite().executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", data)  # noqa: S608 -- names from model meta

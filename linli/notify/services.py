@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from linli.accounts.models import User
-from linli.core import pii
+from linli.core import bulk, pii
 from linli.core.actors import Actor
 from linli.core.errors import ApplicationError, ErrorCode, ValidationFailed
 from linli.core.services import audit_record
@@ -91,24 +91,30 @@ def notification_enqueue(
     texts = wording(event_type)
     rendered = {lang: _render(event, t, variables) for lang, t in texts.items()}
     with transaction.atomic():
-        existing = set(Notification.objects.filter(recipient_id__in=ids, dedup_key=dedup_key)
+        existing = set(Notification.objects.filter(recipient_id__in=bulk.int_list(ids), dedup_key=dedup_key)
                        .values_list("recipient_id", flat=True))
         ids = [i for i in ids if i not in existing]
         if not ids:
             return 0
-        prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=ids)}
-        rows = []
-        for user_id in ids:
+        prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=bulk.int_list(ids))}
+        # Plain tuples through the core bulk helpers (COPY on PostgreSQL, executemany on
+        # SQLite), ids drawn first so the deliveries can point at their notification:
+        # bulk_create prepared every value of 20,000 model instances one by one (a
+        # broadcast to 10,000 took 33 s on a loaded machine).
+        notification_ids = bulk.reserve_ids(Notification, len(ids))
+        variables_text = json.dumps(dict(variables), ensure_ascii=False, separators=(",", ":"))
+        rows: list[tuple[object, ...]] = []
+        for notification_id, user_id in zip(notification_ids, ids, strict=True):
             pref = prefs.get(user_id)
             title, body = rendered[pref.language if pref else Language.ZH_HANS]
-            rows.append(Notification(
-                recipient_id=user_id, event_type=event_type, level=level, object_type=object_type,
-                object_id=str(object_id), link=link, title=title[:120], body=body, variables=dict(variables),
-                dedup_key=dedup_key, created_at=now))
-        notifications = Notification.objects.bulk_create(rows, batch_size=2000)
-        deliveries = _deliveries(notifications, prefs=prefs, level=level, channels=channels, now=now)
-        Delivery.objects.bulk_create(deliveries, batch_size=2000)
-    return len(notifications)
+            rows.append((notification_id, user_id, event_type, str(level), object_type, str(object_id), link,
+                         title[:120], body, variables_text, dedup_key, None, now))
+        bulk.bulk_insert(Notification, _NOTIFICATION_FIELDS, rows)
+        notifications = dict(zip(ids, notification_ids, strict=True))
+        deliveries = _deliveries(notifications, dedup_key=dedup_key, prefs=prefs, level=level,
+                                 channels=channels, now=now)
+        bulk.bulk_insert(Delivery, _DELIVERY_FIELDS, deliveries)
+    return len(rows)
 
 
 def notification_enqueue_to_address(
@@ -145,40 +151,45 @@ def notification_enqueue_to_address(
     return True
 
 
-def _deliveries(notifications: list[Notification], *, prefs: Mapping[int, Preference], level: str,
-                channels: Sequence[str], now: datetime) -> list[Delivery]:
-    by_user = {n.recipient_id: n for n in notifications}
-    ids = list(by_user)
+_NOTIFICATION_FIELDS = ("id", "recipient_id", "event_type", "level", "object_type", "object_id", "link", "title",
+                        "body", "variables", "dedup_key", "read_at", "created_at")
+_DELIVERY_FIELDS = ("notification_id", "channel", "idempotency_key", "address_enc", "address_masked", "state",
+                    "attempts", "next_attempt_at", "lease_token", "lease_until", "started_at", "sent_at",
+                    "provider_id", "last_error", "created_at", "updated_at")
+
+
+def _deliveries(notifications: Mapping[int, int], *, dedup_key: str, prefs: Mapping[int, Preference], level: str,
+                channels: Sequence[str], now: datetime) -> list[tuple[object, ...]]:
+    """Delivery rows (``_DELIVERY_FIELDS``) for ``notifications`` ({recipient: notification id})."""
+    ids = list(notifications)
     wanted = [c for c in channels if c in OUTBOUND]
     # (user, channel, address tag, ciphertext, masked)
     targets: list[tuple[int, str, str, str, str]] = []
     if Channel.SMS in wanted or Channel.WECHAT in wanted or Channel.EMAIL in wanted:
         for user_id, channel, enc, masked in ContactAddress.objects.filter(
-                user_id__in=ids, channel__in=wanted).values_list("user_id", "channel", "address_enc", "address_masked"):
+                user_id__in=bulk.int_list(ids), channel__in=wanted,
+        ).values_list("user_id", "channel", "address_enc", "address_masked"):
             targets.append((user_id, channel, "", enc, masked))
     if Channel.WEBPUSH in wanted:
-        subs = list(PushSubscription.objects.filter(user_id__in=ids).values_list("user_id", "pk", "endpoint",
+        subs = list(PushSubscription.objects.filter(user_id__in=bulk.int_list(ids)).values_list("user_id", "pk", "endpoint",
                                                                                     "p256dh", "auth"))
         sealed = pii.encrypt_many([json.dumps({"endpoint": e, "keys": {"p256dh": p, "auth": a}})
                                    for _u, _pk, e, p, a in subs], field=PII_ADDRESS)
         targets += [(u, Channel.WEBPUSH, str(pk), enc, e.split("/")[2][:64])
                     for (u, pk, e, _p, _a), enc in zip(subs, sealed, strict=True)]
-    out: list[Delivery] = []
+    out: list[tuple[object, ...]] = []
+    local_now = now.astimezone(SHANGHAI)
     for user_id, channel, tag, enc, masked in targets:
         pref = prefs.get(user_id)
         if pref is not None and channel in pref.disabled_channels:
             continue
         due = now
         if pref is not None and not workflow.ignores_quiet_hours(level):
-            until = workflow.quiet_until(local_now=now.astimezone(SHANGHAI), start=pref.quiet_start,
-                                         end=pref.quiet_end)
+            until = workflow.quiet_until(local_now=local_now, start=pref.quiet_start, end=pref.quiet_end)
             due = until or now
-        notification = by_user[user_id]
-        out.append(Delivery(
-            notification=notification, channel=channel, address_enc=enc, address_masked=masked,
-            idempotency_key=workflow.idempotency_key(recipient_id=user_id, dedup_key=notification.dedup_key,
-                                                     channel=channel, address_tag=tag),
-            next_attempt_at=due, created_at=now, updated_at=now))
+        key = workflow.idempotency_key(recipient_id=user_id, dedup_key=dedup_key, channel=channel, address_tag=tag)
+        out.append((notifications[user_id], str(channel), key, enc, masked, DeliveryState.PENDING.value, 0, due, "", None,
+                    None, None, "", "", now, now))
     return out
 
 

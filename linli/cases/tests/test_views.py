@@ -55,24 +55,59 @@ def test_inbox_of_another_grid_is_empty_and_the_case_page_is_404(users: Users, c
         "/cases/all/", {"q": case.number}).content.decode()
 
 
-def test_the_list_says_when_it_shows_only_the_newest(
+def test_the_list_pages_newest_first_and_counts_up_to_a_cap(
     users: Users, cats: Cats, open_case: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from linli.cases import views
 
-    monkeypatch.setattr(views, "LIST_LIMIT", 2)
+    # given pages of 2 and a count that stops at 4, and three cases in the worker's grid
+    monkeypatch.setattr(views, "LIST_PAGE", 2)
+    monkeypatch.setattr(views, "LIST_COUNT_CAP", 4)
     client = as_user(users.grid_worker_a1)
-    opened = [open_case(cats.neighbours) for _ in range(2)]
-    # exactly the limit: all shown, no notice
-    page = client.get("/cases/all/").content.decode()
-    assert all(f'data-number="{c.number}"' in page for c in opened)
-    assert "只显示最近的" not in page
-    # one more: the newest two and the notice
-    newest = open_case(cats.neighbours)
-    page = client.get("/cases/all/").content.decode()
-    assert f'data-number="{newest.number}"' in page
-    assert f'data-number="{opened[0].number}"' not in page
-    assert "只显示最近的" in page
+    opened = [open_case(cats.neighbours) for _ in range(3)]
+    Case.objects.filter(pk=opened[0].pk).update(created_at=opened[0].created_at.replace(year=2020))
+    # when the first and the second page are opened
+    first = client.get("/cases/all/").content.decode()
+    second = client.get("/cases/all/", {"page": "2"}).content.decode()
+    # then the newest two come first, the oldest on page 2, each page counted exactly
+    assert f'data-number="{opened[2].number}"' in first
+    assert f'data-number="{opened[1].number}"' in first
+    assert f'data-number="{opened[0].number}"' not in first
+    assert "第 1–2 件,共 3 件" in first
+    assert 'data-testid="pager-next"' in first
+    assert 'data-testid="pager-previous"' not in first
+    assert f'data-number="{opened[0].number}"' in second
+    assert "第 3–3 件,共 3 件" in second
+    assert 'data-testid="pager-previous"' in second
+    assert 'data-testid="pager-next"' not in second
+    # and past the cap the count says "more than" and the pager stops at the cap
+    for _ in range(2):
+        open_case(cats.neighbours)
+    capped = client.get("/cases/all/").content.decode()
+    assert "超过 4 件" in capped
+    last = client.get("/cases/all/", {"page": "99"}).content.decode()
+    assert "第 2 页" in last
+    assert 'data-testid="pager-next"' not in last
+
+
+def test_a_bad_page_number_shows_the_first_page(users: Users, cats: Cats, open_case: Any) -> None:
+    case = open_case(cats.neighbours)
+    client = as_user(users.grid_worker_a1)
+    for page in ("abc", "-1", "0", "²", "9" * 30):
+        response = client.get("/cases/all/", {"page": page})
+        assert response.status_code == 200
+        assert f'data-number="{case.number}"' in response.content.decode()
+
+
+def test_another_areas_worker_pages_through_nothing(users: Users, cats: Cats, open_case: Any) -> None:
+    # given a case in grid A1 only
+    case = open_case(cats.neighbours)
+    # when the worker of grid B1 opens the list and its second page
+    client = as_user(users.grid_worker_b1)
+    pages = [client.get("/cases/all/", {"page": n}).content.decode() for n in ("1", "2")]
+    # then the case is on neither and no count reveals it
+    assert all(f'data-number="{case.number}"' not in page for page in pages)
+    assert all("没有符合条件的事件" in page for page in pages)
 
 
 def test_resident_cannot_open_the_workbench_pages(resident: User) -> None:

@@ -81,3 +81,14 @@ def target_label(target_type: str) -> str:
 @register.filter
 def reason_label(reason: str) -> str:
     return reason_words(reason)
+
+
+# A page's links to its rows: reversed once with this id, then the id swapped in per row
+# (``{% url 'web:person' 987654321 as pattern %}`` … ``{{ pattern|with_id:person.pk }}``).
+# A ``{% url %}`` per row cost 50 search results 6 ms of their 36 (loaded 2-core machine).
+URL_ID_PLACEHOLDER = "987654321"
+
+
+@register.filter
+def with_id(pattern: str, object_id: int) -> str:
+    return pattern.replace(URL_ID_PLACEHOLDER, str(int(object_id)), 1)
