@@ -89,6 +89,7 @@ from linli.fusion.workflow import (
     PII_FIELDS,
     REVIEW_TRANSITIONS,
     TASK_TRANSITIONS,
+    UNAPPLIED_FIELDS,
     Observation,
     WinReason,
     can_transition,
@@ -743,7 +744,7 @@ def _plain_of(row: FieldProvenance) -> Any:
     if row.field == "residence":
         room = Room.objects.select_related("building").filter(pk=int(row.value.split(":", 1)[1])).first()
         return (room.pk, room.building_id, room.building.grid_id) if room else _MISSING
-    if row.field == "disability_grade":
+    if row.field in UNAPPLIED_FIELDS:
         return _MISSING
     return row.value
 

@@ -51,6 +51,7 @@ from linli.fusion.workflow import (
     PII_FIELDS,
     STATED_PII_KEY,
     STOPPING_CLAIMS,
+    UNAPPLIED_FIELDS,
     WinReason,
     claim_is_held,
 )
@@ -102,8 +103,8 @@ def apply_plain(values: PersonValues, name: str, text: str, rooms: dict[int, tup
     if name == "residence":
         room = int(text)
         values.room_id, (values.building_id, values.grid_id) = room, rooms[room]
-    elif name == "disability_grade":
-        return  # lives on the disabled tag
+    elif name in UNAPPLIED_FIELDS:
+        return  # the disabled tag's; an address only kept as evidence
     elif name == "is_deceased":
         values.is_deceased = text == "1"
     elif hasattr(values, name):
@@ -369,7 +370,10 @@ def _plan_new_persons(plan: Plan, obs: pl.DataFrame, new_rows: pl.DataFrame, sta
     for cluster, name, plain in given.select("cluster", "field", "plain").iter_rows():
         apply_plain(plan.new_persons[cluster], name, plain, rooms)
     plan.new_ids.update(given.filter(pl.col("field") == "id_number")["value"].to_list())
-    folded = (pl.col("distinct") == 1) & (pl.col("p") <= DEFAULT_PRECEDENCE) & ~pl.col("taken")
+    # An unplaced address always gets its provenance row: the next import matches on it
+    # (``registry_keys``) and the place proposals list it.
+    folded = (pl.col("distinct") == 1) & (pl.col("p") <= DEFAULT_PRECEDENCE) & ~pl.col("taken") & (
+        pl.col("field") != "address")
     stated_parts.append(grouped.filter(folded).select("pos", "field", "value", "masked"))
     kept = grouped.filter(~folded)
     is_winner = pl.col("pos") == pl.col("last")
@@ -450,7 +454,7 @@ def _plan_existing(plan: Plan, obs: pl.DataFrame, persons: pl.DataFrame, stated_
         if name == "residence":
             room = int(plain)
             plan.person_updates.setdefault(person, {})[name] = (room, *rooms[room])
-        elif name != "disability_grade":
+        elif name not in UNAPPLIED_FIELDS:
             plan.person_updates.setdefault(person, {})[name] = plain_value(name, plain)
         plan.changed_fields.setdefault(person, set()).add(name)
     _plan_tasks(plan, settled.conflicts, persons, source=source, same_rows=same_rows, report=report)

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from linli.core.actors import SystemActor
 from linli.core.errors import ApplicationError
+from linli.fusion.management.schema import require_migrated
 from linli.fusion.mapping import DefinitionFileError, definition_diff, read_definition_file
 from linli.fusion.models import Source
 from linli.fusion.services import SOURCES_DIR, import_run, sources_apply, sources_sync
@@ -28,6 +29,7 @@ class Command(BaseCommand):
                             help="先保存此来源定义文件(TOML/JSON),其 code 须与 SOURCE 相同")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         actor = SystemActor("command:linli_import")
         if options["definition"] is not None:
             self._apply_definition(actor, options["definition"], options["source"])
