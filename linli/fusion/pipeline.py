@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import chain
 from pathlib import Path
@@ -31,7 +31,12 @@ from linli.fusion import persist
 from linli.fusion.choices import (
     MatchOutcome,
 )
-from linli.fusion.mapping import SourceDefinition, parse_source_definition
+from linli.fusion.mapping import (
+    SourceDefinition,
+    column_header,
+    parse_source_definition,
+    skipped_rows,
+)
 from linli.fusion.match import Matcher
 from linli.fusion.models import Source
 from linli.fusion.normalise import building_key, normalise_frame
@@ -84,6 +89,7 @@ class ImportReport:
     dry_run: bool
     job_id: int | None = None
     rows_read: int = 0
+    skipped: int = 0  # rows the definition's ``skip_rows`` left out
     unchanged: int = 0
     matched: dict[str, int] = field(default_factory=dict)
     new_persons: int = 0
@@ -99,7 +105,7 @@ class ImportReport:
 
     def counts(self) -> dict[str, Any]:
         return {
-            "rows_read": self.rows_read, "unchanged": self.unchanged, "matched": dict(self.matched),
+            "rows_read": self.rows_read, "skipped": self.skipped, "unchanged": self.unchanged, "matched": dict(self.matched),
             "matched_total": sum(self.matched.values()), "new_persons": self.new_persons,
             "updated_persons": self.updated_persons, "updated_fields": self.updated_fields,
             "conflicts": self.conflicts, "tasks_created": self.tasks_created, "review": self.review,
@@ -128,13 +134,21 @@ def definition_of(source: Source) -> SourceDefinition:
 
 
 def stage_read(definition: Any, file_path: Path, *, max_bytes: int | None = None, head: int | None = None) -> ReadResult:
-    """The whole file (the job), or with ``head`` its first rows (the web request's preview)."""
-    return read_export(
+    """The whole file (the job), or with ``head`` its first rows (the web request's preview);
+    the rows the definition's ``skip_rows`` leave out are dropped here (and counted)."""
+    read = read_export(
         file_path, fmt=getattr(definition, "format", "auto") or "auto",
         encoding=getattr(definition, "encoding", "auto") or "auto",
         sheets=getattr(definition, "sheets", None), key_columns=list(getattr(definition, "key_columns", [])),
-        mapped_columns=list(definition.columns), max_bytes=max_bytes, head=head,
+        mapped_columns=[column_header(c) for c in definition.columns], max_bytes=max_bytes, head=head,
     )
+    rules = tuple(getattr(definition, "skip_rows", ()) or ())
+    if rules:
+        skip = skipped_rows(read.frame, rules, SHEET_COLUMN)
+        count = int(skip.sum())
+        if count:
+            read = replace(read, frame=read.frame.filter(~skip), skipped=count)
+    return read
 
 
 # --- stage 2: normalise ----------------------------------------------------------------
@@ -170,7 +184,7 @@ def raw_row(frame: pl.DataFrame, index: int) -> dict[str, str]:
 
 def _pii_columns(definition: Any) -> dict[str, str]:
     bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
-    return {col: bound[cmap.field] for col, cmap in definition.columns.items() if cmap.field in bound}
+    return {column_header(col): bound[cmap.field] for col, cmap in definition.columns.items() if cmap.field in bound}
 
 
 def stage_normalise(read: ReadResult, definition: Any) -> Normalised:

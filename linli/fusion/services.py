@@ -48,6 +48,7 @@ from linli.fusion.choices import (
 from linli.fusion.errors import FileRefused, FusionErrorCode
 from linli.fusion.mapping import (
     DefinitionFileError,
+    column_header,
     definition_diff,
     definition_paths,
     parse_source_definition,
@@ -83,6 +84,7 @@ from linli.fusion.pipeline import (
     write_rejected_file,
 )
 from linli.fusion.plan import Plan, build_plan, plan_slices
+from linli.fusion.readers import SHEET_COLUMN
 from linli.fusion.selectors import IMPORT_AREA_LEVELS, import_areas_for_user
 from linli.fusion.workflow import (
     IMPORT_TRANSITIONS,
@@ -385,7 +387,8 @@ def import_run(
             progress(value)
 
     report = ImportReport(source=source.code, file_name=job.file_name, dry_run=dry_run, job_id=job.pk,
-                          rows_read=read.frame.height, encoding=read.encoding, sheets=read.sheets)
+                          rows_read=read.frame.height, skipped=read.skipped, encoding=read.encoding,
+                          sheets=read.sheets)
     try:
         step(10)
         clock.lap("read")
@@ -525,7 +528,7 @@ def _mask_cell(field: str, value: str) -> str:
 def _masked_csv(job: ImportJob, path: Path) -> bytes:
     """The stored file with the columns mapped to ID number or phone masked."""
     definition = definition_of(job.source)
-    pii_columns = {c: m.field for c, m in definition.columns.items() if m.field in PII_FIELDS}
+    pii_columns = {column_header(c): m.field for c, m in definition.columns.items() if m.field in PII_FIELDS}
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
@@ -600,7 +603,7 @@ def _normalised_of(records: Sequence[SourceRecord]) -> tuple[Normalised, Any]:
     source = records[0].source
     definition = definition_of(source)
     bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
-    pii_columns = {c: bound[m.field] for c, m in definition.columns.items() if m.field in bound}
+    pii_columns = {column_header(c): bound[m.field] for c, m in definition.columns.items() if m.field in bound}
     raws: list[dict[str, str]] = []
     for record in records:
         raw = {k: v for k, v in record.raw.items() if not k.endswith("_enc")}
@@ -609,9 +612,10 @@ def _normalised_of(records: Sequence[SourceRecord]) -> tuple[Normalised, Any]:
             if token:
                 raw[column] = pii.decrypt(token, field=field)
         raws.append(raw)
-    columns = list(definition.columns)
+    columns = definition.headers()
     frame = pl.DataFrame({c: pl.Series([r.get(c) for r in raws], dtype=pl.String) for c in columns} | {
-        "row_number": pl.Series([r.row_number for r in records], dtype=pl.Int64)})
+        "row_number": pl.Series([r.row_number for r in records], dtype=pl.Int64),
+        SHEET_COLUMN: pl.Series([r.sheet for r in records], dtype=pl.String)})
     norm_frame = normalise_frame(frame, definition)
     return Normalised(frame=norm_frame, raw=raws, hashes=[r.raw_hash for r in records],
                       sheets=[r.sheet for r in records]), definition

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import pii
 from linli.fusion.choices import DEFAULT_PRECEDENCE, MatchOutcome, RecordStatus, TaskStatus
+from linli.fusion.mapping import column_header
 from linli.fusion.models import FieldProvenance, SourceRecord, VerificationTask
 from linli.fusion.normalise import reason_message
 from linli.fusion.normalise.frame import tag_hits
@@ -312,7 +313,7 @@ def _json_string(expr: pl.Expr) -> pl.Expr:
 def _raw_json(norm: Normalised, indices: Sequence[int], definition: Any) -> pl.Series:
     """The rows as they came (empty cells left out), PII columns under ``<column>_enc``
     (sealed per column in one batch), as JSON text assembled by Polars."""
-    pii_columns = {c: _BOUND[m.field] for c, m in definition.columns.items() if m.field in _BOUND}
+    pii_columns = {column_header(c): _BOUND[m.field] for c, m in definition.columns.items() if m.field in _BOUND}
     source = raw_frame(norm)
     columns = source.columns
     frame = source.rename({name: f"c{at}" for at, name in enumerate(columns)})[list(indices)]

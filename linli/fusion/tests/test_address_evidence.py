@@ -1,3 +1,4 @@
+# ruff: noqa: F811 -- the street fixture is imported and used as a parameter
 """Issue 17, cause 5: an address that finds no room in the place registry is kept as
 evidence (the ``address`` provenance of the person) and matched on by the next import, so a
 list with only name, sex and address links to the person an earlier list created; two
@@ -41,7 +42,7 @@ def _data_dir(settings: Any, tmp_path: Path) -> None:
     settings.DATA_DIR = tmp_path / "data"
 
 
-def _first_list(street: Street, tmp_path: Path, rows: list[list[str]]) -> None:  # noqa: F811
+def _first_list(street: Street, tmp_path: Path, rows: list[list[str]]) -> None:
     import_run(
         actor=SYSTEM,
         area=street.tree.street,
@@ -53,7 +54,7 @@ def _first_list(street: Street, tmp_path: Path, rows: list[list[str]]) -> None: 
 
 def _address_only(
     tmp_path: Path, rows: list[list[str]], street: Street, *, dry_run: bool = False
-) -> Any:  # noqa: F811
+) -> Any:
     source = source_save(actor=SYSTEM, definition=ADDRESS_ONLY)
     return import_run(
         actor=SYSTEM,
@@ -68,7 +69,7 @@ def _row(name: str, id_number: str, sex: str, address: str) -> list[str]:
     return [name, id_number, sex, "", "", address, "", "", "", ""]
 
 
-def test_an_unknown_address_is_kept_as_the_persons_evidence(street: Street, tmp_path: Path) -> None:  # noqa: F811
+def test_an_unknown_address_is_kept_as_the_persons_evidence(street: Street, tmp_path: Path) -> None:
     # given an empty corner of the place registry / when a list states an address there
     _first_list(
         street, tmp_path, [_row("赵无处", ID_ZHAO, "男", "杭州市上城区清禾路12号3栋2单元502室")]
@@ -87,7 +88,7 @@ def test_an_unknown_address_is_kept_as_the_persons_evidence(street: Street, tmp_
 )
 def test_name_sex_and_address_link_to_the_person_an_earlier_list_created(
     street: Street, tmp_path: Path, address: str
-) -> None:  # noqa: F811
+) -> None:
     # given a person created unplaced by an earlier list
     _first_list(street, tmp_path, [_row("赵无处", ID_ZHAO, "男", "清禾路12号3栋2单元502室")])
     persons = Person.objects.count()
@@ -99,7 +100,7 @@ def test_name_sex_and_address_link_to_the_person_an_earlier_list_created(
     assert Person.objects.count() == persons
 
 
-def test_two_of_that_name_at_that_address_go_to_review(street: Street, tmp_path: Path) -> None:  # noqa: F811
+def test_two_of_that_name_at_that_address_go_to_review(street: Street, tmp_path: Path) -> None:
     # given two unplaced persons of one name at one unknown address (father and son)
     _first_list(
         street,
@@ -122,7 +123,7 @@ def test_two_of_that_name_at_that_address_go_to_review(street: Street, tmp_path:
 
 def test_another_person_at_the_address_is_not_taken_for_them(
     street: Street, tmp_path: Path
-) -> None:  # noqa: F811
+) -> None:
     # given an unplaced person / when another name at that address comes in
     _first_list(street, tmp_path, [_row("赵无处", ID_ZHAO, "男", "清禾路12号3栋2单元502室")])
     report = _address_only(tmp_path, [["孙丽", "女", "清禾路12-3-2-502"]], street)
