@@ -10,10 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
+from conftest import Users
+from linli.core.errors import NotFound
+from linli.core.models import AuditEntry
 from linli.fusion.models import FieldProvenance, MatchReview, Source
 from linli.fusion.pipeline import registry_keys
-from linli.fusion.services import import_run, source_save
+from linli.fusion.selectors import place_proposals_for_user
+from linli.fusion.services import import_run, place_proposal_accept, source_save
 from linli.fusion.tests.test_services import (
     MINZHENG_HEADER,
     SYSTEM,
@@ -22,7 +28,8 @@ from linli.fusion.tests.test_services import (
     street,  # noqa: F401 -- fixture
     write_csv,
 )
-from linli.registry.models import Person
+from linli.fusion.tests.web_support import other_street_staff
+from linli.registry.models import Building, Person
 
 ID_ZHAO = make_id("33010219700707005")
 ID_QIAN = make_id("33010219720303006")
@@ -133,3 +140,88 @@ def test_another_person_at_the_address_is_not_taken_for_them(
     assert (
         FieldProvenance.objects.get(person=sun, field="address").value == "清禾路12号3幢2单元502室"
     )
+
+
+# --- proposals to the place registry ----------------------------------------------------------
+
+
+@pytest.fixture
+def waiting(street: Street, tmp_path: Path) -> list[Person]:
+    _first_list(
+        street,
+        tmp_path,
+        [
+            _row("赵无处", ID_ZHAO, "男", "清禾路12号3栋2单元502室"),
+            _row("钱进", ID_QIAN, "男", "清禾路12-3-2-601"),
+            _row("孙北", ID_QIAN2, "男", "不知道哪里"),
+        ],
+    )
+    return list(Person.objects.filter(name__in=["赵无处", "钱进"]).order_by("name"))
+
+
+def test_the_unknown_building_is_proposed_with_its_rooms_and_persons(
+    waiting: list[Person], users: Users
+) -> None:
+    # given two persons waiting at two rooms of one unknown building (and one unparseable address)
+    # when the community clerk looks at the proposals
+    proposals = place_proposals_for_user(user=users.community_a)
+    # then one building, two rooms, each with its person
+    assert [(p.key, p.label, p.building_id, p.persons) for p in proposals] == [
+        ("清禾路12号|3", "清禾路12号3幢", None, 2)
+    ]
+    rooms = {(r.unit, r.room): set(r.person_ids) for r in proposals[0].rooms}
+    by_name = {p.name: p.pk for p in waiting}
+    assert rooms == {("2", "502"): {by_name["赵无处"]}, ("2", "601"): {by_name["钱进"]}}
+
+
+def test_a_clerk_accepts_a_proposal_and_the_persons_are_placed(
+    waiting: list[Person], users: Users, street: Street, tmp_path: Path
+) -> None:
+    # given the proposals page of the community clerk
+    client = Client()
+    client.force_login(users.community_a)
+    page = client.get(reverse("fusion:places"))
+    assert page.status_code == 200
+    assert "清禾路12号3幢" in page.content.decode()
+    # when they accept it into their grid (the grid's centre as position)
+    done = client.post(
+        reverse("fusion:places"), {"key": "清禾路12号|3", "grid": street.tree.grid_a1.pk}
+    )
+    # then building, unit and rooms exist, the persons are placed, each step audited
+    assert done.status_code == 302
+    building = Building.objects.get(compound="清禾路12号", name="3幢")
+    assert (building.grid_id, building.floors) == (street.tree.grid_a1.pk, 6)
+    for person in waiting:
+        person.refresh_from_db()
+        assert person.grid_id == street.tree.grid_a1.pk
+        assert person.room is not None
+        assert person.room.building_id == building.pk
+    assert AuditEntry.objects.filter(action="person.place").count() == 2
+    assert AuditEntry.objects.filter(action="room.create").count() == 2
+    assert place_proposals_for_user(user=users.community_a) == []
+    # and a later name + sex + address list links through the room
+    report = _address_only(tmp_path, [["赵无处", "男", "清禾路12号3幢2单元502"]], street)
+    assert (report.new_persons, sum(report.matched.values())) == (0, 1)
+
+
+def test_another_street_sees_no_proposal_and_cannot_accept_it(
+    waiting: list[Person], street: Street
+) -> None:
+    stranger = other_street_staff(street.tree.district)
+    assert place_proposals_for_user(user=stranger) == []
+    with pytest.raises(NotFound):
+        place_proposal_accept(actor=stranger, key="清禾路12号|3", grid_id=street.tree.grid_a1.pk)
+    assert not Building.objects.filter(compound="清禾路12号").exists()
+
+
+def test_a_clerk_cannot_build_into_another_communitys_grid(
+    waiting: list[Person], users: Users, street: Street
+) -> None:
+    client = Client()
+    client.force_login(users.community_a)
+    response = client.post(
+        reverse("fusion:places"), {"key": "清禾路12号|3", "grid": street.tree.grid_b1.pk}
+    )
+    assert response.status_code in (400, 404)
+    assert not Building.objects.filter(compound="清禾路12号").exists()
+    assert all(p.grid_id is None for p in Person.objects.filter(pk__in=[w.pk for w in waiting]))

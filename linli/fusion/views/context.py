@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.models import User
 from linli.fusion.choices import MatchHow
-from linli.fusion.views.access import IMPORT_ROLES, SOURCE_EDIT_ROLES, TASK_ROLES
+from linli.fusion.views.access import IMPORT_ROLES, PLACE_ROLES, SOURCE_EDIT_ROLES, TASK_ROLES
 
 # Registry fields as a person reads them (mapping targets, provenance, tasks).
 FIELD_LABELS: dict[str, Promise] = {
@@ -65,5 +65,6 @@ def fusion_context(user: User, section: str) -> dict[str, Any]:
             "imports": user.role in IMPORT_ROLES,
             "edit_sources": user.role in SOURCE_EDIT_ROLES,
             "tasks": user.role in TASK_ROLES,
+            "places": user.role in PLACE_ROLES,
         },
     }
