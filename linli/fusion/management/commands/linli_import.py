@@ -56,6 +56,8 @@ class Command(BaseCommand):
         out.write(f"{'试运行' if report.dry_run else '导入'} {source.code} {report.file_name} (任务 #{report.job_id})")
         out.write(f"  编码: {report.encoding or '-'}  工作表: {'、'.join(report.sheets) or '-'}")
         out.write(f"  读取行数:   {counts['rows_read']}")
+        if counts["skipped"]:
+            out.write(f"  跳过行:     {counts['skipped']} (定义的 skip_rows)")
         out.write(f"  未变化行:   {counts['unchanged']}")
         matched = ", ".join(f"{how}={n}" for how, n in sorted(report.matched.items()) if how != "new") or "0"
         out.write(f"  匹配已有人员: {counts['matched_total'] - report.matched.get('new', 0)} ({matched})")
