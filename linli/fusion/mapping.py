@@ -36,7 +36,7 @@ DEPARTMENTS: Final = ("民政", "残联", "综治", "城管", "计生", "流动�
 FIELDS: Final = frozenset({
     "name", "id_number", "birth_date", "sex", "phone", "address", "building", "unit", "room",
     "hukou", "ethnicity", "is_deceased", "deceased_on", "disability_grade", "valid_from",
-    "valid_to", "note",
+    "valid_to", "note", "birth_year_month",
 })
 
 TEXT_TRANSFORMS: Final[dict[str, Callable[[pl.Expr], pl.Expr]]] = {
@@ -52,9 +52,31 @@ TEXT_TRANSFORMS: Final[dict[str, Callable[[pl.Expr], pl.Expr]]] = {
 }
 KIND_TRANSFORMS: Final = frozenset({
     "name", "id_number", "date", "sex", "phone", "address", "yes_no", "grade", "int", "text",
-    "hukou", "ethnicity",
+    "hukou", "ethnicity", "year_month",
 })
 TRANSFORMS: Final = frozenset(TEXT_TRANSFORMS) | KIND_TRANSFORMS
+# ``slice:START:END``: characters START (0-based) up to END (excluded), as Python slices
+# them; END may be left out (to the end) and START may be negative (from the end, without
+# END): a 20-character 残疾证号 whose first 18 are the ID number is ``slice:0:18``.
+_SLICE_RE: Final = re.compile(r"^slice:(-?\d+):(\d*)$")
+
+
+def _slice_op(spec: str) -> Callable[[pl.Expr], pl.Expr] | None:
+    match = _SLICE_RE.match(spec)
+    if match is None:
+        return None
+    start, end = int(match.group(1)), int(match.group(2)) if match.group(2) else None
+    if end is None:
+        return lambda e: e.str.slice(start)
+    return lambda e: e.str.slice(start, max(end - start, 0))
+
+
+def _slice_valid(spec: str) -> bool:
+    match = _SLICE_RE.match(spec)
+    if match is None:
+        return False
+    start, end = int(match.group(1)), match.group(2)
+    return not end or (start >= 0 and int(end) > start)
 _KIND_ALIASES: Final = {"int": "int_text"}
 DEFAULT_TAG_SEPARATORS: Final = ",，、;；|/"
 # Fields a whole file may state once (``[constants]``): every row of 流动人口 is a migrant.
@@ -110,6 +132,40 @@ class TagRule:
 
 
 @dataclass(frozen=True)
+class SkipRule:
+    """Rows a definition leaves out (``[[skip_rows]]``): the cell of ``column`` (trimmed) is
+    one of ``values`` or contains one of ``contains`` — 状态 注销 on a list that keeps the
+    deregistered. ``column`` may name a sheet (``补录!状态``)."""
+
+    column: str
+    values: tuple[str, ...] = ()
+    contains: tuple[str, ...] = ()
+
+
+# ``<sheet>!<header>``: a column of one sheet only (two sheets of a workbook may use one
+# header for different things), Excel's notation for a sheet's cell.
+SHEET_SEPARATOR: Final = "!"
+
+
+def column_header(key: str) -> str:
+    """The header a ``[columns]`` key reads: ``补录!姓名`` → ``姓名``."""
+    return key.split(SHEET_SEPARATOR, 1)[1] if SHEET_SEPARATOR in key else key
+
+
+def column_sheet(key: str) -> str | None:
+    """The sheet a ``[columns]`` key is limited to, or ``None`` (every sheet)."""
+    return key.split(SHEET_SEPARATOR, 1)[0] if SHEET_SEPARATOR in key else None
+
+
+def sheet_columns(columns: Mapping[str, ColumnMap], sheet: str) -> dict[str, ColumnMap]:
+    """The header → column map in force on one sheet: its own ``<sheet>!<header>`` keys, and
+    the unqualified keys of headers it does not override."""
+    own = {column_header(k): m for k, m in columns.items() if column_sheet(k) == sheet}
+    shared = {k: m for k, m in columns.items() if column_sheet(k) is None and k not in own}
+    return shared | own
+
+
+@dataclass(frozen=True)
 class SourceDefinition:
     """A department's export format and what it is trusted for."""
 
@@ -124,6 +180,16 @@ class SourceDefinition:
     tags: tuple[TagRule, ...] = ()
     constants: Mapping[str, str] = field(default_factory=dict)
     date_formats: tuple[str, ...] = ()
+    skip_rows: tuple[SkipRule, ...] = ()
+
+    @property
+    def per_sheet(self) -> bool:
+        """Some ``[columns]`` key is limited to one sheet."""
+        return any(SHEET_SEPARATOR in key for key in self.columns)
+
+    def headers(self) -> list[str]:
+        """The file's headers the ``[columns]`` keys read (each once)."""
+        return list(dict.fromkeys(column_header(key) for key in self.columns))
 
     def column_for(self, field_name: str) -> str | None:
         """The first source column that feeds ``field_name``."""
@@ -141,6 +207,24 @@ def column_kind(cmap: ColumnMap) -> str:
     return _KIND_ALIASES.get(kind, kind)
 
 
+def skipped_rows(frame: pl.DataFrame, rules: tuple[SkipRule, ...], sheet_column: str) -> pl.Series:
+    """True for the rows a definition's ``skip_rows`` leave out (rules on absent columns
+    match nothing)."""
+    skip = pl.lit(value=False)
+    for rule in rules:
+        header, sheet = column_header(rule.column), column_sheet(rule.column)
+        if header not in frame.columns:
+            continue
+        cell = pl.col(header).cast(pl.String).str.strip_chars().fill_null("")
+        hit = cell.is_in(list(rule.values)) if rule.values else pl.lit(value=False)
+        for part in rule.contains:
+            hit = hit | cell.str.contains(part, literal=True)
+        if sheet is not None:
+            hit = hit & (pl.col(sheet_column) == sheet) if sheet_column in frame.columns else pl.lit(value=False)
+        skip = skip | hit
+    return frame.with_columns(skip.alias("__skip"))["__skip"].alias("skip")
+
+
 def apply_value_map(series: pl.Series, values: tuple[tuple[str, str], ...]) -> pl.Series:
     """Cells equal (after trimming) to a key of ``values`` replaced by its value; others kept."""
     if not values or series.dtype != pl.String:
@@ -152,12 +236,14 @@ def apply_value_map(series: pl.Series, values: tuple[tuple[str, str], ...]) -> p
 
 def apply_transforms(series: pl.Series, transforms: tuple[str, ...] | list[str]) -> pl.Series:
     """The text transforms of a column applied to the raw text (kinds are applied later)."""
-    ops = [TEXT_TRANSFORMS[t] for t in transforms if t in TEXT_TRANSFORMS]
+    ops = [TEXT_TRANSFORMS[t] if t in TEXT_TRANSFORMS else _slice_op(t) for t in transforms
+           if t in TEXT_TRANSFORMS or t.startswith("slice:")]
     if not ops or series.dtype != pl.String:
         return series
     expr = pl.col("v")
     for op in ops:
-        expr = op(expr)
+        if op is not None:
+            expr = op(expr)
     return pl.DataFrame({"v": series}).select(expr)["v"].alias(series.name)
 
 
@@ -165,7 +251,7 @@ def apply_transforms(series: pl.Series, transforms: tuple[str, ...] | list[str])
 
 _TOP_KEYS: Final = frozenset({
     "code", "department", "format", "encoding", "sheets", "key_columns", "columns",
-    "authoritative", "tags", "name", "description", "constants", "date_formats",
+    "authoritative", "tags", "name", "description", "constants", "date_formats", "skip_rows",
 })
 
 
@@ -198,7 +284,10 @@ def _column(name: str, spec: object) -> ColumnMap:
         raise DefinitionError(f"{path}.field", f"未知的字段 {field_name!r}")
     transforms = _str_list(spec.get("transforms", []), f"{path}.transforms") if "transforms" in spec else ()
     for i, name_ in enumerate(transforms):
-        if name_ not in TRANSFORMS:
+        if name_.startswith("slice:") and not _slice_valid(name_):
+            raise DefinitionError(f"{path}.transforms[{i}]",
+                                  f"截取应写作 slice:起:止(如 slice:0:18,止须大于起)或 slice:起 ,不是 {name_!r}")
+        if name_ not in TRANSFORMS and not name_.startswith("slice:"):
             raise DefinitionError(f"{path}.transforms[{i}]", f"未知的转换 {name_!r}")
     values: tuple[tuple[str, str], ...] = ()
     if "values" in spec:
@@ -237,6 +326,21 @@ def _tag(i: int, spec: object, columns: Mapping[str, ColumnMap]) -> TagRule:
         attribute=attribute, valid_from=optional["valid_from"], valid_to=optional["valid_to"],
         separators=separators,
     )
+
+
+def _skip_rule(i: int, spec: object) -> SkipRule:
+    path = f"skip_rows[{i}]"
+    if not isinstance(spec, Mapping):
+        raise DefinitionError(path, "必须是表 {column, values / contains}")
+    unknown = set(spec) - {"column", "values", "contains"}
+    if unknown:
+        raise DefinitionError(f"{path}.{sorted(unknown)[0]}", "未知的键")
+    column = _str(spec, "column", f"{path}.column")
+    values = _str_list(spec["values"], f"{path}.values") if "values" in spec else ()
+    contains = _str_list(spec["contains"], f"{path}.contains") if "contains" in spec else ()
+    if not values and not contains:
+        raise DefinitionError(path, "需要 values(整格等于)或 contains(包含)")
+    return SkipRule(column=column, values=values, contains=contains)
 
 
 def _constants(raw: object) -> dict[str, str]:
@@ -297,12 +401,23 @@ def parse_source_definition(data: Mapping[str, Any]) -> SourceDefinition:
     if not isinstance(raw_columns, Mapping) or not raw_columns:
         raise DefinitionError("columns", "缺少此项" if raw_columns is None else "必须是非空的表")
     columns = {str(name).strip(): _column(str(name).strip(), spec) for name, spec in raw_columns.items()}
+    for key in columns:
+        sheet = column_sheet(key)
+        if sheet is None:
+            continue
+        if fmt != "xlsx":
+            raise DefinitionError(f"columns.{key}", "只有 xlsx 文件有工作表(<工作表>!<列名> 只用于 xlsx)")
+        if not sheet.strip() or not column_header(key).strip():
+            raise DefinitionError(f"columns.{key}", "应写作 <工作表>!<列名>,如 \"补录!姓名\"")
+        if sheets is not None and sheet not in sheets:
+            raise DefinitionError(f"columns.{key}", f"工作表 {sheet!r} 不在 sheets 中")
     mapped = {m.field for m in columns.values()}
     if "name" not in mapped:
         raise DefinitionError("columns", "必须有一列映射到 name(姓名)")
     key_columns = _str_list(data.get("key_columns", []), "key_columns") if "key_columns" in data else ()
+    headers = {column_header(key) for key in columns}
     for i, key in enumerate(key_columns):
-        if key not in columns:
+        if key not in headers:
             raise DefinitionError(f"key_columns[{i}]", f"{key!r} 不在 columns 中")
     authoritative_raw = data.get("authoritative", {})
     if not isinstance(authoritative_raw, Mapping):
@@ -320,10 +435,14 @@ def parse_source_definition(data: Mapping[str, Any]) -> SourceDefinition:
     tags = tuple(_tag(i, spec, columns) for i, spec in enumerate(tags_raw))
     constants = _constants(data["constants"]) if "constants" in data else {}
     date_formats = _date_formats(data["date_formats"]) if "date_formats" in data else ()
+    skip_raw = data.get("skip_rows", [])
+    if not isinstance(skip_raw, list):
+        raise DefinitionError("skip_rows", "必须是列表 [[skip_rows]]")
+    skip_rows = tuple(_skip_rule(i, spec) for i, spec in enumerate(skip_raw))
     return SourceDefinition(
         code=code, department=department, format=fmt, encoding=encoding, sheets=sheets,
         key_columns=key_columns, columns=columns, authoritative=authoritative, tags=tags,
-        constants=constants, date_formats=date_formats,
+        constants=constants, date_formats=date_formats, skip_rows=skip_rows,
     )
 
 
@@ -350,6 +469,10 @@ def definition_to_dict(definition: SourceDefinition) -> dict[str, Any]:
         data["constants"] = dict(definition.constants)
     if definition.date_formats:
         data["date_formats"] = list(definition.date_formats)
+    if definition.skip_rows:
+        data["skip_rows"] = [{k: v for k, v in {"column": r.column, "values": list(r.values) or None,
+                                                  "contains": list(r.contains) or None}.items() if v is not None}
+                             for r in definition.skip_rows]
     return data
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import chain
 from pathlib import Path
@@ -31,13 +31,19 @@ from linli.fusion import persist
 from linli.fusion.choices import (
     MatchOutcome,
 )
-from linli.fusion.mapping import SourceDefinition, parse_source_definition
+from linli.fusion.mapping import (
+    SourceDefinition,
+    column_header,
+    parse_source_definition,
+    skipped_rows,
+)
 from linli.fusion.match import Matcher
 from linli.fusion.models import Source
 from linli.fusion.normalise import building_key, normalise_frame
 from linli.fusion.readers import ROW_COLUMN, SHEET_COLUMN, ReadResult, neutralise_cell, read_export
 from linli.fusion.workflow import (
     FUSED_FIELDS,
+    UNAPPLIED_FIELDS,
 )
 from linli.registry.choices import HukouStatus
 from linli.registry.models import Building, Person, Room
@@ -83,6 +89,7 @@ class ImportReport:
     dry_run: bool
     job_id: int | None = None
     rows_read: int = 0
+    skipped: int = 0  # rows the definition's ``skip_rows`` left out
     unchanged: int = 0
     matched: dict[str, int] = field(default_factory=dict)
     new_persons: int = 0
@@ -98,7 +105,7 @@ class ImportReport:
 
     def counts(self) -> dict[str, Any]:
         return {
-            "rows_read": self.rows_read, "unchanged": self.unchanged, "matched": dict(self.matched),
+            "rows_read": self.rows_read, "skipped": self.skipped, "unchanged": self.unchanged, "matched": dict(self.matched),
             "matched_total": sum(self.matched.values()), "new_persons": self.new_persons,
             "updated_persons": self.updated_persons, "updated_fields": self.updated_fields,
             "conflicts": self.conflicts, "tasks_created": self.tasks_created, "review": self.review,
@@ -127,13 +134,21 @@ def definition_of(source: Source) -> SourceDefinition:
 
 
 def stage_read(definition: Any, file_path: Path, *, max_bytes: int | None = None, head: int | None = None) -> ReadResult:
-    """The whole file (the job), or with ``head`` its first rows (the web request's preview)."""
-    return read_export(
+    """The whole file (the job), or with ``head`` its first rows (the web request's preview);
+    the rows the definition's ``skip_rows`` leave out are dropped here (and counted)."""
+    read = read_export(
         file_path, fmt=getattr(definition, "format", "auto") or "auto",
         encoding=getattr(definition, "encoding", "auto") or "auto",
         sheets=getattr(definition, "sheets", None), key_columns=list(getattr(definition, "key_columns", [])),
-        mapped_columns=list(definition.columns), max_bytes=max_bytes, head=head,
+        mapped_columns=[column_header(c) for c in definition.columns], max_bytes=max_bytes, head=head,
     )
+    rules = tuple(getattr(definition, "skip_rows", ()) or ())
+    if rules:
+        skip = skipped_rows(read.frame, rules, SHEET_COLUMN)
+        count = int(skip.sum())
+        if count:
+            read = replace(read, frame=read.frame.filter(~skip), skipped=count)
+    return read
 
 
 # --- stage 2: normalise ----------------------------------------------------------------
@@ -169,7 +184,7 @@ def raw_row(frame: pl.DataFrame, index: int) -> dict[str, str]:
 
 def _pii_columns(definition: Any) -> dict[str, str]:
     bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
-    return {col: bound[cmap.field] for col, cmap in definition.columns.items() if cmap.field in bound}
+    return {column_header(col): bound[cmap.field] for col, cmap in definition.columns.items() if cmap.field in bound}
 
 
 def stage_normalise(read: ReadResult, definition: Any) -> Normalised:
@@ -234,7 +249,7 @@ def registry_keys(grids: Sequence[int] | None = None) -> pl.DataFrame:
     keys = [building_key(c, b) or None for c, b in buildings.iter_rows()]
     buildings = buildings.with_columns(pl.Series("building_key", keys, dtype=pl.String))
     room = pl.col("room")
-    return frame.with_columns(pl.col("compound").fill_null("")).join(
+    keyed = frame.with_columns(pl.col("compound").fill_null("")).join(
         buildings, on=["compound", "building_name"], how="left", maintain_order="left",
     ).select(
         "person_id", "name", "name_pinyin", "initials",
@@ -247,6 +262,38 @@ def registry_keys(grids: Sequence[int] | None = None) -> pl.DataFrame:
         .alias("room"),
         pl.when(pl.col("id_enc") != "").then(pl.col("id_enc")).alias("id_enc"),
     )
+    return with_unplaced_addresses(keyed, grids)
+
+
+def with_unplaced_addresses(keys: pl.DataFrame, grids: Sequence[int] | None = None) -> pl.DataFrame:
+    """Persons no room places yet are matched on the address an import kept for them (the
+    winning ``address`` provenance, issue 17 cause 5): building key, unit and room parsed
+    from it, as a row's would be."""
+    from linli.fusion.models import FieldProvenance
+    from linli.fusion.normalise import normalise_address
+
+    unplaced = Person.objects.filter(_in_grids(grids), room__isnull=True).values("id")
+    found = FieldProvenance.objects.filter(person_id__in=unplaced, field="address", won=True).values_list(
+        "person_id", "value")
+    parsed: dict[int, tuple[str | None, str | None, str | None]] = {}
+    for person_id, value in found.iterator(chunk_size=20000):
+        address = normalise_address(value)
+        if address.building_key:
+            parsed[person_id] = (address.building_key, address.unit or None, address.room or None)
+    if not parsed:
+        return keys
+    extra = pl.DataFrame({
+        "person_id": pl.Series(list(parsed), dtype=pl.Int64),
+        "_bk": pl.Series([v[0] for v in parsed.values()], dtype=pl.String),
+        "_un": pl.Series([v[1] for v in parsed.values()], dtype=pl.String),
+        "_rm": pl.Series([v[2] for v in parsed.values()], dtype=pl.String),
+    })
+    placed = pl.col("building_key").is_not_null()
+    return keys.join(extra, on="person_id", how="left", maintain_order="left").with_columns(
+        pl.when(placed).then(pl.col("building_key")).otherwise(pl.col("_bk")).alias("building_key"),
+        pl.when(placed).then(pl.col("unit")).otherwise(pl.col("_un")).alias("unit"),
+        pl.when(placed).then(pl.col("room")).otherwise(pl.col("_rm")).alias("room"),
+    ).drop("_bk", "_un", "_rm")
 
 
 @dataclass(frozen=True)
@@ -363,6 +410,9 @@ def observations_of(row: dict[str, Any], rooms: dict[tuple[str, str, str], tuple
         place = rooms.get((row["building_key"], "", row["room"]))
     if place is not None:
         found.append(Obs("residence", f"room:{place[0]}", place, masked=row.get("address_norm") or ""))
+    elif row.get("address_norm"):
+        norm = str(row["address_norm"])[:300]
+        found.append(Obs("address", norm, norm, masked=norm))
     return found
 
 
@@ -428,8 +478,8 @@ def apply_value(values: persist.PersonValues, obs_field: str, plain: Any) -> Non
     """Set one fused field on the registry columns of a person."""
     if obs_field == "residence":
         values.room_id, values.building_id, values.grid_id = plain
-    elif obs_field == "disability_grade":
-        return  # lives on the disabled tag (see persist_plan)
+    elif obs_field in UNAPPLIED_FIELDS:
+        return  # the disabled tag's (see persist_plan); an address only kept as evidence
     elif obs_field == "is_deceased":
         values.is_deceased = bool(plain)
     elif hasattr(values, obs_field):

@@ -99,6 +99,8 @@ class ReadResult:
     # (its <dimension>, header excluded) or None; the job reads and counts them all.
     partial: bool = False
     declared_rows: int | None = None
+    # Rows the source definition's ``skip_rows`` dropped (set by the pipeline's read stage).
+    skipped: int = 0
 
     @property
     def rows(self) -> int | None:

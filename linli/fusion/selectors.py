@@ -255,3 +255,69 @@ def person_source_records(*, user: Principal, person_id: int) -> QuerySet[Source
 
 def open_tasks_count_for_user(*, user: Principal) -> int:
     return verification_tasks_for_user(user=user).filter(~Q(status=TaskStatus.ANSWERED)).count()
+
+
+# --- place proposals (issue 17, cause 5) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposedRoom:
+    """A room an import's addresses name that the place registry lacks, and who lives there."""
+
+    unit: str
+    room: str
+    person_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PlaceProposal:
+    """A building (or the missing rooms of a known one) the unplaced persons' addresses name:
+    what a clerk may accept into the place registry. ``building_id``: the building, when it
+    exists already in the caller's grids."""
+
+    key: str
+    compound: str
+    building: str
+    rooms: tuple[ProposedRoom, ...]
+    building_id: int | None = None
+
+    @property
+    def persons(self) -> int:
+        return sum(len(room.person_ids) for room in self.rooms)
+
+    @property
+    def label(self) -> str:
+        return f"{self.compound}{self.building}幢"
+
+
+def place_proposals_for_user(*, user: Principal) -> list[PlaceProposal]:
+    """The buildings and rooms named by the kept addresses (``address`` provenance) of the
+    unplaced persons of the caller's 待落位 list, most persons first; an address without a
+    building and room number proposes nothing."""
+    from linli.fusion.normalise import building_key, normalise_address
+    from linli.registry.models import Building
+    from linli.registry.selectors import person_unplaced_list_for_user, registry_scope
+
+    unplaced = person_unplaced_list_for_user(user=user).values("id")
+    found = FieldProvenance.objects.filter(person_id__in=unplaced, field="address", won=True).values_list(
+        "person_id", "value")
+    grouped: dict[str, dict[tuple[str, str], list[int]]] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for person_id, value in found:
+        address = normalise_address(value)
+        if not (address.building_key and address.room):
+            continue
+        grouped.setdefault(address.building_key, {}).setdefault((address.unit, address.room), []).append(person_id)
+        names[address.building_key] = (address.compound, address.building)
+    if not grouped:
+        return []
+    grids = sorted(registry_scope(user).grid_ids)
+    known = {building_key(compound or "", name): pk for pk, compound, name in
+             Building.objects.filter(grid_id__in=grids).values_list("pk", "compound", "name")}
+    proposals = [
+        PlaceProposal(key=key, compound=names[key][0], building=names[key][1], building_id=known.get(key),
+                      rooms=tuple(ProposedRoom(unit=unit, room=room, person_ids=tuple(sorted(ids)))
+                                  for (unit, room), ids in sorted(rooms.items(), key=lambda kv: (kv[0][0], kv[0][1].zfill(6)))))
+        for key, rooms in grouped.items()
+    ]
+    return sorted(proposals, key=lambda p: (-p.persons, p.key))

@@ -48,6 +48,7 @@ from linli.fusion.choices import (
 from linli.fusion.errors import FileRefused, FusionErrorCode
 from linli.fusion.mapping import (
     DefinitionFileError,
+    column_header,
     definition_diff,
     definition_paths,
     parse_source_definition,
@@ -83,12 +84,14 @@ from linli.fusion.pipeline import (
     write_rejected_file,
 )
 from linli.fusion.plan import Plan, build_plan, plan_slices
+from linli.fusion.readers import SHEET_COLUMN
 from linli.fusion.selectors import IMPORT_AREA_LEVELS, import_areas_for_user
 from linli.fusion.workflow import (
     IMPORT_TRANSITIONS,
     PII_FIELDS,
     REVIEW_TRANSITIONS,
     TASK_TRANSITIONS,
+    UNAPPLIED_FIELDS,
     Observation,
     WinReason,
     can_transition,
@@ -384,7 +387,8 @@ def import_run(
             progress(value)
 
     report = ImportReport(source=source.code, file_name=job.file_name, dry_run=dry_run, job_id=job.pk,
-                          rows_read=read.frame.height, encoding=read.encoding, sheets=read.sheets)
+                          rows_read=read.frame.height, skipped=read.skipped, encoding=read.encoding,
+                          sheets=read.sheets)
     try:
         step(10)
         clock.lap("read")
@@ -524,7 +528,7 @@ def _mask_cell(field: str, value: str) -> str:
 def _masked_csv(job: ImportJob, path: Path) -> bytes:
     """The stored file with the columns mapped to ID number or phone masked."""
     definition = definition_of(job.source)
-    pii_columns = {c: m.field for c, m in definition.columns.items() if m.field in PII_FIELDS}
+    pii_columns = {column_header(c): m.field for c, m in definition.columns.items() if m.field in PII_FIELDS}
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
@@ -599,7 +603,7 @@ def _normalised_of(records: Sequence[SourceRecord]) -> tuple[Normalised, Any]:
     source = records[0].source
     definition = definition_of(source)
     bound = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
-    pii_columns = {c: bound[m.field] for c, m in definition.columns.items() if m.field in bound}
+    pii_columns = {column_header(c): bound[m.field] for c, m in definition.columns.items() if m.field in bound}
     raws: list[dict[str, str]] = []
     for record in records:
         raw = {k: v for k, v in record.raw.items() if not k.endswith("_enc")}
@@ -608,9 +612,10 @@ def _normalised_of(records: Sequence[SourceRecord]) -> tuple[Normalised, Any]:
             if token:
                 raw[column] = pii.decrypt(token, field=field)
         raws.append(raw)
-    columns = list(definition.columns)
+    columns = definition.headers()
     frame = pl.DataFrame({c: pl.Series([r.get(c) for r in raws], dtype=pl.String) for c in columns} | {
-        "row_number": pl.Series([r.row_number for r in records], dtype=pl.Int64)})
+        "row_number": pl.Series([r.row_number for r in records], dtype=pl.Int64),
+        SHEET_COLUMN: pl.Series([r.sheet for r in records], dtype=pl.String)})
     norm_frame = normalise_frame(frame, definition)
     return Normalised(frame=norm_frame, raw=raws, hashes=[r.raw_hash for r in records],
                       sheets=[r.sheet for r in records]), definition
@@ -743,7 +748,7 @@ def _plain_of(row: FieldProvenance) -> Any:
     if row.field == "residence":
         room = Room.objects.select_related("building").filter(pk=int(row.value.split(":", 1)[1])).first()
         return (room.pk, room.building_id, room.building.grid_id) if room else _MISSING
-    if row.field == "disability_grade":
+    if row.field in UNAPPLIED_FIELDS:
         return _MISSING
     return row.value
 
@@ -961,3 +966,71 @@ def import_files_purge(*, now: datetime | None = None, retention_days: int | Non
 
 def _files_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+# --- place proposals (issue 17, cause 5) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceAccepted:
+    """What accepting a place proposal wrote."""
+
+    building_id: int
+    building_created: bool
+    rooms_created: int
+    placed: int
+
+
+def _floor_of(room: str) -> int:
+    """502 → 5, 1201 → 12; a room number without a floor part is on the first floor."""
+    digits = "".join(c for c in room if c.isdigit())
+    return max(int(digits[:-2]), 1) if len(digits) >= 3 else 1
+
+
+def place_proposal_accept(*, actor: User, key: str, grid_id: int | None = None, lon: float | None = None,
+                          lat: float | None = None, request_id: str = "") -> PlaceAccepted:
+    """Accept one of :func:`linli.fusion.selectors.place_proposals_for_user` into the place
+    registry: the building (in ``grid_id``, one of the caller's grids; at ``lon``/``lat``,
+    else the grid's centre), its units and rooms, and the waiting persons placed into them.
+    All through the registry's services (scope checks and audit); one transaction."""
+    from linli.fusion.selectors import place_proposals_for_user
+    from linli.registry.models import Building, Unit
+    from linli.registry.services import building_create, person_place, room_create, unit_create
+
+    proposal = next((p for p in place_proposals_for_user(user=actor) if p.key == key), None)
+    if proposal is None:
+        raise NotFound(_("没有这个待建楼栋(可能已被处理)"))
+    with transaction.atomic():
+        created = proposal.building_id is None
+        if proposal.building_id is not None:
+            building = Building.objects.get(pk=proposal.building_id)
+        else:
+            grid = Area.objects.filter(pk=grid_id, level=AreaLevel.GRID).first() if grid_id else None
+            if grid is None:
+                raise ValidationFailed("grid", _("请选择楼栋所在的网格"))
+            if lon is None or lat is None:
+                lon, lat = grid.centroid_lon, grid.centroid_lat
+                if (lon is None or lat is None) and grid.boundary:
+                    from linli.geo.workflow import boundary_centroid
+
+                    lon, lat = boundary_centroid(grid.boundary)
+                if lon is None or lat is None:
+                    raise ValidationFailed("lon", _("该网格没有中心坐标,请填写楼栋的经纬度"))
+            floors = max(_floor_of(room.room) for room in proposal.rooms)
+            building = building_create(actor=actor, grid=grid, name=f"{proposal.building}幢",
+                                       address=proposal.label, compound=proposal.compound, lon=lon, lat=lat,
+                                       floors=floors)
+        rooms_created = placed = 0
+        for proposed in proposal.rooms:
+            number = int(proposed.unit) if proposed.unit.isdigit() and int(proposed.unit) > 0 else 1
+            unit = Unit.objects.filter(building=building, number=number).first() or unit_create(
+                actor=actor, building=building, number=number)
+            room = Room.objects.filter(unit=unit, number__in=[proposed.room, proposed.room.zfill(4)]).first()
+            if room is None:
+                room = room_create(actor=actor, unit=unit, floor=_floor_of(proposed.room), number=proposed.room)
+                rooms_created += 1
+            for person in Person.objects.filter(pk__in=proposed.person_ids, grid__isnull=True):
+                person_place(actor=actor, person=person, room=room, request_id=request_id)
+                placed += 1
+    return PlaceAccepted(building_id=building.pk, building_created=created, rooms_created=rooms_created,
+                         placed=placed)

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from linli.fusion import views
-from linli.fusion.views import imports, persons, review, sources, tasks
+from linli.fusion.views import imports, persons, places, review, sources, tasks
 
 app_name = "fusion"
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("persons/<int:person_id>/split/", review.person_split, name="split"),
     path("tasks/", tasks.task_inbox, name="tasks"),
     path("tasks/<int:task_id>/", tasks.task_detail, name="task"),
+    path("places/", places.place_proposals, name="places"),
 ]

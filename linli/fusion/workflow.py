@@ -44,12 +44,16 @@ def can_transition(table: dict[str, frozenset[str]], current: str, target: str) 
     return target in table.get(current, frozenset())
 
 
-# Registry fields fused with provenance. ``residence`` is the room (or, when the room is
-# unknown, the normalised address); ``disability_grade`` lives on the ``disabled`` tag.
+# Registry fields fused with provenance. ``residence`` is the room; ``address`` the
+# normalised address of a row whose address finds no room (issue 17, cause 5: kept as
+# evidence and matched on, proposed to the place registry); ``disability_grade`` lives on
+# the ``disabled`` tag.
 FUSED_FIELDS: Final[tuple[str, ...]] = (
     "name", "id_number", "birth_date", "sex", "phone", "residence", "hukou", "ethnicity",
-    "is_deceased", "deceased_on", "disability_grade",
+    "is_deceased", "deceased_on", "disability_grade", "address",
 )
+# Fused fields with no column of their own on the person.
+UNAPPLIED_FIELDS: Final[frozenset[str]] = frozenset({"disability_grade", "address"})
 PII_FIELDS: Final[frozenset[str]] = frozenset({"id_number", "phone"})
 CONFLICT_FIELDS: Final[frozenset[str]] = frozenset(c.value for c in ConflictField)
 

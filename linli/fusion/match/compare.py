@@ -24,8 +24,11 @@ class Weights:
     name: Mapping[str, float] = field(default_factory=lambda: {
         "exact": 7.0, "homophone": 6.0, "fuzzy": 1.0, "close": 2.0, "similar": -2.0, "missing": 0.0,
         "different": -8.0})
+    # ``year_month`` / ``year``: one side states only its year and month, or its year
+    # (出生年月), and they agree; ``partial_different``: they do not.
     birth: Mapping[str, float] = field(default_factory=lambda: {
-        "exact": 6.0, "swapped": 2.0, "one_digit": 2.0, "missing": 0.0, "different": -7.0})
+        "exact": 6.0, "swapped": 2.0, "one_digit": 2.0, "year_month": 4.0, "year": 1.5, "missing": 0.0,
+        "partial_different": -5.0, "different": -7.0})
     sex: Mapping[str, float] = field(default_factory=lambda: {"same": 1.0, "missing": 0.0, "different": -4.0})
     address: Mapping[str, float] = field(default_factory=lambda: {
         "room": 4.0, "room_no_compound": 2.0, "building": 1.0, "missing": 0.0, "different": -1.0})
@@ -74,8 +77,21 @@ def _levels(pairs: pl.DataFrame, *, record_record: bool) -> pl.DataFrame:
     soft = l("l__bsoft").fill_null(value=False)
     if "r__bsoft" in pairs.columns:
         soft = soft | r("r__bsoft").fill_null(value=False)
+    # A side whose year-month comes from a birth read off an ID failing its check digit.
+    soft_full = l("l__bsoft").fill_null(value=False) & l("l__birth").is_not_null()
+    if "r__bsoft" in pairs.columns:
+        soft_full = soft_full | (r("r__bsoft").fill_null(value=False) & r("r__birth").is_not_null())
+    # Partial births (``_ym``: YYYYMM or YYYY) compared on what both sides state.
+    shortest = pl.min_horizontal(l("l__ym").str.len_chars(), r("r__ym").str.len_chars())
+    partial = (
+        pl.when(l("l__ym").is_null() | r("r__ym").is_null()).then(pl.lit("missing"))
+        .when(l("l__ym").str.slice(0, shortest) == r("r__ym").str.slice(0, shortest)).then(
+            pl.when(shortest >= 6).then(pl.lit("year_month")).otherwise(pl.lit("year")))
+        .when(soft_full).then(pl.lit("missing"))
+        .otherwise(pl.lit("partial_different"))
+    )
     birth = (
-        pl.when(l("l__birth").is_null() | r("r__birth").is_null()).then(pl.lit("missing"))
+        pl.when(l("l__birth").is_null() | r("r__birth").is_null()).then(partial)
         .when(l("l__birth") == r("r__birth")).then(pl.lit("exact"))
         .when(swapped).then(pl.lit("swapped"))
         .when(hamming == 1).then(pl.lit("one_digit"))

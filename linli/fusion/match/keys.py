@@ -17,7 +17,8 @@ REGISTRY_SCHEMA: Final[dict[str, pl.DataType]] = {
     "initials": pl.String(), "birth_date": pl.Date(), "sex": pl.String(), "phone_bidx": pl.String(),
     "building_key": pl.String(), "unit": pl.String(), "room": pl.String(), "id_hint": pl.String(),
 }
-RECORD_COLUMNS: Final = ("name", "id_number", "id_valid", "birth_date", "sex", "phone", "building_key", "unit", "room")
+RECORD_COLUMNS: Final = ("name", "id_number", "id_valid", "birth_date", "sex", "phone", "building_key", "unit", "room",
+                          "birth_year_month")
 
 # Field names bound into the blind index (same strings as linli.registry.text).
 PII_ID_NUMBER: Final = "person.id_number"

@@ -128,7 +128,7 @@ class Matcher:
         reg = reg.with_columns(pl.col("id_hint").replace("", None).alias("_hint"))
         reg = _with_name_keys(reg).with_columns(
             *_birth_columns(pl.col("birth_date")), pl.col("phone_bidx").alias("_phone"),
-        )
+        ).with_columns(pl.col("_bstr").str.slice(0, 6).alias("_ym"))
         self.registry = reg.with_row_index("ci")
         self._by_id = self.registry.filter(pl.col("id_bidx").is_not_null()).unique("id_bidx", keep="first")
 
@@ -142,12 +142,20 @@ class Matcher:
             pl.col("id_valid").cast(pl.Boolean).fill_null(value=False), pl.col("birth_date").cast(pl.Date),
             pl.col("sex").cast(pl.String), pl.col("phone").cast(pl.String),
             pl.col("building_key").cast(pl.String).replace("", None), pl.col("unit").cast(pl.String),
-            pl.col("room").cast(pl.String),
+            pl.col("room").cast(pl.String), pl.col("birth_year_month").cast(pl.String).replace("", None),
         )
         frame = _with_name_keys(frame)
         from_id = pl.col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
         frame = frame.with_columns(*_birth_columns(pl.coalesce("birth_date", from_id)),
                                    (pl.col("birth_date").is_null() & ~pl.col("id_valid")).alias("_bsoft"))
+        # A year and month (or a year) only (出生年月): partial birth evidence, and the year blocks.
+        partial = pl.col("birth_year_month")
+        frame = frame.with_columns(
+            pl.when(pl.col("birth_date").is_null() & partial.is_not_null()).then(partial)
+            .otherwise(pl.col("_bstr").str.slice(0, 6)).alias("_ym"),
+            pl.coalesce(pl.when(pl.col("birth_date").is_not_null()).then(pl.col("_year")),
+                        partial.str.slice(0, 4).cast(pl.Int32, strict=False), pl.col("_year")).alias("_year"),
+        )
         id_bidx = blind_series(frame.select(pl.when(pl.col("id_valid")).then(pl.col("id_number")).alias("v"))["v"],
                                PII_ID_NUMBER, self.blind)
         phone_bidx = blind_series(frame["phone"], PII_PHONE, self.blind)
@@ -195,8 +203,8 @@ class Matcher:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    _SIDE: Final = ("name", "_py", "_fz", "sex", "_birth", "_year", "_bstr", "_bsoft", "building_key", "unit", "room",
-                    "_phone")
+    _SIDE: Final = ("name", "_py", "_fz", "sex", "_birth", "_year", "_bstr", "_bsoft", "_ym", "building_key", "unit",
+                    "room", "_phone")
 
     def _pair_frame(self, pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, right_key: str,
                     extra: Iterable[str]) -> pl.DataFrame:

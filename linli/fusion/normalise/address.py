@@ -30,6 +30,12 @@ _UNIT_TAIL_RE: Final = re.compile(
 
 
 _BUILDING_WORDS: Final = frozenset({"幢", "栋", "号楼", "座"})
+# 第3幢 / 第三单元: the ordinal 第 says nothing the number does not.
+_ORDINAL_RE: Final = re.compile(rf"第(?=(?:\d+|[{_CN_NUM}]+)\s*(?:幢|栋|号楼|座|单元))")
+# A floor between the unit and the room (2单元5楼502室, 2单元5层502): the room number has it.
+_FLOOR_RE: Final = re.compile(r"(?<=单元)\s*\d+\s*[楼层]\s*(?=\d)")
+# A note in brackets after the room (502室(东), 502室（西户）).
+_TRAILING_NOTE_RE: Final = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 
 
 @dataclass(frozen=True)
@@ -116,5 +122,6 @@ def normalise_address(raw: object) -> Address:
     """
     text = clean_text(raw).translate(_DASHES).replace(" ", "")
     text = text.replace("楼栋", "幢").replace("楼幢", "幢")
+    text = _FLOOR_RE.sub("", _ORDINAL_RE.sub("", _TRAILING_NOTE_RE.sub("", text)))
     return _parse_address(text) if text else Address(norm="")
 

@@ -36,6 +36,7 @@ from linli.fusion.normalise.values import (
     normalise_grade,
     normalise_hukou,
     normalise_sex,
+    normalise_year_month,
     normalise_yes_no,
 )
 
@@ -87,7 +88,7 @@ FIELD_DTYPES: Final[dict[str, pl.DataType]] = {
     "surname_pinyin": pl.String(), "id_number": pl.String(), "id_valid": pl.Boolean(),
     "birth_date": pl.Date(), "sex": pl.String(), "phone": pl.String(),
     "address_norm": pl.String(), "building_key": pl.String(), "unit": pl.String(),
-    "room": pl.String(),
+    "room": pl.String(), "birth_year_month": pl.String(),
 }
 
 
@@ -109,7 +110,37 @@ def normalise_frame(df: pl.DataFrame, definition: SourceDefinition, *, today: da
     ``{column, code}`` for cells that were rejected (codes in :data:`REASONS`). Unmapped
     columns are dropped; person fields not in the export are null.
     """
-    return _normalise_frame(df, definition, today=today or local_today())
+    today = today or local_today()
+    if getattr(definition, "per_sheet", False):
+        return _normalise_per_sheet(df, definition, today=today)
+    return _normalise_frame(df, definition, today=today)
+
+
+# The reader's sheet column (``linli.fusion.readers.SHEET_COLUMN``).
+_SHEET: Final = "__sheet"
+
+
+def _normalise_per_sheet(df: pl.DataFrame, definition: SourceDefinition, *, today: date) -> pl.DataFrame:
+    """A definition with ``<sheet>!<header>`` keys: each sheet's rows normalised with the
+    columns in force on that sheet (:func:`linli.fusion.mapping.sheet_columns`), back in
+    file order."""
+    from dataclasses import replace
+
+    from linli.fusion.mapping import sheet_columns
+
+    sheets = df[_SHEET].fill_null("") if _SHEET in df.columns else pl.Series([""] * df.height, dtype=pl.String)
+    indexed = df.with_columns(sheets.alias(_SHEET)).with_row_index("__pos")
+    parts = []
+    for sheet in indexed[_SHEET].unique(maintain_order=True).to_list():
+        part = indexed.filter(pl.col(_SHEET) == sheet)
+        columns = sheet_columns(definition.columns, sheet)
+        if "row_number" not in part.columns:
+            part = part.with_columns((pl.col("__pos") + 1).cast(pl.Int64).alias("row_number"))
+        done = _normalise_frame(part.drop("__pos"), replace(definition, columns=columns), today=today)
+        parts.append(done.with_columns(part["__pos"]))
+    if not parts:
+        return _normalise_frame(df, definition, today=today)
+    return pl.concat(parts, how="diagonal_relaxed").sort("__pos").drop("__pos")
 
 
 def _normalise_frame(df: pl.DataFrame, definition: SourceDefinition, *, today: date) -> pl.DataFrame:
@@ -138,7 +169,12 @@ def _normalise_frame(df: pl.DataFrame, definition: SourceDefinition, *, today: d
         kind = column_kind(cmap)
         if kind == "date" and date_formats:
             raw = _dates_by_formats(raw, date_formats)
+        earlier = out.get(cmap.field) if cmap.field == "birth_year_month" else None
         error = _normalise_column(out, raw, cmap.field, kind, today)
+        if earlier is not None:  # a year-month kept from a birth-date column fills the gaps
+            out[cmap.field] = out[cmap.field].fill_null(earlier)
+        if cmap.field == "birth_date" and kind == "date":
+            error = _partial_births(out, raw, error, today)
         errors.append((column, error))
     for field_name, value in constants.items():
         if field_name in out:
@@ -162,6 +198,21 @@ def _normalise_frame(df: pl.DataFrame, definition: SourceDefinition, *, today: d
     for rule in definition.tags:
         frame = frame.with_columns(_tag_series(df, rule).alias(f"tag_{rule.kind}"))
     return frame.with_columns(_merge_errors(errors, df.height))
+
+
+def _partial_births(out: dict[str, pl.Series], raw: pl.Series, error: pl.Series, today: date) -> pl.Series:
+    """Birth-date cells no date reader takes but a year-month one does (出生年月 ``1949.12``,
+    ``1949年12月``) are kept as partial evidence in ``birth_year_month``, not dropped."""
+    failed = (error.is_not_null() & (error != "empty")).fill_null(value=False)
+    if raw.dtype != pl.String or not failed.any():
+        return error
+    cells = pl.DataFrame({"c": raw, "f": failed}).select(pl.when(pl.col("f")).then(pl.col("c")))["c"]
+    months = map_distinct(cells, lambda v: normalise_year_month(v, today=today).value if v else None, pl.String())
+    if "birth_year_month" in out:
+        months = out["birth_year_month"].fill_null(months)
+    out["birth_year_month"] = months
+    return pl.DataFrame({"e": error, "m": months, "f": failed}).select(
+        pl.when(pl.col("f") & pl.col("m").is_not_null()).then(None).otherwise(pl.col("e")).alias("e"))["e"]
 
 
 def _merge_errors(errors: list[tuple[str, pl.Series]], height: int) -> pl.Series:
@@ -319,5 +370,6 @@ _SCALAR_KINDS: Final[dict[str, tuple[Callable[[object], Parsed], pl.DataType]]] 
     "text": (_text, pl.String()),
     "hukou": (normalise_hukou, pl.String()),
     "ethnicity": (normalise_ethnicity, pl.String()),
+    "year_month": (normalise_year_month, pl.String()),
 }
 

@@ -413,6 +413,41 @@ def normalise_int(raw: object) -> Parsed:
 
 
 
+_YEAR_MONTH_RE: Final = re.compile(r"^(\d{4})\s*(?:[.\-/年]\s*(\d{1,2})\s*月?)?\s*(?:年)?$")
+
+
+def normalise_year_month(raw: object, *, today: date | None = None) -> Parsed:
+    """A birth year and month (出生年月) as ``YYYYMM``: ``1949.12``, ``1949年12月``, ``194912``,
+    ``1949-12``, ``1949/12``, a full date (its year and month), a date cell. A bare year
+    (``1949``, ``1949年``) and ``1949.1`` — a number cell that may have been 1949.10 — keep
+    the year only (``YYYY``). Empty → ``empty``; else ``date_format`` / ``date_range``."""
+    today = today or local_today()
+    if isinstance(raw, datetime | date):
+        year, month = raw.year, raw.month
+        text = ""
+    else:
+        text = half_width(clean_text(raw)).replace(" ", "")
+        if not text:
+            return Parsed(None, "empty")
+        match = _YEAR_MONTH_RE.match(text)
+        if match is None and re.fullmatch(r"\d{6}", text):
+            match = re.match(r"^(\d{4})(\d{2})$", text)
+        if match is None:
+            full = normalise_date(text, today=today)
+            if full.value is None:
+                return Parsed(None, full.error or "date_format")
+            year, month = full.value.year, full.value.month
+        else:
+            year = int(match.group(1))
+            month_text = match.group(2)
+            # A float cell 1949.1 may have been typed 1949.10: its month is not known.
+            ambiguous = month_text == "1" and re.fullmatch(r"\d{4}\.1", text) is not None
+            month = int(month_text) if month_text and not ambiguous else 0
+    if not 1890 <= year <= today.year or month > 12 or (year, month) > (today.year, today.month):
+        return Parsed(None, "date_range")
+    return Parsed(f"{year:04d}{month:02d}" if month else f"{year:04d}", None)
+
+
 def field_kind(field: str) -> str:
     """Which normaliser a registry field uses by default."""
     return _FIELD_KINDS.get(field, "text")
@@ -422,7 +457,7 @@ _FIELD_KINDS: Final = {
     "name": "name", "id_number": "id_number", "address": "address", "birth_date": "date",
     "deceased_on": "date", "valid_from": "date", "valid_to": "date", "sex": "sex", "phone": "phone",
     "is_deceased": "yes_no", "disability_grade": "grade", "unit": "int_text", "room": "room",
-    "building": "text", "hukou": "hukou", "ethnicity": "ethnicity",
+    "building": "text", "hukou": "hukou", "ethnicity": "ethnicity", "birth_year_month": "year_month",
 }
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import pii
 from linli.fusion.choices import DEFAULT_PRECEDENCE, MatchOutcome, RecordStatus, TaskStatus
+from linli.fusion.mapping import column_header
 from linli.fusion.models import FieldProvenance, SourceRecord, VerificationTask
 from linli.fusion.normalise import reason_message
 from linli.fusion.normalise.frame import tag_hits
@@ -51,6 +52,7 @@ from linli.fusion.workflow import (
     PII_FIELDS,
     STATED_PII_KEY,
     STOPPING_CLAIMS,
+    UNAPPLIED_FIELDS,
     WinReason,
     claim_is_held,
 )
@@ -102,8 +104,8 @@ def apply_plain(values: PersonValues, name: str, text: str, rooms: dict[int, tup
     if name == "residence":
         room = int(text)
         values.room_id, (values.building_id, values.grid_id) = room, rooms[room]
-    elif name == "disability_grade":
-        return  # lives on the disabled tag
+    elif name in UNAPPLIED_FIELDS:
+        return  # the disabled tag's; an address only kept as evidence
     elif name == "is_deceased":
         values.is_deceased = text == "1"
     elif hasattr(values, name):
@@ -311,7 +313,7 @@ def _json_string(expr: pl.Expr) -> pl.Expr:
 def _raw_json(norm: Normalised, indices: Sequence[int], definition: Any) -> pl.Series:
     """The rows as they came (empty cells left out), PII columns under ``<column>_enc``
     (sealed per column in one batch), as JSON text assembled by Polars."""
-    pii_columns = {c: _BOUND[m.field] for c, m in definition.columns.items() if m.field in _BOUND}
+    pii_columns = {column_header(c): _BOUND[m.field] for c, m in definition.columns.items() if m.field in _BOUND}
     source = raw_frame(norm)
     columns = source.columns
     frame = source.rename({name: f"c{at}" for at, name in enumerate(columns)})[list(indices)]
@@ -369,7 +371,10 @@ def _plan_new_persons(plan: Plan, obs: pl.DataFrame, new_rows: pl.DataFrame, sta
     for cluster, name, plain in given.select("cluster", "field", "plain").iter_rows():
         apply_plain(plan.new_persons[cluster], name, plain, rooms)
     plan.new_ids.update(given.filter(pl.col("field") == "id_number")["value"].to_list())
-    folded = (pl.col("distinct") == 1) & (pl.col("p") <= DEFAULT_PRECEDENCE) & ~pl.col("taken")
+    # An unplaced address always gets its provenance row: the next import matches on it
+    # (``registry_keys``) and the place proposals list it.
+    folded = (pl.col("distinct") == 1) & (pl.col("p") <= DEFAULT_PRECEDENCE) & ~pl.col("taken") & (
+        pl.col("field") != "address")
     stated_parts.append(grouped.filter(folded).select("pos", "field", "value", "masked"))
     kept = grouped.filter(~folded)
     is_winner = pl.col("pos") == pl.col("last")
@@ -450,7 +455,7 @@ def _plan_existing(plan: Plan, obs: pl.DataFrame, persons: pl.DataFrame, stated_
         if name == "residence":
             room = int(plain)
             plan.person_updates.setdefault(person, {})[name] = (room, *rooms[room])
-        elif name != "disability_grade":
+        elif name not in UNAPPLIED_FIELDS:
             plan.person_updates.setdefault(person, {})[name] = plain_value(name, plain)
         plan.changed_fields.setdefault(person, set()).add(name)
     _plan_tasks(plan, settled.conflicts, persons, source=source, same_rows=same_rows, report=report)

@@ -24,7 +24,7 @@ from linli.registry.text import PII_ID_NUMBER, PII_PHONE
 # The order in which a row states its fields (that of ``observations_of``).
 FIELD_ORDER: Final[tuple[str, ...]] = (
     "name", "id_number", "hukou", "birth_date", "sex", "ethnicity", "deceased_on", "phone", "is_deceased",
-    "disability_grade", "residence",
+    "disability_grade", "residence", "address",
 )
 OBS_SCHEMA: Final[dict[str, Any]] = {"pos": pl.Int64, "field": pl.String, "value": pl.String, "plain": pl.String,
                      "masked": pl.String}
@@ -105,14 +105,16 @@ def observation_frame(rows: pl.DataFrame, rooms: Mapping[tuple[str, str, str], t
     if "disability_grade" in rows.columns:
         grade = pl.col("disability_grade").cast(pl.String)
         parts.append(_plain_part(rows, "disability_grade", grade, pl.col("disability_grade").is_not_null()))
-    parts.append(_residence_part(rows, rooms))
+    parts.extend(_residence_part(rows, rooms))
     return pl.concat([p.cast(OBS_SCHEMA) for p in parts if p.height], how="vertical") if any(  # type: ignore[arg-type]
         p.height for p in parts) else pl.DataFrame(schema=OBS_SCHEMA)
 
 
-def _residence_part(rows: pl.DataFrame, rooms: Mapping[tuple[str, str, str], tuple[int, int, int]]) -> pl.DataFrame:
+def _residence_part(rows: pl.DataFrame,
+                    rooms: Mapping[tuple[str, str, str], tuple[int, int, int]]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The room a row's address resolves to: (building, unit, room), else (building, room)
-    when that room number is unique in its building."""
+    when that room number is unique in its building; and, for an address that finds no
+    room, the normalised address itself (field ``address``)."""
     known = rooms_frame(rooms)
     keyed = rows.select(
         "pos", column(rows, "building_key").fill_null("").alias("bk"), column(rows, "unit").fill_null("").alias("un"),
@@ -124,8 +126,14 @@ def _residence_part(rows: pl.DataFrame, rooms: Mapping[tuple[str, str, str], tup
         pl.coalesce(pl.col("room_id"), pl.when(pl.col("rm") != "").then(pl.col("loose_id"))).alias("room_id"),
     ).filter(pl.col("room_id").is_not_null())
     text = pl.concat_str(pl.lit("room:"), pl.col("room_id").cast(pl.String))
-    return resolved.select("pos", pl.lit("residence").alias("field"), text.alias("value"),
-                           pl.col("room_id").cast(pl.String).alias("plain"), "masked")
+    residence = resolved.select("pos", pl.lit("residence").alias("field"), text.alias("value"),
+                                pl.col("room_id").cast(pl.String).alias("plain"), "masked")
+    norm = column(rows, "address_norm").str.slice(0, 300)
+    unplaced = rows.select("pos", norm.alias("value")).filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
+    unplaced = unplaced.join(resolved.select("pos"), on="pos", how="anti")
+    address = unplaced.select("pos", pl.lit("address").alias("field"), "value", pl.col("value").alias("plain"),
+                              pl.col("value").alias("masked"))
+    return residence, address
 
 
 # --- registry state --------------------------------------------------------------------

@@ -242,3 +242,21 @@ def test_other_kinds_given_to_an_xlsx_source_say_so(tmp_path: Path, head: bytes,
         read_export(path, fmt="xlsx")
     assert "此来源需要 XLSX 文件" in str(caught.value.message)
     assert kind in str(caught.value.message)
+
+
+def test_an_unmigrated_site_is_told_to_migrate_not_shown_a_traceback(tmp_path: Path) -> None:
+    # given a site whose database has no tables yet (a fresh SQLite file)
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+                        "DJANGO_SETTINGS_MODULE": "linli.settings"}
+    # when the integrator asks for the difference of the bundled definitions
+    done = subprocess.run([sys.executable, "manage.py", "linli_fusion_sources", "--diff"], env=env,
+                          capture_output=True, text=True, timeout=180, check=False,
+                          cwd=Path(__file__).resolve().parents[3])
+    # then one line telling to run migrate, no traceback
+    assert done.returncode != 0
+    assert "linli migrate" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -240,6 +240,21 @@ def test_yes_no_and_grades():
     "望江街道望江社区江城花园3幢2单元502室",
     "望江路88号江城花园3幢2单元502室",
     "杭州市上城区望江路88号江城花园3幢2单元502室",
+    # issue 17, cause 5: ordinals, a floor before the room, a bracketed note, dash variants,
+    # spaces, zero padding, 房
+    "江城花园第3幢2单元502室",
+    "江城花园第三幢第二单元502室",
+    "江城花园3幢2单元5楼502室",
+    "江城花园3栋2单元5层0502",
+    "江城花园3幢2单元502室(东)",
+    "江城花园3幢2单元502室（西户）",
+    "江城花园3—2—502",
+    "江城花园3－2－502",
+    "江城花园 3 幢 2 单元 502 室",
+    "江城花园3幢02单元0502",
+    "江城花园3幢2单元502房",
+    "江城花园3栋2-502",
+    "江城花园三号楼二单元502室",
 ])
 def test_address_variants_parse_to_one_key(raw):
     # given one flat written the ways departments write it / when normalised

@@ -9,7 +9,7 @@ from __future__ import annotations
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
 from linli.accounts.choices import Role
 
-__all__ = ["IMPORT_ROLES", "SOURCE_EDIT_ROLES", "TASK_ROLES", "StaffRequest", "request_id_of", "staff_view"]
+__all__ = ["IMPORT_ROLES", "PLACE_ROLES", "SOURCE_EDIT_ROLES", "TASK_ROLES", "StaffRequest", "request_id_of", "staff_view"]
 
 # Importing a department's export and deciding uncertain matches: the street office and
 # the district (DESIGN §1: "district admin — data sources").
@@ -21,3 +21,6 @@ TASK_ROLES: frozenset[str] = frozenset({
     Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN,
 })
 
+# Accepting the buildings and rooms an import's addresses name into the place registry: the
+# community clerk who places the 待落位 persons, and the staff above.
+PLACE_ROLES: frozenset[str] = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})

@@ -9,11 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.models import User
 from linli.fusion.choices import MatchHow
-from linli.fusion.views.access import IMPORT_ROLES, SOURCE_EDIT_ROLES, TASK_ROLES
+from linli.fusion.views.access import IMPORT_ROLES, PLACE_ROLES, SOURCE_EDIT_ROLES, TASK_ROLES
 
 # Registry fields as a person reads them (mapping targets, provenance, tasks).
 FIELD_LABELS: dict[str, Promise] = {
     "name": _("姓名"), "id_number": _("身份证号"), "birth_date": _("出生日期"), "sex": _("性别"),
+    "birth_year_month": _("出生年月"),
     "phone": _("联系电话"), "address": _("住址"), "residence": _("居住地址"), "building": _("楼栋"),
     "unit": _("单元"), "room": _("室号"), "hukou": _("户籍类别"), "ethnicity": _("民族"),
     "is_deceased": _("是否已故"), "deceased_on": _("死亡日期"), "disability_grade": _("残疾等级"),
@@ -47,6 +48,8 @@ EVIDENCE_LEVELS: dict[str, Promise] = {
     "exact": _("一致"), "same": _("一致"), "homophone": _("同音"), "fuzzy": _("相近"), "missing": _("缺失"),
     "different": _("不同"), "swapped": _("月日颠倒"), "one_digit": _("差一位数字"), "typo": _("疑似笔误"),
     "room": _("同一房间"), "room_no_compound": _("房号相同(小区名缺失)"), "building": _("同一楼栋"),
+    "year_month": _("年月一致"), "year": _("年份一致"), "partial_different": _("年月不同"),
+    "close": _("仅一字相近"), "similar": _("相似"),
 }
 
 
@@ -62,5 +65,6 @@ def fusion_context(user: User, section: str) -> dict[str, Any]:
             "imports": user.role in IMPORT_ROLES,
             "edit_sources": user.role in SOURCE_EDIT_ROLES,
             "tasks": user.role in TASK_ROLES,
+            "places": user.role in PLACE_ROLES,
         },
     }

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from linli.core.actors import SystemActor
+from linli.fusion.management.schema import require_migrated
 from linli.fusion.services import SOURCES_DIR, sources_apply
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         action.add_argument("--apply", action="store_true", help="保存到数据库,之后的导入使用新定义")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         targets = options["paths"] or [SOURCES_DIR]
         missing = [str(p) for p in targets if not p.exists()]
         if missing:

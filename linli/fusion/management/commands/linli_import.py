@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from linli.core.actors import SystemActor
 from linli.core.errors import ApplicationError
+from linli.fusion.management.schema import require_migrated
 from linli.fusion.mapping import DefinitionFileError, definition_diff, read_definition_file
 from linli.fusion.models import Source
 from linli.fusion.services import SOURCES_DIR, import_run, sources_apply, sources_sync
@@ -28,6 +29,7 @@ class Command(BaseCommand):
                             help="先保存此来源定义文件(TOML/JSON),其 code 须与 SOURCE 相同")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         actor = SystemActor("command:linli_import")
         if options["definition"] is not None:
             self._apply_definition(actor, options["definition"], options["source"])
@@ -54,6 +56,8 @@ class Command(BaseCommand):
         out.write(f"{'试运行' if report.dry_run else '导入'} {source.code} {report.file_name} (任务 #{report.job_id})")
         out.write(f"  编码: {report.encoding or '-'}  工作表: {'、'.join(report.sheets) or '-'}")
         out.write(f"  读取行数:   {counts['rows_read']}")
+        if counts["skipped"]:
+            out.write(f"  跳过行:     {counts['skipped']} (定义的 skip_rows)")
         out.write(f"  未变化行:   {counts['unchanged']}")
         matched = ", ".join(f"{how}={n}" for how, n in sorted(report.matched.items()) if how != "new") or "0"
         out.write(f"  匹配已有人员: {counts['matched_total'] - report.matched.get('new', 0)} ({matched})")
