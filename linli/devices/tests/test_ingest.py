@@ -197,3 +197,63 @@ def test_acknowledge_then_handle_and_another_area_cannot(flat, users):
     assert (done.status, done.note) == (AlarmStatus.FALSE_ALARM, "做饭油烟")
     with pytest.raises(ValidationFailed):
         alarm_transition(alarm=alarm, action="handle", actor=users.community_a)
+
+
+def test_one_batch_raises_each_detectors_alarm_once_with_its_own_case(flat, tree, users):
+    # given three more flats with their detectors
+    from linli.devices.tests.conftest import make_flat
+
+    others = [make_flat(tree, users, prefix=p) for p in ("b1", "b22", "b333")]
+    # when one batch carries a smoke report from each, one of them twice, and a redelivery
+    batch = [smoke(f.smoke, "m-1") for f in others] + [smoke(others[0].smoke, "m-2"), smoke(others[1].smoke, "m-1")]
+    report = ingest_batch(batch)
+    # then three alarms (the second report folds, the redelivery is a duplicate), each with its own case
+    assert (report.accepted, report.duplicates, report.alarms_raised, report.alarms_folded) == (4, 1, 3, 1)
+    alarms = {a.device_id: a for a in Alarm.objects.all()}
+    assert set(alarms) == {f.smoke.pk for f in others}
+    assert alarms[others[0].smoke.pk].repeats == 1
+    cases = Case.objects.filter(source=CaseSource.IOT)
+    assert cases.count() == 3
+    assert {a.case_id for a in alarms.values()} == set(cases.values_list("pk", flat=True))
+    assert {c.source_key for c in cases} == {f"devices.alarm:{a.pk}" for a in alarms.values()}
+    # and the same batch delivered again changes nothing
+    again = ingest_batch(batch)
+    assert (again.accepted, again.alarms_raised) == (0, 0)
+    assert (Alarm.objects.count(), Case.objects.count(), Reading.objects.count()) == (3, 3, 4)
+
+
+def test_state_folds_a_batch_in_arrival_order(flat):
+    at = timezone.now()
+    ingest_batch([
+        msg("zigbee2mqtt/a1-door_contact", {"contact": False, "battery": 90, "linkquality": 10}, at=at),
+        msg("zigbee2mqtt/a1-door_contact", {"contact": True, "battery": 12}, at=at + timedelta(seconds=1)),
+    ])
+    door = Device.objects.get(pk=flat.door.pk)
+    # then the last report's battery, every value merged, the opening of the first report
+    assert (door.battery, door.battery_low) == (12, True)
+    assert door.last_values == {"door_open": False, "battery": 12, "linkquality": 10}
+    assert door.last_opened_at == at
+    assert door.last_seen_at == at + timedelta(seconds=1)
+    # when an older opening arrives late it does not move the opening back
+    ingest_batch([msg("zigbee2mqtt/a1-door_contact", {"contact": False, "last_seen": "x"},
+                      at=at - timedelta(hours=1))])
+    door.refresh_from_db()
+    assert door.last_opened_at == at
+    assert door.last_seen_at == at + timedelta(seconds=1)
+
+
+def test_the_sweep_claims_due_contacts_in_chunks_and_raises_each_once(flat, tree, users):
+    from linli.devices.tests.conftest import make_flat
+
+    flats = [flat] + [make_flat(tree, users, prefix=p) for p in ("c1", "c22", "c333", "c4444")]
+    now = timezone.now()
+    Device.objects.filter(pk__in=[f.door.pk for f in flats]).update(absence_due_at=now - timedelta(minutes=1))
+    # when the sweep runs in chunks of two, then again
+    first = device_sweep(now=now, batch_size=2)
+    second = device_sweep(now=now, batch_size=2)
+    # then each door has one welfare-check alarm with its case, and the second sweep adds nothing
+    assert (first.absences, second.absences) == (5, 0)
+    alarms = Alarm.objects.filter(kind=AlarmKind.ABSENCE)
+    assert sorted(a.device_id for a in alarms) == sorted(f.door.pk for f in flats)
+    assert all(a.case is not None and a.case.category.code == "1701" for a in alarms)
+    assert Device.objects.filter(absence_due_at__isnull=False, pk__in=[f.door.pk for f in flats]).count() == 0
