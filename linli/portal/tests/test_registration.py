@@ -179,3 +179,16 @@ def test_a_resident_logging_in_to_the_workbench_is_sent_to_the_portal(client: Cl
     response = client.post("/login/", {"username": "res_web", "password": "Linli-test-2026"})
     assert response.status_code == 302
     assert response["Location"] == "/portal/login/"
+
+
+def test_the_portal_speaks_english_when_chosen(client: Client, tree: Tree, home: Home) -> None:
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    landing = client.get("/portal/").content.decode()
+    picker = client.get(f"/portal/register/?community={tree.community_a.pk}&building={home.building.pk}"
+                        f"&unit={home.room_a.unit_id}").content.decode()
+    assert "Register by house" in landing
+    assert "按房屋注册" not in landing
+    assert "Last 4 characters of your ID number" in picker
+    assert "Flat 101" in picker
