@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -179,3 +183,38 @@ def test_a_resident_logging_in_to_the_workbench_is_sent_to_the_portal(client: Cl
     response = client.post("/login/", {"username": "res_web", "password": "Linli-test-2026"})
     assert response.status_code == 302
     assert response["Location"] == "/portal/login/"
+
+
+def test_the_portal_speaks_english_when_chosen(client: Client, tree: Tree, home: Home) -> None:
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    landing = client.get("/portal/").content.decode()
+    picker = client.get(f"/portal/register/?community={tree.community_a.pk}&building={home.building.pk}"
+                        f"&unit={home.room_a.unit_id}").content.decode()
+    assert "Register by house" in landing
+    assert "按房屋注册" not in landing
+    assert "Last 4 characters of your ID number" in picker
+    assert "Flat 101" in picker
+
+
+def test_in_development_the_code_is_on_the_dev_page_and_in_production_that_page_is_gone(
+        client: Client, tree: Tree, home: Home, settings: Any, tmp_path: Path) -> None:
+    from linli.notify.channels.registry import channel_setups
+    from linli.notify.relay import Relay
+
+    # given the demo's console SMS channel writing its outbox file
+    settings.LINLI_NOTIFY = {"LINLI_NOTIFY_SMS": "console", "LINLI_NOTIFY_CONSOLE_FILE": str(tmp_path / "out.jsonl"),
+                             "LINLI_NOTIFY_WECHAT": "off", "LINLI_NOTIFY_WEBPUSH": "off", "LINLI_NOTIFY_EMAIL": "off"}
+    client.post("/portal/register/", {
+        "community": tree.community_a.pk, "building": home.building.pk, "unit": home.room_a.unit_id,
+        "room": home.room_a.pk, "name": "张建国", "phone": ZHANG_PHONE, "id_suffix": "0000"})
+    Relay(channel_setups(), threads=1, chunk=1).run_once()
+    # when / then
+    settings.LINLI_ENV = "development"
+    page = client.get("/portal/dev/codes/").content.decode()
+    assert "138****1111" in page
+    assert re.search(r"验证码是\d{6}", page)
+    assert ZHANG_PHONE not in page
+    settings.LINLI_ENV = "production"
+    assert client.get("/portal/dev/codes/").status_code == 404
