@@ -86,12 +86,14 @@ def _score(pairs: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[fl
     return precision, recall, f1
 
 
-def run_linli(a: pl.DataFrame, b: pl.DataFrame, weights: Weights | None) -> tuple[set[tuple[str, str]], float, int]:
+def run_linli(a: pl.DataFrame, b: pl.DataFrame, weights: Weights | None, *,
+              estimate: bool = False) -> tuple[set[tuple[str, str]], float, int]:
     people = _people(a).with_columns(pl.Series("person_id", range(a.height), dtype=pl.Int64))
     plain = dict(enumerate(people["id_number"].to_list()))
     records = _people(b).with_columns(pl.col("id_number").is_not_null().alias("id_valid"))
     started = time.perf_counter()
-    matcher = Matcher(registry_keys(people, blind=blind), blind=blind, decrypt_id=plain.get, weights=weights)
+    matcher = Matcher(registry_keys(people, blind=blind), blind=blind, decrypt_id=plain.get, weights=weights,
+                      estimate=estimate)
     decisions = matcher.match(records)
     seconds = time.perf_counter() - started
     linked = decisions.filter(pl.col("outcome") == "same")
@@ -190,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-splink", action="store_true")
     parser.add_argument("--profile", choices=["latin", "default"], default="latin")
+    parser.add_argument("--estimate", action="store_true",
+                        help="linli's weights estimated from the batch by EM (the profile as priors)")
     args = parser.parse_args(argv)
     a, b = load()
     by_entity = dict(zip(a.select(_entity(pl.col("rec_id")))["rec_id"].to_list(), a["rec_id"].to_list(), strict=True))
@@ -199,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     results: list[Result] = []
 
     weights = LATIN_WEIGHTS if args.profile == "latin" else None
-    pairs, seconds, review = run_linli(a, b, weights)
+    pairs, seconds, review = run_linli(a, b, weights, estimate=args.estimate)
     p, r, f1 = _score(pairs, truth)
     print(f"linli ({args.profile})   {seconds:6.2f}s  precision {p:.5f} recall {r:.5f} F1 {f1:.5f}  review {review}")
     linli_f1, linli_s = f1, seconds

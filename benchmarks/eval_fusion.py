@@ -161,12 +161,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--residents", type=int, default=74_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--show", type=int, default=0, help="print this many wrong and missed links")
+    parser.add_argument("--estimate", action="store_true",
+                        help="weights estimated from the batch by EM (hand weights as priors)")
     args = parser.parse_args(argv)
 
     work = build_workload(residents=args.residents, seed=args.seed)
     print(f"demo street: {args.residents:,} residents, seed {args.seed}; {work.records.height:,} export rows, "
           f"{work.registry.height:,} registry persons; " + ", ".join(f"{k} {v:.1f}s" for k, v in work.seconds.items()))
-    matcher = Matcher(work.registry, blind=blind, decrypt_id=work.decrypt_id)
+    matcher = Matcher(work.registry, blind=blind, decrypt_id=work.decrypt_id, estimate=args.estimate)
     started = time.perf_counter()
     decisions = matcher.match(work.records)
     elapsed = time.perf_counter() - started
@@ -174,6 +176,10 @@ def main(argv: list[str] | None = None) -> None:
           + ", ".join(f"{k} {v:.2f}s" for k, v in matcher.stats.timings.items())
           + f"; candidate pairs {matcher.stats.candidate_pairs:,}, record pairs {matcher.stats.record_pairs:,}, "
           f"decrypted {matcher.stats.decrypted:,}")
+    if matcher.stats.estimate is not None:
+        est = matcher.stats.estimate
+        print(f"EM: match share {est.match_share:.4f} after {est.iterations} iterations; thresholds same "
+              f"{est.thresholds.same:.2f}, review {est.thresholds.review:.2f}; weights {est.weights}")
     ev = evaluate(decisions, work)
     print_evaluation(ev)
     if args.show:

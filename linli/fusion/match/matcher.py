@@ -22,7 +22,7 @@ compared through the keyed blind index; the plaintext ID of a *candidate* is ask
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -83,6 +83,7 @@ class MatchStats:
     record_pairs: int = 0
     decrypted: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    estimate: Any = None  # the batch's em.Estimate when the matcher estimates its weights
 
 
 # Records whose candidate pairs are built and scored at a time.
@@ -107,12 +108,16 @@ class Matcher:
         weights: Weights | None = None,
         thresholds: Thresholds | None = None,
         max_block: int = 50,
+        estimate: bool = False,
     ) -> None:
         self.blind = blind
         self.decrypt_id = decrypt_id
         self.weights = weights or Weights()
         self.thresholds = thresholds or Thresholds()
         self.max_block = max_block
+        # Fellegi–Sunter m/u estimated from each batch by EM, the weights as priors (opt-in).
+        self.estimate_weights = estimate
+        self._prior = (self.weights, self.thresholds)
         self.stats = MatchStats()
         self._decrypted: dict[int, str | None] = {}
         missing = [c for c in ("person_id", "name", "birth_date") if c not in registry.columns]
@@ -241,9 +246,18 @@ class Matcher:
         """Each open record's best candidate, with the runner-up's score — scored
         :data:`CHUNK_RECORDS` records at a time: the pairs of a district file whole (with
         both sides' columns) would take gigabytes."""
+        best = [_score(frame, self.weights).sort(["ri", "score", "person_id"], descending=[False, True, False])
+                .with_columns(pl.col("score").shift(-1).over("ri").alias("runner_up"),
+                              pl.int_range(pl.len()).over("ri").alias("rank"))
+                .filter(pl.col("rank") == 0)
+                for frame in self._candidate_levels(recs, open_recs)]
+        return pl.concat(best, how="vertical_relaxed")
+
+    def _candidate_levels(self, recs: pl.DataFrame, open_recs: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        """The comparison levels of the open records' candidate pairs, a chunk of records at
+        a time."""
         reg = self.registry
         blocks = self._right_blocks(reg, "ci", open_recs)
-        best: list[pl.DataFrame] = []
         for start in range(0, max(open_recs.height, 1), CHUNK_RECORDS):
             pairs = self._block(open_recs.slice(start, CHUNK_RECORDS), blocks, "ci", self_join=False)
             self.stats.candidate_pairs += pairs.height
@@ -251,12 +265,36 @@ class Matcher:
             frame = frame.join(reg.select("ci", "person_id", pl.col("id_bidx").alias("r_id_bidx")), on="ci",
                                how="left")
             frame = _levels(frame, record_record=False)
-            frame = frame.with_columns(self._candidate_id_levels(frame))
-            best.append(_score(frame, self.weights).sort(["ri", "score", "person_id"], descending=[False, True, False])
-                        .with_columns(pl.col("score").shift(-1).over("ri").alias("runner_up"),
-                                      pl.int_range(pl.len()).over("ri").alias("rank"))
-                        .filter(pl.col("rank") == 0))
-        return pl.concat(best, how="vertical_relaxed")
+            yield frame.with_columns(self._candidate_id_levels(frame))
+
+    def _random_levels(self, recs: pl.DataFrame, n: int = 50_000, seed: int = 17) -> pl.DataFrame:
+        """Levels of random record × registry pairs: almost all non-matches, so their level
+        frequencies estimate u (as Splink does), free of what blocking selects."""
+        import numpy as np
+
+        if not recs.height or not self.registry.height:
+            return pl.DataFrame(schema=dict.fromkeys(_LEVELS, pl.String))
+        rng = np.random.default_rng(seed)
+        pairs = pl.DataFrame({"ri": pl.Series(rng.integers(0, recs.height, n), dtype=pl.UInt32),
+                              "ci": pl.Series(rng.integers(0, self.registry.height, n), dtype=pl.UInt32)})
+        frame = self._pair_frame(pairs, recs, self.registry, "ci", ("id_number", "id_valid"))
+        frame = frame.join(self.registry.select("ci", "person_id", pl.col("id_bidx").alias("r_id_bidx")), on="ci",
+                           how="left")
+        frame = _levels(frame, record_record=False)
+        # Random pairs' ID numbers differ (or one is missing): no decryption needed.
+        missing = pl.col("l_id_number").is_null() | pl.col("r_id_bidx").is_null()
+        return frame.with_columns(pl.when(missing).then(pl.lit("missing")).otherwise(pl.lit("different")).alias("id")
+                                  ).select(*_LEVELS)
+
+    def _estimate(self, recs: pl.DataFrame, open_recs: pl.DataFrame) -> None:
+        """Weights and thresholds of this batch by EM (``estimate=True``; see :mod:`.em`)."""
+        from linli.fusion.match.em import estimate
+
+        levels = [frame.select(*_LEVELS) for frame in self._candidate_levels(recs, open_recs)]
+        self.stats.candidate_pairs = 0  # counted again when scored
+        found = estimate(pl.concat(levels) if levels else pl.DataFrame(schema=dict.fromkeys(_LEVELS, pl.String)),
+                         self._prior[0], margin=self._prior[1].margin, random_pairs=self._random_levels(recs))
+        self.weights, self.thresholds, self.stats.estimate = found.weights, found.thresholds, found
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -291,6 +329,8 @@ class Matcher:
 
         # 2. Everybody else against candidates from blocking.
         open_recs = recs.join(settled, on="ri", how="anti")
+        if self.estimate_weights:
+            self._estimate(recs, open_recs)
         ranked = self._score_candidates(recs, open_recs)
         t2 = time.perf_counter()
         close_runner = pl.col("runner_up").is_not_null() & (pl.col("runner_up") >= th.same) & (
