@@ -34,8 +34,13 @@ from linli.accounts.services import department_named
 from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.services import case_open
 from linli.cases.taxonomy import taxonomy_load
-from linli.catalogue.services import item_create, item_publish_version
-from linli.catalogue.tests.conftest import FORM, MATERIALS, SEED, make_id
+from linli.catalogue.services import (
+    application_prefill,
+    application_submit,
+    item_create,
+    item_publish_version,
+)
+from linli.catalogue.tests.conftest import ELDER_RULE, FORM, MATERIALS, SEED, make_id
 from linli.registry.services import person_create
 from linli.web.navigation import navigation_for
 from tests.browser.conftest import SCREENS_DIR
@@ -70,7 +75,7 @@ class Street:
     dept_case: Case
     person_id: int
     item_id: int
-    extra: dict[str, list[str]] = field(default_factory=dict)
+    application_id: int
 
 
 def _named(user: User, name: str) -> User:
@@ -153,8 +158,41 @@ def seed_street(tree: Tree, users: Users) -> Street:
             },
         ],
     )
+    # An instant application the rules decided, filed at the window for the 86-year-old.
+    instant = item_create(
+        actor=SEED,
+        code="T002",
+        name="高龄津贴（即办）",
+        level="street",
+        kind="instant",
+        department=department_named(actor=SEED, text="民政"),
+    )
+    instant_version = item_publish_version(
+        actor=SEED,
+        item=instant,
+        time_limit_days=0,
+        steps=["申请", "办结"],
+        form=FORM,
+        materials=MATERIALS,
+        rules=ELDER_RULE,
+    )
+    prefill = application_prefill(user=users.community_a, version=instant_version, person=person)
+    application, _created = application_submit(
+        actor=users.community_a,
+        version=instant_version,
+        applicant=person,
+        data=prefill,
+        files={},
+        channel="window",
+        idempotency_key="every-page",
+    )
     return Street(
-        users=people, case=case, dept_case=dept_case, person_id=person.pk, item_id=item.pk
+        users=people,
+        case=case,
+        dept_case=dept_case,
+        person_id=person.pk,
+        item_id=item.pk,
+        application_id=application.pk,
     )
 
 
@@ -171,6 +209,8 @@ def _details(street: Street, user: User) -> list[str]:
         pages.append(f"/persons/{street.person_id}/")
     if user.role != Role.AUDITOR:
         pages.append(f"/services/items/{street.item_id}/")
+    if user.role in {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN}:
+        pages.append(f"/services/applications/{street.application_id}/")
     if user.role != Role.DEPARTMENT_STAFF and user.role != Role.AUDITOR:
         pages.append("/notifications/")
     return pages
@@ -243,6 +283,10 @@ def check_page(
         if response is None or response.status >= 400:
             problems.add(where, f"status {response.status if response else 'none'}")
             return
+        # Fragments loaded on load (a person's provenance) are part of the page: wait for them.
+        page.wait_for_function(
+            "() => !document.querySelector('[hx-trigger=load][hx-swap=outerHTML]')"
+        )
         page.wait_for_timeout(50)  # let deferred scripts (charts, maps) report their errors
         for failure in failures:
             problems.add(where, f"server error {failure}")
