@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.accounts.choices import Role
+from linli.accounts.selectors import display_names
 from linli.catalogue import workflow
 from linli.catalogue.choices import ApplicationAction, ApplicationStatus
 from linli.catalogue.errors import ApplicationConflict
@@ -31,6 +32,7 @@ from linli.catalogue.selectors import (
 )
 from linli.catalogue.services import application_transition
 from linli.catalogue.views.access import StaffRequest, request_id_of, staff_only
+from linli.core.actors import actor_words
 from linli.core.errors import ApplicationError, ValidationFailed
 
 PAGE_SIZE = 50
@@ -123,13 +125,22 @@ def _role_allowed(app: Application, request: StaffRequest) -> list[str]:
     )
 
 
+def _timeline(app: Application) -> list[tuple[Any, str, str]]:
+    """Steps with the new status and the actor in words (a display name, "规则（秒批）")."""
+    events = list(application_timeline(application=app))
+    names = display_names([e.actor_id for e in events if e.actor_id is not None])
+    return [(e, _status_label(e.to_status),
+             names.get(e.actor_id, e.actor_label) if e.actor_id is not None else actor_words(e.actor_label))
+            for e in events]
+
+
 def _detail_context(request: StaffRequest, app: Application, form: TransitionForm | None = None) -> dict[str, Any]:
     allowed = _role_allowed(app, request)
     now = timezone.now()
     return {
         "app": app, "item": app.item_version.item, "version": app.item_version,
         "answers": _answers(app), "files": application_files(application=app),
-        "timeline": [(e, _status_label(e.to_status)) for e in application_timeline(application=app)],
+        "timeline": _timeline(app),
         "allowed": allowed,
         "rule": app.rule_result, "overdue": _is_overdue(app, now),
         "missing_choices": _missing_choices(app),

@@ -15,7 +15,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conftest import Users
+from conftest import Users, make_user
+from linli.accounts.choices import Role
 from linli.accounts.models import User
 from linli.cases.choices import level_label
 from linli.cases.tests.conftest import cats, open_case  # noqa: F401 -- fixtures
@@ -204,3 +205,9 @@ def test_audit_fields_targets_and_reasons_in_words() -> None:
 def test_case_levels_in_words() -> None:
     assert level_label(1) == "1级 · 特急"
     assert level_label(5) == "5级 · 轻微"
+
+
+def test_resident_is_offered_no_workbench_page(users: Users) -> None:
+    # given a resident (residents use the portal) / then the workbench offers him nothing
+    resident = make_user("res_nav", Role.RESIDENT)
+    assert navigation_for(user=resident) == []
