@@ -21,7 +21,7 @@ from linli.accounts.selectors import AreaScope, scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.workflow import may_open
 from linli.catalogue.views.access import CATALOGUE_ROLES, STATISTICS_ROLES, WINDOW_ROLES
-from linli.fusion.views.access import IMPORT_ROLES, TASK_ROLES
+from linli.fusion.views.access import IMPORT_ROLES, PLACE_ROLES, TASK_ROLES
 from linli.web.access import MANAGE_ROLES, can_view_audit
 
 # Roles of pages whose guards live in apps above this layer (cockpit, ops) or in devices'
@@ -37,6 +37,11 @@ OPS_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF})
 GROUND_ROLES = frozenset(
     {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN}
 )
+# The phone app (field) and the residents' portal sit above this layer; their guards are
+# field.selectors.FIELD_ROLES / CLERK_ROLES and portal.services.STAFF_DECIDERS.
+FIELD_ROLES = frozenset({Role.GRID_WORKER})
+CORRECTION_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF})
+RESIDENT_DESK_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
 
 Check = Callable[[User, AreaScope], bool]
 
@@ -105,12 +110,28 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("registry", "search", _("人口查询"), "web:search", _registry),
     Entry("registry", "persons", _("人员名单"), "web:persons", _registry),
     Entry("registry", "unplaced", _("待落位人员"), "web:unplaced", _registry),
+    Entry("home", "field", _("手机工作台"), "field:today", _roles(FIELD_ROLES)),
     Entry("registry", "fusion-tasks", _("核实任务"), "fusion:tasks", _roles(TASK_ROLES)),
+    Entry("registry", "fusion-places", _("待建房屋"), "fusion:places", _roles(PLACE_ROLES)),
+    Entry(
+        "registry",
+        "field-corrections",
+        _("信息更正申请"),
+        "field:corrections",
+        _roles(CORRECTION_ROLES),
+    ),
     Entry("cases", "cases", _("待办事件"), "cases:inbox", _roles(CATALOGUE_ROLES)),
     Entry("cases", "case-list", _("全部事件"), "cases:list", _roles(CATALOGUE_ROLES)),
     Entry("cases", "case-report", _("上报事件"), "cases:report", _reports),
     Entry("cases", "hotline", _("热线录入"), "cases:hotline", _hotline),
     Entry("cases", "case-stats", _("事件统计"), "cases:statistics", _roles(CATALOGUE_ROLES)),
+    Entry(
+        "cases",
+        "patrol-statistics",
+        _("巡查统计"),
+        "field:patrol-statistics",
+        _roles(GROUND_ROLES),
+    ),
     Entry("services", "services", _("办事指南"), "catalogue:items", _roles(CATALOGUE_ROLES)),
     Entry("services", "window", _("一窗受理"), "catalogue:window", _roles(WINDOW_ROLES)),
     Entry("services", "applications", _("办件"), "catalogue:inbox", _roles(CATALOGUE_ROLES)),
@@ -127,6 +148,28 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("care", "care-expiring", _("待遇即将到期"), "care:expiring", _ground),
     Entry("care", "care-statistics", _("走访统计"), "care:statistics", _ground),
     Entry("care", "care-rules", _("政策规则"), "care:rules", _rules, prefix="/care/rules/"),
+    Entry(
+        "services",
+        "portal-registrations",
+        _("居民注册审核"),
+        "portal:staff-registrations",
+        _roles(RESIDENT_DESK_ROLES),
+    ),
+    Entry(
+        "services",
+        "portal-notices",
+        _("通知公告"),
+        "portal:staff-notices",
+        _roles(RESIDENT_DESK_ROLES),
+        prefix="/portal/staff/notices/",
+    ),
+    Entry(
+        "care",
+        "portal-certifications",
+        _("生存认证"),
+        "portal:staff-certifications",
+        _roles(GROUND_ROLES),
+    ),
     Entry(
         "devices",
         "devices",
