@@ -409,3 +409,26 @@ def test_the_phone_scripts_are_plain_es5_for_old_webviews() -> None:
     for script in scripts:
         found = modern.search(script.read_text(encoding="utf-8"))
         assert found is None, f"{script.name}: {found.group(0) if found else ''}"
+
+
+def test_api_today_is_the_workers_list_and_empty_for_another_grid(
+    users: Users, open_case: Any
+) -> None:
+    case = open_case()
+    mine = _client(users.grid_worker_a1).get("/api/v1/field/today").json()
+    assert [(item["kind"], item["id"]) for item in mine["items"]] == [("case", case.pk)]
+    assert _client(users.grid_worker_b1).get("/api/v1/field/today").json() == {
+        "count": 0,
+        "items": [],
+    }
+    assert Client().get("/api/v1/field/today").status_code == 401
+
+
+def test_junk_in_a_payload_is_refused_not_a_server_error(users: Users, key: str) -> None:
+    client = _client(users.grid_worker_a1)
+    answer = _sync(
+        client, key, "patrol", {"track": [1, "x", [1e400, 2, 3]], "started_at": "yesterday"}
+    ).json()
+    assert answer["outcome"] == "applied"  # junk points dropped, times defaulted
+    answer = _sync(client, uuid.uuid4().hex, "visit", {"person": 1e308}).json()
+    assert answer["outcome"] in {"refused", "conflict"}
