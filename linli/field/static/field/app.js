@@ -322,7 +322,9 @@
     }
     jobs.push(new Promise(function (resolve) {
       var req = window.indexedDB.deleteDatabase(DB_NAME);
-      req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+      // "blocked" only means another connection is still closing: wait for it, not forever.
+      req.onsuccess = req.onerror = function () { resolve(); };
+      window.setTimeout(resolve, 5000);
     }));
     try { window.localStorage.removeItem("field-user"); window.localStorage.removeItem("field-patrol"); } catch (err) { /* ignore */ }
     return Promise.all(jobs);
@@ -364,12 +366,17 @@
     navigator.serviceWorker.register(body.getAttribute("data-sw"), { scope: body.getAttribute("data-scope") })
       .then(function () { body.setAttribute("data-sw-registered", "1"); })["catch"](function () { /* plain pages still work */ });
   }
+  if ($("logout-state")) {
+    // Signing out: nothing may reopen the database while it is being deleted.
+    logoutPage();
+    return;
+  }
   window.addEventListener("online", function () { netState(); syncAll(); });
   window.addEventListener("offline", netState);
   var sendNow = $("send-now");
   if (sendNow) { sendNow.onclick = function () { syncAll(); }; }
   netState();
-  userChanged().then(function () { logoutPage(); refresh(); precache(); syncAll(); });
+  userChanged().then(function () { refresh(); precache(); syncAll(); });
   // A lost answer or a flaky network: try again while something waits.
   window.setInterval(function () { if (navigator.onLine !== false) { syncAll(); } }, 15000);
 })();
