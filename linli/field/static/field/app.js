@@ -326,7 +326,9 @@
       req.onsuccess = req.onerror = function () { resolve(); };
       window.setTimeout(resolve, 5000);
     }));
-    try { window.localStorage.removeItem("field-user"); window.localStorage.removeItem("field-patrol"); } catch (err) { /* ignore */ }
+    try {
+      ["field-user", "field-patrol", "field-pin", "field-active"].forEach(function (k) { window.localStorage.removeItem(k); });
+    } catch (err) { /* ignore */ }
     return Promise.all(jobs);
   }
 
@@ -340,7 +342,9 @@
     if (!state) { return; }
     allRecords().then(function (records) {
       var waiting = records.filter(function (r) { return r.state === "waiting"; });
-      if (waiting.length && !window.confirm(T.logoutConfirm)) { window.location.href = body.getAttribute("data-scope"); return null; }
+      // Forced (five wrong PINs): the phone may be in other hands, nothing is kept.
+      var forced = window.location.search.indexOf("forced=1") >= 0;
+      if (waiting.length && !forced && !window.confirm(T.logoutConfirm)) { window.location.href = body.getAttribute("data-scope"); return null; }
       return clearAll().then(leave);
     }, function () { return clearAll().then(leave); });
   }
