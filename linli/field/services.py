@@ -59,9 +59,12 @@ def _text(payload: Mapping[str, Any], name: str, limit: int = MAX_TEXT) -> str:
 
 def _int(payload: Mapping[str, Any], name: str) -> int:
     try:
-        return int(payload[name])
-    except (KeyError, TypeError, ValueError):
+        value = int(payload[name])
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise ValidationFailed(name, _("缺少编号")) from None
+    if not 0 <= value < 2**63:  # the database's bigint: larger would be a server error
+        raise ValidationFailed(name, _("缺少编号"))
+    return value
 
 
 def _position(payload: Mapping[str, Any]) -> tuple[float | None, float | None]:
@@ -143,7 +146,7 @@ def _apply_case_action(
         case=_int(payload, "case"),
         action=_text(payload, "action", 40),
         actor=actor,
-        expected_version=int(str(version)) if version not in (None, "") else None,
+        expected_version=_int(payload, "version") if version not in (None, "") else None,
         note=_text(payload, "note"),
         photos=list(photos),
     )

@@ -30,4 +30,5 @@ urlpatterns = [
         "corrections/<int:correction_id>/decide/", views.correction_decide, name="correction-decide"
     ),
     path("logout/", views.logout_page, name="logout"),
+    path("pin/", views.pin_page, name="pin"),
 ]

@@ -41,10 +41,12 @@ worker_view = staff_view(selectors.FIELD_ROLES)
 clerk_view = staff_view(selectors.CLERK_ROLES)
 any_staff = staff_view()
 MAX_SYNC_PHOTOS = 9
+# Minutes without a touch before the app locks (only where the worker set a PIN).
+LOCK_MINUTES = 5
 
 
 def _page(request: StaffRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    return render(request, template, context)
+    return render(request, template, {"field_lock_minutes": LOCK_MINUTES, **context})
 
 
 @require_GET
@@ -230,6 +232,12 @@ def patrol_statistics(request: StaffRequest) -> HttpResponse:
 
 
 @require_GET
+@worker_view
+def pin_page(request: StaffRequest) -> HttpResponse:
+    return _page(request, "field/pin.html", {"lock_minutes": LOCK_MINUTES})
+
+
+@require_GET
 def logout_page(request: HttpRequest) -> HttpResponse:
     # No login needed: the phone must be able to clear its data even after the session ended.
     return render(request, "field/logout.html", {})
@@ -324,6 +332,7 @@ def manifest(request: HttpRequest) -> JsonResponse:
 # The app shell kept at install; the map library comes after it (kept, but not counted as
 # the shell's size in benchmarks/bench_field_shell.py).
 SHELL_ASSETS = (
+    "field/pin.js",
     "field/app.css",
     "field/app.js",
     "field/report.js",

@@ -78,11 +78,11 @@ def track_clean(points: Sequence[Sequence[Any]]) -> list[list[float]]:
     """Points as ``[lon, lat, t]`` with plausible values, in time order; others dropped."""
     clean: list[list[float]] = []
     for point in points[:MAX_TRACK_POINTS]:
-        if len(point) < 3:
+        if not isinstance(point, list | tuple) or len(point) < 3:
             continue
         try:
             lon, lat, t = float(point[0]), float(point[1]), float(point[2])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             continue
         if -180 <= lon <= 180 and -90 <= lat <= 90 and t > 0 and math.isfinite(lon + lat + t):
             clean.append([round(lon, 7), round(lat, 7), int(t)])

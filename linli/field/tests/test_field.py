@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -348,3 +349,86 @@ def test_unknown_kind_or_bad_key_is_refused(users: Users) -> None:
     assert services.refusal_words("report", {}, ApplicationError("invalid", "x")).endswith(
         "（x）。"
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_racing_from_four_requests_records_one_visit(tree: Tree, users: Users) -> None:
+    # given a visit the phone sends four times at once (a retry storm on a flaky network)
+    import threading
+
+    _b, _r, person = _place(tree)
+    key = uuid.uuid4().hex
+    barrier = threading.Barrier(4, timeout=30)
+    answers: list[tuple[str, bool]] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            applied = services.submission_apply(
+                actor=users.grid_worker_a1,
+                key=key,
+                kind="visit",
+                payload={"person": person.pk, "notes": "x"},
+            )
+            answers.append((applied.submission.outcome, applied.replayed))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then one visit, one key row; every request got the applied answer, three as replays
+    assert not errors
+    assert sorted(answers) == [("applied", False)] + [("applied", True)] * 3
+    assert Visit.objects.filter(person=person).count() == 1
+    assert Submission.objects.count() == 1
+
+
+def test_the_phone_scripts_are_plain_es5_for_old_webviews() -> None:
+    # WeChat's browser and old Android WebViews: no modules, arrows, let/const, classes, async, templates.
+    import re
+    from pathlib import Path
+
+    folder = Path(services.__file__).parent
+    scripts = [
+        *sorted((folder / "static" / "field").glob("*.js")),
+        folder / "templates" / "field" / "sw.js",
+    ]
+    modern = re.compile(
+        r"=>|\blet\s|\bconst\s|\bclass\s|\basync\s|\bawait\s|`|^\s*(import|export)\s", re.M
+    )
+    for script in scripts:
+        found = modern.search(script.read_text(encoding="utf-8"))
+        assert found is None, f"{script.name}: {found.group(0) if found else ''}"
+
+
+def test_api_today_is_the_workers_list_and_empty_for_another_grid(
+    users: Users, open_case: Any
+) -> None:
+    case = open_case()
+    mine = _client(users.grid_worker_a1).get("/api/v1/field/today").json()
+    assert [(item["kind"], item["id"]) for item in mine["items"]] == [("case", case.pk)]
+    assert _client(users.grid_worker_b1).get("/api/v1/field/today").json() == {
+        "count": 0,
+        "items": [],
+    }
+    assert Client().get("/api/v1/field/today").status_code == 401
+
+
+def test_junk_in_a_payload_is_refused_not_a_server_error(users: Users, key: str) -> None:
+    client = _client(users.grid_worker_a1)
+    answer = _sync(
+        client, key, "patrol", {"track": [1, "x", [1e400, 2, 3]], "started_at": "yesterday"}
+    ).json()
+    assert answer["outcome"] == "applied"  # junk points dropped, times defaulted
+    answer = _sync(client, uuid.uuid4().hex, "visit", {"person": 1e308}).json()
+    assert answer["outcome"] in {"refused", "conflict"}

@@ -322,9 +322,13 @@
     }
     jobs.push(new Promise(function (resolve) {
       var req = window.indexedDB.deleteDatabase(DB_NAME);
-      req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+      // "blocked" only means another connection is still closing: wait for it, not forever.
+      req.onsuccess = req.onerror = function () { resolve(); };
+      window.setTimeout(resolve, 5000);
     }));
-    try { window.localStorage.removeItem("field-user"); window.localStorage.removeItem("field-patrol"); } catch (err) { /* ignore */ }
+    try {
+      ["field-user", "field-patrol", "field-pin", "field-active"].forEach(function (k) { window.localStorage.removeItem(k); });
+    } catch (err) { /* ignore */ }
     return Promise.all(jobs);
   }
 
@@ -338,7 +342,9 @@
     if (!state) { return; }
     allRecords().then(function (records) {
       var waiting = records.filter(function (r) { return r.state === "waiting"; });
-      if (waiting.length && !window.confirm(T.logoutConfirm)) { window.location.href = body.getAttribute("data-scope"); return null; }
+      // Forced (five wrong PINs): the phone may be in other hands, nothing is kept.
+      var forced = window.location.search.indexOf("forced=1") >= 0;
+      if (waiting.length && !forced && !window.confirm(T.logoutConfirm)) { window.location.href = body.getAttribute("data-scope"); return null; }
       return clearAll().then(leave);
     }, function () { return clearAll().then(leave); });
   }
@@ -364,12 +370,17 @@
     navigator.serviceWorker.register(body.getAttribute("data-sw"), { scope: body.getAttribute("data-scope") })
       .then(function () { body.setAttribute("data-sw-registered", "1"); })["catch"](function () { /* plain pages still work */ });
   }
+  if ($("logout-state")) {
+    // Signing out: nothing may reopen the database while it is being deleted.
+    logoutPage();
+    return;
+  }
   window.addEventListener("online", function () { netState(); syncAll(); });
   window.addEventListener("offline", netState);
   var sendNow = $("send-now");
   if (sendNow) { sendNow.onclick = function () { syncAll(); }; }
   netState();
-  userChanged().then(function () { logoutPage(); refresh(); precache(); syncAll(); });
+  userChanged().then(function () { refresh(); precache(); syncAll(); });
   // A lost answer or a flaky network: try again while something waits.
   window.setInterval(function () { if (navigator.onLine !== false) { syncAll(); } }, 15000);
 })();

@@ -55,16 +55,44 @@ self.addEventListener("fetch", function (event) {
   }));
 });
 
+// A page kept less than FRESH_MS ago is not fetched again; four fetches at a time, so that
+// a long list does not hammer the server each time Today opens.
+var FRESH_MS = 5 * 60 * 1000;
+var PARALLEL = 4;
+
+function fresh(url) {
+  return caches.match(url, { ignoreVary: true }).then(function (hit) {
+    var date = hit && Date.parse(hit.headers.get("date") || "");
+    return !!(date && Date.now() - date < FRESH_MS);
+  });
+}
+
+function keepOne(url) {
+  return fresh(url).then(function (isFresh) {
+    if (isFresh) { return true; }
+    var request = new Request(url, { credentials: "same-origin" });
+    return fetch(request).then(function (response) { return keep(request, response); }, function () { return false; });
+  });
+}
+
+function precache(urls) {
+  var cached = 0, next = 0;
+  function worker() {
+    if (next >= urls.length) { return Promise.resolve(); }
+    var url = urls[next++];
+    return keepOne(url).then(function (ok) { if (ok) { cached++; } return worker(); });
+  }
+  var workers = [];
+  for (var i = 0; i < PARALLEL; i++) { workers.push(worker()); }
+  return Promise.all(workers).then(function () { return cached; });
+}
+
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   var port = event.ports && event.ports[0];
   if (data.type === "precache") {
     var urls = (data.urls || []).concat(SHELL.filter(function (u) { return u.indexOf("/static/") !== 0; }));
-    event.waitUntil(Promise.all(urls.map(function (u) {
-      var request = new Request(u, { credentials: "same-origin" });
-      return fetch(request).then(function (response) { return keep(request, response); }, function () { return false; });
-    })).then(function (done) {
-      var cached = done.filter(Boolean).length;
+    event.waitUntil(precache(urls).then(function (cached) {
       if (port) { port.postMessage({ cached: cached }); }
     }));
   }
