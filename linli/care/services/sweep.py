@@ -173,36 +173,48 @@ def _step_policies(on: date, actor: Actor) -> int:
     now, day = _db(timezone.now()), _db(on)
     versions = versions_in_force(on)
     matches = matches_by_rule(Person.objects.order_by().filter(is_deceased=False), [v.rule for v in versions], on=on)
+    # The holders, open recommendations and open reviews of every policy: three queries,
+    # not three per policy (each joined or scanned again).
+    held_by: dict[int, list[tuple[int, int, bool]]] = {}
+    for policy_id, pk, person_id, dead in Benefit.objects.order_by().filter(
+            benefits_held_q(on), policy_id__in=[v.policy_id for v in versions]).values_list(
+            "policy_id", "pk", "person_id", "person__is_deceased").iterator(chunk_size=50000):
+        held_by.setdefault(policy_id, []).append((pk, person_id, dead))
+    open_by: dict[int, dict[int, int]] = {}
+    for policy_id, person_id, pk in Recommendation.objects.order_by().filter(
+            kind=RecommendationKind.ELIGIBLE, status=ItemStatus.OPEN).values_list(
+            "policy_id", "person_id", "pk").iterator(chunk_size=50000):
+        open_by.setdefault(policy_id, {})[person_id] = pk
+    open_reviews = set(ReviewItem.objects.order_by().filter(status=ItemStatus.OPEN)
+                       .values_list("benefit_id", "reason_kind").iterator(chunk_size=50000))
+    fresh: list[tuple[object, ...]] = []
+    reviews: list[tuple[object, ...]] = []
+    stale: list[int] = []
     for version, eligible in zip(versions, matches, strict=True):
         policy = version.policy
-        held = list(Benefit.objects.order_by().filter(benefits_held_q(on), policy=policy)
-                    .values_list("pk", "person_id", "person__is_deceased"))
+        held = held_by.get(policy.pk, [])
         receiving = {person_id for _pk, person_id, _dead in held}
         candidates = eligible - receiving
-        open_recs = dict(Recommendation.objects.order_by().filter(
-            policy=policy, kind=RecommendationKind.ELIGIBLE, status=ItemStatus.OPEN).values_list("person_id", "pk"))
+        open_recs = open_by.get(policy.pk, {})
         described = rule_describe(version.rule, policy_names=names)
         reason = (_("符合《%(p)s》条件（%(r)s），但未享受") % {"p": policy.name, "r": described})[:500]
-        fresh = [(pk, policy.pk, str(RecommendationKind.ELIGIBLE), reason, str(ItemStatus.OPEN), day, now, now)
-                 for pk in sorted(candidates - open_recs.keys())]
-        written += _insert_rows(Recommendation, ["person", "policy", "kind", "reason", "status", "found_on",
-                                                 "created_at", "updated_at"], fresh)
-        stale = [pk for person_id, pk in open_recs.items() if person_id not in candidates]
-        for first in range(0, len(stale), 5000):
-            Recommendation.objects.filter(pk__in=stale[first:first + 5000]).update(
-                status=ItemStatus.DONE, updated_at=timezone.now())
-        open_reviews = set(ReviewItem.objects.order_by().filter(benefit__policy=policy, status=ItemStatus.OPEN)
-                           .values_list("benefit_id", "reason_kind"))
+        fresh += [(pk, policy.pk, str(RecommendationKind.ELIGIBLE), reason, str(ItemStatus.OPEN), day, now, now)
+                  for pk in sorted(candidates - open_recs.keys())]
+        stale += [pk for person_id, pk in open_recs.items() if person_id not in candidates]
         not_eligible = (_("享受《%(p)s》，但已不符合条件（%(r)s）") % {"p": policy.name, "r": described})[:500]
         dead_reason = _("享受《%(p)s》，但本人已故") % {"p": policy.name}
-        reviews = []
         for pk, person_id, dead in held:
             kind, text = ((ReviewReason.DECEASED, dead_reason) if dead else
                           (ReviewReason.NOT_ELIGIBLE, not_eligible) if person_id not in eligible else (None, ""))
             if kind is not None and (pk, kind) not in open_reviews:
                 reviews.append((person_id, pk, str(kind), text, str(ItemStatus.OPEN), day, now, now))
-        written += _insert_rows(ReviewItem, ["person", "benefit", "reason_kind", "reason", "status", "found_on",
-                                             "created_at", "updated_at"], reviews)
+    written += _insert_rows(Recommendation, ["person", "policy", "kind", "reason", "status", "found_on",
+                                             "created_at", "updated_at"], fresh)
+    for first in range(0, len(stale), 5000):
+        Recommendation.objects.filter(pk__in=stale[first:first + 5000]).update(
+            status=ItemStatus.DONE, updated_at=timezone.now())
+    written += _insert_rows(ReviewItem, ["person", "benefit", "reason_kind", "reason", "status", "found_on",
+                                         "created_at", "updated_at"], reviews)
     return written
 
 
