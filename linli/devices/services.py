@@ -250,9 +250,6 @@ def _alarms_raise(items: Sequence[AlarmInput], *, actor: SystemActor) -> list[tu
             repeats[key] = (count + 1, max(last, item.at))
         else:
             first[key] = item
-    for key, (count, last) in repeats.items():
-        if key in open_alarms:
-            Alarm.objects.filter(pk=open_alarms[key].pk).update(repeats=F("repeats") + count, last_at=last)
     new: list[Alarm] = []
     stamp = timezone.now()
     for key, item in first.items():
@@ -275,6 +272,10 @@ def _alarms_raise(items: Sequence[AlarmInput], *, actor: SystemActor) -> list[tu
                           targets=[(a.pk, ["kind", "level"]) for a in new])
         _alarms_open_cases(new, first, actor)
         _alarms_notify([a for a in new if a.kind != AlarmKind.SILENT])  # in the alarms' transaction (outbox)
+    # After the insert: had it fallen back to one by one, these repeats would count twice.
+    for key, (count, last) in repeats.items():
+        if key in open_alarms:
+            Alarm.objects.filter(pk=open_alarms[key].pk).update(repeats=F("repeats") + count, last_at=last)
     by_key = {**open_alarms, **{(a.device_id, a.kind, a.fold_key): a for a in new}}
     result: list[tuple[Alarm, bool]] = []
     for item in items:
