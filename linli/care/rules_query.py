@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from linli.care.choices import BenefitState
 from linli.care.models import Benefit, CareEvent, CareProfile
@@ -62,7 +62,7 @@ def _profile_q(column: str, op: str, value: Any) -> Q:
     if isinstance(value, float | int | str) and FIELDS[column].type == "decimal" and op != "known":
         value = Decimal(str(value))
     inner = _column_q(column, op, value, blank_is_missing=False)
-    return Q(Exists(CareProfile.objects.filter(inner, person=OuterRef("pk"))))
+    return _held(CareProfile.objects.filter(inner))
 
 
 def _household_size_q(op: str, value: Any) -> Q:
@@ -84,6 +84,15 @@ def _household_size_q(op: str, value: Any) -> Q:
     return known & Q(household_id__in=matching.values("household_id"))
 
 
+def _held(facts: QuerySet[Any, Any]) -> Q:
+    """Persons with a row in ``facts``: ``id IN (SELECT person_id …)``, not a correlated
+    ``EXISTS``. Uncorrelated, the subquery runs once per statement (PostgreSQL hashes it,
+    SQLite materialises it into an index) wherever it sits in the rule — under ``any`` or
+    ``not`` PostgreSQL ran a correlated ``EXISTS`` as a subplan per person (540,000 probes
+    a leaf). ``person_id`` is never NULL, so ``NOT IN`` is plain negation."""
+    return Q(pk__in=facts.order_by().values("person_id"))
+
+
 def _holds_for_zero(op: str, value: Any) -> bool:
     if op == "in":
         return 0 in value
@@ -97,10 +106,10 @@ def _set_q(name: str, op: str, value: str, on: date) -> Q:
     if name == "tags":
         inner = PersonTag.objects.filter(
             Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on)),
-            person=OuterRef("pk"), kind=value)
+            kind=value)
     else:
-        inner = Benefit.objects.filter(benefits_held_q(on), person=OuterRef("pk"), policy__code=value)
-    held = Q(Exists(inner))
+        inner = Benefit.objects.filter(benefits_held_q(on), policy__code=value)
+    held = _held(inner)
     return held if op == "has" else ~held
 
 
@@ -112,8 +121,7 @@ def benefits_held_q(on: date) -> Q:
 def _leaf(node: Mapping[str, Any], on: date) -> Q:
     if "event" in node:
         since = on - timedelta(days=int(node["within_days"]))
-        return Q(Exists(CareEvent.objects.filter(
-            person=OuterRef("pk"), kind=node["event"], occurred_on__gte=since, occurred_on__lte=on)))
+        return _held(CareEvent.objects.filter(kind=node["event"], occurred_on__gte=since, occurred_on__lte=on))
     name, op, value = node["field"], node["op"], node.get("value")
     if FIELDS[name].type == SET:
         return _set_q(name, op, str(value), on)
@@ -124,7 +132,7 @@ def _leaf(node: Mapping[str, Any], on: date) -> Q:
     if name in {"income_per_head", "disability_grade"}:
         return _profile_q(name, op, value)
     if name in {"bedridden", "only_child_lost"}:
-        held = Q(Exists(CareProfile.objects.filter(person=OuterRef("pk"), **{name: True})))
+        held = _held(CareProfile.objects.filter(**{name: True}))
         return held if value else ~held
     if name == "is_deceased":
         return Q(is_deceased=value)

@@ -67,8 +67,9 @@ def rule_match_count(*, rule: Mapping[str, Any], on: date | None = None, sample_
     day = on or timezone.localdate()
     started = time.perf_counter()
     living = Person.objects.order_by().filter(is_deceased=False)
-    count = living.filter(rule_to_q(rule, on=day)).count()
-    total = living.count()
+    # One scan counts both the rule's matches and the population (two counts read it twice).
+    counted = living.aggregate(total=Count("pk"), matching=Count("pk", filter=rule_to_q(rule, on=day)))
+    count, total = int(counted["matching"]), int(counted["total"])
     sample: list[Person] = []
     if sample_from is not None and count:
         sample = list(living.filter(rule_to_q(rule, on=day), grid_id__in=_grids(sample_from))
