@@ -42,7 +42,7 @@ def test_an_id_list_as_one_parameter_finds_what_a_plain_list_finds() -> None:
     with transaction.atomic():
         bulk_insert(AuditEntry, FIELDS, _rows(2 * 10**12, 50, at))
     ids = list(AuditEntry.objects.filter(action="bulk.test").values_list("id", flat=True))
-    wanted = ids[::3] + [max(ids) + 1000, 0]
+    wanted = [*ids[::3], max(ids) + 1000, 0]
     # when
     found = set(AuditEntry.objects.filter(id__in=int_list(wanted)).values_list("id", flat=True))
     # then the same rows as a plain list; an empty list finds nothing
