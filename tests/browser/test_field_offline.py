@@ -8,7 +8,6 @@ nothing, and the reassigned case's refusal is shown in words.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -21,7 +20,8 @@ from linli.cases.models import Case, CasePhoto
 from linli.cases.services import case_transition
 from linli.cases.tests.conftest import cats, open_case
 from linli.field.models import Submission
-from linli.registry.models import Building, Household, Person, Room, Unit
+from linli.field.tests.conftest import elder_at_home
+from linli.registry.models import Person
 from tests.browser.test_case_loop import log_in, photo
 
 pytestmark = [
@@ -34,23 +34,7 @@ SLOW = 45_000  # a loaded two-core machine: wait for conditions, generously
 
 
 def _person(tree: Any) -> Person:
-    building = Building.objects.create(
-        grid=tree.grid_a1, name="5幢", address="近江路5幢", lon=120.205, lat=30.205
-    )
-    unit = Unit.objects.create(building=building, number=2)
-    room = Room.objects.create(unit=unit, building=building, number="301", floor=3)
-    household = Household.objects.create(number="H-1", room=room, grid=tree.grid_a1)
-    person = Person.objects.create(
-        name="陈桂芳",
-        name_pinyin="chenguifang",
-        name_initials="cgf",
-        grid=tree.grid_a1,
-        building=building,
-        room=room,
-        household=household,
-        relation="head",
-        birth_date=date(1940, 3, 1),
-    )
+    _building, _room, person = elder_at_home(tree)
     DueVisit.objects.create(
         person=person,
         grid=tree.grid_a1,

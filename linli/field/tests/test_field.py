@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,8 +24,9 @@ from linli.devices.models import Alarm, Device
 from linli.field import services
 from linli.field.choices import CorrectionStatus, Outcome
 from linli.field.models import Correction, Patrol, Submission
+from linli.field.tests.conftest import elder_at_home
 from linli.fusion.models import VerificationTask
-from linli.registry.models import Building, Household, Person, Room, Unit
+from linli.registry.models import Building, Person, Room
 
 pytestmark = pytest.mark.django_db
 
@@ -34,26 +35,7 @@ IN_A1 = (120.205, 30.205)
 
 
 def _place(tree: Tree) -> tuple[Building, Room, Person]:
-    building = Building.objects.create(
-        grid=tree.grid_a1, name="5幢", address="近江路5幢", lon=120.205, lat=30.205
-    )
-    unit = Unit.objects.create(building=building, number=2)
-    room = Room.objects.create(unit=unit, building=building, number="301", floor=3)
-    household = Household.objects.create(number="H-1", room=room, grid=tree.grid_a1)
-    person = Person.objects.create(
-        name="陈桂芳",
-        name_pinyin="chenguifang",
-        name_initials="cgf",
-        grid=tree.grid_a1,
-        building=building,
-        room=room,
-        household=household,
-        relation="head",
-        birth_date=date(1940, 3, 1),
-        phone_masked="138****5678",
-        id_number_masked="3301**********1234",
-    )
-    return building, room, person
+    return elder_at_home(tree)
 
 
 def _client(user: User) -> Client:
