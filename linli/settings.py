@@ -199,6 +199,9 @@ LINLI_MAP_TILE_URL = os.environ.get("LINLI_MAP_TILE_URL", "") or os.environ.get(
 LINLI_MAP_TILE_CRS = env_choice("LINLI_MAP_TILE_CRS", choices=("wgs84", "gcj02"), default="wgs84")
 # Staff sessions end after this many idle minutes (等保 2.0 idle logout).
 LINLI_IDLE_TIMEOUT_MINUTES = env_int("LINLI_IDLE_TIMEOUT_MINUTES", default=30, minimum=1)
+# The phone app's own paths, for grid workers: the app locks with a PIN after 5 idle minutes,
+# so its session may last the working day (docs/field.md); 30 restores the staff rule.
+LINLI_FIELD_IDLE_TIMEOUT_MINUTES = env_int("LINLI_FIELD_IDLE_TIMEOUT_MINUTES", default=600, minimum=1)
 SESSION_COOKIE_AGE = env_int("LINLI_SESSION_MAX_HOURS", default=12, minimum=1) * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

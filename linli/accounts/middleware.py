@@ -1,4 +1,8 @@
-"""Idle timeout for staff sessions (等保 2.0: idle logout)."""
+"""Idle timeout for staff sessions (等保 2.0: idle logout).
+
+The grid worker's phone app (``/field/``) locks itself with a PIN after a few minutes without
+a touch, so on its own paths a grid worker's session may stay idle for the working day
+(``LINLI_FIELD_IDLE_TIMEOUT_MINUTES``); any other page keeps the staff limit."""
 
 from __future__ import annotations
 
@@ -9,10 +13,20 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
+from linli.accounts.choices import Role
+
 _LAST_SEEN = "linli_last_seen"
 # Refresh the mark at most this often: a session write per request would make every page
 # view a database write (SQLite has one writer).
 _REFRESH_SECONDS = 60
+FIELD_PATHS = ("/field/", "/api/v1/field/")
+
+
+def idle_limit_seconds(*, role: str, path: str) -> int:
+    """How long a session may stay idle before this request logs it out."""
+    if role == Role.GRID_WORKER and path.startswith(FIELD_PATHS):
+        return int(max(settings.LINLI_FIELD_IDLE_TIMEOUT_MINUTES, settings.LINLI_IDLE_TIMEOUT_MINUTES)) * 60
+    return int(settings.LINLI_IDLE_TIMEOUT_MINUTES) * 60
 
 
 class IdleTimeoutMiddleware:
@@ -25,7 +39,7 @@ class IdleTimeoutMiddleware:
         if request.user.is_authenticated:
             now = time.time()
             last_seen = request.session.get(_LAST_SEEN)
-            limit = settings.LINLI_IDLE_TIMEOUT_MINUTES * 60
+            limit = idle_limit_seconds(role=getattr(request.user, "role", ""), path=request.path)
             if isinstance(last_seen, int | float) and now - last_seen > limit:
                 # The request goes on as anonymous: protected views send it to the login page.
                 logout(request)

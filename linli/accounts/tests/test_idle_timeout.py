@@ -16,7 +16,7 @@ def whoami(request: HttpRequest) -> HttpResponse:
     return HttpResponse(user.get_username() if user.is_authenticated else "anonymous")
 
 
-urlpatterns = [path("whoami/", whoami)]
+urlpatterns = [path("whoami/", whoami), path("field/whoami/", whoami)]
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -60,3 +60,38 @@ def test_limit_comes_from_the_setting(staff_client):
         staff_client.get("/whoami/")
         clock.shift(dt.timedelta(minutes=6))
         assert staff_client.get("/whoami/").content == b"anonymous"
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__, LINLI_IDLE_TIMEOUT_MINUTES=30, LINLI_FIELD_IDLE_TIMEOUT_MINUTES=600)
+def test_the_phone_app_keeps_a_grid_workers_session_for_the_working_day(client, users):
+    client.force_login(users.grid_worker_a1)
+    with time_machine.travel(START, tick=False) as clock:
+        # given a grid worker in the phone app at 09:00
+        assert client.get("/field/whoami/").content == b"gw_a1"
+        # when the app is next used at 12:00
+        clock.shift(dt.timedelta(hours=3))
+        # then the session is still there
+        assert client.get("/field/whoami/").content == b"gw_a1"
+        # but a desk page after 31 idle minutes keeps the staff rule
+        clock.shift(dt.timedelta(minutes=31))
+        assert client.get("/whoami/").content == b"anonymous"
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__, LINLI_IDLE_TIMEOUT_MINUTES=30, LINLI_FIELD_IDLE_TIMEOUT_MINUTES=600)
+def test_other_roles_get_the_staff_limit_on_the_phone_apps_paths(staff_client):
+    with time_machine.travel(START, tick=False) as clock:
+        assert staff_client.get("/field/whoami/").content == b"street"
+        clock.shift(dt.timedelta(minutes=31))
+        assert staff_client.get("/field/whoami/").content == b"anonymous"
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__, LINLI_IDLE_TIMEOUT_MINUTES=30, LINLI_FIELD_IDLE_TIMEOUT_MINUTES=600)
+def test_the_working_day_ends_too(client, users):
+    client.force_login(users.grid_worker_a1)
+    with time_machine.travel(START, tick=False) as clock:
+        client.get("/field/whoami/")
+        clock.shift(dt.timedelta(minutes=601))
+        assert client.get("/field/whoami/").content == b"anonymous"
