@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import segno
 from django.test import Client
 
 from conftest import Tree, Users
@@ -166,7 +167,13 @@ def test_the_building_code_page_leads_to_the_picker_at_that_building(client: Cli
     staff.force_login(users.grid_worker_a1)
     page = staff.get(f"/portal/staff/buildings/{home.building.pk}/code/")
     assert page.status_code == 200
-    assert f"/portal/b/{home.building.pk}/" in page.content.decode()
+    html = page.content.decode()
+    url = f"http://testserver/portal/b/{home.building.pk}/"
+    assert url in html
+    # the printed QR code carries that same address (its drawing, as segno makes it for the URL)
+    drawing = re.search(r' d="([^"]+)"', segno.make(url, error="m").svg_inline()).group(1)  # type: ignore[union-attr]
+    assert 'data-testid="building-qr"' in html
+    assert drawing in html
     other = Client()
     other.force_login(users.grid_worker_b1)
     assert other.get(f"/portal/staff/buildings/{home.building.pk}/code/").status_code == 404
