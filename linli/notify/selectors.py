@@ -10,11 +10,12 @@ from django.db.models import Count, QuerySet
 from linli.accounts.choices import Role
 from linli.accounts.models import User
 from linli.notify.choices import DeliveryState
-from linli.notify.models import Delivery, Notification
+from linli.notify.models import Delivery, Notification, UnreadCounter
 
 
 def unread_count(*, user_id: int) -> int:
-    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+    """The bell: one counter row, kept by the services (see ``UnreadCounter``)."""
+    return UnreadCounter.objects.filter(user_id=user_id).values_list("unread", flat=True).first() or 0
 
 
 @dataclass(frozen=True)
