@@ -202,7 +202,7 @@ def _unread_add(user_ids: Sequence[int]) -> None:
     table = UnreadCounter._meta.db_table
     if connection.vendor == "postgresql":
         source = "SELECT u, 1 FROM unnest(%s::bigint[]) AS u"
-        param: object = [int(i) for i in user_ids]
+        param: list[int] | str = [int(i) for i in user_ids]
     else:  # WHERE true: SQLite reads ON CONFLICT after a bare SELECT … FROM as a join clause
         source = "SELECT value, 1 FROM json_each(%s) WHERE true"
         param = json.dumps([int(i) for i in user_ids])
