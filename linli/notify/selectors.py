@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet
 from linli.accounts.choices import Role
 from linli.accounts.models import User
 from linli.notify.choices import DeliveryState
-from linli.notify.models import Delivery, Notification, UnreadCounter
+from linli.notify.models import Delivery, Notification, Preference, UnreadCounter
 
 
 def unread_count(*, user_id: int) -> int:
@@ -47,3 +47,8 @@ def deliveries_for_operator(*, user: User, state: str = DeliveryState.DEAD) -> Q
 
 def outbox_figures() -> dict[str, int]:
     return {row["state"]: row["n"] for row in Delivery.objects.values("state").annotate(n=Count("id"))}
+
+
+def preference_of(*, user: User) -> Preference | None:
+    """The user's own notification preferences (None: the defaults)."""
+    return Preference.objects.filter(user=user).first()
