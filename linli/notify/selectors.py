@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 
 from linli.accounts.choices import Role
@@ -14,8 +15,12 @@ from linli.notify.models import Delivery, Notification, Preference, UnreadCounte
 
 
 def unread_count(*, user_id: int) -> int:
-    """The bell: one counter row, kept by the services (see ``UnreadCounter``)."""
-    return UnreadCounter.objects.filter(user_id=user_id).values_list("unread", flat=True).first() or 0
+    """The bell: one counter row, kept by the services (see ``UnreadCounter``). Plain SQL:
+    on every staff page, the ORM's query compilation was most of its cost."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT unread FROM {UnreadCounter._meta.db_table} WHERE user_id = %s", [user_id])  # noqa: S608
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 @dataclass(frozen=True)

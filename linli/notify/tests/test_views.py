@@ -135,6 +135,8 @@ def test_preferences_page_from_the_inbox_saves_channels_and_quiet_hours(users):
     assert answer.status_code == 302
     pref = Preference.objects.get(user=gw)
     assert sorted(pref.disabled_channels) == ["email", "webpush", "wechat"]
+    assert pref.quiet_start is not None
+    assert pref.quiet_end is not None
     assert (pref.quiet_start.hour, pref.quiet_end.hour) == (22, 7)
     # then at 23:30 Shanghai an ordinary notification's SMS waits for the morning ...
     night = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
