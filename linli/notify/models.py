@@ -65,6 +65,25 @@ class Notification(OneLabelDisplay, models.Model):
         return f"{self.event_type} → {self.recipient_id}"
 
 
+class UnreadCounter(models.Model):
+    """A user's number of unread notifications, kept in the transaction of every insert and
+    mark-read (``services``): the bell reads one row. Counting index entries grew with the
+    unread rows (all 100,000 unread: 60 ms p99 on a loaded machine against a 5 ms goal).
+    Changed by the number of rows each statement touched, never set, so concurrent inserts
+    and mark-reads add up; ``unread_counters_rebuild`` recounts it from the rows."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                related_name="+")
+    unread = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("未读计数")
+        verbose_name_plural = _("未读计数")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.unread}"
+
+
 class Delivery(OneLabelDisplay, models.Model):
     """A notification on its way through one outside channel (one row per address)."""
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import (
     InterfaceError,
@@ -30,10 +31,10 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Case, CharField, DateTimeField, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
-from linli.core import pii
+from linli.core import bulk, pii
 from linli.notify import workflow
 from linli.notify.channels.base import OutgoingMessage, SendResult
 from linli.notify.channels.registry import ChannelSetup
@@ -112,7 +113,7 @@ def leases_expire(*, channel: str, idempotent: bool, now: datetime) -> int:
 
 
 def _messages(ids: Sequence[int]) -> list[tuple[Delivery, OutgoingMessage]]:
-    rows = list(Delivery.objects.filter(pk__in=ids).select_related("notification").order_by("pk"))
+    rows = list(Delivery.objects.filter(pk__in=bulk.int_list(ids)).select_related("notification").order_by("pk"))
     codes = dict(NotificationTemplate.objects.filter(
         event_type__in={d.notification.event_type for d in rows}).exclude(sms_template_code="")
         .values_list("event_type", "sms_template_code"))
@@ -144,36 +145,35 @@ def _send_one(setup: ChannelSetup, message: OutgoingMessage) -> SendResult:
 def outcomes_record(*, token: str, results: Sequence[tuple[Delivery, SendResult]], idempotent: bool,
                     now: datetime, gone: Callable[[str], object] | None = None,
                     backoff_base: timedelta = workflow.BACKOFF_BASE) -> RelayReport:
-    """Write a chunk's outcomes in one statement (only rows this relay still holds)."""
+    """Write a chunk's outcomes in one transaction (only rows this relay still holds).
+
+    One parameterised UPDATE sent for all rows (``executemany``: SQLite steps it in C,
+    psycopg pipelines it): the ORM's ``CASE WHEN pk=…`` per row took 27 of 39 s of a
+    3,000-delivery relay run compiling expressions."""
     report = RelayReport()
-    states, errors, providers, nexts = [], [], [], []
+    rows: list[tuple[Any, ...]] = []
+    value = bulk.db_value
+    stamp = value(now)
     for delivery, result in results:
         state = workflow.after_attempt(outcome=result.outcome, attempts=delivery.attempts, idempotent=idempotent)
         if result.outcome == Outcome.UNKNOWN and state == DeliveryState.DEAD:
             error = f"{result.error}; outcome unknown, check before resending"
         else:
             error = result.error
-        states.append(When(pk=delivery.pk, then=Value(state)))
-        errors.append(When(pk=delivery.pk, then=Value(error[:300])))
-        providers.append(When(pk=delivery.pk, then=Value(result.provider_id[:120])))
-        nexts.append(When(pk=delivery.pk, then=Value(now + workflow.backoff(delivery.attempts, backoff_base))))
+        rows.append((state, error[:300], result.provider_id[:120],
+                     value(now + workflow.backoff(delivery.attempts, backoff_base)),
+                     stamp if result.outcome == Outcome.SENT else None, stamp, delivery.pk, token))
         report.sent += state == DeliveryState.SENT
         report.retried += state == DeliveryState.FAILED
         report.dead += state == DeliveryState.DEAD
         if result.outcome == Outcome.GONE and gone is not None:
             gone(delivery.idempotency_key)
-    if not results:
+    if not rows:
         return report
-    sent_when = [When(pk=d.pk, then=Value(now)) for d, r in results if r.outcome == Outcome.SENT]
-    with transaction.atomic():
-        Delivery.objects.filter(pk__in=[d.pk for d, _ in results], lease_token=token).update(
-            state=Case(*states, output_field=CharField()),
-            last_error=Case(*errors, output_field=CharField()),
-            provider_id=Case(*providers, output_field=CharField()),
-            next_attempt_at=Case(*nexts, output_field=DateTimeField()),
-            sent_at=Case(*sent_when, default=None, output_field=DateTimeField()) if sent_when else None,
-            lease_token="", lease_until=None, updated_at=now,
-        )
+    sql = (f"UPDATE {_table()} SET state = %s, last_error = %s, provider_id = %s, next_attempt_at = %s, "  # noqa: S608
+           "sent_at = %s, lease_token = '', lease_until = NULL, updated_at = %s WHERE id = %s AND lease_token = %s")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
     return report
 
 
@@ -216,7 +216,7 @@ class Relay:
 
     def _send_chunk(self, setup: ChannelSetup, token: str, ids: list[int]) -> RelayReport:
         with transaction.atomic():
-            Delivery.objects.filter(pk__in=ids, lease_token=token).update(started_at=timezone.now())
+            Delivery.objects.filter(pk__in=bulk.int_list(ids), lease_token=token).update(started_at=timezone.now())
         pairs = _messages(ids)
         results = list(self.pool.map(lambda pair: _send_one(setup, pair[1]), pairs))
         outcomes = [(d, r) for (d, _m), r in zip(pairs, results, strict=True)]

@@ -17,7 +17,8 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from linli.accounts.models import User
@@ -36,6 +37,7 @@ from linli.notify.models import (
     NotificationTemplate,
     Preference,
     PushSubscription,
+    UnreadCounter,
 )
 
 logger = logging.getLogger("linli.notify")
@@ -110,6 +112,7 @@ def notification_enqueue(
             rows.append((notification_id, user_id, event_type, str(level), object_type, str(object_id), link,
                          title[:120], body, variables_text, dedup_key, None, now))
         bulk.bulk_insert(Notification, _NOTIFICATION_FIELDS, rows)
+        _unread_add(ids)
         notifications = dict(zip(ids, notification_ids, strict=True))
         deliveries = _deliveries(notifications, dedup_key=dedup_key, prefs=prefs, level=level,
                                  channels=channels, now=now)
@@ -193,17 +196,55 @@ def _deliveries(notifications: Mapping[int, int], *, dedup_key: str, prefs: Mapp
     return out
 
 
+def _unread_add(user_ids: Sequence[int]) -> None:
+    """One more unread notification for each of ``user_ids`` (sorted: concurrent broadcasts
+    lock the counter rows in the same order), one statement."""
+    table = UnreadCounter._meta.db_table
+    if connection.vendor == "postgresql":
+        source = "SELECT u, 1 FROM unnest(%s::bigint[]) AS u"
+        param: list[int] | str = [int(i) for i in user_ids]
+    else:  # WHERE true: SQLite reads ON CONFLICT after a bare SELECT … FROM as a join clause
+        source = "SELECT value, 1 FROM json_each(%s) WHERE true"
+        param = json.dumps([int(i) for i in user_ids])
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (user_id, unread) {source} ON CONFLICT (user_id) "
+                       f"DO UPDATE SET unread = {table}.unread + excluded.unread", [param])
+
+
+def _unread_take(user_id: int, count: int) -> None:
+    if count:
+        UnreadCounter.objects.filter(user_id=user_id).update(unread=F("unread") - count)
+
+
+def unread_counters_rebuild(*, user_ids: Sequence[int] | None = None) -> int:
+    """Recount the unread counters from the notifications (after rows were written around
+    the services: a restore, a data fix); returns how many users have unread ones."""
+    with transaction.atomic():
+        counters = UnreadCounter.objects.all()
+        rows = Notification.objects.filter(recipient__isnull=False, read_at__isnull=True)
+        if user_ids is not None:
+            counters = counters.filter(user_id__in=bulk.int_list(user_ids))
+            rows = rows.filter(recipient_id__in=bulk.int_list(user_ids))
+        counters.delete()
+        counts = list(rows.values("recipient_id").annotate(n=Count("id")).values_list("recipient_id", "n"))
+        UnreadCounter.objects.bulk_create([UnreadCounter(user_id=u, unread=n) for u, n in counts], batch_size=2000)
+    return len(counts)
+
+
 def notification_read(*, user: User, notification_id: int) -> bool:
     """Mark one of the user's own notifications read; another user's is not found."""
     with transaction.atomic():
         done = Notification.objects.filter(pk=notification_id, recipient=user, read_at__isnull=True).update(
             read_at=timezone.now())
+        _unread_take(user.pk, done)
     return bool(done)
 
 
 def notification_read_all(*, user: User) -> int:
     with transaction.atomic():
-        return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+        done = Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+        _unread_take(user.pk, done)
+    return done
 
 
 def delivery_resend(*, actor: Actor, delivery_id: int, reason: str = "") -> Delivery:

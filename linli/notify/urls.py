@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("<int:notification_id>/read/", views.read, name="read"),
     path("read-all/", views.read_all, name="read-all"),
+    path("preferences/", views.preferences, name="preferences"),
     path("templates/", views.templates, name="templates"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:delivery_id>/resend/", views.resend, name="resend"),

@@ -3,6 +3,8 @@ and the dead letters an operator resends. Thin: each calls one selector or servi
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
 from linli.core.errors import ApplicationError
 from linli.notify import selectors, services
-from linli.notify.choices import DeliveryState, Language
+from linli.notify.choices import OUTBOUND, Channel, DeliveryState, Language
 from linli.notify.events import EVENT_TYPES
 from linli.notify.models import Notification
 
@@ -128,3 +130,37 @@ def resend(request: StaffRequest, delivery_id: int) -> HttpResponseBase:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("notify:outbox")
+
+
+def _time_or_none(raw: str) -> time | None:
+    try:
+        return time.fromisoformat(raw) if raw.strip() else None
+    except ValueError:
+        return None
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: StaffRequest) -> HttpResponse:
+    """The user's own choices: outside channels switched off, quiet hours (emergencies and
+    level-1 alarms still come through), language of the wording."""
+    pref = selectors.preference_of(user=request.user)
+    error: ApplicationError | None = None
+    if request.method == "POST":
+        disabled = [c for c in OUTBOUND if c not in request.POST.getlist("channel")]
+        try:
+            services.preference_save(user=request.user, disabled_channels=disabled,
+                                     quiet_start=_time_or_none(request.POST.get("quiet_start", "")),
+                                     quiet_end=_time_or_none(request.POST.get("quiet_end", "")),
+                                     language=request.POST.get("language", Language.ZH_HANS))
+            messages.success(request, _("通知设置已保存。"))
+            return redirect("notify:preferences")
+        except ApplicationError as exc:
+            error = exc
+    disabled_now = set(pref.disabled_channels) if pref else set()
+    return render(request, "notify/preferences.html", {
+        "channels": [(c, Channel(c).label, c not in disabled_now) for c in OUTBOUND],
+        "quiet_start": pref.quiet_start if pref else None, "quiet_end": pref.quiet_end if pref else None,
+        "language": pref.language if pref else Language.ZH_HANS, "language_choices": Language.choices,
+        "error": error,
+    })

@@ -156,3 +156,54 @@ def test_a_bad_address_is_refused_naming_the_field(users):
     with pytest.raises(ValidationFailed) as err:
         services.contact_address_set(user=users.street, channel=Channel.SMS, address="12345")
     assert err.value.field == "address"
+
+
+def _true_unread(user_id: int) -> int:
+    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+
+
+def test_the_unread_counter_never_drifts_from_the_rows(users):
+    gw, community = users.grid_worker_a1, users.community_a
+    everyone = [gw.pk, community.pk]
+
+    def agrees() -> None:
+        for pk in everyone:
+            assert selectors.unread_count(user_id=pk) == _true_unread(pk)
+
+    # given a broadcast, one enqueued twice (deduplicated) and a personal one
+    assert services.notification_enqueue(recipient_ids=everyone, event_type="broadcast.emergency",
+                                         variables={"area": "近江社区", "message": "燃气泄漏"},
+                                         dedup_key="broadcast:1") == 2
+    _enqueue(everyone, key="case:1:dispatched")
+    _enqueue(everyone, key="case:1:dispatched")
+    _enqueue([gw.pk], key="case:2:dispatched")
+    agrees()
+    assert selectors.unread_count(user_id=gw.pk) >= 2
+    # when one is read (twice: the second changes nothing) and another user's id is tried
+    first = Notification.objects.filter(recipient=gw).first()
+    assert first is not None
+    assert services.notification_read(user=gw, notification_id=first.pk)
+    assert not services.notification_read(user=gw, notification_id=first.pk)
+    other = Notification.objects.filter(recipient=community).first()
+    assert other is not None
+    assert not services.notification_read(user=gw, notification_id=other.pk)
+    agrees()
+    # when a rolled-back business change had enqueued one
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            _enqueue(everyone, key="case:3:dispatched")
+            raise RuntimeError("the case change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    agrees()
+    # when all are read, then another broadcast arrives
+    services.notification_read_all(user=gw)
+    assert selectors.unread_count(user_id=gw.pk) == 0
+    _enqueue(everyone, key="case:4:dispatched")
+    agrees()
+    assert selectors.unread_count(user_id=gw.pk) == 1
+    # then a recount from the rows finds nothing to correct
+    before = {pk: selectors.unread_count(user_id=pk) for pk in everyone}
+    services.unread_counters_rebuild()
+    assert {pk: selectors.unread_count(user_id=pk) for pk in everyone} == before

@@ -115,3 +115,59 @@ def test_the_api_lists_the_callers_own_inbox_and_marks_read(users: Any) -> None:
     assert client.post(f"/api/v1/notifications/{theirs}/read").status_code == 404
     assert client.post(f"/api/v1/notifications/{mine}/read").json() == {"unread": 0}
     assert client.get("/api/v1/notifications/unread-count").json() == {"unread": 0}
+
+
+def test_preferences_page_from_the_inbox_saves_channels_and_quiet_hours(users):
+    from datetime import UTC, datetime
+
+    from linli.notify.models import Preference
+
+    # given a grid worker reachable by SMS, on their inbox
+    gw = users.grid_worker_a1
+    services.contact_address_set(user=gw, channel=Channel.SMS, address="13800138000")
+    client = _client(gw)
+    assert "/notifications/preferences/" in client.get("/notifications/").content.decode()
+    page = client.get("/notifications/preferences/").content.decode()
+    assert 'data-testid="quiet-start"' in page
+    # when they keep SMS on, switch the rest off and set quiet hours 22:00–07:00
+    answer = client.post("/notifications/preferences/", {"channel": ["sms"], "quiet_start": "22:00",
+                                                          "quiet_end": "07:00", "language": "zh-hans"})
+    assert answer.status_code == 302
+    pref = Preference.objects.get(user=gw)
+    assert sorted(pref.disabled_channels) == ["email", "webpush", "wechat"]
+    assert pref.quiet_start is not None
+    assert pref.quiet_end is not None
+    assert (pref.quiet_start.hour, pref.quiet_end.hour) == (22, 7)
+    # then at 23:30 Shanghai an ordinary notification's SMS waits for the morning ...
+    night = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
+    services.notification_enqueue(recipient_ids=[gw.pk], event_type="case.dispatched",
+                                  variables={"number": "AJ-1"}, dedup_key="case:1:dispatched", now=night)
+    normal = Delivery.objects.get(notification__dedup_key="case:1:dispatched")
+    assert normal.next_attempt_at == datetime(2026, 12, 7, 23, 0, tzinfo=UTC)  # 07:00 Shanghai
+    # ... and an emergency goes at once
+    services.notification_enqueue(recipient_ids=[gw.pk], event_type="broadcast.emergency",
+                                  variables={"area": "近江社区", "message": "燃气泄漏"}, dedup_key="broadcast:1",
+                                  now=night)
+    urgent = Delivery.objects.get(notification__dedup_key="broadcast:1")
+    assert urgent.next_attempt_at == night
+    # and the page shows what was saved
+    again = client.get("/notifications/preferences/").content.decode()
+    assert 'value="22:00"' in again
+    assert 'value="sms" checked' in again
+    assert 'value="wechat" checked' not in again
+
+
+def test_preferences_page_refuses_half_quiet_hours_and_speaks_english(users):
+    from linli.notify.models import Preference
+
+    client = _client(users.street)
+    refused = client.post("/notifications/preferences/", {"channel": ["sms"], "quiet_start": "22:00",
+                                                           "quiet_end": "", "language": "zh-hans"})
+    assert 'data-testid="preferences-error"' in refused.content.decode()
+    assert not Preference.objects.exists()
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    text = client.get("/notifications/preferences/").content.decode()
+    assert "Quiet hours" in text
+    assert "免打扰时段" not in text
