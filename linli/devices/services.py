@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.choices import Role
-from linli.accounts.models import AreaAssignment, User
+from linli.accounts.models import ApiKey, AreaAssignment, User
 from linli.accounts.selectors import scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.services import CaseInput, case_open, case_open_many
@@ -33,7 +33,13 @@ from linli.core.bulk import bulk_insert_objects, db_value, reserve_ids
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.services import audit_record, audit_record_many
 from linli.devices import workflow
-from linli.devices.adapters import PayloadRefusedError, Signal, message_digest, parse_message
+from linli.devices.adapters import (
+    HIKVISION_TOPIC,
+    PayloadRefusedError,
+    Signal,
+    message_digest,
+    parse_message,
+)
 from linli.devices.choices import (
     OPEN_ALARM_STATUSES,
     AlarmAction,
@@ -643,6 +649,35 @@ def ingest_batch(messages: Sequence[Message]) -> IngestReport:
     for message in messages:
         report.add(ingest_batch([message]))
     return report
+
+
+# --- Hikvision webhook ------------------------------------------------------------------
+
+
+def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | None = None) -> IngestReport:
+    """Ingest one ISAPI event posted by a Hikvision camera or NVR with an integration key.
+
+    The same path as a broker message (``adapters.HIKVISION_TOPIC``): readings, camera
+    alarms folded per camera, zone and label, dead letters. A camera registered in a grid
+    outside the key's areas is treated like an unknown one (a dead letter), so a key can
+    never raise alarms in another street."""
+    message = Message(topic=HIKVISION_TOPIC, payload=payload, received_at=received_at or timezone.now())
+    try:
+        signals = parse_message(message.topic, message.payload, message.received_at)
+    except PayloadRefusedError:
+        return ingest_batch([message])  # keeps the dead letter with its reason
+    grids = scope_for(key).grid_ids
+    for signal in signals:
+        grid_id = Device.objects.filter(external_id=signal.external_id, active=True).values_list(
+            "grid_id", flat=True).first()
+        if grid_id is not None and grid_id not in grids:
+            with transaction.atomic():
+                DeadLetter.objects.bulk_create([_dead_letter(
+                    message, reason=DeadLetterReason.UNKNOWN_DEVICE, field_name="device",
+                    detail=f"device {signal.external_id!r} is outside the areas of key {key.prefix}",
+                )], ignore_conflicts=True)
+            return IngestReport(dead_letters=1)
+    return ingest_batch([message])
 
 
 # --- Sweep ------------------------------------------------------------------------------
