@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -49,6 +50,7 @@ from linli.devices.choices import (
     DeviceKind,
     DeviceStatus,
 )
+from linli.devices.importing import RowError, read_device_rows
 from linli.devices.models import Alarm, DeadLetter, Device
 from linli.geo.models import Area
 from linli.notify.choices import Level as NotifyLevel
@@ -77,6 +79,7 @@ def device_register(
     *, actor: User, kind: str, external_id: str, room: Room | None = None, person: Person | None = None,
     grid: Area | None = None, name: str = "", vendor: str = "", model: str = "", spot: str = "",
     absence_hours: int | None = None, lon: float | None = None, lat: float | None = None, request_id: str = "",
+    heartbeat_seconds: int | None = None,
 ) -> Device:
     """Register a device and bind it to what it protects.
 
@@ -98,6 +101,7 @@ def device_register(
     if grid_id not in scope_for(actor).grid_ids:
         raise PermissionDenied(_("该位置不在您的管辖范围内"))
     now = timezone.now()
+    heartbeat = heartbeat_seconds or workflow.heartbeat_for(kind)
     if absence_hours is None and kind == DeviceKind.DOOR_CONTACT and person is not None \
             and _lives_alone(person, timezone.localdate(now)):
         absence_hours = workflow.DEFAULT_ABSENCE_HOURS
@@ -109,13 +113,57 @@ def device_register(
         device = Device.objects.create(
             kind=kind, external_id=external_id, name=name, vendor=vendor, model=model, spot=spot,
             grid_id=grid_id, building=building, room=room, person=person, lon=lon, lat=lat,
-            heartbeat_seconds=workflow.heartbeat_for(kind), absence_hours=absence_hours or None,
-            offline_due_at=now + timedelta(seconds=workflow.heartbeat_for(kind)),
+            heartbeat_seconds=heartbeat, absence_hours=absence_hours or None,
+            offline_due_at=now + timedelta(seconds=heartbeat),
             absence_due_at=workflow.absence_due(last_opened_at=None, since=now, hours=absence_hours),
         )
         audit_record(actor=actor, action="devices.device_register", target_type="devices.device",
                      target_id=device.pk, fields=["kind", "external_id", "room", "person"], request_id=request_id)
     return device
+
+
+@dataclass
+class ImportReport:
+    """What a device import did: ``imported`` external ids, ``rejected`` rows with the field
+    and the reason. ``applied`` is False when nothing was written (all-or-nothing mode)."""
+
+    rows: int = 0
+    imported: list[str] = field(default_factory=list)
+    rejected: list[RowError] = field(default_factory=list)
+    applied: bool = False
+
+
+def device_import(*, actor: User, path: Path | str, keep_valid: bool = False, request_id: str = "") -> ImportReport:
+    """Register the devices of a CSV/XLSX list (columns: ``importing.COLUMNS``).
+
+    Every row is checked first. By default the import is all or nothing: one rejected row
+    and nothing is written. With ``keep_valid`` the good rows are registered and the
+    rejected ones reported, as fusion's imports do. ``FileRefused`` for an unreadable file."""
+    rows, rejected = read_device_rows(path, user=actor)
+    report = ImportReport(rows=len(rows) + len(rejected), rejected=list(rejected))
+    if rejected and not keep_valid:
+        return report
+    taken = set(Device.objects.filter(external_id__in=[r.values["external_id"] for r in rows]).values_list(
+        "external_id", flat=True))
+    with transaction.atomic():
+        for row in rows:
+            if row.values["external_id"] in taken:
+                report.rejected.append(RowError(row.row, "external_id", _("该设备标识已登记")))
+                continue
+            try:
+                with transaction.atomic():
+                    device_register(actor=actor, request_id=request_id, **row.values)
+            except (ValidationFailed, PermissionDenied) as error:
+                report.rejected.append(RowError(row.row, error.field or "", str(error.message)))
+                continue
+            report.imported.append(row.values["external_id"])
+        if report.rejected and not keep_valid:
+            transaction.set_rollback(True)
+            report.imported = []
+            return report
+    report.rejected.sort(key=lambda e: e.row)
+    report.applied = bool(report.imported)
+    return report
 
 
 # --- Notification hook ------------------------------------------------------------------

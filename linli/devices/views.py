@@ -4,6 +4,8 @@ alarm's page (acknowledge, handle, false alarm), dead letters. Scoped by the sel
 from __future__ import annotations
 
 import base64
+import tempfile
+from pathlib import Path
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +23,9 @@ from linli.accounts.services import api_key_authenticate
 from linli.core.errors import ApplicationError, NotFound
 from linli.devices import selectors, services, workflow
 from linli.devices.choices import AlarmAction, DeadLetterReason, DeviceKind
-from linli.devices.forms import AlarmActionForm, DeviceForm
+from linli.devices.forms import AlarmActionForm, DeviceForm, DeviceImportForm
+from linli.devices.importing import TEMPLATE_HEADER
+from linli.fusion.readers import max_upload_bytes
 from linli.geo.models import Area
 from linli.registry.selectors import person_get_for_user, room_get_for_user
 
@@ -89,6 +93,33 @@ def device_register(request: StaffRequest) -> HttpResponseBase:
             messages.success(request, _("设备已登记"))
             return redirect("devices:device", device_id=device.pk)
     return render(request, "devices/register.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@device_staff
+def device_import(request: StaffRequest) -> HttpResponse:
+    """Upload a device list (CSV/XLSX); all or nothing unless "keep the good rows" is ticked."""
+    form = DeviceImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > max_upload_bytes():
+            form.add_error("file", _("文件过大"))
+        else:
+            suffix = Path(upload.name or "").suffix.lower()
+            with tempfile.NamedTemporaryFile(suffix=suffix if suffix in (".csv", ".xlsx") else "") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+                handle.flush()
+                try:
+                    report = services.device_import(actor=request.user, path=handle.name,
+                                                    keep_valid=form.cleaned_data["keep_valid"],
+                                                    request_id=request_id_of(request))
+                except ApplicationError as error:
+                    form.add_error("file", error.message)
+    return render(request, "devices/import.html", {
+        "form": form, "report": report, "columns": TEMPLATE_HEADER,
+    })
 
 
 @require_GET
