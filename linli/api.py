@@ -16,6 +16,7 @@ from linli.cases.api import router as cases_router
 from linli.cases.api_reveal import router as cases_reveal_router
 from linli.catalogue.api import router as catalogue_router
 from linli.core.errors import ApplicationError, ErrorCode
+from linli.devices.api import router as devices_router
 from linli.field.api import router as field_router
 from linli.fusion.api import router as fusion_router
 from linli.notify.api import router as notify_router
@@ -36,6 +37,7 @@ api.add_router("/", cases_reveal_router)
 api.add_router("/", fusion_router)
 api.add_router("/", notify_router)
 api.add_router("/", field_router)
+api.add_router("/", devices_router)
 
 
 @api.exception_handler(ApplicationError)

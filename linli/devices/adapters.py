@@ -7,7 +7,9 @@ Pure functions, no ORM: each format is tested from sample payloads. Supported to
   ``zigbee2mqtt/bridge/…`` is the bridge's own traffic and is ignored;
 * ``frigate/events`` — Frigate ``{"type": "new|update|end", "after": {…}}``;
 * ``linli/devices/<device>/events`` — linli's generic gateway format (docs/devices.md):
-  ``{"msg_id": "…", "smoke": true, "battery": 80, "door": "open", …}``.
+  ``{"msg_id": "…", "smoke": true, "battery": 80, "door": "open", …}``;
+* ``hikvision/isapi`` — not a broker topic: what the Hikvision webhook
+  (``/devices/hooks/hikvision/``) received, an ISAPI ``EventNotificationAlert`` in XML or JSON.
 
 Message identity (the inbox key): the generic format's ``msg_id``; Zigbee2MQTT's payload
 with its ``last_seen`` when the bridge sends one, otherwise the payload within a
@@ -23,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from xml.etree import ElementTree as ET
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_ID_CHARS = 100
@@ -224,6 +227,102 @@ def _generic(topic: str, payload: bytes) -> list[Signal]:
     return [Signal(name, str(msg_id), values=values, door_open=door_open)]
 
 
+# --- Hikvision ISAPI (HTTP webhook, not MQTT) ------------------------------------------
+
+HIKVISION_TOPIC = "hikvision/isapi"
+# ISAPI event types → linli camera labels (``workflow.CAMERA_LABELS`` decides which open a
+# case); the other detections are kept as readings of the camera.
+HIKVISION_LABELS: dict[str, str] = {
+    "parking": "illegal_parking",
+    "illegalparking": "illegal_parking",
+    "vmd": "motion",
+    "linedetection": "line_crossing",
+    "fielddetection": "intrusion",
+    "regionentrance": "region_entrance",
+    "regionexiting": "region_exiting",
+    "loitering": "loitering",
+    "group": "crowd",
+    "unattendedbaggage": "unattended_object",
+}
+_XML_FORBIDDEN = (b"<!doctype", b"<!entity")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _hikvision_xml(payload: bytes) -> dict[str, Any]:
+    lowered = payload.lower()
+    if any(mark in lowered for mark in _XML_FORBIDDEN):  # no DTD, no entities (expansion attacks)
+        raise PayloadRefusedError("malformed", "XML with a DTD or entities is refused")
+    try:
+        root = ET.fromstring(payload)  # noqa: S314 -- DTDs refused above
+    except ET.ParseError as error:
+        raise PayloadRefusedError("malformed", f"not XML: {error}") from None
+    if _local(root.tag) != "EventNotificationAlert":
+        raise PayloadRefusedError("malformed", "EventNotificationAlert expected")
+    data: dict[str, Any] = {}
+    regions: list[str] = []
+    for child in root:
+        name = _local(child.tag)
+        if name == "DetectionRegionList":
+            regions += [(e.text or "").strip() for e in child.iter() if _local(e.tag) == "regionID"]
+        elif len(child) == 0:
+            data[name] = (child.text or "").strip()
+    data["regions"] = [r for r in regions if r]
+    return data
+
+
+def _hikvision_json(payload: bytes) -> dict[str, Any]:
+    data = _json_object(payload)
+    inner = data.get("EventNotificationAlert")
+    if isinstance(inner, dict):
+        data = inner
+    regions: list[str] = []
+    region_list = data.get("DetectionRegionList")
+    entries: Any = region_list.get("DetectionRegionEntry", []) if isinstance(region_list, dict) else region_list
+    if isinstance(entries, dict):
+        entries = [entries]
+    if isinstance(entries, list):
+        regions = [str(e.get("regionID")) for e in entries if isinstance(e, dict) and e.get("regionID") is not None]
+    return {**data, "regions": regions}
+
+
+def hikvision_device_id(mac: str, ip: str, channel: str) -> str:
+    """The external id a Hikvision camera channel is registered under: ``hik-<mac>-<channel>``
+    (MAC in lower-case hex without separators; the IP address when the device sends no MAC)."""
+    base = "".join(c for c in mac.lower() if c in "0123456789abcdef") if mac else ip.strip()
+    return f"hik-{base}-{channel or '1'}"
+
+
+def _hikvision(payload: bytes) -> list[Signal]:
+    data = _hikvision_xml(payload) if payload.lstrip()[:1] == b"<" else _hikvision_json(payload)
+    event_type = data.get("eventType")
+    if not isinstance(event_type, str) or not event_type.strip():
+        raise PayloadRefusedError("invalid", "eventType: text expected", field_name="eventType")
+    state = str(data.get("eventState", "")).strip().lower()
+    if state not in ("active", "inactive"):
+        raise PayloadRefusedError("invalid", f"eventState: active/inactive expected, got {state!r}",
+                                  field_name="eventState")
+    mac, ip = str(data.get("macAddress") or ""), str(data.get("ipAddress") or "")
+    if not mac and not ip:
+        raise PayloadRefusedError("invalid", "macAddress or ipAddress required", field_name="macAddress")
+    channel = str(data.get("channelID") or data.get("dynChannelID") or "1").strip()
+    if not channel.isdigit() or len(channel) > 4:
+        raise PayloadRefusedError("invalid", f"channelID: number expected, got {channel!r}", field_name="channelID")
+    external_id = _device_name(hikvision_device_id(mac, ip, channel))
+    label = HIKVISION_LABELS.get(event_type.strip().lower(), event_type.strip().lower()[:50])
+    zones = tuple(f"region{r}"[:50] for r in data.get("regions", []))
+    snapshot = next((str(data[k]) for k in ("bkgUrl", "picUrl", "pictureURL")
+                     if isinstance(data.get(k), str) and str(data[k]).startswith(("http://", "https://"))), "")
+    # An active event repeats about every second (``activePostCount`` grows): each repeat
+    # is a reading that folds into the open alarm; an identical redelivery is a duplicate.
+    event = CameraEvent(event_id=f"{external_id}:{event_type}", phase="new" if state == "active" else "end",
+                        label=label, zones=zones, snapshot_url=snapshot[:300])
+    values: dict[str, Any] = {"label": label, "event_type": event_type[:50], "event_state": state}
+    return [Signal(external_id, _digest("hikvision", payload), values=values, camera=event)]
+
+
 def parse_message(topic: str, payload: bytes, received_at: datetime) -> list[Signal]:
     """The signals of one message; :class:`PayloadRefusedError` says why there are none."""
     if len(payload) > MAX_PAYLOAD_BYTES:
@@ -234,6 +333,8 @@ def parse_message(topic: str, payload: bytes, received_at: datetime) -> list[Sig
         return _frigate(payload)
     if topic.startswith(GENERIC_PREFIX):
         return _generic(topic, payload)
+    if topic == HIKVISION_TOPIC:
+        return _hikvision(payload)
     raise PayloadRefusedError("unknown_topic", f"no adapter for topic {topic[:100]!r}", field_name="topic")
 
 

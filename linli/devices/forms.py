@@ -32,3 +32,8 @@ class DeviceForm(forms.Form):
 class AlarmActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(a.value, a.value) for a in AlarmAction])
     note = forms.CharField(label=_("说明"), max_length=500, required=False)
+
+
+class DeviceImportForm(forms.Form):
+    file = forms.FileField(label=_("设备清单(CSV或XLSX)"))
+    keep_valid = forms.BooleanField(label=_("只导入无误的行,列出有误的行"), required=False)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -24,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.choices import Role
-from linli.accounts.models import AreaAssignment, User
+from linli.accounts.models import ApiKey, AreaAssignment, User
 from linli.accounts.selectors import scope_for
 from linli.cases.choices import CaseSource
 from linli.cases.services import CaseInput, case_open, case_open_many
@@ -33,7 +34,13 @@ from linli.core.bulk import bulk_insert_objects, db_value, reserve_ids
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.services import audit_record, audit_record_many
 from linli.devices import workflow
-from linli.devices.adapters import PayloadRefusedError, Signal, message_digest, parse_message
+from linli.devices.adapters import (
+    HIKVISION_TOPIC,
+    PayloadRefusedError,
+    Signal,
+    message_digest,
+    parse_message,
+)
 from linli.devices.choices import (
     OPEN_ALARM_STATUSES,
     AlarmAction,
@@ -43,6 +50,7 @@ from linli.devices.choices import (
     DeviceKind,
     DeviceStatus,
 )
+from linli.devices.importing import RowError, read_device_rows
 from linli.devices.models import Alarm, DeadLetter, Device
 from linli.geo.models import Area
 from linli.notify.choices import Level as NotifyLevel
@@ -71,6 +79,7 @@ def device_register(
     *, actor: User, kind: str, external_id: str, room: Room | None = None, person: Person | None = None,
     grid: Area | None = None, name: str = "", vendor: str = "", model: str = "", spot: str = "",
     absence_hours: int | None = None, lon: float | None = None, lat: float | None = None, request_id: str = "",
+    heartbeat_seconds: int | None = None,
 ) -> Device:
     """Register a device and bind it to what it protects.
 
@@ -92,6 +101,7 @@ def device_register(
     if grid_id not in scope_for(actor).grid_ids:
         raise PermissionDenied(_("该位置不在您的管辖范围内"))
     now = timezone.now()
+    heartbeat = heartbeat_seconds or workflow.heartbeat_for(kind)
     if absence_hours is None and kind == DeviceKind.DOOR_CONTACT and person is not None \
             and _lives_alone(person, timezone.localdate(now)):
         absence_hours = workflow.DEFAULT_ABSENCE_HOURS
@@ -103,13 +113,57 @@ def device_register(
         device = Device.objects.create(
             kind=kind, external_id=external_id, name=name, vendor=vendor, model=model, spot=spot,
             grid_id=grid_id, building=building, room=room, person=person, lon=lon, lat=lat,
-            heartbeat_seconds=workflow.heartbeat_for(kind), absence_hours=absence_hours or None,
-            offline_due_at=now + timedelta(seconds=workflow.heartbeat_for(kind)),
+            heartbeat_seconds=heartbeat, absence_hours=absence_hours or None,
+            offline_due_at=now + timedelta(seconds=heartbeat),
             absence_due_at=workflow.absence_due(last_opened_at=None, since=now, hours=absence_hours),
         )
         audit_record(actor=actor, action="devices.device_register", target_type="devices.device",
                      target_id=device.pk, fields=["kind", "external_id", "room", "person"], request_id=request_id)
     return device
+
+
+@dataclass
+class ImportReport:
+    """What a device import did: ``imported`` external ids, ``rejected`` rows with the field
+    and the reason. ``applied`` is False when nothing was written (all-or-nothing mode)."""
+
+    rows: int = 0
+    imported: list[str] = field(default_factory=list)
+    rejected: list[RowError] = field(default_factory=list)
+    applied: bool = False
+
+
+def device_import(*, actor: User, path: Path | str, keep_valid: bool = False, request_id: str = "") -> ImportReport:
+    """Register the devices of a CSV/XLSX list (columns: ``importing.COLUMNS``).
+
+    Every row is checked first. By default the import is all or nothing: one rejected row
+    and nothing is written. With ``keep_valid`` the good rows are registered and the
+    rejected ones reported, as fusion's imports do. ``FileRefused`` for an unreadable file."""
+    rows, rejected = read_device_rows(path, user=actor)
+    report = ImportReport(rows=len(rows) + len(rejected), rejected=list(rejected))
+    if rejected and not keep_valid:
+        return report
+    taken = set(Device.objects.filter(external_id__in=[r.values["external_id"] for r in rows]).values_list(
+        "external_id", flat=True))
+    with transaction.atomic():
+        for row in rows:
+            if row.values["external_id"] in taken:
+                report.rejected.append(RowError(row.row, "external_id", _("该设备标识已登记")))
+                continue
+            try:
+                with transaction.atomic():
+                    device_register(actor=actor, request_id=request_id, **row.values)
+            except (ValidationFailed, PermissionDenied) as error:
+                report.rejected.append(RowError(row.row, error.field or "", str(error.message)))
+                continue
+            report.imported.append(row.values["external_id"])
+        if report.rejected and not keep_valid:
+            transaction.set_rollback(True)
+            report.imported = []
+            return report
+    report.rejected.sort(key=lambda e: e.row)
+    report.applied = bool(report.imported)
+    return report
 
 
 # --- Notification hook ------------------------------------------------------------------
@@ -643,6 +697,35 @@ def ingest_batch(messages: Sequence[Message]) -> IngestReport:
     for message in messages:
         report.add(ingest_batch([message]))
     return report
+
+
+# --- Hikvision webhook ------------------------------------------------------------------
+
+
+def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | None = None) -> IngestReport:
+    """Ingest one ISAPI event posted by a Hikvision camera or NVR with an integration key.
+
+    The same path as a broker message (``adapters.HIKVISION_TOPIC``): readings, camera
+    alarms folded per camera, zone and label, dead letters. A camera registered in a grid
+    outside the key's areas is treated like an unknown one (a dead letter), so a key can
+    never raise alarms in another street."""
+    message = Message(topic=HIKVISION_TOPIC, payload=payload, received_at=received_at or timezone.now())
+    try:
+        signals = parse_message(message.topic, message.payload, message.received_at)
+    except PayloadRefusedError:
+        return ingest_batch([message])  # keeps the dead letter with its reason
+    grids = scope_for(key).grid_ids
+    for signal in signals:
+        grid_id = Device.objects.filter(external_id=signal.external_id, active=True).values_list(
+            "grid_id", flat=True).first()
+        if grid_id is not None and grid_id not in grids:
+            with transaction.atomic():
+                DeadLetter.objects.bulk_create([_dead_letter(
+                    message, reason=DeadLetterReason.UNKNOWN_DEVICE, field_name="device",
+                    detail=f"device {signal.external_id!r} is outside the areas of key {key.prefix}",
+                )], ignore_conflicts=True)
+            return IngestReport(dead_letters=1)
+    return ingest_batch([message])
 
 
 # --- Sweep ------------------------------------------------------------------------------

@@ -3,20 +3,29 @@ alarm's page (acknowledge, handle, false alarm), dead letters. Scoped by the sel
 
 from __future__ import annotations
 
+import base64
+import tempfile
+from pathlib import Path
+
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from linli.accounts.access import StaffRequest, request_id_of, staff_view
-from linli.accounts.choices import Role
+from linli.accounts.choices import Permission, Role
+from linli.accounts.models import ApiKey
 from linli.accounts.selectors import scope_for
+from linli.accounts.services import api_key_authenticate
 from linli.core.errors import ApplicationError, NotFound
 from linli.devices import selectors, services, workflow
 from linli.devices.choices import AlarmAction, DeadLetterReason, DeviceKind
-from linli.devices.forms import AlarmActionForm, DeviceForm
+from linli.devices.forms import AlarmActionForm, DeviceForm, DeviceImportForm
+from linli.devices.importing import TEMPLATE_HEADER
+from linli.fusion.readers import max_upload_bytes
 from linli.geo.models import Area
 from linli.registry.selectors import person_get_for_user, room_get_for_user
 
@@ -86,6 +95,33 @@ def device_register(request: StaffRequest) -> HttpResponseBase:
     return render(request, "devices/register.html", {"form": form})
 
 
+@require_http_methods(["GET", "POST"])
+@device_staff
+def device_import(request: StaffRequest) -> HttpResponse:
+    """Upload a device list (CSV/XLSX); all or nothing unless "keep the good rows" is ticked."""
+    form = DeviceImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > max_upload_bytes():
+            form.add_error("file", _("文件过大"))
+        else:
+            suffix = Path(upload.name or "").suffix.lower()
+            with tempfile.NamedTemporaryFile(suffix=suffix if suffix in (".csv", ".xlsx") else "") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+                handle.flush()
+                try:
+                    report = services.device_import(actor=request.user, path=handle.name,
+                                                    keep_valid=form.cleaned_data["keep_valid"],
+                                                    request_id=request_id_of(request))
+                except ApplicationError as error:
+                    form.add_error("file", error.message)
+    return render(request, "devices/import.html", {
+        "form": form, "report": report, "columns": TEMPLATE_HEADER,
+    })
+
+
 @require_GET
 @device_staff
 def alarm_list(request: StaffRequest) -> HttpResponse:
@@ -124,3 +160,43 @@ def dead_letters(request: StaffRequest) -> HttpResponse:
     return render(request, "devices/dead_letters.html", {
         "letters": rows, "counts": [(DeadLetterReason(k).label, v) for k, v in sorted(counts.items())],
     })
+
+
+HOOK_MAX_BYTES = 256 * 1024  # beyond the adapters' limit, so an oversized event is still kept as a dead letter
+
+
+def _hook_key(request: HttpRequest) -> ApiKey | None:
+    """The integration key of a webhook call: ``X-API-Key``, ``Authorization: Bearer``, or
+    HTTP Basic with the key as the password (what a camera's HTTP host settings can send)."""
+    raw = request.headers.get("X-API-Key", "")
+    auth = request.headers.get("Authorization", "")
+    if not raw and auth[:7].lower() == "bearer ":
+        raw = auth[7:].strip()
+    elif not raw and auth[:6].lower() == "basic ":
+        try:
+            raw = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            raw = ""
+    return api_key_authenticate(raw=raw) if raw else None
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def hikvision_hook(request: HttpRequest) -> HttpResponse:
+    """Hikvision ISAPI alarm events (XML or JSON ``EventNotificationAlert``). 401 and
+    nothing stored without a valid key; 403 for a key without ``cases.report``; 200 when
+    applied (or a duplicate), 202 when kept as a dead letter."""
+    key = _hook_key(request)
+    if key is None:
+        response = JsonResponse({"detail": "integration key required"}, status=401)
+        response["WWW-Authenticate"] = 'Basic realm="linli"'
+        return response
+    if Permission.REPORT_CASES not in (key.scopes or []):
+        return JsonResponse({"detail": "key lacks the cases.report scope"}, status=403)
+    # Read at most this much: a larger body is refused as oversized without holding it all.
+    payload = request.read(HOOK_MAX_BYTES + 1)
+    report = services.hikvision_receive(key=key, payload=payload)
+    if report.dead_letters:
+        return JsonResponse({"status": "dead_letter"}, status=202)
+    return JsonResponse({"status": "duplicate" if report.duplicates else "accepted",
+                         "alarms_raised": report.alarms_raised})

@@ -22,6 +22,10 @@ class Command(BaseCommand):
         simulate.add_argument("--rate", type=float, default=5.0, help="messages per second")
         simulate.add_argument("--seconds", type=float, default=0.0, help="stop after (0: until Ctrl-C)")
         simulate.add_argument("--smoke", action="store_true", help="start with one smoke alarm")
+        imports = sub.add_parser("import", help="register the devices of a CSV/XLSX list (all or nothing)")
+        imports.add_argument("file")
+        imports.add_argument("--user", required=True, help="the importing user (their area bounds the rows)")
+        imports.add_argument("--keep-valid", action="store_true", help="register the good rows, report the rest")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -30,6 +34,8 @@ class Command(BaseCommand):
 
             Ingestor(BrokerSettings.from_settings(), max_batch=options["max_batch"],
                      log=lambda line: self.stderr.write(line)).run()
+        elif action == "import":
+            self._import(options)
         elif action == "sweep":
             import time
 
@@ -47,3 +53,24 @@ class Command(BaseCommand):
 
             simulate(rate=options["rate"], seconds=options["seconds"], smoke=options["smoke"],
                      out=lambda line: self.stdout.write(line))
+
+    def _import(self, options: dict[str, Any]) -> None:
+        from django.core.management.base import CommandError
+
+        from linli.accounts.models import User
+        from linli.core.errors import ApplicationError
+        from linli.devices.services import device_import
+
+        user = User.objects.filter(username=options["user"], is_active=True).first()
+        if user is None:
+            raise CommandError(f"no active user {options['user']!r}")
+        try:
+            report = device_import(actor=user, path=options["file"], keep_valid=options["keep_valid"],
+                                   request_id="cli:devices-import")
+        except ApplicationError as error:
+            raise CommandError(str(error.message)) from None
+        for rejected in report.rejected:
+            self.stderr.write(f"row {rejected.row} {rejected.field}: {rejected.message}")
+        self.stdout.write(f"rows {report.rows}, imported {len(report.imported)}, rejected {len(report.rejected)}")
+        if report.rejected and not report.applied:
+            raise CommandError("nothing imported (fix the rows above, or use --keep-valid)")

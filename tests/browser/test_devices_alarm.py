@@ -1,0 +1,85 @@
+"""Issue 20's browser flow: the simulator raises a smoke alarm through a real Mosquitto, the
+alarm is in the feed (level 1 highlighted), its case has the room's address and the grid,
+and an operator acknowledges it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from django.utils import timezone
+from paho.mqtt.enums import CallbackAPIVersion
+from playwright.sync_api import Page, expect
+
+from linli.devices.choices import AlarmKind, AlarmStatus
+from linli.devices.models import Alarm
+from linli.devices.services import Message, ingest_batch
+from linli.devices.simulate import simulate
+from linli.devices.tests.broker import Broker
+from linli.devices.tests.conftest import make_flat, seeded  # noqa: F401 -- fixture
+from tests.browser.test_window_application import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("screenshot")]
+
+
+def _simulate_through_the_broker(settings: Any) -> list[mqtt.MQTTMessage]:
+    folder = Path(tempfile.mkdtemp(prefix="linli-mqtt-"))
+    broker = Broker(folder)
+    broker.start()
+    received: list[mqtt.MQTTMessage] = []
+    listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="browser-listener")
+    listener.on_connect = lambda c, *_a: c.subscribe([("zigbee2mqtt/#", 1), ("linli/devices/+/events", 1),
+                                                      ("frigate/events", 1)])
+    listener.on_message = lambda _c, _u, m: received.append(m)
+    try:
+        listener.connect("127.0.0.1", broker.port)
+        listener.loop_start()
+        time.sleep(0.5)
+        settings.LINLI_MQTT_HOST, settings.LINLI_MQTT_PORT = "127.0.0.1", broker.port
+        sent = simulate(rate=50, seconds=1.0, smoke=True, out=lambda _line: None, seed=7)
+        deadline = time.monotonic() + 20  # a loaded machine delivers late
+        while len(received) < sent and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        listener.loop_stop()
+        listener.disconnect()
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert len(received) == sent
+    return received
+
+
+def test_simulated_smoke_alarm_becomes_a_case_and_is_acknowledged(
+    transactional_db: None, live_server: Any, tree: Any, users: Any, seeded: None,  # noqa: F811
+    browser_page: Page, settings: Any,
+) -> None:
+    flat = make_flat(tree, users)
+    received = _simulate_through_the_broker(settings)
+    # what the ingestor does with a batch (its commit, then the broker ack)
+    ingest_batch([Message(m.topic, bytes(m.payload), timezone.now()) for m in received])
+    alarm = Alarm.objects.get(kind=AlarmKind.SMOKE, device=flat.smoke)
+    assert alarm.case is not None
+
+    page = browser_page
+    log_in(page, live_server.url, username=users.community_a.username)
+    page.goto(f"{live_server.url}/devices/alarms/")
+    row = page.get_by_test_id("alarm-row").filter(has_text=str(AlarmKind.SMOKE.label)).first
+    expect(row).to_have_attribute("data-level", "1")
+    expect(row).to_have_class("case-row sup-2")
+    row.locator("a").click()
+    expect(page.get_by_test_id("alarm-status")).to_have_text(str(AlarmStatus.RAISED.label))
+    page.get_by_test_id("alarm-case").click()
+    expect(page.locator("dd").filter(has_text=flat.building.address).first).to_contain_text("2单元501室")
+    expect(page.get_by_test_id("case-grid")).to_have_text(tree.grid_a1.name)
+    page.go_back()
+    page.locator("#alarm-note").fill("已电话联系老人,厨房误触")
+    page.get_by_test_id("alarm-acknowledge").click()
+    expect(page.get_by_test_id("alarm-status")).to_have_text(str(AlarmStatus.ACKNOWLEDGED.label))
+    alarm.refresh_from_db()
+    assert alarm.status == AlarmStatus.ACKNOWLEDGED
+    assert alarm.acknowledged_by_id == users.community_a.pk
