@@ -6,3 +6,11 @@ class CareConfig(AppConfig):
     name = "linli.care"
     label = "care"
     verbose_name = _("民生服务")
+
+    def ready(self) -> None:
+        # The catalogue sits below care: it exposes an approval hook, care records the benefit.
+        from linli.care.services import benefit_from_application
+        from linli.catalogue.services import application_approved_listeners
+
+        if benefit_from_application not in application_approved_listeners:
+            application_approved_listeners.append(benefit_from_application)

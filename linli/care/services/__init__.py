@@ -44,6 +44,7 @@ from linli.care.workflow import (
     rule_validate,
 )
 from linli.cases.services import PhotoInput, case_open, photo_check
+from linli.catalogue.models import Application
 from linli.core.actors import Actor, SystemActor, actor_label
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.services import audit_record
@@ -140,9 +141,13 @@ def policies_seed(*, actor: Actor = SEED_ACTOR, effective_from: date = date(2024
         for spec in SEED_POLICIES:
             policy, new = Policy.objects.get_or_create(code=spec["code"], defaults={
                 "name": spec["name"], "department": spec["department"], "basis": spec["basis"],
-                "expiry_notice_days": spec["expiry_notice_days"]})
+                "expiry_notice_days": spec["expiry_notice_days"], "catalogue_item_code": spec.get("catalogue_item", "")})
             if new:
                 created += 1
+            elif not policy.catalogue_item_code and spec.get("catalogue_item"):
+                # Policies seeded before the link existed learn their catalogue item.
+                policy.catalogue_item_code = spec["catalogue_item"]
+                policy.save(update_fields=["catalogue_item_code", "updated_at"])
         # Versions after all policies exist: rules may name other policies.
         for spec in SEED_POLICIES:
             policy = Policy.objects.get(code=spec["code"])
@@ -188,7 +193,7 @@ BENEFIT_TRANSITIONS: dict[tuple[str, str], str] = {
 
 def benefit_grant(
     *, person: Person, policy: Policy, starts_on: date, source: str, actor: Actor,
-    ends_on: date | None = None, amount: Decimal | None = None, reason: str = "",
+    ends_on: date | None = None, amount: Decimal | None = None, reason: str = "", source_ref: str = "",
 ) -> Benefit:
     """Record that a person receives a policy (a window decision, an import, a manual entry)."""
     if source not in BenefitSource.values:
@@ -197,12 +202,44 @@ def benefit_grant(
         raise ValidationFailed("ends_on", _("截止日期不能早于起始日期"), code=CareErrorCode.BAD_DATES)
     with transaction.atomic():
         benefit = Benefit.objects.create(person=person, policy=policy, starts_on=starts_on, ends_on=ends_on,
-                                         amount=amount, source=source)
+                                         amount=amount, source=source, source_ref=source_ref)
         BenefitEvent.objects.create(benefit=benefit, action="grant", to_state=benefit.state, reason=reason,
                                     actor_label=actor_label(actor))
         audit_record(actor=actor, action="care.benefit.grant", target_type="care.benefit", target_id=benefit.pk,
-                     fields=["person", "policy", "starts_on", "ends_on", "amount"])
+                     fields=["person", "policy", "starts_on", "ends_on", "amount"], reason=source_ref)
     return benefit
+
+
+def _policies_for_item(item_code: str, person: Person, on: date) -> list[PolicyVersion]:
+    """The policies an approval of ``item_code`` grants: the only one linked, or, when several
+    share the item (高龄津贴 80/90), those whose rule the person meets on ``on``."""
+    from linli.care.rules_query import rule_to_q
+    from linli.care.services.sweep import versions_in_force
+
+    linked = [v for v in versions_in_force(on) if v.policy.catalogue_item_code == item_code]
+    if len(linked) <= 1:
+        return linked
+    return [v for v in linked if Person.objects.filter(rule_to_q(v.rule, on=on), pk=person.pk).exists()]
+
+
+def benefit_from_application(*, application: Application, actor: Actor, now: datetime) -> list[Benefit]:
+    """Listener of the catalogue: an approved application of a benefit item grants the
+    benefit, in the approval's transaction, with the application as its provenance.
+    Idempotent per application and policy."""
+    person = application.applicant
+    if person is None:
+        return []
+    on = timezone.localdate(now)
+    ref = f"catalogue.application:{application.number}"
+    granted = []
+    for version in _policies_for_item(application.item_version.item.code, person, on):
+        if Benefit.objects.filter(person=person, policy=version.policy, source_ref=ref).exists():
+            continue
+        granted.append(benefit_grant(
+            person=person, policy=version.policy, starts_on=on, source=BenefitSource.WINDOW, actor=actor,
+            amount=version.amount, source_ref=ref,
+            reason=_("申请 %(number)s 审批通过") % {"number": application.number}))
+    return granted
 
 
 def benefit_transition(*, benefit: Benefit, action: str, actor: Actor, reason: str = "") -> Benefit:
