@@ -242,6 +242,55 @@ def benefit_from_application(*, application: Application, actor: Actor, now: dat
     return granted
 
 
+IMPORT_ACTOR = SystemActor("job:fusion_import")
+
+
+def benefit_import_record(
+    *, source_code: str, department: str, job_id: int | None, rows: Sequence[tuple[int, str, date | None, date | None]],
+) -> int:
+    """Listener of fusion: the benefit facts of an imported list (person, policy code, from,
+    to) become benefits, in the import's transaction, with the import as provenance. A person
+    already holding an active or suspended benefit of that policy is left alone, so a
+    re-import adds nothing. Set-based: one read of what is held, bulk writes. Returns how many
+    were recorded."""
+    policies = {p.code: p for p in Policy.objects.filter(code__in={code for _, code, _, _ in rows})}
+    unknown = sorted({code for _, code, _, _ in rows} - set(policies))
+    if unknown:
+        logger.warning("import %s: unknown benefit codes %s skipped", source_code, ", ".join(unknown))
+    wanted = [(person, policies[code], start, end) for person, code, start, end in rows if code in policies]
+    if not wanted:
+        return 0
+    held = set(Benefit.objects.filter(
+        policy__in=policies.values(), person_id__in={person for person, _, _, _ in wanted},
+        state__in=[BenefitState.ACTIVE, BenefitState.SUSPENDED]).values_list("person_id", "policy_id"))
+    source = BenefitSource.CANLIAN_IMPORT if source_code == "canlian" else BenefitSource.MINZHENG_IMPORT
+    ref = f"fusion.{source_code}:{job_id or '-'}"
+    today = timezone.localdate()
+    # ``versions_in_force`` gives each policy's standard amount today.
+    from linli.care.services.sweep import versions_in_force
+
+    amounts = {v.policy_id: v.amount for v in versions_in_force(today)}
+    fresh = [
+        Benefit(person_id=person, policy=policy, starts_on=start or today,
+                ends_on=end if end is not None and start is not None and end >= start else None,
+                amount=amounts.get(policy.pk), source=source, source_ref=ref)
+        for person, policy, start, end in wanted if (person, policy.pk) not in held
+    ]
+    if not fresh:
+        return 0
+    with transaction.atomic():
+        # Both databases return the new keys (RETURNING), which the events need.
+        created = Benefit.objects.bulk_create(fresh)
+        label = actor_label(IMPORT_ACTOR)
+        reason = _("%(department)s名单导入") % {"department": department}
+        BenefitEvent.objects.bulk_create([
+            BenefitEvent(benefit=b, action="grant", to_state=b.state, reason=reason[:300], actor_label=label)
+            for b in created])
+        audit_record(actor=IMPORT_ACTOR, action="care.benefit.import", target_type="care.benefit",
+                     reason=f"{ref} {len(created)}")
+    return len(created)
+
+
 def benefit_transition(*, benefit: Benefit, action: str, actor: Actor, reason: str = "") -> Benefit:
     """Suspend, resume, stop or expire a benefit, keeping its history."""
     with transaction.atomic():

@@ -3,6 +3,7 @@ the same transaction, with the application as its provenance."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,8 +18,8 @@ from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import User
 from linli.accounts.services import department_named
 from linli.care.choices import BenefitSource
-from linli.care.models import Benefit
-from linli.care.services import benefit_from_application
+from linli.care.models import Benefit, Policy
+from linli.care.services import benefit_from_application, benefit_grant
 from linli.catalogue.choices import ApplicationAction as A
 from linli.catalogue.choices import ApplicationStatus as S
 from linli.catalogue.models import ServiceItemVersion
@@ -30,6 +31,8 @@ from linli.catalogue.services import (
 )
 from linli.catalogue.tests.conftest import ELDER_RULE, FORM, MATERIALS, SEED, make_id, valid_data
 from linli.core.models import AuditEntry
+from linli.fusion.models import Source
+from linli.fusion.services import import_run, sources_sync
 from linli.registry.models import Person
 from linli.registry.services import person_create
 
@@ -122,3 +125,49 @@ def test_a_rejection_or_an_item_without_a_policy_grants_nothing(
     assert app.status == S.REJECTED
     assert instant.status == S.APPROVED
     assert not Benefit.objects.filter(person=person).exists()
+
+
+# --- benefits from the 民政 list, through fusion ----------------------------------------------
+
+MZ_HEADER = ["姓名", "身份证号", "性别", "出生日期", "联系电话", "现住址", "残疾等级", "对象类别", "死亡日期", "所属社区"]
+
+
+def _minzheng_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(MZ_HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def test_an_imported_list_records_its_benefits_once(tree: Tree, deciders: Deciders, tmp_path: Path) -> None:
+    # given two registered persons, one of whom already receives 低保 from a window decision
+    wang = _person(tree, date(1980, 1, 1))
+    li = person_create(actor=SEED, name="李娜", id_number=make_id(date(1950, 5, 5), "402"), phone=None,
+                       hukou="local", grid=tree.grid_a1)
+    dibao = Policy.objects.get(code="dibao")
+    benefit_grant(person=li, policy=dibao, starts_on=date(2026, 1, 1), source=BenefitSource.WINDOW, actor=SEED)
+    sources_sync(actor=SEED)
+    source = Source.objects.get(code="minzheng")
+    rows = [
+        ["王秀英", make_id(date(1980, 1, 1), "321"), "女", "1980-01-01", "", "", "", "最低生活保障", "", ""],
+        ["李娜", make_id(date(1950, 5, 5), "402"), "女", "1950-05-05", "", "", "", "最低生活保障", "", ""],
+        ["李娜", make_id(date(1950, 5, 5), "402"), "女", "1950-05-05", "", "", "", "特困供养", "", ""],
+        ["王秀英", make_id(date(1980, 1, 1), "321"), "女", "1980-01-01", "", "", "", "", "", ""],
+    ]
+    path = _minzheng_csv(tmp_path / "mz.csv", rows)
+    # when the 民政 list is imported
+    import_run(actor=SEED, source=source, file_path=path, dry_run=False)
+    # then each benefit the list states is recorded with the import as its provenance,
+    # and the 低保 李娜 already held is not recorded twice
+    held = sorted((b.person.name, b.policy.code, b.source) for b in Benefit.objects.select_related("person", "policy"))
+    assert held == [("李娜", "dibao", "window"), ("李娜", "tekun", "minzheng"), ("王秀英", "dibao", "minzheng")]
+    imported = Benefit.objects.get(person=wang)
+    assert imported.source_ref.startswith("fusion.minzheng:")
+    assert imported.amount == Decimal("1280")
+    assert [e.action for e in imported.events.all()] == ["grant"]
+    assert AuditEntry.objects.filter(action="care.benefit.import").count() == 1
+    # when the same list is imported again
+    import_run(actor=SEED, source=source, file_path=path, dry_run=False)
+    # then nothing is added
+    assert Benefit.objects.count() == 3
