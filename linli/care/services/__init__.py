@@ -243,6 +243,7 @@ def benefit_from_application(*, application: Application, actor: Actor, now: dat
 
 
 IMPORT_ACTOR = SystemActor("job:fusion_import")
+IMPORT_SLICE = 5000
 
 
 def benefit_import_record(
@@ -260,9 +261,13 @@ def benefit_import_record(
     wanted = [(person, policies[code], start, end) for person, code, start, end in rows if code in policies]
     if not wanted:
         return 0
-    held = set(Benefit.objects.filter(
-        policy__in=policies.values(), person_id__in={person for person, _, _, _ in wanted},
-        state__in=[BenefitState.ACTIVE, BenefitState.SUSPENDED]).values_list("person_id", "policy_id"))
+    persons = sorted({person for person, _, _, _ in wanted})
+    held: set[tuple[int, int]] = set()
+    # In slices: a whole district's list would pass SQLite's limit of bound parameters.
+    for start in range(0, len(persons), IMPORT_SLICE):
+        held.update(Benefit.objects.filter(
+            policy__in=policies.values(), person_id__in=persons[start:start + IMPORT_SLICE],
+            state__in=[BenefitState.ACTIVE, BenefitState.SUSPENDED]).values_list("person_id", "policy_id"))
     source = BenefitSource.CANLIAN_IMPORT if source_code == "canlian" else BenefitSource.MINZHENG_IMPORT
     ref = f"fusion.{source_code}:{job_id or '-'}"
     today = timezone.localdate()
@@ -280,12 +285,12 @@ def benefit_import_record(
         return 0
     with transaction.atomic():
         # Both databases return the new keys (RETURNING), which the events need.
-        created = Benefit.objects.bulk_create(fresh)
+        created = Benefit.objects.bulk_create(fresh, batch_size=IMPORT_SLICE)
         label = actor_label(IMPORT_ACTOR)
         reason = _("%(department)s名单导入") % {"department": department}
         BenefitEvent.objects.bulk_create([
             BenefitEvent(benefit=b, action="grant", to_state=b.state, reason=reason[:300], actor_label=label)
-            for b in created])
+            for b in created], batch_size=IMPORT_SLICE)
         audit_record(actor=IMPORT_ACTOR, action="care.benefit.import", target_type="care.benefit",
                      reason=f"{ref} {len(created)}")
     return len(created)

@@ -17,6 +17,7 @@ from conftest import Tree, Users, make_user
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import User
 from linli.accounts.services import department_named
+from linli.care import services as care_services
 from linli.care.choices import BenefitSource
 from linli.care.models import Benefit, Policy
 from linli.care.services import benefit_from_application, benefit_grant
@@ -140,7 +141,10 @@ def _minzheng_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def test_an_imported_list_records_its_benefits_once(tree: Tree, deciders: Deciders, tmp_path: Path) -> None:
+def test_an_imported_list_records_its_benefits_once(
+    tree: Tree, deciders: Deciders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(care_services, "IMPORT_SLICE", 1)  # every slice boundary crossed
     # given two registered persons, one of whom already receives 低保 from a window decision
     wang = _person(tree, date(1980, 1, 1))
     li = person_create(actor=SEED, name="李娜", id_number=make_id(date(1950, 5, 5), "402"), phone=None,
