@@ -219,7 +219,16 @@ def _policies_for_item(item_code: str, person: Person, on: date) -> list[PolicyV
     linked = [v for v in versions_in_force(on) if v.policy.catalogue_item_code == item_code]
     if len(linked) <= 1:
         return linked
-    return [v for v in linked if Person.objects.filter(rule_to_q(v.rule, on=on), pk=person.pk).exists()]
+    picked = []
+    for version in linked:
+        try:
+            holds = Person.objects.filter(rule_to_q(version.rule, on=on), pk=person.pk).exists()
+        except ValueError:  # a stored rule the checker now refuses must not block the approval
+            logger.warning("policy %s: rule v%s no longer valid", version.policy.code, version.number)
+            continue
+        if holds:
+            picked.append(version)
+    return picked
 
 
 def benefit_from_application(*, application: Application, actor: Actor, now: datetime) -> list[Benefit]:
