@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.errors import HttpError as NinjaHttpError
 
 from linli.accounts.auth import ApiKeyAuth, StaffSessionAuth
+from linli.care.api import router as care_router
 from linli.cases.api import router as cases_router
 from linli.cases.api_reveal import router as cases_reveal_router
 from linli.catalogue.api import router as catalogue_router
@@ -38,6 +39,7 @@ api.add_router("/", fusion_router)
 api.add_router("/", notify_router)
 api.add_router("/", field_router)
 api.add_router("/", devices_router)
+api.add_router("/", care_router)
 
 
 @api.exception_handler(ApplicationError)

@@ -49,3 +49,15 @@ class RuleForm(forms.Form):
         except json.JSONDecodeError as error:
             raise forms.ValidationError(_("不是有效的JSON：第%(line)s行第%(col)s列") % {
                 "line": error.lineno, "col": error.colno}) from error
+
+
+class LevelRuleForm(forms.Form):
+    name = forms.CharField(label=_("名称"), max_length=100)
+    rule = forms.CharField(label=_("条件(JSON)"), widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}))
+
+    def clean_rule(self) -> Any:
+        try:
+            return json.loads(self.cleaned_data["rule"])
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(_("不是有效的JSON：第%(line)s行第%(col)s列") % {
+                "line": error.lineno, "col": error.colno}) from error

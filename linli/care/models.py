@@ -59,6 +59,9 @@ class Policy(TimeStampedModel):
     department = models.CharField(_("主管部门"), max_length=50, blank=True)
     basis = models.CharField(_("政策依据"), max_length=300, blank=True)
     expiry_notice_days = models.PositiveSmallIntegerField(_("到期提前提醒天数"), default=30)
+    # The catalogue item whose approval grants this policy (several policies may share one
+    # item: the person's age or grade then picks among them).
+    catalogue_item_code = models.CharField(_("对应服务事项编码"), max_length=40, blank=True, db_index=True)
     is_active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -105,6 +108,8 @@ class Benefit(TimeStampedModel):
     starts_on = models.DateField(_("起始日期"))
     ends_on = models.DateField(_("截止日期"), null=True, blank=True)
     source = models.CharField(_("来源"), max_length=16, choices=BenefitSource.choices)
+    # Provenance: the application (``catalogue.application:<number>``) or import that wrote it.
+    source_ref = models.CharField(_("来源记录"), max_length=80, blank=True)
     state = models.CharField(_("状态"), max_length=16, choices=BenefitState.choices, default=BenefitState.ACTIVE)
 
     class Meta:

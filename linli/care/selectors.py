@@ -103,6 +103,23 @@ def today_for_user(*, user: Principal, on: date | None = None, limit: int = 50) 
     )
 
 
+def due_visit_list_for_user(*, user: Principal, on: date | None = None,
+                            ahead_days: int = 7) -> QuerySet[DueVisit]:
+    """Open visits of the caller's grids due by ``on`` + ``ahead_days``, overdue first."""
+    day = on or timezone.localdate()
+    return (DueVisit.objects.filter(grid_id__in=_grids(care_scope(user)), status=ItemStatus.OPEN,
+                                    due_on__lte=day + timedelta(days=ahead_days))
+            .select_related("person").order_by("-overdue", "due_on", "id"))
+
+
+def work_order_list_for_user(*, user: Principal, status: str = ItemStatus.OPEN) -> QuerySet[WorkOrder]:
+    """Work orders of the caller's grids (``status`` empty: all), earliest deadline first."""
+    qs = WorkOrder.objects.filter(grid_id__in=_grids(care_scope(user)))
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related("person", "benefit__policy").order_by("due_on", "id")
+
+
 def recommendation_list_for_user(*, user: Principal, area_id: int | None = None,
                                  policy_code: str = "") -> QuerySet[Recommendation]:
     """Eligible-but-not-receiving (and birthday prompts) in the caller's grids."""

@@ -20,4 +20,6 @@ urlpatterns = [
     path("rules/new/", views.rule_edit, name="rule-new"),
     path("rules/count/", views.rule_count, name="rule-count"),
     path("rules/<slug:code>/", views.rule_edit, name="rule-edit"),
+    path("levels/", views.levels, name="levels"),
+    path("levels/<int:rule_id>/", views.level_edit, name="level-edit"),
 ]

@@ -25,14 +25,16 @@ from linli.accounts.access import StaffRequest, staff_view
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
 from linli.care import selectors, services
-from linli.care.forms import RuleForm, VisitForm
+from linli.care.forms import LevelRuleForm, RuleForm, VisitForm
 from linli.care.models import (
     Benefit,
+    LevelRule,
     Policy,
     PolicyVersion,
     Recommendation,
     Visit,
     VisitPhoto,
+    VisitPlan,
     WorkOrder,
 )
 from linli.care.services.sweep import versions_in_force
@@ -280,3 +282,37 @@ def rule_count(request: StaffRequest) -> HttpResponse:
         context.update(counted=counted, described=rule_describe(rule, policy_names=dict(
             Policy.objects.values_list("code", "name"))))
     return render(request, "care/_rule_count.html", context)
+
+
+# --- three-colour rules -----------------------------------------------------------------------
+
+@staff_required
+def levels(request: StaffRequest) -> HttpResponse:
+    """The 三色预警 rules in words, red first: an elder takes the first colour whose rule holds."""
+    _require_rules(request)
+    names = dict(Policy.objects.values_list("code", "name"))
+    rows = [(rule, rule_describe(rule.rule, policy_names=names)) for rule in LevelRule.objects.all()]
+    plans = {plan.colour: plan.every_days for plan in VisitPlan.objects.all()}
+    return render(request, "care/levels.html", {"rows": rows, "plans": plans})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def level_edit(request: StaffRequest, rule_id: int) -> HttpResponseBase:
+    """Change a colour rule's name and condition, with the live count; the next sweep applies it."""
+    _require_rules(request)
+    level_rule = LevelRule.objects.filter(pk=rule_id).first()
+    if level_rule is None:
+        raise Http404
+    form = LevelRuleForm(request.POST or None, initial={
+        "name": level_rule.name, "rule": json.dumps(level_rule.rule, ensure_ascii=False, indent=2)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.level_rule_update(level_rule=level_rule, rule=form.cleaned_data["rule"],
+                                       name=form.cleaned_data["name"].strip(), actor=request.user)
+        except ValidationFailed as error:
+            form.add_error("rule", str(error.message))
+        else:
+            messages.success(request, _("三色规则已保存，将在下一次夜间巡检生效"))
+            return redirect("care:levels")
+    return render(request, "care/level_edit.html", {"level_rule": level_rule, "form": form, "fields": FIELDS})

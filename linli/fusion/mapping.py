@@ -129,6 +129,9 @@ class TagRule:
     # Characters that split a multi-value cell ("低保,高龄补贴"): the rule holds when any part
     # is one of ``values``. Empty string: the whole cell is compared.
     separators: str = DEFAULT_TAG_SEPARATORS
+    # The code of the benefit policy the matched rows receive (低保 list → ``dibao``): apps
+    # above fusion (care) record it; fusion only carries it.
+    benefit: str = ""
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,7 @@ def _tag(i: int, spec: object, columns: Mapping[str, ColumnMap]) -> TagRule:
     path = f"tags[{i}]"
     if not isinstance(spec, Mapping):
         raise DefinitionError(path, "必须是表")
-    unknown = set(spec) - {"kind", "column", "values", "attribute", "valid_from", "valid_to", "separators"}
+    unknown = set(spec) - {"kind", "column", "values", "attribute", "valid_from", "valid_to", "separators", "benefit"}
     if unknown:
         raise DefinitionError(f"{path}.{sorted(unknown)[0]}", "未知的键")
     attribute = spec.get("attribute")
@@ -324,7 +327,7 @@ def _tag(i: int, spec: object, columns: Mapping[str, ColumnMap]) -> TagRule:
         column=_str(spec, "column", f"{path}.column"),
         values=_str_list(spec["values"], f"{path}.values") if "values" in spec else (),
         attribute=attribute, valid_from=optional["valid_from"], valid_to=optional["valid_to"],
-        separators=separators,
+        separators=separators, benefit=_str(spec, "benefit", f"{path}.benefit") if "benefit" in spec else "",
     )
 
 
@@ -459,6 +462,7 @@ def definition_to_dict(definition: SourceDefinition) -> dict[str, Any]:
                 "kind": t.kind, "column": t.column, "values": list(t.values) or None,
                 "attribute": t.attribute, "valid_from": t.valid_from, "valid_to": t.valid_to,
                 "separators": None if t.separators == DEFAULT_TAG_SEPARATORS else t.separators,
+                "benefit": t.benefit or None,
             }.items() if v is not None}
             for t in definition.tags
         ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -240,6 +240,7 @@ def persist_plan(
     _unwin(plan.unwin)
     persons_bulk_update(list(plan.person_updates.items()), now=observed_at)
     _persist_tags(plan.tags, clusters, source=source)
+    _announce_benefits(plan.tags, clusters, source=source, job_id=job_id)
     # Stamped here: the bulk path does not apply ``auto_now``.
     now = timezone.now()
     _insert_work(MatchReview, [
@@ -323,6 +324,24 @@ def _persist_provenance(provenance: pl.DataFrame, clusters: pl.DataFrame, record
         "person", "field", pl.lit(source.pk, pl.Int64).alias("source"), "record",
         pl.col("value").str.slice(0, 300), sealed, pl.col("masked").str.slice(0, 300), pl.lit(stamp).alias("observed_at"),
         "precedence", "won", "reason"))
+
+
+# Called with the benefit facts of an import (rows whose tag rule names a benefit), in the
+# import's transaction: care (a higher layer) registers here in its AppConfig.ready.
+import_benefit_listeners: list[Callable[..., object]] = []
+
+
+def _announce_benefits(tags: pl.DataFrame, clusters: pl.DataFrame, *, source: Source, job_id: int | None) -> None:
+    if not import_benefit_listeners or tags.height == 0:
+        return
+    facts = (tags.filter(pl.col("benefit") != "").join(clusters, on="cluster", how="left")
+             .with_columns(person=pl.coalesce("person", "new_person"))
+             .unique(["person", "benefit"], keep="last", maintain_order=True))
+    if facts.height == 0:
+        return
+    rows = list(facts.select("person", "benefit", "valid_from", "valid_to").iter_rows())
+    for listener in import_benefit_listeners:
+        listener(source_code=source.code, department=source.department, job_id=job_id, rows=rows)
 
 
 def _persist_tags(tags: pl.DataFrame, clusters: pl.DataFrame, *, source: Source) -> None:

@@ -44,6 +44,7 @@ from linli.care.workflow import (
     rule_validate,
 )
 from linli.cases.services import PhotoInput, case_open, photo_check
+from linli.catalogue.models import Application
 from linli.core.actors import Actor, SystemActor, actor_label
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.services import audit_record
@@ -140,9 +141,13 @@ def policies_seed(*, actor: Actor = SEED_ACTOR, effective_from: date = date(2024
         for spec in SEED_POLICIES:
             policy, new = Policy.objects.get_or_create(code=spec["code"], defaults={
                 "name": spec["name"], "department": spec["department"], "basis": spec["basis"],
-                "expiry_notice_days": spec["expiry_notice_days"]})
+                "expiry_notice_days": spec["expiry_notice_days"], "catalogue_item_code": spec.get("catalogue_item", "")})
             if new:
                 created += 1
+            elif not policy.catalogue_item_code and spec.get("catalogue_item"):
+                # Policies seeded before the link existed learn their catalogue item.
+                policy.catalogue_item_code = spec["catalogue_item"]
+                policy.save(update_fields=["catalogue_item_code", "updated_at"])
         # Versions after all policies exist: rules may name other policies.
         for spec in SEED_POLICIES:
             policy = Policy.objects.get(code=spec["code"])
@@ -188,7 +193,7 @@ BENEFIT_TRANSITIONS: dict[tuple[str, str], str] = {
 
 def benefit_grant(
     *, person: Person, policy: Policy, starts_on: date, source: str, actor: Actor,
-    ends_on: date | None = None, amount: Decimal | None = None, reason: str = "",
+    ends_on: date | None = None, amount: Decimal | None = None, reason: str = "", source_ref: str = "",
 ) -> Benefit:
     """Record that a person receives a policy (a window decision, an import, a manual entry)."""
     if source not in BenefitSource.values:
@@ -197,12 +202,107 @@ def benefit_grant(
         raise ValidationFailed("ends_on", _("截止日期不能早于起始日期"), code=CareErrorCode.BAD_DATES)
     with transaction.atomic():
         benefit = Benefit.objects.create(person=person, policy=policy, starts_on=starts_on, ends_on=ends_on,
-                                         amount=amount, source=source)
+                                         amount=amount, source=source, source_ref=source_ref)
         BenefitEvent.objects.create(benefit=benefit, action="grant", to_state=benefit.state, reason=reason,
                                     actor_label=actor_label(actor))
         audit_record(actor=actor, action="care.benefit.grant", target_type="care.benefit", target_id=benefit.pk,
-                     fields=["person", "policy", "starts_on", "ends_on", "amount"])
+                     fields=["person", "policy", "starts_on", "ends_on", "amount"], reason=source_ref)
     return benefit
+
+
+def _policies_for_item(item_code: str, person: Person, on: date) -> list[PolicyVersion]:
+    """The policies an approval of ``item_code`` grants: the only one linked, or, when several
+    share the item (高龄津贴 80/90), those whose rule the person meets on ``on``."""
+    from linli.care.rules_query import rule_to_q
+    from linli.care.services.sweep import versions_in_force
+
+    linked = [v for v in versions_in_force(on) if v.policy.catalogue_item_code == item_code]
+    if len(linked) <= 1:
+        return linked
+    picked = []
+    for version in linked:
+        try:
+            holds = Person.objects.filter(rule_to_q(version.rule, on=on), pk=person.pk).exists()
+        except ValueError:  # a stored rule the checker now refuses must not block the approval
+            logger.warning("policy %s: rule v%s no longer valid", version.policy.code, version.number)
+            continue
+        if holds:
+            picked.append(version)
+    return picked
+
+
+def benefit_from_application(*, application: Application, actor: Actor, now: datetime) -> list[Benefit]:
+    """Listener of the catalogue: an approved application of a benefit item grants the
+    benefit, in the approval's transaction, with the application as its provenance.
+    Idempotent per application and policy."""
+    person = application.applicant
+    if person is None:
+        return []
+    on = timezone.localdate(now)
+    ref = f"catalogue.application:{application.number}"
+    granted = []
+    for version in _policies_for_item(application.item_version.item.code, person, on):
+        if Benefit.objects.filter(person=person, policy=version.policy, source_ref=ref).exists():
+            continue
+        granted.append(benefit_grant(
+            person=person, policy=version.policy, starts_on=on, source=BenefitSource.WINDOW, actor=actor,
+            amount=version.amount, source_ref=ref,
+            reason=_("申请 %(number)s 审批通过") % {"number": application.number}))
+    return granted
+
+
+IMPORT_ACTOR = SystemActor("job:fusion_import")
+IMPORT_SLICE = 5000
+
+
+def benefit_import_record(
+    *, source_code: str, department: str, job_id: int | None, rows: Sequence[tuple[int, str, date | None, date | None]],
+) -> int:
+    """Listener of fusion: the benefit facts of an imported list (person, policy code, from,
+    to) become benefits, in the import's transaction, with the import as provenance. A person
+    already holding an active or suspended benefit of that policy is left alone, so a
+    re-import adds nothing. Set-based: one read of what is held, bulk writes. Returns how many
+    were recorded."""
+    policies = {p.code: p for p in Policy.objects.filter(code__in={code for _, code, _, _ in rows})}
+    unknown = sorted({code for _, code, _, _ in rows} - set(policies))
+    if unknown:
+        logger.warning("import %s: unknown benefit codes %s skipped", source_code, ", ".join(unknown))
+    wanted = [(person, policies[code], start, end) for person, code, start, end in rows if code in policies]
+    if not wanted:
+        return 0
+    persons = sorted({person for person, _, _, _ in wanted})
+    held: set[tuple[int, int]] = set()
+    # In slices: a whole district's list would pass SQLite's limit of bound parameters.
+    for start in range(0, len(persons), IMPORT_SLICE):
+        held.update(Benefit.objects.filter(
+            policy__in=policies.values(), person_id__in=persons[start:start + IMPORT_SLICE],
+            state__in=[BenefitState.ACTIVE, BenefitState.SUSPENDED]).values_list("person_id", "policy_id"))
+    source = BenefitSource.CANLIAN_IMPORT if source_code == "canlian" else BenefitSource.MINZHENG_IMPORT
+    ref = f"fusion.{source_code}:{job_id or '-'}"
+    today = timezone.localdate()
+    # ``versions_in_force`` gives each policy's standard amount today.
+    from linli.care.services.sweep import versions_in_force
+
+    amounts = {v.policy_id: v.amount for v in versions_in_force(today)}
+    fresh = [
+        Benefit(person_id=person, policy=policy, starts_on=start or today,
+                ends_on=end if end is not None and start is not None and end >= start else None,
+                amount=amounts.get(policy.pk), source=source, source_ref=ref)
+        for person, policy, start, end in wanted if (person, policy.pk) not in held
+    ]
+    if not fresh:
+        return 0
+    with transaction.atomic():
+        # Both databases return the new keys (RETURNING), which the events need.
+        created = Benefit.objects.bulk_create(fresh, batch_size=IMPORT_SLICE)
+        label = actor_label(IMPORT_ACTOR)
+        reason = _("%(department)s名单导入") % {"department": department}
+        BenefitEvent.objects.bulk_create([
+            BenefitEvent(benefit=b, action="grant", to_state=b.state, reason=reason[:300], actor_label=label)
+            for b in created], batch_size=IMPORT_SLICE)
+        audit_record(actor=IMPORT_ACTOR, action="care.benefit.import", target_type="care.benefit",
+                     reason=f"{ref} {len(created)}")
+    return len(created)
 
 
 def benefit_transition(*, benefit: Benefit, action: str, actor: Actor, reason: str = "") -> Benefit:

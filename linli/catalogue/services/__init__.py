@@ -32,11 +32,16 @@ from linli.catalogue.services.items import (
     validate_materials,
 )
 from linli.catalogue.services.shared import INSTANT_ACTOR, SWEEP_ACTOR
-from linli.catalogue.services.transitions import application_overdue_sweep, application_transition
+from linli.catalogue.services.transitions import (
+    application_approved_listeners,
+    application_overdue_sweep,
+    application_transition,
+)
 
 __all__ = [
     "INSTANT_ACTOR",
     "SWEEP_ACTOR",
+    "application_approved_listeners",
     "application_correct",
     "application_facts",
     "application_overdue_sweep",

@@ -5,7 +5,7 @@ overdue sweep marks late ones. Every step queues a notice to the applicant on co
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -42,6 +42,10 @@ from linli.notify.services import notification_enqueue, notification_enqueue_to_
 from linli.registry.text import PII_PHONE
 
 logger = logging.getLogger(__name__)
+
+# Called with each application the moment it is approved, in the transition's transaction:
+# apps above the catalogue (care records the benefit it grants) register in AppConfig.ready.
+application_approved_listeners: list[Callable[..., object]] = []
 
 
 def _visible_or_404(actor: Actor, application: Application) -> Application:
@@ -148,6 +152,9 @@ def _apply(
                  target_id=app.pk, fields=["status", *fields], reason=f"{before}->{after}",
                  request_id=request_id)
     _queue_notice(app, event)
+    if after == ApplicationStatus.APPROVED:
+        for listener in application_approved_listeners:
+            listener(application=app, actor=actor, now=now)
     return event
 
 

@@ -65,7 +65,7 @@ PROVENANCE_SCHEMA: Final = {
     "plain": pl.String, "masked": pl.String, "precedence": pl.Int64, "won": pl.Boolean, "reason": pl.String,
 }
 TAG_SCHEMA: Final = {"pos": pl.Int64, "person": pl.Int64, "cluster": pl.String, "kind": pl.String,
-                     "valid_from": pl.Date, "valid_to": pl.Date, "note": pl.String}
+                     "valid_from": pl.Date, "valid_to": pl.Date, "note": pl.String, "benefit": pl.String}
 _BOUND: Final = {"id_number": PII_ID_NUMBER, "phone": PII_PHONE}
 
 
@@ -636,7 +636,7 @@ def _plan_tags(definition: Any, norm: Normalised, indices: Sequence[int], fused:
         parts.append(part.select(
             "pos", "person", "cluster", pl.lit(kind).alias("kind"),
             pl.col("valid_from").fill_null(observed_at.date()), "valid_to", note.alias("note"),
-            pl.lit(order).alias("order"),
+            pl.lit(rule.benefit).alias("benefit"), pl.lit(order).alias("order"),
         ))
     if not parts:
         return pl.DataFrame(schema=TAG_SCHEMA)
