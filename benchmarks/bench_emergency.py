@@ -69,11 +69,12 @@ def _seed_households_and_tags() -> None:
         cursor.execute(
             "UPDATE registry_person SET household_id = "
             "(SELECT h.id FROM registry_household h WHERE h.room_id = registry_person.room_id)")
-        kinds = ["living_alone_elder", "disabled", "oldest_old", "subsistence", "left_behind_child"]
+        kinds = ["living_alone_elder", "disabled", "oldest_old", "subsistence", "left_behind_child", "bedridden",
+                 "pregnant"]
         case = " ".join(f"WHEN {i} THEN '{k}'" for i, k in enumerate(kinds))
         cursor.execute(
             "INSERT INTO registry_persontag (created_at, updated_at, person_id, kind, source, valid_from, "  # noqa: S608 -- constants only
-            f"valid_to, note) SELECT %s, %s, id, CASE (id / 17) % 5 {case} END, 'bench', '2020-01-01', NULL, '' "
+            f"valid_to, note) SELECT %s, %s, id, CASE (id / 17) % 7 {case} END, 'bench', '2020-01-01', NULL, '' "
             "FROM registry_person WHERE id % 17 = 0", [now, now])
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     print(f"seeded {Household.objects.count():,} households and tags in {time.perf_counter() - started:.0f} s")
