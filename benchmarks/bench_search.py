@@ -210,7 +210,8 @@ def _seed(n_persons: int, *, seed: int) -> None:
                    born, sex,
                    pii.encrypt(phone, field=PII_PHONE), pii.blind_index(phone, field=PII_PHONE),
                    pii.mask_phone(phone), "local", "汉族", room_id, building_id, grid_id, None, "",
-                   i % 97 == 0, None)
+                   i % 97 == 0, None, *pii.suffix_indexes(number, field=PII_ID_NUMBER),
+                   *pii.suffix_indexes(phone, field=PII_PHONE))
             if i and i % 100_000 == 0:
                 print(f"  {i:,} persons, {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -219,6 +220,8 @@ def _seed(n_persons: int, *, seed: int) -> None:
         "id_number_bidx", "id_number_masked", "birth_date", "sex", "phone_enc", "phone_bidx",
         "phone_masked", "hukou", "ethnicity", "room_id", "building_id", "grid_id",
         "household_id", "relation", "is_deceased", "deceased_on",
+        # NOT NULL since registry 0003: a fresh database refuses rows without them
+        "id_number_s4_bidx", "id_number_s6_bidx", "phone_s4_bidx", "phone_s6_bidx",
     ], persons())
     with connection.cursor() as cursor:
         # Statistics for the planner, as a running system has them (PostgreSQL's autovacuum;

@@ -29,13 +29,14 @@ CIRCLE_SEGMENTS = 64
 EARTH_RADIUS_M = 6_371_008.8
 CHILD_AGE = 14
 
-# Emergency priority, most urgent first: who cannot leave on their own, then who lives
-# alone, then who needs help to understand or decide. Bedridden and pregnant residents
-# have no registry tag yet; children count by birth date when they carry no tag.
+# Emergency priority, most urgent first: who cannot leave on their own (bedridden before
+# disabled: they must be carried), then who lives alone, the very old and the pregnant who
+# need a hand on the stairs, then who needs help to understand or decide. Children count
+# by birth date when they carry no tag.
 CHILD = "child"
 PRIORITY_KINDS: tuple[str, ...] = (
-    TagKind.DISABLED, TagKind.LIVING_ALONE_ELDER, TagKind.OLDEST_OLD, TagKind.SEVERE_MENTAL,
-    TagKind.LEFT_BEHIND_CHILD, CHILD, TagKind.EMPTY_NEST_ELDER, TagKind.SUBSISTENCE,
+    TagKind.BEDRIDDEN, TagKind.DISABLED, TagKind.LIVING_ALONE_ELDER, TagKind.OLDEST_OLD, TagKind.PREGNANT,
+    TagKind.SEVERE_MENTAL, TagKind.LEFT_BEHIND_CHILD, CHILD, TagKind.EMPTY_NEST_ELDER, TagKind.SUBSISTENCE,
 )
 EMERGENCY_TAGS: frozenset[str] = frozenset(k for k in PRIORITY_KINDS if k != CHILD)
 NOT_VULNERABLE = len(PRIORITY_KINDS)

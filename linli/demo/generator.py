@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
@@ -26,6 +26,7 @@ from linli.demo.people import (
     MINZHENG,
     REFERENCE_DATE,
     VETERANS_BUREAU,
+    WEIJIAN,
     ZONGZHI,
     Member,
     PersonMaker,
@@ -161,6 +162,7 @@ class StreetGenerator:
         names_rng = random.Random(f"linli-demo:{plan.seed}:compounds")
         self._compound_names = compound_names(names_rng)[::-1]  # popped from the end
         self._roads = list(ROADS)
+        self._health = random.Random(f"linli-demo:{plan.seed}:health")  # replaced for each grid
 
     def grid_batches(self) -> Iterator[GridBatch]:
         for grid in self.plan.grids:
@@ -168,6 +170,9 @@ class StreetGenerator:
 
     def grid_batch(self, grid: GridPlan) -> GridBatch:
         rng = random.Random(f"linli-demo:{self.plan.seed}:grid:{grid.seq}")
+        # Tags added after the first release draw from their own stream: the rest of the
+        # street (names, numbers, the other tags) stays what it was for the same seed.
+        self._health = random.Random(f"linli-demo:{self.plan.seed}:grid:{grid.seq}:health")
         batch = GridBatch(grid=grid)
         households = self._households(rng, grid.residents)
         renting = [h for h in households if h[0]]
@@ -306,6 +311,7 @@ class StreetGenerator:
                 tag(person, TagKind.LEFT_BEHIND_CHILD, MINZHENG, recent_date(rng, not_before=birth, max_days=2000))
             if rented:
                 tag(person, TagKind.RENTED_ROOM, ZONGZHI, max(moved_in, birth))
+            self._health_tags(tag, member, person)
         if alive and alive[0][0].hukou == LOCAL:
             chance = 0.015 * (2.5 if disabled else 1.0) * (1.5 if living == 1 and all_elder else 1.0)
             roll = rng.random()
@@ -320,6 +326,22 @@ class StreetGenerator:
                     if member.hukou == LOCAL:
                         tag(person, kind, MINZHENG, start, valid_to=end)
         return door_sensor
+
+
+    def _health_tags(self, tag: Callable[..., None], member: Member, person: PersonRow) -> None:
+        """卧床 (from the family doctor's or the grid worker's visit) and 孕产妇 (maternal care
+        records: pregnancy and the 42 days after birth), for emergency mode's first rows."""
+        health = self._health
+        bedridden = 0.06 if member.age >= 80 else 0.015 if member.age >= 60 else 0.0005
+        if health.random() < bedridden:
+            tag(person, TagKind.BEDRIDDEN, WEIJIAN if health.random() < 0.5 else GRID_SURVEY,
+                recent_date(health, not_before=person.birth_date, max_days=2000))
+        if not member.male and 20 <= member.age <= 42 and health.random() < 0.035:
+            start = REFERENCE_DATE - timedelta(days=health.randrange(240))
+            due = start + timedelta(days=280)
+            # Left open: the demo runs long after its reference date, and emergency mode
+            # lists only tags that still hold; the due date is in the note.
+            tag(person, TagKind.PREGNANT, WEIJIAN, start, note=f"预产期 {due:%Y-%m-%d}")
 
 
 def demo_accounts() -> list[DemoAccount]:

@@ -321,6 +321,7 @@ ZONGZHI: Final = "综治"
 VETERANS_BUREAU: Final = "退役军人事务局"
 GRID_SURVEY: Final = "网格采集"
 JUSTICE: Final = "司法所"
+WEIJIAN: Final = "卫健"
 
 DISABILITY_CATEGORIES: Final = (
     ("肢体", 50), ("听力", 15), ("视力", 12), ("精神", 8), ("智力", 7), ("多重", 7), ("言语", 1),

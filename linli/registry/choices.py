@@ -71,18 +71,20 @@ class TagKind(models.TextChoices):
     SEVERE_MENTAL = "severe_mental", _("严重精神障碍患者")
     COMMUNITY_CORRECTION = "community_correction", _("社区矫正对象")
     VETERAN = "veteran", _("退役军人")
+    BEDRIDDEN = "bedridden", _("卧床")
+    PREGNANT = "pregnant", _("孕产妇")
 
 
 # Health, income and justice categories are sensitive (PIPL art. 28): access is logged.
 SENSITIVE_TAGS: frozenset[str] = frozenset({
     TagKind.DISABLED, TagKind.SUBSISTENCE, TagKind.NEAR_SUBSISTENCE, TagKind.SEVERE_MENTAL,
-    TagKind.COMMUNITY_CORRECTION,
+    TagKind.COMMUNITY_CORRECTION, TagKind.BEDRIDDEN, TagKind.PREGNANT,
 })
 
 # Tags that mark a resident vulnerable in an emergency (building chart, evacuation lists).
 VULNERABLE_TAGS: frozenset[str] = frozenset({
     TagKind.LIVING_ALONE_ELDER, TagKind.EMPTY_NEST_ELDER, TagKind.OLDEST_OLD, TagKind.DISABLED,
-    TagKind.SEVERE_MENTAL, TagKind.LEFT_BEHIND_CHILD,
+    TagKind.SEVERE_MENTAL, TagKind.LEFT_BEHIND_CHILD, TagKind.BEDRIDDEN, TagKind.PREGNANT,
 })
 
 ETHNICITIES: tuple[str, ...] = (

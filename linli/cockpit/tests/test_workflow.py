@@ -51,12 +51,24 @@ def test_circle_ring_has_the_radius_in_metres() -> None:
 
 
 def test_priority_puts_who_cannot_leave_alone_first() -> None:
+    bedridden = workflow.household_priority([TagKind.BEDRIDDEN, TagKind.SUBSISTENCE])
     disabled = workflow.household_priority([TagKind.DISABLED])
     alone = workflow.household_priority([TagKind.LIVING_ALONE_ELDER, TagKind.SUBSISTENCE])
+    pregnant = workflow.household_priority([TagKind.PREGNANT, workflow.CHILD])
     child = workflow.household_priority([workflow.CHILD])
     subsistence = workflow.household_priority([TagKind.SUBSISTENCE])
     nobody = workflow.household_priority([TagKind.VETERAN])
-    assert disabled < alone < child < subsistence < nobody == workflow.NOT_VULNERABLE
+    assert bedridden < disabled < alone < pregnant < child < subsistence < nobody == workflow.NOT_VULNERABLE
+
+
+def test_every_kind_the_issue_names_is_ranked_and_labelled() -> None:
+    # elderly living alone, disabled, bedridden, pregnant, children, 低保
+    named = [TagKind.LIVING_ALONE_ELDER, TagKind.DISABLED, TagKind.BEDRIDDEN, TagKind.PREGNANT, workflow.CHILD,
+             TagKind.SUBSISTENCE]
+    assert all(workflow.kind_rank(k) < workflow.NOT_VULNERABLE for k in named)
+    assert {str(workflow.KIND_LABELS[k]) for k in (TagKind.BEDRIDDEN, TagKind.PREGNANT)} == {"卧床", "孕产妇"}
+    assert workflow.sorted_kinds([TagKind.SUBSISTENCE, TagKind.PREGNANT, TagKind.BEDRIDDEN]) == [
+        "bedridden", "pregnant", "subsistence"]
 
 
 def test_is_child_by_birth_date() -> None:

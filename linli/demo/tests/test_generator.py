@@ -168,6 +168,19 @@ def test_key_population_tags_are_present_with_sources(small_street):
     assert {t.source for t in tags if t.kind == TagKind.RENTED_ROOM} == {"综治"}
 
 
+def test_bedridden_and_pregnant_residents_are_seeded_plausibly(small_street):
+    persons = {p.id: p for b in small_street for p in b.persons}
+    tags = [t for b in small_street for t in b.tags]
+    bedridden = [persons[t.person_id] for t in tags if t.kind == TagKind.BEDRIDDEN]
+    pregnant = [(persons[t.person_id], t) for t in tags if t.kind == TagKind.PREGNANT]
+    # a few of each: bedridden mostly among the old, pregnant women of childbearing age
+    assert 3 <= len(bedridden) <= 0.02 * len(persons)
+    assert sum(age(p.birth_date) >= 60 for p in bedridden) > len(bedridden) / 2
+    assert 3 <= len(pregnant) <= 0.02 * len(persons)
+    assert all(p.sex == "F" and 20 <= age(p.birth_date) <= 42 for p, _ in pregnant)
+    assert all(t.note.startswith("预产期") and t.valid_to is None for _, t in pregnant)
+
+
 def test_elder_tags_follow_the_household(small_street):
     persons = {p.id: p for b in small_street for p in b.persons}
     members = Counter(p.household_id for p in persons.values() if not p.is_deceased)
