@@ -4,52 +4,24 @@ and an operator acknowledges it."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 from django.utils import timezone
-from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Page, expect
 
 from linli.devices.choices import AlarmKind, AlarmStatus
 from linli.devices.models import Alarm
 from linli.devices.services import Message, ingest_batch
-from linli.devices.simulate import simulate
-from linli.devices.tests.broker import Broker
+from linli.devices.tests.broker import simulate_through_a_broker
 from linli.devices.tests.conftest import make_flat, seeded  # noqa: F401 -- fixture
 from tests.browser.test_window_application import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("screenshot")]
 
 
-def _simulate_through_the_broker(settings: Any) -> list[mqtt.MQTTMessage]:
-    folder = Path(tempfile.mkdtemp(prefix="linli-mqtt-"))
-    broker = Broker(folder)
-    broker.start()
-    received: list[mqtt.MQTTMessage] = []
-    listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="browser-listener")
-    listener.on_connect = lambda c, *_a: c.subscribe([("zigbee2mqtt/#", 1), ("linli/devices/+/events", 1),
-                                                      ("frigate/events", 1)])
-    listener.on_message = lambda _c, _u, m: received.append(m)
-    try:
-        listener.connect("127.0.0.1", broker.port)
-        listener.loop_start()
-        time.sleep(0.5)
-        settings.LINLI_MQTT_HOST, settings.LINLI_MQTT_PORT = "127.0.0.1", broker.port
-        sent = simulate(rate=50, seconds=1.0, smoke=True, out=lambda _line: None, seed=7)
-        deadline = time.monotonic() + 20  # a loaded machine delivers late
-        while len(received) < sent and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        listener.loop_stop()
-        listener.disconnect()
-        broker.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+def _simulate_through_the_broker(settings: Any) -> list[Any]:
+    sent, received = simulate_through_a_broker(settings, client_id="browser-listener")
     assert len(received) == sent
     return received
 

@@ -10,6 +10,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import textwrap
 import time
 import uuid
@@ -160,3 +161,36 @@ def publish_all(port: int, messages: list[tuple[str, bytes]], *, client_id: str 
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def simulate_through_a_broker(settings: Any, *, client_id: str, wait_seconds: float = 20) -> tuple[int, list[Any]]:
+    """Run ``linli devices simulate`` (a second, smoke test first) against a broker of our own
+    and return how many messages it published and the messages a listener received."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from linli.devices.simulate import simulate
+
+    folder = Path(tempfile.mkdtemp(prefix="linli-mqtt-"))
+    broker = Broker(folder)
+    broker.start()
+    received: list[Any] = []
+    listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    listener.on_connect = lambda c, *_a: c.subscribe([("zigbee2mqtt/#", 1), ("linli/devices/+/events", 1),
+                                                      ("frigate/events", 1)])
+    listener.on_message = lambda _c, _u, m: received.append(m)
+    try:
+        listener.connect("127.0.0.1", broker.port)
+        listener.loop_start()
+        time.sleep(0.5)
+        settings.LINLI_MQTT_HOST, settings.LINLI_MQTT_PORT = "127.0.0.1", broker.port
+        sent = simulate(rate=50, seconds=1.0, smoke=True, out=lambda _line: None, seed=7)
+        deadline = time.monotonic() + wait_seconds  # a loaded machine delivers late
+        while len(received) < sent and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        listener.loop_stop()
+        listener.disconnect()
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return sent, received
