@@ -66,7 +66,9 @@ def building_list(
     request: HttpRequest, grid: Id | None = None, q: str = "", limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = selectors.building_list_for_user(user=_principal(request), grid_id=grid, query=q)
-    return _page(rows, limit, offset)
+    limit, offset = max(1, min(limit, LIMIT_MAX)), max(0, offset)
+    count, items = selectors.building_page_in_natural_order(rows, limit=limit, offset=offset)
+    return {"count": count, "limit": limit, "offset": offset, "items": items}
 
 
 @router.get("/buildings/{building_id}", response=BuildingDetailOut)

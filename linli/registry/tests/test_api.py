@@ -63,6 +63,22 @@ def test_search_lists_are_paginated(registry, users, as_user):
     assert client.get(f"{API}/buildings", {"limit": 1}).json()["count"] == 2
 
 
+def test_the_building_list_counts_numbers_as_numbers(registry, users, as_user, tree):
+    # given buildings 10幢 and 2幢 of one road in grid A1 (as text, "10" sorts before "2")
+    from linli.registry.models import Building
+
+    for number in ("10", "2"):
+        Building.objects.create(grid=tree.grid_a1, name=f"{number}幢", address=f"滨江路7号{number}幢",
+                                lon=120.205, lat=30.205)
+    client = as_user(users.grid_worker_a1)
+    # when the API lists them a page at a time
+    first = client.get(f"{API}/buildings", {"q": "滨江路7号", "limit": 1}).json()
+    second = client.get(f"{API}/buildings", {"q": "滨江路7号", "limit": 1, "offset": 1}).json()
+    # then 2幢 comes before 10幢, and the count is the whole selection
+    assert [first["items"][0]["address"], second["items"][0]["address"]] == ["滨江路7号2幢", "滨江路7号10幢"]
+    assert first["count"] == 2
+
+
 def test_building_detail_and_chart(registry, users, as_user):
     client = as_user(users.grid_worker_a1)
     detail = client.get(f"{API}/buildings/{registry.building_a.pk}").json()
