@@ -10,6 +10,7 @@ no look-around, so Python's ``(?!…)``/``(?<!…)`` are spelt out with classes 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -20,6 +21,7 @@ import polars as pl
 from linli.fusion.normalise.address import normalise_address
 from linli.fusion.normalise.values import (
     _EXCEL_EPOCH,
+    PHONE_SEPARATORS,
     _t2s,
     cell_text,
     chinese_number,
@@ -27,6 +29,7 @@ from linli.fusion.normalise.values import (
     normalise_date,
     normalise_id_number,
     normalise_name,
+    normalise_phone,
     simplified,
 )
 from linli.registry.validators import PROVINCE_CODES
@@ -297,12 +300,24 @@ def phone_frame(raw: pl.Series) -> pl.DataFrame:
         .otherwise(t))
     s = pl.col("s")
     good = s.str.contains(r"^(?:1[3-9][0-9]{9}|0[0-9]{2,3}[0-9]{7,8})$")
-    return frame.select(
+    out = frame.select(
         v=pl.when(good).then(s),
         e=pl.when(t.is_null() | (t == "")).then(None)
         .when(~s.str.contains(r"^[0-9]+$")).then(pl.lit("phone_chars"))
         .when(~good).then(pl.lit("phone_format")),
     )
+    # Several numbers in one cell: rare, so the reference picks among them.
+    several = half_width_expr(pl.col("r")).str.contains("[" + re.escape(PHONE_SEPARATORS) + "]")
+    rest = pl.DataFrame({"r": raw}).select(several.fill_null(value=False))["r"]
+    return _patch(out, rest, raw, _phone_struct, PHONE_STRUCT)
+
+
+PHONE_STRUCT: Final = pl.Struct({"v": pl.String, "e": pl.String})
+
+
+def _phone_struct(value: object) -> dict[str, Any]:
+    parsed = normalise_phone(value)
+    return {"v": parsed.value, "e": None if parsed.error == "empty" else parsed.error}
 
 
 # --- addresses ---------------------------------------------------------------------------------

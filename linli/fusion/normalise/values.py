@@ -330,13 +330,32 @@ _MOBILE_RE: Final = re.compile(r"1[3-9]\d{9}")
 _LANDLINE_RE: Final = re.compile(r"0\d{2,3}\d{7,8}")
 
 
+# Between two numbers in one cell ("13812345678/0571-87654321", "…，…", "…或…").
+PHONE_SEPARATORS: Final = "/,，;；、|或及"
+_PHONE_SPLIT_RE: Final = re.compile("[" + re.escape(PHONE_SEPARATORS) + "]")
+
+
 def normalise_phone(raw: object) -> Parsed:
     """``+86 138-1234-5678`` / ``0086…`` → ``13812345678``; ``0571-8765 4321`` → ``057187654321``.
 
     An 8-digit local number without its area code cannot be told apart across cities and is
-    refused (``phone_format``).
+    refused (``phone_format``). A cell holding several numbers (``13812345678/057187654321``)
+    gives its first mobile, else its first landline: departments' lists put a second contact
+    in the same cell, and dropping the whole cell lost the one number that links.
     """
-    text = re.sub(r"[\s\-()（）.]", "", half_width(cell_text(raw)).translate(_DASHES))
+    text = half_width(cell_text(raw))
+    if _PHONE_SPLIT_RE.search(text):
+        parts = [_one_phone(part) for part in _PHONE_SPLIT_RE.split(text) if part.strip()]
+        good = [part.value for part in parts if part.value]
+        mobiles = [value for value in good if value.startswith("1")]
+        if mobiles or good:
+            return Parsed((mobiles or good)[0])
+        return parts[0] if parts else Parsed(None, "empty")
+    return _one_phone(text)
+
+
+def _one_phone(text: str) -> Parsed:
+    text = re.sub(r"[\s\-()（）.]", "", text.translate(_DASHES))
     if not text:
         return Parsed(None, "empty")
     if text.startswith("+86"):

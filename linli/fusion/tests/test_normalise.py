@@ -203,6 +203,21 @@ def test_phones_mobile_and_landline_with_area_code(raw, expected):
     assert normalise_phone(raw).value == expected
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("13812345678/13987654321", "13812345678"), ("0571-87654321，13812345678", "13812345678"),
+    ("0571-87654321;010-55555555", "057187654321"), ("无、13812345678", "13812345678"),
+    ("138 1234 5678 或 0571 8765 4321", "13812345678"), ("８７６５４３２１／13812345678", "13812345678"),
+])
+def test_a_cell_of_several_numbers_gives_its_first_mobile(raw, expected):
+    # given a contact cell holding two numbers / when normalised / then one usable number, no error
+    parsed = normalise_phone(raw)
+    assert (parsed.value, parsed.error) == (expected, None)
+
+
+def test_a_cell_of_several_bad_numbers_keeps_the_first_error():
+    assert normalise_phone("87654321/无").error == "phone_format"
+
+
 @given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
        st.sampled_from(["{}", "+86{}", "+86 {}", "0086{}", "{0}-{1}-{2}", "{0} {1} {2}"]), st.booleans())
 def test_a_mobile_survives_any_decoration(mobile, template, wide):
