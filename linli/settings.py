@@ -197,6 +197,10 @@ LINLI_REGISTRY_COUNTS_SECONDS = env_int("LINLI_REGISTRY_COUNTS_SECONDS", default
 # Every map uses it (the shared base map, docs/cockpit.md); LINLI_TILE_URL is its old name, still read.
 LINLI_MAP_TILE_URL = os.environ.get("LINLI_MAP_TILE_URL", "") or os.environ.get("LINLI_TILE_URL", "")
 LINLI_MAP_TILE_CRS = env_choice("LINLI_MAP_TILE_CRS", choices=("wgs84", "gcj02"), default="wgs84")
+# An offline tile file on this server (docs/cockpit.md#offline-tiles): a PMTiles file (vector
+# or raster, read by the browser with Range requests) or a raster MBTiles file. Used when
+# LINLI_MAP_TILE_URL is empty; its tiles are WGS-84 (as Protomaps and OpenMapTiles builds are).
+LINLI_MAP_TILES_FILE = os.environ.get("LINLI_MAP_TILES_FILE", "")
 # Staff sessions end after this many idle minutes (等保 2.0 idle logout).
 LINLI_IDLE_TIMEOUT_MINUTES = env_int("LINLI_IDLE_TIMEOUT_MINUTES", default=30, minimum=1)
 # The phone app's own paths, for grid workers: the app locks with a PIN after 5 idle minutes,
@@ -234,6 +238,8 @@ STATICFILES_DIRS = [
     ("vendor/htmx", _npm / "htmx.org" / "dist"),
     ("vendor/echarts", _npm / "echarts" / "dist"),
     ("vendor/leaflet", _npm / "leaflet" / "dist"),
+    ("vendor/pmtiles", _npm / "pmtiles" / "dist"),
+    ("vendor/protomaps-leaflet", _npm / "protomaps-leaflet" / "dist"),
 ]
 STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
 WHITENOISE_USE_FINDERS = True

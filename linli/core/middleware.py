@@ -114,7 +114,9 @@ class SecurityHeadersMiddleware:
         response = refusal or self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
         user = getattr(request, "user", None)
-        if request.path.startswith(API_PREFIX) or (user is not None and user.is_authenticated):
+        # A view marks a response that holds no personal data (map tiles) to keep its caching.
+        personal = not getattr(response, "linli_no_personal_data", False)
+        if personal and (request.path.startswith(API_PREFIX) or (user is not None and user.is_authenticated)):
             response["Cache-Control"] = "no-store, private"
         return response
 

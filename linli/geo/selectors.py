@@ -6,15 +6,18 @@ that answer a person (web, API) go through ``linli.accounts.selectors.scope_for`
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from django.db.models import Count, Max, QuerySet, Sum
 
 from linli.geo.choices import AreaLevel
 from linli.geo.locator import GridLocator
 from linli.geo.models import Area
+from linli.geo.tile_archive import TileArchive, TileArchiveError, open_tile_archive
 
 
 def area_descendants(*, area: Area) -> QuerySet[Area]:
@@ -89,3 +92,20 @@ def grid_locator_reset() -> None:
     global _cached
     with _lock:
         _cached = None
+
+
+_archives: dict[str, TileArchive | None] = {}
+
+
+def tile_archive_configured(path: str) -> TileArchive | None:
+    """The offline tile file at ``path`` (setting ``LINLI_MAP_TILES_FILE``), read once per
+    process; ``None`` when unset or unreadable (logged: maps then draw the registry alone)."""
+    if not path:
+        return None
+    if path not in _archives:
+        try:
+            _archives[path] = open_tile_archive(Path(path))
+        except TileArchiveError as error:
+            logging.getLogger(__name__).warning("map tiles file not served: %s", error)
+            _archives[path] = None
+    return _archives[path]

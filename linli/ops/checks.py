@@ -1,4 +1,5 @@
-"""System checks of operations: the PostgreSQL connection budget and the environment file.
+"""System checks of operations: the PostgreSQL connection budget, the environment file and the
+offline map tile file.
 
 ``linli.W010`` runs with the database checks (``linli migrate``, ``linli manage check
 --database default``) and at every ``linli serve`` start (:func:`serve_checks`)."""
@@ -16,11 +17,13 @@ from django.core.checks import CheckMessage, Tags, register, run_checks
 from django.core.checks import Warning as CheckWarning
 from django.db import DatabaseError, connections
 
+from linli.geo.tile_archive import TileArchiveError, open_tile_archive
 from linli.ops.supervisor import DAEMONS
 from linli.ops.workflow import ConnectionBudget, budget_fits, connection_budget
 
 BUDGET_CHECK_ID = "linli.W010"
 ENV_FILE_CHECK_ID = "linli.W011"
+TILES_FILE_CHECK_ID = "linli.W012"
 
 
 def configured_budget() -> ConnectionBudget:
@@ -83,6 +86,23 @@ def env_file_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     return env_file_messages(settings.LINLI_ENV_FILE_LOADED)
 
 
+def tiles_file_messages(path: str) -> list[CheckMessage]:
+    """An offline tile file that cannot be served leaves every map without its background."""
+    if not path:
+        return []
+    try:
+        open_tile_archive(Path(path))
+    except TileArchiveError as error:
+        return [CheckWarning(f"LINLI_MAP_TILES_FILE: {error}", id=TILES_FILE_CHECK_ID,
+                             hint="docs/cockpit.md#offline-tiles: a PMTiles v3 file or a raster MBTiles file")]
+    return []
+
+
+@register()
+def tiles_file_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    return tiles_file_messages(settings.LINLI_MAP_TILES_FILE)
+
+
 def serve_checks(*, print_to: TextIO) -> None:
     """The checks ``linli serve`` runs before it listens: warnings are printed, never fatal
     (a full connection budget is a risk under load, not a reason to stay down)."""
@@ -92,6 +112,6 @@ def serve_checks(*, print_to: TextIO) -> None:
         print(f"linli serve: warning: database checks not run: {error}", file=print_to, flush=True)
         return
     for message in messages:
-        if message.id in {BUDGET_CHECK_ID, ENV_FILE_CHECK_ID, "linli.W001"}:
+        if message.id in {BUDGET_CHECK_ID, ENV_FILE_CHECK_ID, TILES_FILE_CHECK_ID, "linli.W001"}:
             print(f"linli serve: warning {message.id}: {message.msg} {message.hint or ''}",
                   file=print_to, flush=True)

@@ -30,6 +30,9 @@ urlpatterns = [
     # The shared base map's data and the map picker's address lookup (docs/cockpit.md#base-map).
     path("map/base.json", maps.basemap, name="map-base"),
     path("map/nearest.json", maps.nearest, name="map-nearest"),
+    # The offline tile file (docs/cockpit.md#offline-tiles): PMTiles by range, MBTiles by tile.
+    path("map/tiles.pmtiles", maps.tile_archive, name="map-tile-archive"),
+    path("map/tiles/<int:z>/<int:x>/<int:y>", maps.tile, name="map-tile"),
     path("notices/<int:notice_id>/read/", notices.notice_read, name="notice-read"),
     # Administration (district administrator; street staff read their street's windows).
     path("manage/", manage_index.index, name="manage"),

@@ -208,3 +208,76 @@ def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
     expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "1", timeout=20_000)
     expect(the_map).to_have_attribute("data-alarms", "1")
     assert outside == []
+
+
+def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2**z
+    rad = math.radians(lat)
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(rad)) / math.pi) / 2 * n)
+
+
+def test_an_offline_pmtiles_file_draws_under_the_grid_map(
+    live_server: Any, tree: Any, users: Any, browser_page: Page, tmp_path: Path, settings: Any
+) -> None:
+    # given a raster PMTiles file covering the grid at every street zoom, as the only background
+    from linli.geo.tests.tile_files import png, write_pmtiles
+
+    tiles = {}
+    for z in range(12, 20):
+        (x0, y0), (x1, y1) = _tile_xy(120.195, 30.215, z), _tile_xy(120.215, 30.195, z)
+        tiles.update({(z, x, y): png((90, 160, 90), 8) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)})
+    settings.LINLI_MAP_TILE_URL = ""
+    settings.LINLI_MAP_TILES_FILE = str(write_pmtiles(tmp_path / "street.pmtiles", tiles))
+    Building.objects.create(grid=tree.grid_a1, compound="望江花园", name="12幢",
+                            address="望江路12号望江花园12幢", lon=120.205, lat=30.205, floors=6)
+    page = browser_page
+    outside = offline(page, live_server.url)
+    ranges: list[str] = []
+    page.on("request", lambda r: ranges.append(r.headers.get("range", "")) if "tiles.pmtiles" in r.url else None)
+    log_in(page, live_server.url, users.grid_worker_a1)
+    # when the grid page opens
+    page.goto(f"{live_server.url}/grids/{tree.grid_a1.pk}/")
+    the_map = page.get_by_test_id("grid-map")
+    expect(the_map).to_have_attribute("data-basemap", "ready")
+    # then tiles come out of the file by range requests, drawn under the buildings' names
+    expect(the_map.locator(".leaflet-tile-pane img[src^='blob:']").first).to_be_visible()
+    expect(the_map.locator(".bldg-label", has_text="望江花园12幢")).to_be_attached()
+    assert ranges
+    assert all(r.startswith("bytes=") for r in ranges)
+    assert "basemap-plain" not in (the_map.get_attribute("class") or "")
+    assert outside == []
+
+
+def test_a_vector_pmtiles_file_is_drawn_by_the_vector_renderer(
+    live_server: Any, tree: Any, users: Any, browser_page: Page, tmp_path: Path, settings: Any
+) -> None:
+    # given a vector PMTiles file (Protomaps basemap schema: an "earth" layer) over the grid
+    from linli.geo.tests.tile_files import land_mvt, write_pmtiles
+
+    tiles = {}
+    for z in range(10, 16):  # protomaps-leaflet overzooms the last data zoom (15)
+        (x0, y0), (x1, y1) = _tile_xy(120.195, 30.215, z), _tile_xy(120.215, 30.195, z)
+        tiles.update({(z, x, y): land_mvt() for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)})
+    settings.LINLI_MAP_TILE_URL = ""
+    settings.LINLI_MAP_TILES_FILE = str(write_pmtiles(tmp_path / "street.pmtiles", tiles, tile_type=1))
+    Building.objects.create(grid=tree.grid_a1, compound="望江花园", name="12幢",
+                            address="望江路12号望江花园12幢", lon=120.205, lat=30.205, floors=6)
+    page = browser_page
+    outside = offline(page, live_server.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server.url, users.grid_worker_a1)
+    page.goto(f"{live_server.url}/grids/{tree.grid_a1.pk}/")
+    the_map = page.get_by_test_id("grid-map")
+    expect(the_map).to_have_attribute("data-basemap", "ready")
+    # then the renderer draws canvas tiles (the land filled) under the buildings' names
+    expect(the_map.locator(".leaflet-tile-pane canvas").first).to_be_attached()
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('[data-testid=grid-map] .leaflet-tile-pane canvas'))
+               .some(c => { const d = c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data;
+                            return d[3] > 0; })""")
+    expect(the_map.locator(".bldg-label", has_text="望江花园12幢")).to_be_attached()
+    assert errors == []
+    assert outside == []

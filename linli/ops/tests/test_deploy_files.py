@@ -104,9 +104,11 @@ def test_thirty_two_slow_uploads_through_nginx_do_not_stop_the_site(served_behin
     finally:
         for sock in held:
             sock.close()
-    # then it comes at once: nginx holds the slow bodies, linli never sees them
+    # then it comes at once: nginx holds the slow bodies, linli never sees them. Were they
+    # passed on, the page would wait for a body timeout (30 s); the bound leaves room for a
+    # loaded CI machine (1.1 s seen at load 15). The < 1 s figure is bench_slow_clients'.
     assert response.status_code == 200
-    assert took < 1.0, took
+    assert took < 5.0, took
 
 
 def test_without_a_web_instance_nginx_shows_the_maintenance_page(tmp_path):

@@ -17,6 +17,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from linli.geo.selectors import tile_archive_configured
+
 register = template.Library()
 
 
@@ -29,13 +31,29 @@ def basemap_attrs() -> SafeString:
         "facility": _("设施"),
         "north": _("北"),
     }
+    tile_url, crs, archive_url, archive_kind = settings.LINLI_MAP_TILE_URL, settings.LINLI_MAP_TILE_CRS, "", ""
+    archive = None if tile_url else tile_archive_configured(settings.LINLI_MAP_TILES_FILE)
+    if archive is not None and archive.format == "mbtiles":
+        tile_url, crs = reverse("web:map-tile", args=[0, 0, 0]).replace("0/0/0", "{z}/{x}/{y}"), "wgs84"
+    elif archive is not None:
+        archive_url, archive_kind, crs = reverse("web:map-tile-archive"), archive.kind, "wgs84"
     return format_html(
-        'data-tile-url="{}" data-tile-crs="{}" data-base-url="{}" data-legend="{}"',
-        settings.LINLI_MAP_TILE_URL,
-        settings.LINLI_MAP_TILE_CRS,
+        'data-tile-url="{}" data-tile-crs="{}" data-tile-archive="{}" data-tile-archive-kind="{}" '
+        'data-base-url="{}" data-legend="{}"',
+        tile_url,
+        crs,
+        archive_url,
+        archive_kind,
         reverse("web:map-base"),
         json.dumps(legend, ensure_ascii=False),
     )
+
+
+@register.inclusion_tag("web/_tile_archive_scripts.html")
+def tile_archive_scripts() -> dict[str, str]:
+    """The PMTiles reader, only on a site that serves a PMTiles file (128 KB not sent otherwise)."""
+    archive = None if settings.LINLI_MAP_TILE_URL else tile_archive_configured(settings.LINLI_MAP_TILES_FILE)
+    return {"kind": archive.kind if archive is not None and archive.format == "pmtiles" else ""}
 
 
 @register.simple_tag

@@ -1,14 +1,20 @@
-"""The shared base map's data (``/map/base.json``) and the map picker's address lookup.
+"""The shared base map's data (``/map/base.json``), the map picker's address lookup and the
+offline tile file (``LINLI_MAP_TILES_FILE``).
 
-Both answer the logged-in staff member from their own areas (``linli.registry.map_selectors``);
-the static module ``web/basemap.js`` draws the first, ``web/map-picker.js`` asks the second.
+The first two answer the logged-in staff member from their own areas
+(``linli.registry.map_selectors``); the static module ``web/basemap.js`` draws the first,
+``web/map-picker.js`` asks the second. Tiles hold no personal data: any signed-in user (staff,
+grid worker, resident) may read them, and the browser may cache them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
-from django.http import HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -16,6 +22,8 @@ from django.views.decorators.http import require_GET
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
 from linli.geo.measure import bbox_parse
+from linli.geo.selectors import tile_archive_configured
+from linli.geo.tile_archive import TileArchive, byte_range, mbtiles_tile
 from linli.registry.map_selectors import BASEMAP_BBOX_MAX_DEG, basemap_for_user, nearest_building
 from linli.web.access import StaffRequest, staff_required
 
@@ -82,3 +90,77 @@ def nearest(request: StaffRequest) -> HttpResponse:
         },
         json_dumps_params=_JSON_OPTIONS,
     )
+
+
+TILE_CACHE = "private, max-age=86400"
+_CHUNK = 64 * 1024
+
+
+def _archive(request: HttpRequest, fmt: str) -> TileArchive:
+    archive = tile_archive_configured(settings.LINLI_MAP_TILES_FILE)
+    if archive is None or archive.format != fmt:
+        raise Http404
+    return archive
+
+
+def _tile_response(response: HttpResponseBase) -> HttpResponseBase:
+    response["Cache-Control"] = TILE_CACHE
+    response.linli_no_personal_data = True  # type: ignore[attr-defined]
+    return response
+
+
+def _file_bytes(path: object, start: int, end: int) -> Iterator[bytes]:
+    with open(str(path), "rb") as handle:
+        handle.seek(start)
+        left = end - start + 1
+        while left > 0:
+            chunk = handle.read(min(_CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
+
+
+@require_GET
+def tile_archive(request: HttpRequest) -> HttpResponseBase:
+    """The PMTiles file, one byte range at a time (HTTP Range, RFC 9110 §14): the browser's
+    reader asks the header, then directories and tiles by range, never the whole file."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=403)
+    archive = _archive(request, "pmtiles")
+    stat = archive.path.stat()
+    size = stat.st_size
+    etag = f'"{size:x}-{int(stat.st_mtime):x}"'
+    raw = request.headers.get("Range", "")
+    if raw and request.headers.get("If-Range", etag) != etag:
+        raw = ""  # the file changed since the client's first range: send it whole
+    if not raw:
+        response: HttpResponseBase = StreamingHttpResponse(_file_bytes(archive.path, 0, size - 1),
+                                                       content_type="application/octet-stream")
+        response["Content-Length"] = str(size)
+    else:
+        span = byte_range(raw, size)
+        if span is None:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return _tile_response(response)
+        start, end = span
+        response = StreamingHttpResponse(_file_bytes(archive.path, start, end), status=206,
+                                         content_type="application/octet-stream")
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    return _tile_response(response)
+
+
+@require_GET
+def tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponseBase:
+    """One raster tile of the MBTiles file (``{z}/{x}/{y}``, XYZ rows); 404 where it has none."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=403)
+    archive = _archive(request, "mbtiles")
+    data = mbtiles_tile(archive, z, x, y)
+    if data is None:
+        raise Http404
+    return _tile_response(HttpResponse(data, content_type=archive.content_type))

@@ -1,7 +1,8 @@
 // The shared base map (docs/cockpit.md#base-map): the registry's own geometry (area outlines
 // with their names, buildings with their names, facilities) on a plain background, with a
 // scale, a north arrow and a legend, so a map reads as a place with no tile server at all.
-// An intranet tile service is used when LINLI_MAP_TILE_URL is set. Data is WGS-84; a GCJ-02
+// An intranet tile service is used when LINLI_MAP_TILE_URL is set, else an offline tile file
+// of this server when LINLI_MAP_TILES_FILE is (docs/cockpit.md#offline-tiles). Data is WGS-84; a GCJ-02
 // tile service (高德) gets every coordinate shifted at this edge and shifted back on input,
 // with the same formula as linli/geo/coords.py (tested there).
 //
@@ -77,6 +78,23 @@
     };
     legend.addTo(map);
   }
+  // The server's own tile file (LINLI_MAP_TILES_FILE, a PMTiles file read by HTTP Range):
+  // vector tiles in the Protomaps basemap schema drawn by protomaps-leaflet, raster tiles by
+  // the pmtiles reader. False when the page has no such file or its script did not load.
+  function archiveLayer(holder, map) {
+    var url = holder.dataset.tileArchive, kind = holder.dataset.tileArchiveKind;
+    if (!url) { return false; }
+    url = new URL(url, window.location.href).href;
+    if (kind === "vector" && window.protomapsL) {
+      window.protomapsL.leafletLayer({ url: url, flavor: "light", lang: "zh" }).addTo(map);
+      return true;
+    }
+    if (kind === "raster" && window.pmtiles) {
+      window.pmtiles.leafletRasterLayer(new window.pmtiles.PMTiles(url), { maxZoom: 19 }).addTo(map);
+      return true;
+    }
+    return false;
+  }
   function create(holder, options) {
     var L = window.L, gcj = holder.dataset.tileCrs === "gcj02";
     options = options || {};
@@ -85,7 +103,7 @@
     delete leafletOptions.legend; delete leafletOptions.decorations; delete leafletOptions.labelsFromZoom;
     var map = L.map(holder, leafletOptions);
     if (holder.dataset.tileUrl) { L.tileLayer(holder.dataset.tileUrl, { maxZoom: 19 }).addTo(map); }
-    else { holder.classList.add("basemap-plain"); }
+    else if (!archiveLayer(holder, map)) { holder.classList.add("basemap-plain"); }
     function labelsByZoom() {
       var z = map.getZoom();
       holder.classList.toggle("labels-hidden", z < labelsFrom);
