@@ -21,7 +21,8 @@ register = template.Library()
 
 
 @register.simple_tag
-def basemap_attrs() -> SafeString:
+def basemap_attrs(base_url: str = "") -> SafeString:
+    """``base_url``: another source of the base map's data (default: the staff's)."""
     legend = {
         "community": _("社区边界"),
         "grid": _("网格"),
@@ -33,7 +34,7 @@ def basemap_attrs() -> SafeString:
         'data-tile-url="{}" data-tile-crs="{}" data-base-url="{}" data-legend="{}"',
         settings.LINLI_MAP_TILE_URL,
         settings.LINLI_MAP_TILE_CRS,
-        reverse("web:map-base"),
+        base_url or reverse("web:map-base"),
         json.dumps(legend, ensure_ascii=False),
     )
 
