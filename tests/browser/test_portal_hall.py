@@ -43,8 +43,9 @@ def _taxonomy(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def phone(chromium: Browser) -> Iterator[Page]:
     """A phone: small viewport, touch, Chinese locale."""
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True)
+    context = chromium.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
@@ -52,12 +53,25 @@ def phone(chromium: Browser) -> Iterator[Page]:
 
 
 def test_resident_answers_a_correction_and_books_the_window(
-        live_server: Any, tree: Any, users: Any, home: Any, sms: FakeGateway, phone: Page) -> None:  # noqa: F811
+    live_server: Any,
+    tree: Any,
+    users: Any,
+    home: Any,  # noqa: F811 -- the fixture
+    sms: FakeGateway,  # noqa: F811 -- the fixture
+    phone: Page,
+) -> None:
     # given 王芳, registered and bound, an item with a photo to upload and the community's window
     bound_resident(home.wang, community_id=tree.community_a.pk, phone=WANG_PHONE)
     version = promised_item()
-    window_create(actor=SEED, code="W-A", name="近江社区综合窗口", community=tree.community_a,
-                  opening_hours=HOURS, slot_minutes=60, capacity_per_slot=2)
+    window_create(
+        actor=SEED,
+        code="W-A",
+        name="近江社区综合窗口",
+        community=tree.community_a,
+        opening_hours=HOURS,
+        slot_minutes=60,
+        capacity_per_slot=2,
+    )
     page, base = phone, live_server.url
 
     # when she signs in with a code and applies with a photo
@@ -76,9 +90,16 @@ def test_resident_answers_a_correction_and_books_the_window(
     app = Application.objects.get()
 
     # and the clerk asks for the missing page and a clearer reason
-    app = application_transition(application=app, action=ApplicationAction.START_PRE_REVIEW, actor=users.community_a)
-    application_transition(application=app, action=ApplicationAction.RETURN_FOR_CORRECTION, actor=users.community_a,
-                           missing=["户口簿"], note="缺户主页")
+    app = application_transition(
+        application=app, action=ApplicationAction.START_PRE_REVIEW, actor=users.community_a
+    )
+    application_transition(
+        application=app,
+        action=ApplicationAction.RETURN_FOR_CORRECTION,
+        actor=users.community_a,
+        missing=["户口簿"],
+        note="缺户主页",
+    )
     page.reload()
     # then her phone shows what was asked
     expect(page.get_by_test_id("correction-missing")).to_contain_text("户口簿")
@@ -112,7 +133,8 @@ def test_resident_answers_a_correction_and_books_the_window(
     # and she cancels it
     row.get_by_test_id("appointment-cancel").click()
     expect(page.locator(f'[data-testid="appointment"][data-id="{booking.pk}"]')).to_have_attribute(
-        "data-status", "cancelled")
+        "data-status", "cancelled"
+    )
 
     # when she opens the report form, then the map of her community is placed on her building
     page.goto(f"{base}/portal/reports/new/")
