@@ -324,7 +324,7 @@ def _first_slot(window: ServiceWindow) -> tuple[str, str]:
 
 
 def test_a_resident_books_sees_and_cancels_a_seat(
-    tree: Tree, home: Home, hall: dict[str, ServiceWindow]
+    tree: Tree, users: Users, home: Home, hall: dict[str, ServiceWindow]
 ) -> None:
     zhang = bound_resident(home.zhang, community_id=tree.community_a.pk)
     version = instant_item()
@@ -349,6 +349,11 @@ def test_a_resident_books_sees_and_cancels_a_seat(
     listing = client.get("/portal/appointments/").content.decode()
     assert f'data-id="{booking.pk}"' in listing
     assert 'data-testid="appointment-cancel"' in listing
+    # the clerk finds it in the window's day list, as a booking made at the window
+    queue = as_client(users.community_a).get(
+        f"/services/appointments/windows/{hall['near'].pk}/queue/", {"day": day}
+    )
+    assert "张建国" in queue.content.decode()
     # booking the same slot again is refused (no double booking)
     again = client.post(
         f"/portal/services/{version.item_id}/appointment/",
