@@ -385,7 +385,7 @@ def test_a_full_slot_is_refused_and_another_household_cannot_cancel(
     assert full.status_code == 409
     assert (
         'data-available="0"'
-        in as_client(wang).get(url, {"window": hall["near"].pk, "day": day}).content.decode()
+        in as_client(wang).get(url, {"window": str(hall["near"].pk), "day": day}).content.decode()
     )
     booking = Appointment.objects.get()
     # 王芳 neither sees nor cancels 张建国's booking
@@ -460,6 +460,8 @@ def test_the_nearest_building_names_the_place_and_the_report_keeps_it(
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     case = Case.objects.get()
+    assert case.lon is not None
+    assert case.lat is not None
     assert (round(case.lon, 4), round(case.lat, 4), case.address) == (
         120.2052,
         30.2049,
