@@ -27,6 +27,7 @@ from linli.portal.hall_selectors import booking_days
 from linli.portal.tests.conftest import SEED, Home
 from linli.portal.tests.helpers import PNG, bound_resident
 from linli.portal.tests.test_resident import instant_item
+from linli.web.tests.test_maps import assert_no_coordinates
 
 pytestmark = pytest.mark.django_db
 
@@ -447,6 +448,7 @@ def test_the_nearest_building_names_the_place_and_the_report_keeps_it(
     assert "data-map-picker" in form
     assert 'data-nearest-url="/portal/map/nearest.json"' in form
     assert 'value="120.205"' in form
+    assert_no_coordinates(form)  # only in the hidden inputs, never in words
     # a point picked on the map without words gets the nearest building's address
     response = client.post(
         "/portal/reports/new/",
