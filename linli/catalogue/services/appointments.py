@@ -81,6 +81,13 @@ def _take_seat(
     raise ApplicationError(CatalogueErrorCode.SLOT_FULL, _("该时段已约满"), field="slot_start")
 
 
+def _books_for_self(actor: Actor, person: Person, bound_person: Person | None) -> bool:
+    """A resident booking for the person the portal verified their account to be."""
+    user = _user(actor)
+    return (user is not None and user.role == Role.RESIDENT and bound_person is not None
+            and bound_person.pk == person.pk)
+
+
 def appointment_book(
     *,
     actor: Actor,
@@ -100,11 +107,7 @@ def appointment_book(
     """
     if not window.active:
         raise NotFound(_("窗口不存在"))
-    user = _user(actor)
-    if (person is not None and bound_person is not None and person.pk == bound_person.pk
-            and user is not None and user.role == Role.RESIDENT):
-        pass  # the portal verified that this account is this person
-    elif person is not None:
+    if person is not None and not _books_for_self(actor, person, bound_person):
         if not _staff_in_scope(actor, window.community_id):
             raise PermissionDenied(_("只有窗口工作人员可以关联实有人口"))
         person = person_get_for_user(user=actor, person_id=person.pk)  # type: ignore[arg-type]
