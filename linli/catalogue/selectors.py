@@ -31,6 +31,7 @@ from linli.catalogue.choices import (
     ApplicationAction,
     ApplicationStatus,
     AppointmentStatus,
+    Decision,
     ItemKind,
 )
 from linli.catalogue.models import (
@@ -146,6 +147,78 @@ def application_get_for_user(*, user: Principal | None, application_id: int) -> 
 def application_timeline(*, application: Application) -> list[ApplicationEvent]:
     """Every step, oldest first (the caller has already been allowed to see it)."""
     return list(application.events.select_related("actor").order_by("at", "id"))
+
+
+@dataclass(frozen=True)
+class CorrectionRequest:
+    """What the clerk asked of a returned application (补正): the list, their note, when."""
+
+    missing: list[str]
+    note: str
+    at: datetime
+
+
+def application_correction_request(*, application: Application) -> CorrectionRequest | None:
+    """The latest return for correction while the application waits for it, else ``None``
+    (the caller has already been allowed to see the application)."""
+    if application.status != ApplicationStatus.RETURNED:
+        return None
+    event = (application.events.filter(action=ApplicationAction.RETURN_FOR_CORRECTION)
+             .order_by("-at", "-id").first())
+    if event is None:
+        return None
+    return CorrectionRequest(missing=[str(m) for m in event.missing], note=event.note, at=event.at)
+
+
+@dataclass(frozen=True)
+class DecisionDocument:
+    """The decision in the words of a decision notice (准予/不予办理决定书); the caller has
+    already been allowed to see the application. Personal values only masked."""
+
+    number: str
+    approved: bool
+    item_name: str
+    item_code: str
+    department: str
+    community: str
+    applicant_name: str
+    applicant_id_masked: str
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    reason: str
+    legal_basis: str
+    conditions: list[str]
+    by_rule: bool
+
+
+def application_decision_document(*, application: Application) -> DecisionDocument:
+    """The decision document of a decided application; an undecided one has none (NotFound)."""
+    if application.decision not in (Decision.APPROVED, Decision.REJECTED):
+        raise NotFound(_("尚未作出决定"))
+    version = application.item_version
+    item = version.item
+    rule = application.rule_result or {}
+    last = application.events.filter(action__in=[ApplicationAction.APPROVE, ApplicationAction.REJECT,
+                                                 ApplicationAction.INSTANT_DECIDE]).order_by("-at", "-id").first()
+    return DecisionDocument(
+        number=f"{application.number}-JD", approved=application.decision == Decision.APPROVED,
+        item_name=item.name, item_code=item.code, department=str(item.department),
+        community=application.community.name, applicant_name=application.applicant_name,
+        applicant_id_masked=application.applicant_id_masked, submitted_at=application.submitted_at,
+        decided_at=application.decided_at, reason=application.decision_reason or (last.note if last else ""),
+        legal_basis=version.legal_basis,
+        conditions=[str(r.get("message", "")) for r in rule.get("results", []) if isinstance(r, dict)],
+        by_rule=last is not None and last.action == ApplicationAction.INSTANT_DECIDE,
+    )
+
+
+def window_list_for_areas(*, area_ids: list[int], item_id: int | None = None) -> QuerySet[ServiceWindow]:
+    """Windows in use of the halls of these areas that take ``item_id`` (a window with no
+    item list takes any item), by code."""
+    windows = ServiceWindow.objects.filter(active=True, community_id__in=area_ids).select_related("community")
+    if item_id is not None:
+        windows = windows.filter(Q(items__pk=item_id) | Q(items__isnull=True)).distinct()
+    return windows.order_by("code")
 
 
 def application_files(*, application: Application) -> list[ApplicationFile]:

@@ -56,6 +56,7 @@ from linli.portal.choices import (
 )
 from linli.portal.errors import BadCode, Throttled
 from linli.portal.face import face_verify
+from linli.portal.hall_selectors import nearest_for_resident
 from linli.portal.models import (
     PII_PORTAL_PHONE,
     Attempt,
@@ -444,6 +445,10 @@ def report_submit(
         # No position given: the resident's own building (its point finds the grid).
         building = profile.room.building
         lon, lat, address = building.lon, building.lat, building.address
+    elif lon is not None and lat is not None and not address.strip():
+        # A place picked on the map without words: the nearest building of the community names it.
+        found = nearest_for_resident(user=user, lat=lat, lon=lon)
+        address = found.address if found is not None else ""
     case, _created = case_open(
         actor=user, source=CaseSource.RESIDENT, category=category, description=description, lon=lon, lat=lat,
         address=address, reporter_name=user.display_name, photos=photos, request_id=request_id)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from linli.portal.views import register, resident, staff
+from linli.portal.views import hall, maps, register, resident, staff
 
 app_name = "portal"
 
@@ -27,6 +27,14 @@ urlpatterns = [
     path("services/<int:item_id>/apply/", resident.apply, name="apply"),
     path("applications/", resident.applications, name="applications"),
     path("applications/<int:application_id>/", resident.application, name="application"),
+    # The hall: corrections, decision documents, appointments (views/hall.py)
+    path("applications/<int:application_id>/correct/", hall.application_correct, name="application-correct"),
+    path("applications/<int:application_id>/decision/", hall.application_decision, name="application-decision"),
+    path("services/<int:item_id>/appointment/", hall.appointment_new, name="appointment-new"),
+    path("appointments/", hall.appointments, name="appointments"),
+    path("appointments/<int:appointment_id>/cancel/", hall.appointment_cancel, name="appointment-cancel"),
+    path("map/base.json", maps.map_base, name="map-base"),
+    path("map/nearest.json", maps.map_nearest, name="map-nearest"),
     path("notices/", resident.notices, name="notices"),
     path("notices/<int:notice_id>/", resident.notice, name="notice"),
     path("notices/files/<int:attachment_id>/", resident.notice_file, name="notice-file"),

@@ -8,6 +8,7 @@ here carries a resident: buildings, facilities and area outlines only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -60,15 +61,26 @@ def basemap_for_user(*, user: Principal | None, bbox: BBox | None = None) -> dic
     with a box (a whole district's buildings are too many for one answer), at most
     :data:`BASEMAP_POINTS_MAX` each; ``truncated`` says when more were there.
     """
-    features: list[dict[str, Any]] = []
-    answer: dict[str, Any] = {"type": "FeatureCollection", "features": features, "truncated": False}
     scope = _map_scope(user)
     if scope is None:
-        return answer
+        return {"type": "FeatureCollection", "features": [], "truncated": False}
+    return basemap_of(area_ids=scope.area_ids, grid_ids=scope.grid_ids, bbox=bbox)
+
+
+def basemap_of(
+    *,
+    area_ids: Iterable[int],
+    grid_ids: Iterable[int],
+    bbox: BBox | None = None,
+    facilities: bool = True,
+) -> dict[str, Any]:
+    """The base map of these areas and of the buildings (and facilities) of these grids; the
+    caller has scoped the ids (:func:`basemap_for_user` for staff; the portal gives a
+    resident their own community, without facilities)."""
+    features: list[dict[str, Any]] = []
+    answer: dict[str, Any] = {"type": "FeatureCollection", "features": features, "truncated": False}
     areas = (
-        Area.objects.filter(
-            pk__in=sorted(scope.area_ids), boundary__isnull=False, level__in=_MAP_LEVELS
-        )
+        Area.objects.filter(pk__in=sorted(area_ids), boundary__isnull=False, level__in=_MAP_LEVELS)
         .order_by("path")
         .values_list("id", "level", "name", "boundary")
     )
@@ -92,7 +104,7 @@ def basemap_for_user(*, user: Principal | None, bbox: BBox | None = None) -> dic
     if bbox is None:
         return answer
     west, south, east, north = bbox
-    grids = sorted(scope.grid_ids)
+    grids = sorted(grid_ids)
     buildings = list(
         Building.objects.filter(
             grid_id__in=grids, lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
@@ -100,16 +112,18 @@ def basemap_for_user(*, user: Principal | None, bbox: BBox | None = None) -> dic
         .order_by("id")
         .only("id", "compound", "name", "address", "lon", "lat", "floors")[: BASEMAP_POINTS_MAX + 1]
     )
-    facilities = list(
-        Facility.objects.filter(
-            grid_id__in=grids, lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
+    points = (
+        list(
+            Facility.objects.filter(
+                grid_id__in=grids, lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
+            )
+            .order_by("id")
+            .only("id", "kind", "name", "lon", "lat")[: BASEMAP_POINTS_MAX + 1]
         )
-        .order_by("id")
-        .only("id", "kind", "name", "lon", "lat")[: BASEMAP_POINTS_MAX + 1]
+        if facilities
+        else []
     )
-    answer["truncated"] = (
-        len(buildings) > BASEMAP_POINTS_MAX or len(facilities) > BASEMAP_POINTS_MAX
-    )
+    answer["truncated"] = len(buildings) > BASEMAP_POINTS_MAX or len(points) > BASEMAP_POINTS_MAX
     features.extend(
         {
             "type": "Feature",
@@ -134,7 +148,7 @@ def basemap_for_user(*, user: Principal | None, bbox: BBox | None = None) -> dic
                 "name": f.name or str(f.get_kind_display()),
             },
         }
-        for f in facilities[:BASEMAP_POINTS_MAX]
+        for f in points[:BASEMAP_POINTS_MAX]
     )
     return answer
 
@@ -160,9 +174,18 @@ def nearest_building(
     nothing rather than another area's building.
     """
     scope = _map_scope(user)
-    if scope is None or not scope.grid_ids:
+    if scope is None:
         return None
-    grids = sorted(scope.grid_ids)
+    return nearest_building_in(lat=lat, lon=lon, grid_ids=scope.grid_ids, max_m=max_m)
+
+
+def nearest_building_in(
+    *, lat: float, lon: float, grid_ids: Iterable[int], max_m: float = NEAREST_MAX_M
+) -> NearestBuilding | None:
+    """The building of these grids nearest (lon, lat) within ``max_m``, else ``None``."""
+    grids = sorted(grid_ids)
+    if not grids:
+        return None
     for radius in (*(r for r in _NEAREST_STEPS if r < max_m), max_m):
         west, south, east, north = bbox_around(lon, lat, radius)
         rows = list(

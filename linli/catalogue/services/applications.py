@@ -20,7 +20,7 @@ from linli.catalogue.choices import (
     Channel,
     ItemKind,
 )
-from linli.catalogue.forms_schema import clean_form_data, form_fields
+from linli.catalogue.forms_schema import SENSITIVE_TYPES, clean_form_data, form_fields
 from linli.catalogue.models import Application, ApplicationFile, ServiceItemVersion
 from linli.catalogue.rules import evaluate
 from linli.catalogue.services.facts import (
@@ -303,6 +303,21 @@ def application_submit(
         raise
 
 
+def _unmask_from_application(
+    defn: Mapping[str, Any], data: Mapping[str, Any], application: Application,
+) -> dict[str, Any]:
+    """A correction that leaves an ID number or phone as shown (masked) keeps the value the
+    application already holds: the applicant never sees it in clear on the correction form."""
+    out = dict(data)
+    stored = application.data or {}
+    for f in form_fields(defn):
+        key = f["key"]
+        token = stored.get(f"{key}_enc")
+        if f["type"] in SENSITIVE_TYPES and token and out.get(key) == stored.get(key):
+            out[key] = pii.decrypt(token, field=f"application.{key}")
+    return out
+
+
 def application_correct(
     *,
     actor: Actor,
@@ -316,7 +331,8 @@ def application_correct(
     files = files or {}
     _visible_or_404(actor, application)
     version = application.item_version
-    raw = _unmask_from_person(version.form, data, application.applicant)
+    raw = _unmask_from_person(version.form, _unmask_from_application(version.form, data, application),
+                              application.applicant)
     cleaned = clean_form_data(version.form, raw, files=files)
     _kept_file_ids(version.form, cleaned, application)
     stored = _store_files(version.form, version.materials, files)

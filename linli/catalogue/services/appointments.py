@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.accounts.choices import Permission
+from linli.accounts.choices import Permission, Role
 from linli.accounts.models import User
 from linli.accounts.selectors import scope_for
 from linli.catalogue.choices import AppointmentStatus, CatalogueErrorCode
@@ -81,6 +81,13 @@ def _take_seat(
     raise ApplicationError(CatalogueErrorCode.SLOT_FULL, _("该时段已约满"), field="slot_start")
 
 
+def _books_for_self(actor: Actor, person: Person, bound_person: Person | None) -> bool:
+    """A resident booking for the person the portal verified their account to be."""
+    user = _user(actor)
+    return (user is not None and user.role == Role.RESIDENT and bound_person is not None
+            and bound_person.pk == person.pk)
+
+
 def appointment_book(
     *,
     actor: Actor,
@@ -91,11 +98,16 @@ def appointment_book(
     phone: str,
     item: ServiceItem | None = None,
     request_id: str = "",
+    bound_person: Person | None = None,
 ) -> Appointment:
-    """Book one seat of a slot. Capacity holds under concurrency by the seat constraint."""
+    """Book one seat of a slot. Capacity holds under concurrency by the seat constraint.
+
+    ``bound_person``: the registry person the portal bound a resident's account to; that
+    resident may book for that person (and no other), as with ``application_submit``.
+    """
     if not window.active:
         raise NotFound(_("窗口不存在"))
-    if person is not None:
+    if person is not None and not _books_for_self(actor, person, bound_person):
         if not _staff_in_scope(actor, window.community_id):
             raise PermissionDenied(_("只有窗口工作人员可以关联实有人口"))
         person = person_get_for_user(user=actor, person_id=person.pk)  # type: ignore[arg-type]

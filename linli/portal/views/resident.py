@@ -21,11 +21,12 @@ from linli.catalogue.search import item_answer
 from linli.catalogue.selectors import application_timeline, item_get, item_list
 from linli.catalogue.uploads import open_stored
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
-from linli.portal import selectors, services
+from linli.portal import hall_selectors, selectors, services
 from linli.portal.choices import NoticeKind, ProfileStatus
 from linli.portal.face import face_configured
 from linli.portal.selectors import is_resident
 from linli.portal.views.access import ResidentRequest, request_id_of, resident_view
+from linli.portal.views.maps import report_place_context
 from linli.portal.workflow import FACE_ATTEMPTS_MAX
 
 HOME_NOTICES = 3
@@ -107,7 +108,8 @@ def report_new(request: ResidentRequest) -> HttpResponse:
             return redirect("portal:report", case_id=case.pk)
     categories = [(node.category, node.children) for node in category_tree()]
     return render(request, "portal/report_new.html", {
-        "categories": categories, "error": error, "error_field": field, "values": request.POST}, status=status)
+        "categories": categories, "error": error, "error_field": field, "values": request.POST,
+        **report_place_context(request)}, status=status)
 
 
 @resident_view
@@ -226,7 +228,8 @@ def applications(request: ResidentRequest) -> HttpResponse:
 def application(request: ResidentRequest, application_id: int) -> HttpResponse:
     app = selectors.application_for_user(user=request.user, application_id=application_id)
     return render(request, "portal/application.html", {
-        "application": app, "events": application_timeline(application=app)})
+        "application": app, "events": application_timeline(application=app),
+        "correction": hall_selectors.correction_request_of(application=app)})
 
 
 # --- notices -----------------------------------------------------------------------------

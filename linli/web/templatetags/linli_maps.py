@@ -23,7 +23,8 @@ register = template.Library()
 
 
 @register.simple_tag
-def basemap_attrs() -> SafeString:
+def basemap_attrs(base_url: str = "") -> SafeString:
+    """``base_url``: another source of the base map's data (default: the staff's)."""
     legend = {
         "community": _("社区边界"),
         "grid": _("网格"),
@@ -44,7 +45,7 @@ def basemap_attrs() -> SafeString:
         crs,
         archive_url,
         archive_kind,
-        reverse("web:map-base"),
+        base_url or reverse("web:map-base"),
         json.dumps(legend, ensure_ascii=False),
     )
 
