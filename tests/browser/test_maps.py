@@ -329,3 +329,42 @@ def test_field_track_map_shifts_to_gcj02_tiles(
     shifted = tile_of(*wgs84_to_gcj02(lon, lat), zoom)
     assert shifted in {tuple(int(v) for v in t.split("/")[1:]) for t in tiles}
     assert tile_of(lon, lat, zoom) not in {tuple(int(v) for v in t.split("/")[1:]) for t in tiles}
+
+
+def test_field_report_map_shows_the_phone_on_gcj02_tiles_and_keeps_wgs84(
+    live_server: Any, tree: Any, users: Any, browser_page: Page, settings: Any
+) -> None:
+    # given a GCJ-02 tile service and a phone at a WGS-84 position
+    settings.LINLI_MAP_TILE_URL = (
+        f"{live_server.url}/static/field/icon-192.png?tile={{z}}/{{x}}/{{y}}"
+    )
+    settings.LINLI_MAP_TILE_CRS = "gcj02"
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation(NEAR_12)
+    tiles: list[tuple[int, ...]] = []
+    page.on(
+        "request",
+        lambda r: (
+            tiles.append(tuple(int(v) for v in r.url.split("tile=")[1].split("/")))
+            if "tile=" in r.url
+            else None
+        ),
+    )
+    log_in(page, live_server.url, users.grid_worker_a1)
+    # when the worker takes the phone's position on the report form
+    page.goto(f"{live_server.url}/field/report/")
+    page.get_by_test_id("locate").click()
+    expect(
+        page.get_by_test_id("report-map").locator("img.leaflet-tile-loaded").first
+    ).to_be_attached()
+    # then the form keeps the WGS-84 position the phone gave
+    lon = float(page.locator("[data-position=lon]").input_value())
+    lat = float(page.locator("[data-position=lat]").input_value())
+    assert (lon, lat) == pytest.approx((NEAR_12["longitude"], NEAR_12["latitude"]), abs=1e-6)
+    # and the map shows it where GCJ-02 tiles have that place, not 500 m off
+    zoom = tiles[0][0]
+    at = {t[1:] for t in tiles if t[0] == zoom}
+    assert tile_of(*wgs84_to_gcj02(lon, lat), zoom) in at
+    assert tile_of(lon, lat, zoom) not in at
