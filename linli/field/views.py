@@ -226,11 +226,12 @@ def patrol_detail(request: StaffRequest, patrol_id: int) -> HttpResponse:
 
 @require_GET
 @never_cache
-@staff_view(selectors.PATROL_VIEWER_ROLES)
+@any_staff
 def patrol_tracks(request: StaffRequest) -> HttpResponse:
     """Patrol tracks as GeoJSON LineStrings (WGS-84) for the grid page's and the cockpit's
     maps: ``?days=N`` (1–31, default 1: today since midnight in Shanghai) and optionally
-    ``&area=<id>`` (an area in the caller's scope; another area is 404)."""
+    ``&area=<id>`` (an area in the caller's scope; another area is 404). Staff who see no
+    patrols get an empty collection, not a refusal: the map just has nothing to draw."""
     try:
         days = int(request.GET.get("days") or 1)
         area_id = int(request.GET["area"]) if request.GET.get("area") else None
