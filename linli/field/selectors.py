@@ -391,6 +391,11 @@ def _worker_grids(user_ids: list[int], visible: frozenset[int]) -> dict[int, lis
     return {pk: primary.get(pk) or assigned.get(pk, []) for pk in user_ids}
 
 
+def own_grid_ids(*, worker: User) -> list[int]:
+    """The grids a patrol of ``worker`` belongs to: his A角 grids, else all he is assigned to."""
+    return sorted(_worker_grids([worker.pk], scope_for(worker).grid_ids)[worker.pk])
+
+
 def patrol_totals_for_user(*, user: User, since: datetime) -> list[PatrolTotal]:
     """Patrol time, distance and coverage per worker since a moment, over the grids in scope."""
     rows = _patrols_for_user(user).filter(started_at__gte=since)

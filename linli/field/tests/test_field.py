@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import Tree, Users
-from linli.accounts.models import User
+from linli.accounts.choices import AssignmentKind
+from linli.accounts.models import AreaAssignment, User
 from linli.care.choices import ItemStatus, VisitReason
 from linli.care.models import DueVisit, Visit
 from linli.cases.models import Case, CasePhoto
@@ -309,6 +310,23 @@ def _walk(worker: User, *, start: Any = None, points: list[tuple[float, float]])
 
 A1_WALK = [(120.205, 30.205), (120.205, 30.206), (120.206, 30.206)]
 B1_WALK = [(120.205, 30.215), (120.206, 30.215)]
+
+
+def test_a_patrol_belongs_to_the_workers_own_grid_before_one_he_backs_up(
+    tree: Tree, users: Users
+) -> None:
+    # given a1's worker also backs up grid a2 (whatever the order of their ids)
+    AreaAssignment.objects.create(
+        user=users.grid_worker_a1, area=tree.grid_a2, kind=AssignmentKind.BACKUP
+    )
+    # when he patrols, then the patrol is grid a1's
+    assert _walk(users.grid_worker_a1, points=A1_WALK).grid_id == tree.grid_a1.pk
+    # and with the roles swapped it is a2's (so the test does not pass by id order alone)
+    AreaAssignment.objects.filter(user=users.grid_worker_a1).update(kind=AssignmentKind.MEMBER)
+    AreaAssignment.objects.filter(user=users.grid_worker_a1, area=tree.grid_a2).update(
+        kind=AssignmentKind.PRIMARY
+    )
+    assert _walk(users.grid_worker_a1, points=A1_WALK).grid_id == tree.grid_a2.pk
 
 
 def _tracks(user: User, query: str = "") -> Any:
