@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.accounts.choices import Role
-from linli.accounts.models import User
-from linli.accounts.selectors import scope_for
+from linli.accounts.choices import AssignmentKind, Role
+from linli.accounts.models import AreaAssignment, User
+from linli.accounts.selectors import area_get_for_user, scope_for
 from linli.care import selectors as care_selectors
 from linli.cases import selectors as case_selectors
 from linli.cases.models import Case
@@ -30,6 +31,8 @@ from linli.field.choices import CorrectionStatus
 from linli.field.models import Correction, Patrol, Submission
 from linli.fusion import selectors as fusion_selectors
 from linli.fusion.choices import ConflictField
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
 from linli.registry import selectors as registry_selectors
 from linli.registry.models import Building, Household, Person, Room
 
@@ -299,22 +302,60 @@ def correction_get_for_user(*, user: User, correction_id: int) -> Correction:
     return found
 
 
+# Who sees patrols: the worker his own; staff who lead grid workers those of their grids.
+# Department staff and auditors have no business with workers' whereabouts.
+PATROL_VIEWER_ROLES = frozenset(
+    {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN}
+)
+# A map of tracks stops here: a week of a street's workers fits well under it.
+MAX_TRACKS = 500
+
+
+def _patrols_for_user(user: User) -> QuerySet[Patrol]:
+    if user.role in FIELD_ROLES:
+        return Patrol.objects.filter(worker=user)
+    if user.role not in PATROL_VIEWER_ROLES:
+        return Patrol.objects.none()
+    return Patrol.objects.filter(grid_id__in=sorted(scope_for(user).grid_ids))
+
+
 def patrol_list_for_user(*, user: User, limit: int = 20) -> list[Patrol]:
     """The worker's own patrols; staff see those of the grids in their scope."""
-    if user.role in FIELD_ROLES:
-        rows = Patrol.objects.filter(worker=user)
-    else:
-        rows = Patrol.objects.filter(grid_id__in=sorted(scope_for(user).grid_ids))
+    rows = _patrols_for_user(user)
     return list(rows.select_related("worker").order_by("-started_at")[:limit])
 
 
 def patrol_get_for_user(*, user: User, patrol_id: int) -> Patrol:
-    for patrol in Patrol.objects.filter(pk=patrol_id).select_related("worker"):
-        if patrol.worker_id == user.pk or (
-            user.role not in FIELD_ROLES and patrol.grid_id in scope_for(user).grid_ids
-        ):
-            return patrol
+    for patrol in _patrols_for_user(user).filter(pk=patrol_id).select_related("worker"):
+        return patrol
     raise NotFound()
+
+
+def patrol_tracks_for_user(
+    *, user: User, since: datetime, until: datetime | None = None, area_id: int | None = None
+) -> list[Patrol]:
+    """Patrols with their tracks for a map, newest first: the worker's own, or those of the
+    grids in the caller's scope, optionally inside one area (outside the scope: NotFound)."""
+    rows = _patrols_for_user(user).filter(started_at__gte=since)
+    if until is not None:
+        rows = rows.filter(started_at__lt=until)
+    if area_id is not None:
+        area = area_get_for_user(user=user, area_id=area_id)
+        grids = Area.objects.filter(path__startswith=area.path, level=AreaLevel.GRID)
+        rows = rows.filter(grid_id__in=grids.values("pk"))
+    return list(
+        rows.select_related("worker", "grid")
+        .only(
+            "worker__display_name",
+            "worker__username",
+            "grid__name",
+            "started_at",
+            "ended_at",
+            "track",
+            "distance_m",
+        )
+        .order_by("-started_at")[:MAX_TRACKS]
+    )
 
 
 @dataclass(frozen=True)
@@ -323,23 +364,71 @@ class PatrolTotal:
     patrols: int
     seconds: int
     distance_m: float
+    # Buildings of the worker's grids, and how many a track of the period passed within
+    # workflow.COVERAGE_RADIUS_M of.
+    buildings: int = 0
+    covered: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        return workflow.coverage_share(self.covered, self.buildings)
+
+
+def _worker_grids(user_ids: list[int], visible: frozenset[int]) -> dict[int, list[int]]:
+    """Each worker's own grids (A角; where he has none, every grid he is assigned to), within
+    what the caller may see."""
+    primary: dict[int, list[int]] = {}
+    assigned: dict[int, list[int]] = {}
+    rows = AreaAssignment.objects.filter(
+        user_id__in=user_ids, area__level=AreaLevel.GRID
+    ).values_list("user_id", "area_id", "kind")
+    for user_id, grid_id, kind in rows:
+        if grid_id not in visible:
+            continue
+        assigned.setdefault(user_id, []).append(grid_id)
+        if kind == AssignmentKind.PRIMARY:
+            primary.setdefault(user_id, []).append(grid_id)
+    return {pk: primary.get(pk) or assigned.get(pk, []) for pk in user_ids}
+
+
+def own_grid_ids(*, worker: User) -> list[int]:
+    """The grids a patrol of ``worker`` belongs to: his A角 grids, else all he is assigned to."""
+    return sorted(_worker_grids([worker.pk], scope_for(worker).grid_ids)[worker.pk])
 
 
 def patrol_totals_for_user(*, user: User, since: datetime) -> list[PatrolTotal]:
-    """Patrol time and distance per worker since a moment, over the grids in scope."""
-    if user.role in FIELD_ROLES:
-        rows = Patrol.objects.filter(worker=user)
-    else:
-        rows = Patrol.objects.filter(grid_id__in=sorted(scope_for(user).grid_ids))
-    rows = rows.filter(started_at__gte=since)
-    totals: dict[str, list[float]] = {}
-    for name, started, ended, distance in rows.values_list(
-        "worker__display_name", "started_at", "ended_at", "distance_m"
+    """Patrol time, distance and coverage per worker since a moment, over the grids in scope."""
+    rows = _patrols_for_user(user).filter(started_at__gte=since)
+    totals: dict[int, list[Any]] = {}
+    for worker_id, name, login, started, ended, distance in rows.values_list(
+        "worker_id",
+        "worker__display_name",
+        "worker__username",
+        "started_at",
+        "ended_at",
+        "distance_m",
     ):
-        entry = totals.setdefault(name, [0, 0, 0.0])
-        entry[0] += 1
-        entry[1] += max(0, int((ended - started).total_seconds()))
-        entry[2] += distance
-    return [
-        PatrolTotal(name, int(v[0]), int(v[1]), float(v[2])) for name, v in sorted(totals.items())
-    ]
+        entry = totals.setdefault(worker_id, [name or login, 0, 0, 0.0])
+        entry[1] += 1
+        entry[2] += max(0, int((ended - started).total_seconds()))
+        entry[3] += distance
+    worker_ids = sorted(totals)
+    grids_of = _worker_grids(worker_ids, scope_for(user).grid_ids)
+    buildings: dict[int, list[tuple[float, float]]] = {}
+    for grid_id, lon, lat in Building.objects.filter(
+        grid_id__in=sorted({g for grids in grids_of.values() for g in grids})
+    ).values_list("grid_id", "lon", "lat"):
+        buildings.setdefault(grid_id, []).append((lon, lat))
+    # One worker's tracks at a time: a month of a district's tracks never sits in memory at once.
+    result: list[PatrolTotal] = []
+    for worker_id in worker_ids:
+        name, count, seconds, distance = totals[worker_id]
+        places = [b for grid_id in grids_of[worker_id] for b in buildings.get(grid_id, [])]
+        covered = 0
+        if places:
+            points: list[list[float]] = []
+            for track in rows.filter(worker_id=worker_id).values_list("track", flat=True):
+                points.extend(track)
+            covered = workflow.buildings_covered(places, points)
+        result.append(PatrolTotal(name, count, seconds, float(distance), len(places), covered))
+    return sorted(result, key=lambda t: t.worker)

@@ -266,7 +266,8 @@ def patrol_record(
     if (ended_at - started_at).total_seconds() > workflow.MAX_PATROL_SECONDS:
         raise ValidationFailed("ended_at", _("巡查时间过长"))
     points = workflow.track_clean(track)
-    grids = sorted(scope_for(actor).grid_ids)
+    # The worker's own (A角) grid before a grid he only backs up: where the staff look for it.
+    grids = selectors.own_grid_ids(worker=actor)
     with transaction.atomic():
         patrol = Patrol.objects.create(
             worker=actor,

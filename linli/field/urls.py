@@ -24,6 +24,7 @@ urlpatterns = [
     path("correct/<str:target>/<int:target_id>/", views.correction_page, name="correct"),
     path("patrol/", views.patrol_page, name="patrol"),
     path("patrols/<int:patrol_id>/", views.patrol_detail, name="patrol-detail"),
+    path("patrols/tracks.json", views.patrol_tracks, name="patrol-tracks"),
     path("patrols/statistics/", views.patrol_statistics, name="patrol-statistics"),
     path("corrections/", views.corrections, name="corrections"),
     path(

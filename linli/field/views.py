@@ -21,6 +21,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
@@ -43,6 +44,8 @@ any_staff = staff_view()
 MAX_SYNC_PHOTOS = 9
 # Minutes without a touch before the app locks (only where the worker set a PIN).
 LOCK_MINUTES = 5
+# The statistics page's period.
+STATISTICS_DAYS = 30
 
 
 def _page(request: StaffRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -144,7 +147,9 @@ def report_page(request: StaffRequest) -> HttpResponse:
             "categories": categories,
             "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
             "map_config": {
-                "tiles": getattr(settings, "LINLI_MAP_TILE_URL", ""),
+                "tiles": settings.LINLI_MAP_TILE_URL,
+                # GCJ-02 tiles (高德) get positions shifted at the map edge (web/basemap.js).
+                "tile_crs": settings.LINLI_MAP_TILE_CRS,
                 "nearest": reverse("field:nearest"),
             },
         },
@@ -210,7 +215,9 @@ def patrol_detail(request: StaffRequest, patrol_id: int) -> HttpResponse:
             "patrol": patrol,
             "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
             "map_config": {
-                "tiles": getattr(settings, "LINLI_MAP_TILE_URL", ""),
+                "tiles": settings.LINLI_MAP_TILE_URL,
+                # GCJ-02 tiles (高德) get positions shifted at the map edge (web/basemap.js).
+                "tile_crs": settings.LINLI_MAP_TILE_CRS,
                 "track": patrol.track,
             },
         },
@@ -218,13 +225,70 @@ def patrol_detail(request: StaffRequest, patrol_id: int) -> HttpResponse:
 
 
 @require_GET
+@never_cache
+@any_staff
+def patrol_tracks(request: StaffRequest) -> HttpResponse:
+    """Patrol tracks as GeoJSON LineStrings (WGS-84) for the grid page's and the cockpit's
+    maps: ``?days=N`` (1–31, default 1: today since midnight in Shanghai) and optionally
+    ``&area=<id>`` (an area in the caller's scope; another area is 404). Staff who see no
+    patrols get an empty collection, not a refusal: the map just has nothing to draw."""
+    try:
+        days = int(request.GET.get("days") or 1)
+        area_id = int(request.GET["area"]) if request.GET.get("area") else None
+    except ValueError:
+        return _bad_request("days", _("参数格式不正确"))
+    if not 1 <= days <= workflow.MAX_TRACK_DAYS:
+        return _bad_request("days", _("天数应在 1 到 31 之间"))
+    since = workflow.track_window_start(timezone.localdate(), days)
+    patrols = selectors.patrol_tracks_for_user(user=request.user, since=since, area_id=area_id)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": line},
+            "properties": {
+                "id": p.pk,
+                "worker": p.worker.display_name or p.worker.username,
+                "grid": p.grid.name if p.grid else "",
+                "started_at": timezone.localtime(p.started_at).isoformat(),
+                "ended_at": timezone.localtime(p.ended_at).isoformat(),
+                "minutes": round(p.seconds / 60),
+                "distance_m": round(p.distance_m),
+                "url": reverse("field:patrol-detail", args=[p.pk]),
+            },
+        }
+        for p in patrols
+        if len(line := workflow.track_line(p.track)) >= 2
+    ]
+    return JsonResponse(
+        {
+            "type": "FeatureCollection",
+            "since": since.isoformat(),
+            "days": days,
+            "truncated": len(patrols) >= selectors.MAX_TRACKS,
+            "features": features,
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _bad_request(field: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"code": "validation", "message": message, "field": field},
+        status=400,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+@require_GET
 @any_staff
 def patrol_statistics(request: StaffRequest) -> HttpResponse:
-    since = timezone.now() - timedelta(days=30)
+    since = timezone.now() - timedelta(days=STATISTICS_DAYS)
     return _page(
         request,
         "field/patrol_statistics.html",
         {
+            "days": STATISTICS_DAYS,
+            "radius": round(workflow.COVERAGE_RADIUS_M),
             "totals": selectors.patrol_totals_for_user(user=request.user, since=since),
             "patrols": selectors.patrol_list_for_user(user=request.user, limit=50),
         },
@@ -340,7 +404,8 @@ SHELL_ASSETS = (
     "field/track.js",
     "field/icon-192.png",
 )
-MAP_ASSETS = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css")
+# web/basemap.js carries the WGS-84 ⇄ GCJ-02 shift the field maps share with every other map.
+MAP_ASSETS = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "web/basemap.js")
 
 
 def _assets() -> list[str]:

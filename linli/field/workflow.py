@@ -8,10 +8,12 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from linli.core.calendar import SHANGHAI
 from linli.field.choices import CorrectionTarget
+from linli.geo.measure import M_PER_DEG_LAT
 
 # Today's list: emergencies first, then alarms, then what carries a deadline, most urgent first.
 TIER_EMERGENCY = 0
@@ -90,5 +92,79 @@ def track_clean(points: Sequence[Sequence[Any]]) -> list[list[float]]:
     return clean
 
 
+def track_line(points: Sequence[Sequence[float]]) -> list[list[float]]:
+    """A stored track as GeoJSON LineString positions: [lon, lat], the times left out, and
+    a point repeated in place (a phone standing still) only once."""
+    line: list[list[float]] = []
+    for point in points:
+        position = [float(point[0]), float(point[1])]
+        if not line or line[-1] != position:
+            line.append(position)
+    return line
+
+
+# Tracks on a map: the last N days, today included (Shanghai days), at most a month.
+MAX_TRACK_DAYS = 31
+
+
+def track_window_start(today: date, days: int) -> datetime:
+    """Midnight in Shanghai at the start of the last ``days`` days, ``today`` being the last."""
+    return datetime.combine(today - timedelta(days=days - 1), time(0, 0), tzinfo=SHANGHAI)
+
+
 def track_length_m(points: Sequence[Sequence[float]]) -> float:
     return sum(haversine_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(points))
+
+
+# A building counts as patrolled when a track point came this close (metres): about the
+# width of a street and a front yard, beyond the phone's usual 10–30 m GPS error.
+COVERAGE_RADIUS_M = 50.0
+
+
+def buildings_covered(
+    buildings: Sequence[tuple[float, float]],
+    points: Sequence[Sequence[float]],
+    *,
+    radius_m: float = COVERAGE_RADIUS_M,
+) -> int:
+    """How many buildings (lon, lat) have a track point (lon, lat, ...) within ``radius_m``.
+
+    Points go into square cells of ``radius_m`` on a local plane (metres east and north of
+    the first building, the latitude's cosine as in ``linli.geo.measure.bbox_around``); a
+    building looks only at the 3 × 3 cells around its own, so the cost is about
+    points + buildings, not points × buildings. Within 50 m the plane differs from the
+    great circle by far less than a GPS error.
+    """
+    if not buildings or not points or radius_m <= 0:
+        return 0
+    lat0 = buildings[0][1]
+    m_per_lon = M_PER_DEG_LAT * max(math.cos(math.radians(lat0)), 1e-6)
+    lon0 = buildings[0][0]
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    seen: set[tuple[int, int]] = set()
+    for point in points:
+        x, y = (point[0] - lon0) * m_per_lon, (point[1] - lat0) * M_PER_DEG_LAT
+        # Points a metre apart add nothing: a standing phone reports the same place often.
+        fine = (round(x), round(y))
+        if fine in seen:
+            continue
+        seen.add(fine)
+        cells.setdefault((math.floor(x / radius_m), math.floor(y / radius_m)), []).append((x, y))
+    limit = radius_m * radius_m
+    covered = 0
+    for lon, lat in buildings:
+        x, y = (lon - lon0) * m_per_lon, (lat - lat0) * M_PER_DEG_LAT
+        cx, cy = math.floor(x / radius_m), math.floor(y / radius_m)
+        if any(
+            (px - x) ** 2 + (py - y) ** 2 <= limit
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for px, py in cells.get((cx + dx, cy + dy), ())
+        ):
+            covered += 1
+    return covered
+
+
+def coverage_share(covered: int, total: int) -> float | None:
+    """Covered buildings as a share of all (0–1); ``None`` when the worker has no buildings."""
+    return covered / total if total else None

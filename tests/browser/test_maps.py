@@ -5,11 +5,15 @@ building; a click on another building's name on the picker's map moves the pin a
 address follows; nowhere does the page show coordinates. The case page's map then shows
 the case among named buildings and the grid's name, with no tile server. On the cockpit a
 click on a grid shows its figures, and a new device alarm reaches the map through the poll.
+The grid page and the cockpit draw patrol tracks as a layer to switch off; the phone app's
+track map asks a GCJ-02 tile service for the shifted position.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,9 @@ from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.taxonomy import taxonomy_load
 from linli.cockpit.tests.conftest import em  # noqa: F401 -- the fixture, shared with the unit tests
 from linli.devices.models import Alarm, Device
+from linli.field.models import Patrol
+from linli.field.services import patrol_record
+from linli.geo.coords import wgs84_to_gcj02
 from linli.registry.models import Building
 
 pytestmark = [
@@ -35,6 +42,34 @@ NEAR_12: Geolocation = {"longitude": 120.2051, "latitude": 30.2051}  # about 15 
 COORDINATE = re.compile(r"\d{2,3}\.\d{4,}")
 # Where the screenshot fixture leaves its pictures.
 SCREENS_DIR = Path(__file__).resolve().parents[2] / ".test-data" / "screens"
+
+
+def walk(
+    worker: User,
+    *,
+    hours_ago: float = 1,
+    at: Any = None,
+    lat: float = 30.205,
+    metres: float = 200,
+) -> Patrol:
+    """A finished patrol of ``worker``: a line east from (120.205, lat), a point a minute."""
+    start = at or timezone.now() - timedelta(hours=hours_ago)
+    t0 = int(start.timestamp())
+    step = metres / 4 / 96_000  # degrees of longitude at 30°N
+    return patrol_record(
+        actor=worker,
+        started_at=start,
+        ended_at=start + timedelta(minutes=5),
+        track=[[120.205 + i * step, lat, t0 + 60 * i] for i in range(5)],
+    )
+
+
+def tile_of(lon: float, lat: float, zoom: int) -> tuple[int, int]:
+    """The web-mercator tile (x, y) holding a point (the {x}/{y} of a tile URL)."""
+    n = 2**zoom
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
 
 
 def log_in(page: Page, base_url: str, user: User) -> None:
@@ -167,6 +202,36 @@ def test_grid_page_map_names_its_buildings(
     assert outside == []
 
 
+def test_grid_page_map_draws_the_weeks_patrol_tracks_as_a_layer_to_switch_off(
+    live_server: Any, tree: Any, users: Any, browser_page: Page
+) -> None:
+    # given two patrols of grid a1's worker this week, one three weeks ago, one in grid b1
+    walk(users.grid_worker_a1, hours_ago=2)
+    walk(users.grid_worker_a1, hours_ago=50)
+    walk(users.grid_worker_a1, hours_ago=24 * 21)
+    walk(users.grid_worker_b1, hours_ago=2, lat=30.215)
+    page = browser_page
+    outside = offline(page, live_server.url)
+    log_in(page, live_server.url, users.community_a)
+    # when community a opens grid a1
+    page.goto(f"{live_server.url}/grids/{tree.grid_a1.pk}/")
+    the_map = page.get_by_test_id("grid-map")
+    # then the week's two tracks are drawn, with the legend and a layer switch
+    expect(the_map).to_have_attribute("data-tracks", "2")
+    tracks = the_map.locator("path.patrol-track")
+    expect(tracks).to_have_count(2)
+    expect(the_map.get_by_test_id("map-legend")).to_contain_text("巡查轨迹(近 7 天)")
+    switch = the_map.locator(".leaflet-control-layers-overlays label", has_text="巡查轨迹")
+    switch.locator("input").uncheck()
+    expect(tracks).to_have_count(0)
+    switch.locator("input").check()
+    expect(tracks).to_have_count(2)
+    # and hovering a line names the worker
+    tracks.first.hover(force=True)
+    expect(the_map.locator(".leaflet-tooltip", has_text="gw_a1")).to_be_visible()
+    assert outside == []
+
+
 def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
     live_server: Any,
     em: Any,  # noqa: F811 -- the imported fixture
@@ -281,3 +346,96 @@ def test_a_vector_pmtiles_file_is_drawn_by_the_vector_renderer(
     expect(the_map.locator(".bldg-label", has_text="望江花园12幢")).to_be_attached()
     assert errors == []
     assert outside == []
+def test_cockpit_draws_todays_patrol_tracks_of_its_street_only(
+    live_server: Any,
+    em: Any,  # noqa: F811 -- the imported fixture
+    browser_page: Page,
+) -> None:
+    # given a patrol in grid a1 today, one yesterday, and one of another street's worker today
+    walk(em.users.grid_worker_a1, hours_ago=0.1)
+    yesterday = timezone.localtime().replace(hour=0, minute=0) - timedelta(hours=6)
+    walk(em.users.grid_worker_a1, at=yesterday)
+    walk(em.other_worker, hours_ago=0.1)
+    page = browser_page
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    outside = offline(page, live_server.url)
+    log_in(page, live_server.url, em.users.street)
+    page.goto(f"{live_server.url}/cockpit/")
+    the_map = page.get_by_test_id("cockpit-map")
+    # then today's track of its own street is on the map, as a layer among the others
+    expect(the_map).to_have_attribute("data-tracks", "1")
+    expect(the_map.locator("path.patrol-track")).to_have_count(1)
+    switch = the_map.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹")
+    switch.locator("input").uncheck()
+    expect(the_map.locator("path.patrol-track")).to_have_count(0)
+    assert outside == []
+
+
+def test_field_track_map_shifts_to_gcj02_tiles(
+    live_server: Any, tree: Any, users: Any, browser_page: Page, settings: Any
+) -> None:
+    # given a GCJ-02 tile service (高德 style) and a short patrol at a WGS-84 point
+    settings.LINLI_MAP_TILE_URL = (
+        f"{live_server.url}/static/field/icon-192.png?tile={{z}}/{{x}}/{{y}}"
+    )
+    settings.LINLI_MAP_TILE_CRS = "gcj02"
+    patrol = walk(users.grid_worker_a1, hours_ago=1, metres=20)
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    tiles: list[str] = []
+    page.on(
+        "request", lambda r: tiles.append(r.url.split("tile=")[1]) if "tile=" in r.url else None
+    )
+    log_in(page, live_server.url, users.grid_worker_a1)
+    # when the worker opens the patrol's map
+    page.goto(f"{live_server.url}/field/patrols/{patrol.pk}/")
+    expect(page.get_by_test_id("patrol-map").locator(".leaflet-overlay-pane path")).to_have_count(1)
+    expect(
+        page.get_by_test_id("patrol-map").locator("img.leaflet-tile-loaded").first
+    ).to_be_attached()
+    # then the tiles asked for are those under the shifted (GCJ-02) position, about 500 m
+    # from where the WGS-84 coordinates would fall
+    lon, lat = patrol.track[0][0], patrol.track[0][1]
+    zoom = int(tiles[0].split("/")[0])
+    shifted = tile_of(*wgs84_to_gcj02(lon, lat), zoom)
+    assert shifted in {tuple(int(v) for v in t.split("/")[1:]) for t in tiles}
+    assert tile_of(lon, lat, zoom) not in {tuple(int(v) for v in t.split("/")[1:]) for t in tiles}
+
+
+def test_field_report_map_shows_the_phone_on_gcj02_tiles_and_keeps_wgs84(
+    live_server: Any, tree: Any, users: Any, browser_page: Page, settings: Any
+) -> None:
+    # given a GCJ-02 tile service and a phone at a WGS-84 position
+    settings.LINLI_MAP_TILE_URL = (
+        f"{live_server.url}/static/field/icon-192.png?tile={{z}}/{{x}}/{{y}}"
+    )
+    settings.LINLI_MAP_TILE_CRS = "gcj02"
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation(NEAR_12)
+    tiles: list[tuple[int, ...]] = []
+    page.on(
+        "request",
+        lambda r: (
+            tiles.append(tuple(int(v) for v in r.url.split("tile=")[1].split("/")))
+            if "tile=" in r.url
+            else None
+        ),
+    )
+    log_in(page, live_server.url, users.grid_worker_a1)
+    # when the worker takes the phone's position on the report form
+    page.goto(f"{live_server.url}/field/report/")
+    page.get_by_test_id("locate").click()
+    expect(
+        page.get_by_test_id("report-map").locator("img.leaflet-tile-loaded").first
+    ).to_be_attached()
+    # then the form keeps the WGS-84 position the phone gave
+    lon = float(page.locator("[data-position=lon]").input_value())
+    lat = float(page.locator("[data-position=lat]").input_value())
+    assert (lon, lat) == pytest.approx((NEAR_12["longitude"], NEAR_12["latitude"]), abs=1e-6)
+    # and the map shows it where GCJ-02 tiles have that place, not 500 m off
+    zoom = tiles[0][0]
+    at = {t[1:] for t in tiles if t[0] == zoom}
+    assert tile_of(*wgs84_to_gcj02(lon, lat), zoom) in at
+    assert tile_of(lon, lat, zoom) not in at

@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import Tree, Users
-from linli.accounts.models import User
+from linli.accounts.choices import AssignmentKind
+from linli.accounts.models import AreaAssignment, User
 from linli.care.choices import ItemStatus, VisitReason
 from linli.care.models import DueVisit, Visit
 from linli.cases.models import Case, CasePhoto
@@ -293,6 +294,134 @@ def test_a_patrol_is_stored_with_its_track_and_counted(tree: Tree, users: Users,
     assert (
         "gw_a1" not in _client(users.community_b).get("/field/patrols/statistics/").content.decode()
     )
+
+
+def _walk(worker: User, *, start: Any = None, points: list[tuple[float, float]]) -> Patrol:
+    """A finished patrol of ``worker`` over ``points`` (lon, lat), a minute apart."""
+    start = start or timezone.now() - timedelta(hours=1)
+    t0 = int(start.timestamp())
+    return services.patrol_record(
+        actor=worker,
+        started_at=start,
+        ended_at=start + timedelta(minutes=len(points)),
+        track=[[lon, lat, t0 + 60 * i] for i, (lon, lat) in enumerate(points)],
+    )
+
+
+A1_WALK = [(120.205, 30.205), (120.205, 30.206), (120.206, 30.206)]
+B1_WALK = [(120.205, 30.215), (120.206, 30.215)]
+
+
+def test_a_patrol_belongs_to_the_workers_own_grid_before_one_he_backs_up(
+    tree: Tree, users: Users
+) -> None:
+    # given a1's worker also backs up grid a2 (whatever the order of their ids)
+    AreaAssignment.objects.create(
+        user=users.grid_worker_a1, area=tree.grid_a2, kind=AssignmentKind.BACKUP
+    )
+    # when he patrols, then the patrol is grid a1's
+    assert _walk(users.grid_worker_a1, points=A1_WALK).grid_id == tree.grid_a1.pk
+    # and with the roles swapped it is a2's (so the test does not pass by id order alone)
+    AreaAssignment.objects.filter(user=users.grid_worker_a1).update(kind=AssignmentKind.MEMBER)
+    AreaAssignment.objects.filter(user=users.grid_worker_a1, area=tree.grid_a2).update(
+        kind=AssignmentKind.PRIMARY
+    )
+    assert _walk(users.grid_worker_a1, points=A1_WALK).grid_id == tree.grid_a2.pk
+
+
+def _tracks(user: User, query: str = "") -> Any:
+    return _client(user).get(f"/field/patrols/tracks.json{query}")
+
+
+def test_tracks_are_lines_of_the_patrols_in_scope_and_another_area_gets_nothing(
+    tree: Tree, users: Users
+) -> None:
+    # given a patrol in grid a1 today, one in grid b1 today and one in a1 ten days ago
+    today_a1 = _walk(users.grid_worker_a1, points=A1_WALK)
+    _walk(users.grid_worker_b1, points=B1_WALK)
+    _walk(users.grid_worker_a1, start=timezone.now() - timedelta(days=10), points=A1_WALK)
+    # when community a asks for today's tracks
+    answer = _tracks(users.community_a, "?days=1")
+    # then it gets a1's patrol as a GeoJSON line with the worker, times and distance
+    assert answer.status_code == 200
+    data = answer.json()
+    assert data["type"] == "FeatureCollection"
+    assert len(data["features"]) == 1
+    feature = data["features"][0]
+    assert feature["geometry"] == {
+        "type": "LineString",
+        "coordinates": [list(p) for p in A1_WALK],
+    }
+    props = feature["properties"]
+    assert props["id"] == today_a1.pk
+    assert props["worker"] == "gw_a1"
+    assert props["grid"] == tree.grid_a1.name
+    assert props["minutes"] == 3
+    assert 150 < props["distance_m"] < 250
+    assert props["url"] == f"/field/patrols/{today_a1.pk}/"
+    # and a fortnight takes the older one too
+    assert len(_tracks(users.community_a, "?days=14").json()["features"]) == 2
+    # and community b sees only b1's, and a1's grid by name is not found for it
+    assert [f["properties"]["worker"] for f in _tracks(users.community_b).json()["features"]] == [
+        "gw_b1"
+    ]
+    assert _tracks(users.community_b, f"?area={tree.grid_a1.pk}").status_code == 404
+    # and the street sees both, or one grid when it names it
+    assert len(_tracks(users.street).json()["features"]) == 2
+    only_b1 = _tracks(users.street, f"?area={tree.grid_b1.pk}").json()["features"]
+    assert [f["properties"]["worker"] for f in only_b1] == ["gw_b1"]
+
+
+def test_a_worker_sees_only_his_own_tracks_and_an_auditor_none(tree: Tree, users: Users) -> None:
+    _walk(users.grid_worker_a1, points=A1_WALK)
+    _walk(users.grid_worker_b1, points=B1_WALK)
+    mine = _tracks(users.grid_worker_a1, f"?area={tree.grid_a1.pk}").json()["features"]
+    assert [f["properties"]["worker"] for f in mine] == ["gw_a1"]
+    assert [
+        f["properties"]["worker"] for f in _tracks(users.grid_worker_b1).json()["features"]
+    ] == ["gw_b1"]
+    assert _tracks(users.grid_worker_b1, f"?area={tree.grid_a1.pk}").status_code == 404
+    # auditors read the audit trail, not workers' whereabouts; signed out is sent to log in
+    assert _tracks(users.auditor).json()["features"] == []
+    assert Client().get("/field/patrols/tracks.json").status_code == 302
+
+
+def test_tracks_refuse_a_window_that_is_not_one(users: Users) -> None:
+    for query in ("?days=0", "?days=32", "?days=x", "?area=y"):
+        answer = _tracks(users.street, query)
+        assert answer.status_code == 400, query
+        assert answer.json()["code"] == "validation"
+
+
+def test_statistics_show_the_share_of_the_workers_buildings_his_tracks_passed(
+    tree: Tree, users: Users
+) -> None:
+    # given four buildings in grid a1: two beside the walk, two far from it
+    for name, lon, lat in [
+        ("1幢", 120.2052, 30.2052),
+        ("2幢", 120.2062, 30.2058),
+        ("3幢", 120.2010, 30.2010),
+        ("4幢", 120.2090, 30.2090),
+    ]:
+        Building.objects.create(
+            grid=tree.grid_a1, name=name, address=f"近江路{name}", lon=lon, lat=lat
+        )
+    # and a building in b1 beside b1's walk, which is not a1's business
+    Building.objects.create(
+        grid=tree.grid_b1, name="9幢", address="婺江路9幢", lon=120.205, lat=30.2151
+    )
+    _walk(users.grid_worker_a1, points=A1_WALK)
+    _walk(users.grid_worker_b1, points=B1_WALK)
+    # when community a reads the statistics
+    page = _client(users.community_a).get("/field/patrols/statistics/").content.decode()
+    # then a1's worker covered 2 of 4 buildings, and b1's worker is not there
+    assert "50% (2/4)" in page
+    assert "gw_b1" not in page
+    # and the worker sees his own share on the patrol page
+    assert "50%" in _client(users.grid_worker_a1).get("/field/patrol/").content.decode()
+    # and b1's worker covered his only building
+    b1 = _client(users.community_b).get("/field/patrols/statistics/").content.decode()
+    assert "100% (1/1)" in b1
 
 
 def test_manifest_and_service_worker_make_it_installable(users: Users) -> None:

@@ -54,6 +54,8 @@ COUNT_LABELS: dict[str, Promise] = {
 }
 TAG_PREFIX = "tag:"
 MAX_GRID_LINKS = 12
+# Days of patrol tracks on a grid's map (the field app's tracks.json, ?days=).
+GRID_TRACK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -178,4 +180,6 @@ def grid(request: StaffRequest, grid_id: int) -> HttpResponse:
         "map_data": {"boundary": area.boundary, "name": area.name},
         "has_leaflet": finders.find("vendor/leaflet/leaflet.js") is not None,
         "can_export": scope_for(user).can(Permission.EXPORT_REGISTRY),
+        # Patrol tracks on the map: a week shows who walks where without crowding the grid.
+        "track_days": GRID_TRACK_DAYS,
     })

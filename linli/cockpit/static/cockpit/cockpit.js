@@ -11,7 +11,7 @@
     var holder = document.getElementById("cockpit-map"), source = document.getElementById("cockpit-map-data");
     if (!holder || !source || !window.L || !window.linliBasemap) { return; }
     var L = window.L, data = JSON.parse(source.textContent), label = holder.dataset;
-    var base = window.linliBasemap.create(holder), m = base.map;
+    var base = window.linliBasemap.create(holder, label.tracksUrl ? { legend: [["track", label.labelTracks]] } : {}), m = base.map;
     var bounds = L.latLngBounds([]);
     var maxOpen = Math.max.apply(null, [1].concat(data.grids.map(function (g) { return g.open; })));
     var gridNames = L.layerGroup();
@@ -87,7 +87,14 @@
     overlays[label.labelGrids] = grids; overlays[label.labelCommunities] = communities;
     overlays[label.labelBuildings] = buildings; overlays[label.labelCases] = cases; overlays[label.labelDensity] = density;
     overlays[label.labelAlarms] = alarms;
-    L.control.layers(null, overlays, { collapsed: false }).addTo(m);
+    var control = L.control.layers(null, overlays, { collapsed: false }).addTo(m);
+    // Today's patrol tracks of the caller's grids (the field app's scoped tracks.json).
+    if (label.tracksUrl) {
+      base.loadTracks(label.tracksUrl).then(function (tracks) {
+        tracks.addTo(m);
+        control.addOverlay(tracks, label.labelTracks);
+      });
+    }
   }
   function chart() {
     var holder = document.getElementById("cockpit-trend"), source = document.getElementById("cockpit-trend-data");

@@ -17,6 +17,11 @@
   var lonInput = document.querySelector("[data-position=lon]"), latInput = document.querySelector("[data-position=lat]");
   var address = document.getElementById("address");
   var map = null, marker = null;
+  // Positions are WGS-84 (the phone, the server); GCJ-02 tiles (高德) need them shifted on the
+  // map and shifted back when the worker moves the pin, as on every other map (web/basemap.js).
+  var gcj = config.tile_crs === "gcj02" && window.linliBasemap;
+  function toMap(lon, lat) { var p = gcj ? window.linliBasemap.toGcj(lon, lat) : [lon, lat]; return [p[1], p[0]]; }
+  function fromMap(latlng) { return gcj ? window.linliBasemap.fromGcj(latlng.lng, latlng.lat) : [latlng.lng, latlng.lat]; }
 
   function nearest(lon, lat) {
     if (!config.nearest || navigator.onLine === false || !address || address.value) { return; }
@@ -32,12 +37,12 @@
     document.body.setAttribute("data-located", "1");
     if (window.L && document.getElementById("map")) {
       if (!map) {
-        map = window.L.map("map").setView([lat, lon], 17);
+        map = window.L.map("map").setView(toMap(lon, lat), 17);
         if (config.tiles) { window.L.tileLayer(config.tiles, { maxZoom: 19 }).addTo(map); }
-        marker = window.L.marker([lat, lon], { draggable: true }).addTo(map);
-        marker.on("dragend", function () { var p = marker.getLatLng(); setPosition(p.lng, p.lat); });
-        map.on("click", function (e) { marker.setLatLng(e.latlng); setPosition(e.latlng.lng, e.latlng.lat); });
-      } else { marker.setLatLng([lat, lon]); }
+        marker = window.L.marker(toMap(lon, lat), { draggable: true }).addTo(map);
+        marker.on("dragend", function () { var p = fromMap(marker.getLatLng()); setPosition(p[0], p[1]); });
+        map.on("click", function (e) { marker.setLatLng(e.latlng); var p = fromMap(e.latlng); setPosition(p[0], p[1]); });
+      } else { marker.setLatLng(toMap(lon, lat)); }
     }
     nearest(lon, lat);
   }

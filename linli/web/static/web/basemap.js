@@ -8,8 +8,9 @@
 //
 // Contract: a holder element carries the attributes of {% basemap_attrs %} (tile URL and
 // system, the base map's URL, the legend's words). linliBasemap.create(holder, options)
-// returns {map, toMap, fromMap, geojson, labelsByZoom, addBase, loadBase}; loadBase(bbox)
-// fetches /map/base.json for that box ([west, south, east, north], WGS-84) and draws it.
+// returns {map, toMap, fromMap, geojson, labelsByZoom, addBase, loadBase, loadTracks}; loadBase(bbox)
+// fetches /map/base.json for that box ([west, south, east, north], WGS-84) and draws it;
+// loadTracks(url) draws patrol tracks from a URL the page names (the field app's tracks.json).
 (function () {
   "use strict";
   var A = 6378245.0, EE = 0.00669342162296594323, PI = Math.PI;
@@ -170,6 +171,33 @@
         ["areas", "facilities", "buildings", "labels"].forEach(function (key) { layers[key].addTo(map); });
         labelsByZoom();
         return layers;
+      },
+      // Patrol tracks (GeoJSON LineStrings of the field app's tracks.json, WGS-84) as one
+      // layer group: a line per patrol in its worker's colour, the name, time and distance on
+      // hover, a click opens the patrol. Resolves to the group (empty when refused or offline);
+      // the holder's data-tracks says how many were drawn.
+      loadTracks: function (url) {
+        var self = this, group = L.layerGroup();
+        if (!url) { return Promise.resolve(group); }
+        return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+          .then(function (collection) {
+            var colours = {}, palette = ["#d6336c", "#0b7285", "#5f3dc4", "#e8590c", "#2b8a3e", "#1864ab"];
+            (collection.features || []).forEach(function (f) {
+              var p = f.properties || {}, coords = (f.geometry || {}).coordinates || [];
+              if (!(p.worker in colours)) { colours[p.worker] = palette[Object.keys(colours).length % palette.length]; }
+              var line = L.polyline(coords.map(function (c) { return self.toMap(c[0], c[1]); }),
+                { color: colours[p.worker], weight: 3, opacity: 0.85, className: "patrol-track" });
+              var when = (p.started_at || "").slice(5, 16).replace("T", " ") + "–" + (p.ended_at || "").slice(11, 16);
+              line.bindTooltip(p.worker + " · " + when + " · " + p.minutes + " " + (holder.dataset.labelMinutes || "min") + " · " +
+                p.distance_m + " " + (holder.dataset.labelMetres || "m"), { sticky: true });
+              if (p.url) { line.on("click", function () { window.location.href = p.url; }); }
+              line.addTo(group);
+            });
+            holder.setAttribute("data-tracks", String(group.getLayers().length));
+            return group;
+          })
+          .catch(function () { holder.setAttribute("data-tracks", "0"); return group; });
       },
       // Fetches the base map for a box (or the caller's areas only, without one) and draws it.
       loadBase: function (bbox, drawOptions) {
