@@ -389,7 +389,8 @@ def levels_select_sql(level_rules: Sequence[tuple[str, str, Mapping[str, Any]]],
         joined = " || ".join(parts) if parts else "''"
         return f"'[' || SUBSTR({joined}, 3) || ']'"
 
-    colour_case, reasons_case = [], []
+    colour_case: list[str] = []
+    reasons_case: list[str] = []
     colour_params: list[Any] = []
     for colour in COLOUR_ORDER[:-1]:
         colour_case.append(f"WHEN {held(colour)} THEN %s")
@@ -414,14 +415,11 @@ def _step_visits(on: date, actor: Actor) -> int:
     # the table's statistics not yet refreshed after the day's inserts it rescanned it per
     # elder (70 s for 32,000 elders, 3 rows written).
     has_open = DueVisit.objects.order_by().filter(reason_kind=VisitReason.PLAN, status=ItemStatus.OPEN)
-    rows = list(ElderLevel.objects.order_by().exclude(person_id__in=has_open.values("person_id"))
-                .values_list("person_id", "grid_id", "colour").iterator(chunk_size=20000))
+    unplanned = ElderLevel.objects.order_by().exclude(person_id__in=has_open.values("person_id"))
+    rows = list(unplanned.values_list("person_id", "grid_id", "colour").iterator(chunk_size=20000))
     # Last visits of those elders only (the steady state has few; the visits grow daily).
-    last_visits: dict[int, Any] = {}
-    ids = [person_id for person_id, _grid, _colour in rows]
-    for first in range(0, len(ids), 5000):
-        last_visits.update(Visit.objects.order_by().filter(person_id__in=ids[first:first + 5000])
-                           .values("person_id").annotate(last=Max("visited_at")).values_list("person_id", "last"))
+    last_visits = dict(Visit.objects.order_by().filter(person_id__in=unplanned.values("person_id"))
+                       .values("person_id").annotate(last=Max("visited_at")).values_list("person_id", "last"))
     horizon, now = on + timedelta(days=VISIT_LOOKAHEAD_DAYS), _db(timezone.now())
     due: list[tuple[object, ...]] = []
     for person_id, grid_id, colour in rows:

@@ -78,7 +78,7 @@ def test_a_second_run_writes_only_what_changed(population: Population, tree: Tre
     stamps = dict(ElderLevel.objects.values_list("person_id", "updated_at"))
     # given one yellow elder now living alone at 90+ (red), one elder dead, one moved
     levels = {level.person_id: level for level in ElderLevel.objects.select_related("person")}
-    yellow = next(lv for lv in levels.values() if lv.colour == "yellow" and age_on(lv.person.birth_date, ON) < 90
+    yellow = next(lv for lv in levels.values() if lv.colour == "yellow" and age_on(lv.person.birth_date or ON, ON) < 90
                   and not lv.person.tags.filter(kind="living_alone_elder").exists())
     Person.objects.filter(pk=yellow.person_id).update(birth_date=date(1930, 1, 1))
     PersonTag.objects.create(person_id=yellow.person_id, kind="living_alone_elder", source="t",
