@@ -16,7 +16,10 @@ the 11 seed policies, 3 more, and the 6 three-colour rules = 20.
 Timed: ``sweep_run`` for one day from nothing (every recommendation, review item, work
 order, colour and due visit written), and again the next day (steady state: little new).
 Baseline: for a sample of persons, ``person_facts`` (one query per fact kind) and
-``rule_evaluate`` over all 20 rules; time per person × N.
+``rule_evaluate`` over all 20 rules; time per person × N. Each sweep prints its steps'
+seconds (from the sweep's log) and what is left for COMMITs and bookkeeping; the load
+average is printed at the start and after the live count. PostgreSQL is vacuumed and
+analysed before timing.
 """
 
 from __future__ import annotations

@@ -115,3 +115,14 @@ def test_a_second_run_writes_only_what_changed(population: Population, tree: Tre
     untouched = set(stamps) - changed - {moved.person_id, dead.person_id}
     assert dict(ElderLevel.objects.filter(person_id__in=untouched)
                 .values_list("person_id", "updated_at")) == {pk: stamps[pk] for pk in untouched}
+
+
+def test_without_any_colour_rule_every_elder_is_green(tree: Tree, seeded: None) -> None:
+    from linli.care.tests.conftest import make_person
+    from linli.care.workflow import shift_years
+
+    LevelRule.objects.all().delete()
+    elder = make_person(tree.grid_a1.pk, "孙阿婆", birth=shift_years(ON, 91))
+    make_person(tree.grid_a1.pk, "小孙", birth=shift_years(ON, 30))
+    assert _step_levels(ON, SWEEP_ACTOR) == 1
+    assert _actual() == {elder.pk: ("green", [])}
