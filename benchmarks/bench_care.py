@@ -16,12 +16,16 @@ the 11 seed policies, 3 more, and the 6 three-colour rules = 20.
 Timed: ``sweep_run`` for one day from nothing (every recommendation, review item, work
 order, colour and due visit written), and again the next day (steady state: little new).
 Baseline: for a sample of persons, ``person_facts`` (one query per fact kind) and
-``rule_evaluate`` over all 20 rules; time per person × N.
+``rule_evaluate`` over all 20 rules; time per person × N. Each sweep prints its steps'
+seconds (from the sweep's log) and what is left for COMMITs and bookkeeping; the load
+average is printed at the start and after the live count. PostgreSQL is vacuumed and
+analysed before timing.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import sys
@@ -166,12 +170,17 @@ def _build(persons: int, seed: int) -> float:
                 bulk_insert_objects(model, objs)
         made += n
         print(f"  built {made:,} persons", flush=True)
+    return time.perf_counter() - started
+
+
+def _vacuum() -> None:
+    """PostgreSQL: statistics and the visibility map as autovacuum leaves them on a live
+    database (index-only scans need the latter)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    return time.perf_counter() - started
+            cursor.execute("VACUUM ANALYZE")
 
 
 def _rules() -> list[dict[str, Any]]:
@@ -198,6 +207,34 @@ def _reset_sweep_output() -> None:
     assert Person.objects.exists()
 
 
+class _StepTimes(logging.Handler):
+    """Collects the sweep's per-step log lines ("care sweep DAY STEP: N rows in S s")."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.steps: list[tuple[str, int, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if isinstance(args, tuple) and record.getMessage().startswith("care sweep ") and len(args) >= 4:
+            self.steps.append((str(args[1]), int(args[2]), float(args[3])))
+
+    def take(self, total: float) -> str:
+        """Each step's seconds (rows); what is left of ``total`` is COMMITs and bookkeeping."""
+        text = ", ".join(f"{name} {seconds:.2f} s ({rows:,})" for name, rows, seconds in self.steps)
+        rest = total - sum(seconds for _name, _rows, seconds in self.steps)
+        self.steps = []
+        return f"{text}; commits and bookkeeping {rest:.2f} s"
+
+
+def _timed_sweep(on: date, steps: _StepTimes) -> tuple[float, Any]:
+    from linli.care.services.sweep import sweep_run
+
+    started = time.perf_counter()
+    run = sweep_run(on=on)
+    return time.perf_counter() - started, run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=540_000)
@@ -219,27 +256,30 @@ def main() -> None:
         WorkOrder,
     )
     from linli.care.selectors import person_facts, rule_match_count
-    from linli.care.services.sweep import sweep_run
     from linli.care.workflow import rule_evaluate
     from linli.registry.models import Person
 
     built = _build(args.persons, args.seed)
+    _vacuum()
     total = Person.objects.count()
     rules = _rules()
-    print(f"{connection.vendor}: {total:,} persons, {len(rules)} rules (build {built:.0f} s)", flush=True)
+    print(f"{connection.vendor}: {total:,} persons, {len(rules)} rules (build {built:.0f} s); "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
+    steps = _StepTimes()
+    sweep_logger = logging.getLogger("linli.care.services.sweep")
+    sweep_logger.addHandler(steps)
+    sweep_logger.setLevel(logging.INFO)
     _reset_sweep_output()
-    started = time.perf_counter()
-    run = sweep_run(on=ON)
-    first = time.perf_counter() - started
+    first, _run = _timed_sweep(ON, steps)
     written = {"recommendations": Recommendation.objects.count(), "reviews": ReviewItem.objects.count(),
                "work_orders": WorkOrder.objects.count(), "levels": ElderLevel.objects.count(),
                "due_visits": DueVisit.objects.count(), "benefits": Benefit.objects.count()}
-    print(f"sweep (from nothing): {first:.2f} s; steps {run.counts}; rows {written}", flush=True)
-    started = time.perf_counter()
-    sweep_run(on=ON + timedelta(days=1))
-    second = time.perf_counter() - started
+    print(f"sweep (from nothing): {first:.2f} s; rows {written}", flush=True)
+    print(f"  steps: {steps.take(first)}", flush=True)
+    second, _run = _timed_sweep(ON + timedelta(days=1), steps)
     print(f"sweep (next day): {second:.2f} s", flush=True)
+    print(f"  steps: {steps.take(second)}", flush=True)
 
     sample = list(Person.objects.order_by("?")[: args.sample])
     started = time.perf_counter()
@@ -257,7 +297,7 @@ def main() -> None:
         rule_match_count(rule=rule, on=ON)  # warm
         samples += time_calls(partial(rule_match_count, rule=rule, on=ON), repeat=20)
     p50, p99 = percentile(samples, 50), percentile(samples, 99)
-    print(f"live count: p50 {p50:.0f} ms, p99 {p99:.0f} ms", flush=True)
+    print(f"live count: p50 {p50:.0f} ms, p99 {p99:.0f} ms; load average {os.getloadavg()[0]:.2f}", flush=True)
 
     vendor = connection.vendor
     report([

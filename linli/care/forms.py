@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from linli.care.choices import VISIT_FINDINGS
+from linli.care.choices import VISIT_FINDINGS, Colour
 
 
 class VisitForm(forms.Form):
@@ -52,6 +52,8 @@ class RuleForm(forms.Form):
 
 
 class LevelRuleForm(forms.Form):
+    # Optional: an edit without it keeps the rule's colour; the service refuses an unknown one.
+    colour = forms.ChoiceField(label=_("颜色"), choices=Colour.choices, required=False)
     name = forms.CharField(label=_("名称"), max_length=100)
     rule = forms.CharField(label=_("条件(JSON)"), widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}))
 

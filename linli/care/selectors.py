@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -54,27 +55,49 @@ class MatchCount:
     total: int
     sample: list[Person]
     elapsed_ms: float
-
-    @property
-    def matches_everyone(self) -> bool:
-        return self.total > 0 and self.count >= self.total
+    matches_everyone: bool = False
 
 
 def rule_match_count(*, rule: Mapping[str, Any], on: date | None = None, sample_from: AreaScope | None = None,
                      sample_size: int = SAMPLE_SIZE) -> MatchCount:
     """The live count for the rule editor (the whole population: a policy applies to all);
-    the sample only from the caller's grids."""
+    the sample only from the caller's grids.
+
+    The rule is the ``WHERE`` of its own count, so the database may read an age band from
+    ``person_living_age_idx`` and join a profile or benefit condition from the small side
+    (a ``count(*) FILTER (WHERE rule)`` beside the population count read the whole table
+    for every keystroke). Whether the rule matches everyone is decided exactly — is there a
+    living person it does not select? — which stops at the first such person."""
     day = on or timezone.localdate()
     started = time.perf_counter()
     living = Person.objects.order_by().filter(is_deceased=False)
-    # One scan counts both the rule's matches and the population (two counts read it twice).
-    counted = living.aggregate(total=Count("pk"), matching=Count("pk", filter=rule_to_q(rule, on=day)))
-    count, total = int(counted["matching"]), int(counted["total"])
+    condition = rule_to_q(rule, on=day)
+    count = living.filter(condition).count()
+    everyone = count > 0 and not living.filter(~condition).exists()
+    total = max(living_total(), count)
     sample: list[Person] = []
     if sample_from is not None and count:
-        sample = list(living.filter(rule_to_q(rule, on=day), grid_id__in=_grids(sample_from))
+        sample = list(living.filter(condition, grid_id__in=_grids(sample_from))
                       .select_related("grid").order_by("pk")[:sample_size])
-    return MatchCount(count, total, sample, (time.perf_counter() - started) * 1000)
+    return MatchCount(count, total, sample, (time.perf_counter() - started) * 1000, everyone)
+
+
+# The living population shown beside a rule's count ("12 / 540,000"): counted once per
+# process every few minutes, not per keystroke (it reads the whole table). Display only —
+# ``matches_everyone`` does not depend on it.
+LIVING_TOTAL_SECONDS = 300.0
+_living_totals: dict[str, tuple[float, int]] = {}
+
+
+def living_total() -> int:
+    """How many living persons the registry holds (at most ``LIVING_TOTAL_SECONDS`` old)."""
+    key = str(connection.settings_dict["NAME"])
+    now = time.monotonic()
+    cached = _living_totals.get(key)
+    if cached is None or now - cached[0] > LIVING_TOTAL_SECONDS:
+        cached = (now, Person.objects.order_by().filter(is_deceased=False).count())
+        _living_totals[key] = cached
+    return cached[1]
 
 
 # --- a grid worker's day --------------------------------------------------------------------

@@ -298,21 +298,54 @@ def levels(request: StaffRequest) -> HttpResponse:
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def level_edit(request: StaffRequest, rule_id: int) -> HttpResponseBase:
-    """Change a colour rule's name and condition, with the live count; the next sweep applies it."""
+def level_edit(request: StaffRequest, rule_id: int | None = None) -> HttpResponseBase:
+    """Add a colour rule, or change one's colour, name and condition, with the live count;
+    the next sweep applies it."""
     _require_rules(request)
-    level_rule = LevelRule.objects.filter(pk=rule_id).first()
-    if level_rule is None:
-        raise Http404
-    form = LevelRuleForm(request.POST or None, initial={
-        "name": level_rule.name, "rule": json.dumps(level_rule.rule, ensure_ascii=False, indent=2)})
+    level_rule = None
+    initial: dict[str, object] = {"colour": "red", "rule": "{}"}
+    if rule_id is not None:
+        level_rule = LevelRule.objects.filter(pk=rule_id).first()
+        if level_rule is None:
+            raise Http404
+        initial = {"colour": level_rule.colour, "name": level_rule.name,
+                   "rule": json.dumps(level_rule.rule, ensure_ascii=False, indent=2)}
+    form = LevelRuleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            services.level_rule_update(level_rule=level_rule, rule=form.cleaned_data["rule"],
-                                       name=form.cleaned_data["name"].strip(), actor=request.user)
+            if level_rule is None:
+                services.level_rule_create(colour=data["colour"], name=data["name"], rule=data["rule"],
+                                           actor=request.user)
+            else:
+                services.level_rule_update(level_rule=level_rule, rule=data["rule"], name=data["name"],
+                                           colour=data["colour"] or level_rule.colour, actor=request.user)
         except ValidationFailed as error:
-            form.add_error("rule", str(error.message))
+            form.add_error("rule" if error.field == "rule" else None, str(error.message))
         else:
             messages.success(request, _("三色规则已保存，将在下一次夜间巡检生效"))
             return redirect("care:levels")
     return render(request, "care/level_edit.html", {"level_rule": level_rule, "form": form, "fields": FIELDS})
+
+
+@staff_required
+@require_POST
+def level_delete(request: StaffRequest, rule_id: int) -> HttpResponseBase:
+    _require_rules(request)
+    level_rule = LevelRule.objects.filter(pk=rule_id).first()
+    if level_rule is None:
+        raise Http404
+    services.level_rule_delete(level_rule=level_rule, actor=request.user)
+    messages.success(request, _("三色规则已删除，将在下一次夜间巡检生效"))
+    return redirect("care:levels")
+
+
+@staff_required
+@require_POST
+def level_move(request: StaffRequest, rule_id: int) -> HttpResponseBase:
+    _require_rules(request)
+    level_rule = LevelRule.objects.filter(pk=rule_id).first()
+    if level_rule is None:
+        raise Http404
+    services.level_rule_move(level_rule=level_rule, up=request.POST.get("direction") != "down", actor=request.user)
+    return redirect("care:levels")

@@ -370,6 +370,17 @@ def colour_pick(held: Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:
     return Colour.GREEN, []
 
 
+def elder_colour(level_rules: Sequence[tuple[str, str, Mapping[str, Any]]], facts: PersonFacts, *,
+                 on: date) -> tuple[str, list[str]]:
+    """One elder's colour and reasons from the level rules ``(colour, name, rule)`` in their
+    order: the reference for the sweep's set-based levels step."""
+    held: dict[str, list[str]] = {}
+    for colour, name, rule in level_rules:
+        if rule_evaluate(rule, facts, on=on):
+            held.setdefault(colour, []).append(name)
+    return colour_pick(held)
+
+
 def next_visit_due(*, last_visit: date | None, every_days: int, on: date) -> date:
     """When the next planned visit falls: ``every_days`` after the last one, today at the
     latest if never visited or already late."""

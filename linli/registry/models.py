@@ -167,6 +167,10 @@ class Person(TimeStampedModel):
             models.Index(fields=["grid", "phone_s4_bidx"], name="person_grid_phone_s4_idx"),
             models.Index(fields=["grid", "phone_s6_bidx"], name="person_grid_phone_s6_idx"),
             models.Index(fields=["area", "id"], condition=models.Q(grid__isnull=True), name="person_unplaced_idx"),
+            # Care's policy rules and live match count (issue 19): age bands of the living read
+            # a range of this index (hukou and id from it too) instead of the whole table.
+            models.Index(fields=["birth_date", "hukou", "id"], condition=models.Q(is_deceased=False),
+                         name="person_living_age_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # One person per ID number; persons without one (blank index) are not compared.

@@ -21,7 +21,14 @@ from django.utils.translation import gettext as _
 
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
-from linli.care.choices import BenefitSource, BenefitState, CareEventKind, ItemStatus, VisitReason
+from linli.care.choices import (
+    BenefitSource,
+    BenefitState,
+    CareEventKind,
+    Colour,
+    ItemStatus,
+    VisitReason,
+)
 from linli.care.errors import CareErrorCode
 from linli.care.models import (
     Benefit,
@@ -167,16 +174,67 @@ def policies_seed(*, actor: Actor = SEED_ACTOR, effective_from: date = date(2024
     return created
 
 
-def level_rule_update(*, level_rule: LevelRule, rule: Mapping[str, Any], name: str, actor: Actor) -> LevelRule:
+def _level_rule_check(*, colour: str, name: str, rule: Mapping[str, Any]) -> None:
+    if colour not in Colour.values:
+        raise ValidationFailed("colour", _("未知颜色“%(c)s”") % {"c": colour}, code=CareErrorCode.BAD_RULE)
+    if not name.strip():
+        raise ValidationFailed("name", _("请填写名称"))
+    policy_rule_check(rule)
+
+
+def level_rule_update(*, level_rule: LevelRule, rule: Mapping[str, Any], name: str, actor: Actor,
+                      colour: str | None = None) -> LevelRule:
     """Change a three-colour rule (applied by the next sweep)."""
     _require(actor, Permission.MANAGE_RULES)
-    policy_rule_check(rule)
+    colour = level_rule.colour if colour is None else colour
+    _level_rule_check(colour=colour, name=name, rule=rule)
     with transaction.atomic():
-        level_rule.rule, level_rule.name = dict(rule), name
-        level_rule.save(update_fields=["rule", "name", "updated_at"])
+        level_rule.rule, level_rule.name, level_rule.colour = dict(rule), name.strip(), colour
+        level_rule.save(update_fields=["rule", "name", "colour", "updated_at"])
         audit_record(actor=actor, action="care.level_rule.update", target_type="care.levelrule",
-                     target_id=level_rule.pk, fields=["rule", "name"])
+                     target_id=level_rule.pk, fields=["rule", "name", "colour"])
     return level_rule
+
+
+def level_rule_create(*, colour: str, name: str, rule: Mapping[str, Any], actor: Actor) -> LevelRule:
+    """A new three-colour rule, last in the list (applied by the next sweep)."""
+    _require(actor, Permission.MANAGE_RULES)
+    _level_rule_check(colour=colour, name=name, rule=rule)
+    with transaction.atomic():
+        last = LevelRule.objects.select_for_update().order_by("-position", "-id").first()
+        level_rule = LevelRule.objects.create(colour=colour, name=name.strip(), rule=dict(rule),
+                                              position=(last.position + 1) if last else 0)
+        audit_record(actor=actor, action="care.level_rule.create", target_type="care.levelrule",
+                     target_id=level_rule.pk, fields=["colour", "name", "rule"])
+    return level_rule
+
+
+def level_rule_delete(*, level_rule: LevelRule, actor: Actor) -> None:
+    """Remove a three-colour rule; elders' colours follow at the next sweep (history kept)."""
+    _require(actor, Permission.MANAGE_RULES)
+    with transaction.atomic():
+        audit_record(actor=actor, action="care.level_rule.delete", target_type="care.levelrule",
+                     target_id=level_rule.pk, reason=f"{level_rule.colour}: {level_rule.name}"[:200])
+        level_rule.delete()
+
+
+def level_rule_move(*, level_rule: LevelRule, up: bool, actor: Actor) -> list[LevelRule]:
+    """Move a rule one place up or down in the list (the order of an elder's reasons; the
+    colours are always decided red, then yellow, then green). Positions are renumbered 0…n."""
+    _require(actor, Permission.MANAGE_RULES)
+    with transaction.atomic():
+        ordered = list(LevelRule.objects.select_for_update().order_by("position", "id"))
+        at = next(i for i, r in enumerate(ordered) if r.pk == level_rule.pk)
+        to = at - 1 if up else at + 1
+        if 0 <= to < len(ordered):
+            ordered[at], ordered[to] = ordered[to], ordered[at]
+            for position, item in enumerate(ordered):
+                if item.position != position:
+                    item.position = position
+                    item.save(update_fields=["position", "updated_at"])
+            audit_record(actor=actor, action="care.level_rule.move", target_type="care.levelrule",
+                         target_id=level_rule.pk, reason=str(to))
+    return ordered
 
 
 # --- benefits ----------------------------------------------------------------------------

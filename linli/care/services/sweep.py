@@ -25,6 +25,7 @@ from django.db.models import (
     DateTimeField,
     Exists,
     ExpressionWrapper,
+    F,
     IntegerField,
     Max,
     OuterRef,
@@ -69,18 +70,18 @@ from linli.care.models import (
 from linli.care.rules_query import benefits_held_q, rule_to_q
 from linli.care.services import work_order_notification_send
 from linli.care.workflow import (
+    COLOUR_ORDER,
     DEFAULT_VISIT_DAYS,
     ELDER_AGE,
     birthday_threshold_age,
     birthday_window,
-    colour_pick,
     expiry_deadline,
     next_visit_due,
     rule_describe,
     shift_years,
 )
 from linli.core.actors import Actor, SystemActor
-from linli.core.bulk import bulk_insert, bulk_update, column_of
+from linli.core.bulk import bulk_insert, column_of
 from linli.core.services import audit_record
 from linli.registry.models import Person
 
@@ -231,12 +232,18 @@ def matches_by_rule(persons: QuerySet[Person, Person], rules: Sequence[Mapping[s
             mask = mask + Case(When(rule_to_q(rule, on=on), then=Value(1 << bit)), default=Value(0))
         rows = persons.annotate(rule_mask=ExpressionWrapper(mask, output_field=IntegerField())).values_list(
             "pk", "rule_mask")
+        sql, params = rows.query.sql_with_params()
+        # Only persons some rule selects come back (most select none). ``OFFSET 0`` keeps
+        # PostgreSQL from inlining the mask into the outer WHERE (it would compute it twice).
+        fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
         bits = list(enumerate(found[first:first + _RULES_PER_SCAN]))
-        for pk, value in rows.iterator(chunk_size=50000):
-            if value:
-                for bit, ids in bits:
-                    if value >> bit & 1:
-                        ids.add(pk)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({sql}{fence}) s WHERE s.rule_mask <> 0", params)  # noqa: S608 -- compiled here
+            while chunk := cursor.fetchmany(50000):
+                for pk, value in chunk:
+                    for bit, ids in bits:
+                        if value >> bit & 1:
+                            ids.add(pk)
     return found
 
 
@@ -295,40 +302,107 @@ def _step_expiry(on: date, actor: Actor) -> int:
 
 
 def _step_levels(on: date, actor: Actor) -> int:
-    """Each living elder's colour from the level rules; changes kept as history. Rule
-    matches are selected by the database; rows go back as plain tuples (COPY on PostgreSQL)."""
+    """Each living elder's colour from the level rules; changes kept as history.
+
+    Set-based: one ``INSERT … SELECT`` computes every elder's colour and reasons into a
+    temporary table (:func:`levels_select_sql`: the colour rules, which are data, become
+    ``CASE`` expressions); then one statement each writes the history of changed colours,
+    updates the levels that changed, inserts the new ones and deletes those of persons no
+    longer elders. An unchanged elder costs no write. The reference is
+    :func:`linli.care.workflow.elder_colour` (``tests/test_levels_sql.py`` compares them)."""
+    level_rules = [(r.colour, r.name, r.rule) for r in LevelRule.objects.all()]
+    select_sql, params = levels_select_sql(level_rules, on=on)
+    pg = connection.vendor == "postgresql"
+    quote = connection.ops.quote_name
+    level, change = quote(ElderLevel._meta.db_table), quote(ElderLevelChange._meta.db_table)
+    target = "care_level_target"
+    day, now = _db(on), _db(timezone.now())
+    # ``IS DISTINCT FROM`` (SQLite < 3.39 knows only ``IS NOT``).
+    distinct = "IS DISTINCT FROM" if pg else "IS NOT"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {target}")
+        if pg:
+            cursor.execute(f"CREATE TEMPORARY TABLE {target} (person_id bigint PRIMARY KEY, grid_id bigint, "
+                           "colour varchar(8) NOT NULL, reasons jsonb NOT NULL) ON COMMIT DROP")
+        else:
+            cursor.execute(f"CREATE TEMPORARY TABLE {target} (person_id integer PRIMARY KEY, grid_id integer, "
+                           "colour text NOT NULL, reasons text NOT NULL)")
+        try:
+            cursor.execute(f"INSERT INTO {target} (person_id, grid_id, colour, reasons) {select_sql}", params)
+            if pg:
+                cursor.execute(f"ANALYZE {target}")
+            # History first: it reads the colour before the update.
+            cursor.execute(
+                f"INSERT INTO {change} (person_id, from_colour, to_colour, reasons, {quote('on')}) "  # noqa: S608 -- names from the models
+                f"SELECT t.person_id, COALESCE(l.colour, ''), t.colour, t.reasons, %s FROM {target} t "
+                f"LEFT JOIN {level} l ON l.person_id = t.person_id WHERE l.id IS NULL OR l.colour <> t.colour",
+                [day])
+            cursor.execute(
+                f"UPDATE {level} SET colour = t.colour, reasons = t.reasons, grid_id = t.grid_id, "  # noqa: S608
+                f"since = CASE WHEN {level}.colour <> t.colour THEN %s ELSE {level}.since END, updated_at = %s "
+                f"FROM {target} t WHERE {level}.person_id = t.person_id AND ({level}.colour <> t.colour "
+                f"OR {level}.reasons <> t.reasons OR {level}.grid_id {distinct} t.grid_id)",
+                [day, now])
+            updated = max(int(cursor.rowcount), 0)
+            cursor.execute(
+                f"INSERT INTO {level} (person_id, grid_id, colour, reasons, since, created_at, updated_at) "  # noqa: S608
+                f"SELECT t.person_id, t.grid_id, t.colour, t.reasons, %s, %s, %s FROM {target} t "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {level} l WHERE l.person_id = t.person_id)",
+                [day, now, now])
+            created = max(int(cursor.rowcount), 0)
+            # No longer an elder on the list (died, moved out): the level goes, the history stays.
+            cursor.execute(f"DELETE FROM {level} WHERE NOT EXISTS "  # noqa: S608
+                           f"(SELECT 1 FROM {target} t WHERE t.person_id = {level}.person_id)")
+        finally:
+            if not pg:
+                cursor.execute(f"DROP TABLE IF EXISTS {target}")
+    return created + updated
+
+
+def levels_select_sql(level_rules: Sequence[tuple[str, str, Mapping[str, Any]]], *, on: date,
+                      ) -> tuple[str, list[Any]]:
+    """``SELECT person_id, grid_id, colour, reasons`` for every living elder on ``on``.
+
+    Each rule is a 0/1 column of an inner select over the elders (compiled by
+    ``rule_to_q``); the outer select picks the first colour of red → yellow → green with a
+    rule that held (:func:`linli.care.workflow.colour_pick`) and writes the names of those
+    rules as a JSON array, exactly as ``json.dumps(names, ensure_ascii=False)`` does."""
     elders = Person.objects.order_by().filter(birth_date__lte=shift_years(on, ELDER_AGE), is_deceased=False)
-    held: dict[int, dict[str, list[str]]] = {}
-    level_rules = list(LevelRule.objects.all())
-    for level_rule, ids in zip(level_rules, matches_by_rule(elders, [r.rule for r in level_rules], on=on),
-                               strict=True):
-        for pk in ids:
-            held.setdefault(pk, {}).setdefault(level_rule.colour, []).append(level_rule.name)
-    current = {person_id: (pk, colour, reasons) for pk, person_id, colour, reasons in
-               ElderLevel.objects.order_by().values_list("pk", "person_id", "colour", "reasons").iterator(chunk_size=20000)}
-    now, day = _db(timezone.now()), _db(on)
-    creates: list[tuple[object, ...]] = []
-    updates: list[tuple[object, ...]] = []
-    changes: list[tuple[object, ...]] = []
-    for pk, grid_id in elders.values_list("pk", "grid_id").iterator(chunk_size=20000):
-        colour, reasons = colour_pick(held.get(pk, {}))
-        before = current.pop(pk, None)
-        if before is None:
-            creates.append((pk, grid_id, colour, json.dumps(reasons, ensure_ascii=False), day, now, now))
-            changes.append((pk, "", colour, json.dumps(reasons, ensure_ascii=False), day))
-        elif (before[1], before[2]) != (colour, reasons):
-            updates.append((before[0], colour, json.dumps(reasons, ensure_ascii=False), now))
-            if before[1] != colour:
-                changes.append((pk, before[1], colour, json.dumps(reasons, ensure_ascii=False), day))
-                ElderLevel.objects.filter(pk=before[0]).update(since=on)
-    _insert_rows(ElderLevel, ["person", "grid", "colour", "reasons", "since", "created_at", "updated_at"], creates)
-    bulk_update(ElderLevel, ["colour", "reasons", "updated_at"], updates)
-    _insert_rows(ElderLevelChange, ["person", "from_colour", "to_colour", "reasons", "on"], changes)
-    # No longer an elder on the list (died, moved out): the level goes, the history stays.
-    gone = [pk for pk, _colour, _reasons in current.values()]
-    for start in range(0, len(gone), 5000):
-        ElderLevel.objects.filter(pk__in=gone[start:start + 5000]).delete()
-    return len(creates) + len(updates)
+    columns = {f"r{i}": Case(When(rule_to_q(rule, on=on), then=Value(1)), default=Value(0),
+                             output_field=IntegerField())
+               for i, (_colour, _name, rule) in enumerate(level_rules)}
+    inner = elders.annotate(lp=F("pk"), lg=F("grid_id"), **columns).values("lp", "lg", *columns)
+    inner_sql, inner_params = inner.query.sql_with_params()
+    params: list[Any] = []
+
+    def held(colour: str) -> str:
+        bits = [f"e.r{i} = 1" for i, (c, _n, _r) in enumerate(level_rules) if c == colour]
+        return " OR ".join(bits) if bits else "1 = 0"
+
+    def names(colour: str) -> str:
+        # '[' || substr(', "a", "b"', 3) || ']' = '["a", "b"]'; no rule held: '[]'.
+        parts = []
+        for i, (c, name, _rule) in enumerate(level_rules):
+            if c == colour:
+                parts.append(f"CASE WHEN e.r{i} = 1 THEN %s ELSE '' END")
+                params.append(", " + json.dumps(name, ensure_ascii=False))
+        joined = " || ".join(parts) if parts else "''"
+        return f"'[' || SUBSTR({joined}, 3) || ']'"
+
+    colour_case: list[str] = []
+    reasons_case: list[str] = []
+    colour_params: list[Any] = []
+    for colour in COLOUR_ORDER[:-1]:
+        colour_case.append(f"WHEN {held(colour)} THEN %s")
+        colour_params.append(str(colour))
+    reasons_case.extend(f"WHEN {held(colour)} THEN {names(colour)}" for colour in COLOUR_ORDER[:-1])
+    reasons_else = names(COLOUR_ORDER[-1])
+    reasons = f"CASE {' '.join(reasons_case)} ELSE {reasons_else} END"
+    if connection.vendor == "postgresql":
+        reasons = f"CAST({reasons} AS jsonb)"
+    sql = (f"SELECT e.lp, e.lg, CASE {' '.join(colour_case)} ELSE %s END, {reasons} "  # noqa: S608 -- built here
+           f"FROM ({inner_sql}) e")
+    return sql, [*colour_params, str(COLOUR_ORDER[-1]), *params, *inner_params]
 
 
 def _step_visits(on: date, actor: Actor) -> int:
@@ -336,14 +410,19 @@ def _step_visits(on: date, actor: Actor) -> int:
     every = {**DEFAULT_VISIT_DAYS, **dict(VisitPlan.objects.values_list("colour", "every_days"))}
     reasons = {colour: _("%(c)s老人例行走访（每%(n)s天）") % {"c": Colour(colour).label, "n": days}
                for colour, days in every.items()}
-    has_open = DueVisit.objects.filter(person=OuterRef("person_id"), reason_kind=VisitReason.PLAN,
-                                       status=ItemStatus.OPEN)
-    last_visits = dict(Visit.objects.values("person_id").annotate(last=Max("visited_at"))
-                       .values_list("person_id", "last").iterator(chunk_size=20000))
-    rows = ElderLevel.objects.order_by().exclude(Exists(has_open)).values_list("person_id", "grid_id", "colour")
+    # Elders without an open planned visit: an uncorrelated ``NOT IN`` (hashed once). As a
+    # correlated ``NOT EXISTS`` PostgreSQL probed the due visits once per elder, and with
+    # the table's statistics not yet refreshed after the day's inserts it rescanned it per
+    # elder (70 s for 32,000 elders, 3 rows written).
+    has_open = DueVisit.objects.order_by().filter(reason_kind=VisitReason.PLAN, status=ItemStatus.OPEN)
+    unplanned = ElderLevel.objects.order_by().exclude(person_id__in=has_open.values("person_id"))
+    rows = list(unplanned.values_list("person_id", "grid_id", "colour").iterator(chunk_size=20000))
+    # Last visits of those elders only (the steady state has few; the visits grow daily).
+    last_visits = dict(Visit.objects.order_by().filter(person_id__in=unplanned.values("person_id"))
+                       .values("person_id").annotate(last=Max("visited_at")).values_list("person_id", "last"))
     horizon, now = on + timedelta(days=VISIT_LOOKAHEAD_DAYS), _db(timezone.now())
     due: list[tuple[object, ...]] = []
-    for person_id, grid_id, colour in rows.iterator(chunk_size=20000):
+    for person_id, grid_id, colour in rows:
         last = last_visits.get(person_id)
         due_on = next_visit_due(last_visit=timezone.localtime(last).date() if last else None,
                                 every_days=every[colour], on=on)

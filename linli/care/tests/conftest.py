@@ -72,3 +72,12 @@ def population(tree: Tree, seeded: None) -> Population:
                                      occurred_on=ON - timedelta(days=rng.choice([3, 29, 30, 31, 90])))
         persons.append(person)
     return Population(persons)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_living_total() -> None:
+    """The live count keeps the population total a few minutes per process: each test
+    counts its own population."""
+    from linli.care import selectors
+
+    selectors._living_totals.clear()

@@ -88,3 +88,69 @@ def test_only_rule_managers_open_the_pages(users: Users) -> None:
         assert client.get("/care/levels/").status_code == 403
         assert client.post(f"/care/levels/{red.pk}/", {"name": "x", "rule": "{}"}).status_code == 403
     assert as_user(users.district_admin).get("/care/levels/999999/").status_code == 404
+
+
+def test_admin_adds_reorders_and_removes_colour_rules(users: Users, tree: Tree) -> None:
+    client = as_user(users.district_admin)
+    today = timezone.localdate()
+    # given a 65-year-old bedridden elder: green under the seed rules
+    elder = make_person(tree.grid_a1.pk, "钱阿公", birth=shift_years(today, 65), hukou="local")
+    from linli.care.models import CareProfile
+
+    CareProfile.objects.create(person=elder, bedridden=True)
+    # when the administrator adds a red rule "卧床" with the live count on the page
+    assert "level-json" in client.get("/care/levels/new/").content.decode()
+    rule = {"field": "bedridden", "op": "eq", "value": True}
+    response = client.post("/care/levels/new/", {"colour": "red", "name": "失能卧床", "rule": json.dumps(rule)})
+    assert response.status_code == 302
+    added = LevelRule.objects.get(name="失能卧床")
+    assert (added.colour, added.rule) == ("red", rule)
+    assert added.position == max(LevelRule.objects.values_list("position", flat=True))  # last
+    assert AuditEntry.objects.filter(action="care.level_rule.create", target_id=str(added.pk)).count() == 1
+    # then the next sweep colours the elder red for that reason
+    sweep_run(on=today)
+    assert (ElderLevel.objects.get(person=elder).colour, ElderLevel.objects.get(person=elder).reasons) == (
+        "red", ["失能卧床"])
+    # when it is moved up to the top, one step at a time
+    for _step in range(LevelRule.objects.count()):
+        assert client.post(f"/care/levels/{added.pk}/move/", {"direction": "up"}).status_code == 302
+    ordered = list(LevelRule.objects.values_list("name", flat=True))
+    assert ordered[0] == "失能卧床"
+    assert sorted(LevelRule.objects.values_list("position", flat=True)) == list(range(len(ordered)))
+    client.post(f"/care/levels/{added.pk}/move/", {"direction": "down"})
+    assert list(LevelRule.objects.values_list("name", flat=True))[1] == "失能卧床"
+    assert AuditEntry.objects.filter(action="care.level_rule.move").exists()
+    # when it is removed, the elder is green again at the next sweep; the history stays
+    assert client.post(f"/care/levels/{added.pk}/delete/").status_code == 302
+    assert not LevelRule.objects.filter(pk=added.pk).exists()
+    assert AuditEntry.objects.filter(action="care.level_rule.delete", target_id=str(added.pk)).count() == 1
+    sweep_run(on=today + timedelta(days=1))
+    assert ElderLevel.objects.get(person=elder).colour == "green"
+    assert list(elder.care_level_changes.values_list("to_colour", flat=True)) == ["red", "green"]
+
+
+def test_a_new_rule_with_an_unknown_colour_blank_name_or_bad_condition_is_refused(users: Users) -> None:
+    client = as_user(users.district_admin)
+    before = LevelRule.objects.count()
+    good = json.dumps({"field": "age", "op": "gte", "value": 95})
+    for data in ({"colour": "purple", "name": "x", "rule": good},
+                 {"colour": "red", "name": "  ", "rule": good},
+                 {"colour": "red", "name": "x", "rule": json.dumps({"field": "age", "op": "gte", "value": "老"})}):
+        response = client.post("/care/levels/new/", data)
+        assert response.status_code == 200
+        assert 'data-testid="level-error"' in response.content.decode() or "field-error" in response.content.decode()
+    assert LevelRule.objects.count() == before
+    assert not AuditEntry.objects.filter(action="care.level_rule.create").exists()
+
+
+def test_only_rule_managers_add_move_or_remove(users: Users) -> None:
+    red = LevelRule.objects.first()
+    assert red is not None
+    before = list(LevelRule.objects.values_list("pk", "position"))
+    for user in (users.grid_worker_a1, users.community_a):
+        client = as_user(user)
+        assert client.get("/care/levels/new/").status_code == 403
+        assert client.post(f"/care/levels/{red.pk}/move/", {"direction": "down"}).status_code == 403
+        assert client.post(f"/care/levels/{red.pk}/delete/").status_code == 403
+    assert list(LevelRule.objects.values_list("pk", "position")) == before
+    assert as_user(users.district_admin).post("/care/levels/999999/delete/").status_code == 404

@@ -89,3 +89,23 @@ def test_birthday_window_holds_people_turning_the_age_within_a_month() -> None:
     assert first < turning <= last
     assert age_on(turning, date(2026, 6, 15)) == 79
     assert age_on(turning, date(2026, 6, 15) + timedelta(days=30)) == 80
+
+
+@pytest.mark.django_db
+def test_live_count_counts_the_rule_and_knows_when_it_selects_everyone(population: Population) -> None:
+    from linli.care.selectors import rule_match_count
+
+    living = Person.objects.filter(is_deceased=False)
+    facts = {p.pk: facts_of(p, ON) for p in living}
+    for rule in [v.rule for v in PolicyVersion.objects.all()] + EXTRA_RULES:
+        counted = rule_match_count(rule=rule, on=ON)
+        # the count is the reference's, and a rule that leaves someone out is not "everyone"
+        assert counted.count == sum(rule_evaluate(rule, f, on=ON) for f in facts.values()), rule_describe(rule)
+        assert counted.matches_everyone == all(rule_evaluate(rule, f, on=ON) for f in facts.values())
+        assert counted.total == len(facts)
+    everyone = rule_match_count(rule={"field": "is_deceased", "op": "eq", "value": False}, on=ON)
+    assert everyone.matches_everyone
+    assert everyone.count == len(facts)
+    # one living person more than the (kept) total: a rule matching all of them still says so
+    Person.objects.create(name="新居民", name_pinyin="x", name_initials="x", grid_id=population.persons[0].grid_id)
+    assert rule_match_count(rule={"field": "is_deceased", "op": "eq", "value": False}, on=ON).matches_everyone
