@@ -225,18 +225,26 @@ def _deliveries_insert(new: Mapping[int, int], *, dedup_key: str, prefs: Mapping
                            level=level, now=now)
     addressed = [c for c in wanted if c != Channel.WEBPUSH]
     if addressed:
-        _addressed_deliveries_insert(list(new), dedup_key=dedup_key, channels=addressed,
+        _addressed_deliveries_insert(new, dedup_key=dedup_key, channels=addressed,
                                      rules=[r for r in rules if r[1] in addressed], now=now)
     if Channel.WEBPUSH in wanted:
         _push_deliveries_insert(new, dedup_key=dedup_key, rules=[r for r in rules if r[1] == Channel.WEBPUSH],
                                 now=now)
 
 
-def _addressed_deliveries_insert(notification_ids: Sequence[int], *, dedup_key: str, channels: Sequence[str],
+def _addressed_deliveries_insert(new: Mapping[int, int], *, dedup_key: str, channels: Sequence[str],
                                  rules: Sequence[Rule], now: datetime) -> None:
-    source, ids_param = _id_source(notification_ids, "fresh")
     stamp = bulk.db_value(now)
     postgres = connection.vendor == "postgresql"
+    # The new rows' (id, recipient) pairs as parameters, not read back from the inbox table:
+    # on a fresh table the planner joined them by a sequential scan of every notification.
+    if postgres:
+        source = "unnest(%s::bigint[], %s::bigint[]) AS n(id, recipient_id)"
+        pair_params: list[object] = [list(new), list(new.values())]
+    else:
+        source = ("(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS recipient_id "
+                  "FROM json_each(%s)) AS n")
+        pair_params = [json.dumps(list(new.items()))]
     if postgres:  # the bytes workflow.idempotency_key hashes: "{recipient}\x1f{dedup_key}\x1f{channel}\x1f"
         key = ("substr(encode(sha256(convert_to(n.recipient_id::text || %s || c.channel || %s, 'UTF8')), 'hex'), "
                "1, 40)")
@@ -262,11 +270,11 @@ def _addressed_deliveries_insert(notification_ids: Sequence[int], *, dedup_key: 
     sql = (
         f"INSERT INTO {Delivery._meta.db_table} ({', '.join(_DELIVERY_FIELDS)}) "  # noqa: S608
         f"SELECT n.id, c.channel, {key}, c.address_enc, c.address_masked, %s, 0, {due}, '', NULL, NULL, NULL, "
-        f"'', '', %s, %s FROM {source} JOIN {Notification._meta.db_table} n ON n.id = fresh.id "
+        f"'', '', %s, %s FROM {source} "
         f"JOIN {ContactAddress._meta.db_table} c ON c.user_id = n.recipient_id{rule_join} "
         f"WHERE c.channel IN ({marks}){skip} ORDER BY n.id, c.channel"
     )
-    params = [*key_params, DeliveryState.PENDING.value, stamp, stamp, stamp, ids_param, *rule_params, *channels]
+    params = [*key_params, DeliveryState.PENDING.value, stamp, stamp, stamp, *pair_params, *rule_params, *channels]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -459,15 +467,28 @@ def push_subscription_forget(*, endpoint: str) -> int:
     return deleted
 
 
+# accounts' notice kinds → event type and the variables it takes.
+_SECURITY_EVENTS = {
+    "your_login_throttled": ("accounts.lockout", ("username", "until")),
+    "account_throttled": ("accounts.account_throttled", ("username", "failures", "until")),
+    "source_throttled": ("accounts.source_throttled", ("source", "failures", "until")),
+}
+
+
 def security_notice_relay(*, recipients: Sequence[User], kind: str, username: str, until: datetime | None,
-                          now: datetime, **_: Any) -> None:
-    """Listener registered with accounts: a lockout notice also goes out as a notification
-    (its inbox entry and, for the locked user, SMS/WeChat/e-mail), in the same transaction."""
+                          now: datetime, source: str = "", failures: int = 0, **_: Any) -> None:
+    """Listener registered with accounts: a security notice (a user's own lockout; an
+    account or an address throttled, for the administrators) becomes a notification — the
+    inbox is the one place a user reads it — with its SMS/WeChat/e-mail, in the same
+    transaction. Level 1: quiet hours do not hold it."""
     if not recipients:
         return
-    local = until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if until else ""
+    event_type, names = _SECURITY_EVENTS.get(kind, _SECURITY_EVENTS["your_login_throttled"])
+    local = until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if until else "-"
+    values = {"username": username or "-", "source": source or "-", "failures": failures, "until": local}
+    subject = username or source
     notification_enqueue(
-        recipient_ids=[u.pk for u in recipients], event_type="accounts.lockout",
-        variables={"username": username or "-", "until": local},
-        dedup_key=f"lockout:{kind}:{username}:{int(now.timestamp()) // 3600}", object_type="accounts.User",
+        recipient_ids=[u.pk for u in recipients], event_type=event_type,
+        variables={name: values[name] for name in names},
+        dedup_key=f"lockout:{kind}:{subject}:{int(now.timestamp()) // 3600}", object_type="accounts.User",
         link="/", now=now)

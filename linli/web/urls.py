@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from linli.web.views import areas, audit, auth, maps, notices, registry
+from linli.web.views import areas, audit, auth, maps, registry
 from linli.web.views import manage as manage_index
 from linli.web.views.manage import accounts as manage_accounts
 from linli.web.views.manage import areas as manage_areas
@@ -30,7 +30,6 @@ urlpatterns = [
     # The shared base map's data and the map picker's address lookup (docs/cockpit.md#base-map).
     path("map/base.json", maps.basemap, name="map-base"),
     path("map/nearest.json", maps.nearest, name="map-nearest"),
-    path("notices/<int:notice_id>/read/", notices.notice_read, name="notice-read"),
     # Administration (district administrator; street staff read their street's windows).
     path("manage/", manage_index.index, name="manage"),
     path("manage/accounts/", manage_accounts.accounts, name="manage-accounts"),
