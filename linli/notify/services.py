@@ -148,7 +148,7 @@ _DELIVERY_FIELDS = ("notification_id", "channel", "idempotency_key", "address_en
                     "provider_id", "last_error", "created_at", "updated_at")
 
 
-def _id_source(ids: Sequence[int], alias: str) -> tuple[str, object]:
+def _id_source(ids: Sequence[int], alias: str) -> tuple[str, Any]:
     """A derived table ``alias(id)`` of ``ids`` as one parameter (an array on PostgreSQL, a
     JSON array on SQLite): 10,000 ids are one bound value, not 10,000."""
     numbers = [int(i) for i in ids]
@@ -165,8 +165,8 @@ def _notifications_insert(ids: Sequence[int], *, event_type: str, level: str, ob
     source, ids_param = _id_source(ids, "r")
     # The wording in the recipient's language (no preference: Chinese).
     title_sql, body_sql = "CASE p.language", "CASE p.language"
-    title_params: list[object] = []
-    body_params: list[object] = []
+    title_params: list[Any] = []
+    body_params: list[Any] = []
     for lang, (title, body) in rendered.items():
         if lang != Language.ZH_HANS:
             title_sql += " WHEN %s THEN %s"
@@ -185,7 +185,7 @@ def _notifications_insert(ids: Sequence[int], *, event_type: str, level: str, ob
         f"FROM {source} LEFT JOIN {Preference._meta.db_table} p ON p.user_id = r.id WHERE true ORDER BY r.id "
         "ON CONFLICT (recipient_id, dedup_key) DO NOTHING RETURNING id, recipient_id"
     )
-    params = [event_type, level, object_type, object_id, link, *title_params, zh_title[:120], *body_params, zh_body,
+    params: list[Any] = [event_type, level, object_type, object_id, link, *title_params, zh_title[:120], *body_params, zh_body,
               json.dumps(dict(variables), ensure_ascii=False, separators=(",", ":")), dedup_key,
               bulk.db_value(now), ids_param]
     with connection.cursor() as cursor:
@@ -240,7 +240,7 @@ def _addressed_deliveries_insert(new: Mapping[int, int], *, dedup_key: str, chan
     # on a fresh table the planner joined them by a sequential scan of every notification.
     if postgres:
         source = "unnest(%s::bigint[], %s::bigint[]) AS n(id, recipient_id)"
-        pair_params: list[object] = [list(new), list(new.values())]
+        pair_params: list[Any] = [list(new), list(new.values())]
     else:
         source = ("(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS recipient_id "
                   "FROM json_each(%s)) AS n")
@@ -248,12 +248,12 @@ def _addressed_deliveries_insert(new: Mapping[int, int], *, dedup_key: str, chan
     if postgres:  # the bytes workflow.idempotency_key hashes: "{recipient}\x1f{dedup_key}\x1f{channel}\x1f"
         key = ("substr(encode(sha256(convert_to(n.recipient_id::text || %s || c.channel || %s, 'UTF8')), 'hex'), "
                "1, 40)")
-        key_params: list[object] = [f"\x1f{dedup_key}\x1f", "\x1f"]
+        key_params: list[Any] = [f"\x1f{dedup_key}\x1f", "\x1f"]
     else:  # workflow.idempotency_key itself, registered on every SQLite connection (apps.py)
         key = "linli_idempotency_key(n.recipient_id, %s, c.channel, '')"
         key_params = [dedup_key]
     rule_join, due, skip = "", "%s", ""
-    rule_params: list[object] = []
+    rule_params: list[Any] = []
     if rules:
         if postgres:
             rule_source = ("unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::boolean[]) "
@@ -274,7 +274,7 @@ def _addressed_deliveries_insert(new: Mapping[int, int], *, dedup_key: str, chan
         f"JOIN {ContactAddress._meta.db_table} c ON c.user_id = n.recipient_id{rule_join} "
         f"WHERE c.channel IN ({marks}){skip} ORDER BY n.id, c.channel"
     )
-    params = [*key_params, DeliveryState.PENDING.value, stamp, stamp, stamp, *pair_params, *rule_params, *channels]
+    params: list[Any] = [*key_params, DeliveryState.PENDING.value, stamp, stamp, stamp, *pair_params, *rule_params, *channels]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

@@ -132,7 +132,7 @@ def _written(dedup_key: str) -> tuple[dict[int, str], set[tuple[object, ...]]]:
     titles = dict(
         Notification.objects.filter(dedup_key=dedup_key).values_list("recipient_id", "title")
     )
-    deliveries = set()
+    deliveries: set[tuple[object, ...]] = set()
     for d in Delivery.objects.filter(notification__dedup_key=dedup_key).select_related(
         "notification"
     ):
