@@ -15,7 +15,6 @@ from linli.accounts.models import (
     AreaAssignment,
     Department,
     LoginThrottle,
-    SecurityNotice,
     User,
 )
 from linli.accounts.workflow import API_SCOPES, ROLE_PERMISSIONS, LoginClient
@@ -174,9 +173,6 @@ def login_wait(*, client: LoginClient, now: datetime | None = None) -> datetime 
     return max(waits, default=None)
 
 
-def security_notices_for_user(*, user: User, limit: int = 10) -> list[SecurityNotice]:
-    """The user's unread security notices, newest first."""
-    return list(SecurityNotice.objects.filter(recipient=user, read_at__isnull=True)[:limit])
 # --- For the administration pages -------------------------------------------------------
 
 

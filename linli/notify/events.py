@@ -77,6 +77,15 @@ EVENT_TYPES: Final[dict[str, EventType]] = {e.code: e for e in (
               ("账号登录受限", "账号{username}因多次登录失败被暂时限制至{until};如非本人操作请联系管理员"),
               ("Sign-in locked", ("Account {username} is locked until {until} after failed sign-ins; "
                                  "tell an administrator if this was not you")), Level.LEVEL1),
+    # For the administrators (the home page's security notices, now in the inbox only).
+    EventType("accounts.account_throttled", ("username", "failures", "until"),
+              ("账号登录尝试过多", "账号{username}从未登录过的设备累计输错密码{failures}次,新设备的登录暂停至{until}"),
+              ("Sign-in attempts on an account", ("Account {username}: {failures} failed sign-ins from unknown "
+                                                  "devices; new devices are held until {until}")), Level.LEVEL1),
+    EventType("accounts.source_throttled", ("source", "failures", "until"),
+              ("来源地址登录尝试过多", "地址{source}一小时内登录失败{failures}次,该地址的登录暂停至{until}"),
+              ("Sign-in attempts from an address", ("{failures} failed sign-ins from {source} within an hour; "
+                                                    "the address is held until {until}")), Level.LEVEL1),
     EventType("care.work_orders", ("count", "due"),
               ("民生服务工单", "您有{count}张新的民生服务工单,最早须于{due}前办理"),
               ("Care work orders", "{count} new care work orders for you, the first due by {due}")),

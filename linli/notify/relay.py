@@ -14,6 +14,7 @@ person's decision.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -40,7 +41,7 @@ from linli.notify.channels.base import OutgoingMessage, SendResult
 from linli.notify.channels.registry import ChannelSetup
 from linli.notify.choices import Channel, DeliveryState
 from linli.notify.events import EVENT_TYPES
-from linli.notify.models import PII_ADDRESS, Delivery, NotificationTemplate
+from linli.notify.models import PII_ADDRESS, Delivery, Notification, NotificationTemplate
 from linli.notify.workflow import Outcome
 
 logger = logging.getLogger("linli.notify.relay")
@@ -112,20 +113,49 @@ def leases_expire(*, channel: str, idempotent: bool, now: datetime) -> int:
     return again
 
 
-def _messages(ids: Sequence[int]) -> list[tuple[Delivery, OutgoingMessage]]:
-    rows = list(Delivery.objects.filter(pk__in=bulk.int_list(ids)).select_related("notification").order_by("pk"))
-    codes = dict(NotificationTemplate.objects.filter(
-        event_type__in={d.notification.event_type for d in rows}).exclude(sms_template_code="")
-        .values_list("event_type", "sms_template_code"))
-    plain = [pii.decrypt(d.address_enc, field=PII_ADDRESS) if d.address_enc else "" for d in rows]
+@dataclass(frozen=True)
+class Claimed:
+    """What the outcome of an attempt needs of a claimed delivery."""
+
+    pk: int
+    attempts: int
+    idempotency_key: str
+
+
+def _id_match(column: str, ids: Sequence[int]) -> tuple[str, Any]:
+    """``column`` among ``ids``, one parameter. ``= ANY(array)`` is an index condition on the
+    primary key whatever the statistics say; ``IN (SELECT unnest(…))`` became a hash join
+    over a sequential scan of the whole outbox on a fresh table (20–45 ms a chunk)."""
+    numbers = [int(i) for i in ids]
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", numbers
+    return f"{column} IN (SELECT value FROM json_each(%s))", json.dumps(numbers)  # noqa: S608 -- a column name of ours
+
+
+def _messages(ids: Sequence[int]) -> list[tuple[Claimed, OutgoingMessage]]:
+    """The claimed deliveries with their notification's wording, in id order: one query for
+    a whole batch (it was one per chunk)."""
+    if not ids:
+        return []
+    match, param = _id_match("d.id", ids)
+    sql = (
+        "SELECT d.id, d.attempts, d.idempotency_key, d.address_enc, n.title, n.body, n.event_type, n.variables, "  # noqa: S608
+        f"n.link FROM {_table()} d JOIN {Notification._meta.db_table} n ON n.id = d.notification_id "
+        f"WHERE {match} ORDER BY d.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        rows = cursor.fetchall()
+    codes = dict(NotificationTemplate.objects.filter(event_type__in={r[6] for r in rows}).exclude(sms_template_code="")
+                 .values_list("event_type", "sms_template_code"))
     out = []
-    for delivery, address in zip(rows, plain, strict=True):
-        n = delivery.notification
-        event = EVENT_TYPES.get(n.event_type)
-        out.append((delivery, OutgoingMessage(
-            idempotency_key=delivery.idempotency_key, address=address, title=n.title, body=n.body,
-            event_type=n.event_type, variables=n.variables, variable_order=event.variables if event else (),
-            link=n.link, template_code=codes.get(n.event_type, ""))))
+    for pk, attempts, key, address_enc, title, body, event_type, variables, link in rows:
+        event = EVENT_TYPES.get(event_type)
+        out.append((Claimed(pk=int(pk), attempts=int(attempts), idempotency_key=key), OutgoingMessage(
+            idempotency_key=key, address=pii.decrypt(address_enc, field=PII_ADDRESS) if address_enc else "",
+            title=title, body=body, event_type=event_type,
+            variables=json.loads(variables) if isinstance(variables, str | bytes) else variables,
+            variable_order=event.variables if event else (), link=link, template_code=codes.get(event_type, ""))))
     return out
 
 
@@ -142,7 +172,7 @@ def _send_one(setup: ChannelSetup, message: OutgoingMessage) -> SendResult:
         return SendResult(Outcome.UNKNOWN, error=f"adapter error {type(exc).__name__}")
 
 
-def outcomes_record(*, token: str, results: Sequence[tuple[Delivery, SendResult]], idempotent: bool,
+def outcomes_record(*, token: str, results: Sequence[tuple[Claimed, SendResult]], idempotent: bool,
                     now: datetime, gone: Callable[[str], object] | None = None,
                     backoff_base: timedelta = workflow.BACKOFF_BASE) -> RelayReport:
     """Write a chunk's outcomes in one transaction (only rows this relay still holds).
@@ -205,19 +235,23 @@ class Relay:
             token, ids = deliveries_claim(channel=name, limit=limit, lease=self.lease, now=now or timezone.now())
             self.buckets[name].tokens += limit - len(ids)  # unused tokens go back
             total.claimed += len(ids)
-            for start in range(0, len(ids), self.chunk):
+            pairs = _messages(ids)
+            for start in range(0, len(pairs), self.chunk):
                 if self.stopping.is_set():  # the rest of the batch is handed back by its lease
                     break
-                part = self._send_chunk(setup, token, ids[start:start + self.chunk])
+                part = self._send_chunk(setup, token, pairs[start:start + self.chunk])
                 total.sent += part.sent
                 total.retried += part.retried
                 total.dead += part.dead
         return total
 
-    def _send_chunk(self, setup: ChannelSetup, token: str, ids: list[int]) -> RelayReport:
-        with transaction.atomic():
-            Delivery.objects.filter(pk__in=bulk.int_list(ids), lease_token=token).update(started_at=timezone.now())
-        pairs = _messages(ids)
+    def _send_chunk(self, setup: ChannelSetup, token: str,
+                    pairs: Sequence[tuple[Claimed, OutgoingMessage]]) -> RelayReport:
+        match, param = _id_match("id", [d.pk for d, _m in pairs])
+        params: list[Any] = [bulk.db_value(timezone.now()), param, token]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {_table()} SET started_at = %s WHERE {match} AND lease_token = %s",  # noqa: S608
+                           params)
         results = list(self.pool.map(lambda pair: _send_one(setup, pair[1]), pairs))
         outcomes = [(d, r) for (d, _m), r in zip(pairs, results, strict=True)]
         # The messages are out: losing their outcomes to a database restart would turn them
@@ -258,7 +292,5 @@ def webpush_gone(idempotency_key: str) -> None:
     delivery = Delivery.objects.filter(idempotency_key=idempotency_key, channel=Channel.WEBPUSH).first()
     if delivery is None:
         return
-    import json
-
     endpoint = json.loads(pii.decrypt(delivery.address_enc, field=PII_ADDRESS)).get("endpoint", "")
     push_subscription_forget(endpoint=endpoint)

@@ -93,31 +93,20 @@ def notification_enqueue(
     texts = wording(event_type)
     rendered = {lang: _render(event, t, variables) for lang, t in texts.items()}
     with transaction.atomic():
-        existing = set(Notification.objects.filter(recipient_id__in=bulk.int_list(ids), dedup_key=dedup_key)
-                       .values_list("recipient_id", flat=True))
-        ids = [i for i in ids if i not in existing]
-        if not ids:
-            return 0
         prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=bulk.int_list(ids))}
-        # Plain tuples through the core bulk helpers (COPY on PostgreSQL, executemany on
-        # SQLite), ids drawn first so the deliveries can point at their notification:
-        # bulk_create prepared every value of 20,000 model instances one by one (a
-        # broadcast to 10,000 took 33 s on a loaded machine).
-        notification_ids = bulk.reserve_ids(Notification, len(ids))
-        variables_text = json.dumps(dict(variables), ensure_ascii=False, separators=(",", ":"))
-        rows: list[tuple[object, ...]] = []
-        for notification_id, user_id in zip(notification_ids, ids, strict=True):
-            pref = prefs.get(user_id)
-            title, body = rendered[pref.language if pref else Language.ZH_HANS]
-            rows.append((notification_id, user_id, event_type, str(level), object_type, str(object_id), link,
-                         title[:120], body, variables_text, dedup_key, None, now))
-        bulk.bulk_insert(Notification, _NOTIFICATION_FIELDS, rows)
-        _unread_add(ids)
-        notifications = dict(zip(ids, notification_ids, strict=True))
-        deliveries = _deliveries(notifications, dedup_key=dedup_key, prefs=prefs, level=level,
-                                 channels=channels, now=now)
-        bulk.bulk_insert(Delivery, _DELIVERY_FIELDS, deliveries)
-    return len(rows)
+        # Set-based: the inbox rows are one INSERT … SELECT over the recipient ids (each
+        # language's wording picked in SQL, an existing dedup_key skipped by ON CONFLICT), the
+        # deliveries one INSERT … SELECT joining the new rows to the addresses. Python builds
+        # no row per recipient: a broadcast to 10,000 spent 1.3 of its 1.7 s building,
+        # converting and copying 20,000 tuples (load 12).
+        new = _notifications_insert(ids, event_type=event_type, level=str(level), object_type=object_type,
+                                    object_id=str(object_id), link=link, rendered=rendered,
+                                    variables=variables, dedup_key=dedup_key, now=now)
+        if not new:
+            return 0
+        _unread_add(sorted(new.values()))
+        _deliveries_insert(new, dedup_key=dedup_key, prefs=prefs, level=str(level), channels=channels, now=now)
+    return len(new)
 
 
 def notification_enqueue_to_address(
@@ -154,46 +143,161 @@ def notification_enqueue_to_address(
     return True
 
 
-_NOTIFICATION_FIELDS = ("id", "recipient_id", "event_type", "level", "object_type", "object_id", "link", "title",
-                        "body", "variables", "dedup_key", "read_at", "created_at")
 _DELIVERY_FIELDS = ("notification_id", "channel", "idempotency_key", "address_enc", "address_masked", "state",
                     "attempts", "next_attempt_at", "lease_token", "lease_until", "started_at", "sent_at",
                     "provider_id", "last_error", "created_at", "updated_at")
 
 
-def _deliveries(notifications: Mapping[int, int], *, dedup_key: str, prefs: Mapping[int, Preference], level: str,
-                channels: Sequence[str], now: datetime) -> list[tuple[object, ...]]:
-    """Delivery rows (``_DELIVERY_FIELDS``) for ``notifications`` ({recipient: notification id})."""
-    ids = list(notifications)
-    wanted = [c for c in channels if c in OUTBOUND]
-    # (user, channel, address tag, ciphertext, masked)
-    targets: list[tuple[int, str, str, str, str]] = []
-    if Channel.SMS in wanted or Channel.WECHAT in wanted or Channel.EMAIL in wanted:
-        for user_id, channel, enc, masked in ContactAddress.objects.filter(
-                user_id__in=bulk.int_list(ids), channel__in=wanted,
-        ).values_list("user_id", "channel", "address_enc", "address_masked"):
-            targets.append((user_id, channel, "", enc, masked))
-    if Channel.WEBPUSH in wanted:
-        subs = list(PushSubscription.objects.filter(user_id__in=bulk.int_list(ids)).values_list("user_id", "pk", "endpoint",
-                                                                                    "p256dh", "auth"))
-        sealed = pii.encrypt_many([json.dumps({"endpoint": e, "keys": {"p256dh": p, "auth": a}})
-                                   for _u, _pk, e, p, a in subs], field=PII_ADDRESS)
-        targets += [(u, Channel.WEBPUSH, str(pk), enc, e.split("/")[2][:64])
-                    for (u, pk, e, _p, _a), enc in zip(subs, sealed, strict=True)]
-    out: list[tuple[object, ...]] = []
+def _id_source(ids: Sequence[int], alias: str) -> tuple[str, Any]:
+    """A derived table ``alias(id)`` of ``ids`` as one parameter (an array on PostgreSQL, a
+    JSON array on SQLite): 10,000 ids are one bound value, not 10,000."""
+    numbers = [int(i) for i in ids]
+    if connection.vendor == "postgresql":
+        return f"unnest(%s::bigint[]) AS {alias}(id)", numbers
+    return f"(SELECT value AS id FROM json_each(%s)) AS {alias}", json.dumps(numbers)  # noqa: S608 -- alias of ours
+
+
+def _notifications_insert(ids: Sequence[int], *, event_type: str, level: str, object_type: str, object_id: str,
+                          link: str, rendered: Mapping[str, tuple[str, str]], variables: Mapping[str, object],
+                          dedup_key: str, now: datetime) -> dict[int, int]:
+    """One inbox row per recipient in one statement; returns {notification id: recipient}
+    of the rows written (a recipient who already has ``dedup_key`` gets none)."""
+    source, ids_param = _id_source(ids, "r")
+    # The wording in the recipient's language (no preference: Chinese).
+    title_sql, body_sql = "CASE p.language", "CASE p.language"
+    title_params: list[Any] = []
+    body_params: list[Any] = []
+    for lang, (title, body) in rendered.items():
+        if lang != Language.ZH_HANS:
+            title_sql += " WHEN %s THEN %s"
+            body_sql += " WHEN %s THEN %s"
+            title_params += [lang, title[:120]]
+            body_params += [lang, body]
+    zh_title, zh_body = rendered[Language.ZH_HANS]
+    title_sql += " ELSE %s END"
+    body_sql += " ELSE %s END"
+    jsonb = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    # WHERE true: SQLite reads ON CONFLICT after a bare SELECT … FROM … JOIN as a join clause.
+    sql = (
+        f"INSERT INTO {Notification._meta.db_table} (recipient_id, event_type, level, object_type, object_id, "  # noqa: S608
+        "link, title, body, variables, dedup_key, read_at, created_at) "
+        f"SELECT r.id, %s, %s, %s, %s, %s, {title_sql}, {body_sql}, {jsonb}, %s, NULL, %s "
+        f"FROM {source} LEFT JOIN {Preference._meta.db_table} p ON p.user_id = r.id WHERE true ORDER BY r.id "
+        "ON CONFLICT (recipient_id, dedup_key) DO NOTHING RETURNING id, recipient_id"
+    )
+    params: list[Any] = [event_type, level, object_type, object_id, link, *title_params, zh_title[:120], *body_params, zh_body,
+              json.dumps(dict(variables), ensure_ascii=False, separators=(",", ":")), dedup_key,
+              bulk.db_value(now), ids_param]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {int(pk): int(user_id) for pk, user_id in cursor.fetchall()}
+
+
+Rule = tuple[int, str, datetime | None, bool]
+
+
+def delivery_rules(*, prefs: Mapping[int, Preference], channels: Sequence[str], level: str,
+                   now: datetime) -> list[Rule]:
+    """What the recipients' preferences do to their deliveries on ``channels``: (user,
+    channel, due — None for now —, skipped). Only users whose preference changes something
+    appear; everyone else is due now on every channel they have an address for."""
     local_now = now.astimezone(SHANGHAI)
-    for user_id, channel, tag, enc, masked in targets:
-        pref = prefs.get(user_id)
-        if pref is not None and channel in pref.disabled_channels:
-            continue
-        due = now
-        if pref is not None and not workflow.ignores_quiet_hours(level):
+    out: list[Rule] = []
+    for user_id, pref in prefs.items():
+        until = None
+        if not workflow.ignores_quiet_hours(level):
             until = workflow.quiet_until(local_now=local_now, start=pref.quiet_start, end=pref.quiet_end)
-            due = until or now
-        key = workflow.idempotency_key(recipient_id=user_id, dedup_key=dedup_key, channel=channel, address_tag=tag)
-        out.append((notifications[user_id], str(channel), key, enc, masked, DeliveryState.PENDING.value, 0, due, "", None,
-                    None, None, "", "", now, now))
+        for channel in channels:
+            skipped = channel in pref.disabled_channels
+            if skipped or until is not None:
+                out.append((user_id, str(channel), until, skipped))
     return out
+
+
+def _deliveries_insert(new: Mapping[int, int], *, dedup_key: str, prefs: Mapping[int, Preference], level: str,
+                       channels: Sequence[str], now: datetime) -> None:
+    """The new notifications' deliveries: one INSERT … SELECT over the contact addresses
+    (SMS, WeChat, e-mail), keys derived in SQL from the same bytes as
+    ``workflow.idempotency_key``; Web Push subscriptions (a sealed JSON each, few) from Python."""
+    wanted = [str(c) for c in channels if c in OUTBOUND]
+    recipients = set(new.values())
+    rules = delivery_rules(prefs={u: p for u, p in prefs.items() if u in recipients}, channels=wanted,
+                           level=level, now=now)
+    addressed = [c for c in wanted if c != Channel.WEBPUSH]
+    if addressed:
+        _addressed_deliveries_insert(new, dedup_key=dedup_key, channels=addressed,
+                                     rules=[r for r in rules if r[1] in addressed], now=now)
+    if Channel.WEBPUSH in wanted:
+        _push_deliveries_insert(new, dedup_key=dedup_key, rules=[r for r in rules if r[1] == Channel.WEBPUSH],
+                                now=now)
+
+
+def _addressed_deliveries_insert(new: Mapping[int, int], *, dedup_key: str, channels: Sequence[str],
+                                 rules: Sequence[Rule], now: datetime) -> None:
+    stamp = bulk.db_value(now)
+    postgres = connection.vendor == "postgresql"
+    # The new rows' (id, recipient) pairs as parameters, not read back from the inbox table:
+    # on a fresh table the planner joined them by a sequential scan of every notification.
+    if postgres:
+        source = "unnest(%s::bigint[], %s::bigint[]) AS n(id, recipient_id)"
+        pair_params: list[Any] = [list(new), list(new.values())]
+    else:
+        source = ("(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS recipient_id "
+                  "FROM json_each(%s)) AS n")
+        pair_params = [json.dumps(list(new.items()))]
+    if postgres:  # the bytes workflow.idempotency_key hashes: "{recipient}\x1f{dedup_key}\x1f{channel}\x1f"
+        key = ("substr(encode(sha256(convert_to(n.recipient_id::text || %s || c.channel || %s, 'UTF8')), 'hex'), "
+               "1, 40)")
+        key_params: list[Any] = [f"\x1f{dedup_key}\x1f", "\x1f"]
+    else:  # workflow.idempotency_key itself, registered on every SQLite connection (apps.py)
+        key = "linli_idempotency_key(n.recipient_id, %s, c.channel, '')"
+        key_params = [dedup_key]
+    rule_join, due, skip = "", "%s", ""
+    rule_params: list[Any] = []
+    if rules:
+        if postgres:
+            rule_source = ("unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::boolean[]) "
+                           "AS q(uid, channel, due, skip)")
+            rule_params = [[r[0] for r in rules], [r[1] for r in rules], [r[2] for r in rules], [r[3] for r in rules]]
+        else:
+            rule_source = ("(SELECT json_extract(value, '$[0]') AS uid, json_extract(value, '$[1]') AS channel, "
+                           "json_extract(value, '$[2]') AS due, json_extract(value, '$[3]') AS skip "
+                           "FROM json_each(%s)) AS q")
+            rule_params = [json.dumps([[u, c, bulk.db_value(d) if d else None, int(k)] for u, c, d, k in rules])]
+        rule_join = f" LEFT JOIN {rule_source} ON q.uid = n.recipient_id AND q.channel = c.channel"
+        due, skip = "COALESCE(q.due, %s)", " AND (q.skip IS NULL OR NOT q.skip)"
+    marks = ", ".join("%s" for _ in channels)
+    sql = (
+        f"INSERT INTO {Delivery._meta.db_table} ({', '.join(_DELIVERY_FIELDS)}) "  # noqa: S608
+        f"SELECT n.id, c.channel, {key}, c.address_enc, c.address_masked, %s, 0, {due}, '', NULL, NULL, NULL, "
+        f"'', '', %s, %s FROM {source} "
+        f"JOIN {ContactAddress._meta.db_table} c ON c.user_id = n.recipient_id{rule_join} "
+        f"WHERE c.channel IN ({marks}){skip} ORDER BY n.id, c.channel"
+    )
+    params: list[Any] = [*key_params, DeliveryState.PENDING.value, stamp, stamp, stamp, *pair_params, *rule_params, *channels]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _push_deliveries_insert(new: Mapping[int, int], *, dedup_key: str, rules: Sequence[Rule],
+                            now: datetime) -> None:
+    notification_of = {user_id: pk for pk, user_id in new.items()}
+    rule = {u: (d, k) for u, _c, d, k in rules}
+    subs = [s for s in PushSubscription.objects.filter(user_id__in=bulk.int_list(list(notification_of)))
+            .order_by("user_id", "pk").values_list("user_id", "pk", "endpoint", "p256dh", "auth")
+            if not rule.get(s[0], (None, False))[1]]
+    if not subs:
+        return
+    sealed = pii.encrypt_many([json.dumps({"endpoint": e, "keys": {"p256dh": p, "auth": a}})
+                               for _u, _pk, e, p, a in subs], field=PII_ADDRESS)
+    rows: list[tuple[object, ...]] = []
+    for (user_id, pk, endpoint, _p, _a), enc in zip(subs, sealed, strict=True):
+        key = workflow.idempotency_key(recipient_id=user_id, dedup_key=dedup_key, channel=Channel.WEBPUSH,
+                                       address_tag=str(pk))
+        due = rule.get(user_id, (None, False))[0] or now
+        rows.append((notification_of[user_id], Channel.WEBPUSH.value, key, enc, endpoint.split("/")[2][:64],
+                     DeliveryState.PENDING.value, 0, due, "", None, None, None, "", "", now, now))
+    bulk.bulk_insert(Delivery, _DELIVERY_FIELDS, rows)
 
 
 def _unread_add(user_ids: Sequence[int]) -> None:
@@ -363,15 +467,28 @@ def push_subscription_forget(*, endpoint: str) -> int:
     return deleted
 
 
+# accounts' notice kinds → event type and the variables it takes.
+_SECURITY_EVENTS = {
+    "your_login_throttled": ("accounts.lockout", ("username", "until")),
+    "account_throttled": ("accounts.account_throttled", ("username", "failures", "until")),
+    "source_throttled": ("accounts.source_throttled", ("source", "failures", "until")),
+}
+
+
 def security_notice_relay(*, recipients: Sequence[User], kind: str, username: str, until: datetime | None,
-                          now: datetime, **_: Any) -> None:
-    """Listener registered with accounts: a lockout notice also goes out as a notification
-    (its inbox entry and, for the locked user, SMS/WeChat/e-mail), in the same transaction."""
+                          now: datetime, source: str = "", failures: int = 0, **_: Any) -> None:
+    """Listener registered with accounts: a security notice (a user's own lockout; an
+    account or an address throttled, for the administrators) becomes a notification — the
+    inbox is the one place a user reads it — with its SMS/WeChat/e-mail, in the same
+    transaction. Level 1: quiet hours do not hold it."""
     if not recipients:
         return
-    local = until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if until else ""
+    event_type, names = _SECURITY_EVENTS.get(kind, _SECURITY_EVENTS["your_login_throttled"])
+    local = until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if until else "-"
+    values = {"username": username or "-", "source": source or "-", "failures": failures, "until": local}
+    subject = username or source
     notification_enqueue(
-        recipient_ids=[u.pk for u in recipients], event_type="accounts.lockout",
-        variables={"username": username or "-", "until": local},
-        dedup_key=f"lockout:{kind}:{username}:{int(now.timestamp()) // 3600}", object_type="accounts.User",
+        recipient_ids=[u.pk for u in recipients], event_type=event_type,
+        variables={name: values[name] for name in names},
+        dedup_key=f"lockout:{kind}:{subject}:{int(now.timestamp()) // 3600}", object_type="accounts.User",
         link="/", now=now)

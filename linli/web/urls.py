@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from linli.web.views import areas, audit, auth, maps, notices, registry
+from linli.web.views import areas, audit, auth, maps, registry
 from linli.web.views import manage as manage_index
 from linli.web.views.manage import accounts as manage_accounts
 from linli.web.views.manage import areas as manage_areas
@@ -33,7 +33,6 @@ urlpatterns = [
     # The offline tile file (docs/cockpit.md#offline-tiles): PMTiles by range, MBTiles by tile.
     path("map/tiles.pmtiles", maps.tile_archive, name="map-tile-archive"),
     path("map/tiles/<int:z>/<int:x>/<int:y>", maps.tile, name="map-tile"),
-    path("notices/<int:notice_id>/read/", notices.notice_read, name="notice-read"),
     # Administration (district administrator; street staff read their street's windows).
     path("manage/", manage_index.index, name="manage"),
     path("manage/accounts/", manage_accounts.accounts, name="manage-accounts"),

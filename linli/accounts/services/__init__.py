@@ -24,7 +24,6 @@ from linli.accounts.services.login import (
     login_throttles_prune,
     login_unlock,
     security_notice_listeners,
-    security_notice_read,
     security_notice_send,
 )
 from linli.accounts.services.users import (
@@ -55,7 +54,6 @@ __all__ = [
     "login_throttles_prune",
     "login_unlock",
     "security_notice_listeners",
-    "security_notice_read",
     "security_notice_send",
     "user_create",
     "user_set_active",

@@ -154,9 +154,9 @@ def security_notice_send(
     *, recipients: Iterable[User], kind: NoticeKind, username: str, source: str, failures: int,
     until: datetime | None, now: datetime | None = None,
 ) -> int:
-    """Put a security notice in each recipient's in-app inbox (the workbench home page) and
-    log it; one per recipient, kind and subject an hour, so a long guessing run does not
-    flood anybody. Returns how many were written. Runs in the caller's transaction.
+    """Record a security notice for each recipient (read in their notification inbox, which
+    notify's listener fills) and log it; one per recipient, kind and subject an hour, so a
+    long guessing run does not flood anybody. Returns how many were written. Runs in the caller's transaction.
 
     The hook for the notification app: delivering these over its channels (SMS, WeChat,
     e-mail) belongs here, enqueued on commit, next to the inbox rows."""
@@ -178,14 +178,6 @@ def security_notice_send(
             listener(recipients=fresh, kind=str(kind), username=username, source=source, failures=failures,
                      until=until, now=now)
     return len(fresh)
-
-
-def security_notice_read(*, actor: User, notice_id: int) -> bool:
-    """Mark one of ``actor``'s own notices read; another user's notice is not found (False)."""
-    with transaction.atomic():
-        done = SecurityNotice.objects.filter(pk=notice_id, recipient=actor, read_at__isnull=True).update(
-            read_at=timezone.now())
-    return bool(done)
 
 
 def login_throttles_prune(*, actor: Actor, now: datetime | None = None) -> int:

@@ -10,6 +10,7 @@ from conftest import Users, make_user
 from linli.accounts.choices import Role
 from linli.accounts.devices import COOKIE
 from linli.accounts.models import SecurityNotice
+from linli.notify.models import Notification
 
 PASSWORD = "Linli-test-2026"
 
@@ -102,29 +103,31 @@ def test_a_login_leaves_a_device_cookie_that_keeps_the_user_in_while_others_gues
     assert own.session["_auth_user_id"] == str(users.grid_worker_a1.pk)
 
 
-def test_the_user_and_the_administrator_find_the_notice_on_the_home_page(client: Client, users: Users) -> None:
+def test_the_user_and_the_administrator_find_the_notice_in_their_inbox(client: Client, users: Users) -> None:
     # given enough failures from unknown clients to hold up the username everywhere
     for n in range(4):
         for _ in range(5):
             Client(REMOTE_ADDR=f"10.5.{n}.1").post(reverse("web:login"), {"username": "gw_a1", "password": "x"})
-    # when the user and the administrator open the home page
+    # when the user and the administrator open their notifications
     client.force_login(users.grid_worker_a1)
-    mine = client.get(reverse("web:home")).content.decode()
+    mine = client.get(reverse("notify:inbox")).content.decode()
     admin = Client()
     admin.force_login(users.district_admin)
-    theirs = admin.get(reverse("web:home")).content.decode()
-    # then each reads what happened
-    assert 'data-testid="security-notice"' in mine
-    assert "您的账号密码连续输错" in mine
-    assert "账号 gw_a1 从未登录过的设备累计输错密码 20 次" in theirs
-    # when the user marks theirs read, it is gone; the administrator's stays
-    notice = SecurityNotice.objects.get(recipient=users.grid_worker_a1)
-    other = SecurityNotice.objects.get(recipient=users.district_admin)
-    assert client.post(reverse("web:notice-read", args=[other.pk])).status_code == 302
-    client.post(reverse("web:notice-read", args=[notice.pk]))
-    assert 'data-testid="security-notice"' not in client.get(reverse("web:home")).content.decode()
-    other.refresh_from_db()
-    assert other.read_at is None
+    theirs = admin.get(reverse("notify:inbox")).content.decode()
+    # then each reads what happened there, and the home page no longer keeps a list of its own
+    assert "账号登录受限" in mine
+    assert "账号gw_a1因多次登录失败被暂时限制" in mine
+    assert "账号gw_a1从未登录过的设备累计输错密码20次" in theirs
+    assert "账号登录受限" not in theirs
+    assert "security-notice" not in client.get(reverse("web:home")).content.decode()
+    # accounts still keeps its record of each notice (one an hour per subject)
+    assert SecurityNotice.objects.filter(recipient=users.grid_worker_a1).count() == 1
+    assert SecurityNotice.objects.filter(recipient=users.district_admin).count() == 1
+    # when the user marks theirs read in the inbox, the bell counts it; the administrator's stays unread
+    mine_id = Notification.objects.get(recipient=users.grid_worker_a1).pk
+    client.post(reverse("notify:read", args=[mine_id]))
+    assert not Notification.objects.filter(recipient=users.grid_worker_a1, read_at__isnull=True).exists()
+    assert Notification.objects.filter(recipient=users.district_admin, read_at__isnull=True).count() == 1
 
 
 def test_resident_cannot_log_in_to_the_workbench(client: Client, users: Users) -> None:

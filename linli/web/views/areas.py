@@ -39,7 +39,6 @@ from linli.registry.selectors import (
 )
 from linli.registry.text import natural_key
 from linli.web.access import StaffRequest, can_view_audit, staff_required
-from linli.web.views.notices import notice_lines
 
 # Order and wording of the dashboard figures; unknown keys from the selector still show.
 COUNT_LABELS: dict[str, Promise] = {
@@ -151,7 +150,6 @@ def home(request: StaffRequest) -> HttpResponse:
         "grids": grids[:MAX_GRID_LINKS],
         "more_grids": len(grids) > MAX_GRID_LINKS,
         "show_audit": can_view_audit(user),
-        "notices": notice_lines(user),
     })
 
 
