@@ -8,11 +8,13 @@ emergency tags in four more queries, whatever the size of the area.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,13 +29,14 @@ from linli.catalogue.selectors import application_list_for_user
 from linli.cockpit import workflow
 from linli.cockpit.choices import CheckState
 from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
+from linli.core.bulk import array_literal
 from linli.core.errors import NotFound, ValidationFailed
 from linli.devices.selectors import alarm_list_for_user
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.registry.choices import TagKind
 from linli.registry.map_selectors import building_label
-from linli.registry.models import Building, Household, Person, PersonTag
+from linli.registry.models import Building, Household, Person, PersonTag, Room
 from linli.registry.selectors import registry_counts_for_user, registry_scope
 
 # Roles that run an emergency from the command centre (others only check households).
@@ -256,9 +259,63 @@ def _child_cutoff(on: date) -> date:
     return on.replace(year=year) if not (on.month == 2 and on.day == 29) else date(year, 2, 28)
 
 
+@contextmanager
+def _index_walk_plans() -> Iterator[None]:
+    """PostgreSQL plans for reads that walk a few thousand index entries down from an area.
+
+    Its planner prices those probes above a parallel hash join over every household (or
+    every tag) of the district, 2–3× slower (measured, docs/benchmarks.md): the data is in
+    memory, so random reads are priced as such for these statements, without workers.
+    SQLite needs nothing here (its hint is in ``_area_counts``).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute("SET LOCAL random_page_cost = 1.1")
+        yield
+
+
+def _area_counts(building_ids: Sequence[int]) -> tuple[int, int]:
+    """(households, living residents whose household lives there) of some buildings, in one
+    statement that never leaves the indexes (registry migration 0008).
+
+    The households are found once by walking the buildings' rooms (building, id) to their
+    households (room, id); the residents (building, is_deceased, …, household) are matched
+    against that set. SQLite would fetch each area household's members from the table
+    instead of reading the residents' index, hence the hint.
+    """
+    if not building_ids:
+        return 0, 0
+    quote = connection.ops.quote_name
+    room, household, person = (quote(m._meta.db_table) for m in (Room, Household, Person))
+    postgres = connection.vendor == "postgresql"
+    within = "= ANY(%s::integer[])" if postgres else f"IN ({', '.join(['%s'] * len(building_ids))})"
+    ids: list[Any] = [array_literal(building_ids)] if postgres else list(building_ids)
+    hint = "" if postgres else "INDEXED BY person_building_living_idx"
+    sql = (  # table names and placeholders only
+        f"WITH area AS MATERIALIZED (SELECT h.id FROM {room} r JOIN {household} h ON h.room_id = r.id "  # noqa: S608
+        f"WHERE r.building_id {within}) "
+        f"SELECT (SELECT COUNT(*) FROM area), (SELECT COUNT(*) FROM {person} p {hint} "
+        f"WHERE p.building_id {within} AND p.is_deceased = %s AND p.household_id IN (SELECT id FROM area))")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, *ids, False])
+        households, residents = cursor.fetchone()
+    return int(households), int(residents)
+
+
 def area_roster_page_for_user(
     *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
     offset: int = 0, limit: int = ROSTER_PAGE,
+) -> RosterPage:
+    with _index_walk_plans():
+        return _area_roster_page(user=user, shape=shape, building_ids=building_ids, on=on, offset=offset,
+                                 limit=limit)
+
+
+def _area_roster_page(
+    *, user: Principal, shape: object, building_ids: Sequence[int] | None, on: date | None, offset: int, limit: int,
 ) -> RosterPage:
     """``area_roster_for_user`` for programs: the same households in the same priority, by pages.
 
@@ -266,8 +323,8 @@ def area_roster_page_for_user(
     never a join over all households: the children by (building, is_deceased, birth_date,
     household, id) and the emergency tags by (person, valid_from, valid_to, kind) rank the
     households; only the vulnerable households' places and the screen's members are read as
-    rows; the totals are counted in SQL (rooms (building, id) → households (room, id)).
-    Python only sees the few hundred rows that rank or fill the screen.
+    rows; the totals are counted in one statement (``_area_counts``). Python only sees the
+    few hundred rows that rank or fill the screen.
     """
     on = on or timezone.localdate()
     if offset < 0:
@@ -330,10 +387,7 @@ def area_roster_page_for_user(
     for household in page:
         household.kinds = workflow.sorted_kinds(k for m in household.members for k in m.kinds)
         household.members.sort(key=lambda m: min((rank[k] for k in m.kinds), default=workflow.NOT_VULNERABLE))
-    # Counted in SQL, rows never leave the database: rooms (building, id) → households (room, id),
-    # residents (building, is_deceased, …, household) → their household's room, all by index.
-    total = area_households.count()
-    residents = living.filter(household__room__building_id__in=ids).count()
+    total, residents = _area_counts(ids)
     end = offset + len(page)
     return RosterPage(
         households=total, residents=residents, vulnerable=len(vulnerable), buildings=buildings,
