@@ -19,6 +19,9 @@
 4. Baseline, same run, in-process: every room in scope with its building's position,
    checked point by point, then the same households and residents read for the rooms
    inside; compared with ``area_roster_for_user`` in-process, same answer asserted.
+5. With ``--compare-selectors PATH`` (another version of ``linli/cockpit/selectors.py``, e.g.
+   ``git show main:linli/cockpit/selectors.py > /tmp/old_selectors.py``): that version's
+   first screen and this one's, alternated 30 times in-process (same answer asserted).
 """
 
 from __future__ import annotations
@@ -123,6 +126,45 @@ def naive_roster(user: Any, shape: dict[str, Any]) -> tuple[int, int]:
     return len(households), len(persons)
 
 
+def interleaved(old_path: str, user: Any, shape: dict[str, Any], limit: int, runs: int) -> dict[str, float]:
+    """First screen, another version of ``linli/cockpit/selectors.py`` (e.g. main's, from
+    ``git show main:linli/cockpit/selectors.py``) against this one, alternated in one process on
+    the same data: on a loaded machine the load drifts between two separate runs, not between
+    two calls a few milliseconds apart. Same answer asserted; wall and this process's CPU time."""
+    import importlib.util
+    import statistics
+
+    from linli.cockpit import selectors as new
+
+    spec = importlib.util.spec_from_file_location("linli_cockpit_selectors_other", old_path)
+    assert spec is not None
+    assert spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = old  # dataclasses look their module up
+    spec.loader.exec_module(old)
+
+    def answer(module: Any) -> tuple[Any, ...]:
+        page = module.area_roster_page_for_user(user=user, shape=shape, limit=limit)
+        return (page.households, page.residents, page.vulnerable,
+                [(h.household_id, [m.person_id for m in h.members]) for h in page.page])
+
+    if answer(old) != answer(new):
+        sys.exit("the other selectors give another first screen")
+    times: dict[str, tuple[list[float], list[float]]] = {"other": ([], []), "this": ([], [])}
+    for i in range(runs):
+        pair = [("other", old), ("this", new)]
+        for name, module in pair if i % 2 == 0 else pair[::-1]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            module.area_roster_page_for_user(user=user, shape=shape, limit=limit)
+            times[name][0].append((time.perf_counter() - wall) * 1000)
+            times[name][1].append((time.process_time() - cpu) * 1000)
+    figures = {f"{name}_{kind}_p50_ms": statistics.median(values)
+               for name, (wall, cpu) in times.items() for kind, values in (("wall", wall), ("cpu", cpu))}
+    print("interleaved first screen p50, other → this: wall {other_wall_p50_ms:.1f} → {this_wall_p50_ms:.1f} ms, "
+          "client CPU {other_cpu_p50_ms:.1f} → {this_cpu_p50_ms:.1f} ms".format(**figures))
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--persons", type=int, default=300_000)
@@ -130,6 +172,8 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--limit", type=int, default=200, help="households on the first screen")
+    parser.add_argument("--compare-selectors", metavar="PATH",
+                        help="another version of linli/cockpit/selectors.py to time against this one, interleaved")
     args = parser.parse_args()
     os.environ.setdefault("LINLI_DATA_DIR", "/tmp/linli-bench-emergency")  # noqa: S108 -- a bench scratch dir
     Path(os.environ["LINLI_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -154,6 +198,7 @@ def main() -> None:
         offset = screen.next_offset
     if sorted(paged) != sorted(h.household_id for h in roster.households):
         sys.exit("the pages do not give the roster's households")
+    compared = interleaved(args.compare_selectors, user, shape, args.limit, 30) if args.compare_selectors else {}
     inproc = []
     for _ in range(20):
         t0 = time.perf_counter()
@@ -226,7 +271,7 @@ def main() -> None:
                "http_p99_ms": http_p99, "load_1m": load[0], "inprocess_p50_ms": percentile(inproc, 50),
                "inprocess_p99_ms": percentile(inproc, 99), "naive_p50_ms": naive_p50,
                "ratio_inprocess": naive_p50 / percentile(inproc, 50), "whole_roster_p50_ms": percentile(full, 50),
-               "ratio_whole_roster": naive_p50 / percentile(full, 50)},
+               "ratio_whole_roster": naive_p50 / percentile(full, 50), **compared},
     )], name=f"emergency-{connection.vendor}")
 
 

@@ -83,6 +83,9 @@ class Room(TimeStampedModel):
         ordering: ClassVar[list[str]] = ["building_id", "unit_id", "floor", "number"]
         verbose_name = _("房屋")
         verbose_name_plural = _("房屋")
+        # Emergency mode walks from an area's buildings to their households (cockpit
+        # selectors): rooms of a building, then households of a room, read from the indexes alone.
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["building", "id"], name="room_building_idx")]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["unit", "number"], name="room_unit_number_uniq"),
         ]
@@ -105,6 +108,7 @@ class Household(TimeStampedModel):
         ordering: ClassVar[list[str]] = ["number"]
         verbose_name = _("户")
         verbose_name_plural = _("户")
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["room", "id"], name="household_room_idx")]
 
     def __str__(self) -> str:
         return self.number
@@ -171,6 +175,10 @@ class Person(TimeStampedModel):
             # a range of this index (hukou and id from it too) instead of the whole table.
             models.Index(fields=["birth_date", "hukou", "id"], condition=models.Q(is_deceased=False),
                          name="person_living_age_idx"),
+            # Emergency mode: the living residents of an area's buildings, the children among them
+            # by birth date, and their households, from the index alone.
+            models.Index(fields=["building", "is_deceased", "birth_date", "household", "id"],
+                         name="person_building_living_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # One person per ID number; persons without one (blank index) are not compared.
@@ -254,6 +262,10 @@ class PersonTag(TimeStampedModel):
         ordering: ClassVar[list[str]] = ["person_id", "kind"]
         verbose_name = _("人员标签")
         verbose_name_plural = _("人员标签")
+        # A person's tags of some kinds in force on a day (emergency mode, per resident of an area).
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["person", "valid_from", "valid_to", "kind"], name="persontag_person_valid_idx"),
+        ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(
                 condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
