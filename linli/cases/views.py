@@ -328,7 +328,8 @@ def _cells(values: dict[str, float | int | None]) -> list[str]:
 def _statistics(request: StaffRequest) -> tuple[StatisticsForm, Any]:
     form = StatisticsForm(request.GET or None)
     group_by, start, end, compare = form.period(default_period())
-    table = case_statistics_for_user(user=request.user, group_by=group_by, start=start, end=end, compare=compare)
+    table = case_statistics_for_user(user=request.user, group_by=group_by, start=start, end=end, compare=compare,
+                                     kept=True)
     return form, table
 
 
