@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True, help="a LINLI_DATA_DIR prepared by `linli demo --no-serve`")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--profile", default="", help="print a cProfile of this path instead")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative, tottime …")
+    parser.add_argument("--lines", type=int, default=40, help="cProfile lines shown")
     args = parser.parse_args()
 
     os.environ["LINLI_DATA_DIR"] = args.data_dir
@@ -56,7 +58,7 @@ def main() -> None:
         for _ in range(args.repeat):
             client.get(args.profile)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
         return
 
     paths = ["/search/?q=" + urllib.parse.quote(w) for w in SEARCH_WORDS[:3] + SEARCH_WORDS[-3:]]

@@ -191,6 +191,7 @@ LINLI_TRUSTED_PROXIES = env_int("LINLI_TRUSTED_PROXIES", default=0)
 # within it); 0 reads the key on every request. Tests read it every time.
 LINLI_API_KEY_CACHE_SECONDS = env_int("LINLI_API_KEY_CACHE_SECONDS", default=0 if TESTING else 5, minimum=0)
 LINLI_REGISTRY_COUNTS_SECONDS = env_int("LINLI_REGISTRY_COUNTS_SECONDS", default=0 if TESTING else 60, minimum=0)
+LINLI_CASE_STATISTICS_SECONDS = env_int("LINLI_CASE_STATISTICS_SECONDS", default=0 if TESTING else 60, minimum=0)
 # Cockpit base map (docs/cockpit.md): an intranet tile service ("https://tiles.example/{z}/{x}/{y}.png",
 # 天地图政务版 or 高德); empty draws the registry's own geometry on a plain background. Its
 # coordinate system: wgs84 (天地图 CGCS2000 ≈ WGS-84) or gcj02 (高德), converted at the map edge.

@@ -139,7 +139,9 @@ def area_tree_for_user(*, user: Principal) -> list[AreaNode]:
     scope = scope_for(user)
     if not scope.area_ids or not scope.can(Permission.VIEW_REGISTRY):
         return []
-    areas = Area.objects.filter(pk__in=scope.area_ids).order_by("code")
+    # Not the outlines: a street's 52 polygons were most of the bytes read, and the tree is
+    # names and links (the grid page reads its own outline).
+    areas = Area.objects.filter(pk__in=scope.area_ids).defer("boundary").order_by("code")
     nodes = {area.pk: AreaNode(area=area) for area in areas}
     roots: list[AreaNode] = []
     for node in nodes.values():

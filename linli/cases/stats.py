@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal, get_args
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,6 +36,7 @@ from linli.cases.stats_models import CaseRollup, CaseRollupArea
 from linli.core.bulk import array_literal
 from linli.core.errors import ValidationFailed
 from linli.core.models import REFERENCE_TOPIC
+from linli.core.scoped_cache import scoped_cached
 from linli.core.selectors import change_generation
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
@@ -465,11 +467,14 @@ def _check(group_by: str, start: date, end: date, compare: str | None) -> None:
 
 def case_statistics_for_user(
     *, user: Principal | None, group_by: str, start: date, end: date, compare: str | None = None,
+    kept: bool = False,
 ) -> StatsTable:
     """Indicator rows for the user's grids between ``start`` and ``end`` (inclusive).
 
     Another area's user, a resident or an API key gets an empty table, never an error
-    that would reveal what exists.
+    that would reveal what exists. ``kept``: the table may be one computed for the same
+    scope up to ``LINLI_CASE_STATISTICS_SECONDS`` ago (the statistics page and API; the
+    cockpit's live figures are not kept).
     """
     _check(group_by, start, end, compare)
     window = comparison_window(start, end, compare)
@@ -478,8 +483,21 @@ def case_statistics_for_user(
     scope = scope_for(user)
     if not isinstance(user, User) or user.role not in STATS_ROLES or not scope.grid_ids:
         return table
+    # Kept per scope (the exact set of areas) for LINLI_CASE_STATISTICS_SECONDS: the same
+    # table for every user of the same areas, never another area's. The reference stamp
+    # in the key makes a renamed or moved area count at once.
+    return scoped_cached(
+        "cases.statistics", scope=tuple(sorted(scope.area_ids)),
+        params=(group_by, start, end, compare, change_generation(REFERENCE_TOPIC)),
+        seconds=settings.LINLI_CASE_STATISTICS_SECONDS if kept else 0,
+        compute=lambda: _fill(table, scope.area_ids, window))
+
+
+def _fill(table: StatsTable, area_ids: Iterable[int], window: tuple[date, date] | None) -> StatsTable:
+    """The rows and total of ``table`` for these areas, read from the rollups."""
+    group_by, start, end = table.group_by, table.start, table.end
     every = _all_areas()
-    targets, mapping, area_labels = _targets(group_by, _areas(scope.area_ids, every), every)
+    targets, mapping, area_labels = _targets(group_by, _areas(area_ids, every), every)
     grids = frozenset(pk for pk in targets if every[pk].level == AreaLevel.GRID)
     current = _regroup(group_by, _collect(group_by, start, end, targets, grids), mapping)
     previous = _regroup(group_by, _collect(group_by, window[0], window[1], targets, grids), mapping) if window else {}

@@ -8,7 +8,6 @@ Person search picks one indexed access path per kind of query (see
 from __future__ import annotations
 
 import re
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +22,7 @@ from linli.accounts.selectors import AreaScope, Principal, scope_for
 from linli.core import pii
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEntry
+from linli.core.scoped_cache import scoped_cached
 from linli.core.selectors import audit_entries_for_target
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
@@ -716,32 +716,22 @@ def building_chart(*, user: Principal, building_id: int, on: date | None = None)
 def registry_counts_for_user(*, user: Principal, on: date | None = None) -> dict[str, int]:
     """Headline counts for the caller's area; tagged persons as ``tag:<kind>``.
 
-    Kept per process for ``LINLI_REGISTRY_COUNTS_SECONDS`` (0: never) per set of grids and
-    day: for a street or a district they count every person, room and tag in scope (120 ms
-    for a street of 74,000 residents on SQLite), and people come back to the home page all
-    day. Counts on the home page may so be that many seconds old.
+    Kept for ``LINLI_REGISTRY_COUNTS_SECONDS`` (0: never) per scope (the exact set of areas)
+    and day in Django's cache (``core.scoped_cache``): for a street or a district they count
+    every person, room and tag in scope (120 ms for a street of 74,000 residents on SQLite),
+    and people come back to the home page all day. Counts on the home page may so be that
+    many seconds old; a user of other areas never gets these.
     """
     scope = registry_scope(user)
     on = on or timezone.localdate()
     grids = sorted(scope.grid_ids)
-    ttl = float(getattr(settings, "LINLI_REGISTRY_COUNTS_SECONDS", 0))
-    key = (on, tuple(grids), tuple(sorted(scope.area_ids)))
-    now = time.monotonic()
-    if ttl > 0:
-        cached = _counts_cache.get(key)
-        if cached is not None and cached[0] > now:
-            return dict(cached[1])
-    counts = _registry_counts(grids, on, sorted(scope.area_ids), placement_pool(scope))
-    if ttl > 0:
-        if len(_counts_cache) >= _COUNTS_CACHE_SIZE:
-            _counts_cache.clear()
-        _counts_cache[key] = (now + ttl, counts)
+    areas = sorted(scope.area_ids)
+    pool = placement_pool(scope)
+    counts = scoped_cached(
+        "registry.counts", scope=(tuple(areas), tuple(grids)), params=(on, tuple(sorted(pool))),
+        seconds=settings.LINLI_REGISTRY_COUNTS_SECONDS,
+        compute=lambda: _registry_counts(grids, on, areas, pool))
     return dict(counts)
-
-
-# Per process: (day, grids) → (valid until, counts); see ``registry_counts_for_user``.
-_COUNTS_CACHE_SIZE = 256
-_counts_cache: dict[tuple[date, tuple[int, ...], tuple[int, ...]], tuple[float, dict[str, int]]] = {}
 
 
 def _registry_counts(grids: list[int], on: date, areas: list[int], pool: list[int]) -> dict[str, int]:

@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
 
 from conftest import Tree, Users
@@ -320,6 +322,39 @@ def test_resident_and_anonymous_get_an_empty_table(tree: Tree, users: Users) -> 
         # then nothing
         assert table.rows == []
         assert table.total is None
+
+
+def test_kept_statistics_are_per_scope_and_expire(users: Users, tree: Tree, march: None, settings) -> None:
+    # given statistics kept for a minute, first asked by 近江社区's staff
+    settings.LINLI_CASE_STATISTICS_SECONDS = 60
+    cache.clear()
+
+    def march_of(user: Any) -> Any:
+        return case_statistics_for_user(user=user, group_by="grid", start=date(2026, 3, 1), end=date(2026, 3, 31),
+                                        kept=True)
+
+    with time_machine.travel(at(2026, 4, 1), tick=False) as clock:
+        first = march_of(users.community_a)
+        assert [r.label for r in first.rows] == ["近江社区第1网格"]
+        # when 婺江社区's staff ask for the same period
+        other = march_of(users.community_b)
+        # then they get their own grid, never the figures kept for 近江社区
+        assert [(r.label, r.values["reported"]) for r in other.rows] == [("婺江社区第1网格", 1)]
+        # and a case written meanwhile shows only once the kept table expires
+        new_case(grid=tree.grid_a1, created_at=at(2026, 3, 30))
+        again = march_of(users.community_a)
+        assert again.total is not None
+        assert again.total.values["reported"] == 4
+        # (a caller that does not accept a kept table, as the cockpit, reads it at once)
+        live = case_statistics_for_user(user=users.community_a, group_by="grid", start=date(2026, 3, 1),
+                                        end=date(2026, 3, 31))
+        assert live.total is not None
+        assert live.total.values["reported"] == 5
+        clock.shift(61)
+        fresh = march_of(users.community_a)
+        assert fresh.total is not None
+        assert fresh.total.values["reported"] == 5
+    cache.clear()
 
 
 def test_grid_worker_grouping_by_community_sees_only_own_grid_numbers(users: Users, march: None) -> None:

@@ -16,7 +16,13 @@ from linli.catalogue.choices import ItemLevel
 from linli.catalogue.forms import ItemEditForm, item_edit_initial
 from linli.catalogue.models import ServiceItem
 from linli.catalogue.search import item_answer
-from linli.catalogue.selectors import item_departments, item_get, item_list, item_versions
+from linli.catalogue.selectors import (
+    item_cards,
+    item_departments,
+    item_get,
+    item_list,
+    item_versions,
+)
 from linli.catalogue.services import item_create, item_publish_version, item_update
 from linli.catalogue.views.access import (
     EDITOR_ROLES,
@@ -65,7 +71,7 @@ def item_index(request: StaffRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     department = request.GET.get("department", "").strip()
     level = request.GET.get("level", "").strip()
-    items = item_list(active=None if request.user.role in EDITOR_ROLES else True)
+    items = item_cards(active=None if request.user.role in EDITOR_ROLES else True)
     departments = item_departments()
     if department.isdigit():
         items = items.filter(department_id=int(department))

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from conftest import Users
+from linli.fusion import selectors
 from linli.fusion.choices import ImportStatus, RecordStatus, ReviewStatus, TaskStatus
 from linli.fusion.models import ImportJob, MatchReview, Source, SourceRecord, VerificationTask
 from linli.fusion.services import import_run, source_save
@@ -552,6 +553,28 @@ def test_task_inbox_puts_death_claims_first_then_walks_the_rooms(street: Street,
     assert "江城花园3幢 1单元101室" in page  # where to go, on the card
     assert re.search(r'data-testid="task-status-open">待核实 <span class="count">5</span>', page)
     assert re.search(r'data-testid="task-field-phone">联系电话 3</a>', page)
+
+
+def test_first_open_tasks_are_the_head_of_the_walk_order(street: Street, users: Users) -> None:  # noqa: F811
+    # given open tasks of every urgency in two rooms and without a room, and an answered one
+    grid = street.tree.grid_a1
+    upstairs = person_create(actor=SYSTEM, name="赵强", id_number=None, phone=None, hukou=HukouStatus.LOCAL,
+                             room=street.room_a1_other)
+    roomless = person_create(actor=SYSTEM, name="钱敏", id_number=None, phone=None, hukou=HukouStatus.LOCAL,
+                             room=None, grid=grid)
+    for person in (roomless, upstairs, street.wang):
+        for field in ("phone", "residence", "is_deceased", "disability_grade", "name"):
+            _open_task(person, field, grid)
+    VerificationTask.objects.filter(person=upstairs, field="name").update(status=TaskStatus.ANSWERED)
+    tasks = selectors.verification_tasks_for_user(user=users.grid_worker_a1)
+    walk = list(selectors.verification_tasks_in_walk_order(tasks, status=TaskStatus.OPEN))
+    # when the home page asks for the first few, one urgency at a time
+    for limit in (1, 3, 6, 14, 20):
+        # then it gets exactly the head of the whole list's order
+        assert selectors.verification_tasks_first_open(tasks, limit=limit) == walk[:limit]
+    # and another grid's worker none of them
+    other = selectors.verification_tasks_for_user(user=users.grid_worker_b1)
+    assert selectors.verification_tasks_first_open(other, limit=6) == []
 
 
 def test_task_inbox_filters_by_field_and_pages(street: Street, users: Users) -> None:  # noqa: F811

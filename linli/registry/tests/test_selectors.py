@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -147,27 +147,27 @@ def test_counts_cover_only_the_callers_area(registry, users):
     assert counts[f"tag:{TagKind.DISABLED}"] == 1
 
 
-def test_counts_are_kept_per_scope_for_the_configured_time(registry, users, settings, monkeypatch):
+def test_counts_are_kept_per_scope_for_the_configured_time(registry, users, settings):
     # given counts kept for a minute
     settings.LINLI_REGISTRY_COUNTS_SECONDS = 60
-    monkeypatch.setattr(selectors, "_counts_cache", {})
-    clock = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    first = selectors.registry_counts_for_user(user=users.community_a)
-    # when a person is added
-    Person.objects.create(name="新居民", grid=registry.building_a.grid, birth_date=registry.li.birth_date)
-    # then the same scope reads the kept counts until they expire, another scope its own
-    assert selectors.registry_counts_for_user(user=users.community_a) == first
-    other = selectors.registry_counts_for_user(user=users.community_b)
-    scope_b = scope_for(users.community_b)
-    assert other == selectors._registry_counts(sorted(scope_b.grid_ids), timezone.localdate(),
-                                               sorted(scope_b.area_ids), selectors.placement_pool(scope_b))
-    assert other != first
-    clock[0] += 61
-    assert selectors.registry_counts_for_user(user=users.community_a)["persons"] == first["persons"] + 1
-    # and a caller changing what he got does not change what the next one gets
-    selectors.registry_counts_for_user(user=users.community_a)["persons"] = -1
-    assert selectors.registry_counts_for_user(user=users.community_a)["persons"] == first["persons"] + 1
+    cache.clear()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        first = selectors.registry_counts_for_user(user=users.community_a)
+        # when a person is added
+        Person.objects.create(name="新居民", grid=registry.building_a.grid, birth_date=registry.li.birth_date)
+        # then the same scope reads the kept counts until they expire, another scope its own
+        assert selectors.registry_counts_for_user(user=users.community_a) == first
+        other = selectors.registry_counts_for_user(user=users.community_b)
+        scope_b = scope_for(users.community_b)
+        assert other == selectors._registry_counts(sorted(scope_b.grid_ids), timezone.localdate(),
+                                                   sorted(scope_b.area_ids), selectors.placement_pool(scope_b))
+        assert other != first
+        clock.shift(61)
+        assert selectors.registry_counts_for_user(user=users.community_a)["persons"] == first["persons"] + 1
+        # and a caller changing what he got does not change what the next one gets
+        selectors.registry_counts_for_user(user=users.community_a)["persons"] = -1
+        assert selectors.registry_counts_for_user(user=users.community_a)["persons"] == first["persons"] + 1
+    cache.clear()
 
 
 def test_person_history_lists_audit_entries_newest_first(registry):

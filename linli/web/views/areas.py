@@ -26,8 +26,7 @@ from linli.accounts.selectors import (
 from linli.care.selectors import today_for_user
 from linli.cases.selectors import case_inbox_for_user
 from linli.catalogue.views.access import CATALOGUE_ROLES
-from linli.fusion.choices import TaskStatus
-from linli.fusion.selectors import verification_tasks_for_user, verification_tasks_in_walk_order
+from linli.fusion.selectors import verification_tasks_first_open, verification_tasks_for_user
 from linli.fusion.views.access import TASK_ROLES
 from linli.registry.choices import TagKind
 from linli.registry.selectors import (
@@ -124,8 +123,7 @@ def _work(user: User) -> list[WorkList]:
         lists.append(WorkList("cases", str(_("待办事件")), cases[:WORK_SHOWN], len(cases) > WORK_SHOWN,
                               reverse("cases:inbox")))
     if user.role in TASK_ROLES:
-        tasks = list(verification_tasks_in_walk_order(
-            verification_tasks_for_user(user=user), status=TaskStatus.OPEN)[:WORK_SHOWN + 1])
+        tasks = verification_tasks_first_open(verification_tasks_for_user(user=user), limit=WORK_SHOWN + 1)
         lists.append(WorkList("tasks", str(_("核实任务")), tasks[:WORK_SHOWN], len(tasks) > WORK_SHOWN,
                               reverse("fusion:tasks")))
     if user.role == Role.GRID_WORKER:
