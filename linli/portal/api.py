@@ -222,15 +222,26 @@ def household(request: HttpRequest) -> dict[str, Any]:
     profile = selectors.profile_for_user(user=user)
     benefits = selectors.household_benefits_for_user(user=user)
     if benefits:
-        services.household_benefits_access_record(user=user, request_id=str(getattr(request, "request_id", "")))
+        services.household_benefits_access_record(
+            user=user, request_id=str(getattr(request, "request_id", ""))
+        )
     room = ""
     if profile is not None and profile.room is not None:
         room = f"{profile.room.building.address} {profile.room.unit.number}-{profile.room.number}"
     return {
         "status": profile.status if profile is not None else "",
         "room": room,
-        "members": [{"id": m.pk, "name": m.name, "relation": m.relation, "phone_masked": m.phone, "is_me": m.is_me,
-                     "registered": m.registered} for m in selectors.household_for_user(user=user)],
+        "members": [
+            {
+                "id": m.pk,
+                "name": m.name,
+                "relation": m.relation,
+                "phone_masked": m.phone,
+                "is_me": m.is_me,
+                "registered": m.registered,
+            }
+            for m in selectors.household_for_user(user=user)
+        ],
         "benefits": [b.__dict__ for b in benefits],
         "certifications": [d.__dict__ for d in selectors.certifications_due_for_user(user=user)],
     }
@@ -240,9 +251,17 @@ def household(request: HttpRequest) -> dict[str, Any]:
 
 
 def _application(a: Any) -> dict[str, Any]:
-    return {"id": a.pk, "number": a.number, "item": a.item_version.item.name, "status": a.status,
-            "status_label": a.get_status_display(), "submitted_at": a.submitted_at, "due_at": a.due_at,
-            "decided_at": a.decided_at, "decision": a.decision}
+    return {
+        "id": a.pk,
+        "number": a.number,
+        "item": a.item_version.item.name,
+        "status": a.status,
+        "status_label": a.get_status_display(),
+        "submitted_at": a.submitted_at,
+        "due_at": a.due_at,
+        "decided_at": a.decided_at,
+        "decision": a.decision,
+    }
 
 
 @router.get("/applications", response=ApplicationPage)
@@ -250,8 +269,12 @@ def applications(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0)
     """Applications the resident submitted, newest first."""
     rows = selectors.applications_for_user(user=_user(request)).select_related("item_version__item")
     size = _page(limit)
-    return {"count": rows.count(), "limit": size, "offset": offset,
-            "items": [_application(a) for a in rows[offset:offset + size]]}
+    return {
+        "count": rows.count(),
+        "limit": size,
+        "offset": offset,
+        "items": [_application(a) for a in rows[offset : offset + size]],
+    }
 
 
 @router.get("/applications/{application_id}", response=ApplicationDetailOut)
@@ -259,17 +282,29 @@ def application(request: HttpRequest, application_id: Id) -> dict[str, Any]:
     """One of the resident's applications with its steps and their notes (the reasons of a
     decision or a correction), never who took them."""
     app = selectors.application_for_user(user=_user(request), application_id=application_id)
-    return {**_application(app), "decision_reason": app.decision_reason, "steps": [
-        {"action": e.action, "label": e.get_action_display(), "note": e.note, "at": e.at}
-        for e in application_timeline(application=app)]}
+    return {
+        **_application(app),
+        "decision_reason": app.decision_reason,
+        "steps": [
+            {"action": e.action, "label": e.get_action_display(), "note": e.note, "at": e.at}
+            for e in application_timeline(application=app)
+        ],
+    }
 
 
 # --- my reports (随手拍) ----------------------------------------------------------------------
 
 
 def _report(c: Any) -> dict[str, Any]:
-    return {"id": c.pk, "number": c.number, "category": c.category.name if c.category else "", "status": c.status,
-            "status_label": c.get_status_display(), "created_at": c.created_at, "satisfaction": c.satisfaction}
+    return {
+        "id": c.pk,
+        "number": c.number,
+        "category": c.category.name if c.category else "",
+        "status": c.status,
+        "status_label": c.get_status_display(),
+        "created_at": c.created_at,
+        "satisfaction": c.satisfaction,
+    }
 
 
 @router.get("/reports", response=ReportPage)
@@ -277,43 +312,82 @@ def reports(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0) -> d
     """The resident's own reports, newest first."""
     rows = selectors.reports_for_user(user=_user(request))
     size = _page(limit)
-    return {"count": rows.count(), "limit": size, "offset": offset,
-            "items": [_report(c) for c in rows[offset:offset + size]]}
+    return {
+        "count": rows.count(),
+        "limit": size,
+        "offset": offset,
+        "items": [_report(c) for c in rows[offset : offset + size]],
+    }
 
 
 @router.get("/reports/{case_id}", response=ReportDetailOut)
 def report(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     """One own report: the public description and the public steps only (what and when)."""
     case = selectors.report_get_for_user(user=_user(request), case_id=case_id)
-    return {**_report(case), "description": case.public_description,
-            "steps": [{"label": s.label, "at": s.at} for s in selectors.report_public_timeline(case=case)]}
+    return {
+        **_report(case),
+        "description": case.public_description,
+        "steps": [
+            {"label": s.label, "at": s.at} for s in selectors.report_public_timeline(case=case)
+        ],
+    }
 
 
 # --- notices ---------------------------------------------------------------------------------
 
 
 def _notice(n: Any) -> dict[str, Any]:
-    return {"id": n.pk, "kind": n.kind, "title": n.title, "period": n.period, "published_at": n.published_at,
-            "read_count": n.read_count}
+    return {
+        "id": n.pk,
+        "kind": n.kind,
+        "title": n.title,
+        "period": n.period,
+        "published_at": n.published_at,
+        "read_count": n.read_count,
+    }
 
 
 @router.get("/notices", response=NoticePage)
-def notices(request: HttpRequest, *, kind: NoticeKind | None = None, q: str = "", period: str = "",
-            limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+def notices(
+    request: HttpRequest,
+    *,
+    kind: NoticeKind | None = None,
+    q: str = "",
+    period: str = "",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """Notices and 三务公开 of the resident's community and the areas above it."""
-    rows = selectors.notices_for_user(user=_user(request), kind=kind or "", query=q[:50], period=period[:20])
+    rows = selectors.notices_for_user(
+        user=_user(request), kind=kind or "", query=q[:50], period=period[:20]
+    )
     size = _page(limit)
-    return {"count": rows.count(), "limit": size, "offset": offset,
-            "items": [_notice(n) for n in rows[offset:offset + size]]}
+    return {
+        "count": rows.count(),
+        "limit": size,
+        "offset": offset,
+        "items": [_notice(n) for n in rows[offset : offset + size]],
+    }
 
 
 @router.get("/notices/{notice_id}", response=NoticeDetailOut)
 def notice(request: HttpRequest, notice_id: Id) -> dict[str, Any]:
     """One notice with its attachments (downloaded through the portal's page URL)."""
     item = selectors.notice_get_for_user(user=_user(request), notice_id=notice_id)
-    return {**_notice(item), "body": item.body, "attachments": [
-        {"id": a.pk, "name": a.original_name, "content_type": a.content_type, "size": a.size,
-         "url": f"/portal/notices/files/{a.pk}/"} for a in item.attachments.all()]}
+    return {
+        **_notice(item),
+        "body": item.body,
+        "attachments": [
+            {
+                "id": a.pk,
+                "name": a.original_name,
+                "content_type": a.content_type,
+                "size": a.size,
+                "url": f"/portal/notices/files/{a.pk}/",
+            }
+            for a in item.attachments.all()
+        ],
+    }
 
 
 @router.post("/notices/{notice_id}/read", response=ReadOut)
@@ -330,8 +404,14 @@ def notice_read(request: HttpRequest, notice_id: Id) -> dict[str, Any]:
 def _convention(c: Any) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {"id": c.pk, "version": c.version, "title": c.title, "body": c.body, "effective_on": c.effective_on,
-            "adopted_note": c.adopted_note}
+    return {
+        "id": c.pk,
+        "version": c.version,
+        "title": c.title,
+        "body": c.body,
+        "effective_on": c.effective_on,
+        "adopted_note": c.adopted_note,
+    }
 
 
 @router.get("/affairs", response=AffairsOut)
@@ -340,10 +420,21 @@ def affairs(request: HttpRequest) -> dict[str, Any]:
     user = _user(request)
     view = selectors.convention_for_user(user=user)
     return {
-        "committee": [{"id": m.pk, "body": m.body, "role": m.role, "role_label": m.get_role_display(),
-                       "name": m.name, "duties": m.duties, "duty_phone": m.duty_phone, "term_start": m.term_start,
-                       "term_end": m.term_end,
-                       "photo_url": f"/portal/affairs/photos/{m.pk}/" if m.photo_file else None}
-                      for m in selectors.committee_for_user(user=user)],
-        "convention": _convention(view.current), "upcoming": _convention(view.upcoming),
+        "committee": [
+            {
+                "id": m.pk,
+                "body": m.body,
+                "role": m.role,
+                "role_label": m.get_role_display(),
+                "name": m.name,
+                "duties": m.duties,
+                "duty_phone": m.duty_phone,
+                "term_start": m.term_start,
+                "term_end": m.term_end,
+                "photo_url": f"/portal/affairs/photos/{m.pk}/" if m.photo_file else None,
+            }
+            for m in selectors.committee_for_user(user=user)
+        ],
+        "convention": _convention(view.current),
+        "upcoming": _convention(view.upcoming),
     }

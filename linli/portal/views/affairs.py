@@ -30,17 +30,31 @@ deciders_only = staff_view(sorted(services.STAFF_DECIDERS))
 @require_http_methods(["GET"])
 def affairs(request: ResidentRequest) -> HttpResponse:
     members = selectors.committee_for_user(user=request.user)
-    return render(request, "portal/affairs.html", {
-        "bodies": [(label, [m for m in members if m.body == value]) for value, label in CommitteeBody.choices],
-        "convention": selectors.convention_for_user(user=request.user),
-    })
+    return render(
+        request,
+        "portal/affairs.html",
+        {
+            "bodies": [
+                (label, [m for m in members if m.body == value])
+                for value, label in CommitteeBody.choices
+            ],
+            "convention": selectors.convention_for_user(user=request.user),
+        },
+    )
 
 
 @resident_view
 @require_http_methods(["GET"])
 def convention(request: ResidentRequest, convention_id: int) -> HttpResponse:
-    return render(request, "portal/convention.html", {
-        "convention": selectors.convention_get_for_user(user=request.user, convention_id=convention_id)})
+    return render(
+        request,
+        "portal/convention.html",
+        {
+            "convention": selectors.convention_get_for_user(
+                user=request.user, convention_id=convention_id
+            )
+        },
+    )
 
 
 @require_http_methods(["GET"])
@@ -81,10 +95,15 @@ def _date(value: str | None) -> date | None:
 def _member_input(post: Any) -> services.MemberInput:
     position = post.get("position", "")
     return services.MemberInput(
-        body=post.get("body", ""), role=post.get("role", ""), name=post.get("name", ""),
-        duties=post.get("duties", ""), duty_phone=post.get("duty_phone", ""),
-        term_start=_date(post.get("term_start")), term_end=_date(post.get("term_end")),
-        position=int(position) if position.isdigit() and len(position) < 4 else 0)
+        body=post.get("body", ""),
+        role=post.get("role", ""),
+        name=post.get("name", ""),
+        duties=post.get("duties", ""),
+        duty_phone=post.get("duty_phone", ""),
+        term_start=_date(post.get("term_start")),
+        term_end=_date(post.get("term_end")),
+        position=int(position) if position.isdigit() and len(position) < 4 else 0,
+    )
 
 
 def _community_id(request: StaffRequest) -> int | None:
@@ -102,11 +121,18 @@ def staff_affairs(request: StaffRequest) -> HttpResponse:
     if community_id is None:
         raise NotFound()
     community = selectors.staff_community_get(user=request.user, community_id=community_id)
-    return render(request, "portal/staff_affairs.html", {
-        "community": community, "communities": selectors.staff_affairs_communities(user=request.user),
-        "members": selectors.staff_committee_list(user=request.user, community_id=community.pk),
-        "conventions": selectors.staff_conventions(user=request.user, community_id=community.pk),
-    })
+    return render(
+        request,
+        "portal/staff_affairs.html",
+        {
+            "community": community,
+            "communities": selectors.staff_affairs_communities(user=request.user),
+            "members": selectors.staff_committee_list(user=request.user, community_id=community.pk),
+            "conventions": selectors.staff_conventions(
+                user=request.user, community_id=community.pk
+            ),
+        },
+    )
 
 
 def _member_form(request: StaffRequest, *, community_id: int, member: Any = None) -> HttpResponse:
@@ -114,24 +140,52 @@ def _member_form(request: StaffRequest, *, community_id: int, member: Any = None
     if request.method == "POST":
         try:
             services.committee_member_save(
-                actor=request.user, community_id=community_id, data=_member_input(request.POST),
-                member_id=member.pk if member is not None else None, photo=request.FILES.get("photo"),
-                request_id=staff_request_id(request))
+                actor=request.user,
+                community_id=community_id,
+                data=_member_input(request.POST),
+                member_id=member.pk if member is not None else None,
+                photo=request.FILES.get("photo"),
+                request_id=staff_request_id(request),
+            )
         except ApplicationError as exc:
             if exc.code in {"not_found", "permission_denied"}:
                 raise
             error, field, status = exc.message, exc.field or "", 400
         else:
             return redirect(f"/portal/staff/affairs/?community={community_id}")
-    values: Any = request.POST if request.method == "POST" else ({
-        "body": member.body, "role": member.role, "name": member.name, "duties": member.duties,
-        "duty_phone": member.duty_phone, "term_start": member.term_start.isoformat(),
-        "term_end": member.term_end.isoformat() if member.term_end else "", "position": member.position,
-    } if member is not None else {})
+    values: Any = (
+        request.POST
+        if request.method == "POST"
+        else (
+            {
+                "body": member.body,
+                "role": member.role,
+                "name": member.name,
+                "duties": member.duties,
+                "duty_phone": member.duty_phone,
+                "term_start": member.term_start.isoformat(),
+                "term_end": member.term_end.isoformat() if member.term_end else "",
+                "position": member.position,
+            }
+            if member is not None
+            else {}
+        )
+    )
     community = selectors.staff_community_get(user=request.user, community_id=community_id)
-    return render(request, "portal/staff_member.html", {
-        "community": community, "member": member, "values": values, "bodies": CommitteeBody.choices,
-        "roles": CommitteeRole.choices, "error": error, "error_field": field}, status=status)
+    return render(
+        request,
+        "portal/staff_member.html",
+        {
+            "community": community,
+            "member": member,
+            "values": values,
+            "bodies": CommitteeBody.choices,
+            "roles": CommitteeRole.choices,
+            "error": error,
+            "error_field": field,
+        },
+        status=status,
+    )
 
 
 @deciders_only
@@ -154,8 +208,9 @@ def staff_member(request: StaffRequest, member_id: int) -> HttpResponse:
 @deciders_only
 @require_POST
 def staff_member_end(request: StaffRequest, member_id: int) -> HttpResponse:
-    member = services.committee_member_end(actor=request.user, member_id=member_id,
-                                           request_id=staff_request_id(request))
+    member = services.committee_member_end(
+        actor=request.user, member_id=member_id, request_id=staff_request_id(request)
+    )
     return redirect(f"/portal/staff/affairs/?community={member.community_id}")
 
 
@@ -170,9 +225,14 @@ def staff_convention_new(request: StaffRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             services.convention_publish(
-                actor=request.user, community_id=community.pk, title=request.POST.get("title", ""),
-                body=request.POST.get("body", ""), effective_on=_date(request.POST.get("effective_on")),
-                adopted_note=request.POST.get("adopted_note", ""), request_id=staff_request_id(request))
+                actor=request.user,
+                community_id=community.pk,
+                title=request.POST.get("title", ""),
+                body=request.POST.get("body", ""),
+                effective_on=_date(request.POST.get("effective_on")),
+                adopted_note=request.POST.get("adopted_note", ""),
+                request_id=staff_request_id(request),
+            )
         except ApplicationError as exc:
             if exc.code in {"not_found", "permission_denied"}:
                 raise
@@ -180,7 +240,14 @@ def staff_convention_new(request: StaffRequest) -> HttpResponse:
         else:
             return redirect(f"/portal/staff/affairs/?community={community.pk}")
     current = selectors.staff_conventions(user=request.user, community_id=community.pk).current
-    values: Any = request.POST if request.method == "POST" else (
-        {"title": current.title, "body": current.body} if current is not None else {})
-    return render(request, "portal/staff_convention_new.html", {
-        "community": community, "values": values, "error": error, "error_field": field}, status=status)
+    values: Any = (
+        request.POST
+        if request.method == "POST"
+        else ({"title": current.title, "body": current.body} if current is not None else {})
+    )
+    return render(
+        request,
+        "portal/staff_convention_new.html",
+        {"community": community, "values": values, "error": error, "error_field": field},
+        status=status,
+    )
