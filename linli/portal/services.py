@@ -780,3 +780,24 @@ def convention_publish(
         audit_record(actor=actor, action="portal.convention.publish", target_type=CONVENTION_TARGET,
                      target_id=row.pk, fields=["title", "body", "effective_on"], request_id=request_id)
     return row
+
+
+def affairs_seed_community(
+    *, actor: Actor, community: Area, members: Sequence[MemberInput],
+    conventions: Sequence[tuple[str, str, date, str]],
+) -> bool:
+    """Demo and first-install data: a community's 两委 and convention versions (title, body,
+    effective day, note), written only when it has neither. Returns whether it wrote."""
+    with transaction.atomic():
+        if (CommitteeMember.objects.filter(community=community).exists()
+                or Convention.objects.filter(community=community).exists()):
+            return False
+        CommitteeMember.objects.bulk_create([CommitteeMember(community=community, **_member_values(m))
+                                             for m in members])
+        Convention.objects.bulk_create([
+            Convention(community=community, version=number, title=title, body=body, effective_on=effective_on,
+                       adopted_note=note)
+            for number, (title, body, effective_on, note) in enumerate(conventions, start=1)])
+        audit_record(actor=actor, action="portal.affairs.seed", target_type="geo.Area", target_id=community.pk,
+                     fields=["committee", "convention"])
+    return True

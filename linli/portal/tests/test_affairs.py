@@ -277,3 +277,24 @@ def test_convention_in_force_rule() -> None:
     assert workflow.convention_in_force(versions, date(2026, 6, 1)) == 2
     assert workflow.certification_due_on(2026) == date(2026, 12, 31)
     assert workflow.certification_next_on(year=2026, certified=True) == date(2027, 1, 1)
+
+
+def test_the_demo_seed_gives_every_community_its_committee_and_convention_once(
+    tree: Tree, home: Home
+) -> None:
+    from linli.core.actors import SystemActor
+    from linli.portal.demo_seed import affairs_demo_seed_if_missing
+
+    report = affairs_demo_seed_if_missing(actor=SystemActor("test:seed"))
+    assert (report.communities, report.members, report.conventions) == (2, 18, 4)
+    assert affairs_demo_seed_if_missing(actor=SystemActor("test:seed")).communities == 0
+    members = CommitteeMember.objects.filter(community=tree.community_a)
+    assert all(
+        workflow.office_phone_problem(m.duty_phone) is None and m.duty_phone for m in members
+    )
+    secretary = members.get(role="secretary")
+    assert members.get(role="director").name == secretary.name  # 一肩挑
+    resident = _client(bound_resident(home.zhang, community_id=tree.community_a.pk))
+    page = resident.get("/portal/affairs/").content.decode()
+    assert secretary.name in page
+    assert "近江社区居民公约(2024年修订)" in page
