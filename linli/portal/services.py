@@ -640,7 +640,7 @@ def household_benefits_access_record(*, user: User, request_id: str = "") -> Non
     profile = _bound(user)
     with transaction.atomic():
         audit_record(actor=user, action="portal.household.benefits", target_type="registry.household",
-                     target_id=profile.household_id, fields=["benefits"], request_id=request_id)
+                     target_id=profile.household_id or "", fields=["benefits"], request_id=request_id)
 
 
 # --- 两委 members and the residents' convention (居民公约) -----------------------------------
@@ -713,13 +713,11 @@ def committee_member_save(
     stored = _photo_store(photo)
     try:
         with transaction.atomic():
-            if member_id is None:
-                member = CommitteeMember(community=community)
-            else:
-                member = CommitteeMember.objects.select_for_update().filter(
-                    pk=member_id, community=community).first()
-                if member is None:
-                    raise NotFound(_("成员不存在"))
+            found = (CommitteeMember(community=community) if member_id is None else
+                     CommitteeMember.objects.select_for_update().filter(pk=member_id, community=community).first())
+            if found is None:
+                raise NotFound(_("成员不存在"))
+            member = found
             for key, value in values.items():
                 setattr(member, key, value)
             if stored is not None:

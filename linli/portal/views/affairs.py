@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -58,7 +59,7 @@ def convention(request: ResidentRequest, convention_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-def member_photo(request: HttpRequest, member_id: int) -> HttpResponse | FileResponse:
+def member_photo(request: HttpRequest, member_id: int) -> HttpResponseBase:
     """A member's photo for residents of that community and staff whose scope holds it."""
     if not request.user.is_authenticated:
         return redirect("portal:login")
