@@ -51,7 +51,7 @@ def _page(limit: int) -> int:
 # --- schemas -------------------------------------------------------------------------------
 
 
-class MemberOut(Schema):
+class PortalMemberOut(Schema):
     id: int
     name: str
     relation: str
@@ -60,7 +60,7 @@ class MemberOut(Schema):
     registered: bool
 
 
-class BenefitOut(Schema):
+class PortalBenefitOut(Schema):
     member: str
     is_me: bool
     policy: str
@@ -72,7 +72,7 @@ class BenefitOut(Schema):
     next_certification_on: date | None
 
 
-class CertificationOut(Schema):
+class PortalCertificationOut(Schema):
     person_id: int
     name: str
     is_me: bool
@@ -83,15 +83,15 @@ class CertificationOut(Schema):
     next_on: date
 
 
-class HouseholdOut(Schema):
+class PortalHouseholdOut(Schema):
     status: str
     room: str
-    members: list[MemberOut]
-    benefits: list[BenefitOut]
-    certifications: list[CertificationOut]
+    members: list[PortalMemberOut]
+    benefits: list[PortalBenefitOut]
+    certifications: list[PortalCertificationOut]
 
 
-class ApplicationOut(Schema):
+class PortalApplicationOut(Schema):
     id: int
     number: str
     item: str
@@ -103,26 +103,26 @@ class ApplicationOut(Schema):
     decision: str
 
 
-class ApplicationStepOut(Schema):
+class PortalApplicationStepOut(Schema):
     action: str
     label: str
     note: str
     at: datetime
 
 
-class ApplicationDetailOut(ApplicationOut):
+class PortalApplicationDetailOut(PortalApplicationOut):
     decision_reason: str
-    steps: list[ApplicationStepOut]
+    steps: list[PortalApplicationStepOut]
 
 
-class ApplicationPage(Schema):
+class PortalApplicationPage(Schema):
     count: int
     limit: int
     offset: int
-    items: list[ApplicationOut]
+    items: list[PortalApplicationOut]
 
 
-class ReportOut(Schema):
+class PortalReportOut(Schema):
     id: int
     number: str
     category: str
@@ -132,24 +132,24 @@ class ReportOut(Schema):
     satisfaction: int | None
 
 
-class PublicStepOut(Schema):
+class PortalPublicStepOut(Schema):
     label: str
     at: datetime
 
 
-class ReportDetailOut(ReportOut):
+class PortalReportDetailOut(PortalReportOut):
     description: str
-    steps: list[PublicStepOut]
+    steps: list[PortalPublicStepOut]
 
 
-class ReportPage(Schema):
+class PortalReportPage(Schema):
     count: int
     limit: int
     offset: int
-    items: list[ReportOut]
+    items: list[PortalReportOut]
 
 
-class NoticeOut(Schema):
+class PortalNoticeOut(Schema):
     id: int
     kind: str
     title: str
@@ -158,7 +158,7 @@ class NoticeOut(Schema):
     read_count: int
 
 
-class AttachmentOut(Schema):
+class PortalAttachmentOut(Schema):
     id: int
     name: str
     content_type: str
@@ -166,23 +166,23 @@ class AttachmentOut(Schema):
     url: str
 
 
-class NoticeDetailOut(NoticeOut):
+class PortalNoticeDetailOut(PortalNoticeOut):
     body: str
-    attachments: list[AttachmentOut]
+    attachments: list[PortalAttachmentOut]
 
 
-class NoticePage(Schema):
+class PortalNoticePage(Schema):
     count: int
     limit: int
     offset: int
-    items: list[NoticeOut]
+    items: list[PortalNoticeOut]
 
 
-class ReadOut(Schema):
+class PortalReadOut(Schema):
     counted: bool
 
 
-class CommitteeMemberOut(Schema):
+class PortalCommitteeMemberOut(Schema):
     id: int
     body: str
     role: str
@@ -195,7 +195,7 @@ class CommitteeMemberOut(Schema):
     photo_url: str | None
 
 
-class ConventionOut(Schema):
+class PortalConventionOut(Schema):
     id: int
     version: int
     title: str
@@ -204,16 +204,16 @@ class ConventionOut(Schema):
     adopted_note: str
 
 
-class AffairsOut(Schema):
-    committee: list[CommitteeMemberOut]
-    convention: ConventionOut | None
-    upcoming: ConventionOut | None
+class PortalAffairsOut(Schema):
+    committee: list[PortalCommitteeMemberOut]
+    convention: PortalConventionOut | None
+    upcoming: PortalConventionOut | None
 
 
 # --- my household ----------------------------------------------------------------------------
 
 
-@router.get("/household", response=HouseholdOut)
+@router.get("/household", response=PortalHouseholdOut)
 def household(request: HttpRequest) -> dict[str, Any]:
     """The resident's own household: room, members masked (own name in full), the members'
     current benefits (amounts of one's own only) and this year's living certifications.
@@ -264,7 +264,7 @@ def _application(a: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/applications", response=ApplicationPage)
+@router.get("/applications", response=PortalApplicationPage)
 def applications(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     """Applications the resident submitted, newest first."""
     rows = selectors.applications_for_user(user=_user(request)).select_related("item_version__item")
@@ -277,7 +277,7 @@ def applications(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0)
     }
 
 
-@router.get("/applications/{application_id}", response=ApplicationDetailOut)
+@router.get("/applications/{application_id}", response=PortalApplicationDetailOut)
 def application(request: HttpRequest, application_id: Id) -> dict[str, Any]:
     """One of the resident's applications with its steps and their notes (the reasons of a
     decision or a correction), never who took them."""
@@ -307,7 +307,7 @@ def _report(c: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/reports", response=ReportPage)
+@router.get("/reports", response=PortalReportPage)
 def reports(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     """The resident's own reports, newest first."""
     rows = selectors.reports_for_user(user=_user(request))
@@ -320,7 +320,7 @@ def reports(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0) -> d
     }
 
 
-@router.get("/reports/{case_id}", response=ReportDetailOut)
+@router.get("/reports/{case_id}", response=PortalReportDetailOut)
 def report(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     """One own report: the public description and the public steps only (what and when)."""
     case = selectors.report_get_for_user(user=_user(request), case_id=case_id)
@@ -347,7 +347,7 @@ def _notice(n: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/notices", response=NoticePage)
+@router.get("/notices", response=PortalNoticePage)
 def notices(
     request: HttpRequest,
     *,
@@ -370,7 +370,7 @@ def notices(
     }
 
 
-@router.get("/notices/{notice_id}", response=NoticeDetailOut)
+@router.get("/notices/{notice_id}", response=PortalNoticeDetailOut)
 def notice(request: HttpRequest, notice_id: Id) -> dict[str, Any]:
     """One notice with its attachments (downloaded through the portal's page URL)."""
     item = selectors.notice_get_for_user(user=_user(request), notice_id=notice_id)
@@ -390,7 +390,7 @@ def notice(request: HttpRequest, notice_id: Id) -> dict[str, Any]:
     }
 
 
-@router.post("/notices/{notice_id}/read", response=ReadOut)
+@router.post("/notices/{notice_id}/read", response=PortalReadOut)
 def notice_read(request: HttpRequest, notice_id: Id) -> dict[str, Any]:
     """Count the resident's reading of a notice (once per resident; ``counted`` false after)."""
     user = _user(request)
@@ -414,7 +414,7 @@ def _convention(c: Any) -> dict[str, Any] | None:
     }
 
 
-@router.get("/affairs", response=AffairsOut)
+@router.get("/affairs", response=PortalAffairsOut)
 def affairs(request: HttpRequest) -> dict[str, Any]:
     """The serving 两委 members of the resident's community and its convention in force."""
     user = _user(request)

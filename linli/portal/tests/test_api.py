@@ -202,3 +202,19 @@ def test_staff_sessions_keys_and_anonymous_get_401(
         for url in (f"{API}/household", f"{API}/notices", f"{API}/applications", f"{API}/affairs"):
             assert client.get(url).status_code == 401, url
     assert Client().get(f"{API}/household", HTTP_X_API_KEY=raw).status_code == 401
+
+
+def test_the_portal_schemas_do_not_replace_other_apps_schemas() -> None:
+    # Ninja names a component after its class: a portal "MemberOut" replaced the registry's.
+    from linli.api import api
+
+    schema = api.get_openapi_schema()
+    refs = [
+        op["responses"][200]["content"]["application/json"]["schema"]["$ref"]
+        for path, ops in schema["paths"].items()
+        if path.startswith("/api/v1/portal/")
+        for op in ops.values()
+    ]
+    assert refs
+    assert all(ref.rsplit("/", 1)[-1].startswith("Portal") for ref in refs)
+    assert "is_me" not in schema["components"]["schemas"]["MemberOut"]["properties"]
