@@ -205,7 +205,8 @@ def test_staff_sessions_keys_and_anonymous_get_401(
 
 
 def test_the_portal_schemas_do_not_replace_other_apps_schemas() -> None:
-    # Ninja names a component after its class: a portal "MemberOut" replaced the registry's.
+    # Ninja names a component after its class: the portal's "HouseholdOut" replaced the
+    # registry's (and "BenefitOut" care's, "ApplicationOut" the catalogue's).
     from linli.api import api
 
     schema = api.get_openapi_schema()
@@ -217,4 +218,6 @@ def test_the_portal_schemas_do_not_replace_other_apps_schemas() -> None:
     ]
     assert refs
     assert all(ref.rsplit("/", 1)[-1].startswith("Portal") for ref in refs)
-    assert "is_me" not in schema["components"]["schemas"]["MemberOut"]["properties"]
+    components = schema["components"]["schemas"]
+    assert "certifications" not in components["HouseholdOut"]["properties"]
+    assert "source_ref" in components["BenefitOut"]["properties"]
