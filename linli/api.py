@@ -21,6 +21,7 @@ from linli.devices.api import router as devices_router
 from linli.field.api import router as field_router
 from linli.fusion.api import router as fusion_router
 from linli.notify.api import router as notify_router
+from linli.portal.api import router as portal_router
 from linli.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -40,6 +41,7 @@ api.add_router("/", notify_router)
 api.add_router("/", field_router)
 api.add_router("/", devices_router)
 api.add_router("/", care_router)
+api.add_router("/portal", portal_router)
 
 
 @api.exception_handler(ApplicationError)

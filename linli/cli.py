@@ -74,6 +74,7 @@ def _demo_prepare(args: argparse.Namespace, *, serving: bool) -> None:
     call_command("linli_demo_exports", "--if-missing", *size)
     print("linli demo: importing the departmental exports (all but 计生) if no import has run …", flush=True)
     call_command("linli_demo_imports")
+    call_command("linli_portal_demo")
     _print_demo_banner(host=args.host, port=args.port, serving=serving)
 
 

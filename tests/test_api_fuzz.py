@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 EXAMPLES = 3  # per operation, generation mode and role: 7 roles x ~45 operations x 2 modes, ~2 min
 ROLES = ["grid_worker", "community_staff", "street_staff", "department_staff", "district_admin", "auditor",
-         "api_key"]
+         "api_key", "resident"]
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
@@ -59,6 +59,17 @@ def role_user(role: str, users: Any, tree: Any) -> User:
     return found
 
 
+def _resident(tree: Any) -> User:
+    """A resident bound to a registry person with a household and a pension (the portal's API)."""
+    from linli.portal.tests.helpers import bound_resident, grant_pension
+    from linli.registry.models import Person
+
+    person = Person.objects.filter(household__isnull=False).order_by("pk").first()
+    assert person is not None
+    grant_pension(person)
+    return bound_resident(person, community_id=tree.community_a.pk)
+
+
 def _session_for(principal: str, users: Any, tree: Any) -> requests.Session:
     session = requests.Session()
     if principal == "api_key":
@@ -68,7 +79,7 @@ def _session_for(principal: str, users: Any, tree: Any) -> requests.Session:
         session.headers["X-API-Key"] = raw
         return session
     client = Client()
-    client.force_login(role_user(principal, users, tree))
+    client.force_login(_resident(tree) if principal == "resident" else role_user(principal, users, tree))
     csrf = _get_new_csrf_string()
     session.cookies.set("sessionid", client.cookies["sessionid"].value)
     session.cookies.set("csrftoken", csrf)

@@ -274,3 +274,17 @@ def person_facts(*, person: Person, on: date) -> PersonFacts:
         disability_grade=profile.disability_grade if profile else None,
         bedridden=bool(profile and profile.bedridden), only_child_lost=bool(profile and profile.only_child_lost),
         benefits=frozenset(held.values_list("policy__code", flat=True)), events=events)
+
+
+# --- residents' own view (the portal decides whose persons these are) -----------------------
+
+def benefit_list_for_persons(*, person_ids: list[int], policy_codes: list[str] | None = None,
+                             current_only: bool = False) -> QuerySet[Benefit]:
+    """The benefits of the given persons (the portal passes only the members of the signed-in
+    resident's own household), optionally of some policies and only active or suspended."""
+    qs = Benefit.objects.filter(person_id__in=person_ids)
+    if policy_codes is not None:
+        qs = qs.filter(policy__code__in=policy_codes)
+    if current_only:
+        qs = qs.filter(state__in=[BenefitState.ACTIVE, BenefitState.SUSPENDED])
+    return qs.select_related("policy", "person").order_by("person_id", "policy__code", "-starts_on", "id")

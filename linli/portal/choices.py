@@ -55,3 +55,18 @@ class CertificationStatus(models.TextChoices):
 class CertificationMethod(models.TextChoices):
     FACE = "face", _("人脸核身")
     VISIT = "visit", _("上门核实")
+
+
+class CommitteeBody(models.TextChoices):
+    """The two committees of a community (社区两委)."""
+
+    PARTY = "party", _("社区党组织委员会")
+    RESIDENTS = "residents", _("社区居民委员会")
+
+
+class CommitteeRole(models.TextChoices):
+    SECRETARY = "secretary", _("书记")
+    DEPUTY_SECRETARY = "deputy_secretary", _("副书记")
+    DIRECTOR = "director", _("主任")
+    DEPUTY_DIRECTOR = "deputy_director", _("副主任")
+    MEMBER = "member", _("委员")

@@ -19,6 +19,8 @@ from linli.portal.choices import (
     CertificationMethod,
     CertificationStatus,
     CodePurpose,
+    CommitteeBody,
+    CommitteeRole,
     NoticeKind,
     ProfileStatus,
     RegistrationStatus,
@@ -237,3 +239,59 @@ class LivingCertification(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.person_id}/{self.year}: {self.status}"
+
+
+class CommitteeMember(TimeStampedModel):
+    """A member of the community's 两委 as residents see it: name, role, the office's duty
+    phone (never a personal mobile), the term, an optional photo checked by content."""
+
+    community = models.ForeignKey("geo.Area", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="+")
+    body = models.CharField(_("组织"), max_length=16, choices=CommitteeBody.choices)
+    role = models.CharField(_("职务"), max_length=20, choices=CommitteeRole.choices)
+    name = models.CharField(_("姓名"), max_length=30)
+    duties = models.CharField(_("分工"), max_length=120, blank=True)
+    duty_phone = models.CharField(_("值班电话"), max_length=30, blank=True)
+    term_start = models.DateField(_("任期开始"))
+    term_end = models.DateField(_("任期结束"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField(_("排序"), default=0)
+    photo_file = models.CharField(max_length=300, blank=True)
+    photo_type = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(_("在任"), default=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["community_id", "body", "position", "id"]
+        verbose_name = _("两委成员")
+        verbose_name_plural = _("两委成员")
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["community", "is_active"], name="portal_committee_comm_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+
+class Convention(TimeStampedModel):
+    """One version of a community's residents' convention (居民公约): the text and the day it
+    takes effect. Versions are never edited; a new text is a new version."""
+
+    community = models.ForeignKey("geo.Area", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveSmallIntegerField(_("版本"))
+    title = models.CharField(_("标题"), max_length=120)
+    body = models.TextField(_("正文"))
+    effective_on = models.DateField(_("生效日期"))
+    adopted_note = models.CharField(_("通过情况"), max_length=200, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["community_id", "-version"]
+        verbose_name = _("居民公约")
+        verbose_name_plural = _("居民公约")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["community", "version"], name="portal_convention_version_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"

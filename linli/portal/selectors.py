@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.choices import Role
 from linli.accounts.models import User
 from linli.accounts.selectors import scope_for
+from linli.care.choices import BenefitState
+from linli.care.selectors import benefit_list_for_persons
 from linli.cases.choices import ACTION_LABELS, EVENT_OPEN, CaseSource
 from linli.cases.models import Case, CaseEvent, CasePhoto
 from linli.catalogue.models import Application
@@ -28,6 +32,8 @@ from linli.geo.models import Area
 from linli.portal import workflow
 from linli.portal.choices import CertificationStatus, NoticeKind, ProfileStatus, RegistrationStatus
 from linli.portal.models import (
+    CommitteeMember,
+    Convention,
     LivingCertification,
     Notice,
     NoticeAttachment,
@@ -304,3 +310,224 @@ def certification_visits_for_user(*, user: User) -> QuerySet[LivingCertification
     return (LivingCertification.objects.filter(status=CertificationStatus.VISIT,
                                                person__grid_id__in=sorted(scope.grid_ids))
             .select_related("person", "person__building", "person__room").order_by("created_at", "id"))
+
+
+# --- 两委 members and the residents' convention (public affairs) ---------------------------
+
+
+def _resident_community_id(user: User) -> int | None:
+    profile = profile_for_user(user=user)
+    return profile.community_id if profile is not None else None
+
+
+def committee_for_user(*, user: User) -> list[CommitteeMember]:
+    """The serving 两委 members of the resident's own community (party committee first)."""
+    community_id = _resident_community_id(user)
+    if community_id is None:
+        return []
+    return list(CommitteeMember.objects.filter(community_id=community_id, is_active=True)
+                .order_by("body", "position", "id"))
+
+
+@dataclass(frozen=True)
+class ConventionView:
+    """The convention in force, the next version if one is announced, and the older ones."""
+
+    current: Convention | None
+    upcoming: Convention | None
+    history: list[Convention]
+
+
+def _convention_view(community_id: int, on: date) -> ConventionView:
+    versions = list(Convention.objects.filter(community_id=community_id).order_by("-version"))
+    number = workflow.convention_in_force([(c.version, c.effective_on) for c in versions], on)
+    current = next((c for c in versions if c.version == number), None)
+    upcoming = next((c for c in reversed(versions) if c.effective_on > on and (number is None or c.version > number)),
+                    None)
+    history = [c for c in versions if number is not None and c.version < number]
+    return ConventionView(current, upcoming, history)
+
+
+def convention_for_user(*, user: User, on: date | None = None) -> ConventionView:
+    community_id = _resident_community_id(user)
+    if community_id is None:
+        return ConventionView(None, None, [])
+    return _convention_view(community_id, on or timezone.localdate())
+
+
+def convention_get_for_user(*, user: User, convention_id: int) -> Convention:
+    """One version of the resident's own community's convention (another community's: 404)."""
+    community_id = _resident_community_id(user)
+    row = Convention.objects.filter(pk=convention_id, community_id=community_id or 0).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def committee_photo_for_user(*, user: User, member_id: int) -> CommitteeMember:
+    """A member's photo: residents of that community, or staff whose scope holds it."""
+    member = CommitteeMember.objects.filter(pk=member_id).exclude(photo_file="").first()
+    if member is None:
+        raise NotFound()
+    if is_resident(user):
+        if member.community_id != _resident_community_id(user) or not member.is_active:
+            raise NotFound()
+    elif member.community_id not in scope_for(user).area_ids:
+        raise NotFound()
+    return member
+
+
+def staff_affairs_communities(*, user: User) -> list[Area]:
+    """The communities whose 两委 and convention the staff member maintains."""
+    scope = scope_for(user)
+    return list(Area.objects.filter(pk__in=sorted(scope.area_ids), level=AreaLevel.COMMUNITY).order_by("code"))
+
+
+def staff_community_get(*, user: User, community_id: int) -> Area:
+    area = Area.objects.filter(pk=community_id, level=AreaLevel.COMMUNITY,
+                               pk__in=sorted(scope_for(user).area_ids)).first()
+    if area is None:
+        raise NotFound()
+    return area
+
+
+def staff_committee_list(*, user: User, community_id: int) -> list[CommitteeMember]:
+    staff_community_get(user=user, community_id=community_id)
+    return list(CommitteeMember.objects.filter(community_id=community_id).order_by("-is_active", "body", "position",
+                                                                                     "id"))
+
+
+def staff_member_get(*, user: User, member_id: int) -> CommitteeMember:
+    member = CommitteeMember.objects.select_related("community").filter(
+        pk=member_id, community_id__in=sorted(scope_for(user).area_ids)).first()
+    if member is None:
+        raise NotFound()
+    return member
+
+
+def staff_conventions(*, user: User, community_id: int, on: date | None = None) -> ConventionView:
+    staff_community_get(user=user, community_id=community_id)
+    return _convention_view(community_id, on or timezone.localdate())
+
+
+# --- benefits of my household and their living certifications -------------------------------
+
+
+def certification_policy_codes() -> list[str]:
+    codes = getattr(settings, "LINLI_PORTAL_CERTIFICATION_POLICIES", None)
+    return list(codes if codes is not None else workflow.CERTIFICATION_POLICY_CODES)
+
+
+@dataclass(frozen=True)
+class HouseholdBenefit:
+    """One benefit of a member of the resident's household; the member's name masked but
+    the resident's own, the amount shown for their own benefits only."""
+
+    member: str
+    is_me: bool
+    policy: str
+    state: str
+    state_label: str
+    amount: Decimal | None
+    starts_on: date
+    ends_on: date | None
+    needs_certification: bool
+    # Pension-type only: this year's deadline while not certified, else next year's opening.
+    certification_due_on: date | None
+    next_certification_on: date | None
+
+
+def _bound_household(user: User) -> ResidentProfile | None:
+    profile = profile_for_user(user=user)
+    if profile is None or profile.status != ProfileStatus.BOUND or profile.household_id is None:
+        return None
+    return profile
+
+
+def household_benefits_for_user(*, user: User, on: date | None = None) -> list[HouseholdBenefit]:
+    """The current benefits (active or suspended) of the living members of the resident's
+    own household, with the next certification for the pension-type ones."""
+    profile = _bound_household(user)
+    if profile is None or profile.household_id is None:
+        return []
+    day = on or timezone.localdate()
+    members = household_members(household_id=profile.household_id)
+    codes = set(certification_policy_codes())
+    certified = _certified_persons([p.pk for p in members], day.year)
+    rows = []
+    for benefit in benefit_list_for_persons(person_ids=[p.pk for p in members], current_only=True):
+        me = benefit.person_id == profile.person_id
+        needs = benefit.policy.code in codes and benefit.state == BenefitState.ACTIVE
+        rows.append(HouseholdBenefit(
+            member=benefit.person.name if me else pii.mask_name(benefit.person.name), is_me=me,
+            policy=benefit.policy.name, state=benefit.state, state_label=benefit.get_state_display(),
+            amount=benefit.amount if me else None, starts_on=benefit.starts_on, ends_on=benefit.ends_on,
+            needs_certification=needs,
+            certification_due_on=(workflow.certification_due_on(day.year)
+                                  if needs and benefit.person_id not in certified else None),
+            next_certification_on=(workflow.certification_next_on(year=day.year, certified=True)
+                                   if needs and benefit.person_id in certified else None)))
+    return rows
+
+
+def _certified_persons(person_ids: list[int], year: int) -> set[int]:
+    return set(LivingCertification.objects.filter(person_id__in=person_ids, year=year,
+                                                  status=CertificationStatus.CERTIFIED)
+               .values_list("person_id", flat=True))
+
+
+@dataclass(frozen=True)
+class DueCertification:
+    """A member of the household who must certify this year, and where that stands."""
+
+    person_id: int
+    name: str
+    is_me: bool
+    year: int
+    policies: list[str]
+    benefit_ids: list[int]
+    status: str
+    status_label: str
+    face_attempts: int
+    due_on: date
+    next_on: date
+
+
+def certifications_due_for_user(*, user: User, on: date | None = None) -> list[DueCertification]:
+    """The household's members who hold an active pension-type benefit (care), each with
+    this year's certification (not started counts as open)."""
+    profile = _bound_household(user)
+    if profile is None or profile.household_id is None:
+        return []
+    year = (on or timezone.localdate()).year
+    members = {p.pk: p for p in household_members(household_id=profile.household_id)}
+    held: dict[int, list[tuple[int, str]]] = {}
+    for benefit in benefit_list_for_persons(person_ids=list(members), policy_codes=certification_policy_codes(),
+                                            current_only=True).filter(state=BenefitState.ACTIVE):
+        held.setdefault(benefit.person_id, []).append((benefit.pk, benefit.policy.name))
+    rows = {c.person_id: c for c in LivingCertification.objects.filter(person_id__in=list(held), year=year)}
+    out = []
+    for person_id, benefits in held.items():
+        person, row = members[person_id], rows.get(person_id)
+        status = row.status if row is not None else CertificationStatus.OPEN
+        me = person_id == profile.person_id
+        out.append(DueCertification(
+            person_id=person_id, name=person.name if me else pii.mask_name(person.name), is_me=me, year=year,
+            policies=sorted({name for _pk, name in benefits}), benefit_ids=[pk for pk, _name in benefits],
+            status=status, status_label=str(CertificationStatus(status).label),
+            face_attempts=row.face_attempts if row is not None else 0,
+            due_on=workflow.certification_due_on(year),
+            next_on=workflow.certification_next_on(year=year, certified=status == CertificationStatus.CERTIFIED)))
+    return sorted(out, key=lambda d: (not d.is_me, d.person_id))
+
+
+def certification_due_get_for_user(*, user: User, person_id: int | None = None,
+                                   on: date | None = None) -> DueCertification:
+    """The due certification of one member of the resident's household (default: the
+    resident); anyone else, or a member with no pension-type benefit, is not found."""
+    profile = _bound_household(user)
+    wanted = person_id if person_id is not None else (profile.person_id if profile else None)
+    for due in certifications_due_for_user(user=user, on=on):
+        if due.person_id == wanted:
+            return due
+    raise NotFound(_("没有需要认证的待遇"))

@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +26,8 @@ from django.utils.translation import gettext as _
 from linli.accounts.choices import Role
 from linli.accounts.models import User
 from linli.accounts.selectors import scope_for
+from linli.care.selectors import benefit_list_for_persons
+from linli.care.services import benefit_certification_record
 from linli.cases.choices import CaseAction, CaseSource
 from linli.cases.models import Case
 from linli.cases.services import case_open, case_transition, photo_check
@@ -50,6 +52,8 @@ from linli.portal.choices import (
     CertificationMethod,
     CertificationStatus,
     CodePurpose,
+    CommitteeBody,
+    CommitteeRole,
     NoticeKind,
     ProfileStatus,
     RegistrationStatus,
@@ -60,6 +64,8 @@ from linli.portal.hall_selectors import nearest_for_resident
 from linli.portal.models import (
     PII_PORTAL_PHONE,
     Attempt,
+    CommitteeMember,
+    Convention,
     Invitation,
     LivingCertification,
     Notice,
@@ -69,6 +75,7 @@ from linli.portal.models import (
     Registration,
     ResidentProfile,
 )
+from linli.portal.selectors import certification_due_get_for_user, certification_policy_codes
 from linli.registry.models import Person
 from linli.registry.selectors import id_suffix_index, resident_match, room_of_community
 from linli.registry.text import PII_ID_NUMBER
@@ -538,6 +545,12 @@ def notice_mark_read(*, user: User, notice: Notice) -> bool:
 
 
 # --- yearly living certification (生存认证) ---------------------------------------------------
+#
+# Who certifies: the holders of an active pension-type benefit in care
+# (``selectors.certification_policy_codes``), for this calendar year. A resident may start
+# the certification for themselves or for a member of their own household (the member's face
+# is photographed; the service compares it with the member's ID). The outcome is recorded on
+# each of those benefits' history (``care.services.benefit_certification_record``).
 
 
 def _certification_of(person_id: int, year: int) -> LivingCertification:
@@ -545,17 +558,28 @@ def _certification_of(person_id: int, year: int) -> LivingCertification:
     return row
 
 
-def certification_face(*, user: User, photo: Any, now: datetime | None = None) -> LivingCertification:
-    """The resident's selfie goes to the face-verification service once; linli keeps the
-    outcome and the provider's request id. After FACE_ATTEMPTS_MAX failures the community
-    visits instead. An unreachable service changes nothing (try again, or ask for a visit)."""
+def _record_on_benefits(row: LivingCertification, *, actor: Actor) -> None:
+    """In the caller's transaction: the certified year on the holder's pension-type benefits."""
+    benefit_ids = list(benefit_list_for_persons(
+        person_ids=[row.person_id], policy_codes=certification_policy_codes(), current_only=True)
+        .values_list("pk", flat=True))
+    benefit_certification_record(benefit_ids=benefit_ids, year=row.year, method=row.method, actor=actor,
+                                 reference=f"portal.certification:{row.pk}")
+
+
+def certification_face(*, user: User, photo: Any, person_id: int | None = None,
+                       now: datetime | None = None) -> LivingCertification:
+    """The selfie goes to the face-verification service once; linli keeps the outcome and
+    the provider's request id. After FACE_ATTEMPTS_MAX failures the community visits
+    instead. An unreachable service changes nothing (try again, or ask for a visit)."""
     now = now or timezone.now()
-    profile = _bound(user)
-    person = Person.objects.filter(pk=profile.person_id or 0).first()
+    _bound(user)
+    day = timezone.localdate(now)
+    due = certification_due_get_for_user(user=user, person_id=person_id, on=day)
+    person = Person.objects.filter(pk=due.person_id).first()
     if person is None or not person.id_number_enc:
-        raise ValidationFailed("person", _("登记信息中没有您的身份证号,请申请上门核实"))
-    year = timezone.localdate(now).year
-    current = _certification_of(person.pk, year)
+        raise ValidationFailed("person", _("登记信息中没有身份证号,请申请上门核实"))
+    current = _certification_of(person.pk, day.year)
     if current.status != CertificationStatus.OPEN:
         return current
     checked = photo_check(photo, field_name="photo")
@@ -574,18 +598,20 @@ def certification_face(*, user: User, photo: Any, now: datetime | None = None) -
         if row.status == CertificationStatus.CERTIFIED:
             row.method, row.certified_at = CertificationMethod.FACE, now
         row.save()
+        if row.status == CertificationStatus.CERTIFIED:
+            _record_on_benefits(row, actor=user)
         audit_record(actor=user, action="portal.certification.face", target_type="portal.LivingCertification",
                      target_id=row.pk, fields=["status", "face_attempts"])
     return row
 
 
-def certification_visit_request(*, user: User) -> LivingCertification:
+def certification_visit_request(*, user: User, person_id: int | None = None) -> LivingCertification:
     """The resident asks for the home visit instead (no phone camera, no ID on record …)."""
-    profile = _bound(user)
-    if profile.person_id is None:
-        raise PermissionDenied(_("请先完成居民身份核验"))
+    _bound(user)
+    day = timezone.localdate()
+    due = certification_due_get_for_user(user=user, person_id=person_id, on=day)
     with transaction.atomic():
-        row = _certification_of(profile.person_id, timezone.localdate().year)
+        row = _certification_of(due.person_id, day.year)
         if row.status == CertificationStatus.OPEN:
             row.status = CertificationStatus.VISIT
             row.save(update_fields=["status", "updated_at"])
@@ -606,7 +632,175 @@ def certification_visit_confirm(*, actor: User, certification_id: int, request_i
         row.status, row.method = CertificationStatus.CERTIFIED, CertificationMethod.VISIT
         row.certified_at, row.confirmed_by = timezone.now(), actor
         row.save()
+        _record_on_benefits(row, actor=actor)
         audit_record(actor=actor, action="portal.certification.visit_confirm",
                      target_type="portal.LivingCertification", target_id=row.pk, fields=["status", "method"],
                      request_id=request_id)
     return row
+
+
+def household_benefits_access_record(*, user: User, request_id: str = "") -> None:
+    """Benefits say something about income and disability (PIPL art. 28): opening the
+    household's list is logged like the staff's care section."""
+    profile = _bound(user)
+    with transaction.atomic():
+        audit_record(actor=user, action="portal.household.benefits", target_type="registry.household",
+                     target_id=profile.household_id or "", fields=["benefits"], request_id=request_id)
+
+
+# --- 两委 members and the residents' convention (居民公约) -----------------------------------
+
+COMMITTEE_TARGET = "portal.CommitteeMember"
+CONVENTION_TARGET = "portal.Convention"
+
+
+def _affairs_community(actor: User, community_id: int) -> Area:
+    """A community of the staff member's own scope (another community: not found)."""
+    if actor.role not in STAFF_DECIDERS:
+        raise PermissionDenied(_("无权维护社区公开信息"))
+    area = Area.objects.filter(pk=community_id, level=AreaLevel.COMMUNITY,
+                               pk__in=sorted(scope_for(actor).area_ids)).first()
+    if area is None:
+        raise NotFound(_("社区不存在"))
+    return area
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    """What staff type about a 两委 member."""
+
+    body: str
+    role: str
+    name: str
+    duties: str = ""
+    duty_phone: str = ""
+    term_start: date | None = None
+    term_end: date | None = None
+    position: int = 0
+
+
+def _member_values(data: MemberInput) -> dict[str, Any]:
+    if data.body not in CommitteeBody.values:
+        raise ValidationFailed("body", _("请选择组织"))
+    if data.role not in CommitteeRole.values:
+        raise ValidationFailed("role", _("请选择职务"))
+    name = data.name.strip()
+    if not workflow.valid_name(name):
+        raise ValidationFailed("name", _("请填写姓名"))
+    problem = workflow.office_phone_problem(data.duty_phone)
+    if problem == "mobile":
+        raise ValidationFailed("duty_phone", _("请填写社区办公室的值班电话,不要填写个人手机号码"))
+    if problem is not None:
+        raise ValidationFailed("duty_phone", _("电话格式不正确(例如 0571-87001234)"))
+    if data.term_start is None:
+        raise ValidationFailed("term_start", _("请填写任期开始日期"))
+    if not workflow.term_valid(data.term_start, data.term_end):
+        raise ValidationFailed("term_end", _("任期结束日期须晚于开始日期"))
+    return {"body": data.body, "role": data.role, "name": name, "duties": data.duties.strip()[:120],
+            "duty_phone": data.duty_phone.strip().replace(" ", "")[:30], "term_start": data.term_start,
+            "term_end": data.term_end, "position": max(0, min(data.position, 999))}
+
+
+def _photo_store(photo: UploadLike | None) -> StoredUpload | None:
+    if photo is None:
+        return None
+    return upload_store(photo, field="photo", accept=["image"])
+
+
+def committee_member_save(
+    *, actor: User, community_id: int, data: MemberInput, member_id: int | None = None,
+    photo: UploadLike | None = None, request_id: str = "",
+) -> CommitteeMember:
+    """Add a 两委 member of a community of one's own scope, or change one; a photo is
+    checked by content (images only) and kept beside the catalogue's uploads."""
+    community = _affairs_community(actor, community_id)
+    values = _member_values(data)
+    stored = _photo_store(photo)
+    try:
+        with transaction.atomic():
+            found = (CommitteeMember(community=community) if member_id is None else
+                     CommitteeMember.objects.select_for_update().filter(pk=member_id, community=community).first())
+            if found is None:
+                raise NotFound(_("成员不存在"))
+            member = found
+            for key, value in values.items():
+                setattr(member, key, value)
+            if stored is not None:
+                member.photo_file, member.photo_type = stored.name, stored.content_type
+            member.updated_by = actor
+            member.save()
+            audit_record(actor=actor, action="portal.committee.save", target_type=COMMITTEE_TARGET,
+                         target_id=member.pk, fields=sorted(values) + (["photo"] if stored else []),
+                         request_id=request_id)
+    except BaseException:
+        if stored is not None and stored.created:
+            upload_remove([stored])
+        raise
+    return member
+
+
+def committee_member_end(*, actor: User, member_id: int, request_id: str = "") -> CommitteeMember:
+    """A member leaves office: no longer shown to residents, kept for the record."""
+    with transaction.atomic():
+        member = CommitteeMember.objects.select_for_update().filter(pk=member_id).first()
+        if member is None:
+            raise NotFound(_("成员不存在"))
+        _affairs_community(actor, member.community_id)
+        member.is_active = False
+        member.updated_by = actor
+        member.save(update_fields=["is_active", "updated_by", "updated_at"])
+        audit_record(actor=actor, action="portal.committee.end", target_type=COMMITTEE_TARGET,
+                     target_id=member.pk, fields=["is_active"], request_id=request_id)
+    return member
+
+
+def convention_publish(
+    *, actor: User, community_id: int, title: str, body: str, effective_on: date | None,
+    adopted_note: str = "", request_id: str = "",
+) -> Convention:
+    """Publish a new version of a community's residents' convention (the older versions
+    stay, the newest one that has taken effect is in force)."""
+    community = _affairs_community(actor, community_id)
+    title, body = title.strip(), body.strip()
+    if not title or len(title) > 120:
+        raise ValidationFailed("title", _("请填写标题(120字以内)"))
+    if not body:
+        raise ValidationFailed("body", _("请填写正文"))
+    if effective_on is None:
+        raise ValidationFailed("effective_on", _("请填写生效日期"))
+    with transaction.atomic():
+        # Lock the community's versions so that two publications do not take the same number.
+        last = (Convention.objects.select_for_update().filter(community=community).order_by("-version")
+                .values_list("version", flat=True).first())
+        row = Convention.objects.create(community=community, version=(last or 0) + 1, title=title, body=body,
+                                        effective_on=effective_on, adopted_note=adopted_note.strip()[:200],
+                                        published_by=actor)
+        recipients = ResidentProfile.objects.filter(community=community, user__is_active=True).values_list(
+            "user_id", flat=True)
+        notification_enqueue(recipient_ids=list(recipients), event_type="portal.notice",
+                             variables={"title": title[:40]}, dedup_key=f"portal:convention:{row.pk}",
+                             object_type=CONVENTION_TARGET, object_id=row.pk, link="/portal/affairs/", channels=())
+        audit_record(actor=actor, action="portal.convention.publish", target_type=CONVENTION_TARGET,
+                     target_id=row.pk, fields=["title", "body", "effective_on"], request_id=request_id)
+    return row
+
+
+def affairs_seed_community(
+    *, actor: Actor, community: Area, members: Sequence[MemberInput],
+    conventions: Sequence[tuple[str, str, date, str]],
+) -> bool:
+    """Demo and first-install data: a community's 两委 and convention versions (title, body,
+    effective day, note), written only when it has neither. Returns whether it wrote."""
+    with transaction.atomic():
+        if (CommitteeMember.objects.filter(community=community).exists()
+                or Convention.objects.filter(community=community).exists()):
+            return False
+        CommitteeMember.objects.bulk_create([CommitteeMember(community=community, **_member_values(m))
+                                             for m in members])
+        Convention.objects.bulk_create([
+            Convention(community=community, version=number, title=title, body=body, effective_on=effective_on,
+                       adopted_note=note)
+            for number, (title, body, effective_on, note) in enumerate(conventions, start=1)])
+        audit_record(actor=actor, action="portal.affairs.seed", target_type="geo.Area", target_id=community.pk,
+                     fields=["committee", "convention"])
+    return True

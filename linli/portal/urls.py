@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from linli.portal.views import hall, maps, register, resident, staff
+from linli.portal.views import affairs, hall, maps, register, resident, staff
 
 app_name = "portal"
 
@@ -39,11 +39,19 @@ urlpatterns = [
     path("notices/<int:notice_id>/", resident.notice, name="notice"),
     path("notices/files/<int:attachment_id>/", resident.notice_file, name="notice-file"),
     path("certification/", resident.certification, name="certification"),
+    path("affairs/", affairs.affairs, name="affairs"),
+    path("affairs/conventions/<int:convention_id>/", affairs.convention, name="convention"),
+    path("affairs/photos/<int:member_id>/", affairs.member_photo, name="member-photo"),
     # Staff
     path("staff/registrations/", staff.registrations, name="staff-registrations"),
     path("staff/registrations/<int:registration_id>/", staff.registration, name="staff-registration"),
     path("staff/notices/", staff.notices, name="staff-notices"),
     path("staff/notices/new/", staff.notice_new, name="staff-notice-new"),
     path("staff/certifications/", staff.certifications, name="staff-certifications"),
+    path("staff/affairs/", affairs.staff_affairs, name="staff-affairs"),
+    path("staff/affairs/members/new/", affairs.staff_member_new, name="staff-member-new"),
+    path("staff/affairs/members/<int:member_id>/", affairs.staff_member, name="staff-member"),
+    path("staff/affairs/members/<int:member_id>/end/", affairs.staff_member_end, name="staff-member-end"),
+    path("staff/affairs/conventions/new/", affairs.staff_convention_new, name="staff-convention-new"),
     path("staff/buildings/<int:building_id>/code/", staff.building_code, name="staff-building-code"),
 ]

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Final
 
 from linli.portal.choices import RegistrationStatus
@@ -82,3 +82,51 @@ def certification_after_face(*, passed: bool, attempts: int) -> str:
     if passed:
         return "certified"
     return "visit" if attempts >= FACE_ATTEMPTS_MAX else "open"
+
+
+# Pension-type benefits (care's policy codes) whose holders certify once a calendar year
+# that they are alive: the age allowances (高龄津贴, 百岁老人长寿保健金, 尊老金). A deployment
+# with other codes sets ``LINLI_PORTAL_CERTIFICATION_POLICIES`` (a list of codes).
+CERTIFICATION_POLICY_CODES: Final[tuple[str, ...]] = ("gaoling_80", "gaoling_90", "gaoling_100", "zunlaojin")
+
+
+def certification_due_on(year: int) -> date:
+    """The last day to certify for ``year`` (the calendar year is the cycle)."""
+    return date(year, 12, 31)
+
+
+def certification_next_on(*, year: int, certified: bool) -> date:
+    """When the next certification opens: next January once this year's is done, else now
+    (the year's own, still open)."""
+    return date(year + 1, 1, 1) if certified else date(year, 1, 1)
+
+
+# --- 两委 and 居民公约 -----------------------------------------------------------------------
+
+# An office number: area code and number (0571-87001234, 057187001234), a bare 7–8 digit
+# local number, or a service number (96345), an extension after "转" or "-". A personal
+# mobile (11 digits from 1) is refused: residents get the office's duty phone.
+_OFFICE_PHONE = re.compile(r"^(0\d{2,3}-?)?\d{5,8}((-|转)\d{1,6})?$")
+_MOBILE = re.compile(r"^1\d{10}$")
+
+
+def office_phone_problem(text: str) -> str | None:
+    """``None`` when ``text`` is an acceptable office phone (or empty), else "mobile" or
+    "format"."""
+    phone = text.strip().replace(" ", "").replace("（", "(").replace("）", ")")
+    if not phone:
+        return None
+    if _MOBILE.match(phone.replace("-", "")) or phone.startswith("+86"):
+        return "mobile"
+    return None if _OFFICE_PHONE.match(phone) else "format"
+
+
+def term_valid(start: date, end: date | None) -> bool:
+    return end is None or end > start
+
+
+def convention_in_force(versions: list[tuple[int, date]], on: date) -> int | None:
+    """Of (version, effective_on) pairs, the version in force on ``on``: the highest version
+    that has taken effect."""
+    started = [v for v, day in versions if day <= on]
+    return max(started) if started else None

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -394,6 +395,27 @@ def benefit_renew(*, benefit: Benefit, ends_on: date, actor: Actor) -> Benefit:
         audit_record(actor=actor, action="care.benefit.renew", target_type="care.benefit",
                      target_id=locked.pk, fields=["ends_on"])
     return locked
+
+
+def benefit_certification_record(*, benefit_ids: Sequence[int], year: int, method: str, actor: Actor,
+                                 reference: str = "") -> int:
+    """The yearly living certification of a holder (face check or home visit, decided by the
+    portal) recorded on each of their benefits' history, in the caller's transaction.
+    Returns how many benefits got the entry (one per benefit and year)."""
+    action = "certify"
+    reason = f"{year}:{method}"
+    already = BenefitEvent.objects.filter(benefit=OuterRef("pk"), action=action, reason__startswith=f"{year}:")
+    rows = list(Benefit.objects.filter(pk__in=list(benefit_ids)).exclude(Exists(already)))
+    if not rows:
+        return 0
+    label = actor_label(actor)
+    BenefitEvent.objects.bulk_create([
+        BenefitEvent(benefit=b, action=action, from_state=b.state, to_state=b.state,
+                     reason=f"{reason} {reference}".strip()[:300], actor_label=label) for b in rows])
+    for benefit in rows:
+        audit_record(actor=actor, action="care.benefit.certify", target_type="care.benefit",
+                     target_id=benefit.pk, fields=["events"], reason=reason)
+    return len(rows)
 
 
 def care_access_record(*, actor: Actor, person: Person, request_id: str = "") -> None:

@@ -4,13 +4,19 @@ the staff's side of a resident's report (register, dispatch, handle, verify, clo
 from __future__ import annotations
 
 import secrets
+from datetime import date
+from decimal import Decimal
 
 from linli.accounts.choices import Role
 from linli.accounts.models import User
+from linli.care.choices import BenefitSource
+from linli.care.models import Benefit, Policy
+from linli.care.services import benefit_grant, policies_seed
 from linli.cases.choices import CaseStatus
 from linli.cases.models import Case
 from linli.cases.services import case_transition
 from linli.core import pii
+from linli.core.actors import SystemActor
 from linli.portal.choices import ProfileStatus
 from linli.portal.models import PII_PORTAL_PHONE, ResidentProfile
 from linli.portal.services import phone_index
@@ -30,6 +36,14 @@ def bound_resident(person: Person, *, community_id: int, phone: str = "") -> Use
         phone_masked=pii.mask_phone(phone), status=ProfileStatus.BOUND, community_id=community_id,
         room=person.room, person=person, household=person.household)
     return user
+
+
+def grant_pension(person: Person, code: str = "gaoling_80", *, amount: str = "50") -> Benefit:
+    """Seed care's policies (once) and let ``person`` receive one of them, active."""
+    if not Policy.objects.exists():
+        policies_seed()
+    return benefit_grant(person=person, policy=Policy.objects.get(code=code), starts_on=date(2024, 1, 1),
+                         source=BenefitSource.MANUAL, actor=SystemActor("test:seed"), amount=Decimal(amount))
 
 
 def close_report(case: Case, *, community: User, worker: User) -> Case:

@@ -16,9 +16,15 @@ from linli.portal.choices import CertificationMethod, CertificationStatus
 from linli.portal.face import FakeFaceService
 from linli.portal.models import LivingCertification
 from linli.portal.tests.conftest import Home
-from linli.portal.tests.helpers import PNG, bound_resident
+from linli.portal.tests.helpers import PNG, bound_resident, grant_pension
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def pension(home: Home) -> None:
+    """张建国 (86) receives the 80–89 age allowance: he must certify this year."""
+    grant_pension(home.zhang)
 
 
 @pytest.fixture

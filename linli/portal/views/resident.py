@@ -9,7 +9,6 @@ from typing import Any
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -61,13 +60,18 @@ def _household_context(request: ResidentRequest) -> dict[str, Any]:
         "is_head": selectors.is_household_head(user=request.user),
         "applications": list(selectors.applications_for_user(user=request.user)[:selectors.LIST_LIMIT]),
         "reports": list(selectors.reports_for_user(user=request.user)[:selectors.LIST_LIMIT]),
+        "benefits": selectors.household_benefits_for_user(user=request.user),
+        "due_certifications": selectors.certifications_due_for_user(user=request.user),
     }
 
 
 @resident_view
 @require_http_methods(["GET"])
 def household(request: ResidentRequest) -> HttpResponse:
-    return render(request, "portal/household.html", _household_context(request))
+    context = _household_context(request)
+    if context["benefits"]:
+        services.household_benefits_access_record(user=request.user, request_id=request_id_of(request))
+    return render(request, "portal/household.html", context)
 
 
 # --- reports -------------------------------------------------------------------------------
@@ -292,16 +296,20 @@ def member_invite(request: ResidentRequest) -> HttpResponse:
 @resident_view
 @require_http_methods(["GET", "POST"])
 def certification(request: ResidentRequest) -> HttpResponse:
+    """This year's certifications of the household's holders of pension-type benefits; a
+    resident certifies themselves or a member of their own household (anyone else: 404)."""
     error, status = "", 200
     if request.method == "POST":
+        person = request.POST.get("person", "")
+        person_id = int(person) if person.isdigit() and len(person) < 12 else None
         try:
             if request.POST.get("visit"):
-                services.certification_visit_request(user=request.user)
+                services.certification_visit_request(user=request.user, person_id=person_id)
             else:
                 photo = request.FILES.get("photo")
                 if photo is None:
                     raise ValidationFailed("photo", _("请拍摄或选择一张本人照片"))
-                services.certification_face(user=request.user, photo=photo)
+                services.certification_face(user=request.user, photo=photo, person_id=person_id)
         except NotFound:
             raise
         except ApplicationError as exc:
@@ -311,5 +319,5 @@ def certification(request: ResidentRequest) -> HttpResponse:
         else:
             return redirect("portal:certification")
     return render(request, "portal/certification.html", {
-        "certification": selectors.certification_for_user(user=request.user, year=timezone.localdate().year),
+        "due": selectors.certifications_due_for_user(user=request.user),
         "face": face_configured(), "error": error, "attempts_max": FACE_ATTEMPTS_MAX}, status=status)
