@@ -50,7 +50,7 @@ def test_the_walk_finds_the_known_list_parameters():
     assert {("/cases", "offset"), ("/cases", "grid"), ("/cases", "assignee"), ("/persons", "offset")} <= names
 
 
-def _resident():
+def _resident() -> object:
     from linli.accounts.choices import Role
     from linli.accounts.models import User
 
