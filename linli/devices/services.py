@@ -430,11 +430,30 @@ def alarm_transition(*, alarm: Alarm | int, action: str, actor: User, note: str 
 
 @dataclass(frozen=True)
 class Message:
-    """One message as received from the broker."""
+    """One message as received from the broker. ``received_at`` is its arrival (the state
+    folds by it, newer wins). ``signals`` / ``refused``: parsed already (the ingestor parses
+    on arrival to see which messages are urgent), else parsed by :func:`ingest_batch`."""
 
     topic: str
     payload: bytes
     received_at: datetime
+    signals: tuple[Signal, ...] | None = None
+    refused: PayloadRefusedError | None = None
+
+    @classmethod
+    def parsed(cls, topic: str, payload: bytes, received_at: datetime) -> Message:
+        try:
+            signals = tuple(parse_message(topic, payload, received_at))
+        except PayloadRefusedError as refused:
+            return cls(topic, payload, received_at, refused=refused)
+        return cls(topic, payload, received_at, signals=signals)
+
+    @property
+    def urgent(self) -> bool:
+        """An alarm with a case in it: committed ahead of queued telemetry."""
+        return any(workflow.is_urgent(s.values, camera_label=s.camera.label if s.camera else None,
+                                      camera_phase=s.camera.phase if s.camera else "")
+                   for s in self.signals or ())
 
 
 @dataclass
@@ -667,7 +686,11 @@ def _ingest(messages: Sequence[Message]) -> IngestReport:
     parsed: list[tuple[Message, Signal]] = []
     for message in messages:
         try:
-            parsed += [(message, s) for s in parse_message(message.topic, message.payload, message.received_at)]
+            if message.refused is not None:
+                raise message.refused
+            signals = message.signals if message.signals is not None else parse_message(
+                message.topic, message.payload, message.received_at)
+            parsed += [(message, s) for s in signals]
         except PayloadRefusedError as refused:
             dead.append(_dead_letter(message, reason=refused.reason, detail=refused.detail,
                                      field_name=refused.field_name))
