@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -51,7 +52,7 @@ from linli.devices.choices import (
     DeviceStatus,
 )
 from linli.devices.importing import RowError, read_device_rows
-from linli.devices.models import Alarm, DeadLetter, Device
+from linli.devices.models import Alarm, DeadLetter, Device, Reading
 from linli.geo.models import Area
 from linli.notify.choices import Level as NotifyLevel
 from linli.notify.services import notification_enqueue
@@ -829,6 +830,7 @@ class SweepReport:
     absences: int = 0
     offline: int = 0
     cameras_closed: int = 0
+    readings_purged: int = 0
 
 
 def _claim_due(column: str, now: datetime, limit: int, **also: object) -> list[int]:
@@ -846,6 +848,30 @@ def _claim_due(column: str, now: datetime, limit: int, **also: object) -> list[i
             "LIMIT %s) RETURNING id",
             params)
         return [int(pk) for (pk,) in cursor.fetchall()]
+
+
+def readings_purge(*, now: datetime | None = None, days: int | None = None, chunk: int = 5000) -> int:
+    """Delete readings received more than ``days`` ago (``LINLI_DEVICE_READINGS_DAYS``; 0
+    keeps them): how many. Readings are walked from the lowest id (arrival order) by chunks,
+    each deleted in its own transaction, and the walk stops at the first chunk holding a
+    younger reading — so a run with nothing to delete reads one row, and no index on the
+    time is needed. A redelivery of a purged message is long past the broker's retries."""
+    days = settings.LINLI_DEVICE_READINGS_DAYS if days is None else days
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    purged = 0
+    probe = 1  # the first look reads one row: most runs find nothing old
+    while True:
+        with transaction.atomic():
+            rows = list(Reading.objects.order_by("id").values_list("id", "received_at")[:probe])
+            old = [pk for pk, received in rows if received < cutoff]
+            if old:
+                Reading.objects.filter(pk__in=old).delete()
+                purged += len(old)
+        if not rows or len(old) < len(rows):
+            return purged
+        probe = chunk
 
 
 def device_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> SweepReport:
@@ -883,4 +909,5 @@ def device_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> Swee
     report.cameras_closed = Alarm.objects.filter(
         kind=AlarmKind.CAMERA, status__in=OPEN_ALARM_STATUSES, last_at__lt=now - workflow.CAMERA_IDLE,
     ).update(status=AlarmStatus.CLEARED, closed_at=now, updated_at=now)
+    report.readings_purged = readings_purge(now=now)
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping
 
 from django.utils import timezone
 
@@ -13,12 +14,14 @@ from linli.devices.ingestor import Inbox, Received
 from linli.devices.services import Message
 
 
-def received(mid: int, topic: str, body: dict[str, object]) -> Received:
+def received(mid: int, topic: str, body: Mapping[str, object]) -> Received:
     return Received(mid, 1, Message.parsed(topic, json.dumps(body).encode(), timezone.now()))
 
 
 def telemetry(mid: int) -> Received:
-    return received(mid, "linli/devices/d1/events", {"msg_id": f"t{mid}", "battery": 80, "smoke": False})
+    return received(
+        mid, "linli/devices/d1/events", {"msg_id": f"t{mid}", "battery": 80, "smoke": False}
+    )
 
 
 def test_which_messages_are_urgent():
@@ -26,14 +29,22 @@ def test_which_messages_are_urgent():
     assert received(1, "zigbee2mqtt/gas1", {"gas": True}).message.urgent
     assert not telemetry(1).message.urgent
     assert not received(1, "zigbee2mqtt/door1", {"contact": True}).message.urgent  # closed door
-    frigate = {"type": "new", "after": {"id": "e1", "camera": "cam1", "label": "car", "current_zones": []}}
+    frigate = {
+        "type": "new",
+        "after": {"id": "e1", "camera": "cam1", "label": "car", "current_zones": []},
+    }
     assert received(1, "frigate/events", frigate).message.urgent
     assert not received(1, "frigate/events", {**frigate, "type": "end"}).message.urgent
-    person = {"type": "new", "after": {"id": "e2", "camera": "cam1", "label": "person", "current_zones": []}}
+    person = {
+        "type": "new",
+        "after": {"id": "e2", "camera": "cam1", "label": "person", "current_zones": []},
+    }
     assert not received(1, "frigate/events", person).message.urgent  # no case category
     assert not workflow.is_urgent({"available": False})  # silence is maintenance, not urgent
     # a refused payload is never urgent (it becomes a dead letter in the normal lane)
-    assert Message.parsed("linli/devices/x/events", b"{not json", timezone.now()).refused is not None
+    assert (
+        Message.parsed("linli/devices/x/events", b"{not json", timezone.now()).refused is not None
+    )
 
 
 def test_the_urgent_lane_is_taken_first_in_a_batch_of_its_own():

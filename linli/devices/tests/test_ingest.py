@@ -286,3 +286,25 @@ def test_the_sweep_claims_due_contacts_in_chunks_and_raises_each_once(flat, tree
     assert sorted(a.device_id for a in alarms) == sorted(f.door.pk for f in flats)
     assert all(a.case is not None and a.case.category.code == "1701" for a in alarms)
     assert Device.objects.filter(absence_due_at__isnull=False, pk__in=[f.door.pk for f in flats]).count() == 0
+
+
+def test_readings_older_than_the_retention_are_purged_by_the_sweep(flat, settings):
+    settings.LINLI_DEVICE_READINGS_DAYS = 30
+    now = timezone.now()
+    door = "zigbee2mqtt/a1-door_contact"
+    ingest_batch([msg(door, {"contact": True, "last_seen": f"old-{n}"}, at=now - timedelta(days=40 - n))
+                  for n in range(5)])  # 40…36 days ago
+    ingest_batch([msg(door, {"contact": True, "last_seen": "fresh"}, at=now - timedelta(days=1))])
+    ingest_batch([smoke(flat.smoke, "alarm")])
+    # when the sweep runs (readings walked by chunks from the oldest)
+    from linli.devices.services import readings_purge
+
+    assert readings_purge(now=now, days=0) == 0  # 0 keeps everything
+    report = device_sweep(now=now)
+    # then the old readings are gone, the young ones and the alarm with its case stay
+    assert report.readings_purged == 5
+    assert sorted(Reading.objects.values_list("message_key", flat=True)) == sorted(
+        [Reading.objects.get(device=flat.smoke).message_key,
+         Reading.objects.get(device=flat.door).message_key])
+    assert Alarm.objects.get().case is not None
+    assert device_sweep(now=now).readings_purged == 0
