@@ -202,6 +202,9 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=20.0)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+    # Production's task backend (the database queue), not the tests' immediate one: with
+    # ``LINLI_TESTING`` set, every case's notification task ran inside the ingestor's loop.
+    os.environ.pop("LINLI_TESTING", None)
     broker_dir = Path(tempfile.mkdtemp(prefix="linli-bench-mqtt-"))
     broker, port = start_broker(broker_dir)
     results: list[Result] = []

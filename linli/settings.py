@@ -339,3 +339,7 @@ LINLI_MQTT_TLS = env_bool("LINLI_MQTT_TLS", default=False)
 LINLI_MQTT_USERNAME = os.environ.get("LINLI_MQTT_USERNAME", "")
 LINLI_MQTT_PASSWORD = os.environ.get("LINLI_MQTT_PASSWORD", "")
 LINLI_MQTT_CLIENT_ID = os.environ.get("LINLI_MQTT_CLIENT_ID", "linli-ingest")
+# Device readings (the ingestor's inbox and each device's history) older than this many days
+# are deleted by the devices sweep (docs/devices.md); 0 keeps them for ever. Alarms, their
+# cases and dead letters are kept.
+LINLI_DEVICE_READINGS_DAYS = env_int("LINLI_DEVICE_READINGS_DAYS", default=180, minimum=0)

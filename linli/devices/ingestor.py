@@ -10,15 +10,22 @@ doubling pause, and SIGTERM finishes the current batch before leaving.
 
 The broker's ``max_inflight_messages`` (Mosquitto's default: 20) bounds how many unacked
 messages it sends at a time, hence the batch size: raise it for throughput (docs/devices.md).
+
+Alarms do not wait behind telemetry: each message is parsed on arrival (paho's thread), and
+one that raises an alarm with a case (smoke, gas, SOS, water, a camera event with a
+category) goes to an urgent lane that the main thread empties first, in a batch of its own,
+without the batching pause. Reordering is safe: every effect is keyed, and the state is
+merged newer-wins by arrival time (``services._states_write``).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import signal
 import ssl
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -55,14 +62,63 @@ class BrokerSettings:
                    username=settings.LINLI_MQTT_USERNAME, password=settings.LINLI_MQTT_PASSWORD)
 
 
+@dataclass(frozen=True)
+class Received:
+    """A message waiting for its commit, with what its acknowledgement needs."""
+
+    mid: int
+    qos: int
+    message: Message
+
+
+class Inbox:
+    """Two lanes filled by paho's thread and emptied by the main thread: urgent messages
+    (alarms with a case) and the rest. The taker is woken by an urgent message, by the first
+    message after a quiet spell and by a full batch, not by every message."""
+
+    def __init__(self, max_batch: int) -> None:
+        self.max_batch = max_batch
+        self._ready = threading.Condition()
+        self._urgent: deque[Received] = deque()
+        self._normal: deque[Received] = deque()
+
+    def put(self, item: Received, *, urgent: bool) -> None:
+        with self._ready:
+            lane = self._urgent if urgent else self._normal
+            lane.append(item)
+            if urgent or len(self._normal) in (1, self.max_batch):
+                self._ready.notify()
+
+    def qsize(self) -> int:
+        return len(self._urgent) + len(self._normal)
+
+    def _take(self, lane: deque[Received]) -> list[Received]:
+        return [lane.popleft() for _ in range(min(len(lane), self.max_batch))]
+
+    def take(self, *, first_wait: float, gather: float) -> list[Received]:
+        """The next batch: the urgent lane if it has anything, else up to ``max_batch``
+        messages gathered for at most ``gather`` seconds after the first (waiting up to
+        ``first_wait`` for it) — cut short when an urgent message arrives."""
+        with self._ready:
+            if not self._ready.wait_for(lambda: self._urgent or self._normal, timeout=first_wait):
+                return []
+            deadline = time.monotonic() + gather
+            while not self._urgent and len(self._normal) < self.max_batch:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._ready.wait(left)
+            return self._take(self._urgent if self._urgent else self._normal)
+
+
 class Ingestor:
-    """Receive on paho's network thread, commit and acknowledge on the main thread."""
+    """Receive (and parse) on paho's network thread, commit and acknowledge on the main thread."""
 
     def __init__(self, broker: BrokerSettings, *, max_batch: int = MAX_BATCH,
                  log: Any = None) -> None:
         self.broker = broker
         self.max_batch = max_batch
-        self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.inbox = Inbox(max_batch)
         self.stopping = False
         self.total = IngestReport()
         self._say = log or logger.info
@@ -90,25 +146,17 @@ class Ingestor:
             self._say(f"ingest: disconnected ({reason}); reconnecting with backoff")
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self.inbox.put(message)
+        # Stamped and parsed on arrival (pure, no database): the stamp orders the state,
+        # the signals say which lane.
+        parsed = Message.parsed(message.topic, bytes(message.payload), timezone.now())
+        self.inbox.put(Received(message.mid, message.qos, parsed), urgent=parsed.urgent)
 
-    def _next_batch(self) -> list[mqtt.MQTTMessage]:
-        try:
-            batch = [self.inbox.get(timeout=0.5)]
-        except queue.Empty:
-            return []
-        deadline = time.monotonic() + BATCH_WAIT_SECONDS
-        while len(batch) < self.max_batch:
-            try:
-                batch.append(self.inbox.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                break
-        return batch
+    def _next_batch(self) -> list[Received]:
+        return self.inbox.take(first_wait=0.5, gather=BATCH_WAIT_SECONDS)
 
-    def _commit(self, batch: list[mqtt.MQTTMessage]) -> None:
+    def _commit(self, batch: list[Received]) -> None:
         """Apply the batch, retrying while the database is unreachable; then acknowledge."""
-        now = timezone.now()
-        messages = [Message(topic=m.topic, payload=bytes(m.payload), received_at=now) for m in batch]
+        messages = [r.message for r in batch]
         pause = 0.5
         while True:
             try:
@@ -119,8 +167,8 @@ class Ingestor:
                 close_old_connections()
                 time.sleep(pause)
                 pause = min(pause * 2, DB_RETRY_MAX_SECONDS)
-        for m in batch:  # only now: the effects are committed
-            self.client.ack(m.mid, m.qos)
+        for r in batch:  # only now: the effects are committed
+            self.client.ack(r.mid, r.qos)
         self.total.add(report)
         if report.alarms_raised or report.dead_letters:
             self._say(f"ingest: {report.accepted} accepted, {report.duplicates} duplicates, "
@@ -131,12 +179,12 @@ class Ingestor:
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
 
-    def step(self) -> list[mqtt.MQTTMessage]:
+    def step(self) -> list[Message]:
         """Commit and acknowledge the next batch (waiting up to 0.5 s for one); what it was."""
         batch = self._next_batch()
         if batch:
             self._commit(batch)
-        return batch
+        return [r.message for r in batch]
 
     def close(self) -> None:
         self.client.disconnect()

@@ -11,4 +11,5 @@ from linli.devices.services import device_sweep
 def devices_sweep() -> dict[str, int]:
     """The absence / heartbeat / camera-timeout sweep (also run by ``linli devices sweep``)."""
     report = device_sweep()
-    return {"absences": report.absences, "offline": report.offline, "cameras_closed": report.cameras_closed}
+    return {"absences": report.absences, "offline": report.offline, "cameras_closed": report.cameras_closed,
+            "readings_purged": report.readings_purged}

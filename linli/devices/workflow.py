@@ -5,6 +5,7 @@ No ORM here: the tables are tested over every pair, the services apply them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -104,3 +105,13 @@ def battery_is_low(battery: int | None, *, flag: bool | None) -> bool:
     if flag is not None:
         return flag
     return battery is not None and battery <= LOW_BATTERY_PERCENT
+
+
+def is_urgent(values: Mapping[str, object], *, camera_label: str | None = None, camera_phase: str = "") -> bool:
+    """Whether a message raises an alarm with a case (a trigger value set, or a camera event
+    with a case category): the ingestor commits such a message at once, ahead of the
+    telemetry queued before it. Silence (``available: false``) is not urgent: it is a
+    maintenance item, and a later message clears it."""
+    if any(values.get(name) is True for name in TRIGGERS):
+        return True
+    return camera_label is not None and camera_label in CAMERA_LABELS and camera_phase != "end"

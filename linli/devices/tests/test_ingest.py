@@ -242,6 +242,35 @@ def test_state_folds_a_batch_in_arrival_order(flat):
     assert door.last_seen_at == at + timedelta(seconds=1)
 
 
+
+def test_an_older_change_committed_later_fills_in_but_never_moves_the_state_back(flat):
+    # An alarm is committed ahead of the telemetry queued before it (the ingestor's urgent
+    # lane): the older telemetry, committed after, must not undo what the alarm reported.
+    at = timezone.now()
+    ingest_batch([msg(f"linli/devices/{flat.smoke.external_id}/events",
+                      {"msg_id": "alarm", "smoke": True, "battery": 80}, at=at)])
+    ingest_batch([msg(f"linli/devices/{flat.smoke.external_id}/events",
+                      {"msg_id": "older", "smoke": False, "battery": 95, "temperature": 21},
+                      at=at - timedelta(seconds=2))])
+    device = Device.objects.get(pk=flat.smoke.pk)
+    assert Reading.objects.filter(device=device).count() == 2  # both kept
+    assert device.last_values["smoke"] is True  # the newer value stays
+    assert device.last_values["temperature"] == 21  # what the newer one did not say is filled in
+    assert device.battery == 80
+    assert device.last_seen_at == at
+    assert device.offline_due_at == at + timedelta(seconds=device.heartbeat_seconds)
+    # and an availability "offline" older than the last message does not take the device offline
+    ingest_batch([msg(f"zigbee2mqtt/{flat.smoke.external_id}/availability", b"offline",
+                      at=at - timedelta(seconds=1))])
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.ONLINE
+    # while a newer change wins as before
+    ingest_batch([msg(f"linli/devices/{flat.smoke.external_id}/events",
+                      {"msg_id": "newer", "smoke": False, "battery": 70}, at=at + timedelta(seconds=1))])
+    device.refresh_from_db()
+    assert (device.last_values["smoke"], device.battery) == (False, 70)
+
+
 def test_the_sweep_claims_due_contacts_in_chunks_and_raises_each_once(flat, tree, users):
     from linli.devices.tests.conftest import make_flat
 
@@ -257,3 +286,25 @@ def test_the_sweep_claims_due_contacts_in_chunks_and_raises_each_once(flat, tree
     assert sorted(a.device_id for a in alarms) == sorted(f.door.pk for f in flats)
     assert all(a.case is not None and a.case.category.code == "1701" for a in alarms)
     assert Device.objects.filter(absence_due_at__isnull=False, pk__in=[f.door.pk for f in flats]).count() == 0
+
+
+def test_readings_older_than_the_retention_are_purged_by_the_sweep(flat, settings):
+    settings.LINLI_DEVICE_READINGS_DAYS = 30
+    now = timezone.now()
+    door = "zigbee2mqtt/a1-door_contact"
+    ingest_batch([msg(door, {"contact": True, "last_seen": f"old-{n}"}, at=now - timedelta(days=40 - n))
+                  for n in range(5)])  # 40…36 days ago
+    ingest_batch([msg(door, {"contact": True, "last_seen": "fresh"}, at=now - timedelta(days=1))])
+    ingest_batch([smoke(flat.smoke, "alarm")])
+    # when the sweep runs (readings walked by chunks from the oldest)
+    from linli.devices.services import readings_purge
+
+    assert readings_purge(now=now, days=0) == 0  # 0 keeps everything
+    report = device_sweep(now=now)
+    # then the old readings are gone, the young ones and the alarm with its case stay
+    assert report.readings_purged == 5
+    assert sorted(Reading.objects.values_list("message_key", flat=True)) == sorted(
+        [Reading.objects.get(device=flat.smoke).message_key,
+         Reading.objects.get(device=flat.door).message_key])
+    assert Alarm.objects.get().case is not None
+    assert device_sweep(now=now).readings_purged == 0

@@ -44,7 +44,8 @@ class Command(BaseCommand):
             while True:
                 report = device_sweep()
                 self.stdout.write(f"absences {report.absences}, offline {report.offline}, "
-                                  f"camera events closed {report.cameras_closed}")
+                                  f"camera events closed {report.cameras_closed}, "
+                                  f"readings purged {report.readings_purged}")
                 if options["every"] <= 0:
                     break
                 time.sleep(options["every"])
