@@ -543,7 +543,15 @@ def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
     tags = sorted(((k.removeprefix("tag:"), n) for k, n in counts.items() if k.startswith("tag:")),
                   key=lambda item: -item[1])
     open_cases = Case.objects.filter(grid_id__in=grids, status__in=list(OPEN_STATUSES))
-    by_level = sorted(open_cases.values("level").annotate(n=Count("id")).values_list("level", "n"))
+    # One pass over the open cases' (grid, status) index gives both the levels and the map's
+    # load per grid (two GROUP BYs cost twice, 9-10 ms each over a district's 400 grids).
+    per_grid: dict[int, int] = {}
+    levels: dict[int, int] = {}
+    for grid_id, level, n in open_cases.values("grid_id", "level").annotate(n=Count("id")).values_list(
+            "grid_id", "level", "n").order_by():
+        per_grid[grid_id] = per_grid.get(grid_id, 0) + n
+        levels[level] = levels.get(level, 0) + n
+    by_level = sorted(levels.items())
     day = case_statistics_for_user(user=user, group_by="month", start=today, end=today)
     month = case_statistics_for_user(user=user, group_by="month", start=today.replace(day=1), end=today)
     first = today.replace(day=1)
@@ -565,7 +573,6 @@ def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
     trend: dict[str, list[object]] = {"months": [r.label for r in trend_table.rows],
              "reported": [r.counters.reported for r in trend_table.rows],
              "closed": [r.counters.closed for r in trend_table.rows]}
-    per_grid = dict(open_cases.values("grid_id").annotate(n=Count("id")).values_list("grid_id", "n"))
     areas = Area.objects.filter(pk__in=sorted(scope.area_ids), boundary__isnull=False,
                                 level__in=[AreaLevel.GRID, AreaLevel.COMMUNITY])
     grid_layer = [{"id": a.pk, "name": a.name, "boundary": a.boundary, "open": per_grid.get(a.pk, 0)}
