@@ -6,11 +6,15 @@ field update) and never creating a person."""
 
 from __future__ import annotations
 
+import re
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
+from conftest import Users
 from linli.fusion.choices import RecordStatus
 from linli.fusion.mapping import (
     DefinitionError,
@@ -31,6 +35,7 @@ from linli.fusion.tests.test_services import (  # noqa: F401
     street,
     write_csv,
 )
+from linli.fusion.tests.web_support import client_for
 from linli.registry.choices import HukouStatus
 from linli.registry.models import Person, PersonTag
 
@@ -163,3 +168,55 @@ def test_a_past_row_of_a_person_the_file_creates_is_linked_to_them(street: Stree
         (wu.pk, RecordStatus.ACCEPTED), (wu.pk, RecordStatus.PAST)}
     assert not PersonTag.objects.filter(person=wu).exists()
     assert wu.phone_masked.endswith("3333")
+
+
+def _past_file(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "ld.csv", ["姓名", "身份证号", "手机", "住址", "类别", "状态", "备注"], [
+        ["王芳", ID_WANG, "", "", "", "注销", ""],
+        ["周四", ID_ZHOU, "", "", "", "注销", ""],
+        ["吴五", ID_WU, "13900003333", "江城花园3幢502室", "", "在册", ""],
+    ])
+
+
+def test_the_command_prints_the_past_rows_linked_and_not(street: Street, tmp_path: Path) -> None:
+    # given
+    source_save(actor=SYSTEM, definition=DEFINITION)
+    out = StringIO()
+    # when
+    call_command("linli_import", "liudong_past", str(_past_file(tmp_path)), "--area", street.tree.street.code,
+                 stdout=out)
+    # then
+    text = out.getvalue()
+    assert "历史记录行: 2 (定义的 past_rows;关联到人员 1,未找到人员 1)" in text
+    assert "新增人员:   1" in text
+    assert "拒收行:     0" in text
+
+
+def test_the_report_page_and_the_provenance_panel_show_past_records(
+    street: Street, users: Users, tmp_path: Path,
+) -> None:
+    # given an import with a past row of 王芳
+    source = source_save(actor=SYSTEM, definition=DEFINITION)
+    report = import_run(actor=SYSTEM, area=street.tree.street, source=source, dry_run=False,
+                        file_path=_past_file(tmp_path))
+    client = client_for(users.street)
+    # when the report page is opened / then it counts the past rows, linked and not
+    page = client.get(f"/fusion/imports/{report.job_id}/").content.decode()
+    for key, n in (("past", 2), ("past_linked", 1), ("past_unlinked", 1)):
+        found = re.search(rf'data-testid="count-{key}"[^>]*><dt>[^<]*</dt><dd>(\d+)<', page)
+        assert found is not None, key
+        assert int(found.group(1)) == n
+    # and 王芳's provenance panel lists the past record with its source and row
+    panel = client.get(f"/fusion/persons/{street.wang.pk}/provenance/").content.decode()
+    assert 'data-testid="past-record"' in panel
+    assert "liudong_past" in panel or "流动人口" in panel
+    assert "第2行" in panel
+
+
+def test_a_person_of_another_area_shows_no_past_record(street: Street, users: Users, tmp_path: Path) -> None:
+    # given 王芳 (grid a1) has a past record
+    source = source_save(actor=SYSTEM, definition=DEFINITION)
+    import_run(actor=SYSTEM, area=street.tree.street, source=source, dry_run=False, file_path=_past_file(tmp_path))
+    # when a grid worker of grid b1 asks for her provenance / then not found
+    response = client_for(users.grid_worker_b1).get(f"/fusion/persons/{street.wang.pk}/provenance/")
+    assert response.status_code == 404
