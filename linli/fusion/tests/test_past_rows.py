@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 
 from conftest import Users
+from linli.core.errors import ApplicationError
 from linli.fusion.choices import RecordStatus
 from linli.fusion.mapping import (
     DefinitionError,
@@ -25,7 +26,7 @@ from linli.fusion.mapping import (
 )
 from linli.fusion.models import FieldProvenance, SourceRecord
 from linli.fusion.persist import import_benefit_listeners
-from linli.fusion.services import import_run, source_save
+from linli.fusion.services import import_run, person_split, source_save
 from linli.fusion.tests.test_services import (  # noqa: F401
     ID_LI,
     ID_WANG,
@@ -220,3 +221,27 @@ def test_a_person_of_another_area_shows_no_past_record(street: Street, users: Us
     # when a grid worker of grid b1 asks for her provenance / then not found
     response = client_for(users.grid_worker_b1).get(f"/fusion/persons/{street.wang.pk}/provenance/")
     assert response.status_code == 404
+
+
+def test_a_split_moves_a_past_record_as_a_past_record_and_never_alone(street: Street, tmp_path: Path) -> None:
+    # given 王芳 with two current rows and a past one (with a tag cell) of one list
+    source = source_save(actor=SYSTEM, definition=DEFINITION)
+    path = write_csv(tmp_path / "ld.csv", ["姓名", "身份证号", "手机", "住址", "类别", "状态", "备注"], [
+        ["王芳", ID_WANG, "13900001111", "", "", "在册", ""],
+        ["王芳", ID_WANG, "13900002222", "", "", "在册", ""],
+        ["王芳", ID_WANG, "13900003333", "", "低保", "注销", ""],
+    ])
+    import_run(actor=SYSTEM, area=street.tree.street, source=source, dry_run=False, file_path=path)
+    records = {r.row_number: r for r in SourceRecord.objects.filter(source=source)}
+    assert records[4].status == RecordStatus.PAST
+    # when the past record alone is split out / then it is refused
+    with pytest.raises(ApplicationError):
+        person_split(actor=SYSTEM, person=street.wang, records=[records[4]])
+    # when it is split out with a current record
+    split = person_split(actor=SYSTEM, person=street.wang, records=[records[3], records[4]])
+    # then it follows that record to the new person, still a past record asserting nothing
+    moved = SourceRecord.objects.get(pk=records[4].pk)
+    assert (moved.person_id, moved.status) == (split.pk, RecordStatus.PAST)
+    assert not PersonTag.objects.filter(person=split).exists()
+    assert not FieldProvenance.objects.filter(record=moved).exists()
+    assert split.phone_masked.endswith("2222")
