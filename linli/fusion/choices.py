@@ -48,6 +48,8 @@ class RecordStatus(models.TextChoices):
     REVIEW = "review", _("待复核")
     REJECTED = "rejected", _("已拒收")
     SPLIT = "split", _("已拆分")
+    # A row the source's ``past_rows`` mark (注销/迁出): linked to its person, asserting nothing.
+    PAST = "past", _("历史记录")
 
 
 class ReviewStatus(models.TextChoices):

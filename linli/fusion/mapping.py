@@ -184,6 +184,8 @@ class SourceDefinition:
     constants: Mapping[str, str] = field(default_factory=dict)
     date_formats: tuple[str, ...] = ()
     skip_rows: tuple[SkipRule, ...] = ()
+    # Rows that are a past record of a person (状态 注销/迁出): linked, asserting nothing.
+    past_rows: tuple[SkipRule, ...] = ()
 
     @property
     def per_sheet(self) -> bool:
@@ -255,6 +257,7 @@ def apply_transforms(series: pl.Series, transforms: tuple[str, ...] | list[str])
 _TOP_KEYS: Final = frozenset({
     "code", "department", "format", "encoding", "sheets", "key_columns", "columns",
     "authoritative", "tags", "name", "description", "constants", "date_formats", "skip_rows",
+    "past_rows",
 })
 
 
@@ -331,8 +334,9 @@ def _tag(i: int, spec: object, columns: Mapping[str, ColumnMap]) -> TagRule:
     )
 
 
-def _skip_rule(i: int, spec: object) -> SkipRule:
-    path = f"skip_rows[{i}]"
+def _skip_rule(i: int, spec: object, key: str = "skip_rows") -> SkipRule:
+    """One ``[[skip_rows]]`` or ``[[past_rows]]`` rule (``key``: which, for the messages)."""
+    path = f"{key}[{i}]"
     if not isinstance(spec, Mapping):
         raise DefinitionError(path, "必须是表 {column, values / contains}")
     unknown = set(spec) - {"column", "values", "contains"}
@@ -442,10 +446,14 @@ def parse_source_definition(data: Mapping[str, Any]) -> SourceDefinition:
     if not isinstance(skip_raw, list):
         raise DefinitionError("skip_rows", "必须是列表 [[skip_rows]]")
     skip_rows = tuple(_skip_rule(i, spec) for i, spec in enumerate(skip_raw))
+    past_raw = data.get("past_rows", [])
+    if not isinstance(past_raw, list):
+        raise DefinitionError("past_rows", "必须是列表 [[past_rows]]")
+    past_rows = tuple(_skip_rule(i, spec, "past_rows") for i, spec in enumerate(past_raw))
     return SourceDefinition(
         code=code, department=department, format=fmt, encoding=encoding, sheets=sheets,
         key_columns=key_columns, columns=columns, authoritative=authoritative, tags=tags,
-        constants=constants, date_formats=date_formats, skip_rows=skip_rows,
+        constants=constants, date_formats=date_formats, skip_rows=skip_rows, past_rows=past_rows,
     )
 
 
@@ -473,10 +481,11 @@ def definition_to_dict(definition: SourceDefinition) -> dict[str, Any]:
         data["constants"] = dict(definition.constants)
     if definition.date_formats:
         data["date_formats"] = list(definition.date_formats)
-    if definition.skip_rows:
-        data["skip_rows"] = [{k: v for k, v in {"column": r.column, "values": list(r.values) or None,
-                                                  "contains": list(r.contains) or None}.items() if v is not None}
-                             for r in definition.skip_rows]
+    for key, rules in (("skip_rows", definition.skip_rows), ("past_rows", definition.past_rows)):
+        if rules:
+            data[key] = [{k: v for k, v in {"column": r.column, "values": list(r.values) or None,
+                                            "contains": list(r.contains) or None}.items() if v is not None}
+                         for r in rules]
     return data
 
 

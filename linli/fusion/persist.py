@@ -31,7 +31,7 @@ from linli.core.bulk import (
     insert_frame,
     reserve_ids,
 )
-from linli.fusion.choices import ReviewStatus
+from linli.fusion.choices import RecordStatus, ReviewStatus
 from linli.fusion.models import (
     FieldProvenance,
     ImportJob,
@@ -235,7 +235,9 @@ def persist_plan(
         for pk, person, status, stated in zip(record_ids, records["person"].to_list(), records["status"].to_list(),
                                               records["stated"].to_list(), strict=True):
             SourceRecord.objects.filter(pk=pk).update(
-                person_id=person, status=record_status or status, updated_at=observed_at, stated=json.loads(stated))
+                # A past record stays one, wherever it is moved (a split).
+                person_id=person, status=status if status == RecordStatus.PAST else (record_status or status),
+                updated_at=observed_at, stated=json.loads(stated))
         _persist_provenance(plan.provenance, clusters, record_ids, source=source, stamp=stamp)
     _unwin(plan.unwin)
     persons_bulk_update(list(plan.person_updates.items()), now=observed_at)

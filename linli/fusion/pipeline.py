@@ -90,6 +90,10 @@ class ImportReport:
     job_id: int | None = None
     rows_read: int = 0
     skipped: int = 0  # rows the definition's ``skip_rows`` left out
+    # Rows the definition's ``past_rows`` mark a past record: linked to their person (or to a
+    # person this file creates) or, found nowhere, only recorded. They assert nothing.
+    past_linked: int = 0
+    past_unlinked: int = 0
     unchanged: int = 0
     matched: dict[str, int] = field(default_factory=dict)
     new_persons: int = 0
@@ -106,6 +110,8 @@ class ImportReport:
     def counts(self) -> dict[str, Any]:
         return {
             "rows_read": self.rows_read, "skipped": self.skipped, "unchanged": self.unchanged, "matched": dict(self.matched),
+            "past": self.past_linked + self.past_unlinked, "past_linked": self.past_linked,
+            "past_unlinked": self.past_unlinked,
             "matched_total": sum(self.matched.values()), "new_persons": self.new_persons,
             "updated_persons": self.updated_persons, "updated_fields": self.updated_fields,
             "conflicts": self.conflicts, "tasks_created": self.tasks_created, "review": self.review,
@@ -135,7 +141,8 @@ def definition_of(source: Source) -> SourceDefinition:
 
 def stage_read(definition: Any, file_path: Path, *, max_bytes: int | None = None, head: int | None = None) -> ReadResult:
     """The whole file (the job), or with ``head`` its first rows (the web request's preview);
-    the rows the definition's ``skip_rows`` leave out are dropped here (and counted)."""
+    the rows the definition's ``skip_rows`` leave out are dropped here (and counted), the rows
+    its ``past_rows`` mark are flagged (``ReadResult.past``)."""
     read = read_export(
         file_path, fmt=getattr(definition, "format", "auto") or "auto",
         encoding=getattr(definition, "encoding", "auto") or "auto",
@@ -148,6 +155,11 @@ def stage_read(definition: Any, file_path: Path, *, max_bytes: int | None = None
         count = int(skip.sum())
         if count:
             read = replace(read, frame=read.frame.filter(~skip), skipped=count)
+    past_rules = tuple(getattr(definition, "past_rows", ()) or ())
+    if past_rules:
+        past = skipped_rows(read.frame, past_rules, SHEET_COLUMN).alias("past")
+        if past.any():
+            read = replace(read, past=past)
     return read
 
 
@@ -164,6 +176,8 @@ class Normalised:
     sheets: list[str]
     # The raw rows as columns (null: empty cell): set by :func:`stage_normalise`.
     raw_columns: pl.DataFrame | None = None
+    # Per row, a past record (``past_rows``); None: no row is.
+    past: pl.Series | None = None
 
 
 def raw_frame(norm: Normalised) -> pl.DataFrame:
@@ -193,7 +207,7 @@ def stage_normalise(read: ReadResult, definition: Any) -> Normalised:
     columns, hashes = raw_columns(read)
     frame = normalise_frame(read.frame.rename({ROW_COLUMN: "row_number"}), definition)
     return Normalised(frame=frame, raw=[], hashes=hashes, sheets=read.frame[SHEET_COLUMN].to_list(),
-                      raw_columns=columns)
+                      raw_columns=columns, past=read.past)
 
 
 # --- stage 3: match --------------------------------------------------------------------

@@ -101,6 +101,8 @@ class ReadResult:
     declared_rows: int | None = None
     # Rows the source definition's ``skip_rows`` dropped (set by the pipeline's read stage).
     skipped: int = 0
+    # Per row, whether the definition's ``past_rows`` mark it a past record (注销/迁出); None: none is.
+    past: pl.Series | None = None
 
     @property
     def rows(self) -> int | None:

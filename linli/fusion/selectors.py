@@ -20,7 +20,7 @@ from linli.accounts.choices import Permission
 from linli.accounts.models import User
 from linli.accounts.selectors import AreaScope, Principal, scope_for
 from linli.core.errors import NotFound
-from linli.fusion.choices import ConflictField, ReviewStatus, TaskStatus
+from linli.fusion.choices import ConflictField, RecordStatus, ReviewStatus, TaskStatus
 from linli.fusion.models import (
     FieldProvenance,
     ImportJob,
@@ -263,6 +263,14 @@ def person_provenance(*, user: Principal, person_id: int) -> list[FieldHistory]:
     for history in histories.values():
         history.values.sort(key=lambda v: (not v.won, -v.precedence, -v.observed_at.timestamp()))
     return list(histories.values())
+
+
+def person_past_records(*, user: Principal, person_id: int) -> QuerySet[SourceRecord]:
+    """The past records (``past_rows``: a cancelled registration, a move out) linked to a
+    person: which department once knew them, in which row — they asserted nothing."""
+    _person_in_scope(user, person_id)
+    return (SourceRecord.objects.filter(person_id=person_id, status=RecordStatus.PAST)
+            .select_related("source").order_by("created_at", "id"))
 
 
 def person_source_records(*, user: Principal, person_id: int) -> QuerySet[SourceRecord]:

@@ -617,8 +617,9 @@ def _normalised_of(records: Sequence[SourceRecord]) -> tuple[Normalised, Any]:
         "row_number": pl.Series([r.row_number for r in records], dtype=pl.Int64),
         SHEET_COLUMN: pl.Series([r.sheet for r in records], dtype=pl.String)})
     norm_frame = normalise_frame(frame, definition)
+    past = pl.Series("past", [r.status == RecordStatus.PAST for r in records], dtype=pl.Boolean)
     return Normalised(frame=norm_frame, raw=raws, hashes=[r.raw_hash for r in records],
-                      sheets=[r.sheet for r in records]), definition
+                      sheets=[r.sheet for r in records], past=past if past.any() else None), definition
 
 
 def _building_keys(norm: Normalised) -> set[str]:
@@ -800,6 +801,9 @@ def person_split(*, actor: Actor, person: Person, records: Sequence[SourceRecord
             raise ValidationFailed("records", _("所选来源记录不属于该人员"))
         if len(moving) == len(owned):
             raise ValidationFailed("records", _("不能拆出该人员的全部来源记录"))
+        if all(r.status == RecordStatus.PAST for r in moving):
+            # A past record asserts nothing and creates nobody: it follows a current record.
+            raise ValidationFailed("records", _("历史记录不能单独拆出,请同时选择一条当前记录"))
         _materialise_stated([r for r in owned if r.pk not in chosen], person_id=person.pk)
         FieldProvenance.objects.filter(person=person, record_id__in=chosen).delete()
         cluster = f"split-{person.pk}-{chosen[0]}"
@@ -807,7 +811,9 @@ def person_split(*, actor: Actor, person: Person, records: Sequence[SourceRecord
         by_source: dict[int, list[SourceRecord]] = {}
         for record in moving:
             by_source.setdefault(record.source_id, []).append(record)
-        for group in by_source.values():
+        # The new person is created from a group holding a current record (past ones link to it).
+        groups = sorted(by_source.values(), key=lambda g: all(r.status == RecordStatus.PAST for r in g))
+        for group in groups:
             decisions: list[Decision | None]
             if new_person_id is None:
                 decisions = [Decision(MatchOutcome.NEW, MatchHow.REVIEW, 0.0, None, cluster, {}) for _r in group]

@@ -184,10 +184,14 @@ def build_plan(
                      & (column(rows, "phone").fill_null("") == "")
                      & (column(rows, "address_norm").fill_null("") == "")).then(pl.lit("id_number"))
                .otherwise(pl.lit("")))
-    rows = rows.with_columns(missing=missing, n_errors=pl.col("errors").list.len())
+    # A past record (``past_rows``: 注销/迁出) is linked where it can be, never rejected.
+    past = (norm.past.gather(pl.Series(list(indices), dtype=pl.Int64)) if norm.past is not None
+            else pl.Series([False] * rows.height, dtype=pl.Boolean)).alias("past")
+    rows = rows.with_columns(past).with_columns(
+        missing=pl.when(pl.col("past")).then(pl.lit("")).otherwise(missing), n_errors=pl.col("errors").list.len())
     records = _records(rows, norm, indices, definition, report)
 
-    live = rows.filter(pl.col("missing") == "")
+    live = rows.filter((pl.col("missing") == "") & ~pl.col("past"))
     reviews = live.filter(pl.col("outcome") == MatchOutcome.REVIEW)
     plan = Plan(records=records, provenance=pl.DataFrame(schema=PROVENANCE_SCHEMA),
                 tags=pl.DataFrame(schema=TAG_SCHEMA))
@@ -203,6 +207,7 @@ def build_plan(
     new_rows = live.filter(pl.col("outcome") == MatchOutcome.NEW)
     for how, count in same_rows.group_by("how").len().sort("how").iter_rows():
         report.matched[how] = report.matched.get(how, 0) + int(count)
+    past_links = _past_links(rows.filter(pl.col("past")), new_rows, report)
 
     if rooms is None:
         rooms = room_index(grids)
@@ -225,6 +230,8 @@ def build_plan(
     plan.records = plan.records.join(person_of.select("pos", "linked", pl.col("cluster").alias("new_cluster")),
                                      on="pos", how="left").with_columns(
         person=pl.col("linked"), cluster=pl.col("new_cluster").fill_null("")).drop("linked", "new_cluster")
+    if past_links is not None:
+        plan.records = _link_past_records(plan.records, past_links)
     plan.tags = _plan_tags(definition, norm, indices, fused, rows, observed_at, source)
     # Added up: an import plans its persons a slice at a time (see :func:`plan_slices`).
     report.updated_persons += len(plan.changed_fields)
@@ -232,6 +239,40 @@ def build_plan(
     report.tasks_created += len(plan.tasks)
     report.rejected_rows.sort(key=lambda r: (r.sheet, r.row_number, not r.rejected))
     return plan
+
+
+def _past_links(past_rows: pl.DataFrame, new_rows: pl.DataFrame, report: ImportReport) -> pl.DataFrame | None:
+    """``pos, past_person, past_cluster``: the past records (``past_rows``) the matcher tied
+    to a registered person, or to a person a current row of this file creates. The others
+    stay unlinked: a past record never creates a person nor goes to review."""
+    if past_rows.height == 0:
+        return None
+    same = past_rows.filter(pl.col("outcome") == MatchOutcome.SAME)
+    known = load_persons(same["match_person"].drop_nulls().unique().to_list())["person"]
+    clusters = new_rows["match_cluster"].unique()
+    links = pl.concat([
+        same.filter(pl.col("match_person").is_in(known.to_list())).select(
+            "pos", pl.col("match_person").alias("past_person"), pl.lit(None, pl.String).alias("past_cluster")),
+        past_rows.filter((pl.col("outcome") == MatchOutcome.NEW) & pl.col("match_cluster").is_in(clusters.to_list()))
+        .select("pos", pl.lit(None, pl.Int64).alias("past_person"), pl.col("match_cluster").alias("past_cluster")),
+    ])
+    report.past_linked += links.height
+    report.past_unlinked += past_rows.height - links.height
+    return links
+
+
+def _link_past_records(records: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """Past records point at the person they were linked to; an unlinked one keeps no
+    match decision (it is only recorded)."""
+    unlinked = (pl.col("status") == RecordStatus.PAST) & pl.col("linked_pos").is_null()
+    return records.join(links.with_columns(linked_pos=pl.col("pos")), on="pos", how="left").with_columns(
+        person=pl.coalesce("person", "past_person"),
+        cluster=pl.when(pl.col("past_cluster").is_not_null()).then(pl.col("past_cluster")).otherwise(
+            pl.col("cluster")),
+        outcome=pl.when(unlinked).then(pl.lit("")).otherwise(pl.col("outcome")),
+        how=pl.when(unlinked).then(pl.lit("")).otherwise(pl.col("how")),
+        score=pl.when(unlinked).then(pl.lit(0.0)).otherwise(pl.col("score")),
+    ).drop("past_person", "past_cluster", "linked_pos")
 
 
 # Rows planned (and written) at a time: a district file's plan whole takes gigabytes.
@@ -262,7 +303,8 @@ def plan_slices(decisions: Sequence[Decision | None], indices: Sequence[int], *,
 def _records(rows: pl.DataFrame, norm: Normalised, indices: Sequence[int], definition: Any,
              report: ImportReport) -> pl.DataFrame:
     """One record per fresh row: raw row (PII columns sealed, in batches), status, reasons."""
-    status = (pl.when(pl.col("missing") != "").then(pl.lit(RecordStatus.REJECTED))
+    status = (pl.when(pl.col("past")).then(pl.lit(RecordStatus.PAST))
+              .when(pl.col("missing") != "").then(pl.lit(RecordStatus.REJECTED))
               .when(pl.col("outcome") == MatchOutcome.REVIEW).then(pl.lit(RecordStatus.REVIEW))
               .otherwise(pl.lit(RecordStatus.ACCEPTED)))
     live = pl.col("missing") == ""
@@ -276,7 +318,8 @@ def _records(rows: pl.DataFrame, norm: Normalised, indices: Sequence[int], defin
         pl.when(live).then(pl.col("score")).otherwise(pl.lit(0.0)).alias("score"),
         status.alias("status"), pl.lit("[]").alias("rejected_reasons"),
     )
-    flagged = rows.filter((pl.col("missing") != "") | (pl.col("n_errors") > 0))
+    # A past record takes no value: nothing of it is listed as dropped.
+    flagged = rows.filter(((pl.col("missing") != "") | (pl.col("n_errors") > 0)) & ~pl.col("past"))
     if flagged.height == 0:
         return records
     reasons: list[str] = []

@@ -31,7 +31,10 @@ def provenance(request: StaffRequest, person_id: int) -> HttpResponse:
             "values": values,
         })
     records = selectors.person_source_records(user=request.user, person_id=person_id).count()
+    past = [{"source": r.source.department, "code": r.source.code, "name": r.source.name, "row": r.row_number,
+             "sheet": r.sheet, "observed_at": r.created_at}
+            for r in selectors.person_past_records(user=request.user, person_id=person_id)]
     return render(request, "fusion/_person_provenance.html", {
-        "fields": fields, "person_id": person_id, "records": records,
+        "fields": fields, "person_id": person_id, "records": records, "past": past,
         "can_split": request.user.role in IMPORT_ROLES and records > 1,
     })

@@ -58,6 +58,9 @@ class Command(BaseCommand):
         out.write(f"  读取行数:   {counts['rows_read']}")
         if counts["skipped"]:
             out.write(f"  跳过行:     {counts['skipped']} (定义的 skip_rows)")
+        if counts["past"]:
+            out.write(f"  历史记录行: {counts['past']} (定义的 past_rows;关联到人员 {counts['past_linked']},"
+                      f"未找到人员 {counts['past_unlinked']})")
         out.write(f"  未变化行:   {counts['unchanged']}")
         matched = ", ".join(f"{how}={n}" for how, n in sorted(report.matched.items()) if how != "new") or "0"
         out.write(f"  匹配已有人员: {counts['matched_total'] - report.matched.get('new', 0)} ({matched})")
