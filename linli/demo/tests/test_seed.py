@@ -175,8 +175,10 @@ def test_the_demo_street_has_its_address_roads_and_building_outlines(seeded):
                    for part in parts for lon, lat in part)
     # every building has an outline around its point, a few tens of metres across
     for building in Building.objects.all():
-        ring = building.footprint["coordinates"][0]
-        assert building.footprint["type"] == "Polygon"
+        outline = building.footprint
+        assert outline is not None
+        ring = outline["coordinates"][0]
+        assert outline["type"] == "Polygon"
         assert ring[0] == ring[-1]
         assert len(ring) == 5
         lons, lats = [p[0] for p in ring], [p[1] for p in ring]

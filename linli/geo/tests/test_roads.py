@@ -55,7 +55,7 @@ def test_pieces_of_one_road_become_one_line_set_and_unnamed_lanes_are_skipped() 
         ({"type": "Polygon", "coordinates": []}, "LineString"),
         (line((120.20, 30.20)), "2"),
         (line((120.20, 30.20), (10.0, 30.20)), "中国"),
-        (line((120.20, 30.20), ("x", 30.20)), "非数字"),
+        ({"type": "LineString", "coordinates": [[120.20, 30.20], ["x", 30.20]]}, "非数字"),
         ({"type": "MultiLineString", "coordinates": []}, "不能为空"),
     ],
 )
