@@ -186,6 +186,8 @@ def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
     em: Any,  # noqa: F811 -- the imported fixture
     browser_page: Page,
 ) -> None:
+    roads_replace(actor=SystemActor("test"), source="roads.geojson", roads=[
+        RoadRow(name="望江路", geometry={"type": "LineString", "coordinates": [[120.2005, 30.2045], [120.2095, 30.2046]]})])
     page = browser_page
     page.set_viewport_size({"width": 1920, "height": 1080})
     outside = offline(page, live_server.url)
@@ -193,6 +195,9 @@ def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
     page.goto(f"{live_server.url}/cockpit/")
     the_map = page.get_by_test_id("cockpit-map")
     expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "0")
+    # the base map's road lies under the cockpit's own layers, named
+    expect(the_map.locator('path[stroke="#c3c8d0"]')).to_have_count(1)
+    expect(the_map.locator(".road-label span", has_text="望江路")).to_be_attached()
     # when the operator clicks grid a1 (on its name, which lets the click through to the grid)
     name = the_map.locator(".basemap-label-text", has_text="近江社区第1网格")
     expect(name).to_be_visible()

@@ -95,7 +95,9 @@
     }
     return false;
   }
-  var ROAD_STYLE = { color: "#c3c8d0", weight: 5, opacity: 1, lineCap: "round", lineJoin: "round", interactive: false };
+  // Roads sit in a pane of their own under the overlay pane, so a page that draws its own
+  // areas first (the cockpit) still has its roads beneath them.
+  var ROAD_STYLE = { color: "#c3c8d0", weight: 5, opacity: 1, lineCap: "round", lineJoin: "round", interactive: false, pane: "linliRoads" };
   var FOOTPRINT_STYLE = { color: "#a4acb8", weight: 1, fillColor: "#e4e7ec", fillOpacity: 0.85, interactive: false };
   var ROAD_LABELS_FROM = 15;  // street zoom; a page that names its buildings earlier names roads as early
   // Where a road's name goes: the middle of its longest segment, turned along it (screen
@@ -124,6 +126,7 @@
     var labelsFrom = options.labelsFromZoom || 16.5;
     delete leafletOptions.legend; delete leafletOptions.decorations; delete leafletOptions.labelsFromZoom;
     var map = L.map(holder, leafletOptions);
+    map.createPane("linliRoads").style.zIndex = 390;
     if (holder.dataset.tileUrl) { L.tileLayer(holder.dataset.tileUrl, { maxZoom: 19 }).addTo(map); }
     else if (!archiveLayer(holder, map)) { holder.classList.add("basemap-plain"); }
     function labelsByZoom() {
@@ -160,7 +163,7 @@
       },
       // A road: a grey line and its name along it (shown from street zoom, by CSS class).
       road: function (geometry, name, group, labels) {
-        var line = this.geojson(geometry, ROAD_STYLE, { interactive: false }).addTo(group);
+        var line = this.geojson(geometry, ROAD_STYLE, { interactive: false, pane: "linliRoads" }).addTo(group);
         line.eachLayer(function (layer) {
           var parts = layer.getLatLngs();
           if (parts.length && !Array.isArray(parts[0])) { parts = [parts]; }
@@ -185,12 +188,14 @@
         return marker;
       },
       // Draws a FeatureCollection of /map/base.json; options.areas === false leaves the
-      // outlines to the page (e.g. the cockpit colours grids by load) but keeps their names.
+      // outlines to the page (e.g. the cockpit colours grids by load) but keeps their names;
+      // options.only (e.g. ["road"]) draws those layers alone.
       addBase: function (collection, drawOptions) {
         drawOptions = drawOptions || {};
         var self = this, layers = { roads: L.layerGroup(), roadLabels: L.layerGroup(), footprints: L.layerGroup(), areas: L.layerGroup(), labels: L.layerGroup(), buildings: L.layerGroup(), facilities: L.layerGroup(), bounds: L.latLngBounds([]) };
         (collection.features || []).forEach(function (f) {
           var p = f.properties || {};
+          if (drawOptions.only && drawOptions.only.indexOf(p.layer) < 0) { return; }
           if (p.layer === "area") {
             var outline = self.geojson(f.geometry, AREA_STYLES[p.level] || AREA_STYLES[5], { interactive: false });
             layers.bounds.extend(outline.getBounds());
