@@ -177,6 +177,11 @@ def cmd_areas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roads(args: argparse.Namespace) -> int:
+    _manage("linli_roads_load", *args.rest)
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     _manage("linli_import", *args.rest)
     return 0
@@ -271,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     areas = add("areas", cmd_areas, "area tree: linli areas load FILE [--dry-run] (GeoJSON or CSV)",
                 passthrough=True)
     areas.add_argument("action", choices=["load"])
+    roads = add("roads", cmd_roads, "base-map roads: linli roads load FILE.geojson [--dry-run]", passthrough=True)
+    roads.add_argument("action", choices=["load"])
 
     audit = add("audit", cmd_audit, "audit log: verify the MAC chain, write a checkpoint, or tail it",
                 passthrough=True)

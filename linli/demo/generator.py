@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
-from linli.demo.geometry import PointSampler, geojson, lattice_cells, union
+from linli.demo.geometry import PointSampler, geojson, lattice_cells, lattice_roads, union
 from linli.demo.names import ROADS, compound_names
 from linli.demo.people import (
     CANLIAN,
@@ -77,6 +77,8 @@ class StreetPlan:
     areas: list[AreaRow]
     grids: list[GridPlan]
     communities: list[AreaRow]
+    # Named roads along the grids' edges, the same names as the addresses: (name, GeoJSON line).
+    roads: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
     @property
     def district(self) -> AreaRow:
@@ -148,7 +150,8 @@ def plan_street(*, seed: int, residents: int, ids: IdCounters | None = None) -> 
                 seq=start + k + 1, residents=shares[start + k],
             ))
         start += count
-    return StreetPlan(seed=seed, residents=residents, areas=areas, grids=grids, communities=communities)
+    return StreetPlan(seed=seed, residents=residents, areas=areas, grids=grids, communities=communities,
+                      roads=lattice_roads(cells, list(ROADS)))
 
 
 class StreetGenerator:

@@ -6,6 +6,7 @@ and the union of a community's grids is one clean polygon. Coordinates are WGS-8
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Any, Final
@@ -127,3 +128,75 @@ class PointSampler:
             if shapely.contains_xy(self._inner, x, y):
                 return (x, y)
         return self.sample(rng)
+
+
+def _edges(cells: list[Cell]) -> tuple[dict[tuple[str, int, int], list[Point]], int, int]:
+    """Each cell's four sides as the lattice lines they lie on: (``h``, row line, column) for
+    the bottom/top sides and (``v``, column line, row) for the left/right, drawn west → east
+    and south → north."""
+    sides: dict[tuple[str, int, int], list[Point]] = {}
+    for cell in cells:
+        ring = [(float(x), float(y)) for x, y in cell.polygon.exterior.coords[:-1]]
+        i, j = cell.column, cell.row
+        sides["h", j, i] = ring[0:3]
+        sides["h", j + 1, i] = [ring[6], ring[5], ring[4]]
+        sides["v", i, j] = [ring[0], ring[7], ring[6]]
+        sides["v", i + 1, j] = ring[2:5]
+    return sides, COLUMNS, ROWS
+
+
+def _joined(pieces: list[list[Point] | None]) -> list[list[list[float]]]:
+    """Consecutive sides joined into lines; a missing side (the river notch) breaks the line."""
+    parts: list[list[list[float]]] = []
+    current: list[list[float]] = []
+    for piece in pieces:
+        if piece is None:
+            if len(current) > 1:
+                parts.append(current)
+            current = []
+            continue
+        points = [[x, y] for x, y in piece]
+        current = current + points[1:] if current and current[-1] == points[0] else current + points
+    if len(current) > 1:
+        parts.append(current)
+    return parts
+
+
+def lattice_roads(cells: list[Cell], names: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Named roads along the lattice lines, as GeoJSON geometries: grids are bounded by
+    roads, as real ones are. Each east-west line is two roads (west and east half), the middle
+    north-south line too, the other north-south lines one each; names are taken in order.
+    Deterministic from the cells (no random draw, so the rest of the demo does not change)."""
+    sides, columns, rows = _edges(cells)
+    half = columns // 2
+    lines: list[list[list[list[float]]]] = []
+    for j in range(rows + 1):
+        lines.append(_joined([sides.get(("h", j, i)) for i in range(half)]))
+        lines.append(_joined([sides.get(("h", j, i)) for i in range(half, columns)]))
+    for i in range(columns + 1):
+        pieces = [sides.get(("v", i, j)) for j in range(rows)]
+        if i == half:
+            lines.append(_joined(pieces[: rows // 2]))
+            lines.append(_joined(pieces[rows // 2:]))
+        else:
+            lines.append(_joined(pieces))
+    roads = []
+    for name, parts in zip(names, (p for p in lines if p), strict=False):
+        geometry = ({"type": "LineString", "coordinates": parts[0]} if len(parts) == 1
+                    else {"type": "MultiLineString", "coordinates": parts})
+        roads.append((name, geometry))
+    return roads
+
+
+def footprint(lon: float, lat: float, *, width_m: float, depth_m: float, angle_deg: float) -> dict[str, Any]:
+    """A building's outline: a ``width_m`` × ``depth_m`` rectangle centred on its point, its
+    long side turned ``angle_deg`` from east; a GeoJSON Polygon rounded to 7 places (≈ 1 cm)."""
+    metres_lat = 111_320.0
+    metres_lon = metres_lat * math.cos(math.radians(lat))
+    cos_a, sin_a = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+    ring = []
+    for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)):
+        x, y = sx * width_m / 2, sy * depth_m / 2
+        east, north = x * cos_a - y * sin_a, x * sin_a + y * cos_a
+        ring.append([round(lon + east / metres_lon, 7), round(lat + north / metres_lat, 7)])
+    return {"type": "Polygon", "coordinates": [ring]}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from dataclasses import dataclass
 from typing import Final
 
-from linli.demo.geometry import PointSampler
+from linli.demo.geometry import PointSampler, footprint
 from linli.demo.rows import BuildingRow, IdCounters, RoomRow, UnitRow
 from linli.registry.choices import RoomUse
 
@@ -103,11 +104,18 @@ def _add_building(
     if units == 1:
         floors = max(min(kind.floors), min(floors, math.ceil(rooms_left / per_floor)))
     street_side = kind.name != "new" and k <= 2 and rng.random() < 0.35
+    # The outline: about 6.5 m of frontage a flat, one flat deep (towers deeper); a compound's
+    # blocks face one way, turned by a hash of its name (no random draw: the rest of the demo
+    # stays the same).
+    outline = footprint(
+        point[0], point[1], width_m=units * per_floor * 6.5, depth_m=18.0 if kind.name == "new" else 11.0,
+        angle_deg=zlib.crc32(compound.name.encode()) % 60 - 30,
+    )
     building = BuildingRow(
         id=ids.take("building"), grid_id=grid_id, compound=compound.name, name=f"{k}幢",
         address=f"{CITY_PREFIX}{compound.road}{compound.number}号{compound.name}{k}幢",
         lon=point[0], lat=point[1], floors=floors, built_year=rng.randint(*kind.years),
-        kind=kind.name, street_side=street_side, road=compound.road,
+        kind=kind.name, street_side=street_side, road=compound.road, footprint=outline,
     )
     stock.buildings.append(building)
     low, high = kind.area_m2

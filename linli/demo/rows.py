@@ -76,6 +76,7 @@ class BuildingRow:
     kind: str
     street_side: bool
     road: str
+    footprint: dict[str, Any] | None = None  # GeoJSON Polygon: the outline on the base map
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ on the way in. One audit entry records the whole run, never one per row.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from linli.demo.generator import (
 )
 from linli.demo.rows import GridBatch, IdCounters
 from linli.geo.models import Area
+from linli.geo.road_files import RoadRow
+from linli.geo.services import roads_replace
 from linli.registry.models import (
     Building,
     Facility,
@@ -167,8 +170,9 @@ def _write_batch(writer: BulkWriter, encoder: _PiiEncoder, batch: GridBatch, clo
         ))
     clock.lap("encrypt")
     writer.insert(Building, ("id", "created_at", "updated_at", "grid", "compound", "name", "address",
-                             "lon", "lat", "floors", "built_year"), (
-        (b.id, s, s, b.grid_id, b.compound, b.name, b.address, b.lon, b.lat, b.floors, b.built_year)
+                             "lon", "lat", "floors", "built_year", "footprint"), (
+        (b.id, s, s, b.grid_id, b.compound, b.name, b.address, b.lon, b.lat, b.floors, b.built_year,
+         json.dumps(b.footprint) if b.footprint is not None else None)
         for b in batch.buildings))
     writer.insert(Unit, ("id", "created_at", "updated_at", "building", "number"),
                   ((u.id, s, s, u.building_id, u.number) for u in batch.units))
@@ -250,6 +254,8 @@ def demo_seed(
         _write_areas(plan)
         audit_record(actor=actor, action="demo.seed_areas", target_type="geo.area",
                      target_id=plan.street.id, fields=["geo.area"], reason=f"areas={len(plan.areas)}")
+        report.counts["roads"] = roads_replace(
+            actor=actor, source="demo", roads=[RoadRow(name=name, geometry=dict(line)) for name, line in plan.roads])
     report.counts["areas"] = len(plan.areas)
     clock.lap("areas")
     say(f"areas: {len(plan.areas)} ({report.timings['areas']:.1f}s)")

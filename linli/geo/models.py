@@ -44,3 +44,33 @@ class Area(TimeStampedModel):
     @property
     def is_grid(self) -> bool:
         return self.level == AreaLevel.GRID
+
+
+class Road(TimeStampedModel):
+    """A named road (道路) of the base map: a GeoJSON LineString or MultiLineString in WGS-84.
+
+    Not personal data and not scoped by area: a map shows the roads in the box it draws.
+    The bounding-box columns let "roads in this box" be one indexed query without reading
+    every geometry. ``source`` says where the line came from (``demo``, a file name) so a
+    reload replaces its own roads only.
+    """
+
+    name = models.CharField(_("名称"), max_length=100)
+    geometry = models.JSONField(_("线形"))
+    source = models.CharField(_("来源"), max_length=100, blank=True)
+    min_lon = models.FloatField(_("最小经度"))
+    min_lat = models.FloatField(_("最小纬度"))
+    max_lon = models.FloatField(_("最大经度"))
+    max_lat = models.FloatField(_("最大纬度"))
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["name", "id"]
+        verbose_name = _("道路")
+        verbose_name_plural = _("道路")
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["min_lon", "max_lon"], name="road_lon_idx"),
+            models.Index(fields=["source", "name"], name="road_source_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -16,7 +16,7 @@ from django.db.models import Count, Max, QuerySet, Sum
 
 from linli.geo.choices import AreaLevel
 from linli.geo.locator import GridLocator
-from linli.geo.models import Area
+from linli.geo.models import Area, Road
 from linli.geo.tile_archive import TileArchive, TileArchiveError, open_tile_archive
 
 
@@ -109,3 +109,15 @@ def tile_archive_configured(path: str) -> TileArchive | None:
             logging.getLogger(__name__).warning("map tiles file not served: %s", error)
             _archives[path] = None
     return _archives[path]
+
+
+def roads_in_box(*, bbox: tuple[float, float, float, float], limit: int) -> list[Road]:
+    """Roads whose bounding box meets ``bbox`` (west, south, east, north), at most ``limit``
+    (+1, so the caller can tell there were more). Roads carry no personal data; callers
+    still bound the box to the areas a person may see."""
+    west, south, east, north = bbox
+    return list(
+        Road.objects.filter(min_lon__lte=east, max_lon__gte=west, min_lat__lte=north, max_lat__gte=south)
+        .order_by("name", "id")
+        .only("id", "name", "geometry")[: limit + 1]
+    )

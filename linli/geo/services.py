@@ -20,7 +20,8 @@ from linli.core.services import audit_record, audit_record_many
 from linli.geo import workflow
 from linli.geo.area_files import AreaRow, RowProblem
 from linli.geo.choices import AreaLevel
-from linli.geo.models import Area
+from linli.geo.models import Area, Road
+from linli.geo.road_files import RoadRow
 from linli.geo.selectors import grid_locator_reset
 
 AREA = "geo.area"
@@ -257,3 +258,25 @@ def area_tree_load(*, actor: Actor, rows: Sequence[AreaRow], dry_run: bool = Fal
             area_update(actor=actor, area=area, name=row.name,
                         boundary=row.boundary if row.boundary is not None else area.boundary)
     return report
+
+
+ROAD = "geo.road"
+
+
+def roads_replace(*, actor: Actor, source: str, roads: Sequence[RoadRow]) -> int:
+    """Replace the roads of ``source`` (``demo``, a file's name) with ``roads``; audited.
+
+    Loading the same file twice leaves the same roads; roads of other sources stay. The
+    geometries are clean already (:func:`linli.geo.workflow.validate_road_geometry`).
+    """
+    rows = []
+    for road in roads:
+        west, south, east, north = workflow.line_bbox(road.geometry)
+        rows.append(Road(name=road.name, geometry=road.geometry, source=source,
+                         min_lon=west, min_lat=south, max_lon=east, max_lat=north))
+    with transaction.atomic():
+        removed, _by_model = Road.objects.filter(source=source).delete()
+        Road.objects.bulk_create(rows, batch_size=500)
+        audit_record(actor=actor, action="road.load", target_type=ROAD, target_id=source[:64],
+                     fields=["name", "geometry"], reason=f"removed={removed} loaded={len(rows)}")
+    return len(rows)

@@ -174,3 +174,48 @@ def boundary_centroid(boundary: Mapping[str, Any]) -> tuple[float, float]:
     centroid = geom.centroid
     point = centroid if geom.contains(centroid) else geom.representative_point()
     return float(point.x), float(point.y)
+
+
+def _line(coords: object, where: str) -> list[list[float]]:
+    if not isinstance(coords, list) or len(coords) < 2:
+        raise ValidationFailed("geometry", _("%(where)s至少需要2个坐标点") % {"where": where})
+    out: list[list[float]] = []
+    for position in coords:
+        if not isinstance(position, list | tuple) or len(position) not in (2, 3):
+            raise ValidationFailed("geometry", _("%(where)s的坐标应为[经度, 纬度]") % {"where": where})
+        lon, lat = _number(position[0]), _number(position[1])
+        if lon is None or lat is None:
+            raise ValidationFailed("geometry", _("%(where)s含有非数字坐标") % {"where": where})
+        if not (CHINA_LON[0] <= lon <= CHINA_LON[1] and CHINA_LAT[0] <= lat <= CHINA_LAT[1]):
+            raise ValidationFailed(
+                "geometry",
+                _("坐标(%(lon)s, %(lat)s)超出中国范围（经度73–136，纬度3–54，WGS-84）")
+                % {"lon": lon, "lat": lat},
+            )
+        out.append([lon, lat])
+    return out
+
+
+def validate_road_geometry(geometry: object) -> dict[str, Any]:
+    """A clean GeoJSON LineString/MultiLineString (2-D, floats, within China) or a refusal
+    naming ``geometry``: what a road of the base map may be."""
+    if not isinstance(geometry, Mapping):
+        raise ValidationFailed("geometry", _("线形应为GeoJSON对象"))
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "LineString":
+        return {"type": "LineString", "coordinates": _line(coords, _("线"))}
+    if kind == "MultiLineString":
+        if not isinstance(coords, list) or not coords:
+            raise ValidationFailed("geometry", _("线集合不能为空"))
+        return {"type": "MultiLineString",
+                "coordinates": [_line(part, _("第%(n)d条线") % {"n": i + 1}) for i, part in enumerate(coords)]}
+    raise ValidationFailed("geometry", _("道路线形应为LineString或MultiLineString"))
+
+
+def line_bbox(geometry: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """West, south, east, north of a clean LineString/MultiLineString."""
+    coords = geometry["coordinates"]
+    parts = [coords] if geometry["type"] == "LineString" else coords
+    lons = [p[0] for part in parts for p in part]
+    lats = [p[1] for part in parts for p in part]
+    return min(lons), min(lats), max(lons), max(lats)

@@ -3,7 +3,7 @@
 Kept apart from ``selectors.py`` (past the size where a module splits). Every read is
 scoped like the rest of the registry: the caller's areas and the buildings of their grids;
 a caller who may not read the registry gets an empty map and no nearest building. Nothing
-here carries a resident: buildings, facilities and area outlines only.
+here carries a resident: area outlines, roads, buildings (points and outlines) and facilities only.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from linli.accounts.selectors import AreaScope, Principal, scope_for
 from linli.geo.choices import AreaLevel
 from linli.geo.measure import BBox, bbox_around, bbox_intersects, distance_m, geometry_bbox
 from linli.geo.models import Area
+from linli.geo.selectors import roads_in_box
 from linli.registry.models import Building, Facility
 
 # A map answer never holds more than this many buildings (or facilities): enough for a street
@@ -27,6 +28,8 @@ from linli.registry.models import Building, Facility
 BASEMAP_POINTS_MAX: Final = 3000
 # Requests for buildings cover at most this many degrees a side (≈ 5 km).
 BASEMAP_BBOX_MAX_DEG: Final = 0.05
+# Roads in one answer: a street has tens, a 5 km box in a city centre a few hundred.
+BASEMAP_ROADS_MAX: Final = 1000
 # "Nearest building" looks this far at most; beyond it the place has no building to name.
 NEAREST_MAX_M: Final = 300.0
 _NEAREST_STEPS: Final = (60.0, 150.0)
@@ -54,12 +57,13 @@ def _label_point(boundary: dict[str, Any]) -> list[float] | None:
 
 
 def basemap_for_user(*, user: Principal | None, bbox: BBox | None = None) -> dict[str, Any]:
-    """The base map as a GeoJSON FeatureCollection: areas, and buildings and facilities in ``bbox``.
+    """The base map as a GeoJSON FeatureCollection: areas, and roads, buildings and facilities in ``bbox``.
 
     Areas (street, community, zone, grid outlines with their names and a label point) come
     from the caller's scope, cut to ``bbox`` when given. Buildings and facilities come only
     with a box (a whole district's buildings are too many for one answer), at most
-    :data:`BASEMAP_POINTS_MAX` each; ``truncated`` says when more were there.
+    :data:`BASEMAP_POINTS_MAX` each; ``truncated`` says when more were there. Roads (not
+    personal data) are those meeting the box within the bounds of the caller's areas.
     """
     scope = _map_scope(user)
     if scope is None:
@@ -79,6 +83,7 @@ def basemap_of(
     resident their own community, without facilities)."""
     features: list[dict[str, Any]] = []
     answer: dict[str, Any] = {"type": "FeatureCollection", "features": features, "truncated": False}
+    reach: BBox | None = None  # the bounds of the caller's areas: roads beyond them are not asked for
     areas = (
         Area.objects.filter(pk__in=sorted(area_ids), boundary__isnull=False, level__in=_MAP_LEVELS)
         .order_by("path")
@@ -86,6 +91,9 @@ def basemap_of(
     )
     for pk, level, name, boundary in areas:
         box = geometry_bbox(boundary)
+        if box is not None:
+            reach = box if reach is None else (
+                min(reach[0], box[0]), min(reach[1], box[1]), max(reach[2], box[2]), max(reach[3], box[3]))
         if boundary is None or box is None or (bbox is not None and not bbox_intersects(box, bbox)):
             continue
         features.append(
@@ -103,6 +111,14 @@ def basemap_of(
         )
     if bbox is None:
         return answer
+    if reach is not None and bbox_intersects(reach, bbox):
+        road_box = (max(reach[0], bbox[0]), max(reach[1], bbox[1]), min(reach[2], bbox[2]), min(reach[3], bbox[3]))
+        roads = roads_in_box(bbox=road_box, limit=BASEMAP_ROADS_MAX)
+        answer["truncated"] = len(roads) > BASEMAP_ROADS_MAX
+        features.extend(
+            {"type": "Feature", "geometry": r.geometry, "properties": {"layer": "road", "id": r.pk, "name": r.name}}
+            for r in roads[:BASEMAP_ROADS_MAX]
+        )
     west, south, east, north = bbox
     grids = sorted(grid_ids)
     buildings = list(
@@ -110,7 +126,7 @@ def basemap_of(
             grid_id__in=grids, lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north
         )
         .order_by("id")
-        .only("id", "compound", "name", "address", "lon", "lat", "floors")[: BASEMAP_POINTS_MAX + 1]
+        .only("id", "compound", "name", "address", "lon", "lat", "floors", "footprint")[: BASEMAP_POINTS_MAX + 1]
     )
     points = (
         list(
@@ -123,7 +139,8 @@ def basemap_of(
         if facilities
         else []
     )
-    answer["truncated"] = len(buildings) > BASEMAP_POINTS_MAX or len(points) > BASEMAP_POINTS_MAX
+    answer["truncated"] = (answer["truncated"] or len(buildings) > BASEMAP_POINTS_MAX
+                           or len(points) > BASEMAP_POINTS_MAX)
     features.extend(
         {
             "type": "Feature",
@@ -133,6 +150,9 @@ def basemap_of(
                 "id": b.pk,
                 "name": building_label(b),
                 "floors": b.floors,
+                # The outline (GeoJSON Polygon) when known; the point stays the feature's
+                # geometry, as every map places and links a building by it.
+                "footprint": b.footprint,
             },
         }
         for b in buildings[:BASEMAP_POINTS_MAX]

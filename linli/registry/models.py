@@ -39,6 +39,9 @@ class Building(TimeStampedModel):
     lat = models.FloatField(_("纬度"))
     floors = models.PositiveSmallIntegerField(_("层数"), default=1)
     built_year = models.PositiveSmallIntegerField(_("建成年份"), null=True, blank=True)
+    # The outline on the base map: a GeoJSON Polygon in WGS-84, like Area.boundary; empty
+    # when only the point is known (the map then draws a dot).
+    footprint = models.JSONField(_("轮廓"), null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["address"]

@@ -25,10 +25,13 @@ from linli.accounts.models import Department, User
 from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.taxonomy import taxonomy_load
 from linli.cockpit.tests.conftest import em  # noqa: F401 -- the fixture, shared with the unit tests
+from linli.core.actors import SystemActor
 from linli.devices.models import Alarm, Device
 from linli.field.models import Patrol
 from linli.field.services import patrol_record
 from linli.geo.coords import wgs84_to_gcj02
+from linli.geo.road_files import RoadRow
+from linli.geo.services import roads_replace
 from linli.registry.models import Building
 
 pytestmark = [
@@ -190,7 +193,12 @@ def test_grid_page_map_names_its_buildings(
         lon=120.205,
         lat=30.205,
         floors=6,
+        footprint={"type": "Polygon", "coordinates": [[[120.2048, 30.2049], [120.2052, 30.2049], [120.2052, 30.2051],
+                                                       [120.2048, 30.2051], [120.2048, 30.2049]]]},
     )
+    # and 望江路 across the grid, as `linli roads load` or the demo writes it
+    roads_replace(actor=SystemActor("test"), source="roads.geojson", roads=[
+        RoadRow(name="望江路", geometry={"type": "LineString", "coordinates": [[120.2005, 30.2045], [120.2095, 30.2046]]})])
     page = browser_page
     outside = offline(page, live_server.url)
     log_in(page, live_server.url, users.grid_worker_a1)
@@ -199,6 +207,12 @@ def test_grid_page_map_names_its_buildings(
     expect(the_map).to_have_attribute("data-basemap", "ready")
     expect(the_map.locator(".bldg-label", has_text="望江花园12幢")).to_be_attached()
     expect(the_map.locator(".basemap-label-text", has_text="近江社区第1网格")).to_be_attached()
+    # the road is a line with its name drawn along it, the building's outline a light polygon
+    expect(the_map.locator(".road-label span", has_text="望江路")).to_be_visible()
+    expect(the_map.locator('path[stroke="#c3c8d0"]')).to_have_count(1)
+    expect(the_map.locator('path[fill="#e4e7ec"]')).to_have_count(1)
+    expect(page.get_by_test_id("map-legend")).to_contain_text("道路")
+    expect(page.get_by_test_id("map-legend")).to_contain_text("楼栋轮廓")
     assert outside == []
 
 
@@ -237,6 +251,8 @@ def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
     em: Any,  # noqa: F811 -- the imported fixture
     browser_page: Page,
 ) -> None:
+    roads_replace(actor=SystemActor("test"), source="roads.geojson", roads=[
+        RoadRow(name="望江路", geometry={"type": "LineString", "coordinates": [[120.2005, 30.2045], [120.2095, 30.2046]]})])
     page = browser_page
     page.set_viewport_size({"width": 1920, "height": 1080})
     outside = offline(page, live_server.url)
@@ -244,6 +260,9 @@ def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
     page.goto(f"{live_server.url}/cockpit/")
     the_map = page.get_by_test_id("cockpit-map")
     expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "0")
+    # the base map's road lies under the cockpit's own layers, named
+    expect(the_map.locator('path[stroke="#c3c8d0"]')).to_have_count(1)
+    expect(the_map.locator(".road-label span", has_text="望江路")).to_be_attached()
     # when the operator clicks grid a1 (on its name, which lets the click through to the grid)
     name = the_map.locator(".basemap-label-text", has_text="近江社区第1网格")
     expect(name).to_be_visible()

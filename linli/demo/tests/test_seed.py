@@ -18,8 +18,9 @@ from linli.demo.rows import IdCounters
 from linli.demo.selectors import demo_accounts
 from linli.demo.services import demo_seed, demo_seed_if_empty
 from linli.geo.choices import AreaLevel
-from linli.geo.models import Area
-from linli.registry.models import Facility, Household, Person, PersonTag, Room
+from linli.geo.measure import geometry_bbox
+from linli.geo.models import Area, Road
+from linli.registry.models import Building, Facility, Household, Person, PersonTag, Room
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE
 
 ACTOR = SystemActor("command:seed")
@@ -102,7 +103,8 @@ def test_one_audit_entry_records_the_whole_run_and_one_each_transaction(seeded):
     batches = AuditEntry.objects.filter(action="demo.seed_grid")
     assert set(batches.values_list("target_id", flat=True)) == grid_ids
     assert AuditEntry.objects.filter(action="demo.seed_areas").count() == 1
-    assert AuditEntry.objects.count() == 2 + len(grid_ids)
+    assert AuditEntry.objects.filter(action="road.load", target_id="demo").count() == 1
+    assert AuditEntry.objects.count() == 3 + len(grid_ids)
     assert {e.actor_label for e in AuditEntry.objects.all()} == {"command:seed"}
 
 
@@ -154,3 +156,32 @@ def test_street_only_writes_areas_and_accounts_but_no_people(db):
     assert Area.objects.count() == report.counts["areas"]
     assert not Person.objects.exists()
     assert User.objects.filter(username="gw_37").exists()
+
+
+def test_the_demo_street_has_its_address_roads_and_building_outlines(seeded):
+    # the roads are named as the addresses are, and lie on the street's map
+    roads = dict(Road.objects.values_list("name", "geometry"))
+    assert "望江路" in roads
+    assert seeded.counts["roads"] == len(roads) >= 20
+    used = {b.address.removeprefix("杭州市上城区").split("号")[0].rstrip("0123456789")
+            for b in Building.objects.all()}
+    assert used <= set(roads)
+    street = Area.objects.get(pk=seeded.street_id)
+    box = geometry_bbox(street.boundary)
+    assert box is not None
+    for geometry in roads.values():
+        parts = [geometry["coordinates"]] if geometry["type"] == "LineString" else geometry["coordinates"]
+        assert all(box[0] - 1e-6 <= lon <= box[2] + 1e-6 and box[1] - 1e-6 <= lat <= box[3] + 1e-6
+                   for part in parts for lon, lat in part)
+    # every building has an outline around its point, a few tens of metres across
+    for building in Building.objects.all():
+        outline = building.footprint
+        assert outline is not None
+        ring = outline["coordinates"][0]
+        assert outline["type"] == "Polygon"
+        assert ring[0] == ring[-1]
+        assert len(ring) == 5
+        lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+        assert min(lons) < building.lon < max(lons)
+        assert min(lats) < building.lat < max(lats)
+        assert 0.00005 < max(lons) - min(lons) < 0.002

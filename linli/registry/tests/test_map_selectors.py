@@ -107,3 +107,42 @@ def test_building_label_falls_back_to_name_or_address() -> None:
     assert building_label(Building(compound="江景苑", name="3幢", address="x")) == "江景苑3幢"
     assert building_label(Building(compound="", name="3幢", address="x")) == "3幢"
     assert building_label(Building(compound="", name="", address="望江路1号")) == "望江路1号"
+
+
+def _road(name: str, coordinates: list[list[float]]) -> None:
+    from linli.core.actors import SystemActor
+    from linli.geo.road_files import RoadRow
+    from linli.geo.services import roads_replace
+
+    roads_replace(actor=SystemActor("test"), source="test.geojson",
+                  roads=[RoadRow(name=name, geometry={"type": "LineString", "coordinates": coordinates})])
+
+
+def test_basemap_holds_the_roads_in_the_box_within_the_callers_areas(registry: Any, users: Any) -> None:
+    # given 望江路 across grid a1 (30.205 N) and nothing else
+    _road("望江路", [[120.201, 30.2049], [120.209, 30.2049]])
+    # when the grid worker of a1 asks for a box over their grid, then the road is there as a line
+    mine = basemap_for_user(user=users.grid_worker_a1, bbox=(120.20, 30.20, 120.21, 30.21))
+    assert names(mine, "road") == {"望江路"}
+    road = next(f for f in mine["features"] if f["properties"]["layer"] == "road")
+    assert road["geometry"]["type"] == "LineString"
+    # a box beside the road holds no road
+    assert names(basemap_for_user(user=users.grid_worker_a1, bbox=(120.20, 30.207, 120.21, 30.21)), "road") == set()
+    # the grid worker of b1 asks for the same box: the road lies outside b1's areas, so nothing
+    assert names(basemap_for_user(user=users.grid_worker_b1, bbox=(120.20, 30.20, 120.21, 30.21)), "road") == set()
+    # and without a box there are outlines only
+    assert names(basemap_for_user(user=users.grid_worker_a1), "road") == set()
+    # a user who may not read the registry gets no road either
+    assert basemap_for_user(user=users.auditor, bbox=BOX_ALL)["features"] == []
+
+
+def test_basemap_gives_a_buildings_outline_when_it_has_one(registry: Any, users: Any) -> None:
+    # given an outline on 江景苑3幢 only
+    outline = {"type": "Polygon", "coordinates": [[[120.2049, 30.2049], [120.2051, 30.2049], [120.2051, 30.2051],
+                                                   [120.2049, 30.2051], [120.2049, 30.2049]]]}
+    Building.objects.filter(pk=registry.building_a.pk).update(footprint=outline)
+    answer = basemap_for_user(user=users.street, bbox=BOX_ALL)
+    outlines = {f["properties"]["name"]: f["properties"]["footprint"]
+                for f in answer["features"] if f["properties"]["layer"] == "building"}
+    # then the building carries it and keeps its point; the other building has none
+    assert outlines == {"江景苑3幢": outline, "金色新村12幢": None}

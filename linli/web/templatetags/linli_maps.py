@@ -28,6 +28,8 @@ def basemap_attrs(base_url: str = "") -> SafeString:
     legend = {
         "community": _("社区边界"),
         "grid": _("网格"),
+        "road": _("道路"),
+        "footprint": _("楼栋轮廓"),
         "building": _("楼栋"),
         "facility": _("设施"),
         "north": _("北"),

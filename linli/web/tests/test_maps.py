@@ -89,6 +89,23 @@ def test_base_map_refuses_bad_or_huge_boxes_and_strangers(street: Street, users:
     assert Client().get("/map/base.json").status_code == 302  # to the login page
 
 
+def test_base_map_draws_the_roads_in_the_box(street: Street, users: Users) -> None:
+    # given 望江路 across grid a1 and 近江路 far to the east
+    from linli.core.actors import SystemActor
+    from linli.geo.road_files import RoadRow
+    from linli.geo.services import roads_replace
+
+    roads_replace(actor=SystemActor("test"), source="roads.geojson", roads=[
+        RoadRow(name="望江路", geometry={"type": "LineString", "coordinates": [[120.201, 30.2049], [120.209, 30.2049]]}),
+        RoadRow(name="近江路", geometry={"type": "LineString", "coordinates": [[120.30, 30.30], [120.31, 30.30]]}),
+    ])
+    # when the grid worker of a1 asks for the street's box, then the road in it comes as a named line
+    answer = as_user(users.grid_worker_a1).get("/map/base.json", {"bbox": BOX}).json()
+    assert names(answer, "road") == {"望江路"}
+    # and the worker of b1, whose grid the road does not reach, gets none
+    assert names(as_user(users.grid_worker_b1).get("/map/base.json", {"bbox": BOX}).json(), "road") == set()
+
+
 def test_nearest_building_answers_in_words(street: Street, users: Users) -> None:
     answer = as_user(users.grid_worker_a1).get("/map/nearest.json", NEAR_A).json()
     assert answer["found"] is True

@@ -63,7 +63,10 @@
     grids.addTo(m); gridNames.addTo(m); communities.addTo(m); buildings.addTo(m); density.addTo(m); cases.addTo(m);
     cluster(); m.on("zoomend", cluster);
     base.labelsByZoom();
-    // Live alarms: the side card's htmx poll (every 5 s) carries the points; redraw on each swap.
+    // The base map's roads under the page's own layers (none when the view is wider than a
+    // base-map box, e.g. a whole district).
+    base.loadBase(base.viewBox(), { only: ["road"] });
+    // Live alarms: the side card's htmx poll (every 2 s) carries the points; redraw on each swap.
     var alarms = L.layerGroup().addTo(m);
     function drawAlarms() {
       var points = document.getElementById("cockpit-alarm-data");

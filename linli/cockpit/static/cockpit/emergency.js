@@ -34,6 +34,7 @@
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [16, 16] }); } else { map.setView([30.25, 120.17], 15); }
     layers.forEach(function (layer) { layer.addTo(map); });
     base.labelsByZoom();
+    base.loadBase(base.viewBox(), { only: ["road"] });  // the roads under the drawing
 
     var mode = null, vertices = [], sketch = null, center = null, circle = null;
     var hint = document.getElementById("em-hint"), roster = document.getElementById("em-roster");

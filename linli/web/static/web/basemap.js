@@ -1,5 +1,5 @@
 // The shared base map (docs/cockpit.md#base-map): the registry's own geometry (area outlines
-// with their names, buildings with their names, facilities) on a plain background, with a
+// with their names, named roads, building outlines and points with their names, facilities) on a plain background, with a
 // scale, a north arrow and a legend, so a map reads as a place with no tile server at all.
 // An intranet tile service is used when LINLI_MAP_TILE_URL is set, else an offline tile file
 // of this server when LINLI_MAP_TILES_FILE is (docs/cockpit.md#offline-tiles). Data is WGS-84; a GCJ-02
@@ -66,8 +66,8 @@
     legend.onAdd = function () {
       var box = L.DomUtil.create("div", "basemap-legend");
       box.setAttribute("data-testid", "map-legend");
-      [["area-community", words.community], ["area-grid", words.grid], ["building", words.building],
-       ["facility", words.facility]].concat(extra || []).forEach(function (row) {
+      [["area-community", words.community], ["area-grid", words.grid], ["road", words.road],
+       ["footprint", words.footprint], ["building", words.building], ["facility", words.facility]].concat(extra || []).forEach(function (row) {
         if (!row[1]) { return; }
         var line = document.createElement("div"), key = document.createElement("i");
         key.className = "key key-" + row[0];
@@ -96,6 +96,30 @@
     }
     return false;
   }
+  // Roads sit in a pane of their own under the overlay pane, so a page that draws its own
+  // areas first (the cockpit) still has its roads beneath them.
+  var ROAD_STYLE = { color: "#c3c8d0", weight: 5, opacity: 1, lineCap: "round", lineJoin: "round", interactive: false, pane: "linliRoads" };
+  var FOOTPRINT_STYLE = { color: "#a4acb8", weight: 1, fillColor: "#e4e7ec", fillOpacity: 0.85, interactive: false };
+  var ROAD_LABELS_FROM = 15;  // street zoom; a page that names its buildings earlier names roads as early
+  // Where a road's name goes: the middle of its longest segment, turned along it (screen
+  // angle from the Web Mercator projection, kept between -90° and 90° so it never reads
+  // upside down). One name a part of the line.
+  function roadLabelSpots(L, latlngParts) {
+    var spots = [];
+    latlngParts.forEach(function (part) {
+      var best = null, bestLength = 0;
+      for (var i = 1; i < part.length; i++) {
+        var a = L.Projection.SphericalMercator.project(part[i - 1]), b = L.Projection.SphericalMercator.project(part[i]);
+        var length = a.distanceTo(b);
+        if (length > bestLength) { bestLength = length; best = [part[i - 1], part[i], a, b]; }
+      }
+      if (!best) { return; }
+      var angle = -Math.atan2(best[3].y - best[2].y, best[3].x - best[2].x) * 180 / PI;
+      if (angle > 90) { angle -= 180; } else if (angle < -90) { angle += 180; }
+      spots.push({ at: L.latLng((best[0].lat + best[1].lat) / 2, (best[0].lng + best[1].lng) / 2), angle: angle });
+    });
+    return spots;
+  }
   function create(holder, options) {
     var L = window.L, gcj = holder.dataset.tileCrs === "gcj02";
     options = options || {};
@@ -103,12 +127,14 @@
     var labelsFrom = options.labelsFromZoom || 16.5;
     delete leafletOptions.legend; delete leafletOptions.decorations; delete leafletOptions.labelsFromZoom;
     var map = L.map(holder, leafletOptions);
+    map.createPane("linliRoads").style.zIndex = 390;
     if (holder.dataset.tileUrl) { L.tileLayer(holder.dataset.tileUrl, { maxZoom: 19 }).addTo(map); }
     else if (!archiveLayer(holder, map)) { holder.classList.add("basemap-plain"); }
     function labelsByZoom() {
       var z = map.getZoom();
       holder.classList.toggle("labels-hidden", z < labelsFrom);
       holder.classList.toggle("area-labels-hidden", z < 14);
+      holder.classList.toggle("road-labels-hidden", z < Math.min(ROAD_LABELS_FROM, labelsFrom));
     }
     map.on("zoomend", labelsByZoom);
     var words = legendWords(holder);
@@ -136,6 +162,22 @@
           interactive: false, keyboard: false
         }).bindTooltip(text, { permanent: true, direction: "center", className: "basemap-label-text " + className, interactive: false });
       },
+      // A road: a grey line and its name along it (shown from street zoom, by CSS class).
+      road: function (geometry, name, group, labels) {
+        var line = this.geojson(geometry, ROAD_STYLE, { interactive: false, pane: "linliRoads" }).addTo(group);
+        line.eachLayer(function (layer) {
+          var parts = layer.getLatLngs();
+          if (parts.length && !Array.isArray(parts[0])) { parts = [parts]; }
+          roadLabelSpots(L, parts).forEach(function (spot) {
+            var text = document.createElement("span");
+            text.textContent = name;
+            text.style.transform = "rotate(" + spot.angle.toFixed(1) + "deg) translate(-50%, -50%)";
+            var icon = L.divIcon({ className: "road-label", html: text.outerHTML, iconSize: [0, 0] });
+            L.marker(spot.at, { icon: icon, interactive: false, keyboard: false, title: name }).addTo(labels);
+          });
+        });
+        return line;
+      },
       building: function (lon, lat, name, url) {
         var marker = L.circleMarker(this.toMap(lon, lat), { radius: 4, color: "#1d5fa8", weight: 1, fillColor: "#9ec1e6", fillOpacity: 0.9 })
           .bindTooltip(name, { permanent: true, direction: "top", className: "bldg-label", offset: [0, -4] });
@@ -147,19 +189,24 @@
         return marker;
       },
       // Draws a FeatureCollection of /map/base.json; options.areas === false leaves the
-      // outlines to the page (e.g. the cockpit colours grids by load) but keeps their names.
+      // outlines to the page (e.g. the cockpit colours grids by load) but keeps their names;
+      // options.only (e.g. ["road"]) draws those layers alone.
       addBase: function (collection, drawOptions) {
         drawOptions = drawOptions || {};
-        var self = this, layers = { areas: L.layerGroup(), labels: L.layerGroup(), buildings: L.layerGroup(), facilities: L.layerGroup(), bounds: L.latLngBounds([]) };
+        var self = this, layers = { roads: L.layerGroup(), roadLabels: L.layerGroup(), footprints: L.layerGroup(), areas: L.layerGroup(), labels: L.layerGroup(), buildings: L.layerGroup(), facilities: L.layerGroup(), bounds: L.latLngBounds([]) };
         (collection.features || []).forEach(function (f) {
           var p = f.properties || {};
+          if (drawOptions.only && drawOptions.only.indexOf(p.layer) < 0) { return; }
           if (p.layer === "area") {
             var outline = self.geojson(f.geometry, AREA_STYLES[p.level] || AREA_STYLES[5], { interactive: false });
             layers.bounds.extend(outline.getBounds());
             if (drawOptions.areas !== false) { outline.addTo(layers.areas); }
             if (p.label_at) { self.label(p.label_at[0], p.label_at[1], p.name, "area-label area-level-" + p.level).addTo(layers.labels); }
+          } else if (p.layer === "road") {
+            self.road(f.geometry, p.name, layers.roads, layers.roadLabels);
           } else if (p.layer === "building") {
             var c = f.geometry.coordinates;
+            if (p.footprint) { self.geojson(p.footprint, FOOTPRINT_STYLE, { interactive: false }).addTo(layers.footprints); }
             var url = collection.building_url ? collection.building_url.replace("/0/", "/" + p.id + "/") : null;
             self.building(c[0], c[1], p.name, url).addTo(layers.buildings);
           } else if (p.layer === "facility") {
@@ -168,7 +215,8 @@
               .bindTooltip(p.name).addTo(layers.facilities);
           }
         });
-        ["areas", "facilities", "buildings", "labels"].forEach(function (key) { layers[key].addTo(map); });
+        // Drawn bottom to top: roads and outlines under the area lines, names last.
+        ["roads", "footprints", "areas", "facilities", "buildings", "roadLabels", "labels"].forEach(function (key) { layers[key].addTo(map); });
         labelsByZoom();
         return layers;
       },

@@ -1,0 +1,84 @@
+"""Reading a road file: a GeoJSON FeatureCollection of LineString/MultiLineString features,
+each with a ``name`` (``名称``, ``NAME``) property, as a surveying office or an OpenStreetMap
+extract gives it. Pure: bytes in, roads and feature-numbered problems out. Features of the
+same name become one road (a road often comes in several pieces).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from linli.core.errors import ApplicationError
+from linli.geo.area_files import RowProblem
+from linli.geo.workflow import validate_road_geometry
+
+NAME_KEYS = ("name", "名称", "NAME", "name:zh", "道路名称")
+MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RoadRow:
+    """One named road of the file: a clean LineString or MultiLineString."""
+
+    name: str
+    geometry: dict[str, Any]
+
+
+@dataclass
+class RoadFile:
+    """The roads that read cleanly and the problems of the other features."""
+
+    rows: list[RoadRow] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    skipped: int = 0  # features without a name (unnamed service lanes): nothing to label
+
+
+def _parts(geometry: dict[str, Any]) -> list[list[list[float]]]:
+    coords = geometry["coordinates"]
+    return [coords] if geometry["type"] == "LineString" else list(coords)
+
+
+def read_road_file(data: bytes) -> RoadFile:
+    """The named roads of a GeoJSON FeatureCollection; unnamed lines are skipped."""
+    file = RoadFile()
+    if len(data) > MAX_BYTES:
+        file.problems.append(RowProblem(_("文件"), "-", _("文件过大")))
+        return file
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        file.problems.append(RowProblem(_("文件"), "-", _("不是有效的GeoJSON:%(e)s") % {"e": error}))
+        return file
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection" or not isinstance(features, list):
+        file.problems.append(RowProblem(_("文件"), "-", _("GeoJSON须为FeatureCollection")))
+        return file
+    by_name: dict[str, list[list[list[float]]]] = {}
+    for number, feature in enumerate(features, start=1):
+        where = _("第%(n)d个要素") % {"n": number}
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(properties, dict | None):
+            file.problems.append(RowProblem(where, "-", _("要素格式无效")))
+            continue
+        name = next((str(properties[k]).strip() for k in NAME_KEYS if properties and properties.get(k)), "")
+        if not name:
+            file.skipped += 1
+            continue
+        if len(name) > 100:
+            file.problems.append(RowProblem(where, "name", _("名称过长")))
+            continue
+        try:
+            clean = validate_road_geometry(feature.get("geometry"))
+        except ApplicationError as error:
+            file.problems.append(RowProblem(where, error.field or "geometry", error.message))
+            continue
+        by_name.setdefault(name, []).extend(_parts(clean))
+    for name, parts in by_name.items():
+        geometry = ({"type": "LineString", "coordinates": parts[0]} if len(parts) == 1
+                    else {"type": "MultiLineString", "coordinates": parts})
+        file.rows.append(RoadRow(name=name, geometry=geometry))
+    return file
