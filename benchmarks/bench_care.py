@@ -217,7 +217,7 @@ class _StepTimes(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args
         if isinstance(args, tuple) and record.getMessage().startswith("care sweep ") and len(args) >= 4:
-            self.steps.append((str(args[1]), int(args[2]), float(args[3])))
+            self.steps.append((str(args[1]), int(str(args[2])), float(str(args[3]))))
 
     def take(self, total: float) -> str:
         """Each step's seconds (rows); what is left of ``total`` is COMMITs and bookkeeping."""

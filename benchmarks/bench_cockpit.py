@@ -37,6 +37,7 @@ def _street_operator(district: Any) -> Any:
     from linli.geo.models import Area
 
     street = Area.objects.filter(level=AreaLevel.STREET, path__startswith=district.path).order_by("code").first()
+    assert street is not None, "the bench district has no street"
     return _bench_user("bench_cockpit_street", Role.STREET_STAFF, street.pk, AssignmentKind.MEMBER)
 
 
