@@ -5,7 +5,6 @@ and ``web/basemap.js`` draw them unchanged."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django import forms
@@ -14,11 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from linli.geo.measure import bbox_parse
 from linli.portal import hall_selectors
 from linli.portal.selectors import is_resident
 from linli.portal.views.access import ResidentRequest, resident_view
-from linli.registry.map_selectors import BASEMAP_BBOX_MAX_DEG
+from linli.web.views.maps import bad_request, nearest_answer, query_bbox
 
 _JSON_OPTIONS = {"ensure_ascii": False, "separators": (",", ":")}
 
@@ -45,24 +43,13 @@ def report_place_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _bad(field: str, message: str) -> JsonResponse:
-    return JsonResponse(
-        {"code": "validation_failed", "message": message, "field": field},
-        status=400,
-        json_dumps_params=_JSON_OPTIONS,
-    )
-
-
 @resident_view
 @require_GET
 def map_base(request: ResidentRequest) -> JsonResponse:
     """The resident's community: outlines always, buildings when ``bbox=w,s,e,n`` is given."""
-    raw = request.GET.get("bbox", "")
-    bbox = None
-    if raw:
-        bbox = bbox_parse(raw, max_side_deg=BASEMAP_BBOX_MAX_DEG)
-        if bbox is None:
-            return _bad("bbox", _("地图范围无效或过大"))
+    bbox = query_bbox(request)
+    if bbox is False:
+        return bad_request("bbox", _("地图范围无效或过大"))
     response = JsonResponse(
         hall_selectors.basemap_for_resident(user=request.user, bbox=bbox),
         json_dumps_params=_JSON_OPTIONS,
@@ -71,36 +58,10 @@ def map_base(request: ResidentRequest) -> JsonResponse:
     return response
 
 
-def _coordinate(request: HttpRequest, name: str, limit: float) -> float | None:
-    try:
-        value = float(request.GET.get(name, ""))
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and -limit <= value <= limit else None
-
-
 @resident_view
 @require_GET
 def map_nearest(request: ResidentRequest) -> JsonResponse:
     """The building of the resident's community nearest ``lat``/``lon``, in words."""
-    lat, lon = _coordinate(request, "lat", 90), _coordinate(request, "lon", 180)
-    if lat is None or lon is None:
-        return _bad("lat" if lat is None else "lon", _("位置无效"))
-    found = hall_selectors.nearest_for_resident(user=request.user, lat=lat, lon=lon)
-    if found is None:
-        return JsonResponse(
-            {"found": False, "text": _("附近没有登记的楼栋,请填写地址")},
-            json_dumps_params=_JSON_OPTIONS,
-        )
-    return JsonResponse(
-        {
-            "found": True,
-            "building_id": found.building_id,
-            "label": found.label,
-            "address": found.address,
-            "distance_m": found.distance_m,
-            "text": _("%(label)s附近(约 %(metres)s 米)")
-            % {"label": found.label, "metres": round(found.distance_m)},
-        },
-        json_dumps_params=_JSON_OPTIONS,
+    return nearest_answer(
+        request, lambda lat, lon: hall_selectors.nearest_for_resident(user=request.user, lat=lat, lon=lon)
     )

@@ -10,7 +10,8 @@ grid worker, resident) may read them, and the browser may cache them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Literal
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -24,13 +25,18 @@ from linli.accounts.selectors import scope_for
 from linli.geo.measure import bbox_parse
 from linli.geo.selectors import tile_archive_configured
 from linli.geo.tile_archive import TileArchive, byte_range, mbtiles_tile
-from linli.registry.map_selectors import BASEMAP_BBOX_MAX_DEG, basemap_for_user, nearest_building
+from linli.registry.map_selectors import (
+    BASEMAP_BBOX_MAX_DEG,
+    NearestBuilding,
+    basemap_for_user,
+    nearest_building,
+)
 from linli.web.access import StaffRequest, staff_required
 
 _JSON_OPTIONS = {"ensure_ascii": False, "separators": (",", ":")}
 
 
-def _bad(field: str, message: str) -> JsonResponse:
+def bad_request(field: str, message: str) -> JsonResponse:
     return JsonResponse(
         {"code": "validation_failed", "message": message, "field": field},
         status=400,
@@ -42,12 +48,9 @@ def _bad(field: str, message: str) -> JsonResponse:
 @require_GET
 def basemap(request: StaffRequest) -> HttpResponse:
     """Areas of the caller's scope; buildings and facilities too when ``bbox=w,s,e,n`` is given."""
-    raw = request.GET.get("bbox", "")
-    bbox = None
-    if raw:
-        bbox = bbox_parse(raw, max_side_deg=BASEMAP_BBOX_MAX_DEG)
-        if bbox is None:
-            return _bad("bbox", _("地图范围无效或过大"))
+    bbox = query_bbox(request)
+    if bbox is False:
+        return bad_request("bbox", _("地图范围无效或过大"))
     answer = basemap_for_user(user=request.user, bbox=bbox)
     if scope_for(request.user).can(Permission.VIEW_REGISTRY):
         # Building pages, for a click on the map: the id replaces the 0.
@@ -57,7 +60,16 @@ def basemap(request: StaffRequest) -> HttpResponse:
     return response
 
 
-def _coordinate(request: StaffRequest, name: str, limit: float) -> float | None:
+def query_bbox(request: HttpRequest) -> tuple[float, float, float, float] | Literal[False] | None:
+    """``bbox=west,south,east,north`` of the query: ``None`` when absent, ``False`` when bad or
+    larger than a base map answers (shared with the residents' map, portal.views.maps)."""
+    raw = request.GET.get("bbox", "")
+    if not raw:
+        return None
+    return bbox_parse(raw, max_side_deg=BASEMAP_BBOX_MAX_DEG) or False
+
+
+def query_coordinate(request: HttpRequest, name: str, limit: float) -> float | None:
     try:
         value = float(request.GET.get(name, ""))
     except ValueError:
@@ -65,14 +77,12 @@ def _coordinate(request: StaffRequest, name: str, limit: float) -> float | None:
     return value if math.isfinite(value) and -limit <= value <= limit else None
 
 
-@staff_required
-@require_GET
-def nearest(request: StaffRequest) -> HttpResponse:
-    """The caller's building nearest ``lat``/``lon``: the words a form shows instead of numbers."""
-    lat, lon = _coordinate(request, "lat", 90), _coordinate(request, "lon", 180)
+def nearest_answer(request: HttpRequest, find: Callable[[float, float], NearestBuilding | None]) -> JsonResponse:
+    """The map picker's answer for ``lat``/``lon``: the nearest building ``find`` gives, in words."""
+    lat, lon = query_coordinate(request, "lat", 90), query_coordinate(request, "lon", 180)
     if lat is None or lon is None:
-        return _bad("lat" if lat is None else "lon", _("位置无效"))
-    found = nearest_building(lat=lat, lon=lon, user=request.user)
+        return bad_request("lat" if lat is None else "lon", _("位置无效"))
+    found = find(lat, lon)
     if found is None:
         return JsonResponse(
             {"found": False, "text": _("附近没有登记的楼栋,请填写地址")},
@@ -90,6 +100,13 @@ def nearest(request: StaffRequest) -> HttpResponse:
         },
         json_dumps_params=_JSON_OPTIONS,
     )
+
+
+@staff_required
+@require_GET
+def nearest(request: StaffRequest) -> HttpResponse:
+    """The caller's building nearest ``lat``/``lon``: the words a form shows instead of numbers."""
+    return nearest_answer(request, lambda lat, lon: nearest_building(lat=lat, lon=lon, user=request.user))
 
 
 TILE_CACHE = "private, max-age=86400"
