@@ -140,17 +140,26 @@ def _read_rows(file: AreaFile, records: Sequence[tuple[str, Mapping[str, Any], A
     return file
 
 
-def read_geojson(data: bytes) -> AreaFile:
-    """A FeatureCollection: one area per feature, its fields in ``properties``."""
-    file = AreaFile()
+def geojson_features(data: bytes, problems: list[RowProblem]) -> list[Any] | None:
+    """The features of a GeoJSON FeatureCollection (areas, roads); ``None`` with the reason
+    added to ``problems`` when the file is not one."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        file.problems.append(RowProblem(_("文件"), "-", _("不是有效的GeoJSON:%(e)s") % {"e": error}))
-        return file
+        problems.append(RowProblem(_("文件"), "-", _("不是有效的GeoJSON:%(e)s") % {"e": error}))
+        return None
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection" or not isinstance(features, list):
-        file.problems.append(RowProblem(_("文件"), "-", _("GeoJSON须为FeatureCollection")))
+        problems.append(RowProblem(_("文件"), "-", _("GeoJSON须为FeatureCollection")))
+        return None
+    return features
+
+
+def read_geojson(data: bytes) -> AreaFile:
+    """A FeatureCollection: one area per feature, its fields in ``properties``."""
+    file = AreaFile()
+    features = geojson_features(data, file.problems)
+    if features is None:
         return file
     records = []
     for number, feature in enumerate(features, start=1):

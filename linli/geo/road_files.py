@@ -6,14 +6,13 @@ same name become one road (a road often comes in several pieces).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from linli.core.errors import ApplicationError
-from linli.geo.area_files import RowProblem
+from linli.geo.area_files import RowProblem, geojson_features
 from linli.geo.workflow import validate_road_geometry
 
 NAME_KEYS = ("name", "名称", "NAME", "name:zh", "道路名称")
@@ -48,14 +47,8 @@ def read_road_file(data: bytes) -> RoadFile:
     if len(data) > MAX_BYTES:
         file.problems.append(RowProblem(_("文件"), "-", _("文件过大")))
         return file
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        file.problems.append(RowProblem(_("文件"), "-", _("不是有效的GeoJSON:%(e)s") % {"e": error}))
-        return file
-    features = document.get("features") if isinstance(document, dict) else None
-    if not isinstance(document, dict) or document.get("type") != "FeatureCollection" or not isinstance(features, list):
-        file.problems.append(RowProblem(_("文件"), "-", _("GeoJSON须为FeatureCollection")))
+    features = geojson_features(data, file.problems)
+    if features is None:
         return file
     by_name: dict[str, list[list[list[float]]]] = {}
     for number, feature in enumerate(features, start=1):
