@@ -10,10 +10,12 @@ is 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.security import SessionAuth
@@ -44,8 +46,11 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _page(limit: int) -> int:
-    return max(1, min(limit, MAX_PAGE))
+def _paged(rows: QuerySet[Any], limit: int, offset: int, shape: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """One page of ``rows`` in the API's page shape (count, limit, offset, items)."""
+    size = max(1, min(limit, MAX_PAGE))
+    return {"count": rows.count(), "limit": size, "offset": offset,
+            "items": [shape(row) for row in rows[offset : offset + size]]}
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -268,13 +273,7 @@ def _application(a: Any) -> dict[str, Any]:
 def applications(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     """Applications the resident submitted, newest first."""
     rows = selectors.applications_for_user(user=_user(request)).select_related("item_version__item")
-    size = _page(limit)
-    return {
-        "count": rows.count(),
-        "limit": size,
-        "offset": offset,
-        "items": [_application(a) for a in rows[offset : offset + size]],
-    }
+    return _paged(rows, limit, offset, _application)
 
 
 @router.get("/applications/{application_id}", response=PortalApplicationDetailOut)
@@ -311,13 +310,7 @@ def _report(c: Any) -> dict[str, Any]:
 def reports(request: HttpRequest, *, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     """The resident's own reports, newest first."""
     rows = selectors.reports_for_user(user=_user(request))
-    size = _page(limit)
-    return {
-        "count": rows.count(),
-        "limit": size,
-        "offset": offset,
-        "items": [_report(c) for c in rows[offset : offset + size]],
-    }
+    return _paged(rows, limit, offset, _report)
 
 
 @router.get("/reports/{case_id}", response=PortalReportDetailOut)
@@ -361,13 +354,7 @@ def notices(
     rows = selectors.notices_for_user(
         user=_user(request), kind=kind or "", query=q[:50], period=period[:20]
     )
-    size = _page(limit)
-    return {
-        "count": rows.count(),
-        "limit": size,
-        "offset": offset,
-        "items": [_notice(n) for n in rows[offset : offset + size]],
-    }
+    return _paged(rows, limit, offset, _notice)
 
 
 @router.get("/notices/{notice_id}", response=PortalNoticeDetailOut)
