@@ -86,4 +86,7 @@ def test_cockpit_renders_with_the_base_map(live_server: Any, em: Any, browser_pa
     the_map = page.get_by_test_id("cockpit-map")
     expect(the_map.locator("path.leaflet-interactive").first).to_be_visible()  # grid polygons
     expect(the_map.locator(".bldg-label").first).to_be_attached()
-    expect(the_map.locator(".leaflet-control-layers-overlays label")).to_have_count(6)
+    # grids, communities, buildings, cases, density, alarms, and today's patrol tracks (added
+    # once the field app's tracks.json has answered)
+    expect(the_map.locator(".leaflet-control-layers-overlays label")).to_have_count(7)
+    expect(the_map.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹")).to_have_count(1)
