@@ -148,3 +148,20 @@ def test_the_field_worker_shows_a_push_too(live_server: Any, users: Any, browser
     # when a push arrives, then it is shown with its link
     _push(page, base, registration, {"title": "事件退回", "body": "AJ-20261207-0002", "url": "/field/"})
     assert _shown(page, "/field/") == [{"title": "事件退回", "body": "AJ-20261207-0002", "url": "/field/"}]
+
+
+def test_the_field_app_offers_this_phone_with_its_own_worker(
+        live_server: Any, users: Any, browser_page: Page, vapid: None) -> None:
+    page, base = browser_page, live_server.url
+    page.context.grant_permissions(["notifications"], origin=base)
+    log_in(page, base, users.grid_worker_a1)
+    # the lock-screen page of the field app has the same switch, bound to the /field/ worker
+    page.goto(f"{base}/field/pin/")
+    box = page.get_by_test_id("push-box")
+    expect(box).to_have_attribute("data-scope", "/field/")
+    expect(page.get_by_test_id("push-status")).to_have_attribute("data-state", "idle", timeout=SLOW)
+    scopes = page.evaluate("navigator.serviceWorker.getRegistrations().then(rs => rs.map(r => r.scope))")
+    assert scopes == [f"{base}/field/"]
+    page.get_by_test_id("push-on").click()
+    expect(page.get_by_test_id("push-status")).to_have_attribute("data-state", "failed", timeout=SLOW)
+    assert not PushSubscription.objects.exists()

@@ -18,10 +18,16 @@
     offButton.hidden = state !== "on";
   }
 
+  function csrfToken() {
+    // The cookie first: a page kept offline by the field worker may carry an older token.
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : (tokenInput ? tokenInput.value : "");
+  }
+
   function send(method, body) {
     return fetch(box.getAttribute("data-subscription-url"), {
       method: method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": tokenInput ? tokenInput.value : "" },
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
       body: JSON.stringify(body)
     }).then(function (response) {
       return response.json()["catch"](function () { return {}; }).then(function (answer) {
