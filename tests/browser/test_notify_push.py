@@ -106,6 +106,7 @@ def test_subscribing_offline_fails_in_words_and_saves_nothing(
     expect(status).to_have_attribute("data-state", "failed", timeout=SLOW)
     expect(status).to_contain_text("推送服务")
     expect(page.get_by_test_id("push-on")).to_be_visible()
+    expect(page.get_by_test_id("push-off")).to_be_hidden()
     assert not PushSubscription.objects.exists()
 
 

@@ -14,9 +14,16 @@
   function say(state, detail) {
     status.textContent = box.getAttribute("data-msg-" + state) + (detail ? " (" + detail + ")" : "");
     status.setAttribute("data-state", state);
-    onButton.hidden = state === "on";
-    offButton.hidden = state !== "on";
+    show(onButton, state !== "on");
+    show(offButton, state === "on");
   }
+
+  // Pages style buttons with a display of their own, which beats the hidden attribute.
+  function show(button, visible) {
+    button.hidden = !visible;
+    button.style.display = visible ? "" : "none";
+  }
+  show(offButton, false);
 
   function csrfToken() {
     // The cookie first: a page kept offline by the field worker may carry an older token.
