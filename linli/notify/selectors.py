@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, QuerySet
 
@@ -57,3 +58,18 @@ def outbox_figures() -> dict[str, int]:
 def preference_of(*, user: User) -> Preference | None:
     """The user's own notification preferences (None: the defaults)."""
     return Preference.objects.filter(user=user).first()
+
+
+def push_public_key() -> str | None:
+    """The VAPID public key browsers subscribe with, or None when Web Push cannot reach a
+    browser here: the channel is not ``vapid`` or the private key is missing or unreadable."""
+    conf = dict(getattr(settings, "LINLI_NOTIFY", {}))
+    private_key = conf.get("LINLI_NOTIFY_VAPID_PRIVATE_KEY", "").strip()
+    if conf.get("LINLI_NOTIFY_WEBPUSH", "console") != "vapid" or not private_key:
+        return None
+    from linli.notify.channels.webpush import public_key_of  # pywebpush only when configured
+
+    try:
+        return public_key_of(private_key)
+    except Exception:  # any unreadable key means "not configured"; the relay names it at start
+        return None

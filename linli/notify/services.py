@@ -10,8 +10,11 @@ sends the deliveries afterwards.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time
 from typing import Any
@@ -458,6 +461,42 @@ def push_subscription_save(*, user: User, endpoint: str, p256dh: str, auth: str)
         sub, _created = PushSubscription.objects.update_or_create(
             endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth})
     return sub
+
+
+def _b64url_bytes(field: str, value: object, size: int) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value):
+        raise ValidationFailed(field, "must be a base64url string")
+    try:
+        decoded = base64.urlsafe_b64decode(value.rstrip("=") + "=" * (-len(value.rstrip("=")) % 4))
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != size:
+        raise ValidationFailed(field, f"must encode {size} bytes")
+    return value
+
+
+def push_subscription_subscribe(*, user: User, data: object) -> PushSubscription:
+    """A browser's ``PushSubscription.toJSON()`` (endpoint, keys.p256dh, keys.auth), checked
+    field by field: a P-256 point is 65 bytes and the auth secret 16 (RFC 8291), so a
+    malformed key is refused here and not at the first push. The same endpoint posted by
+    another user moves to them (one browser, the last person signed in)."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("body", "a JSON object is required")
+    endpoint = data.get("endpoint")
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 500:
+        raise ValidationFailed("endpoint", "a push endpoint URL (at most 500 characters) is required")
+    keys = data.get("keys")
+    if not isinstance(keys, dict):
+        raise ValidationFailed("keys", "keys.p256dh and keys.auth are required")
+    return push_subscription_save(user=user, endpoint=endpoint, p256dh=_b64url_bytes("keys.p256dh", keys.get("p256dh"), 65),
+                                  auth=_b64url_bytes("keys.auth", keys.get("auth"), 16))
+
+
+def push_subscription_delete(*, user: User, endpoint: str) -> int:
+    """The user switched this browser off: only their own subscription is removed."""
+    with transaction.atomic():
+        deleted, _ = PushSubscription.objects.filter(user=user, endpoint=endpoint).delete()
+    return deleted
 
 
 def push_subscription_forget(*, endpoint: str) -> int:

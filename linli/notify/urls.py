@@ -11,5 +11,8 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("templates/", views.templates, name="templates"),
     path("outbox/", views.outbox, name="outbox"),
+    path("sw.js", views.service_worker, name="sw"),
+    path("push/key/", views.push_key, name="push-key"),
+    path("push/subscription/", views.push_subscription, name="push-subscription"),
     path("outbox/<int:delivery_id>/resend/", views.resend, name="resend"),
 ]

@@ -3,12 +3,13 @@ and the dead letters an operator resends. Thin: each calls one selector or servi
 
 from __future__ import annotations
 
+import json
 from datetime import time
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -164,3 +165,52 @@ def preferences(request: StaffRequest) -> HttpResponse:
         "language": pref.language if pref else Language.ZH_HANS, "language_choices": Language.choices,
         "error": error,
     })
+
+
+# Web Push for this browser: the preferences page asks for the key, subscribes through the
+# staff service worker and posts the subscription here (same-origin, CSRF header).
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The staff service worker: only ``push`` and ``notificationclick``. Served from
+    /notifications/ so its default scope is /notifications/ — it never overlaps the field
+    app's /field/ worker, and a push reaches it whatever page is open."""
+    response = render(request, "notify/sw.js", {}, content_type="application/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def _push_error(field: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": {"field": field, "message": message}}, status=status)
+
+
+@staff_required
+@require_GET
+def push_key(request: StaffRequest) -> JsonResponse:
+    key = selectors.push_public_key()
+    if key is None:
+        return _push_error("LINLI_NOTIFY_WEBPUSH", _("本系统未开通浏览器推送（LINLI_NOTIFY_WEBPUSH 不是 vapid 或缺少密钥）。"),
+                           status=404)
+    return JsonResponse({"public_key": key})
+
+
+@staff_required
+@require_http_methods(["POST", "DELETE"])
+def push_subscription(request: StaffRequest) -> JsonResponse:
+    """POST: save this browser's ``PushSubscription.toJSON()``; DELETE ``{"endpoint": …}``:
+    forget it — the caller's own only."""
+    try:
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return _push_error("body", "not JSON")
+    if request.method == "DELETE":
+        endpoint = data.get("endpoint") if isinstance(data, dict) else None
+        if not isinstance(endpoint, str) or not endpoint:
+            return _push_error("endpoint", "endpoint is required")
+        deleted = services.push_subscription_delete(user=request.user, endpoint=endpoint)
+        return JsonResponse({"deleted": deleted}, status=200 if deleted else 404)
+    try:
+        services.push_subscription_subscribe(user=request.user, data=data)
+    except ApplicationError as exc:
+        return _push_error(str(exc.field or ""), str(exc.message))
+    return JsonResponse({"saved": True}, status=201)

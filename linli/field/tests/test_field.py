@@ -513,6 +513,9 @@ def test_the_phone_scripts_are_plain_es5_for_old_webviews() -> None:
     scripts = [
         *sorted((folder / "static" / "field").glob("*.js")),
         folder / "templates" / "field" / "sw.js",
+        # the Web Push handler the field worker includes, and the subscribe button's script
+        folder.parent / "notify" / "templates" / "notify" / "sw-push.js",
+        folder.parent / "notify" / "static" / "notify" / "push.js",
     ]
     modern = re.compile(
         r"=>|\blet\s|\bconst\s|\bclass\s|\basync\s|\bawait\s|`|^\s*(import|export)\s", re.M

@@ -5,6 +5,7 @@ replaces an undelivered one at the push service)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Final
 
@@ -54,3 +55,17 @@ class WebPush:
         status = int(getattr(response, "status_code", 201))
         return SendResult(Outcome.SENT if 200 <= status < 300 else HttpGateway.status_outcome(status),
                           provider_id=str(getattr(response, "headers", {}).get("Location", ""))[:120])
+
+
+def public_key_of(private_key: str) -> str:
+    """The browser's ``applicationServerKey`` for our VAPID private key (raw base64url, DER
+    or a PEM file, as pywebpush reads it): the uncompressed P-256 point, base64url."""
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid  # type: ignore[import-untyped]
+
+    vapid = Vapid.from_file(private_key_file=private_key) if os.path.isfile(private_key) else \
+        Vapid.from_string(private_key=private_key)
+    raw = vapid.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -97,3 +97,5 @@ self.addEventListener("message", function (event) {
     }));
   }
 });
+
+{% include "notify/sw-push.js" %}
