@@ -108,6 +108,8 @@ class HistoryReport:
     rollup_areas: int = 0
     # Open cases the supervision sweep gave a card at the end.
     supervised: int = 0
+    # The history's "now" (the last day's 18:00 at the latest), at which the sweep ran.
+    now: datetime | None = None
     seconds: float = 0.0
     skipped: bool = False
     timings: dict[str, float] = field(default_factory=dict)
@@ -558,6 +560,7 @@ def seed_case_history(
     # and notices), as they would on the morning the demo starts.
     swept = time.perf_counter()
     report.supervised = case_supervision_sweep(now=now)
+    report.now = now
     report.timings["supervision"] = time.perf_counter() - swept
     with transaction.atomic():
         rebuilt = time.perf_counter()
