@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from django.contrib import messages
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -57,6 +58,8 @@ def device_detail(request: StaffRequest, device_id: int) -> HttpResponse:
     return render(request, "devices/device.html", {
         "device": device, "readings": selectors.device_readings(device=device),
         "alarms": list(device.alarms.order_by("-raised_at")[:20]),
+        "chart": selectors.device_chart(device=device),
+        "has_echarts": finders.find("vendor/echarts/echarts.min.js") is not None,
     })
 
 
