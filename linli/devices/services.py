@@ -20,7 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -874,6 +875,23 @@ def readings_purge(*, now: datetime | None = None, days: int | None = None, chun
         probe = chunk
 
 
+def absence_shorten_by_level(*, by_colour: Mapping[str, int]) -> int:
+    """Bring forward the absence deadline of door contacts whose elder's care colour asks for
+    a shorter threshold than the device's: one set-based ``UPDATE`` per colour (a join on the
+    elder's level), touching only the rows still set to the longer deadline — so the ingestor
+    keeps writing ``last opening + absence_hours`` and a colour that turns red takes effect
+    at the next sweep, without waiting for the door. A deadline is only ever moved earlier
+    (a colour turning green waits for the next opening). How many rows moved."""
+    moved = 0
+    base = Coalesce(F("last_opened_at"), F("created_at"))
+    for colour, hours in by_colour.items():
+        due = ExpressionWrapper(base + timedelta(hours=hours), output_field=DateTimeField())
+        moved += (Device.objects.filter(absence_due_at__isnull=False, absence_hours__gt=hours,
+                                        person__care_level__colour=colour)
+                  .filter(absence_due_at__gt=due).update(absence_due_at=due))
+    return moved
+
+
 def device_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> SweepReport:
     """Absence checks, heartbeat checks and camera timeouts: database queries on the due
     columns. Each chunk of due devices is claimed (the deadline cleared) and its alarms and
@@ -882,15 +900,19 @@ def device_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> Swee
     now = now or timezone.now()
     report = SweepReport()
     related = ("grid", "building", "room", "room__unit")
+    by_colour = settings.LINLI_DEVICE_ABSENCE_HOURS_BY_COLOUR
+    absence_shorten_by_level(by_colour=by_colour)
     while True:
         with transaction.atomic():
             claimed = _claim_due("absence_due_at", now, batch_size)
-            devices = Device.objects.select_related(*related).in_bulk(claimed)
+            devices = Device.objects.select_related(*related, "person__care_level").in_bulk(claimed)
             items = []
             for pk in claimed:
                 device = devices[pk]
                 _lon, _lat, address = _place(device)
-                hours = device.absence_hours or workflow.DEFAULT_ABSENCE_HOURS
+                level = getattr(device.person, "care_level", None) if device.person else None
+                hours = workflow.absence_hours_for(device_hours=device.absence_hours or workflow.DEFAULT_ABSENCE_HOURS,
+                                                   colour=level.colour if level else None, by_colour=by_colour)
                 items.append(AlarmInput(device=device, kind=AlarmKind.ABSENCE, at=now,
                                         summary=f"独居老人家门磁{hours}小时未开门,请上门查看:{address}"))
             report.absences += sum(created for _a, created in _alarms_raise(items, actor=INGESTOR))
