@@ -31,7 +31,7 @@ from linli.accounts.models import ApiKey, AreaAssignment, User
 from linli.accounts.selectors import scope_for
 from linli.care.models import ElderLevel
 from linli.cases.choices import CaseSource
-from linli.cases.services import CaseInput, case_open, case_open_many
+from linli.cases.services import CaseInput, case_open, case_open_many, case_photo_add
 from linli.core.actors import SystemActor
 from linli.core.bulk import bulk_insert_objects, db_value, reserve_ids
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -796,7 +796,8 @@ def ingest_batch(messages: Sequence[Message]) -> IngestReport:
 # --- Hikvision webhook ------------------------------------------------------------------
 
 
-def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | None = None) -> IngestReport:
+def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | None = None,
+                      picture: bytes | None = None) -> IngestReport:
     """Ingest one ISAPI event posted by a Hikvision camera or NVR with an integration key.
 
     The same path as a broker message (``adapters.HIKVISION_TOPIC``): readings, camera
@@ -819,7 +820,25 @@ def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | No
                     detail=f"device {signal.external_id!r} is outside the areas of key {key.prefix}",
                 )], ignore_conflicts=True)
             return IngestReport(dead_letters=1)
-    return ingest_batch([message])
+    report = ingest_batch([message])
+    if picture and report.alarms_raised:
+        _camera_picture_attach(external_ids=[s.external_id for s in signals], picture=picture)
+    return report
+
+
+def _camera_picture_attach(*, external_ids: list[str], picture: bytes) -> None:
+    """The picture a camera posted with an event that just raised an alarm: a photo of the
+    alarm's case (content-addressed under the data folder, like a reporter's photo). A
+    picture that is not a JPEG/PNG/WebP is dropped (the event itself is kept)."""
+    alarm = (Alarm.objects.filter(device__external_id__in=external_ids, kind=AlarmKind.CAMERA,
+                                  status__in=OPEN_ALARM_STATUSES, case__isnull=False)
+             .order_by("-raised_at", "-pk").first())
+    if alarm is None or alarm.case_id is None:
+        return
+    try:
+        case_photo_add(case=alarm.case_id, actor=INGESTOR, photos=[picture])
+    except ValidationFailed as refused:
+        logger.warning("camera picture dropped for alarm %s: %s", alarm.pk, refused.message)
 
 
 # --- Sweep ------------------------------------------------------------------------------
