@@ -343,3 +343,11 @@ LINLI_MQTT_CLIENT_ID = os.environ.get("LINLI_MQTT_CLIENT_ID", "linli-ingest")
 # are deleted by the devices sweep (docs/devices.md); 0 keeps them for ever. Alarms, their
 # cases and dead letters are kept.
 LINLI_DEVICE_READINGS_DAYS = env_int("LINLI_DEVICE_READINGS_DAYS", default=180, minimum=0)
+# Absence rule by the elder's care colour (三色等级, linli.care): a door contact of a red elder
+# becomes a welfare check after 12 h without an opening, yellow 18 h, green 24 h. A level only
+# shortens the device's own ``absence_hours``; an elder without a level keeps the device's.
+LINLI_DEVICE_ABSENCE_HOURS_BY_COLOUR = {
+    "red": env_int("LINLI_DEVICE_ABSENCE_HOURS_RED", default=12, minimum=1),
+    "yellow": env_int("LINLI_DEVICE_ABSENCE_HOURS_YELLOW", default=18, minimum=1),
+    "green": env_int("LINLI_DEVICE_ABSENCE_HOURS_GREEN", default=24, minimum=1),
+}

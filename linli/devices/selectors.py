@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Avg, Count, FloatField, Max, Min, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,6 +71,55 @@ def device_readings(*, device: Device, days: int = 7, limit: int = 500) -> list[
     """The device's recent messages, newest first (the detail page's history)."""
     since = timezone.now() - timedelta(days=days)
     return list(device.readings.filter(received_at__gte=since).order_by("-received_at")[:limit])
+
+
+# What the chart plots: numbers as hourly min / avg / max, events as hourly counts. The
+# adapters keep only finite numbers and booleans under these keys, so the casts are safe.
+CHART_MEASURES = (("temperature", _("温度(℃)")), ("humidity", _("湿度(%)")), ("battery", _("电量(%)")),
+                  ("linkquality", _("信号质量")))
+CHART_EVENTS = (("door_open", _("开门次数")), ("smoke", _("烟雾报警")), ("gas", _("燃气报警")),
+                ("water_leak", _("漏水报警")), ("sos", _("紧急呼叫")))
+
+
+def device_chart(*, device: Device, days: int = 7) -> dict[str, Any]:
+    """The device's last ``days`` days bucketed per hour in the database (one GROUP BY), so a
+    busy device sends at most ``24 × days`` points per series, never its raw readings.
+
+    Returns ``{"measures": [{key, name, points: [[ms, min, avg, max], …]}], "events": [{key,
+    name, points: [[ms, count], …]}], "messages": [[ms, count], …]}``; series without data
+    are left out. Times are epoch milliseconds of the hour's start.
+    """
+    since = timezone.now() - timedelta(days=days)
+    aggregates: dict[str, Any] = {"n": Count("pk")}
+    for key, _label in CHART_MEASURES:
+        number = Cast(KeyTextTransform(key, "values"), FloatField())
+        aggregates[f"{key}__min"] = Min(number)
+        aggregates[f"{key}__avg"] = Avg(number)
+        aggregates[f"{key}__max"] = Max(number)
+    for key, _label in CHART_EVENTS:
+        aggregates[f"{key}__n"] = Count("pk", filter=Q(**{f"values__{key}": True}))
+    rows = list(device.readings.filter(received_at__gte=since).annotate(hour=TruncHour("received_at"))
+                .values("hour").annotate(**aggregates).order_by("hour"))
+
+    def ms(row: dict[str, Any]) -> int:
+        return int(row["hour"].timestamp() * 1000)
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
+    measures = []
+    for key, label in CHART_MEASURES:
+        points = [[ms(r), rounded(r[f"{key}__min"]), rounded(r[f"{key}__avg"]), rounded(r[f"{key}__max"])]
+                  for r in rows if r[f"{key}__avg"] is not None]
+        if points:
+            measures.append({"key": key, "name": str(label), "points": points})
+    events = []
+    for key, label in CHART_EVENTS:
+        points = [[ms(r), r[f"{key}__n"]] for r in rows]
+        if any(n for _t, n in points):
+            events.append({"key": key, "name": str(label), "points": points})
+    return {"measures": measures, "events": events, "messages": [[ms(r), r["n"]] for r in rows],
+            "messages_name": str(_("上报条数"))}
 
 
 def devices_of_person(*, user: User, person: Person) -> list[Device]:

@@ -20,7 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,8 +29,9 @@ from django.utils.translation import gettext as _
 from linli.accounts.choices import Role
 from linli.accounts.models import ApiKey, AreaAssignment, User
 from linli.accounts.selectors import scope_for
+from linli.care.models import ElderLevel
 from linli.cases.choices import CaseSource
-from linli.cases.services import CaseInput, case_open, case_open_many
+from linli.cases.services import CaseInput, case_open, case_open_many, case_photo_add
 from linli.core.actors import SystemActor
 from linli.core.bulk import bulk_insert_objects, db_value, reserve_ids
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -794,7 +796,8 @@ def ingest_batch(messages: Sequence[Message]) -> IngestReport:
 # --- Hikvision webhook ------------------------------------------------------------------
 
 
-def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | None = None) -> IngestReport:
+def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | None = None,
+                      picture: bytes | None = None) -> IngestReport:
     """Ingest one ISAPI event posted by a Hikvision camera or NVR with an integration key.
 
     The same path as a broker message (``adapters.HIKVISION_TOPIC``): readings, camera
@@ -817,7 +820,25 @@ def hikvision_receive(*, key: ApiKey, payload: bytes, received_at: datetime | No
                     detail=f"device {signal.external_id!r} is outside the areas of key {key.prefix}",
                 )], ignore_conflicts=True)
             return IngestReport(dead_letters=1)
-    return ingest_batch([message])
+    report = ingest_batch([message])
+    if picture and report.alarms_raised:
+        _camera_picture_attach(external_ids=[s.external_id for s in signals], picture=picture)
+    return report
+
+
+def _camera_picture_attach(*, external_ids: list[str], picture: bytes) -> None:
+    """The picture a camera posted with an event that just raised an alarm: a photo of the
+    alarm's case (content-addressed under the data folder, like a reporter's photo). A
+    picture that is not a JPEG/PNG/WebP is dropped (the event itself is kept)."""
+    alarm = (Alarm.objects.filter(device__external_id__in=external_ids, kind=AlarmKind.CAMERA,
+                                  status__in=OPEN_ALARM_STATUSES, case__isnull=False)
+             .order_by("-raised_at", "-pk").first())
+    if alarm is None or alarm.case_id is None:
+        return
+    try:
+        case_photo_add(case=alarm.case_id, actor=INGESTOR, photos=[picture])
+    except ValidationFailed as refused:
+        logger.warning("camera picture dropped for alarm %s: %s", alarm.pk, refused.message)
 
 
 # --- Sweep ------------------------------------------------------------------------------
@@ -874,6 +895,24 @@ def readings_purge(*, now: datetime | None = None, days: int | None = None, chun
         probe = chunk
 
 
+def absence_shorten_by_level(*, by_colour: Mapping[str, int]) -> int:
+    """Bring forward the absence deadline of door contacts whose elder's care colour asks for
+    a shorter threshold than the device's: one set-based ``UPDATE`` per colour (a join on the
+    elder's level), touching only the rows still set to the longer deadline — so the ingestor
+    keeps writing ``last opening + absence_hours`` and a colour that turns red takes effect
+    at the next sweep, without waiting for the door. A deadline is only ever moved earlier
+    (a colour turning green waits for the next opening). How many rows moved."""
+    moved = 0
+    base = Coalesce(F("last_opened_at"), F("created_at"))
+    for colour, hours in by_colour.items():
+        due = ExpressionWrapper(base + timedelta(hours=hours), output_field=DateTimeField())
+        # driven from the (few) elders of the colour through the device_person index
+        elders = ElderLevel.objects.filter(colour=colour).values("person_id")
+        moved += (Device.objects.filter(person_id__in=elders, absence_due_at__isnull=False, absence_hours__gt=hours)
+                  .filter(absence_due_at__gt=due).update(absence_due_at=due))
+    return moved
+
+
 def device_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> SweepReport:
     """Absence checks, heartbeat checks and camera timeouts: database queries on the due
     columns. Each chunk of due devices is claimed (the deadline cleared) and its alarms and
@@ -882,15 +921,19 @@ def device_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> Swee
     now = now or timezone.now()
     report = SweepReport()
     related = ("grid", "building", "room", "room__unit")
+    by_colour = settings.LINLI_DEVICE_ABSENCE_HOURS_BY_COLOUR
+    absence_shorten_by_level(by_colour=by_colour)
     while True:
         with transaction.atomic():
             claimed = _claim_due("absence_due_at", now, batch_size)
-            devices = Device.objects.select_related(*related).in_bulk(claimed)
+            devices = Device.objects.select_related(*related, "person__care_level").in_bulk(claimed)
             items = []
             for pk in claimed:
                 device = devices[pk]
                 _lon, _lat, address = _place(device)
-                hours = device.absence_hours or workflow.DEFAULT_ABSENCE_HOURS
+                level = getattr(device.person, "care_level", None) if device.person else None
+                hours = workflow.absence_hours_for(device_hours=device.absence_hours or workflow.DEFAULT_ABSENCE_HOURS,
+                                                   colour=level.colour if level else None, by_colour=by_colour)
                 items.append(AlarmInput(device=device, kind=AlarmKind.ABSENCE, at=now,
                                         summary=f"独居老人家门磁{hours}小时未开门,请上门查看:{address}"))
             report.absences += sum(created for _a, created in _alarms_raise(items, actor=INGESTOR))

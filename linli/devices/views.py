@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from django.contrib import messages
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -20,6 +21,7 @@ from linli.accounts.choices import Permission, Role
 from linli.accounts.models import ApiKey
 from linli.accounts.selectors import scope_for
 from linli.accounts.services import api_key_authenticate
+from linli.cases.services import MAX_PHOTO_BYTES
 from linli.core.errors import ApplicationError, NotFound
 from linli.devices import selectors, services, workflow
 from linli.devices.choices import AlarmAction, DeadLetterReason, DeviceKind
@@ -57,6 +59,8 @@ def device_detail(request: StaffRequest, device_id: int) -> HttpResponse:
     return render(request, "devices/device.html", {
         "device": device, "readings": selectors.device_readings(device=device),
         "alarms": list(device.alarms.order_by("-raised_at")[:20]),
+        "chart": selectors.device_chart(device=device),
+        "has_echarts": finders.find("vendor/echarts/echarts.min.js") is not None,
     })
 
 
@@ -180,6 +184,25 @@ def _hook_key(request: HttpRequest) -> ApiKey | None:
     return api_key_authenticate(raw=raw) if raw else None
 
 
+def _hook_parts(request: HttpRequest) -> tuple[bytes, bytes | None]:
+    """A camera's ``multipart/form-data`` post: the event part (XML or JSON, a plain field or
+    a file part such as ``MoveDetection.xml``) and the picture part (``image/jpeg``). The
+    event is read up to the adapters' limit (+1, so an oversized one stays a dead letter);
+    the picture up to the case photo limit, checked by its first bytes downstream."""
+    event = b""
+    picture = None
+    for upload in (f for name in request.FILES for f in request.FILES.getlist(name)):
+        kind = (upload.content_type or "").lower()
+        if kind.startswith("image/"):
+            picture = picture or upload.read(MAX_PHOTO_BYTES + 1)
+        elif not event and ("xml" in kind or "json" in kind or (upload.name or "").lower().endswith((".xml", ".json"))):
+            event = upload.read(HOOK_MAX_BYTES + 1)
+    if not event:
+        fields = (v for name in request.POST for v in request.POST.getlist(name))
+        event = next((v.encode() for v in fields if v.strip()), b"")
+    return event, picture
+
+
 @csrf_exempt
 @require_http_methods(["POST"])
 def hikvision_hook(request: HttpRequest) -> HttpResponse:
@@ -193,9 +216,13 @@ def hikvision_hook(request: HttpRequest) -> HttpResponse:
         return response
     if Permission.REPORT_CASES not in (key.scopes or []):
         return JsonResponse({"detail": "key lacks the cases.report scope"}, status=403)
-    # Read at most this much: a larger body is refused as oversized without holding it all.
-    payload = request.read(HOOK_MAX_BYTES + 1)
-    report = services.hikvision_receive(key=key, payload=payload)
+    picture = None
+    if request.content_type == "multipart/form-data":
+        payload, picture = _hook_parts(request)
+    else:
+        # Read at most this much: a larger body is refused as oversized without holding it all.
+        payload = request.read(HOOK_MAX_BYTES + 1)
+    report = services.hikvision_receive(key=key, payload=payload, picture=picture)
     if report.dead_letters:
         return JsonResponse({"status": "dead_letter"}, status=202)
     return JsonResponse({"status": "duplicate" if report.duplicates else "accepted",

@@ -101,6 +101,16 @@ def absence_due(*, last_opened_at: datetime | None, since: datetime, hours: int 
     return (last_opened_at or since) + timedelta(hours=hours)
 
 
+def absence_hours_for(*, device_hours: int | None, colour: str | None, by_colour: Mapping[str, int]) -> int | None:
+    """The absence threshold of a door contact protecting an elder of care ``colour``: the
+    colour's hours when shorter than the device's own (higher risk, sooner check), else the
+    device's. ``None`` (rule off on this device) stays off; no colour keeps the device's."""
+    if not device_hours:
+        return None
+    level_hours = by_colour.get(colour or "")
+    return min(device_hours, level_hours) if level_hours else device_hours
+
+
 def battery_is_low(battery: int | None, *, flag: bool | None) -> bool:
     if flag is not None:
         return flag

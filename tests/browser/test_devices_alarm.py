@@ -55,3 +55,6 @@ def test_simulated_smoke_alarm_becomes_a_case_and_is_acknowledged(
     alarm.refresh_from_db()
     assert alarm.status == AlarmStatus.ACKNOWLEDGED
     assert alarm.acknowledged_by_id == users.community_a.pk
+    # the smoke detector's page draws its 7-day chart (ECharts renders into a canvas)
+    page.goto(f"{live_server.url}/devices/{flat.smoke.pk}/")
+    expect(page.get_by_test_id("device-chart").locator("canvas").first).to_be_visible()

@@ -210,3 +210,49 @@ def test_unknown_malformed_oversized_and_foreign_cameras_become_dead_letters(
 def test_get_is_refused(key: str):
     assert Client().get(URL, HTTP_X_API_KEY=key).status_code == 405
     assert reverse("devices:hook-hikvision") == URL
+
+
+# A JPEG's first bytes and end marker: enough for the content check.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+BOUNDARY = "MIME_boundary"
+
+
+def multipart(event: bytes, *, picture: bytes | None, event_as_file: bool = True) -> bytes:
+    """The body an ISAPI camera posts with "upload picture" on: the event part (named like
+    ``parking.xml``) and the picture part, CRLF-separated, as on the wire."""
+    disposition = 'form-data; name="parking.xml"; filename="parking.xml"' if event_as_file else 'form-data; name="parking"'
+    parts = [f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: application/xml\r\n"
+             f"Content-Length: {len(event)}\r\n\r\n".encode() + event + b"\r\n"]
+    if picture is not None:
+        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="parkingImage"; filename="parking.jpg"\r\n'
+                     f"Content-Type: image/jpeg\r\nContent-Length: {len(picture)}\r\n\r\n".encode() + picture + b"\r\n")
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+@pytest.mark.parametrize("event_as_file", [True, False])
+def test_multipart_event_with_its_picture_attaches_the_picture_to_the_case(camera: Device, key: str,
+                                                                         event_as_file: bool):
+    content_type = f"multipart/form-data; boundary={BOUNDARY}"
+    response = post(multipart(parking(1), picture=JPEG, event_as_file=event_as_file), secret=key,
+                    content_type=content_type)
+    assert response.status_code == 200, response.content
+    assert response.json()["alarms_raised"] == 1
+    case = Case.objects.get()
+    photos = list(case.photos.all())
+    assert [(p.content_type, p.size) for p in photos] == [("image/jpeg", len(JPEG))]
+    with photos[0].file.open("rb") as stored:
+        assert stored.read() == JPEG
+    # the camera repeats the event with a new picture every second: folded, no more photos
+    assert post(multipart(parking(2), picture=JPEG + b"\x00", event_as_file=event_as_file), secret=key,
+                content_type=content_type).status_code == 200
+    assert case.photos.count() == 1
+
+
+def test_multipart_without_a_usable_picture_keeps_the_event(camera: Device, key: str):
+    content_type = f"multipart/form-data; boundary={BOUNDARY}"
+    response = post(multipart(parking(1), picture=b"not a picture"), secret=key, content_type=content_type)
+    assert response.status_code == 200
+    assert Alarm.objects.get().case is not None
+    assert not Case.objects.get().photos.exists()
+    # an event part that is not an event is a dead letter, as without a picture
+    assert post(multipart(b"<nonsense", picture=JPEG), secret=key, content_type=content_type).status_code == 202
