@@ -81,7 +81,9 @@ def test_staff_publish_the_committee_and_convention_and_a_resident_reads_them(
     member = phone.get_by_test_id("committee-member").first
     expect(member).to_contain_text("陈建华")
     expect(member).to_contain_text("0571-87001234")
-    assert member.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    # the photo is served to residents of the community (it loads after the text: wait for it)
+    phone.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                            arg=member.locator("img").element_handle())
     expect(phone.get_by_test_id("convention-title")).to_have_text("近江社区居民公约")
 
     # and on "my household" his wife's allowance (masked) with this year's certification due
