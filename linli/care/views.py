@@ -42,6 +42,7 @@ from linli.care.workflow import FIELDS, rule_describe
 from linli.cases.models import Category
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
 from linli.core.services import audit_record
+from linli.core.stored_files import stored_file_response
 from linli.registry.map_selectors import nearest_building
 from linli.registry.selectors import person_get_for_user
 
@@ -107,7 +108,8 @@ def visit_photo(request: StaffRequest, visit_id: int, photo_id: int) -> FileResp
     photo = VisitPhoto.objects.filter(pk=photo_id, visit=visit).first()
     if photo is None:
         raise Http404
-    return FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+    return stored_file_response(photo.file.open("rb"), content_type=photo.content_type,
+                                filename=f"visit-{visit.pk}-photo-{photo.pk}")
 
 
 @staff_required

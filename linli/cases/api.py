@@ -43,6 +43,7 @@ from linli.cases.schemas import (
 from linli.cases.stats import StatRow, case_statistics_for_user
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.params import Count, Id, Limit, Offset
+from linli.core.stored_files import stored_file_response
 
 # The key first: Ninja's session auth refuses a POST without a CSRF cookie before the next
 # auth is tried, which would shut integrations (no cookies) out of every POST.
@@ -285,6 +286,5 @@ def case_photo_file(request: HttpRequest, case_id: Id, photo_id: Id) -> FileResp
     photo = next((p for p in selectors.case_photos(case=case) if p.pk == photo_id), None)
     if photo is None:
         raise NotFound(_("照片不存在"))
-    response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_file_response(photo.file.open("rb"), content_type=photo.content_type,
+                                filename=f"case-{case.pk}-photo-{photo.pk}")

@@ -13,7 +13,7 @@ from typing import Any, ParamSpec
 from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -44,6 +44,7 @@ from linli.cases.models import Case
 from linli.cases.stats import GROUP_LABELS, case_statistics_for_user
 from linli.core.actors import actor_words
 from linli.core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
+from linli.core.stored_files import stored_file_response
 from linli.registry.map_selectors import nearest_building
 
 A = CaseAction
@@ -241,9 +242,8 @@ def photo(request: StaffRequest, case_id: int, photo_id: int) -> HttpResponseBas
     found = next((p for p in selectors.case_photos(case=case) if p.pk == photo_id), None)
     if found is None:
         raise NotFound
-    response = FileResponse(found.file.open("rb"), content_type=found.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_file_response(found.file.open("rb"), content_type=found.content_type,
+                                filename=f"case-{case.pk}-photo-{found.pk}")
 
 
 def _may_report(user: User) -> bool:

@@ -141,7 +141,19 @@ def test_grid_worker_reports_from_the_phone_form_with_a_photo(users: Users, cats
     assert case.photos.count() == 1
     page = worker.get(f"/cases/{case.pk}/").content.decode()
     assert f"/cases/{case.pk}/photos/{case.photos.get().pk}/" in page
-    assert worker.get(f"/cases/{case.pk}/photos/{case.photos.get().pk}/").status_code == 200
+    photo = case.photos.get()
+    shown = worker.get(f"/cases/{case.pk}/photos/{photo.pk}/")
+    assert shown.status_code == 200
+    assert shown["Content-Type"] == "image/png"
+    assert shown["Content-Disposition"] == f'inline; filename="case-{case.pk}-photo-{photo.pk}.png"'
+    assert "sandbox" in shown["Content-Security-Policy"]
+    assert shown["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in shown["Cache-Control"]
+    # a row whose stored type is not an image we accept is only ever a download
+    type(photo).objects.filter(pk=photo.pk).update(content_type="text/html")
+    forged = worker.get(f"/cases/{case.pk}/photos/{photo.pk}/")
+    assert forged["Content-Type"] == "application/octet-stream"
+    assert forged["Content-Disposition"].startswith("attachment;")
 
 
 def test_handled_on_the_spot_closes_the_case_at_once(users: Users, cats: Cats) -> None:

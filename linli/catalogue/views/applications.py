@@ -34,6 +34,7 @@ from linli.catalogue.services import application_transition
 from linli.catalogue.views.access import StaffRequest, request_id_of, staff_only
 from linli.core.actors import actor_words
 from linli.core.errors import ApplicationError, ValidationFailed
+from linli.core.stored_files import stored_file_response
 
 PAGE_SIZE = 50
 # Files a browser may show inline; anything else is downloaded.
@@ -194,8 +195,4 @@ def application_file(request: StaffRequest, file_id: int) -> FileResponse:
     """A material, streamed only to people who may see the application (never a static URL)."""
     row, handle = application_file_open_for_user(user=request.user, file_id=file_id)
     # Always a download: a material is whatever a citizen uploaded, never rendered in our origin.
-    response = FileResponse(handle, content_type=row.content_type, as_attachment=True, filename=row.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-    return response
+    return stored_file_response(handle, content_type=row.content_type, filename=row.original_name, download=True)

@@ -16,6 +16,7 @@ from linli.accounts.access import StaffRequest, staff_view
 from linli.accounts.access import request_id_of as staff_request_id
 from linli.catalogue.uploads import open_stored
 from linli.core.errors import ApplicationError, NotFound
+from linli.core.stored_files import stored_file_response
 from linli.portal import selectors, services
 from linli.portal.choices import CommitteeBody, CommitteeRole
 from linli.portal.selectors import is_resident
@@ -70,7 +71,8 @@ def member_photo(request: HttpRequest, member_id: int) -> HttpResponseBase:
 
 def _photo_response(user: Any, member_id: int) -> FileResponse:
     member = selectors.committee_photo_for_user(user=user, member_id=member_id)
-    return FileResponse(open_stored(member.photo_file), content_type=member.photo_type)
+    return stored_file_response(open_stored(member.photo_file), content_type=member.photo_type,
+                                filename=f"committee-member-{member.pk}")
 
 
 @resident_view

@@ -20,6 +20,7 @@ from linli.catalogue.search import item_answer
 from linli.catalogue.selectors import application_timeline, item_get, item_list
 from linli.catalogue.uploads import open_stored
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
+from linli.core.stored_files import stored_file_response
 from linli.portal import hall_selectors, selectors, services
 from linli.portal.choices import NoticeKind, ProfileStatus
 from linli.portal.face import face_configured
@@ -145,7 +146,8 @@ def report_rate(request: ResidentRequest, case_id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def report_photo(request: ResidentRequest, photo_id: int) -> FileResponse:
     photo = selectors.report_photo_for_user(user=request.user, photo_id=photo_id)
-    return FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+    return stored_file_response(photo.file.open("rb"), content_type=photo.content_type,
+                                filename=f"report-photo-{photo.pk}")
 
 
 # --- services and applications ------------------------------------------------------------
@@ -265,8 +267,8 @@ def notice(request: ResidentRequest, notice_id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def notice_file(request: ResidentRequest, attachment_id: int) -> FileResponse:
     attachment = selectors.notice_attachment_for_user(user=request.user, attachment_id=attachment_id)
-    return FileResponse(open_stored(attachment.file), content_type=attachment.content_type,
-                        as_attachment=True, filename=attachment.original_name)
+    return stored_file_response(open_stored(attachment.file), content_type=attachment.content_type,
+                                filename=attachment.original_name, download=True)
 
 
 
