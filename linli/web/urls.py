@@ -44,6 +44,7 @@ urlpatterns = [
     path("manage/departments/<int:department_id>/", manage_accounts.department, name="manage-department"),
     path("manage/areas/", manage_areas.areas, name="manage-areas"),
     path("manage/areas/<int:area_id>/", manage_areas.area, name="manage-area"),
+    path("manage/areas/load/", manage_areas.areas_load, name="manage-areas-load"),
     path("manage/rules/", manage_rules.rules, name="manage-rules"),
     path("manage/rules/new/", manage_rules.rule, name="manage-rule-new"),
     path("manage/rules/<int:rule_id>/", manage_rules.rule, name="manage-rule"),

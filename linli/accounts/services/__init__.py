@@ -5,7 +5,12 @@ The modules: :mod:`.login` (failure counters, lockout, login records), :mod:`.ke
 bindings), :mod:`.departments`, :mod:`.areas` (the area tree as an administrator edits it).
 """
 
-from linli.accounts.services.areas import area_admin_create, area_admin_move, area_admin_update
+from linli.accounts.services.areas import (
+    area_admin_create,
+    area_admin_load,
+    area_admin_move,
+    area_admin_update,
+)
 from linli.accounts.services.departments import (
     department_create,
     department_named,
@@ -42,6 +47,7 @@ __all__ = [
     "api_key_create",
     "api_key_revoke",
     "area_admin_create",
+    "area_admin_load",
     "area_admin_move",
     "area_admin_update",
     "assignment_create",

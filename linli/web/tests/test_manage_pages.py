@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
@@ -62,6 +63,7 @@ def manage_urls(tree: Tree, users: Users, window: ServiceWindow) -> list[str]:
         reverse("web:manage-account", args=[users.grid_worker_a1.pk]),
         reverse("web:manage-departments"), reverse("web:manage-department", args=[department.pk]),
         reverse("web:manage-areas"), reverse("web:manage-area", args=[tree.grid_a1.pk]),
+        reverse("web:manage-areas-load"),
         reverse("web:manage-rules"), reverse("web:manage-rule-new"), reverse("web:manage-rule", args=[rule.pk]),
         reverse("web:manage-categories"), reverse("web:manage-category-new"),
         reverse("web:manage-category", args=[category.pk]),
@@ -323,6 +325,74 @@ def test_the_admin_moves_a_grid_to_the_other_community(admin: Client, tree: Tree
     bad = admin.post(reverse("web:manage-area", args=[tree.grid_a1.pk]), {
         "form": "move", "parent": tree.community_b.pk, "code": "330102001001009"})
     assert "330102001002" in bad.context["move"].errors["code"][0]
+
+
+def _area_csv(*lines: str) -> SimpleUploadedFile:
+    body = "编码,名称,上级编码,层级\n" + "\n".join(lines) + "\n"
+    return SimpleUploadedFile("areas.csv", body.encode("utf-8"), content_type="text/csv")
+
+
+def test_the_admin_loads_an_area_file_previewed_first_then_applied(admin: Client, tree: Tree) -> None:
+    # given a file with a new community and its grid under the admin's street, and a renamed grid
+    upload = _area_csv("330102001003,钱江社区,330102001,社区", "330102001003001,钱江社区第1网格,330102001003,网格",
+                       "330102001001001,近江社区一号网格,330102001001,网格")
+    # when previewed
+    preview = admin.post(reverse("web:manage-areas-load"), {"form": "preview", "file": upload})
+    # then it says what would change and writes nothing
+    page = preview.content.decode()
+    assert preview.status_code == 200
+    assert page.count('data-testid="area-file-created"') == 2
+    assert page.count('data-testid="area-file-changed"') == 1
+    assert not Area.objects.filter(code="330102001003").exists()
+    tree.grid_a1.refresh_from_db()
+    assert tree.grid_a1.name == "近江社区第1网格"
+    # when applied with the preview's token
+    token = preview.context["token"]
+    assert token
+    applied = admin.post(reverse("web:manage-areas-load"), {"form": "apply", "token": token})
+    # then
+    assert applied["Location"] == reverse("web:manage-areas")
+    community = Area.objects.get(code="330102001003")
+    assert community.parent == tree.street
+    assert Area.objects.get(code="330102001003001").parent == community
+    tree.grid_a1.refresh_from_db()
+    assert tree.grid_a1.name == "近江社区一号网格"
+    assert len(audited("area.create")) == 2
+    # and the token is spent: a second apply does nothing
+    again = admin.post(reverse("web:manage-areas-load"), {"form": "apply", "token": token})
+    assert again["Location"] == reverse("web:manage-areas-load")
+    assert Area.objects.filter(code__startswith="330102001003").count() == 2
+
+
+def test_an_area_file_outside_the_admins_district_writes_nothing(admin: Client, tree: Tree) -> None:
+    # given another district, and a file touching it, a new district and a good row
+    area_create(actor=SEED, level=AreaLevel.DISTRICT, code="330105", name="拱墅区", parent=None)
+    upload = _area_csv("330105001,米市巷街道,330105,街道", "330106,西湖区,,区",
+                       "330102001003,钱江社区,330102001,社区")
+    # when
+    preview = admin.post(reverse("web:manage-areas-load"), {"form": "preview", "file": upload})
+    # then each foreign row is named, there is no apply button, nothing is written
+    page = preview.content.decode()
+    assert "330105" in page
+    assert "linli areas load" in page
+    assert 'data-testid="area-file-apply"' not in page
+    assert not preview.context["token"]
+    assert not Area.objects.filter(code__in=["330105001", "330106", "330102001003"]).exists()
+    # and a forged apply without a previewed token is refused
+    refused = admin.post(reverse("web:manage-areas-load"), {"form": "apply", "token": "../../linli"})
+    assert refused["Location"] == reverse("web:manage-areas-load")
+    assert not Area.objects.filter(code="330102001003").exists()
+
+
+def test_a_broken_area_file_is_explained_by_row(admin: Client, tree: Tree) -> None:
+    # when a row has no name and another an unknown level
+    upload = _area_csv("330102001003,,330102001,社区", "330102001004,新社区,330102001,小区")
+    preview = admin.post(reverse("web:manage-areas-load"), {"form": "preview", "file": upload})
+    # then
+    problems = preview.content.decode()
+    assert "缺少名称" in problems
+    assert "未知的层级" in problems
+    assert not Area.objects.filter(code__in=["330102001003", "330102001004"]).exists()
 
 
 # --- dispatch rules and categories ---------------------------------------------------------

@@ -3,6 +3,12 @@ Codes and polygons are checked by ``linli.geo.workflow`` inside the services."""
 
 from __future__ import annotations
 
+import secrets
+import time
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from linli.accounts import services
 from linli.accounts.access import StaffRequest, request_id_of
 from linli.accounts.selectors import area_get_for_manager, areas_managed_by
+from linli.geo.area_files import MAX_BYTES, read_area_file
 from linli.geo.choices import ALLOWED_PARENT_LEVELS, AreaLevel
 from linli.web.manage_forms import AreaCreateForm, AreaEditForm, AreaMoveForm
 from linli.web.views.manage import admin_required, submit
@@ -73,3 +80,68 @@ def area(request: StaffRequest, area_id: int) -> HttpResponse:
         "can_move": found.parent_id is not None and any(a.pk == found.parent_id for a in managed),
         "children": [a for a in managed if a.parent_id == found.pk],
     })
+
+
+# A previewed file waits here for "apply" (area files hold no personal data); one day at most.
+_PENDING_SECONDS = 24 * 3600
+_SESSION_KEY = "manage_area_file"
+
+
+class AreaFileForm(forms.Form):
+    file = forms.FileField(label=_("区域文件"), help_text=_("GeoJSON(FeatureCollection)或CSV:编码、名称、上级编码、层级、边界(可选)"))
+
+
+def _pending_dir() -> Path:
+    folder = Path(settings.DATA_DIR) / "uploads" / "area-files"
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - _PENDING_SECONDS
+    for old in folder.glob("*.bin"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def areas_load(request: StaffRequest) -> HttpResponse:
+    """Load an area file under the administrator's areas: upload → what would change (nothing
+    written) → apply. The previewed bytes are kept under a token only this session knows, so
+    what is applied is exactly what was shown."""
+    form = AreaFileForm()
+    report, name = None, ""
+    if request.method == "POST" and request.POST.get("form") == "apply":
+        pending = request.session.get(_SESSION_KEY) or {}
+        path = _pending_dir() / f"{pending.get('token', '-')}.bin"
+        if pending.get("token") != request.POST.get("token") or not path.is_file():
+            messages.error(request, _("预览已失效,请重新上传文件。"))
+            return redirect("web:manage-areas-load")
+        name = str(pending.get("name", ""))
+        parsed = read_area_file(name=name, data=path.read_bytes())
+        report = services.area_admin_load(actor=request.user, rows=parsed.rows, dry_run=bool(parsed.problems))
+        report.problems = list(parsed.problems) + report.problems
+        if not report.problems:
+            path.unlink(missing_ok=True)
+            del request.session[_SESSION_KEY]
+            messages.success(request, _("已导入 %(name)s:新建 %(created)d 个,修改 %(changed)d 个,未变 %(unchanged)d 个。") % {
+                "name": name, "created": len(report.created), "changed": len(report.changed),
+                "unchanged": report.unchanged})
+            return redirect("web:manage-areas")
+    elif request.method == "POST":
+        form = AreaFileForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size > MAX_BYTES:
+                form.add_error("file", _("文件过大(上限50 MB)"))
+            else:
+                name, data = upload.name, upload.read()
+                parsed = read_area_file(name=name, data=data)
+                report = services.area_admin_load(actor=request.user, rows=parsed.rows, dry_run=True)
+                report.problems = list(parsed.problems) + report.problems
+                if not report.problems:
+                    token = secrets.token_urlsafe(16)
+                    (_pending_dir() / f"{token}.bin").write_bytes(data)
+                    request.session[_SESSION_KEY] = {"token": token, "name": name}
+    pending = request.session.get(_SESSION_KEY) or {}
+    return render(request, "web/manage/areas_load.html", {
+        "form": form, "report": report, "name": name,
+        "token": pending.get("token", "") if report is not None and not report.problems else ""})
