@@ -182,6 +182,11 @@ def cmd_roads(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_buildings(args: argparse.Namespace) -> int:
+    _manage("linli_buildings_load", *args.rest)
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     _manage("linli_import", *args.rest)
     return 0
@@ -278,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     areas.add_argument("action", choices=["load"])
     roads = add("roads", cmd_roads, "base-map roads: linli roads load FILE.geojson [--dry-run]", passthrough=True)
     roads.add_argument("action", choices=["load"])
+    buildings = add("buildings", cmd_buildings, "building outlines and positions: linli buildings load FILE.geojson "
+                    "[--dry-run]", passthrough=True)
+    buildings.add_argument("action", choices=["load"])
 
     audit = add("audit", cmd_audit, "audit log: verify the MAC chain, write a checkpoint, or tail it",
                 passthrough=True)

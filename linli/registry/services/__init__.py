@@ -40,7 +40,9 @@ from linli.registry.services.persons import (
     sensitive_tags_shown_record,
 )
 from linli.registry.services.places import (
+    BuildingLoadReport,
     building_create,
+    buildings_load,
     facility_create,
     household_create,
     organisation_create,
@@ -58,10 +60,12 @@ __all__ = [
     "PERSON",
     "REVEAL_REASON_MIN",
     "UNSET",
+    "BuildingLoadReport",
     "PersonExport",
     "PersonListExport",
     "_phone_columns",  # the fusion benchmark stores phones exactly as person_create does
     "building_create",
+    "buildings_load",
     "facility_create",
     "household_create",
     "organisation_create",

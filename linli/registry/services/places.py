@@ -3,6 +3,8 @@ organisations and facilities."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
@@ -10,9 +12,11 @@ from django.utils.translation import gettext as _
 
 from linli.core import pii
 from linli.core.actors import Actor
-from linli.core.errors import ErrorCode, ValidationFailed
-from linli.core.services import audit_record
+from linli.core.errors import ApplicationError, ErrorCode, ValidationFailed
+from linli.core.services import audit_record, audit_record_many
+from linli.geo.area_files import RowProblem
 from linli.geo.models import Area
+from linli.registry.building_files import BuildingRow
 from linli.registry.choices import FacilityKind, OrganisationKind, RoomUse
 from linli.registry.models import Building, Facility, Household, Organisation, Room, Unit
 from linli.registry.services.guards import (
@@ -193,3 +197,82 @@ def facility_create(
         audit_record(actor=actor, action="facility.create", target_type="registry.facility",
                      target_id=facility.pk, fields=["kind", "code", "name", "grid", "lon", "lat"])
     return facility
+
+
+@dataclass
+class BuildingLoadReport:
+    """What a building layer did (or, in a dry run, would do)."""
+
+    created: list[BuildingRow] = field(default_factory=list)
+    changed: list[tuple[BuildingRow, list[str]]] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+def _outline_changes(building: Building, row: BuildingRow) -> dict[str, object]:
+    wanted: dict[str, object] = {"lon": row.lon, "lat": row.lat}
+    if row.footprint is not None:
+        wanted["footprint"] = row.footprint
+    for name in ("compound", "floors", "built_year"):
+        value = getattr(row, name)
+        if value not in (None, ""):
+            wanted[name] = value
+    return {k: v for k, v in wanted.items() if getattr(building, k) != v}
+
+
+def buildings_load(*, actor: Actor, rows: Sequence[BuildingRow], dry_run: bool = False) -> BuildingLoadReport:
+    """Outlines and positions of a building layer onto the registry: a building of the same
+    address gets the file's outline, position, compound, floors and year; an address the
+    registry lacks becomes a new building in the grid its position falls in. A building the
+    file would move into another grid, an address held by two buildings, a position in no grid
+    or outside the actor's scope are problems of that feature, and then nothing is written."""
+    report = BuildingLoadReport()
+    seen: dict[str, str] = {}
+    by_address: dict[str, list[Building]] = {}
+    for building in Building.objects.filter(address__in={r.address for r in rows}):
+        by_address.setdefault(building.address, []).append(building)
+    plan_new: list[tuple[BuildingRow, Area]] = []
+    plan_change: list[tuple[Building, BuildingRow, dict[str, object]]] = []
+    for row in rows:
+        try:
+            if row.address in seen:
+                raise ValidationFailed("address", _("地址与%(where)s重复") % {"where": seen[row.address]})
+            seen[row.address] = row.where
+            found = by_address.get(row.address, [])
+            if len(found) > 1:
+                raise ValidationFailed("address", _("系统中有%(n)d个楼栋是这个地址") % {"n": len(found)})
+            grid = _locate_grid(lon=row.lon, lat=row.lat)
+            if grid is None:
+                raise ValidationFailed("geometry", _("位置不在任何网格内"))
+            if found:
+                building = found[0]
+                _require_scope(actor, building)
+                if grid.pk != building.grid_id:
+                    raise ValidationFailed("geometry", _("位置在网格%(new)s,楼栋属于网格%(old)s;请先调整网格")
+                                           % {"new": grid.code, "old": building.grid.code})
+                changes = _outline_changes(building, row)
+                if changes:
+                    plan_change.append((building, row, changes))
+                    report.changed.append((row, sorted(changes)))
+                else:
+                    report.unchanged += 1
+            else:
+                _require_scope(actor, grid)
+                plan_new.append((row, grid))
+                report.created.append(row)
+        except ApplicationError as error:
+            report.problems.append(RowProblem(row.where, error.field or "-", error.message))
+    if report.problems or dry_run:
+        return report
+    with transaction.atomic():
+        for row, grid in plan_new:
+            building = building_create(actor=actor, grid=grid, name=row.name or row.address[-50:], address=row.address,
+                                       lon=row.lon, lat=row.lat, compound=row.compound, floors=row.floors or 1,
+                                       built_year=row.built_year)
+            if row.footprint is not None:
+                Building.objects.filter(pk=building.pk).update(footprint=row.footprint)
+        for building, _row, changes in plan_change:
+            Building.objects.filter(pk=building.pk).update(**changes)
+        audit_record_many(actor=actor, action="building.outline", target_type="registry.building",
+                          targets=[(b.pk, sorted(changes)) for b, _r, changes in plan_change])
+    return report
