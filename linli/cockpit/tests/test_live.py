@@ -207,7 +207,8 @@ def test_selectors_announce_what_comes_after_the_marks_with_the_lists_scope(em: 
     assert [(e.kind, e.id) for e in events] == [("alarm", alarm.pk), ("case", case.pk)]
     street = selectors.live_viewer(user=em.users.street)
     other = selectors.live_viewer(user=em.other_operator)
-    assert street is not None and other is not None
+    assert street is not None
+    assert other is not None
     assert all(selectors.live_event_visible(viewer=street, event=e) for e in events)
     assert not any(selectors.live_event_visible(viewer=other, event=e) for e in events)
     assert selectors.live_viewer(user=em.users.grid_worker_a1) is None
