@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -51,6 +51,7 @@ class NginxSandbox:
     upstream_ports: tuple[int, int]
     static_root: Path
     live_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # the site's environment, for tests that write to it
 
 
 def nginx_sandbox(tmp: Path, *, upstream_ports: tuple[int, int] | None = None) -> NginxSandbox:

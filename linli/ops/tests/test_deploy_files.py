@@ -59,7 +59,7 @@ def served_behind_nginx(tmp_path_factory):
     assert migrate.returncode == 0, migrate.stderr
     web = LinliProcess(["serve", "--port", str(sandbox.upstream_ports[0])], env=env, log=tmp_path / "serve.log")
     live = LinliProcess(["live", "--port", str(sandbox.live_port)], env=env, log=tmp_path / "live.log")
-    sandbox.env = env  # type: ignore[attr-defined] -- for the tests that write to this site's database
+    sandbox.env = env  # for the tests that write to this site's database
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{sandbox.upstream_ports[0]}/healthz?checks=database",
                                         timeout=5).status_code == 200, timeout=180, what="linli serve")
@@ -149,7 +149,8 @@ class _Listener:
     def _read(self) -> None:
         kind = ""
         with contextlib.suppress(requests.RequestException, AttributeError, ValueError):
-            for line in self.response.iter_lines(chunk_size=1, decode_unicode=True):
+            for raw in self.response.iter_lines(chunk_size=1):
+                line = raw.decode() if isinstance(raw, bytes) else raw
                 if line.startswith("event: "):
                     kind = line[7:]
                 elif line.startswith("data: ") and kind:
