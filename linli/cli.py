@@ -130,6 +130,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_live(args: argparse.Namespace) -> int:
+    _setup_django()
+    from linli.cockpit.live import serve as serve_live
+
+    serve_live(host=args.host or settings.LINLI_LIVE_HOST, port=args.port or settings.LINLI_LIVE_PORT,
+               max_streams=settings.LINLI_LIVE_MAX_STREAMS)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     _manage("linli_worker", *args.rest)
     return 0
@@ -255,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="web processes (default: LINLI_WEB_WORKERS, 1; PostgreSQL: about one per core)")
     serve.add_argument("--threads", type=int, default=None,
                        help="Python threads per web process (default: LINLI_WEB_THREADS, 8 x CPUs, at most 32)")
+
+    live = add("live", cmd_live, "serve the cockpit's live event streams (Server-Sent Events, asyncio)")
+    live.add_argument("--host", default=None, help="default: LINLI_LIVE_HOST (127.0.0.1)")
+    live.add_argument("--port", type=int, default=None, help="default: LINLI_LIVE_PORT (8010)")
 
     # Their --help is the management command's own, so it is not swallowed here.
     add("worker", cmd_worker, "run a background task worker (heartbeat, lease recovery)",

@@ -306,6 +306,14 @@ LINLI_TASK_WORKERS = env_int("LINLI_TASK_WORKERS", default=1, minimum=0)
 LINLI_WEB_MAX_CONNECTIONS = env_int("LINLI_WEB_MAX_CONNECTIONS", default=1024, minimum=1)
 LINLI_WEB_HEADER_TIMEOUT = env_int("LINLI_WEB_HEADER_TIMEOUT", default=10, minimum=1)
 LINLI_ACCESS_LOG = env_bool("LINLI_ACCESS_LOG", default=False)
+# The cockpit's live event streams (`linli live`, linli/cockpit/live.py): where that process
+# listens, how many streams it holds, and the URL the page opens. Empty URL: the same host
+# on LINLI_LIVE_PORT over plain HTTP (linli demo), or /live/cockpit/ on an HTTPS page (nginx
+# routes /live/ to the process; deploy/nginx/linli.conf).
+LINLI_LIVE_HOST = os.environ.get("LINLI_LIVE_HOST", "127.0.0.1")
+LINLI_LIVE_PORT = env_int("LINLI_LIVE_PORT", default=8010, minimum=1)
+LINLI_LIVE_MAX_STREAMS = env_int("LINLI_LIVE_MAX_STREAMS", default=4000, minimum=1)
+LINLI_LIVE_URL = os.environ.get("LINLI_LIVE_URL", "")
 # Trust `X-Forwarded-Proto: https` from the reverse proxy (nginx sets it): request.is_secure(),
 # absolute URLs (Open311) and secure redirects then say https. Only behind a proxy that
 # overwrites the header.

@@ -29,6 +29,17 @@ def idle_limit_seconds(*, role: str, path: str) -> int:
     return int(settings.LINLI_IDLE_TIMEOUT_MINUTES) * 60
 
 
+def idle_expired(*, last_seen: object, role: str, path: str, now: float) -> bool:
+    """Whether a session last seen at ``last_seen`` (its stored mark) is past the idle limit;
+    also used by the cockpit's live stream (linli/cockpit/live.py), which has no middleware."""
+    return isinstance(last_seen, int | float) and now - last_seen > idle_limit_seconds(role=role, path=path)
+
+
+def last_seen_of(session: object) -> object:
+    """The session's idle mark (set below), for :func:`idle_expired`."""
+    return session.get(_LAST_SEEN) if hasattr(session, "get") else None
+
+
 class IdleTimeoutMiddleware:
     """Log out a session that has seen no request for ``LINLI_IDLE_TIMEOUT_MINUTES``."""
 

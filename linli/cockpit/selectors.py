@@ -19,11 +19,13 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.accounts.access import is_staff_user
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment, User
-from linli.accounts.selectors import Principal, grid_workers_of, scope_for
+from linli.accounts.selectors import AreaScope, Principal, grid_workers_of, scope_for
 from linli.cases.choices import OPEN_STATUSES
 from linli.cases.models import Case
+from linli.cases.selectors import case_visible_to
 from linli.cases.stats import case_statistics_for_user
 from linli.catalogue.selectors import application_list_for_user
 from linli.cockpit import workflow
@@ -32,7 +34,8 @@ from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
 from linli.core.bulk import array_literal
 from linli.core.errors import NotFound, ValidationFailed
 from linli.devices.choices import AlarmKind
-from linli.devices.selectors import alarm_list_for_user
+from linli.devices.models import Alarm
+from linli.devices.selectors import alarm_grids_for_user, alarm_list_for_user
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.registry.choices import TagKind
@@ -676,3 +679,82 @@ def live_alarms_for_user(*, user: User) -> list[LiveAlarm]:
         alarms.append(LiveAlarm(id=pk, level=level, kind=str(kinds.get(kind, kind)), grid=grid,
                                 raised_at=raised_at, lon=lon, lat=lat))
     return alarms
+
+
+# --- the live stream (linli/cockpit/live.py): new alarms and level-1 cases -------------------
+
+LIVE_CASE_LEVEL = 1
+# The stream reads rows above its mark minus this many ids, so a row whose transaction
+# committed after a higher id was already seen (concurrent inserts) is still found once.
+LIVE_LOOKBACK_IDS = 200
+LIVE_BATCH_MAX = 500
+
+
+@dataclass(frozen=True)
+class LiveViewer:
+    """Who holds a live stream open, and what they may see of it (checked once, re-checked
+    periodically by the stream)."""
+
+    user: User
+    scope: AreaScope
+    alarm_grids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """A new alarm or level-1 case for the wall screens: what and where, never whose."""
+
+    kind: str  # "alarm" or "case"
+    id: int
+    level: int
+    what: str  # the alarm kind (a code, labelled per language by the stream) or the case category
+    grid_id: int | None
+    grid: str
+    at: datetime
+    lon: float | None
+    lat: float | None
+    case: Case | None = None  # for the case scope rule; never sent
+
+
+def live_viewer(*, user: object) -> LiveViewer | None:
+    """The cockpit's viewer (an operator, as the cockpit page requires), else ``None``."""
+    if not is_staff_user(user, OPERATOR_ROLES) or not isinstance(user, User):
+        return None
+    return LiveViewer(user=user, scope=scope_for(user), alarm_grids=alarm_grids_for_user(user=user))
+
+
+def live_event_visible(*, viewer: LiveViewer, event: LiveEvent) -> bool:
+    """The rule of the cockpit's own lists: alarms by grid, cases by the case scope."""
+    if event.kind == "alarm":
+        return event.grid_id is not None and event.grid_id in viewer.alarm_grids
+    return event.case is not None and case_visible_to(user=viewer.user, scope=viewer.scope, case=event.case)
+
+
+def live_marks() -> tuple[int, int]:
+    """The highest alarm and case ids now: the stream announces only what comes after."""
+    alarm = Alarm.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    case = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return alarm, case
+
+
+def live_events_after(*, alarm_after: int, case_after: int) -> list[LiveEvent]:
+    """Alarms with an id above ``alarm_after`` and level-1 cases above ``case_after`` (two
+    primary-key range reads, whatever the size of the tables), oldest first."""
+    events = []
+    alarms = (Alarm.objects.filter(pk__gt=alarm_after).order_by("pk")
+              .values_list("pk", "level", "kind", "grid_id", "grid__name", "raised_at", "device__lon",
+                           "device__lat", "device__building__lon", "device__building__lat")[:LIVE_BATCH_MAX])
+    for pk, level, kind, grid_id, grid, raised_at, lon, lat, building_lon, building_lat in alarms:
+        if lon is None or lat is None:
+            lon, lat = building_lon, building_lat
+        events.append(LiveEvent(kind="alarm", id=pk, level=level, what=kind, grid_id=grid_id, grid=grid or "",
+                                at=raised_at, lon=lon, lat=lat))
+    cases = (Case.objects.filter(pk__gt=case_after, level=LIVE_CASE_LEVEL).order_by("pk")
+             .select_related("category", "grid")
+             .only("pk", "level", "grid_id", "grid__name", "category__name", "created_at", "lon", "lat",
+                   "reporter_id", "department_id", "escalated_to_id")[:LIVE_BATCH_MAX])
+    events.extend(LiveEvent(kind="case", id=case.pk, level=case.level,
+                            what=case.category.name if case.category else "", grid_id=case.grid_id,
+                            grid=case.grid.name if case.grid else "", at=case.created_at, lon=case.lon,
+                            lat=case.lat, case=case) for case in cases)
+    return events

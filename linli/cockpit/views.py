@@ -1,7 +1,8 @@
 """Emergency mode pages: draw an area, start an incident, check households, watch the board.
 
 Views parse input, call one selector or service and render. The board refreshes itself by
-htmx polling every two seconds (docs/cockpit.md explains why not Server-Sent Events).
+htmx polling every two seconds; the cockpit's alarm card also listens to the live event
+stream of ``linli live`` (linli/cockpit/live.py) and polls only while it is closed.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
+from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,8 +29,10 @@ from linli.accounts.selectors import scope_for
 from linli.cockpit import selectors, services, workflow
 from linli.cockpit.choices import MARK_STATES, CheckState
 from linli.cockpit.export import incident_report_xlsx
+from linli.cockpit.live import LIVE_PATH
 from linli.cockpit.models import Incident
 from linli.core.errors import ValidationFailed
+from linli.core.middleware import content_security_policy
 from linli.geo.models import Area
 
 operator_required = staff_view(selectors.OPERATOR_ROLES)
@@ -299,11 +304,32 @@ def tasks(request: StaffRequest) -> HttpResponse:
 def cockpit(request: StaffRequest) -> HttpResponse:
     """The wall screen (数字驾驶舱): KPIs, trends and one map, for the caller's area."""
     data = selectors.cockpit_for_user(user=request.user)
-    return render(request, "cockpit/cockpit.html", {
+    live_url, live_source = _live_stream(request)
+    response = render(request, "cockpit/cockpit.html", {
         **_map_context(), "data": data,
         "has_echarts": finders.find("vendor/echarts/echarts.min.js") is not None,
-        "map_data": data.layers, "trend": data.trend,
+        "map_data": data.layers, "trend": data.trend, "live_url": live_url,
     })
+    if live_source:
+        # The stream on another port of this host (linli demo): allowed for this page only.
+        response["Content-Security-Policy"] = content_security_policy().replace(
+            "connect-src 'self'", f"connect-src 'self' {live_source}")
+    return response
+
+
+def _live_stream(request: StaffRequest) -> tuple[str, str]:
+    """The URL of the live event stream (``linli live``) and, when it is not this origin, the
+    CSP source the page must allow. Behind nginx (HTTPS, or LINLI_LIVE_URL set) it is this
+    origin's ``/live/cockpit/``; without a proxy, this host on ``LINLI_LIVE_PORT``."""
+    if settings.LINLI_LIVE_URL:
+        return settings.LINLI_LIVE_URL, ""
+    if request.is_secure():
+        return LIVE_PATH, ""
+    host, _port = split_domain_port(request.get_host())
+    if not host:
+        return "", ""
+    source = f"{host}:{settings.LINLI_LIVE_PORT}"
+    return f"//{source}{LIVE_PATH}", source
 
 
 @operator_required

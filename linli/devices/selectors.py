@@ -37,6 +37,12 @@ def _grids(user: User) -> frozenset[int]:
     return scope_for(user).grid_ids
 
 
+def alarm_grids_for_user(*, user: User) -> frozenset[int]:
+    """The grids whose alarms ``user`` sees (the same rule as :func:`alarm_list_for_user`), for
+    the cockpit's live stream, which filters new alarms by grid without a query per screen."""
+    return _grids(user)
+
+
 def device_list_for_user(*, user: User, status: str = "", kind: str = "", q: str = "") -> QuerySet[Device]:
     """Devices in the user's grids, optionally by status (online, offline, low battery, new)."""
     rows = Device.objects.filter(grid_id__in=_grids(user)).select_related("grid", "building", "room", "person")

@@ -28,7 +28,9 @@ TILES_FILE_CHECK_ID = "linli.W012"
 
 def configured_budget() -> ConnectionBudget:
     return connection_budget(web_workers=settings.LINLI_WEB_WORKERS, web_threads=settings.LINLI_WEB_THREADS,
-                             task_workers=settings.LINLI_TASK_WORKERS, daemons=len(DAEMONS))
+                             task_workers=settings.LINLI_TASK_WORKERS,
+                             # `linli live` holds three: its reader and two session checkers.
+                             daemons=len(DAEMONS) + 2)
 
 
 def budget_messages(*, budget: ConnectionBudget, max_connections: int, reserved: int,

@@ -30,6 +30,7 @@ DAEMONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("relay", ("notify", "relay")),  # the notification relay (linli/notify/relay.py)
     ("ingest", ("ingest",)),  # MQTT ingestor (linli.devices)
     ("devices-sweep", ("devices", "sweep", "--every", "60")),  # absence and heartbeat checks
+    ("live", ("live",)),  # the cockpit's event streams (linli/cockpit/live.py)
 )
 POLL_SECONDS: Final = 0.2
 STOP_TIMEOUT_SECONDS: Final = 40.0

@@ -51,7 +51,8 @@ from django.utils import timezone
 STATE_FILE = "upgrade-state.json"
 SYSTEMD_START = "systemctl start linli-web@{port}.service && systemctl enable linli-web@{port}.service"
 SYSTEMD_STOP = "systemctl disable linli-web@{port}.service && systemctl stop linli-web@{port}.service"
-SYSTEMD_RESTART = ("systemctl try-restart 'linli-worker@*.service' linli-relay.service linli-ingest.service")
+SYSTEMD_RESTART = ("systemctl try-restart 'linli-worker@*.service' linli-relay.service linli-ingest.service "
+                   "linli-live.service")
 HEALTH_TIMEOUT = 180.0
 
 

@@ -25,6 +25,8 @@ from linli.accounts.models import Department, User
 from linli.cases.models import Case, Category, DispatchRule
 from linli.cases.taxonomy import taxonomy_load
 from linli.cockpit.tests.conftest import em  # noqa: F401 -- the fixture, shared with the unit tests
+from linli.cockpit.tests.test_drill import smoke_alarm
+from linli.cockpit.tests.test_live import level_one_case, running_live
 from linli.core.actors import SystemActor
 from linli.devices.models import Alarm, Device
 from linli.field.models import Patrol
@@ -84,13 +86,18 @@ def log_in(page: Page, base_url: str, user: User) -> None:
     expect(page.get_by_test_id("current-user")).to_contain_text(user.username)
 
 
-def offline(page: Page, base_url: str) -> list[str]:
-    """Refuses every request that leaves linli (a tile server, a CDN) and lists them."""
+def offline(page: Page, base_url: str, *, live_url: str = "") -> list[str]:
+    """Refuses every request that leaves linli (a tile server, a CDN) and lists them. The
+    cockpit's event stream (``linli live``, another port) is linli's own: let through to
+    ``live_url`` when the test runs one, else refused unlisted (the card then polls)."""
     outside: list[str] = []
 
     def guard(route: Any, request: Request) -> None:
-        if request.url.startswith(base_url) or request.url.startswith("data:"):
+        if request.url.startswith(base_url) or request.url.startswith("data:") or (
+                live_url and request.url.startswith(live_url)):
             route.continue_()
+        elif "/live/cockpit/" in request.url:
+            route.abort()
         else:
             outside.append(request.url)
             route.abort()
@@ -288,10 +295,41 @@ def test_cockpit_drills_into_a_grid_and_shows_live_alarms(
         raised_at=now,
         last_at=now,
     )
-    # then the poll brings it onto the map and the side card without a reload
+    # then the poll (no event stream in this test) brings it onto the map and the side card
+    # without a reload
+    expect(page.locator("#cockpit-alarms")).not_to_have_attribute("data-live", "open")
     expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "1", timeout=20_000)
     expect(the_map).to_have_attribute("data-alarms", "1")
     assert outside == []
+
+
+def test_cockpit_gets_a_new_alarm_and_level_one_case_from_the_event_stream(
+    live_server: Any,
+    em: Any,  # noqa: F811 -- the imported fixture
+    browser_page: Page,
+    settings: Any,
+) -> None:
+    # given `linli live` serving event streams beside the web server, and the cockpit open
+    with running_live() as (_server, port):
+        settings.LINLI_LIVE_PORT = port
+        page = browser_page
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        outside = offline(page, live_server.url, live_url=f"http://localhost:{port}/live/")
+        log_in(page, live_server.url, em.users.street)
+        page.goto(f"{live_server.url}/cockpit/")
+        card = page.locator("#cockpit-alarms")
+        expect(card).to_have_attribute("data-live", "open")
+        expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "0")
+        # when a smoke detector in 望江路12号 raises an alarm and a level-1 case is reported
+        alarm = smoke_alarm(em, building_id=em.b12.pk, grid_id=em.tree.grid_a1.pk)
+        case = level_one_case(em, grid_id=em.tree.grid_a1.pk)
+        # then the stream puts both on the screen (the card's poll is paused while it is open)
+        expect(card.locator(f'[data-live-alarm="{alarm.pk}"]')).to_contain_text("烟雾报警", timeout=5_000)
+        expect(page.get_by_test_id("live-cases").locator(f'[data-live-case="{case.pk}"]')).to_contain_text(
+            "近江社区第1网格", timeout=5_000)
+        expect(page.get_by_test_id("cockpit-map")).to_have_attribute("data-alarms", "1")
+        expect(page.get_by_test_id("live-alarms")).to_have_attribute("data-total", "0")  # no poll since
+        assert outside == []
 
 
 def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -50,6 +50,8 @@ class NginxSandbox:
     https_port: int
     upstream_ports: tuple[int, int]
     static_root: Path
+    live_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # the site's environment, for tests that write to it
 
 
 def nginx_sandbox(tmp: Path, *, upstream_ports: tuple[int, int] | None = None) -> NginxSandbox:
@@ -60,6 +62,7 @@ def nginx_sandbox(tmp: Path, *, upstream_ports: tuple[int, int] | None = None) -
     cert, key = self_signed(prefix / "tls")
     http_port, https_port = free_port(), free_port()
     ports = upstream_ports or (free_port(), free_port())
+    live_port = free_port()
     static_root = tmp / "release"
     (static_root / "static" / "ops").mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_DIR / "linli" / "ops" / "static" / "ops" / "maintenance.html",
@@ -67,6 +70,7 @@ def nginx_sandbox(tmp: Path, *, upstream_ports: tuple[int, int] | None = None) -
     text = NGINX_CONF.read_text(encoding="utf-8")
     for old, new in {
         "127.0.0.1:8001": f"127.0.0.1:{ports[0]}", "127.0.0.1:8002": f"127.0.0.1:{ports[1]}",
+        "127.0.0.1:8010": f"127.0.0.1:{live_port}",
         "listen 80;": f"listen 127.0.0.1:{http_port};", "listen [::]:80;": "",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;", "listen [::]:443 ssl http2;": "",
         "/etc/linli/tls/fullchain.pem": str(cert), "/etc/linli/tls/privkey.pem": str(key),
@@ -95,7 +99,7 @@ http {{
 }}
 """, encoding="utf-8")
     return NginxSandbox(prefix=prefix, conf=conf, http_port=http_port, https_port=https_port,
-                        upstream_ports=ports, static_root=static_root)
+                        upstream_ports=ports, static_root=static_root, live_port=live_port)
 
 
 @contextlib.contextmanager

@@ -57,6 +57,7 @@ class Demo:
     base: str
     port: int
     data_dir: Path
+    live_port: int = 0
 
     def child(self, name: str) -> int:
         """Pid of the supervised process whose command line holds ``name``."""
@@ -70,15 +71,15 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     # given a fresh data folder and `linli demo` as `make demo` runs it (a smaller street)
     folder = tmp_path_factory.mktemp("demo")
-    port = free_port()
-    env = clean_env(LINLI_DATA_DIR=str(folder / "data"))
+    port, live_port = free_port(), free_port()
+    env = clean_env(LINLI_DATA_DIR=str(folder / "data"), LINLI_LIVE_PORT=str(live_port))
     process = LinliProcess(["demo", "--residents", RESIDENTS, "--port", str(port)], env=env,
                            log=folder / "demo.log")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: (health(base) or {}).get("status") == "ok", timeout=600,
                    what="the demo to answer /healthz with a live worker")
-        yield Demo(process=process, base=base, port=port, data_dir=folder / "data")
+        yield Demo(process=process, base=base, port=port, data_dir=folder / "data", live_port=live_port)
     finally:
         code = process.stop()
         print(process.output()[-3000:])
@@ -154,6 +155,23 @@ def test_a_killed_web_worker_is_respawned_and_the_site_answers(demo: Demo):
                           what="the site to answer again")
     assert response.status_code == 200
     assert alive(server)
+
+
+def test_the_demo_serves_the_cockpits_event_stream_and_restarts_it(demo: Demo):
+    # given the street operator's cockpit in the demo
+    session = login(demo.base, "street")
+    page = session.get(f"{demo.base}/cockpit/", timeout=30).text
+    # then the page names the stream of the demo's `linli live` on this host
+    assert f'data-live-url="//127.0.0.1:{demo.live_port}/live/cockpit/"' in page
+    stream_url = f"http://127.0.0.1:{demo.live_port}/live/cockpit/"
+    with session.get(stream_url, stream=True, timeout=30, headers={"Origin": demo.base}) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["Access-Control-Allow-Origin"] == demo.base
+    # when the live process is killed, the demo starts it again
+    os.kill(demo.child("linli.cli live"), signal.SIGKILL)
+    response = wait_until(lambda: requests.get(f"http://127.0.0.1:{demo.live_port}/live/healthz", timeout=5).ok,
+                          timeout=60, what="linli live to be restarted")
+    assert response
 
 
 def test_a_worker_killed_mid_import_leaves_no_partial_data_and_the_job_completes(demo: Demo):

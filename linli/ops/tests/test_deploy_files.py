@@ -4,12 +4,15 @@ page; systemd accepts the units (issue #24.5, #24.6)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -55,13 +58,18 @@ def served_behind_nginx(tmp_path_factory):
                              capture_output=True, text=True, timeout=300, check=False)
     assert migrate.returncode == 0, migrate.stderr
     web = LinliProcess(["serve", "--port", str(sandbox.upstream_ports[0])], env=env, log=tmp_path / "serve.log")
+    live = LinliProcess(["live", "--port", str(sandbox.live_port)], env=env, log=tmp_path / "live.log")
+    sandbox.env = env  # for the tests that write to this site's database
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{sandbox.upstream_ports[0]}/healthz?checks=database",
                                         timeout=5).status_code == 200, timeout=180, what="linli serve")
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{sandbox.live_port}/live/healthz", timeout=5).ok,
+                   timeout=60, what="linli live")
         with nginx_running(nginx, sandbox):
             yield sandbox
     finally:
         web.stop()
+        live.stop()
 
 
 def test_http_is_redirected_to_https(served_behind_nginx):
@@ -77,6 +85,108 @@ def test_open311_advertises_https_behind_nginx(served_behind_nginx):
                         verify=False, timeout=10).json()  # noqa: S501 -- the sandbox's self-signed certificate
     # then the endpoint it advertises is https (it said http:// behind TLS)
     assert body["endpoints"][0]["url"].startswith("https://")
+
+
+# Two streets with a grid each, their operators signed in (sessions printed as JSON).
+_LIVE_SETUP = """
+import json
+from django.test import Client
+from linli.accounts.choices import AssignmentKind, Role
+from linli.accounts.models import AreaAssignment, User
+from linli.cases.models import Category
+from linli.geo.choices import AreaLevel
+from linli.geo.models import Area
+
+def area(level, code, name, parent):
+    row = Area.objects.create(level=level, code=code, name=name, parent=parent, path="")
+    row.path = f"{parent.path if parent else '/'}{row.pk}/"
+    row.save(update_fields=["path"])
+    return row
+
+district = area(AreaLevel.DISTRICT, "330102", "上城区", None)
+out = {}
+for n, name in ((1, "望江街道"), (2, "清波街道")):
+    street = area(AreaLevel.STREET, f"33010200{n}", name, district)
+    community = area(AreaLevel.COMMUNITY, f"33010200{n}001", name + "社区", street)
+    grid = area(AreaLevel.GRID, f"33010200{n}001001", name + "第1网格", community)
+    user = User.objects.create_user(username=f"op{n}", password="Linli-test-2026", role=Role.STREET_STAFF)
+    AreaAssignment.objects.create(user=user, area=street, kind=AssignmentKind.MEMBER)
+    client = Client()
+    client.force_login(user)
+    out[f"cookie{n}"] = client.cookies["sessionid"].value
+    out[f"grid{n}"] = grid.pk
+Category.objects.create(code="9901", name="火灾隐患", domain="community")
+print("SETUP" + json.dumps(out))
+"""
+
+# A level-1 case in the first street's grid; prints the wall-clock time of its commit.
+_LIVE_CASE = """
+import time
+from linli.cases.models import Case, Category
+Case.objects.create(number="LIVE-1", source="patrol", category=Category.objects.get(code="9901"), level=1,
+                    description="楼道堆放杂物", grid_id={grid})
+print("COMMITTED", time.time())
+"""
+
+
+def _shell(env: dict[str, str], script: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "linli.cli", "manage", "shell", "-c", script], env=env,  # noqa: S603
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+class _Listener:
+    """An open event stream through nginx, read in a thread: (event, data, arrival time)."""
+
+    def __init__(self, url: str, cookie: str) -> None:
+        self.response = requests.get(url, cookies={"sessionid": cookie}, stream=True, verify=False,  # noqa: S501
+                                     timeout=(10, 60), headers={"Accept": "text/event-stream"})
+        self.events: list[tuple[str, dict[str, object], float]] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        kind = ""
+        with contextlib.suppress(requests.RequestException, AttributeError, ValueError):
+            for raw in self.response.iter_lines(chunk_size=1):
+                line = raw.decode() if isinstance(raw, bytes) else raw
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind:
+                    self.events.append((kind, json.loads(line[6:]), time.time()))
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def test_a_level_one_case_reaches_an_open_stream_through_nginx_within_2_s(served_behind_nginx):
+    # given two streets' operators with the cockpit's event stream open through nginx (HTTPS)
+    sandbox = served_behind_nginx
+    setup = json.loads(_shell(sandbox.env, _LIVE_SETUP).split("SETUP", 1)[1])
+    url = f"https://127.0.0.1:{sandbox.https_port}/live/cockpit/"
+    ours, theirs = _Listener(url, setup["cookie1"]), _Listener(url, setup["cookie2"])
+    try:
+        assert ours.response.status_code == 200
+        assert ours.response.headers["Content-Type"].startswith("text/event-stream")
+        # when a level-1 case is committed in the first street (by another process, as intake would)
+        out = _shell(sandbox.env, _LIVE_CASE.format(grid=setup["grid1"]))
+        committed = float(out.split("COMMITTED", 1)[1])
+        wait_until(lambda: ours.events, timeout=10, what="the case on the open stream")
+        # then it arrives through nginx within 2 s of the commit (unbuffered)
+        (kind, data, arrived), = ours.events
+        assert kind == "case"
+        assert data["grid"] == "望江街道第1网格"
+        assert arrived - committed < 2.0, f"{arrived - committed:.2f} s"
+        # and the other street's operator receives nothing
+        time.sleep(1.0)
+        assert theirs.events == []
+    finally:
+        ours.close()
+        theirs.close()
+    # and a stream without a session is refused
+    refused = requests.get(url, verify=False, timeout=10)  # noqa: S501
+    assert refused.status_code == 401
 
 
 def test_thirty_two_slow_uploads_through_nginx_do_not_stop_the_site(served_behind_nginx):

@@ -82,6 +82,18 @@
       if (event.target && event.target.id === "cockpit-alarms") { drawAlarms(); }
     });
     drawAlarms();
+    // What the live stream announces goes on the map at once (the next poll redraws alarms).
+    liveMap.alarm = function (a) {
+      if (a.lon == null || a.lat == null) { return; }
+      L.circleMarker(base.toMap(a.lon, a.lat), { radius: 9, color: "#fff", weight: 2, fillColor: LEVEL_COLOURS[a.level] || "#b8322a", fillOpacity: 0.95, className: "alarm-marker" })
+        .bindTooltip(a.what + " · " + a.grid).addTo(alarms);
+      holder.setAttribute("data-alarms", String(alarms.getLayers().length));
+    };
+    liveMap.case = function (c) {
+      if (c.lon == null || c.lat == null) { return; }
+      data.cases.push({ lon: c.lon, lat: c.lat, level: c.level });
+      cluster();
+    };
     function drill(id) {
       var url = label.drillUrl.replace("/0/", "/" + id + "/");
       if (window.htmx) { window.htmx.ajax("GET", url, { target: "#cockpit-drill", swap: "innerHTML" }); }
@@ -99,6 +111,63 @@
       });
     }
   }
+  var liveMap = { alarm: function () {}, case: function () {} };
+  // Live: an EventSource on `linli live` (Server-Sent Events). While it is open the card's
+  // 2 s poll is skipped but for one reconciling poll every 30 s; when it fails (refused,
+  // logged out, no such process) the poll carries on as before.
+  var RECONCILE_MS = 30000;
+  function live() {
+    var card = document.getElementById("cockpit-alarms"), cases = document.getElementById("cockpit-live-cases");
+    if (!card) { return; }
+    var state = { open: false, last: 0, sync: false };
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (event.target !== card) { return; }
+      if (state.open && !state.sync && Date.now() - state.last < RECONCILE_MS) { event.preventDefault(); return; }
+      state.sync = false;
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.target === card) { state.last = Date.now(); }
+    });
+    var url = card.dataset.liveUrl;
+    if (!url || !window.EventSource) { return; }
+    var source = new EventSource(url, { withCredentials: true });
+    function sync() { state.sync = true; if (window.htmx) { window.htmx.trigger(card, "live-sync"); } }
+    source.addEventListener("open", function () {
+      // Anything raised while the stream was down comes with this poll.
+      state.open = true; card.dataset.live = "open"; sync();
+    });
+    source.addEventListener("error", function () {
+      state.open = false; card.dataset.live = source.readyState === EventSource.CLOSED ? "closed" : "retrying";
+    });
+    function item(cls, strong, rest, at) {
+      var li = document.createElement("li"), b = document.createElement("strong"), t = document.createElement("time");
+      li.className = cls; b.textContent = strong; t.className = "muted small"; t.textContent = at;
+      li.appendChild(b); li.appendChild(document.createTextNode(" " + rest + " ")); li.appendChild(t);
+      return li;
+    }
+    source.addEventListener("alarm", function (event) {
+      var a = JSON.parse(event.data), list = card.querySelector("ul.live-alarms");
+      if (!list) {
+        var box = card.querySelector("[data-testid=live-alarms]") || card, empty = box.querySelector(".empty");
+        if (empty) { empty.remove(); }
+        list = document.createElement("ul"); list.className = "live-alarms";
+        box.insertBefore(list, box.firstChild);
+      }
+      var li = item("level-" + a.level, a.what, a.grid, a.at);
+      li.setAttribute("data-live-alarm", String(a.id));
+      list.insertBefore(li, list.firstChild);
+      liveMap.alarm(a);
+    });
+    source.addEventListener("case", function (event) {
+      var c = JSON.parse(event.data);
+      if (!cases) { return; }
+      var li = item("level-" + c.level, cases.dataset.labelCase + " · " + c.what, c.grid, c.at);
+      li.setAttribute("data-live-case", String(c.id));
+      cases.insertBefore(li, cases.firstChild);
+      while (cases.children.length > 10) { cases.removeChild(cases.lastChild); }
+      liveMap.case(c);
+    });
+  }
   function chart() {
     var holder = document.getElementById("cockpit-trend"), source = document.getElementById("cockpit-trend-data");
     if (!holder || !source || !window.echarts) { return; }
@@ -113,6 +182,6 @@
     });
     window.addEventListener("resize", function () { c.resize(); });
   }
-  function init() { map(); chart(); }
+  function init() { map(); chart(); live(); }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();
