@@ -227,12 +227,41 @@ class _StepTimes(logging.Handler):
         return f"{text}; commits and bookkeeping {rest:.2f} s"
 
 
-def _timed_sweep(on: date, steps: _StepTimes) -> tuple[float, Any]:
+class _SlowStatements:
+    """``--statements N``: the N slowest statements of a sweep, with their seconds (the
+    profile the step times hide)."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.seen: list[tuple[float, str]] = []
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:  # noqa: FBT001 -- Django's wrapper signature
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seen.append((time.perf_counter() - started, " ".join(str(sql).split())[:160]))
+
+    def take(self) -> str:
+        slowest = sorted(self.seen, reverse=True)[: self.keep]
+        self.seen = []
+        return "".join(f"\n    {seconds:7.2f} s  {sql}" for seconds, sql in slowest)
+
+
+def _timed_sweep(on: date, steps: _StepTimes, slow: _SlowStatements | None = None) -> tuple[float, Any]:
+    from contextlib import nullcontext
+
+    from django.db import connection
+
     from linli.care.services.sweep import sweep_run
 
     started = time.perf_counter()
-    run = sweep_run(on=on)
-    return time.perf_counter() - started, run
+    with connection.execute_wrapper(slow) if slow is not None else nullcontext():
+        run = sweep_run(on=on)
+    elapsed = time.perf_counter() - started
+    if slow is not None and slow.keep:
+        print(f"  slowest statements:{slow.take()}", flush=True)
+    return elapsed, run
 
 
 def main() -> None:
@@ -240,6 +269,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=540_000)
     parser.add_argument("--sample", type=int, default=300, help="persons evaluated naively")
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--statements", type=int, default=0, help="print the N slowest statements of each sweep")
     args = parser.parse_args()
     _setup_django()
     from django.core.management import call_command
@@ -271,13 +301,14 @@ def main() -> None:
     sweep_logger.addHandler(steps)
     sweep_logger.setLevel(logging.INFO)
     _reset_sweep_output()
-    first, _run = _timed_sweep(ON, steps)
+    slow = _SlowStatements(args.statements) if args.statements else None
+    first, _run = _timed_sweep(ON, steps, slow)
     written = {"recommendations": Recommendation.objects.count(), "reviews": ReviewItem.objects.count(),
                "work_orders": WorkOrder.objects.count(), "levels": ElderLevel.objects.count(),
                "due_visits": DueVisit.objects.count(), "benefits": Benefit.objects.count()}
     print(f"sweep (from nothing): {first:.2f} s; rows {written}", flush=True)
     print(f"  steps: {steps.take(first)}", flush=True)
-    second, _run = _timed_sweep(ON + timedelta(days=1), steps)
+    second, _run = _timed_sweep(ON + timedelta(days=1), steps, slow)
     print(f"sweep (next day): {second:.2f} s", flush=True)
     print(f"  steps: {steps.take(second)}", flush=True)
 

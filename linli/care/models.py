@@ -46,6 +46,12 @@ class CareProfile(TimeStampedModel):
         ordering: ClassVar[list[str]] = ["person_id"]
         verbose_name = _("关爱档案")
         verbose_name_plural = _("关爱档案")
+        indexes: ClassVar[list[models.Index]] = [
+            # A rule's live count starts from the profiles it needs (低保: income below the
+            # line) and fetches those persons by key (rules_query.rule_seek_q).
+            models.Index(fields=["income_per_head"], include=["person"], name="care_profile_income_idx"),
+            models.Index(fields=["disability_grade"], include=["person"], name="care_profile_grade_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"care profile of {self.person_id}"
@@ -149,8 +155,13 @@ class BenefitEvent(OneLabelDisplay, models.Model):
 class Recommendation(TimeStampedModel):
     """A person who fits a policy and does not receive it (or is about to reach its age)."""
 
-    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_recommendations")
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="recommendations")
+    # No database foreign keys on the sweep's bulk tables (ADR 0012): PostgreSQL checks one
+    # per inserted row (and locks the person row), a third of the first sweep's time.
+    # Deletes still cascade through the ORM.
+    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_recommendations",
+                               db_constraint=False)
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="recommendations",
+                               db_constraint=False)
     kind = models.CharField(_("类型"), max_length=16, choices=RecommendationKind.choices)
     reason = models.CharField(_("原因"), max_length=500)
     status = models.CharField(_("状态"), max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN)
@@ -172,8 +183,10 @@ class Recommendation(TimeStampedModel):
 class ReviewItem(TimeStampedModel):
     """A benefit to check: its holder no longer fits the policy, or died."""
 
-    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_reviews")
-    benefit = models.ForeignKey(Benefit, on_delete=models.CASCADE, related_name="reviews")
+    # No database foreign keys (see Recommendation).
+    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_reviews",
+                               db_constraint=False)
+    benefit = models.ForeignKey(Benefit, on_delete=models.CASCADE, related_name="reviews", db_constraint=False)
     reason_kind = models.CharField(_("类型"), max_length=16, choices=ReviewReason.choices)
     reason = models.CharField(_("原因"), max_length=500)
     status = models.CharField(_("状态"), max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN)
@@ -241,8 +254,11 @@ class LevelRule(TimeStampedModel):
 class ElderLevel(TimeStampedModel):
     """An elder's current colour with the reasons (names of the level rules that held)."""
 
-    person = models.OneToOneField("registry.Person", on_delete=models.CASCADE, related_name="care_level")
-    grid = models.ForeignKey("geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No database foreign keys (see Recommendation).
+    person = models.OneToOneField("registry.Person", on_delete=models.CASCADE, related_name="care_level",
+                                  db_constraint=False)
+    grid = models.ForeignKey("geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             db_constraint=False)
     colour = models.CharField(_("颜色"), max_length=8, choices=Colour.choices)
     reasons = models.JSONField(_("原因"), default=list)
     since = models.DateField(_("起始日期"))
@@ -262,7 +278,9 @@ class ElderLevel(TimeStampedModel):
 class ElderLevelChange(OneLabelDisplay, models.Model):
     """History of colours."""
 
-    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_level_changes")
+    # No database foreign key (see Recommendation).
+    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_level_changes",
+                               db_constraint=False)
     from_colour = models.CharField(_("原颜色"), max_length=8, blank=True)
     to_colour = models.CharField(_("新颜色"), max_length=8, choices=Colour.choices)
     reasons = models.JSONField(_("原因"), default=list)
@@ -370,8 +388,11 @@ class VisitPhoto(models.Model):
 class DueVisit(TimeStampedModel):
     """A visit someone owes a person by a day: from the colour's plan or a must-visit trigger."""
 
-    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_due_visits")
-    grid = models.ForeignKey("geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No database foreign keys on the sweep-written columns (see Recommendation).
+    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="care_due_visits",
+                               db_constraint=False)
+    grid = models.ForeignKey("geo.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             db_constraint=False)
     reason_kind = models.CharField(_("类型"), max_length=16, choices=VisitReason.choices)
     reason = models.CharField(_("原因"), max_length=300)
     due_on = models.DateField(_("应访日期"))

@@ -28,7 +28,7 @@ from linli.care.models import (
     Visit,
     WorkOrder,
 )
-from linli.care.rules_query import benefits_held_q, rule_to_q
+from linli.care.rules_query import benefits_held_q, rule_seek_q, rule_to_q
 from linli.care.workflow import PersonFacts
 from linli.core.errors import PermissionDenied
 from linli.registry.models import Person, PersonTag
@@ -72,7 +72,7 @@ def rule_match_count(*, rule: Mapping[str, Any], on: date | None = None, sample_
     started = time.perf_counter()
     living = Person.objects.order_by().filter(is_deceased=False)
     condition = rule_to_q(rule, on=day)
-    count = living.filter(condition).count()
+    count = living.filter(rule_seek_q(rule, on=day)).count()
     everyone = count > 0 and not living.filter(~condition).exists()
     total = max(living_total(), count)
     sample: list[Person] = []

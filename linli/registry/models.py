@@ -178,6 +178,12 @@ class Person(TimeStampedModel):
             # a range of this index (hukou and id from it too) instead of the whole table.
             models.Index(fields=["birth_date", "hukou", "id"], condition=models.Q(is_deceased=False),
                          name="person_living_age_idx"),
+            # …and a rule that starts from its facts (低保: the profiles below the line) fetches
+            # those persons by key from this one, without their table. Columns, not INCLUDE:
+            # SQLite ignores INCLUDE, and an index of ``id`` alone drew its planner away from
+            # the rowid.
+            models.Index(fields=["id", "hukou", "birth_date", "sex"], condition=models.Q(is_deceased=False),
+                         name="person_living_id_idx"),
             # Emergency mode: the living residents of an area's buildings, the children among them
             # by birth date, and their households, from the index alone.
             models.Index(fields=["building", "is_deceased", "birth_date", "household", "id"],

@@ -330,7 +330,12 @@ def _step_levels(on: date, actor: Actor) -> int:
         try:
             cursor.execute(f"INSERT INTO {target} (person_id, grid_id, colour, reasons) {select_sql}", params)
             if pg:
+                # Statistics for both sides of the diff. With ``care_elderlevel``'s saying
+                # "empty" (a new deployment, or emptied since the last ANALYZE) PostgreSQL
+                # ran the new levels' NOT EXISTS as a scan of that table per elder — over
+                # the pages this very INSERT was adding: quadratic, 14 minutes at 540,000.
                 cursor.execute(f"ANALYZE {target}")
+                cursor.execute(f"ANALYZE {level}")
             # History first: it reads the colour before the update.
             cursor.execute(
                 f"INSERT INTO {change} (person_id, from_colour, to_colour, reasons, {quote('on')}) "  # noqa: S608 -- names from the models
@@ -347,7 +352,8 @@ def _step_levels(on: date, actor: Actor) -> int:
             cursor.execute(
                 f"INSERT INTO {level} (person_id, grid_id, colour, reasons, since, created_at, updated_at) "  # noqa: S608
                 f"SELECT t.person_id, t.grid_id, t.colour, t.reasons, %s, %s, %s FROM {target} t "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {level} l WHERE l.person_id = t.person_id)",
+                # Uncorrelated: hashed once from the snapshot, whatever the statistics say.
+                f"WHERE t.person_id NOT IN (SELECT l.person_id FROM {level} l)",
                 [day, now, now])
             created = max(int(cursor.rowcount), 0)
             # No longer an elder on the list (died, moved out): the level goes, the history stays.
