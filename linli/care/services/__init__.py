@@ -471,12 +471,52 @@ MUST_VISIT_KINDS: frozenset[str] = frozenset({
 })
 
 
+def _grid_primary_workers(grid_ids: set[int]) -> dict[int, int]:
+    from linli.care.services.sweep import grid_workers
+
+    return grid_workers(grid_ids) if grid_ids else {}
+
+
+def must_visit_notification_send(*, due_visit: DueVisit) -> int:
+    """Tell the grid's A角 worker about a new must-visit (the event and the deadline, not
+    the person), in the caller's transaction; once per due visit (the dedup key)."""
+    worker = _grid_primary_workers({due_visit.grid_id} if due_visit.grid_id else set()).get(due_visit.grid_id or 0)
+    if worker is None:
+        return 0
+    return notification_enqueue(
+        recipient_ids=[worker], event_type="care.must_visit",
+        variables={"reason": due_visit.reason, "due": due_visit.due_on.isoformat()},
+        dedup_key=f"care:must-visit:{due_visit.pk}", object_type="care.DueVisit", object_id=due_visit.pk,
+        link=reverse("care:today"))
+
+
+def overdue_visits_notification_send(*, per_grid: Mapping[int, int], on: date) -> int:
+    """One notification per grid worker with the number of their visits that became overdue
+    on ``on`` (the sweep flags each visit once, so a visit is counted once); the dedup key
+    is the day, so a re-run of the day sends nothing new."""
+    workers = _grid_primary_workers(set(per_grid))
+    counts: dict[int, int] = {}
+    for grid_id, count in per_grid.items():
+        if grid_id in workers:
+            counts[workers[grid_id]] = counts.get(workers[grid_id], 0) + count
+    return sum(notification_enqueue(
+        recipient_ids=[worker], event_type="care.visits_overdue", variables={"count": count},
+        dedup_key=f"care:visits-overdue:{on.isoformat()}:{worker}", object_type="care.DueVisit",
+        link=reverse("care:today")) for worker, count in counts.items())
+
+
 def care_event_record(*, person: Person, kind: str, occurred_on: date, actor: Actor,
                       note: str = "", source: str = "") -> CareEvent:
-    """Record a life event; a 三必到五必访 kind creates a must-visit due within a day."""
+    """Record a life event; a 三必到五必访 kind creates a must-visit due within a day and
+    tells the grid worker. With a ``source`` (``devices.alarm:12``, ``cases.case:…``) the
+    same source is recorded once: a repeated call returns the first event."""
     if kind not in CareEventKind.values:
         raise ValidationFailed("kind", _("未知事件类型"))
     with transaction.atomic():
+        if source:
+            known = CareEvent.objects.filter(person=person, source=source).first()
+            if known is not None:
+                return known
         event = CareEvent.objects.create(person=person, kind=kind, occurred_on=occurred_on, note=note,
                                          source=source)
         if kind in MUST_VISIT_KINDS:
@@ -485,13 +525,14 @@ def care_event_record(*, person: Person, kind: str, occurred_on: date, actor: Ac
             due = DueVisit.objects.filter(person=person, reason_kind=VisitReason.TRIGGER,
                                           status=ItemStatus.OPEN).first()
             if due is None:
-                DueVisit.objects.create(person=person, grid_id=person.grid_id, reason_kind=VisitReason.TRIGGER,
-                                        reason=reason, due_on=due_on)
+                due = DueVisit.objects.create(person=person, grid_id=person.grid_id, reason_kind=VisitReason.TRIGGER,
+                                              reason=reason, due_on=due_on)
+                must_visit_notification_send(due_visit=due)  # in this transaction (outbox)
             elif due.due_on > due_on:
                 due.due_on, due.reason = due_on, reason
                 due.save(update_fields=["due_on", "reason", "updated_at"])
         audit_record(actor=actor, action="care.event.record", target_type="registry.person",
-                     target_id=person.pk, fields=["kind", "occurred_on"])
+                     target_id=person.pk, fields=["kind", "occurred_on"], reason=source[:200])
     return event
 
 
