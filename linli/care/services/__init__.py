@@ -536,6 +536,48 @@ def care_event_record(*, person: Person, kind: str, occurred_on: date, actor: Ac
     return event
 
 
+COMPLAINT_LOOKBACK_DAYS = 7
+
+
+def complaints_record(*, on: date, actor: Actor) -> int:
+    """12345 hotline cases of the last week whose caller's phone is a cared-for person's
+    (a living elder with a colour, or a holder of a benefit) → a complaint care event, so a
+    must-visit (三必到五必访) due the next day. Read through cases' selector (cases sits
+    below care and knows nothing of it); each case is recorded once (the event's source), so
+    the lookback may overlap the last run. Returns how many events are new."""
+    from linli.care.models import ElderLevel
+    from linli.cases.selectors import hotline_callers
+    from linli.core import pii
+    from linli.registry.text import PII_PHONE
+    from linli.registry.validators import parse_phone
+
+    start = timezone.make_aware(datetime.combine(on - timedelta(days=COMPLAINT_LOOKBACK_DAYS), datetime.min.time()))
+    callers = hotline_callers(since=start, until=start + timedelta(days=COMPLAINT_LOOKBACK_DAYS + 1))
+    by_index: dict[str, list[Any]] = {}
+    for caller in callers:
+        try:
+            phone = parse_phone(caller.phone)
+        except ValidationFailed:
+            continue
+        by_index.setdefault(pii.blind_index(phone, field=PII_PHONE), []).append(caller)
+    if not by_index:
+        return 0
+    cared = Person.objects.filter(phone_bidx__in=sorted(by_index), is_deceased=False).filter(
+        Exists(ElderLevel.objects.filter(person=OuterRef("pk")))
+        | Exists(Benefit.objects.filter(person=OuterRef("pk"), state=BenefitState.ACTIVE)))
+    recorded = 0
+    for person in cared:
+        for caller in by_index[person.phone_bidx]:
+            source = f"cases.case:{caller.number}"
+            if CareEvent.objects.filter(person=person, source=source).exists():
+                continue
+            care_event_record(person=person, kind=CareEventKind.COMPLAINT,
+                              occurred_on=timezone.localdate(caller.opened_at), actor=actor,
+                              note=_("12345诉求 %(n)s") % {"n": caller.number}, source=source)
+            recorded += 1
+    return recorded
+
+
 def _visit_person(actor: Actor, person_id: int) -> Person:
     scope = scope_for(actor)  # type: ignore[arg-type]
     if not scope.can(Permission.EDIT_REGISTRY):

@@ -69,7 +69,11 @@ from linli.care.models import (
     WorkOrder,
 )
 from linli.care.rules_query import benefits_held_q, rule_to_q
-from linli.care.services import overdue_visits_notification_send, work_order_notification_send
+from linli.care.services import (
+    complaints_record,
+    overdue_visits_notification_send,
+    work_order_notification_send,
+)
 from linli.care.workflow import (
     COLOUR_ORDER,
     DEFAULT_VISIT_DAYS,
@@ -447,6 +451,11 @@ def _step_overdue(on: date, actor: Actor) -> int:
     return flagged
 
 
+def _step_complaints(on: date, actor: Actor) -> int:
+    """12345 complaints by cared-for persons → must-visits (``complaints_record``)."""
+    return complaints_record(on=on, actor=actor)
+
+
 STEPS: tuple[tuple[str, Callable[[date, Actor], int]], ...] = (
     ("expire", _step_expire),
     ("policies", _step_policies),
@@ -455,6 +464,7 @@ STEPS: tuple[tuple[str, Callable[[date, Actor], int]], ...] = (
     ("levels", _step_levels),
     ("visits", _step_visits),
     ("overdue", _step_overdue),
+    ("complaints", _step_complaints),
 )
 
 
