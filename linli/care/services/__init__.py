@@ -48,6 +48,9 @@ from linli.care.policies_seed import SEED_LEVEL_RULES, SEED_POLICIES
 from linli.care.workflow import (
     DEFAULT_VISIT_DAYS,
     MUST_VISIT_DAYS,
+    benefit_codes,
+    birthday_threshold_age,
+    policy_by_age,
     rule_policy_codes,
     rule_validate,
 )
@@ -314,6 +317,41 @@ IMPORT_ACTOR = SystemActor("job:fusion_import")
 IMPORT_SLICE = 5000
 
 
+def _benefit_rows_by_age(
+    rows: Sequence[tuple[int, str, date | None, date | None]], policies: Mapping[str, Policy], *, source_code: str,
+) -> list[tuple[int, str, date | None, date | None]]:
+    """Rows naming several policies (an age band: ``zunlaojin|gaoling_80|…``) get the one the
+    person's age at the benefit's start picks (``workflow.policy_by_age``, the bands from
+    each policy's ``age gte N``); a row no band fits (no birth date, too young) is dropped."""
+    choosing = [r for r in rows if len(benefit_codes(r[1])) > 1]
+    if not choosing:
+        return list(rows)
+    from linli.care.services.sweep import versions_in_force
+
+    minimum = {v.policy.code: birthday_threshold_age(v.rule) for v in versions_in_force(timezone.localdate())}
+    persons = sorted({person for person, _, _, _ in choosing})
+    births: dict[int, date | None] = {}
+    for start in range(0, len(persons), IMPORT_SLICE):
+        births.update(Person.objects.filter(pk__in=persons[start:start + IMPORT_SLICE])
+                      .values_list("pk", "birth_date"))
+    today = timezone.localdate()
+    out: list[tuple[int, str, date | None, date | None]] = []
+    dropped = 0
+    for person, code, start_on, end_on in rows:
+        candidates = benefit_codes(code)
+        if len(candidates) > 1:
+            bands = {c: age for c in candidates if c in policies and (age := minimum.get(c)) is not None}
+            picked = policy_by_age(birth_date=births.get(person), on=start_on or today, bands=bands)
+            if picked is None:
+                dropped += 1
+                continue
+            code = picked
+        out.append((person, code, start_on, end_on))
+    if dropped:
+        logger.info("import %s: %d age-banded benefit rows fit no band", source_code, dropped)
+    return out
+
+
 def benefit_import_record(
     *, source_code: str, department: str, job_id: int | None, rows: Sequence[tuple[int, str, date | None, date | None]],
 ) -> int:
@@ -322,10 +360,12 @@ def benefit_import_record(
     already holding an active or suspended benefit of that policy is left alone, so a
     re-import adds nothing. Set-based: one read of what is held, bulk writes. Returns how many
     were recorded."""
-    policies = {p.code: p for p in Policy.objects.filter(code__in={code for _, code, _, _ in rows})}
-    unknown = sorted({code for _, code, _, _ in rows} - set(policies))
+    named = {code for _, code, _, _ in rows}
+    policies = {p.code: p for p in Policy.objects.filter(code__in={c for code in named for c in benefit_codes(code)})}
+    unknown = sorted({c for code in named for c in benefit_codes(code)} - set(policies))
     if unknown:
         logger.warning("import %s: unknown benefit codes %s skipped", source_code, ", ".join(unknown))
+    rows = _benefit_rows_by_age(rows, policies, source_code=source_code)
     wanted = [(person, policies[code], start, end) for person, code, start, end in rows if code in policies]
     if not wanted:
         return 0

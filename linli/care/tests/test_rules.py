@@ -109,3 +109,28 @@ def test_live_count_counts_the_rule_and_knows_when_it_selects_everyone(populatio
     # one living person more than the (kept) total: a rule matching all of them still says so
     Person.objects.create(name="新居民", name_pinyin="x", name_initials="x", grid_id=population.persons[0].grid_id)
     assert rule_match_count(rule={"field": "is_deceased", "op": "eq", "value": False}, on=ON).matches_everyone
+
+
+def test_policy_by_age_picks_the_band_of_the_persons_age_at_the_start() -> None:
+    from linli.care.workflow import benefit_codes, policy_by_age, shift_years
+
+    bands = {"zunlaojin": 70, "gaoling_80": 80, "gaoling_90": 90, "gaoling_100": 100}
+    on = date(2026, 6, 15)
+
+    def at(age: int, days: int = 0) -> str | None:
+        return policy_by_age(birth_date=shift_years(on, age) + timedelta(days=days), on=on, bands=bands)
+
+    assert at(69) is None
+    assert at(70) == "zunlaojin"
+    assert at(80) == "gaoling_80"
+    assert at(80, days=1) == "zunlaojin"  # turns 80 tomorrow
+    assert at(89) == "gaoling_80"
+    assert at(90) == "gaoling_90"
+    assert at(99) == "gaoling_90"
+    assert at(100) == "gaoling_100"
+    assert at(107) == "gaoling_100"
+    assert policy_by_age(birth_date=None, on=on, bands=bands) is None
+    assert policy_by_age(birth_date=on + timedelta(days=1), on=on, bands=bands) is None
+    assert policy_by_age(birth_date=shift_years(on, 85), on=on, bands={}) is None
+    assert benefit_codes("dibao") == ("dibao",)
+    assert benefit_codes("zunlaojin| gaoling_80 |") == ("zunlaojin", "gaoling_80")
