@@ -22,6 +22,7 @@ urlpatterns = [
     path("rules/<slug:code>/", views.rule_edit, name="rule-edit"),
     path("levels/", views.levels, name="levels"),
     path("levels/new/", views.level_edit, name="level-new"),
+    path("levels/visit-plans/", views.visit_plans, name="visit-plans"),
     path("levels/<int:rule_id>/", views.level_edit, name="level-edit"),
     path("levels/<int:rule_id>/delete/", views.level_delete, name="level-delete"),
     path("levels/<int:rule_id>/move/", views.level_move, name="level-move"),

@@ -25,6 +25,7 @@ from linli.accounts.access import StaffRequest, staff_view
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
 from linli.care import selectors, services
+from linli.care.choices import Colour
 from linli.care.forms import LevelRuleForm, RuleForm, VisitForm
 from linli.care.models import (
     Benefit,
@@ -38,7 +39,7 @@ from linli.care.models import (
     WorkOrder,
 )
 from linli.care.services.sweep import versions_in_force
-from linli.care.workflow import FIELDS, rule_describe
+from linli.care.workflow import COLOUR_ORDER, DEFAULT_VISIT_DAYS, FIELDS, rule_describe
 from linli.cases.models import Category
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
 from linli.core.services import audit_record
@@ -206,9 +207,15 @@ def expiring(request: StaffRequest) -> HttpResponse:
 def statistics(request: StaffRequest) -> HttpResponse:
     grids = selectors.statistics_for_user(user=request.user)
     totals = {k: sum(getattr(g, k) for g in grids) for k in ("elders", "visited", "red", "yellow", "green", "overdue")}
+    months = selectors.visit_coverage_by_month_for_user(user=request.user)
+    chart = {
+        "months": {"labels": [m for m, _e, _v in months], "visited": [v for _m, _e, v in months],
+                   "rates": [round(100 * v / e, 1) if e else 0 for _m, e, v in months]},
+        "colours": [{"key": c, "name": str(Colour(c).label), "value": totals[str(c)]} for c in COLOUR_ORDER],
+    }
     return render(request, "care/statistics.html", {
         "grids": grids, "totals": totals, "coverage": selectors.benefit_coverage_for_user(user=request.user),
-        "rate": totals["visited"] / totals["elders"] if totals["elders"] else 0.0})
+        "rate": totals["visited"] / totals["elders"] if totals["elders"] else 0.0, "months": months, "chart": chart})
 
 
 # --- rule editor ------------------------------------------------------------------------------
@@ -292,8 +299,34 @@ def levels(request: StaffRequest) -> HttpResponse:
     _require_rules(request)
     names = dict(Policy.objects.values_list("code", "name"))
     rows = [(rule, rule_describe(rule.rule, policy_names=names)) for rule in LevelRule.objects.all()]
-    plans = {plan.colour: plan.every_days for plan in VisitPlan.objects.all()}
-    return render(request, "care/levels.html", {"rows": rows, "plans": plans})
+    return render(request, "care/levels.html", {"rows": rows, "plans": _plans()})
+
+
+def _plans() -> list[tuple[str, str, int]]:
+    """(colour, its label, every N days) red → yellow → green, the defaults where unsaved."""
+    saved = dict(VisitPlan.objects.values_list("colour", "every_days"))
+    return [(str(c), str(Colour(c).label), saved.get(c, DEFAULT_VISIT_DAYS[c])) for c in COLOUR_ORDER]
+
+
+@staff_required
+@require_POST
+def visit_plans(request: StaffRequest) -> HttpResponseBase:
+    """Change the visit frequency of each colour (audited; the next sweep plans with it)."""
+    _require_rules(request)
+    wanted: dict[str, int] = {}
+    for colour in COLOUR_ORDER:
+        raw = request.POST.get(f"every_days_{colour}", "").strip()
+        if not raw.isdigit():
+            messages.error(request, _("走访周期须为1到366天"))
+            return redirect("care:levels")
+        wanted[str(colour)] = int(raw)
+    try:
+        services.visit_plans_update(every_days=wanted, actor=request.user)
+    except ValidationFailed as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("走访频次已保存，将在下一次夜间巡检生效"))
+    return redirect("care:levels")
 
 
 @staff_required

@@ -46,6 +46,7 @@ from linli.care.models import (
 )
 from linli.care.policies_seed import SEED_LEVEL_RULES, SEED_POLICIES
 from linli.care.workflow import (
+    COLOUR_ORDER,
     DEFAULT_VISIT_DAYS,
     MUST_VISIT_DAYS,
     benefit_codes,
@@ -239,6 +240,36 @@ def level_rule_move(*, level_rule: LevelRule, up: bool, actor: Actor) -> list[Le
             audit_record(actor=actor, action="care.level_rule.move", target_type="care.levelrule",
                          target_id=level_rule.pk, reason=str(to))
     return ordered
+
+
+VISIT_DAYS_MAX = 366
+
+
+def visit_plans_update(*, every_days: Mapping[str, int], actor: Actor) -> list[VisitPlan]:
+    """Change how often elders of each colour are visited (a district administrator). The
+    next sweep plans each elder's next visit with it (open planned visits lie at most a
+    week ahead, so they stay). Each change is audited with the old and new figure."""
+    _require(actor, Permission.MANAGE_RULES)
+    for colour, days in every_days.items():
+        if colour not in Colour.values:
+            raise ValidationFailed("colour", _("未知颜色“%(c)s”") % {"c": colour}, code=CareErrorCode.BAD_RULE)
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= VISIT_DAYS_MAX:
+            raise ValidationFailed(f"every_days_{colour}", _("走访周期须为1到366天"))
+    with transaction.atomic():
+        plans = {p.colour: p for p in VisitPlan.objects.select_for_update()}
+        for colour, days in every_days.items():
+            plan = plans.get(colour)
+            before = plan.every_days if plan is not None else DEFAULT_VISIT_DAYS[colour]
+            if plan is not None and before == days:
+                continue
+            if plan is None:
+                plan = plans[colour] = VisitPlan.objects.create(colour=colour, every_days=days)
+            else:
+                plan.every_days = days
+                plan.save(update_fields=["every_days", "updated_at"])
+            audit_record(actor=actor, action="care.visit_plan.update", target_type="care.visitplan",
+                         target_id=plan.pk, fields=["every_days"], reason=f"{colour}: {before} → {days}")
+    return sorted(plans.values(), key=lambda p: COLOUR_ORDER.index(p.colour))
 
 
 # --- benefits ----------------------------------------------------------------------------

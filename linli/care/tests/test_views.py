@@ -4,7 +4,7 @@ every one scoped (another area's user gets nothing)."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -156,3 +156,31 @@ def test_statistics_count_visits_per_grid(users: Users, swept: Person) -> None:
     assert 'data-testid="grid-coverage"' in html
     assert 'data-testid="stat-elders">2<' in html
     assert 'data-testid="stat-elders">1<' in as_user(users.community_b).get("/care/statistics/").content.decode()
+
+
+def test_statistics_chart_has_months_and_colours_scoped_to_the_caller(users: Users, swept: Person,
+                                                                     tree: Tree) -> None:
+    from linli.care.models import ElderLevel
+
+    # given the a1 elder visited this month and twice last month (counted once)
+    now = timezone.now()
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=10)
+    at_last_month = timezone.make_aware(datetime.combine(last_month, datetime.min.time()))
+    for at in (now, at_last_month, at_last_month + timedelta(hours=2)):
+        Visit.objects.create(person=swept, grid_id=tree.grid_a1.pk, visitor=users.grid_worker_a1, visited_at=at)
+    response = as_user(users.street).get("/care/statistics/")
+    chart = response.context["chart"]
+    assert len(chart["months"]["labels"]) == 6
+    assert chart["months"]["labels"][-1] == f"{timezone.localdate():%Y-%m}"
+    assert chart["months"]["visited"][-2:] == [1, 1]
+    assert chart["months"]["rates"][-1] == 50.0  # one of the street's two elders
+    colours = {c["key"]: c["value"] for c in chart["colours"]}
+    assert colours == {"red": ElderLevel.objects.filter(colour="red").count(),
+                       "yellow": ElderLevel.objects.filter(colour="yellow").count(), "green": 0}
+    html = response.content.decode()
+    assert 'id="care-stats-data"' in html
+    assert "vendor/echarts/echarts.min.js" in html
+    # community b sees only its own elder and no visits
+    other = as_user(users.community_b).get("/care/statistics/").context["chart"]
+    assert other["months"]["visited"] == [0] * 6
+    assert sum(c["value"] for c in other["colours"]) == 1
