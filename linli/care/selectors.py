@@ -263,6 +263,19 @@ def visit_coverage_by_month_for_user(*, user: Principal, months: int = 6,
     return [(f"{first:%Y-%m}", total, seen.get(f"{first:%Y-%m}", 0)) for first in firsts]
 
 
+def visit_application_items(*, person_id: int) -> list[tuple[str, str, str]]:
+    """The catalogue items a visit may start an application of: those linked to the policies
+    the person is recommended (eligible, or reaching the age soon), published and active —
+    (item code, item name, policy name). The caller has already opened the visit (scope)."""
+    from linli.catalogue.models import ServiceItem
+
+    linked = dict(Recommendation.objects.filter(person_id=person_id, status=ItemStatus.OPEN)
+                  .exclude(policy__catalogue_item_code="").order_by("policy__name")
+                  .values_list("policy__catalogue_item_code", "policy__name"))
+    items = ServiceItem.objects.filter(code__in=sorted(linked), active=True, current_version__isnull=False)
+    return sorted((code, name, linked[code]) for code, name in items.values_list("code", "name"))
+
+
 def benefit_coverage_for_user(*, user: Principal, on: date | None = None) -> list[tuple[str, int, int]]:
     """Per policy: (name, receiving, eligible-not-receiving) in the caller's grids."""
     scope = care_scope(user)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("persons/<int:person_id>/visit/", views.visit_new, name="visit-new"),
     path("visits/<int:visit_id>/", views.visit_page, name="visit"),
     path("visits/<int:visit_id>/case/", views.visit_case, name="visit-case"),
+    path("visits/<int:visit_id>/apply/", views.visit_application, name="visit-apply"),
     path("visits/<int:visit_id>/photos/<int:photo_id>/", views.visit_photo, name="visit-photo"),
     path("work-orders/<int:order_id>/done/", views.work_order_done, name="work-order-done"),
     path("recommendations/", views.recommendations, name="recommendations"),

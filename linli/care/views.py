@@ -41,6 +41,7 @@ from linli.care.models import (
 from linli.care.services.sweep import versions_in_force
 from linli.care.workflow import COLOUR_ORDER, DEFAULT_VISIT_DAYS, FIELDS, rule_describe
 from linli.cases.models import Category
+from linli.catalogue.views.access import WINDOW_ROLES
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
 from linli.core.services import audit_record
 from linli.registry.map_selectors import nearest_building
@@ -98,8 +99,26 @@ def visit_page(request: StaffRequest, visit_id: int) -> HttpResponse:
     # Where it happened in words (the nearest building), never the recorded coordinates.
     near = (nearest_building(lat=visit.lat, lon=visit.lon, user=request.user)
             if visit.lat is not None and visit.lon is not None else None)
-    return render(request, "care/visit.html", {"visit": visit, "photos": list(visit.photos.all()),
-                                               "categories": categories, "near": near})
+    # Only the window's staff may file for a registered person (the catalogue's rule).
+    may_apply = request.user.role in WINDOW_ROLES
+    return render(request, "care/visit.html", {
+        "visit": visit, "photos": list(visit.photos.all()), "categories": categories, "near": near,
+        "may_apply": may_apply, "apply_items": selectors.visit_application_items(person_id=visit.person_id)})
+
+
+@staff_required
+@require_POST
+def visit_application(request: StaffRequest, visit_id: int) -> HttpResponseBase:
+    """One click: a draft application for the visited person, continued in the window's form."""
+    visit = _visit_for_user(request, visit_id)
+    try:
+        application = services.visit_application_start(
+            visit=visit, actor=request.user, item_code=request.POST.get("item", ""),
+            request_id=str(getattr(request, "request_id", "")))
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+        return redirect("care:visit", visit.pk)
+    return redirect("catalogue:application_fill", application.pk)
 
 
 @staff_required

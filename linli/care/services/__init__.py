@@ -693,6 +693,34 @@ def visit_record(
     return visit
 
 
+def visit_application_start(*, visit: Visit, actor: Actor, item_code: str, request_id: str = "") -> Application:
+    """One click on a visit: a draft application (catalogue) of ``item_code`` for the visited
+    person, prefilled from the registry, to be completed at the window's guided form. The
+    catalogue decides who may file for a registered person (window staff: a grid worker
+    may not) and refuses a withdrawn item. An open draft of the item for the person is
+    reused, so a second click opens the same draft."""
+    from linli.catalogue.choices import ApplicationStatus, Channel
+    from linli.catalogue.selectors import item_get
+    from linli.catalogue.services import application_prefill, application_save_draft
+
+    person = _visit_person(actor, visit.person_id)
+    item = item_get(code=item_code)
+    version = item.current_version
+    if version is None:
+        raise NotFound(_("事项尚未发布"))
+    existing = Application.objects.filter(applicant=person, item_version__item=item,
+                                          status=ApplicationStatus.DRAFT).order_by("-pk").first()
+    if existing is not None:
+        return existing
+    application = application_save_draft(
+        actor=actor, version=version, applicant=person, channel=Channel.WINDOW, request_id=request_id,
+        data=application_prefill(user=actor, version=version, person=person))
+    with transaction.atomic():
+        audit_record(actor=actor, action="care.visit.application", target_type="care.visit", target_id=visit.pk,
+                     fields=["application"], reason=application.number, request_id=request_id)
+    return application
+
+
 def visit_case_open(*, visit: Visit, actor: Actor, category: str) -> int:
     """Open a case from a visit's needs (one click on the visit): a grid worker's patrol
     report at the person's building; returns the case id."""
