@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from linli.accounts.choices import Permission
@@ -238,6 +239,41 @@ def statistics_for_user(*, user: Principal, month: date | None = None) -> list[G
         rows.append(GridCoverage(grid_id, name, red + yellow + green, visited.get(grid_id, 0), red, yellow, green,
                                  overdue.get(grid_id, 0)))
     return rows
+
+
+def visit_coverage_by_month_for_user(*, user: Principal, months: int = 6,
+                                     on: date | None = None) -> list[tuple[str, int, int]]:
+    """The last ``months`` months, oldest first, in the caller's grids: (``YYYY-MM``, elders,
+    elders visited at least once that month). The elders are today's (the colours keep no
+    past population), so an old month's rate reads "of today's elders, how many were seen"."""
+    scope = care_scope(user)
+    grids = _grids(scope)
+    last = (on or timezone.localdate()).replace(day=1)
+    firsts = [last]
+    for _i in range(months - 1):
+        firsts.insert(0, (firsts[0] - timedelta(days=1)).replace(day=1))
+    elders = ElderLevel.objects.filter(grid_id__in=grids)
+    total = elders.count()
+    start = timezone.make_aware(datetime.combine(firsts[0], datetime.min.time()))
+    # Months in local time (TruncMonth uses the current time zone on both databases).
+    seen = {f"{month:%Y-%m}": n for month, n in Visit.objects.order_by().filter(
+        grid_id__in=grids, visited_at__gte=start, person_id__in=elders.values("person_id"),
+    ).annotate(month=TruncMonth("visited_at")).values("month").annotate(n=Count("person_id", distinct=True))
+        .values_list("month", "n")}
+    return [(f"{first:%Y-%m}", total, seen.get(f"{first:%Y-%m}", 0)) for first in firsts]
+
+
+def visit_application_items(*, person_id: int) -> list[tuple[str, str, str]]:
+    """The catalogue items a visit may start an application of: those linked to the policies
+    the person is recommended (eligible, or reaching the age soon), published and active —
+    (item code, item name, policy name). The caller has already opened the visit (scope)."""
+    from linli.catalogue.models import ServiceItem
+
+    linked = dict(Recommendation.objects.filter(person_id=person_id, status=ItemStatus.OPEN)
+                  .exclude(policy__catalogue_item_code="").order_by("policy__name")
+                  .values_list("policy__catalogue_item_code", "policy__name"))
+    items = ServiceItem.objects.filter(code__in=sorted(linked), active=True, current_version__isnull=False)
+    return sorted((code, name, linked[code]) for code, name in items.values_list("code", "name"))
 
 
 def benefit_coverage_for_user(*, user: Principal, on: date | None = None) -> list[tuple[str, int, int]]:

@@ -25,6 +25,7 @@ from linli.accounts.access import StaffRequest, staff_view
 from linli.accounts.choices import Permission
 from linli.accounts.selectors import scope_for
 from linli.care import selectors, services
+from linli.care.choices import Colour
 from linli.care.forms import LevelRuleForm, RuleForm, VisitForm
 from linli.care.models import (
     Benefit,
@@ -38,8 +39,9 @@ from linli.care.models import (
     WorkOrder,
 )
 from linli.care.services.sweep import versions_in_force
-from linli.care.workflow import FIELDS, rule_describe
+from linli.care.workflow import COLOUR_ORDER, DEFAULT_VISIT_DAYS, FIELDS, rule_describe
 from linli.cases.models import Category
+from linli.catalogue.views.access import WINDOW_ROLES
 from linli.core.errors import ApplicationError, NotFound, ValidationFailed
 from linli.core.services import audit_record
 from linli.core.stored_files import stored_file_response
@@ -98,8 +100,26 @@ def visit_page(request: StaffRequest, visit_id: int) -> HttpResponse:
     # Where it happened in words (the nearest building), never the recorded coordinates.
     near = (nearest_building(lat=visit.lat, lon=visit.lon, user=request.user)
             if visit.lat is not None and visit.lon is not None else None)
-    return render(request, "care/visit.html", {"visit": visit, "photos": list(visit.photos.all()),
-                                               "categories": categories, "near": near})
+    # Only the window's staff may file for a registered person (the catalogue's rule).
+    may_apply = request.user.role in WINDOW_ROLES
+    return render(request, "care/visit.html", {
+        "visit": visit, "photos": list(visit.photos.all()), "categories": categories, "near": near,
+        "may_apply": may_apply, "apply_items": selectors.visit_application_items(person_id=visit.person_id)})
+
+
+@staff_required
+@require_POST
+def visit_application(request: StaffRequest, visit_id: int) -> HttpResponseBase:
+    """One click: a draft application for the visited person, continued in the window's form."""
+    visit = _visit_for_user(request, visit_id)
+    try:
+        application = services.visit_application_start(
+            visit=visit, actor=request.user, item_code=request.POST.get("item", ""),
+            request_id=str(getattr(request, "request_id", "")))
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+        return redirect("care:visit", visit.pk)
+    return redirect("catalogue:application_fill", application.pk)
 
 
 @staff_required
@@ -208,9 +228,15 @@ def expiring(request: StaffRequest) -> HttpResponse:
 def statistics(request: StaffRequest) -> HttpResponse:
     grids = selectors.statistics_for_user(user=request.user)
     totals = {k: sum(getattr(g, k) for g in grids) for k in ("elders", "visited", "red", "yellow", "green", "overdue")}
+    months = selectors.visit_coverage_by_month_for_user(user=request.user)
+    chart = {
+        "months": {"labels": [m for m, _e, _v in months], "visited": [v for _m, _e, v in months],
+                   "rates": [round(100 * v / e, 1) if e else 0 for _m, e, v in months]},
+        "colours": [{"key": c, "name": str(Colour(c).label), "value": totals[str(c)]} for c in COLOUR_ORDER],
+    }
     return render(request, "care/statistics.html", {
         "grids": grids, "totals": totals, "coverage": selectors.benefit_coverage_for_user(user=request.user),
-        "rate": totals["visited"] / totals["elders"] if totals["elders"] else 0.0})
+        "rate": totals["visited"] / totals["elders"] if totals["elders"] else 0.0, "months": months, "chart": chart})
 
 
 # --- rule editor ------------------------------------------------------------------------------
@@ -294,8 +320,34 @@ def levels(request: StaffRequest) -> HttpResponse:
     _require_rules(request)
     names = dict(Policy.objects.values_list("code", "name"))
     rows = [(rule, rule_describe(rule.rule, policy_names=names)) for rule in LevelRule.objects.all()]
-    plans = {plan.colour: plan.every_days for plan in VisitPlan.objects.all()}
-    return render(request, "care/levels.html", {"rows": rows, "plans": plans})
+    return render(request, "care/levels.html", {"rows": rows, "plans": _plans()})
+
+
+def _plans() -> list[tuple[str, str, int]]:
+    """(colour, its label, every N days) red → yellow → green, the defaults where unsaved."""
+    saved = dict(VisitPlan.objects.values_list("colour", "every_days"))
+    return [(str(c), str(Colour(c).label), saved.get(c, DEFAULT_VISIT_DAYS[c])) for c in COLOUR_ORDER]
+
+
+@staff_required
+@require_POST
+def visit_plans(request: StaffRequest) -> HttpResponseBase:
+    """Change the visit frequency of each colour (audited; the next sweep plans with it)."""
+    _require_rules(request)
+    wanted: dict[str, int] = {}
+    for colour in COLOUR_ORDER:
+        raw = request.POST.get(f"every_days_{colour}", "").strip()
+        if not raw.isdigit():
+            messages.error(request, _("走访周期须为1到366天"))
+            return redirect("care:levels")
+        wanted[str(colour)] = int(raw)
+    try:
+        services.visit_plans_update(every_days=wanted, actor=request.user)
+    except ValidationFailed as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("走访频次已保存，将在下一次夜间巡检生效"))
+    return redirect("care:levels")
 
 
 @staff_required

@@ -352,6 +352,28 @@ def birthday_threshold_age(rule: Mapping[str, Any]) -> int | None:
     return max(ages) if ages else None
 
 
+# An imported benefit naming several policies (``"zunlaojin|gaoling_80|gaoling_90"``): the
+# person's age at the benefit's start picks one.
+BENEFIT_CHOICE_SEPARATOR = "|"
+
+
+def benefit_codes(code: str) -> tuple[str, ...]:
+    """The policy codes an imported benefit names: one, or the candidates of an age band."""
+    return tuple(c.strip() for c in code.split(BENEFIT_CHOICE_SEPARATOR) if c.strip())
+
+
+def policy_by_age(*, birth_date: date | None, on: date, bands: Mapping[str, int]) -> str | None:
+    """The policy of the age band a person is in on ``on``: of ``bands`` (policy code →
+    minimum age), the one with the highest minimum not above their age — 86 → the 80–89
+    allowance, 100 → the centenarian's. ``None`` without a birth date, or below every band.
+    Ties (two policies of one minimum) pick the first code in sorted order."""
+    if birth_date is None or birth_date > on:
+        return None
+    age = age_on(birth_date, on)
+    fitting = sorted((-minimum, code) for code, minimum in bands.items() if minimum <= age)
+    return fitting[0][1] if fitting else None
+
+
 # --- colours and visits ------------------------------------------------------------------
 
 COLOUR_ORDER: tuple[str, ...] = (Colour.RED, Colour.YELLOW, Colour.GREEN)

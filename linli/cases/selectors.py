@@ -352,3 +352,29 @@ def category_get(*, category_id: int) -> Category:
     if category is None:
         raise NotFound(_("事件类别不存在"))
     return category
+
+
+@dataclass(frozen=True)
+class HotlineCaller:
+    """A 12345 case with the caller's phone in clear, for another app's matching in memory
+    (care: a complaint by a cared-for person is a must-visit). Never shown or stored."""
+
+    case_id: int
+    number: str
+    opened_at: datetime
+    grid_id: int | None
+    phone: str
+
+
+def hotline_callers(*, since: datetime, until: datetime) -> list[HotlineCaller]:
+    """The 12345 hotline cases opened in ``[since, until)`` that carry a callback phone, oldest
+    first. Decrypted here, under the cases field binding; the caller keeps no copy."""
+    from linli.cases.choices import CaseSource
+    from linli.core import pii
+
+    rows = (Case.objects.filter(source=CaseSource.HOTLINE, created_at__gte=since, created_at__lt=until)
+            .exclude(callback_phone_enc="").order_by("created_at", "id")
+            .values_list("pk", "number", "created_at", "grid_id", "callback_phone_enc"))
+    field_name = Case.PII_FIELDS["callback_phone_enc"]
+    return [HotlineCaller(pk, number, at, grid_id, pii.decrypt(token, field=field_name))
+            for pk, number, at, grid_id, token in rows]

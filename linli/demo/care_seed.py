@@ -17,7 +17,7 @@ from django.utils import timezone
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment
 from linli.care.choices import BenefitSource, CareEventKind, ItemStatus
-from linli.care.models import Benefit, CareEvent, CareProfile, DueVisit, Policy, Visit
+from linli.care.models import Benefit, CareEvent, CareProfile, DueVisit, ElderLevel, Policy, Visit
 from linli.care.services import policies_seed
 from linli.care.services.sweep import sweep_run
 from linli.care.workflow import age_on
@@ -113,7 +113,42 @@ def seed_care_if_missing(*, actor: Actor, seed: int, today: date | None = None) 
     sweep_run(on=month_ago, actor=actor)
     visits = _month_of_visits(rng, month_ago, day)
     sweep_run(on=day, actor=actor)
+    # Four earlier months of visits, so the statistics' monthly chart has a history. After
+    # the sweeps: visits older than each elder's last one change no plan.
+    visits += _earlier_months_of_visits(rng, day)
     return CareSeedReport(benefits=len(benefits), visits=visits)
+
+
+# Share of the elders visited in each earlier month, oldest first: coverage rising as the
+# street took up the visit plans.
+EARLIER_COVERAGE = (0.6, 0.66, 0.72, 0.78)
+
+
+def _earlier_months_of_visits(rng: random.Random, day: date) -> int:
+    """One visit per elder and month for a share of the elders, in the four months before
+    last month: plain rows in one bulk insert (no photos, no due visits to close)."""
+    workers = dict(AreaAssignment.objects.filter(kind=AssignmentKind.PRIMARY, user__role=Role.GRID_WORKER)
+                   .values_list("area_id", "user_id"))
+    tz = timezone.get_current_timezone()
+    elders = list(ElderLevel.objects.values_list("person_id", "grid_id"))
+    first = (day.replace(day=1) - timedelta(days=1)).replace(day=1)  # last month's first day
+    rows = []
+    for back, share in zip(range(len(EARLIER_COVERAGE), 0, -1), EARLIER_COVERAGE, strict=True):
+        month = first
+        for _i in range(back):
+            month = (month - timedelta(days=1)).replace(day=1)
+        for person_id, grid_id in elders:
+            visitor = workers.get(grid_id or 0)
+            if visitor is None or rng.random() >= share:
+                continue
+            at = datetime.combine(month + timedelta(days=rng.randrange(0, 27)),
+                                  time(rng.randrange(8, 17), rng.randrange(60)), tzinfo=tz)
+            notes, needs = rng.choice(VISIT_NOTES)
+            rows.append(Visit(person_id=person_id, grid_id=grid_id, visitor_id=visitor, visited_at=at,
+                              met="本人", findings={k: rng.choice(v) for k, v in FINDINGS.items()},
+                              notes=notes, needs=needs))
+    Visit.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
 
 
 def _month_of_visits(rng: random.Random, first: date, last: date) -> int:

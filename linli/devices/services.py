@@ -29,7 +29,9 @@ from django.utils.translation import gettext as _
 from linli.accounts.choices import Role
 from linli.accounts.models import ApiKey, AreaAssignment, User
 from linli.accounts.selectors import scope_for
+from linli.care.choices import CareEventKind
 from linli.care.models import ElderLevel
+from linli.care.services import care_event_record
 from linli.cases.choices import CaseSource
 from linli.cases.services import CaseInput, case_open, case_open_many, case_photo_add
 from linli.core.actors import SystemActor
@@ -279,7 +281,24 @@ def _alarm_raise(item: AlarmInput) -> tuple[Alarm, bool]:
         Alarm.objects.filter(pk=alarm.pk).update(case=case)
     if item.kind != AlarmKind.SILENT:
         alarm_notify_responsible(alarm_id=alarm.pk)  # in the alarm's transaction (outbox)
+    _alarms_care_events([alarm])
     return alarm, True
+
+
+def _alarms_care_events(alarms: Sequence[Alarm]) -> int:
+    """An absence alarm at a person's door is a 三必到五必访 trigger: care records a
+    door-silence event — a must-visit due the next day, the grid worker told — once per
+    alarm (its source), in the alarm's transaction. Returns how many were recorded."""
+    recorded = 0
+    for alarm in alarms:
+        device = alarm.device
+        if alarm.kind != AlarmKind.ABSENCE or device.person_id is None or device.person is None:
+            continue
+        care_event_record(person=device.person, kind=CareEventKind.DOOR_SILENCE,
+                          occurred_on=timezone.localdate(alarm.raised_at), actor=INGESTOR,
+                          note=alarm.summary[:300], source=f"devices.alarm:{alarm.pk}")
+        recorded += 1
+    return recorded
 
 
 def _alarms_raise(items: Sequence[AlarmInput], *, actor: SystemActor) -> list[tuple[Alarm, bool]]:
@@ -329,6 +348,7 @@ def _alarms_raise(items: Sequence[AlarmInput], *, actor: SystemActor) -> list[tu
                           targets=[(a.pk, ["kind", "level"]) for a in new])
         _alarms_open_cases(new, first, actor)
         _alarms_notify([a for a in new if a.kind != AlarmKind.SILENT])  # in the alarms' transaction (outbox)
+        _alarms_care_events(new)
     # After the insert: had it fallen back to one by one, these repeats would count twice.
     for key, (count, last) in repeats.items():
         if key in open_alarms:

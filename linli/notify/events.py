@@ -89,6 +89,14 @@ EVENT_TYPES: Final[dict[str, EventType]] = {e.code: e for e in (
     EventType("care.work_orders", ("count", "due"),
               ("民生服务工单", "您有{count}张新的民生服务工单,最早须于{due}前办理"),
               ("Care work orders", "{count} new care work orders for you, the first due by {due}")),
+    # 三必到五必访: the message names the event and the deadline, never the person (SMS leaves
+    # the intranet); the worker opens "today" for whom.
+    EventType("care.must_visit", ("reason", "due"),
+              ("必访提醒", "您的网格有一户须上门走访({reason}),请于{due}前完成"),
+              ("Must-visit", "A household in your grid must be visited ({reason}) by {due}")),
+    EventType("care.visits_overdue", ("count",),
+              ("走访逾期", "您有{count}户走访已逾期,请尽快上门"),
+              ("Visits overdue", "{count} of your care visits are overdue: please visit soon")),
     EventType("devices.alarm", ("kind", "grid"),
               ("设备报警", "{grid}发生{kind}报警,请立即核查"),
               ("Device alarm", "{kind} alarm in {grid}: please check at once")),

@@ -88,4 +88,8 @@ def test_rule_sweep_work_order_and_visit_in_the_browser(live_server: Any, tree: 
     expect(page.get_by_test_id("person-visits")).to_contain_text("老人独自在家")
     page.goto(f"{live_server.url}/care/statistics/")
     expect(page.get_by_test_id("stat-visited")).to_have_text("1")
+    # the charts draw (ECharts puts a canvas in each box): this month's visit and the colours
+    expect(page.get_by_test_id("chart-months").locator("canvas")).to_have_count(1)
+    expect(page.get_by_test_id("chart-colours").locator("canvas")).to_have_count(1)
+    expect(page.get_by_test_id("month-coverage")).to_contain_text(today.strftime("%Y-%m"))
     expect(page.get_by_test_id("due-visit")).to_have_count(0)

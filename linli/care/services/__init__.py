@@ -46,8 +46,12 @@ from linli.care.models import (
 )
 from linli.care.policies_seed import SEED_LEVEL_RULES, SEED_POLICIES
 from linli.care.workflow import (
+    COLOUR_ORDER,
     DEFAULT_VISIT_DAYS,
     MUST_VISIT_DAYS,
+    benefit_codes,
+    birthday_threshold_age,
+    policy_by_age,
     rule_policy_codes,
     rule_validate,
 )
@@ -238,6 +242,36 @@ def level_rule_move(*, level_rule: LevelRule, up: bool, actor: Actor) -> list[Le
     return ordered
 
 
+VISIT_DAYS_MAX = 366
+
+
+def visit_plans_update(*, every_days: Mapping[str, int], actor: Actor) -> list[VisitPlan]:
+    """Change how often elders of each colour are visited (a district administrator). The
+    next sweep plans each elder's next visit with it (open planned visits lie at most a
+    week ahead, so they stay). Each change is audited with the old and new figure."""
+    _require(actor, Permission.MANAGE_RULES)
+    for colour, days in every_days.items():
+        if colour not in Colour.values:
+            raise ValidationFailed("colour", _("未知颜色“%(c)s”") % {"c": colour}, code=CareErrorCode.BAD_RULE)
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= VISIT_DAYS_MAX:
+            raise ValidationFailed(f"every_days_{colour}", _("走访周期须为1到366天"))
+    with transaction.atomic():
+        plans = {p.colour: p for p in VisitPlan.objects.select_for_update()}
+        for colour, days in every_days.items():
+            plan = plans.get(colour)
+            before = plan.every_days if plan is not None else DEFAULT_VISIT_DAYS[colour]
+            if plan is not None and before == days:
+                continue
+            if plan is None:
+                plan = plans[colour] = VisitPlan.objects.create(colour=colour, every_days=days)
+            else:
+                plan.every_days = days
+                plan.save(update_fields=["every_days", "updated_at"])
+            audit_record(actor=actor, action="care.visit_plan.update", target_type="care.visitplan",
+                         target_id=plan.pk, fields=["every_days"], reason=f"{colour}: {before} → {days}")
+    return sorted(plans.values(), key=lambda p: COLOUR_ORDER.index(p.colour))
+
+
 # --- benefits ----------------------------------------------------------------------------
 
 # (from state, action) → to state
@@ -314,6 +348,41 @@ IMPORT_ACTOR = SystemActor("job:fusion_import")
 IMPORT_SLICE = 5000
 
 
+def _benefit_rows_by_age(
+    rows: Sequence[tuple[int, str, date | None, date | None]], policies: Mapping[str, Policy], *, source_code: str,
+) -> list[tuple[int, str, date | None, date | None]]:
+    """Rows naming several policies (an age band: ``zunlaojin|gaoling_80|…``) get the one the
+    person's age at the benefit's start picks (``workflow.policy_by_age``, the bands from
+    each policy's ``age gte N``); a row no band fits (no birth date, too young) is dropped."""
+    choosing = [r for r in rows if len(benefit_codes(r[1])) > 1]
+    if not choosing:
+        return list(rows)
+    from linli.care.services.sweep import versions_in_force
+
+    minimum = {v.policy.code: birthday_threshold_age(v.rule) for v in versions_in_force(timezone.localdate())}
+    persons = sorted({person for person, _, _, _ in choosing})
+    births: dict[int, date | None] = {}
+    for start in range(0, len(persons), IMPORT_SLICE):
+        births.update(Person.objects.filter(pk__in=persons[start:start + IMPORT_SLICE])
+                      .values_list("pk", "birth_date"))
+    today = timezone.localdate()
+    out: list[tuple[int, str, date | None, date | None]] = []
+    dropped = 0
+    for person, code, start_on, end_on in rows:
+        candidates = benefit_codes(code)
+        if len(candidates) > 1:
+            bands = {c: age for c in candidates if c in policies and (age := minimum.get(c)) is not None}
+            picked = policy_by_age(birth_date=births.get(person), on=start_on or today, bands=bands)
+            if picked is None:
+                dropped += 1
+                continue
+            code = picked
+        out.append((person, code, start_on, end_on))
+    if dropped:
+        logger.info("import %s: %d age-banded benefit rows fit no band", source_code, dropped)
+    return out
+
+
 def benefit_import_record(
     *, source_code: str, department: str, job_id: int | None, rows: Sequence[tuple[int, str, date | None, date | None]],
 ) -> int:
@@ -322,10 +391,12 @@ def benefit_import_record(
     already holding an active or suspended benefit of that policy is left alone, so a
     re-import adds nothing. Set-based: one read of what is held, bulk writes. Returns how many
     were recorded."""
-    policies = {p.code: p for p in Policy.objects.filter(code__in={code for _, code, _, _ in rows})}
-    unknown = sorted({code for _, code, _, _ in rows} - set(policies))
+    named = {code for _, code, _, _ in rows}
+    policies = {p.code: p for p in Policy.objects.filter(code__in={c for code in named for c in benefit_codes(code)})}
+    unknown = sorted({c for code in named for c in benefit_codes(code)} - set(policies))
     if unknown:
         logger.warning("import %s: unknown benefit codes %s skipped", source_code, ", ".join(unknown))
+    rows = _benefit_rows_by_age(rows, policies, source_code=source_code)
     wanted = [(person, policies[code], start, end) for person, code, start, end in rows if code in policies]
     if not wanted:
         return 0
@@ -471,12 +542,52 @@ MUST_VISIT_KINDS: frozenset[str] = frozenset({
 })
 
 
+def _grid_primary_workers(grid_ids: set[int]) -> dict[int, int]:
+    from linli.care.services.sweep import grid_workers
+
+    return grid_workers(grid_ids) if grid_ids else {}
+
+
+def must_visit_notification_send(*, due_visit: DueVisit) -> int:
+    """Tell the grid's A角 worker about a new must-visit (the event and the deadline, not
+    the person), in the caller's transaction; once per due visit (the dedup key)."""
+    worker = _grid_primary_workers({due_visit.grid_id} if due_visit.grid_id else set()).get(due_visit.grid_id or 0)
+    if worker is None:
+        return 0
+    return notification_enqueue(
+        recipient_ids=[worker], event_type="care.must_visit",
+        variables={"reason": due_visit.reason, "due": due_visit.due_on.isoformat()},
+        dedup_key=f"care:must-visit:{due_visit.pk}", object_type="care.DueVisit", object_id=due_visit.pk,
+        link=reverse("care:today"))
+
+
+def overdue_visits_notification_send(*, per_grid: Mapping[int, int], on: date) -> int:
+    """One notification per grid worker with the number of their visits that became overdue
+    on ``on`` (the sweep flags each visit once, so a visit is counted once); the dedup key
+    is the day, so a re-run of the day sends nothing new."""
+    workers = _grid_primary_workers(set(per_grid))
+    counts: dict[int, int] = {}
+    for grid_id, count in per_grid.items():
+        if grid_id in workers:
+            counts[workers[grid_id]] = counts.get(workers[grid_id], 0) + count
+    return sum(notification_enqueue(
+        recipient_ids=[worker], event_type="care.visits_overdue", variables={"count": count},
+        dedup_key=f"care:visits-overdue:{on.isoformat()}:{worker}", object_type="care.DueVisit",
+        link=reverse("care:today")) for worker, count in counts.items())
+
+
 def care_event_record(*, person: Person, kind: str, occurred_on: date, actor: Actor,
                       note: str = "", source: str = "") -> CareEvent:
-    """Record a life event; a 三必到五必访 kind creates a must-visit due within a day."""
+    """Record a life event; a 三必到五必访 kind creates a must-visit due within a day and
+    tells the grid worker. With a ``source`` (``devices.alarm:12``, ``cases.case:…``) the
+    same source is recorded once: a repeated call returns the first event."""
     if kind not in CareEventKind.values:
         raise ValidationFailed("kind", _("未知事件类型"))
     with transaction.atomic():
+        if source:
+            known = CareEvent.objects.filter(person=person, source=source).first()
+            if known is not None:
+                return known
         event = CareEvent.objects.create(person=person, kind=kind, occurred_on=occurred_on, note=note,
                                          source=source)
         if kind in MUST_VISIT_KINDS:
@@ -485,14 +596,57 @@ def care_event_record(*, person: Person, kind: str, occurred_on: date, actor: Ac
             due = DueVisit.objects.filter(person=person, reason_kind=VisitReason.TRIGGER,
                                           status=ItemStatus.OPEN).first()
             if due is None:
-                DueVisit.objects.create(person=person, grid_id=person.grid_id, reason_kind=VisitReason.TRIGGER,
-                                        reason=reason, due_on=due_on)
+                due = DueVisit.objects.create(person=person, grid_id=person.grid_id, reason_kind=VisitReason.TRIGGER,
+                                              reason=reason, due_on=due_on)
+                must_visit_notification_send(due_visit=due)  # in this transaction (outbox)
             elif due.due_on > due_on:
                 due.due_on, due.reason = due_on, reason
                 due.save(update_fields=["due_on", "reason", "updated_at"])
         audit_record(actor=actor, action="care.event.record", target_type="registry.person",
-                     target_id=person.pk, fields=["kind", "occurred_on"])
+                     target_id=person.pk, fields=["kind", "occurred_on"], reason=source[:200])
     return event
+
+
+COMPLAINT_LOOKBACK_DAYS = 7
+
+
+def complaints_record(*, on: date, actor: Actor) -> int:
+    """12345 hotline cases of the last week whose caller's phone is a cared-for person's
+    (a living elder with a colour, or a holder of a benefit) → a complaint care event, so a
+    must-visit (三必到五必访) due the next day. Read through cases' selector (cases sits
+    below care and knows nothing of it); each case is recorded once (the event's source), so
+    the lookback may overlap the last run. Returns how many events are new."""
+    from linli.care.models import ElderLevel
+    from linli.cases.selectors import hotline_callers
+    from linli.core import pii
+    from linli.registry.text import PII_PHONE
+    from linli.registry.validators import parse_phone
+
+    start = timezone.make_aware(datetime.combine(on - timedelta(days=COMPLAINT_LOOKBACK_DAYS), datetime.min.time()))
+    callers = hotline_callers(since=start, until=start + timedelta(days=COMPLAINT_LOOKBACK_DAYS + 1))
+    by_index: dict[str, list[Any]] = {}
+    for caller in callers:
+        try:
+            phone = parse_phone(caller.phone)
+        except ValidationFailed:
+            continue
+        by_index.setdefault(pii.blind_index(phone, field=PII_PHONE), []).append(caller)
+    if not by_index:
+        return 0
+    cared = Person.objects.filter(phone_bidx__in=sorted(by_index), is_deceased=False).filter(
+        Exists(ElderLevel.objects.filter(person=OuterRef("pk")))
+        | Exists(Benefit.objects.filter(person=OuterRef("pk"), state=BenefitState.ACTIVE)))
+    recorded = 0
+    for person in cared:
+        for caller in by_index[person.phone_bidx]:
+            source = f"cases.case:{caller.number}"
+            if CareEvent.objects.filter(person=person, source=source).exists():
+                continue
+            care_event_record(person=person, kind=CareEventKind.COMPLAINT,
+                              occurred_on=timezone.localdate(caller.opened_at), actor=actor,
+                              note=_("12345诉求 %(n)s") % {"n": caller.number}, source=source)
+            recorded += 1
+    return recorded
 
 
 def _visit_person(actor: Actor, person_id: int) -> Person:
@@ -537,6 +691,34 @@ def visit_record(
         audit_record(actor=actor, action="care.visit.record", target_type="registry.person", target_id=person.pk,
                      fields=["visit"])
     return visit
+
+
+def visit_application_start(*, visit: Visit, actor: Actor, item_code: str, request_id: str = "") -> Application:
+    """One click on a visit: a draft application (catalogue) of ``item_code`` for the visited
+    person, prefilled from the registry, to be completed at the window's guided form. The
+    catalogue decides who may file for a registered person (window staff: a grid worker
+    may not) and refuses a withdrawn item. An open draft of the item for the person is
+    reused, so a second click opens the same draft."""
+    from linli.catalogue.choices import ApplicationStatus, Channel
+    from linli.catalogue.selectors import item_get
+    from linli.catalogue.services import application_prefill, application_save_draft
+
+    person = _visit_person(actor, visit.person_id)
+    item = item_get(code=item_code)
+    version = item.current_version
+    if version is None:
+        raise NotFound(_("事项尚未发布"))
+    existing = Application.objects.filter(applicant=person, item_version__item=item,
+                                          status=ApplicationStatus.DRAFT).order_by("-pk").first()
+    if existing is not None:
+        return existing
+    application = application_save_draft(
+        actor=actor, version=version, applicant=person, channel=Channel.WINDOW, request_id=request_id,
+        data=application_prefill(user=actor, version=version, person=person))
+    with transaction.atomic():
+        audit_record(actor=actor, action="care.visit.application", target_type="care.visit", target_id=visit.pk,
+                     fields=["application"], reason=application.number, request_id=request_id)
+    return application
 
 
 def visit_case_open(*, visit: Visit, actor: Actor, category: str) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import (
     Case,
+    Count,
     DateField,
     DateTimeField,
     Exists,
@@ -68,7 +69,11 @@ from linli.care.models import (
     WorkOrder,
 )
 from linli.care.rules_query import benefits_held_q, rule_to_q
-from linli.care.services import work_order_notification_send
+from linli.care.services import (
+    complaints_record,
+    overdue_visits_notification_send,
+    work_order_notification_send,
+)
 from linli.care.workflow import (
     COLOUR_ORDER,
     DEFAULT_VISIT_DAYS,
@@ -441,9 +446,20 @@ def _step_visits(on: date, actor: Actor) -> int:
 
 
 def _step_overdue(on: date, actor: Actor) -> int:
-    """Due visits past their day are flagged (supervision), once: a conditional update."""
-    return DueVisit.objects.filter(status=ItemStatus.OPEN, overdue=False, due_on__lt=on).update(
-        overdue=True, updated_at=timezone.now())
+    """Due visits past their day are flagged (supervision), once: a conditional update; the
+    grid workers are told how many of theirs became overdue (one grouped count first)."""
+    newly = DueVisit.objects.filter(status=ItemStatus.OPEN, overdue=False, due_on__lt=on)
+    per_grid = dict(newly.order_by().filter(grid__isnull=False).values("grid_id").annotate(n=Count("id"))
+                    .values_list("grid_id", "n"))
+    flagged = newly.update(overdue=True, updated_at=timezone.now())
+    if per_grid:
+        overdue_visits_notification_send(per_grid=per_grid, on=on)  # in the step's transaction (outbox)
+    return flagged
+
+
+def _step_complaints(on: date, actor: Actor) -> int:
+    """12345 complaints by cared-for persons → must-visits (``complaints_record``)."""
+    return complaints_record(on=on, actor=actor)
 
 
 STEPS: tuple[tuple[str, Callable[[date, Actor], int]], ...] = (
@@ -454,6 +470,7 @@ STEPS: tuple[tuple[str, Callable[[date, Actor], int]], ...] = (
     ("levels", _step_levels),
     ("visits", _step_visits),
     ("overdue", _step_overdue),
+    ("complaints", _step_complaints),
 )
 
 

@@ -175,3 +175,55 @@ def test_an_imported_list_records_its_benefits_once(
     import_run(actor=SEED, source=source, file_path=path, dry_run=False)
     # then nothing is added
     assert Benefit.objects.count() == 3
+
+
+def test_an_age_banded_allowance_on_the_minzheng_list_gets_the_policy_of_the_persons_age(
+    tree: Tree, deciders: Deciders, tmp_path: Path,
+) -> None:
+    # given the 民政 list's 高龄津贴 rows name no band: persons of 75, 86, 93 and 101, and one of 60
+    today = timezone.localdate()
+    ages = {"周七五": 75, "吴八六": 86, "郑九三": 93, "冯百一": 101, "陈六十": 60}
+    rows = []
+    for n, (name, age) in enumerate(ages.items()):
+        birth = date(today.year - age, 1, 1)  # so they are ``age`` today
+        person_create(actor=SEED, name=name, id_number=make_id(birth, f"5{n}1"), phone=None, hukou="local",
+                      grid=tree.grid_a1)
+        rows.append([name, make_id(birth, f"5{n}1"), "男", birth.isoformat(), "", "", "", "高龄津贴", "", ""])
+    sources_sync(actor=SEED)
+    source = Source.objects.get(code="minzheng")
+    path = _minzheng_csv(tmp_path / "gaoling.csv", rows)
+    # when it is imported
+    import_run(actor=SEED, source=source, file_path=path, dry_run=False)
+    # then each person gets the allowance of their age band; the 60-year-old none
+    held = dict(Benefit.objects.values_list("person__name", "policy__code"))
+    assert held == {"周七五": "zunlaojin", "吴八六": "gaoling_80", "郑九三": "gaoling_90", "冯百一": "gaoling_100"}
+    assert Benefit.objects.get(person__name="郑九三").amount == Decimal("200")
+    # and a second import adds nothing
+    import_run(actor=SEED, source=source, file_path=path, dry_run=False)
+    assert Benefit.objects.count() == 4
+
+
+def test_the_canlian_subsidy_roll_records_the_two_disability_subsidies(
+    tree: Tree, deciders: Deciders, tmp_path: Path,
+) -> None:
+    from linli.fusion.tests.web_support import xlsx_bytes
+    from linli.registry.models import PersonTag
+
+    header = ["姓名", "性别", "公民身份号码", "残疾等级", "出生年月", "手机号码", "居住地址", "发证日期", "享受补贴"]
+    people = [("褚一级", "1955-03-01", "一级", "重度残疾人护理补贴"), ("卫三级", "1970-07-07", "三级", "困难残疾人生活补贴"),
+              ("蒋二级", "1962-02-02", "二级", "困难残疾人生活补贴、重度残疾人护理补贴"), ("沈四级", "1980-08-08", "四级", "")]
+    sheet: list[list[Any]] = [header]
+    for n, (name, birth, grade, subsidy) in enumerate(people):
+        number = make_id(date.fromisoformat(birth), f"6{n}1")
+        person_create(actor=SEED, name=name, id_number=number, phone=None, hukou="local", grid=tree.grid_a1)
+        sheet.append([name, "男", number, grade, birth, "", "", "2020-01-01", subsidy])
+    path = tmp_path / "canlian.xlsx"
+    path.write_bytes(xlsx_bytes({"肢体残疾": sheet}))
+    sources_sync(actor=SEED)
+    import_run(actor=SEED, source=Source.objects.get(code="canlian"), file_path=path, dry_run=False)
+    held = set(Benefit.objects.values_list("person__name", "policy__code", "source"))
+    assert held == {("卫三级", "canji_shenghuo", "canlian"), ("褚一级", "canji_huli", "canlian"),
+                    ("蒋二级", "canji_huli", "canlian"), ("蒋二级", "canji_shenghuo", "canlian")}
+    # the disabled tag is still one per person, with its grade
+    assert PersonTag.objects.filter(person__name="蒋二级", kind="disabled").count() == 1
+    assert PersonTag.objects.get(person__name="蒋二级", kind="disabled").note == "2级"

@@ -154,3 +154,39 @@ def test_only_rule_managers_add_move_or_remove(users: Users) -> None:
         assert client.post(f"/care/levels/{red.pk}/delete/").status_code == 403
     assert list(LevelRule.objects.values_list("pk", "position")) == before
     assert as_user(users.district_admin).post("/care/levels/999999/delete/").status_code == 404
+
+
+def test_admin_changes_the_visit_frequency_audited_and_the_next_sweep_plans_with_it(users: Users,
+                                                                                   tree: Tree) -> None:
+    from linli.care.models import DueVisit, VisitPlan
+
+    admin = as_user(users.district_admin)
+    html = admin.get("/care/levels/").content.decode()
+    assert 'name="every_days_green" value="90"' in html
+    # when the administrator makes green elders monthly
+    response = admin.post("/care/levels/visit-plans/", {"every_days_red": "7", "every_days_yellow": "30",
+                                                         "every_days_green": "30"})
+    assert response.status_code == 302
+    assert VisitPlan.objects.get(colour="green").every_days == 30
+    # then the change is audited with the old and new figure, once (unchanged colours are not)
+    [entry] = AuditEntry.objects.filter(action="care.visit_plan.update")
+    assert entry.reason == "green: 90 → 30"
+    # and a green elder visited 40 days ago is due at the next sweep (it was not at 90 days)
+    today = timezone.localdate()
+    elder = make_person(tree.grid_a1.pk, birth=shift_years(today, 65))
+    from linli.care.models import Visit
+
+    Visit.objects.create(person=elder, grid_id=tree.grid_a1.pk, visitor=users.grid_worker_a1,
+                         visited_at=timezone.now() - timedelta(days=40))
+    sweep_run(on=today)
+    assert DueVisit.objects.get(person=elder).due_on == today
+    # a bad figure is refused and nothing changes
+    admin.post("/care/levels/visit-plans/", {"every_days_red": "0", "every_days_yellow": "30",
+                                             "every_days_green": "30"})
+    admin.post("/care/levels/visit-plans/", {"every_days_red": "x", "every_days_yellow": "30",
+                                             "every_days_green": "30"})
+    assert VisitPlan.objects.get(colour="red").every_days == 7
+    # a community's staff may not change it
+    assert as_user(users.community_a).post("/care/levels/visit-plans/", {
+        "every_days_red": "1", "every_days_yellow": "1", "every_days_green": "1"}).status_code == 403
+    assert VisitPlan.objects.get(colour="red").every_days == 7

@@ -138,3 +138,28 @@ def test_the_seeking_form_selects_the_same_persons(population: Population) -> No
     sql = str(Person.objects.filter(rule_seek_q(dibao, on=ON)).query)
     # on PostgreSQL the persons are fetched by key from the profiles below the line
     assert ("= ANY(ARRAY(" in sql) == (connection.vendor == "postgresql")
+
+
+def test_policy_by_age_picks_the_band_of_the_persons_age_at_the_start() -> None:
+    from linli.care.workflow import benefit_codes, policy_by_age, shift_years
+
+    bands = {"zunlaojin": 70, "gaoling_80": 80, "gaoling_90": 90, "gaoling_100": 100}
+    on = date(2026, 6, 15)
+
+    def at(age: int, days: int = 0) -> str | None:
+        return policy_by_age(birth_date=shift_years(on, age) + timedelta(days=days), on=on, bands=bands)
+
+    assert at(69) is None
+    assert at(70) == "zunlaojin"
+    assert at(80) == "gaoling_80"
+    assert at(80, days=1) == "zunlaojin"  # turns 80 tomorrow
+    assert at(89) == "gaoling_80"
+    assert at(90) == "gaoling_90"
+    assert at(99) == "gaoling_90"
+    assert at(100) == "gaoling_100"
+    assert at(107) == "gaoling_100"
+    assert policy_by_age(birth_date=None, on=on, bands=bands) is None
+    assert policy_by_age(birth_date=on + timedelta(days=1), on=on, bands=bands) is None
+    assert policy_by_age(birth_date=shift_years(on, 85), on=on, bands={}) is None
+    assert benefit_codes("dibao") == ("dibao",)
+    assert benefit_codes("zunlaojin| gaoling_80 |") == ("zunlaojin", "gaoling_80")

@@ -4,7 +4,7 @@ every one scoped (another area's user gets nothing)."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -156,3 +156,72 @@ def test_statistics_count_visits_per_grid(users: Users, swept: Person) -> None:
     assert 'data-testid="grid-coverage"' in html
     assert 'data-testid="stat-elders">2<' in html
     assert 'data-testid="stat-elders">1<' in as_user(users.community_b).get("/care/statistics/").content.decode()
+
+
+def test_statistics_chart_has_months_and_colours_scoped_to_the_caller(users: Users, swept: Person,
+                                                                     tree: Tree) -> None:
+    from linli.care.models import ElderLevel
+
+    # given the a1 elder visited this month and twice last month (counted once)
+    now = timezone.now()
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=10)
+    at_last_month = timezone.make_aware(datetime.combine(last_month, datetime.min.time()))
+    for at in (now, at_last_month, at_last_month + timedelta(hours=2)):
+        Visit.objects.create(person=swept, grid_id=tree.grid_a1.pk, visitor=users.grid_worker_a1, visited_at=at)
+    response = as_user(users.street).get("/care/statistics/")
+    chart = response.context["chart"]
+    assert len(chart["months"]["labels"]) == 6
+    assert chart["months"]["labels"][-1] == f"{timezone.localdate():%Y-%m}"
+    assert chart["months"]["visited"][-2:] == [1, 1]
+    assert chart["months"]["rates"][-1] == 50.0  # one of the street's two elders
+    colours = {c["key"]: c["value"] for c in chart["colours"]}
+    assert colours == {"red": ElderLevel.objects.filter(colour="red").count(),
+                       "yellow": ElderLevel.objects.filter(colour="yellow").count(), "green": 0}
+    html = response.content.decode()
+    assert 'id="care-stats-data"' in html
+    assert "vendor/echarts/echarts.min.js" in html
+    # community b sees only its own elder and no visits
+    other = as_user(users.community_b).get("/care/statistics/").context["chart"]
+    assert other["months"]["visited"] == [0] * 6
+    assert sum(c["value"] for c in other["colours"]) == 1
+
+
+def test_a_visit_starts_an_application_of_a_recommended_item_for_window_staff_only(
+    users: Users, tree: Tree, seeded: None,
+) -> None:
+    from linli.care.tests.test_benefit_sources import _item
+    from linli.catalogue.models import Application
+
+    # given an 85-year-old of grid a1 recommended 高龄津贴 (linked to the catalogue's MZ006)
+    today = timezone.localdate()
+    elder = make_person(tree.grid_a1.pk, "郑阿公", birth=shift_years(today, 85), hukou="local")
+    sweep_run(on=today)
+    assert Recommendation.objects.filter(person=elder, policy__code="gaoling_80").exists()
+    _item("MZ006", "高龄津贴发放", kind="promised")
+    visit = Visit.objects.create(person=elder, grid_id=tree.grid_a1.pk, visitor=users.grid_worker_a1,
+                                 visited_at=timezone.now(), needs="想申请高龄津贴")
+    # the grid worker sees the item but is sent to the window; the catalogue refuses them
+    worker = as_user(users.grid_worker_a1)
+    html = worker.get(f"/care/visits/{visit.pk}/").content.decode()
+    assert 'data-testid="visit-apply-hint"' in html
+    assert "高龄津贴发放" in html
+    worker.post(f"/care/visits/{visit.pk}/apply/", {"item": "MZ006"})
+    assert not Application.objects.exists()
+    # another grid's worker cannot even open the visit
+    assert as_user(users.grid_worker_b1).post(f"/care/visits/{visit.pk}/apply/", {"item": "MZ006"}).status_code == 404
+    # the community's window staff start it with one click, prefilled, and land in the guided form
+    staff = as_user(users.community_a)
+    assert 'data-testid="visit-start-application"' in staff.get(f"/care/visits/{visit.pk}/").content.decode()
+    response = staff.post(f"/care/visits/{visit.pk}/apply/", {"item": "MZ006"})
+    application = Application.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/services/applications/{application.pk}/fill/"
+    assert (application.applicant_id, application.status, application.item_version.item.code) == (
+        elder.pk, "draft", "MZ006")
+    assert AuditEntry.objects.filter(action="care.visit.application", target_id=str(visit.pk),
+                                     reason=application.number).exists()
+    # a second click opens the same draft
+    staff.post(f"/care/visits/{visit.pk}/apply/", {"item": "MZ006"})
+    assert Application.objects.count() == 1
+    # an item no recommendation names is not offered
+    assert "MZ001" not in staff.get(f"/care/visits/{visit.pk}/").content.decode()

@@ -26,6 +26,9 @@ def test_care_demo_has_benefits_colours_visits_and_due_work_once():
     assert report.visits > 0
     assert ElderLevel.objects.filter(colour="yellow").exists()
     assert Visit.objects.filter(notes__contains="老人").exists()
+    # months of visits before this one: the statistics' monthly chart has a history
+    months = {v.astimezone().strftime("%Y-%m") for v in Visit.objects.values_list("visited_at", flat=True)}
+    assert len(months) >= 5
     assert Recommendation.objects.exists()
     assert DueVisit.objects.filter(status="open").exists()
     assert WorkOrder.objects.exists() or ReviewItem.objects.exists()

@@ -308,3 +308,33 @@ def test_readings_older_than_the_retention_are_purged_by_the_sweep(flat, setting
          Reading.objects.get(device=flat.door).message_key])
     assert Alarm.objects.get().case is not None
     assert device_sweep(now=now).readings_purged == 0
+
+
+def test_an_absence_alarm_makes_a_must_visit_for_the_elder_once(flat, users):
+    from linli.care.choices import CareEventKind, ItemStatus, VisitReason
+    from linli.care.models import CareEvent, DueVisit
+    from linli.notify.models import Notification
+
+    # given the elder's door last opened 25 hours ago
+    ingest_batch([msg("zigbee2mqtt/a1-door_contact", {"contact": False}, at=timezone.now() - timedelta(hours=25))])
+    # when the sweep runs twice
+    device_sweep()
+    device_sweep()
+    # then care has one door-silence event from the alarm and one must-visit due by tomorrow
+    alarm = Alarm.objects.get(kind=AlarmKind.ABSENCE)
+    event = CareEvent.objects.get(person=flat.door.person)
+    assert (event.kind, event.source) == (CareEventKind.DOOR_SILENCE, f"devices.alarm:{alarm.pk}")
+    due = DueVisit.objects.get(person=flat.door.person, reason_kind=VisitReason.TRIGGER)
+    assert due.status == ItemStatus.OPEN
+    assert due.due_on == timezone.localdate() + timedelta(days=1)
+    assert "门磁" in due.reason
+    # and the grid's worker was told of the must-visit, once
+    assert Notification.objects.filter(recipient=users.grid_worker_a1, event_type="care.must_visit").count() == 1
+
+
+def test_a_smoke_alarm_is_no_care_event(flat):
+    from linli.care.models import CareEvent
+
+    ingest_batch([smoke(flat.smoke, "m-9")])
+    assert Alarm.objects.filter(kind=AlarmKind.SMOKE).exists()
+    assert not CareEvent.objects.exists()
