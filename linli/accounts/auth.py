@@ -7,10 +7,15 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import APIKeyHeader, SessionAuth
 
+from linli.accounts.choices import Role
 from linli.accounts.models import ApiKey
 from linli.accounts.selectors import Principal
 from linli.accounts.services import api_key_authenticate
 from linli.core.actors import Actor, SystemActor
+from linli.core.errors import PermissionDenied
+
+# Said to a resident whose portal session reached a staff endpoint (issue #15).
+RESIDENT_REFUSED = "residents use the portal API under /api/v1/portal/; the staff API refuses a resident session"
 
 
 class StaffSessionAuth(SessionAuth):
@@ -20,6 +25,10 @@ class StaffSessionAuth(SessionAuth):
         user = super().authenticate(request, key)
         if user is None or not user.is_active:
             return None
+        # A resident's portal session is a real login, but not a staff one: refuse it outright
+        # (403, not "authentication required"), on every staff endpoint at once.
+        if getattr(user, "role", None) == Role.RESIDENT:
+            raise PermissionDenied(RESIDENT_REFUSED)
         return user
 
 
