@@ -14,9 +14,9 @@ from typing import Any
 from django import template
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import truncatechars
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -45,9 +45,18 @@ def case_rows(cases: Iterable[Any], case_url: str) -> SafeString:
     esc = conditional_escape
     no_grid = esc(_("未定位网格"))
     deadline = esc(_("时限"))
+    # Labels translated once a page, not once a row.
+    statuses: dict[str, str] = {}
+    badges: dict[int, str] = {}
     out = []
     for case in cases:
-        sup = esc(str(case.supervision_level))
+        level = case.supervision_level
+        sup = esc(str(level))
+        if case.status not in statuses:
+            statuses[case.status] = esc(case.get_status_display())
+        if level and level not in badges:
+            badges[level] = (f'<span class="badge sup sup-{sup}" data-testid="case-supervision">'
+                             f"{esc(case.get_supervision_level_display())}</span>")
         grid = case.grid
         due = case.stage_due_at
         out.append(_CASE_ROW.format(
@@ -55,12 +64,11 @@ def case_rows(cases: Iterable[Any], case_url: str) -> SafeString:
             number=esc(case.number),
             url=esc(case_url.replace(URL_ID_PLACEHOLDER, str(int(case.pk)), 1)),
             status=esc(case.status),
-            status_label=esc(case.get_status_display()),
-            sup_badge=(f'<span class="badge sup sup-{sup}" data-testid="case-supervision">'
-                       f"{esc(case.get_supervision_level_display())}</span>") if case.supervision_level else "",
+            status_label=statuses[case.status],
+            sup_badge=badges[level] if level else "",
             category=esc(case.category.name),
             description=esc(truncatechars(case.description, 40)),
             grid=esc((grid.name if grid is not None else "") or no_grid),
-            due=f" · {deadline} {esc(date_filter(template_localtime(due), 'm-d H:i'))}" if due else "",
+            due=f" · {deadline} {esc(date_filter(timezone.localtime(due), 'm-d H:i'))}" if due else "",
         ))
     return mark_safe("".join(out))  # noqa: S308 -- every value escaped above
