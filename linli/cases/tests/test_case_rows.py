@@ -73,3 +73,18 @@ def test_inbox_and_list_pages_show_the_rows(users: Users, hostile_cases: list[Ca
         assert f'href="/cases/{case.pk}/"' in html
         assert case.number in html
     assert "<script>alert" not in html
+
+
+def test_the_inbox_rows_only_are_the_same_cases_in_the_same_order(users: Users, cats: Cats, open_case: Any) -> None:
+    # given cases of several urgencies in the grid worker's inbox
+    cases = [open_case(cats.neighbours) for _ in range(4)]
+    Case.objects.filter(pk=cases[1].pk).update(supervision_level=2)
+    Case.objects.filter(pk=cases[2].pk).update(stage_due_at=None)
+    # when the inbox page reads the row fields only
+    full = selectors.case_inbox_for_user(user=users.grid_worker_a1, limit=100)
+    rows = selectors.case_inbox_for_user(user=users.grid_worker_a1, limit=100, rows_only=True)
+    # then the same cases in the same order, and their rows render alike
+    assert [c.pk for c in rows] == [c.pk for c in full]
+    assert len(rows) >= 4
+    engine = engines["django"]
+    assert engine.from_string(NEW_LIST).render({"cases": rows}) == engine.from_string(OLD_LIST).render({"cases": full})
