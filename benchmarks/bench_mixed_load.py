@@ -69,7 +69,8 @@ def server(env: dict[str, str], port: int, workers: int, threads: int | None) ->
     process = subprocess.Popen(command, cwd=PROJECT, env=env,  # noqa: S603 -- our own interpreter
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
+        # Generous: on a shared 2-core box at load 20+ the workers' start alone took minutes.
+        deadline = time.monotonic() + 600
         while True:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -79,7 +80,14 @@ def server(env: dict[str, str], port: int, workers: int, threads: int | None) ->
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"linli serve did not start: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+                # Stop it first: its worker processes hold stderr open, and reading it while they
+                # live waited for ever.
+                process.kill()
+                try:
+                    _out, err = process.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    err = b"(no output: its workers still hold stderr)"
+                raise SystemExit(f"linli serve did not start: {err.decode()[-2000:]}")
             time.sleep(0.5)
         yield
     finally:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from linli.accounts.auth import ApiKeyAuth, StaffSessionAuth
+from linli.accounts.auth import REPORTER_AUTH, ApiKeyAuth, StaffSessionAuth
 from linli.accounts.auth import actor_of as _actor
 from linli.accounts.auth import principal_of as _principal
 from linli.accounts.auth import request_id_of as _request_id
@@ -146,7 +146,7 @@ def case_detail_out(case: Case, principal: Principal) -> dict[str, Any]:
 # --- Endpoints ----------------------------------------------------------------------------
 
 
-@router.post("/cases", response={200: CaseOut, 201: CaseOut})
+@router.post("/cases", response={200: CaseOut, 201: CaseOut}, auth=REPORTER_AUTH)
 def case_create(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
     """Report a case. ``Idempotency-Key``: the same key returns the same case (200, not 201).
     The reply comes after the case is committed (with concurrent reports: group commit); it
@@ -213,7 +213,7 @@ def case_inbox(request: HttpRequest, limit: Limit = 100) -> list[dict[str, Any]]
     return [case_out(c) for c in selectors.case_inbox_for_user(user=user, limit=max(1, min(limit, LIMIT_MAX)))]
 
 
-@router.get("/cases/categories", response=list[MajorOut])
+@router.get("/cases/categories", response=list[MajorOut], auth=REPORTER_AUTH)
 def category_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [{
         "id": node.category.pk, "code": node.category.code, "name": node.category.name,
@@ -251,13 +251,13 @@ def case_statistics(
     }
 
 
-@router.get("/cases/{case_id}", response=CaseDetailOut)
+@router.get("/cases/{case_id}", response=CaseDetailOut, auth=REPORTER_AUTH)
 def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     principal = _principal(request)
     return case_detail_out(_case_for(principal, case_id), principal)
 
 
-@router.post("/cases/{case_id}/transitions", response=CaseDetailOut)
+@router.post("/cases/{case_id}/transitions", response=CaseDetailOut, auth=REPORTER_AUTH)
 def case_transition(request: HttpRequest, case_id: Id, payload: TransitionIn) -> dict[str, Any]:
     """Apply an action. Refusals: ``{code, message, field, status, version, allowed_actions}``
     with 409 (stale ``expected_version``, action not allowed now) or 403 (not your role)."""
@@ -269,7 +269,7 @@ def case_transition(request: HttpRequest, case_id: Id, payload: TransitionIn) ->
     return case_detail_out(selectors.case_get_for_user(user=user, case_id=case_id), user)
 
 
-@router.post("/cases/{case_id}/photos", response={201: CaseDetailOut})
+@router.post("/cases/{case_id}/photos", response={201: CaseDetailOut}, auth=REPORTER_AUTH)
 def case_photos_add(
     request: HttpRequest, case_id: Id, photos: File[list[UploadedFile]],
 ) -> Status[dict[str, Any]]:
@@ -280,7 +280,7 @@ def case_photos_add(
     return Status(201, case_detail_out(_case_for(principal, case_id), principal))
 
 
-@router.get("/cases/{case_id}/photos/{photo_id}")
+@router.get("/cases/{case_id}/photos/{photo_id}", auth=REPORTER_AUTH)
 def case_photo_file(request: HttpRequest, case_id: Id, photo_id: Id) -> FileResponse:
     case = _case_for(_principal(request), case_id)
     photo = next((p for p in selectors.case_photos(case=case) if p.pk == photo_id), None)

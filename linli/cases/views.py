@@ -106,7 +106,7 @@ def _targets(case: Case) -> list[tuple[str, str]]:
 @staff_required
 @require_GET
 def inbox(request: StaffRequest) -> HttpResponse:
-    cases = selectors.case_inbox_for_user(user=request.user, limit=LIST_LIMIT)
+    cases = selectors.case_inbox_for_user(user=request.user, limit=LIST_LIMIT, rows_only=True)
     return render(request, "cases/inbox.html", {"cases": cases, "can_report": _may_report(request.user)})
 
 

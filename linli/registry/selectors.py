@@ -126,15 +126,21 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+# A search row shows the building's address and the grid's name; their outlines (JSON,
+# the grid's a polygon of hundreds of points) were decoded for every row: 50 rows, 100
+# json.loads a request (issue #15, "Load"). Deferred, they still load if someone reads them.
+_SEARCH_DEFERRED = ("building__footprint", "grid__boundary")
+
+
 def _persons(scope: AreaScope) -> QuerySet[Person]:
     return Person.objects.filter(grid_id__in=sorted(scope.grid_ids)).select_related(
         "building", "room", "room__unit", "grid",
-    )
+    ).defer(*_SEARCH_DEFERRED)
 
 
 def _by_ids(ids: list[int]) -> list[Person]:
     found = {p.pk: p for p in Person.objects.filter(pk__in=ids).select_related(
-        "building", "room", "room__unit", "grid")}
+        "building", "room", "room__unit", "grid").defer(*_SEARCH_DEFERRED)}
     return [found[pk] for pk in ids if pk in found]
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -251,6 +252,19 @@ def _is_current(entry: Entry, url: str, path: str) -> bool:
     return path == url
 
 
+# Every staff page draws the navigation: ~40 ``reverse`` calls a request were a tenth of a
+# search page (issue #15, "Load"). The links are fixed for a URL configuration and prefix.
+_reversed: dict[tuple[str, str, str | None, str], str] = {}
+
+
+def _url(url_name: str) -> str:
+    key = (get_script_prefix(), str(settings.ROOT_URLCONF), get_urlconf(), url_name)
+    url = _reversed.get(key)
+    if url is None:
+        url = _reversed[key] = reverse(url_name)
+    return url
+
+
 def navigation_for(*, user: User, path: str = "") -> list[NavGroup]:
     """The groups (in :data:`GROUPS` order) with the links this user is offered; empty groups
     are left out."""
@@ -260,7 +274,7 @@ def navigation_for(*, user: User, path: str = "") -> list[NavGroup]:
     links: dict[str, list[NavLink]] = {key: [] for key in GROUPS}
     for entry in ENTRIES:
         if entry.check(user, scope):
-            url = reverse(entry.url_name)
+            url = _url(entry.url_name)
             links[entry.group].append(
                 NavLink(entry.key, str(entry.label), url, _is_current(entry, url, path))
             )

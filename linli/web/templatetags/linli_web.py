@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import User
@@ -92,3 +94,76 @@ URL_ID_PLACEHOLDER = "987654321"
 @register.filter
 def with_id(pattern: str, object_id: int) -> str:
     return pattern.replace(URL_ID_PLACEHOLDER, str(int(object_id)), 1)
+
+
+# The search page's 50 result rows, one format string a row instead of the template's ~40
+# nodes a row (under load the rows were ~60 % of the whole search request). The output is
+# byte for byte what the loop in ``web/_search_results.html`` rendered (tests compare the two
+# on hostile data); every value goes through Django's ``conditional_escape`` as ``{{ }}`` did.
+_SEARCH_ROW = (
+    '\n      <li class="result{deceased_class}" data-testid="search-result" data-person-id="{pk}">'
+    '\n        <div class="result-head">'
+    '\n          <a class="result-name" href="{url}" data-testid="search-result-link">{name}</a>'
+    '\n          <span class="muted">{sex}{age}</span>'
+    "\n          {deceased_badge}"
+    "\n        </div>"
+    '\n        <dl class="result-fields">'
+    '\n          <div><dt>{label_id}</dt><dd class="mono">{id_masked}</dd></div>'
+    '\n          <div><dt>{label_phone}</dt><dd class="mono">{phone_masked}</dd></div>'
+    "\n          <div><dt>{label_address}</dt><dd>{address}</dd></div>"
+    "\n          <div><dt>{label_grid}</dt><dd>{grid}</dd></div>"
+    "\n        </dl>"
+    "\n        {tags}"
+    "\n      </li>"
+    "\n    "
+)
+
+
+@register.simple_tag
+def search_rows(rows: list[tuple[Any, list[str]]], person_url: str) -> str:
+    """The ``<li>`` of each ``(person, active tag kinds)`` of a search page."""
+    esc = conditional_escape
+    labels = {"label_id": esc(_("身份证号")), "label_phone": esc(_("电话")),
+              "label_address": esc(_("住址")), "label_grid": esc(_("网格"))}
+    deceased_badge = f'<span class="badge grey">{esc(_("已故"))}</span>'
+    age_words = _("%(age)s岁")
+    room_words, unit_room_words = _("%(room)s室"), _("%(unit)s单元%(room)s室")
+    # Translated once a page, not once a row (a gettext each was a fifth of the rows' time).
+    sexes: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    today = timezone.localdate()
+    out = []
+    for person, kinds in rows:
+        born = person.birth_date
+        building, room, grid = person.building, person.room, person.grid
+        if building:
+            address: str = esc(building.address)
+            if room:
+                unit = room.unit
+                unit_number = unit.number if unit is not None else ""
+                address += " " + esc(room_words % {"room": room.number} if unit_number in (None, "")
+                                     else unit_room_words % {"unit": unit_number, "room": room.number})
+        else:
+            address = "—"
+        if person.sex not in sexes:
+            sexes[person.sex] = esc(person.get_sex_display())
+        for kind in kinds:
+            if kind not in tags:
+                tags[kind] = f'<span class="badge tag-{esc(kind)}">{esc(tag_label(kind))}</span>'
+        out.append(_SEARCH_ROW.format(
+            deceased_class=" deceased" if person.is_deceased else "",
+            pk=esc(str(person.pk)),
+            url=esc(with_id(person_url, person.pk)),
+            name=esc(person.name),
+            sex=sexes[person.sex],
+            age=" · " + age_words % {"age": today.year - born.year - ((today.month, today.day) < (born.month, born.day))}
+            if born else "",
+            deceased_badge=deceased_badge if person.is_deceased else "",
+            id_masked=esc(person.id_number_masked or "—"),
+            phone_masked=esc(person.phone_masked or "—"),
+            address=address,
+            grid=esc((grid.name if grid is not None else "") or "—"),
+            tags='<p class="tags">' + "".join(tags[kind] for kind in kinds) + "</p>" if kinds else "",
+            **labels,
+        ))
+    return mark_safe("".join(out))  # noqa: S308 -- every value escaped above
