@@ -94,6 +94,15 @@ _ROOM_RULE: Final = (
     & (pl.col("id") == "missing") & (pl.col("birth") == "missing") & (pl.col("phone") == "missing")
 )
 
+# A pair that agrees on nothing but the name (and sex) while the rows name different
+# buildings, with no ID, birth or phone on either side: a namesake elsewhere, not a reason
+# to hold the row for review — it makes (or joins) a new person. Only a positive sign sends
+# a row to review.
+_NAME_ELSEWHERE: Final = (
+    (pl.col("address") == "different") & ~pl.col("name").is_in(["missing"])
+    & (pl.col("id") == "missing") & (pl.col("birth") == "missing") & (pl.col("phone") == "missing")
+)
+
 # Records whose candidate pairs are built and scored at a time.
 CHUNK_RECORDS: Final = 20_000
 
@@ -353,7 +362,7 @@ class Matcher:
             pl.when(room_only & (pl.col("room_candidates") == 1)).then(pl.lit("same"))
             .when(room_only).then(pl.lit("review"))
             .when((pl.col("score") >= th.same) & ~close_runner).then(pl.lit("same"))
-            .when(pl.col("score") >= th.review).then(pl.lit("review"))
+            .when((pl.col("score") >= th.review) & ~_NAME_ELSEWHERE).then(pl.lit("review"))
             .otherwise(pl.lit("new")).alias("outcome"),
             pl.when(pl.col("id") == "typo").then(pl.lit("id_fuzzy")).otherwise(pl.lit("score")).alias("how"),
             "score", "name", "birth", "sex", "address", "phone", "id", "runner_up",
@@ -398,7 +407,7 @@ class Matcher:
             if unknown.any():
                 frame = frame.with_columns(frame["id"].scatter(unknown.arg_true(), id_distance_levels(
                     frame["l_id_number"].filter(unknown), frame["r_id_number"].filter(unknown))))
-            found.append(_score(frame, weights).filter(pl.col("score") >= th.review).select(
+            found.append(_score(frame, weights).filter((pl.col("score") >= th.review) & ~_NAME_ELSEWHERE).select(
                 pl.col("ri").cast(pl.Int64), pl.col("rj").cast(pl.Int64), "score", *_LEVELS))
         edges = pl.concat(found).unique(["ri", "rj"]).sort(["score", "ri", "rj"], descending=[True, False, False])
         return settle_clusters(decisions, valid_ids, edges, same=th.same)

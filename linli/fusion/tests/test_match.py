@@ -117,6 +117,8 @@ HARD_CASES = [
      {"姓名": "吴雨星", "性别": "女", "地址": "清禾苑6栋2单元602"}, "same", 8, "score"),
     ("name, sex and flat only, the flat's person of the other sex: not linked",
      {"姓名": "吴雨星", "性别": "男", "地址": "清禾苑6幢2单元602室"}, "new", None, "new"),
+    ("name, sex and an address in another building only: a namesake elsewhere, a new person (not review)",
+     {"姓名": "李娜", "性别": "女", "地址": "幸福里5幢1单元301室"}, "new", None, "new"),
     ("name only, no other evidence: review, not a guess",
      {"姓名": "李娜", "性别": "女"}, "review", None, "score"),
 ]
