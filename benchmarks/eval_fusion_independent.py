@@ -59,14 +59,14 @@ def linli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def plan(definitions: Path) -> list[tuple[str, Path, Path]]:
+def plan(definitions: Path, data: Path = DATA) -> list[tuple[str, Path, Path]]:
     """(source code, export file, definition) in the integrator's order."""
     spec = tomllib.loads((definitions / "plan.toml").read_text(encoding="utf-8"))
     out = []
     for item in spec["imports"]:
         definition = definitions / item["definition"]
         code = tomllib.loads(definition.read_text(encoding="utf-8"))["code"]
-        out.append((code, DATA / "out" / item["file"], definition))
+        out.append((code, data / "out" / item["file"], definition))
     return out
 
 
@@ -115,20 +115,30 @@ def summary(evaluation: Evaluation, rows_recorded: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--definitions", type=Path, default=DATA / "definitions")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="the data set (default: the held-out independent set; benchmarks/data/dev_fusion is "
+                             "our own dev set, the one to develop on)")
+    parser.add_argument("--definitions", type=Path, default=None, help="default: DATA/definitions")
     parser.add_argument("--orders", type=int, default=2, help="1: the plan's order; 2: also reversed; 3: also rotated")
     parser.add_argument("--database-url", default="", help="PostgreSQL server (its admin database) to run on")
     parser.add_argument("--show-log", action="store_true", help="print each import's report")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write each order's row → person as JSON to DUMP.ORDER.json (the dev set only: "
+                             "the held-out set's per-row results are not to be looked at)")
     args = parser.parse_args()
 
-    truth = read_truth(DATA / "out" / "truth.csv")
-    noise = read_noise(DATA / "out" / "noise_log.csv")
-    base = plan(args.definitions)
+    data: Path = args.data
+    truth = read_truth(data / "out" / "truth.csv")
+    noise = read_noise(data / "out" / "noise_log.csv")
+    base = plan(args.definitions or data / "definitions", data)
     orders = [("plan", base), ("reversed", base[::-1]), ("rotated", base[len(base) // 2:] + base[:len(base) // 2])]
     for label, order in orders[:args.orders]:
         fused, took, logs = run_order(order, args.database_url)
         if args.show_log:
             print("\n".join(logs))
+        if args.dump:
+            args.dump.with_suffix(f".{label}.json").write_text(
+                json.dumps([[*row, person] for row, person in fused.items()], ensure_ascii=False), encoding="utf-8")
         missing = [row for row in truth if row not in fused]
         evaluation = evaluate(truth, fused, noise)
         print(f"\n## order: {label} ({', '.join(code for code, _, _ in order)}); imports took {took:.1f} s; "

@@ -86,6 +86,23 @@ class MatchStats:
     estimate: Any = None  # the batch's em.Estimate when the matcher estimates its weights
 
 
+# A pair whose only evidence is the name, the sex and the room (no ID, birth or phone on
+# either side to agree or disagree): the same room, the same sex and a name graded alike.
+_ROOM_RULE: Final = (
+    (pl.col("address") == "room") & (pl.col("sex") == "same")
+    & pl.col("name").is_in(["exact", "homophone", "fuzzy", "close"])
+    & (pl.col("id") == "missing") & (pl.col("birth") == "missing") & (pl.col("phone") == "missing")
+)
+
+# A pair that agrees on nothing but the name (and sex) while the rows name different
+# buildings, with no ID, birth or phone on either side: a namesake elsewhere, not a reason
+# to hold the row for review — it makes (or joins) a new person. Only a positive sign sends
+# a row to review.
+_NAME_ELSEWHERE: Final = (
+    (pl.col("address") == "different") & ~pl.col("name").is_in(["missing"])
+    & (pl.col("id") == "missing") & (pl.col("birth") == "missing") & (pl.col("phone") == "missing")
+)
+
 # Records whose candidate pairs are built and scored at a time.
 CHUNK_RECORDS: Final = 20_000
 
@@ -246,8 +263,10 @@ class Matcher:
         """Each open record's best candidate, with the runner-up's score — scored
         :data:`CHUNK_RECORDS` records at a time: the pairs of a district file whole (with
         both sides' columns) would take gigabytes."""
-        best = [_score(frame, self.weights).sort(["ri", "score", "person_id"], descending=[False, True, False])
+        best = [_score(frame, self.weights).with_columns(_ROOM_RULE.alias("_room_rule"))
+                .sort(["ri", "_room_rule", "score", "person_id"], descending=[False, True, True, False])
                 .with_columns(pl.col("score").shift(-1).over("ri").alias("runner_up"),
+                              pl.col("_room_rule").sum().over("ri").alias("room_candidates"),
                               pl.int_range(pl.len()).over("ri").alias("rank"))
                 .filter(pl.col("rank") == 0)
                 for frame in self._candidate_levels(recs, open_recs)]
@@ -335,10 +354,15 @@ class Matcher:
         t2 = time.perf_counter()
         close_runner = pl.col("runner_up").is_not_null() & (pl.col("runner_up") >= th.same) & (
             pl.col("score") - pl.col("runner_up") < th.margin)
+        # Name + sex + room only (issue 17 cause 1): the one person of that room with a
+        # graded-similar name and the same sex is the match; two or more go to review.
+        room_only = pl.col("_room_rule")
         scored_decisions = ranked.select(
             "ri", "person_id",
-            pl.when((pl.col("score") >= th.same) & ~close_runner).then(pl.lit("same"))
-            .when(pl.col("score") >= th.review).then(pl.lit("review"))
+            pl.when(room_only & (pl.col("room_candidates") == 1)).then(pl.lit("same"))
+            .when(room_only).then(pl.lit("review"))
+            .when((pl.col("score") >= th.same) & ~close_runner).then(pl.lit("same"))
+            .when((pl.col("score") >= th.review) & ~_NAME_ELSEWHERE).then(pl.lit("review"))
             .otherwise(pl.lit("new")).alias("outcome"),
             pl.when(pl.col("id") == "typo").then(pl.lit("id_fuzzy")).otherwise(pl.lit("score")).alias("how"),
             "score", "name", "birth", "sex", "address", "phone", "id", "runner_up",
@@ -383,7 +407,7 @@ class Matcher:
             if unknown.any():
                 frame = frame.with_columns(frame["id"].scatter(unknown.arg_true(), id_distance_levels(
                     frame["l_id_number"].filter(unknown), frame["r_id_number"].filter(unknown))))
-            found.append(_score(frame, weights).filter(pl.col("score") >= th.review).select(
+            found.append(_score(frame, weights).filter((pl.col("score") >= th.review) & ~_NAME_ELSEWHERE).select(
                 pl.col("ri").cast(pl.Int64), pl.col("rj").cast(pl.Int64), "score", *_LEVELS))
         edges = pl.concat(found).unique(["ri", "rj"]).sort(["score", "ri", "rj"], descending=[True, False, False])
         return settle_clusters(decisions, valid_ids, edges, same=th.same)

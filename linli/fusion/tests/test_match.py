@@ -113,6 +113,12 @@ HARD_CASES = [
     ("a Latin-script name one letter off, same birth, sex and flat",
      {"姓名": "Johan Schmidt", "出生日期": "1979-02-03", "性别": "男", "地址": "清禾苑7幢1单元101室"}, "same", 9,
      "score"),
+    ("one character a near syllable off (吴雨星 xing / 吴雨馨 xin), only sex and flat: the one person there",
+     {"姓名": "吴雨星", "性别": "女", "地址": "清禾苑6栋2单元602"}, "same", 8, "score"),
+    ("name, sex and flat only, the flat's person of the other sex: not linked",
+     {"姓名": "吴雨星", "性别": "男", "地址": "清禾苑6幢2单元602室"}, "new", None, "new"),
+    ("name, sex and an address in another building only: a namesake elsewhere, a new person (not review)",
+     {"姓名": "李娜", "性别": "女", "地址": "幸福里5幢1单元301室"}, "new", None, "new"),
     ("name only, no other evidence: review, not a guess",
      {"姓名": "李娜", "性别": "女"}, "review", None, "score"),
 ]
@@ -275,3 +281,52 @@ def test_name_grades(a, b, grade):
     from linli.fusion.match.compare import name_grade
 
     assert name_grade(a, b) == grade
+
+
+ROOMMATES = [
+    # person_id, name, id_number, birth, sex, phone, compound, building, unit, room
+    (21, "吴欣怡", "", date(1990, 1, 1), "F", "", "梧桐苑", "3", "2", "502"),
+    (22, "吴心仪", "", date(1995, 2, 2), "F", "", "梧桐苑", "3", "2", "502"),
+    (23, "张伟", make_id("330102", date(1975, 1, 2), 31), date(1975, 1, 2), "M", "13800000023", "梧桐苑", "5", "1",
+     "101"),
+    (24, "张伟", make_id("330102", date(1988, 9, 9), 51), date(1988, 9, 9), "M", "", "梧桐苑", "5", "1", "102"),
+]
+
+
+@pytest.fixture(scope="module")
+def roommates() -> Matcher:
+    people = pl.DataFrame(ROOMMATES, orient="row", schema=["person_id", "name", "id_number", "birth_date", "sex", "phone",
+                                                          "compound", "building_no", "unit", "room"])
+    plain = dict(zip(people["person_id"], people["id_number"], strict=True))
+    return Matcher(registry_keys(people, blind=blind), blind=blind, decrypt_id=lambda pid: plain[pid] or None)
+
+
+def test_name_sex_and_room_only_with_two_similar_names_in_the_room_goes_to_review(roommates):
+    # given two women of alike names in one flat / when a row with only name, sex and flat comes
+    decision = roommates.match(records({"姓名": "吴心怡", "性别": "女", "地址": "梧桐苑3幢2单元502室"})).row(0, named=True)
+    # then it is not guessed: review
+    assert decision["outcome"] == "review", decision
+
+
+@pytest.mark.parametrize("row", [
+    {"姓名": "张伟", "身份证号": make_id("330102", date(1962, 3, 3), 71), "性别": "男", "地址": "梧桐苑5幢1单元101室"},
+    {"姓名": "张伟", "出生日期": "1962-03-03", "性别": "男", "地址": "梧桐苑5-1-101"},
+    {"姓名": "张伟", "出生日期": "1962-03-03", "性别": "男", "电话": "13800000023", "地址": "梧桐苑5-1-102"},
+    {"姓名": "张伟", "性别": "男", "地址": "梧桐苑5幢"},
+])
+def test_a_namesake_in_the_same_building_with_another_birth_or_id_is_never_merged(roommates, row):
+    # given two 张伟 in one building / when a third 张伟 (other birth date or ID) comes
+    decision = roommates.match(records(row)).row(0, named=True)
+    # then he is linked to neither
+    assert decision["outcome"] != "same", decision
+
+
+def test_namesakes_of_one_building_in_one_batch_stay_apart(roommates):
+    # given two rows of the same name in one building, with different birth dates and no ID
+    decided = roommates.match(records(
+        {"姓名": "李强", "出生日期": "1970-01-01", "性别": "男", "地址": "梧桐苑7幢1单元101室"},
+        {"姓名": "李强", "出生日期": "1999-05-05", "性别": "男", "地址": "梧桐苑7幢1单元101室"},
+    ))
+    # then they become two new persons
+    assert decided["outcome"].to_list() == ["new", "new"]
+    assert decided["person_key"].n_unique() == 2

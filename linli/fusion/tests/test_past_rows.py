@@ -245,3 +245,21 @@ def test_a_split_moves_a_past_record_as_a_past_record_and_never_alone(street: St
     assert not PersonTag.objects.filter(person=split).exists()
     assert not FieldProvenance.objects.filter(record=moved).exists()
     assert split.phone_masked.endswith("2222")
+
+
+def test_the_bundled_migrants_list_reads_cancelled_registrations_as_past_rows(tmp_path: Path) -> None:
+    # given the bundled 流动人口 definition and its list with one 在住 and one 已注销 row
+    from linli.fusion.pipeline import stage_read
+
+    _, definition = read_definition_file(Path(__file__).resolve().parents[1] / "sources" / "liudong.toml")
+    path = write_csv(tmp_path / "liudong.csv", ["姓名", "公民身份号码", "暂住地址", "状态"], [
+        ["王芳", ID_WANG, "幸福里1幢201室", "在住"],
+        ["周四", ID_ZHOU, "幸福里1幢201室", " 已注销 "],
+    ])
+    # when read
+    read = stage_read(definition, path)
+    # then the cancelled registration is a past record (asserts nothing current), the other is not
+    assert read.past is not None
+    assert read.past.to_list() == [False, True]
+    # … and the current row still states the migrant status
+    assert dict(definition.columns["状态"].values).get("在住") == "流动人口"
