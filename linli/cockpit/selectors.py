@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
@@ -31,7 +30,6 @@ from linli.catalogue.selectors import application_list_for_user
 from linli.cockpit import workflow
 from linli.cockpit.choices import CheckState
 from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
-from linli.core.bulk import array_literal
 from linli.core.errors import NotFound, ValidationFailed
 from linli.devices.choices import AlarmKind
 from linli.devices.models import Alarm
@@ -40,8 +38,9 @@ from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
 from linli.registry.choices import TagKind
 from linli.registry.map_selectors import building_label
-from linli.registry.models import Building, Household, Person, PersonTag, Room
+from linli.registry.models import Building, Household, Person, PersonTag
 from linli.registry.selectors import registry_counts_for_user, registry_scope
+from linli.registry.services.digests import building_digests
 
 # Roles that run an emergency from the command centre (others only check households).
 OPERATOR_ROLES: frozenset[str] = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
@@ -257,20 +256,14 @@ class RosterPage:
     next_offset: int | None
 
 
-def _child_cutoff(on: date) -> date:
-    """Born after this day means a child on ``on`` (same rule as ``workflow.is_child``)."""
-    year = on.year - workflow.CHILD_AGE
-    return on.replace(year=year) if not (on.month == 2 and on.day == 29) else date(year, 2, 28)
-
-
 @contextmanager
 def _index_walk_plans() -> Iterator[None]:
     """PostgreSQL plans for reads that walk a few thousand index entries down from an area.
 
-    Its planner prices those probes above a parallel hash join over every household (or
-    every tag) of the district, 2–3× slower (measured, docs/benchmarks.md): the data is in
-    memory, so random reads are priced as such for these statements, without workers.
-    SQLite needs nothing here (its hint is in ``_area_counts``).
+    Its planner prices those probes above a parallel hash join over every household of the
+    district, 2–3× slower (measured, docs/benchmarks.md): the data is in memory, so random
+    reads are priced as such for these statements, without workers. Used by the later
+    screens and by rebuilding stale digests.
     """
     if connection.vendor != "postgresql":
         yield
@@ -281,54 +274,16 @@ def _index_walk_plans() -> Iterator[None]:
         yield
 
 
-def _area_counts(building_ids: Sequence[int]) -> tuple[int, int]:
-    """(households, living residents whose household lives there) of some buildings, in one
-    statement that never leaves the indexes (registry migration 0008).
-
-    The households are found once by walking the buildings' rooms (building, id) to their
-    households (room, id); the residents (building, is_deceased, …, household) are matched
-    against that set. SQLite would fetch each area household's members from the table
-    instead of reading the residents' index, hence the hint.
-    """
-    if not building_ids:
-        return 0, 0
-    quote = connection.ops.quote_name
-    room, household, person = (quote(m._meta.db_table) for m in (Room, Household, Person))
-    postgres = connection.vendor == "postgresql"
-    within = "= ANY(%s::integer[])" if postgres else f"IN ({', '.join(['%s'] * len(building_ids))})"
-    ids: list[Any] = [array_literal(building_ids)] if postgres else list(building_ids)
-    hint = "" if postgres else "INDEXED BY person_building_living_idx"
-    sql = (  # table names and placeholders only
-        f"WITH area AS MATERIALIZED (SELECT h.id FROM {room} r JOIN {household} h ON h.room_id = r.id "  # noqa: S608
-        f"WHERE r.building_id {within}) "
-        f"SELECT (SELECT COUNT(*) FROM area), (SELECT COUNT(*) FROM {person} p {hint} "
-        f"WHERE p.building_id {within} AND p.is_deceased = %s AND p.household_id IN (SELECT id FROM area))")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*ids, *ids, False])
-        households, residents = cursor.fetchone()
-    return int(households), int(residents)
-
-
 def area_roster_page_for_user(
     *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
     offset: int = 0, limit: int = ROSTER_PAGE,
 ) -> RosterPage:
-    with _index_walk_plans():
-        return _area_roster_page(user=user, shape=shape, building_ids=building_ids, on=on, offset=offset,
-                                 limit=limit)
-
-
-def _area_roster_page(
-    *, user: Principal, shape: object, building_ids: Sequence[int] | None, on: date | None, offset: int, limit: int,
-) -> RosterPage:
     """``area_roster_for_user`` for programs: the same households in the same priority, by pages.
 
-    Every read walks down from the area's buildings by index (registry migration 0008),
-    never a join over all households: the children by (building, is_deceased, birth_date,
-    household, id) and the emergency tags by (person, valid_from, valid_to, kind) rank the
-    households; only the vulnerable households' places and the screen's members are read as
-    rows; the totals are counted in one statement (``_area_counts``). Python only sees the
-    few hundred rows that rank or fill the screen.
+    The totals and the vulnerable households (with their members and kinds) come from the
+    registry's per-building digests (``registry.services.digests``): one row per building
+    of the area, rebuilt on read only where a write has stamped it since, or on a new day.
+    The households after the vulnerable ones (later screens) are read from SQL.
     """
     on = on or timezone.localdate()
     if offset < 0:
@@ -337,66 +292,48 @@ def _area_roster_page(
         raise ValidationFailed("limit", _("每页户数应在 1 到 %(max)s 之间") % {"max": ROSTER_PAGE_MAX})
     _ring, buildings = _area(user, shape, building_ids)
     ids = [b.pk for b in buildings]
-    area_buildings = set(ids)
     order = {b.pk: i for i, b in enumerate(buildings)}  # buildings come sorted by address
-    area_households = Household.objects.filter(room__building_id__in=ids)
-    living = Person.objects.filter(building_id__in=ids, is_deceased=False, household_id__isnull=False)
-    member_kinds: dict[int, set[str]] = defaultdict(set)
-    household_of: dict[int, int] = {}
-    for person_id, household_id in living.filter(birth_date__gt=_child_cutoff(on)).order_by().values_list(
-            "id", "household_id"):
-        member_kinds[person_id].add(workflow.CHILD)
-        household_of[person_id] = household_id
-    for person_id, household_id, kind in (
-        PersonTag.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on,
-                                 person__building_id__in=ids, person__is_deceased=False,
-                                 person__household_id__isnull=False, kind__in=workflow.EMERGENCY_TAGS)
-        .order_by().values_list("person_id", "person__household_id", "kind")
-    ):
-        member_kinds[person_id].add(kind)
-        household_of[person_id] = household_id
-    rank = {kind: workflow.kind_rank(kind) for kind in workflow.PRIORITY_KINDS}
-    priority: dict[int, int] = {}
-    for person_id, kinds in member_kinds.items():
-        best = min(rank[k] for k in kinds)
-        household_id = household_of[person_id]
-        priority[household_id] = min(priority.get(household_id, workflow.NOT_VULNERABLE), best)
-    columns = ("id", "number", "room__number", "room__floor", "room__unit__number", "room__building_id", "grid_id")
-
-    def place(row: tuple[Any, ...]) -> tuple[int, int, int, str, str]:
-        return order.get(row[5], 0), row[4], row[3], row[2], row[1]
-
-    # A household elsewhere (a member registered here, living in another building) drops out here.
-    vulnerable = sorted((row for row in Household.objects.filter(pk__in=list(priority)).order_by()
-                         .values_list(*columns) if row[5] in area_buildings),
-                        key=lambda row: (priority[row[0]], *place(row)))
-    rows = vulnerable[offset:offset + limit]
-    if len(rows) < limit:  # the rest, in building → unit → room order, straight from SQL
-        rest_offset = max(0, offset - len(vulnerable))
-        rows += list(area_households.exclude(pk__in=[row[0] for row in vulnerable])
-                     .order_by("room__building__address", "room__building_id", "room__unit__number", "room__floor",
-                               "room__number", "number")
-                     .values_list(*columns)[rest_offset:rest_offset + limit - len(rows)])
+    digests = building_digests(ids, on)
+    total = sum(d.households for d in digests.values())
+    # Each building's vulnerable households come ranked (priority, unit, floor, room, number);
+    # across buildings the address order breaks ties, as in the whole roster.
+    vulnerable = sorted(((row, pk) for pk, d in digests.items() for row in d.vulnerable_rows),
+                        key=lambda item: (item[0][6], order[item[1]], item[0][4], item[0][3], item[0][2], item[0][1]))
     page = [RosterHousehold(household_id=row[0], number=row[1], room_number=row[2], floor=row[3],
-                            unit_number=row[4], building_id=row[5], grid_id=row[6],
-                            priority=priority.get(row[0], workflow.NOT_VULNERABLE)) for row in rows]
-    by_id = {h.household_id: h for h in page}
-    for person_id, name, phone, household_id, building_id in (
-        Person.objects.filter(household_id__in=list(by_id), is_deceased=False)
-        .order_by("household_id", "id").values_list("id", "name", "phone_masked", "household_id", "building_id")
-    ):
-        if building_id in area_buildings:
-            own = workflow.sorted_kinds(member_kinds.get(person_id, ()))
-            by_id[household_id].members.append(RosterMember(person_id, name, phone, None, own))
-    for household in page:
-        household.kinds = workflow.sorted_kinds(k for m in household.members for k in m.kinds)
-        household.members.sort(key=lambda m: min((rank[k] for k in m.kinds), default=workflow.NOT_VULNERABLE))
-    total, residents = _area_counts(ids)
+                            unit_number=row[4], building_id=pk, grid_id=row[5], priority=row[6],
+                            members=[RosterMember(m[0], m[1], m[2], None, m[3]) for m in row[7]],
+                            kinds=workflow.sorted_kinds(k for m in row[7] for k in m[3]))
+            for row, pk in vulnerable[offset:offset + limit]]
+    if len(page) < limit and offset + limit > len(vulnerable):
+        page += _households_after_vulnerable(ids, [row[0] for row, _pk in vulnerable],
+                                             max(0, offset - len(vulnerable)), limit - len(page))
     end = offset + len(page)
     return RosterPage(
-        households=total, residents=residents, vulnerable=len(vulnerable), buildings=buildings,
-        workers=responsible_workers(sorted({b.grid_id for b in buildings})), page=page, offset=offset,
-        next_offset=end if end < total else None)
+        households=total, residents=sum(d.residents for d in digests.values()), vulnerable=len(vulnerable),
+        buildings=buildings, workers=responsible_workers(sorted({b.grid_id for b in buildings})), page=page,
+        offset=offset, next_offset=end if end < total else None)
+
+
+def _households_after_vulnerable(ids: list[int], vulnerable_ids: list[int], offset: int, limit: int
+                                 ) -> list[RosterHousehold]:
+    """The area's other households, building → unit → room, with their living members
+    registered in the same building (none of them carries an emergency kind)."""
+    columns = ("id", "number", "room__number", "room__floor", "room__unit__number", "room__building_id", "grid_id")
+    with _index_walk_plans():
+        rows = list(Household.objects.filter(room__building_id__in=ids).exclude(pk__in=vulnerable_ids)
+                    .order_by("room__building__address", "room__building_id", "room__unit__number", "room__floor",
+                              "room__number", "number")
+                    .values_list(*columns)[offset:offset + limit])
+        page = [RosterHousehold(household_id=row[0], number=row[1], room_number=row[2], floor=row[3],
+                                unit_number=row[4], building_id=row[5], grid_id=row[6]) for row in rows]
+        by_id = {h.household_id: h for h in page}
+        for person_id, name, phone, household_id, building_id in (
+            Person.objects.filter(household_id__in=list(by_id), is_deceased=False)
+            .order_by("household_id", "id").values_list("id", "name", "phone_masked", "household_id", "building_id")
+        ):
+            if building_id == by_id[household_id].building_id:
+                by_id[household_id].members.append(RosterMember(person_id, name, phone, None, []))
+    return page
 
 
 def map_buildings_for_user(*, user: Principal) -> list[dict[str, object]]:

@@ -11,13 +11,14 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.core.errors import ValidationFailed
+from linli.registry import workflow as ranking
 from linli.registry.choices import TagKind
 
 Point = tuple[float, float]
@@ -27,43 +28,22 @@ MAX_VERTICES = 500
 MAX_RADIUS_M = 5_000
 CIRCLE_SEGMENTS = 64
 EARTH_RADIUS_M = 6_371_008.8
-CHILD_AGE = 14
 
-# Emergency priority, most urgent first: who cannot leave on their own (bedridden before
-# disabled: they must be carried), then who lives alone, the very old and the pregnant who
-# need a hand on the stairs, then who needs help to understand or decide. Children count
-# by birth date when they carry no tag.
-CHILD = "child"
-PRIORITY_KINDS: tuple[str, ...] = (
-    TagKind.BEDRIDDEN, TagKind.DISABLED, TagKind.LIVING_ALONE_ELDER, TagKind.OLDEST_OLD, TagKind.PREGNANT,
-    TagKind.SEVERE_MENTAL, TagKind.LEFT_BEHIND_CHILD, CHILD, TagKind.EMPTY_NEST_ELDER, TagKind.SUBSISTENCE,
-)
-EMERGENCY_TAGS: frozenset[str] = frozenset(k for k in PRIORITY_KINDS if k != CHILD)
-NOT_VULNERABLE = len(PRIORITY_KINDS)
+# The ranking lives below the registry's per-building digest (registry.workflow); the
+# cockpit's code and templates name it from here.
+CHILD_AGE = ranking.CHILD_AGE
+CHILD = ranking.CHILD
+PRIORITY_KINDS = ranking.PRIORITY_KINDS
+EMERGENCY_TAGS = ranking.EMERGENCY_TAGS
+NOT_VULNERABLE = ranking.NOT_VULNERABLE
+kind_rank = ranking.kind_rank
+household_priority = ranking.household_priority
+is_child = ranking.is_child
+sorted_kinds = ranking.sorted_kinds
 KIND_LABELS: dict[str, Any] = {
     **{str(k): TagKind(k).label for k in EMERGENCY_TAGS},
     CHILD: gettext_lazy("儿童"),
 }
-
-
-def kind_rank(kind: str) -> int:
-    return PRIORITY_KINDS.index(kind) if kind in PRIORITY_KINDS else NOT_VULNERABLE
-
-
-def household_priority(kinds: Iterable[str]) -> int:
-    """The rank of the household's most urgent member; ``NOT_VULNERABLE`` when none is."""
-    return min((kind_rank(k) for k in kinds), default=NOT_VULNERABLE)
-
-
-def is_child(birth_date: date | None, on: date) -> bool:
-    if birth_date is None:
-        return False
-    years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
-    return years < CHILD_AGE
-
-
-def sorted_kinds(kinds: Iterable[str]) -> list[str]:
-    return sorted(set(kinds), key=lambda k: (kind_rank(k), k))
 
 
 # --- shapes ---------------------------------------------------------------------------------

@@ -284,3 +284,41 @@ class PersonTag(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.person_id}:{self.kind}"
+
+
+class BuildingDigest(models.Model):
+    """A building's emergency totals and its vulnerable households, read by the cockpit's
+    emergency list instead of every room, household, resident and tag of an area.
+
+    Database triggers (migration 0011) give ``stamp`` a new random value whenever a person,
+    tag, household, room or unit of the building is written, by any path (services,
+    ``bulk_create``, raw SQL of the imports and the seeder). A digest holds only when it was
+    built under the current stamp, for the day it is read on, by the current rules
+    (``version``); otherwise :func:`linli.registry.services.digests.building_digests`
+    rebuilds it on read. The rows hold masked fields only (name and masked phone, as the
+    list shows them).
+    """
+
+    # No database constraint: a trigger may stamp a building that a cascade is deleting.
+    building = models.OneToOneField(Building, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                                    related_name="+")
+    stamp = models.BigIntegerField(default=0)
+    built_stamp = models.BigIntegerField(null=True)
+    built_on = models.DateField(null=True)
+    version = models.PositiveSmallIntegerField(default=0)
+    households = models.PositiveIntegerField(default=0)
+    residents = models.PositiveIntegerField(default=0)
+    vulnerable = models.PositiveIntegerField(default=0)
+    # Living residents per emergency kind (children by birth date included).
+    by_kind = models.JSONField(default=dict)
+    # The vulnerable households, most urgent first then unit → floor → room → number:
+    # [id, number, room number, floor, unit number, grid id, priority,
+    #  [[person id, name, masked phone, [kinds]], …]]
+    vulnerable_rows = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("楼栋应急摘要")
+        verbose_name_plural = _("楼栋应急摘要")
+
+    def __str__(self) -> str:
+        return f"digest {self.building_id}"
