@@ -42,17 +42,16 @@ import os
 import random
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.bench_mixed_load import free_port, login, server
-from benchmarks.harness import Result, percentile, report
+from benchmarks.harness import Result, linli_process, percentile, report
 
 PROJECT = Path(__file__).resolve().parents[1]
 TEMPLATE = PROJECT / "linli" / "cockpit" / "templates" / "cockpit" / "cockpit.html"
@@ -207,32 +206,10 @@ def run_stream_client(client: Client, port: int, cookie: str, stop: threading.Ev
     sock.close()
 
 
-@contextmanager
-def live_server(env: dict[str, str], port: int) -> Iterator[None]:
-    command = [sys.executable, "-m", "linli.cli", "live", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=PROJECT, env=env,  # noqa: S603 -- our own interpreter
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/live/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"linli live did not start: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
-            time.sleep(0.3)
-        time.sleep(1.5)  # its reader has learnt the current marks
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def live_server(env: dict[str, str], port: int) -> AbstractContextManager[None]:
+    # settle: its reader has learnt the current marks
+    return linli_process(["live", "--port", str(port)], env=env, port=port, ready_path="/live/healthz",
+                         wait_seconds=60, settle_seconds=1.5)
 
 
 @dataclass

@@ -30,17 +30,14 @@ import os
 import random
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.harness import Result, percentile, report
+from benchmarks.harness import Result, linli_process, percentile, report
 
 PROJECT = Path(__file__).resolve().parents[1]
 USERNAME = "street"
@@ -61,41 +58,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def server(env: dict[str, str], port: int, workers: int, threads: int | None) -> Iterator[None]:
-    command = [sys.executable, "-m", "linli.cli", "serve", "--port", str(port), "--workers", str(workers)]
-    if threads:
-        command += ["--threads", str(threads)]
-    process = subprocess.Popen(command, cwd=PROJECT, env=env,  # noqa: S603 -- our own interpreter
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        # Generous: on a shared 2-core box at load 20+ the workers' start alone took minutes.
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/login/")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                # Stop it first: its worker processes hold stderr open, and reading it while they
-                # live waited for ever.
-                process.kill()
-                try:
-                    _out, err = process.communicate(timeout=30)
-                except subprocess.TimeoutExpired:
-                    err = b"(no output: its workers still hold stderr)"
-                raise SystemExit(f"linli serve did not start: {err.decode()[-2000:]}")
-            time.sleep(0.5)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def server(env: dict[str, str], port: int, workers: int, threads: int | None) -> AbstractContextManager[None]:
+    command = ["serve", "--port", str(port), "--workers", str(workers)]
+    return linli_process([*command, "--threads", str(threads)] if threads else command, env=env, port=port,
+                         ready_path="/login/")
 
 
 def login(port: int) -> str:

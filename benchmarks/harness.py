@@ -7,11 +7,15 @@ same run is what we compare across runs.
 
 from __future__ import annotations
 
+import http.client
 import json
 import platform
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +45,9 @@ class Result:
             return None
         assert self.baseline is not None
         return self.linli / self.baseline if self.higher_is_better else self.baseline / self.linli
+
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def percentile(samples: Sequence[float], pct: float) -> float:
@@ -105,3 +112,41 @@ def report(results: Sequence[Result], *, name: str) -> Path:
 
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples)
+
+
+@contextmanager
+def linli_process(command: Sequence[str], *, env: dict[str, str], port: int, ready_path: str,
+                  wait_seconds: float = 600, settle_seconds: float = 0.0) -> Iterator[None]:
+    """``python -m linli.cli COMMAND…`` (serve, live) started for a benchmark and stopped after
+    it: ready once ``ready_path`` answers 200 on ``port``. Generous wait: on a shared 2-core box
+    at load 20+ the workers' start alone took minutes."""
+    process = subprocess.Popen([sys.executable, "-m", "linli.cli", *command],  # noqa: S603 -- our own interpreter
+                               cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", ready_path)
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                # Stop it first: its worker processes hold stderr open, and reading it while they
+                # live waited for ever.
+                process.kill()
+                try:
+                    _out, err = process.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    err = b"(no output: its workers still hold stderr)"
+                raise SystemExit(f"linli {command[0]} did not start: {err.decode()[-2000:]}")
+            time.sleep(0.3)
+        time.sleep(settle_seconds)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
