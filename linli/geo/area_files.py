@@ -155,20 +155,28 @@ def geojson_features(data: bytes, problems: list[RowProblem]) -> list[Any] | Non
     return features
 
 
+def geojson_numbered_features(data: bytes, problems: list[RowProblem]) -> list[tuple[str, dict[str, Any], Any]]:
+    """Each feature of a FeatureCollection as (where, properties, geometry), ``where`` naming
+    it for messages; a file too large or not a FeatureCollection, and a feature that is not an
+    object, are added to ``problems``. Shared by the area, road and building layers."""
+    if len(data) > MAX_BYTES:
+        problems.append(RowProblem(_("文件"), "-", _("文件过大(上限50 MB)")))
+        return []
+    records = []
+    for number, feature in enumerate(geojson_features(data, problems) or [], start=1):
+        where = _("第%(n)d个要素") % {"n": number}
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(feature, dict) or not isinstance(properties or {}, dict):
+            problems.append(RowProblem(where, "-", _("要素格式无效")))
+            continue
+        records.append((where, properties or {}, feature.get("geometry")))
+    return records
+
+
 def read_geojson(data: bytes) -> AreaFile:
     """A FeatureCollection: one area per feature, its fields in ``properties``."""
     file = AreaFile()
-    features = geojson_features(data, file.problems)
-    if features is None:
-        return file
-    records = []
-    for number, feature in enumerate(features, start=1):
-        where = _("第%(n)d个要素") % {"n": number}
-        if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
-            file.problems.append(RowProblem(where, "-", _("要素格式无效")))
-            continue
-        records.append((where, feature.get("properties") or {}, feature.get("geometry")))
-    return _read_rows(file, records)
+    return _read_rows(file, geojson_numbered_features(data, file.problems))
 
 
 def _decode(data: bytes) -> str:

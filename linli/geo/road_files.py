@@ -12,11 +12,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from linli.core.errors import ApplicationError
-from linli.geo.area_files import RowProblem, geojson_features
+from linli.geo.area_files import RowProblem, geojson_numbered_features
 from linli.geo.workflow import validate_road_geometry
 
 NAME_KEYS = ("name", "名称", "NAME", "name:zh", "道路名称")
-MAX_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,19 +43,8 @@ def _parts(geometry: dict[str, Any]) -> list[list[list[float]]]:
 def read_road_file(data: bytes) -> RoadFile:
     """The named roads of a GeoJSON FeatureCollection; unnamed lines are skipped."""
     file = RoadFile()
-    if len(data) > MAX_BYTES:
-        file.problems.append(RowProblem(_("文件"), "-", _("文件过大")))
-        return file
-    features = geojson_features(data, file.problems)
-    if features is None:
-        return file
     by_name: dict[str, list[list[list[float]]]] = {}
-    for number, feature in enumerate(features, start=1):
-        where = _("第%(n)d个要素") % {"n": number}
-        properties = feature.get("properties") if isinstance(feature, dict) else None
-        if not isinstance(properties, dict | None):
-            file.problems.append(RowProblem(where, "-", _("要素格式无效")))
-            continue
+    for where, properties, geometry in geojson_numbered_features(data, file.problems):
         name = next((str(properties[k]).strip() for k in NAME_KEYS if properties and properties.get(k)), "")
         if not name:
             file.skipped += 1
@@ -65,7 +53,7 @@ def read_road_file(data: bytes) -> RoadFile:
             file.problems.append(RowProblem(where, "name", _("名称过长")))
             continue
         try:
-            clean = validate_road_geometry(feature.get("geometry"))
+            clean = validate_road_geometry(geometry)
         except ApplicationError as error:
             file.problems.append(RowProblem(where, error.field or "geometry", error.message))
             continue

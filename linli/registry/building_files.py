@@ -13,7 +13,7 @@ import shapely.geometry
 from django.utils.translation import gettext as _
 
 from linli.core.errors import ApplicationError, ValidationFailed
-from linli.geo.area_files import RowProblem, geojson_features
+from linli.geo.area_files import RowProblem, geojson_numbered_features
 from linli.geo.workflow import CHINA_LAT, CHINA_LON, validate_boundary
 
 # Property names accepted for each field, first the canonical one.
@@ -24,7 +24,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "floors": ("floors", "层数", "building:levels"),
     "built_year": ("built_year", "建成年份", "start_date"),
 }
-MAX_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -91,25 +90,14 @@ def _place(geometry: Any) -> tuple[float, float, dict[str, Any] | None]:
 def read_building_file(data: bytes) -> BuildingFile:
     """The buildings of a GeoJSON FeatureCollection; every feature needs an address."""
     file = BuildingFile()
-    if len(data) > MAX_BYTES:
-        file.problems.append(RowProblem(_("文件"), "-", _("文件过大(上限50 MB)")))
-        return file
-    features = geojson_features(data, file.problems)
-    if features is None:
-        return file
-    for number, feature in enumerate(features, start=1):
-        where = _("第%(n)d个要素") % {"n": number}
-        properties = feature.get("properties") if isinstance(feature, dict) else None
-        if not isinstance(properties, dict):
-            file.problems.append(RowProblem(where, "-", _("要素格式无效")))
-            continue
+    for where, properties, geometry in geojson_numbered_features(data, file.problems):
         try:
             address = _pick(properties, "address")
             if not address:
                 raise ValidationFailed("address", _("缺少地址"))
             if len(address) > 200:
                 raise ValidationFailed("address", _("地址过长"))
-            lon, lat, outline = _place(feature.get("geometry"))
+            lon, lat, outline = _place(geometry)
             file.rows.append(BuildingRow(
                 where=where, address=address, compound=_pick(properties, "compound")[:100],
                 name=_pick(properties, "name")[:50], lon=lon, lat=lat, footprint=outline,
