@@ -93,7 +93,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return done.returncode
     from linli.ops.supervisor import Supervisor, site_processes
 
-    processes = site_processes(host=args.host, port=args.port, web_workers=1, task_workers=1)
+    processes = site_processes(host=args.host, port=args.port, web_workers=1, task_workers=1, live_host=args.host)
     return Supervisor(processes, prefix="linli demo").run()
 
 

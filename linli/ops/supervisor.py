@@ -49,11 +49,17 @@ class ProcessSpec:
 
 
 def site_processes(*, host: str, port: int, web_workers: int, task_workers: int,
-                   daemons: Sequence[tuple[str, tuple[str, ...]]] = DAEMONS) -> list[ProcessSpec]:
-    """What one machine runs: the web server, the task workers, the daemons."""
+                   daemons: Sequence[tuple[str, tuple[str, ...]]] = DAEMONS,
+                   live_host: str | None = None) -> list[ProcessSpec]:
+    """What one machine runs: the web server, the task workers, the daemons. ``live_host``:
+    the demo serves its pages without nginx, so a browser on another machine reaches the event
+    streams directly, on the host the pages are served on (a site keeps them behind nginx)."""
     specs = [ProcessSpec("web", ("serve", "--host", host, "--port", str(port), "--workers", str(web_workers)))]
     specs += [ProcessSpec(f"worker-{n}", ("worker",)) for n in range(1, task_workers + 1)]
-    specs += [ProcessSpec(name, tuple(command)) for name, command in daemons]
+    for name, command in daemons:
+        if name == "live" and live_host:
+            command = (*command, "--host", live_host)
+        specs.append(ProcessSpec(name, tuple(command)))
     return specs
 
 

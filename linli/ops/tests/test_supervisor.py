@@ -71,3 +71,10 @@ def test_the_site_runs_web_task_workers_and_the_daemons_of_the_list():
     assert [s.name for s in specs] == ["web", "worker-1", "worker-2", "relay"]
     assert specs[0].command == ("serve", "--host", "127.0.0.1", "--port", "8000", "--workers", "2")
     assert specs[-1].argv()[-3:] == ["linli.cli", "notify", "relay"]
+
+
+def test_the_demo_serves_its_event_streams_on_the_pages_host_a_site_keeps_them_local():
+    demo = site_processes(host="0.0.0.0", port=8000, web_workers=1, task_workers=1, live_host="0.0.0.0")  # noqa: S104
+    site = site_processes(host="0.0.0.0", port=8000, web_workers=1, task_workers=1)  # noqa: S104
+    assert next(s for s in demo if s.name == "live").command == ("live", "--host", "0.0.0.0")  # noqa: S104
+    assert next(s for s in site if s.name == "live").command == ("live",)
