@@ -320,7 +320,10 @@ def cockpit(request: StaffRequest) -> HttpResponse:
 def _live_stream(request: StaffRequest) -> tuple[str, str]:
     """The URL of the live event stream (``linli live``) and, when it is not this origin, the
     CSP source the page must allow. Behind nginx (HTTPS, or LINLI_LIVE_URL set) it is this
-    origin's ``/live/cockpit/``; without a proxy, this host on ``LINLI_LIVE_PORT``."""
+    origin's ``/live/cockpit/``; without a proxy, this host on ``LINLI_LIVE_PORT``. ``off``: a
+    site without ``linli live`` (the card polls, and the browser logs no refused stream)."""
+    if settings.LINLI_LIVE_URL == "off":
+        return "", ""
     if settings.LINLI_LIVE_URL:
         return settings.LINLI_LIVE_URL, ""
     if request.is_secure():

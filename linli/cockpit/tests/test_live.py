@@ -230,3 +230,7 @@ def test_the_cockpit_page_names_its_stream_and_allows_it_in_its_policy(em: Emerg
     response = client.get(reverse("cockpit:cockpit"), HTTP_HOST="127.0.0.1:8000")
     assert 'data-live-url="/live/cockpit/"' in response.content.decode()
     assert "connect-src 'self';" in response["Content-Security-Policy"]
+    # a site without linli live: no stream named, the card polls
+    settings.LINLI_LIVE_URL = "off"  # type: ignore[attr-defined]
+    response = client.get(reverse("cockpit:cockpit"), HTTP_HOST="127.0.0.1:8000")
+    assert 'data-live-url=""' in response.content.decode()

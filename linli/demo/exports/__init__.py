@@ -126,14 +126,24 @@ def _canlian(pop: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     grade_char = pl.col("disability").str.extract(r"([一二三四])级")
     grade_no = grade_char.replace_strict({c: str(i + 1) for i, c in enumerate(_GRADES)}, default=None)
     rows = rows.with_columns(_code=category.replace_strict(_DISABILITY_CODES, default=7)).sort("_code")
+    # 享受补贴 (the two subsidies of the same system): most grade 1–2 holders draw the care
+    # subsidy, some others the living subsidy; a clerk sometimes types the short name. Picked
+    # from the person id, not the generator's random stream, so the error model is unchanged.
+    pick = pl.col("person_id").fill_null(0) % 20
+    severe = grade_char.is_in(["一", "二"])
+    subsidy = (pl.when(severe & (pick < 2)).then(pl.lit("护理补贴"))
+               .when(severe & (pick < 18)).then(pl.lit("重度残疾人护理补贴"))
+               .when(severe.not_() & (pick < 1)).then(pl.lit("生活补贴"))
+               .when(severe.not_() & (pick < 3)).then(pl.lit("困难残疾人生活补贴")))
     return _base(rows.with_columns(
+        享受补贴=subsidy,
         sheet=pl.concat_str([category, pl.lit("残疾")]),
         残疾类别=pl.concat_str([category, pl.lit("残疾")]),
         残疾等级=pl.concat_str([grade_char, pl.lit("级")]),
         _card_suffix=pl.concat_str([category.replace_strict({k: str(v) for k, v in _DISABILITY_CODES.items()},
                                                             default="7"), grade_no]),
         发证日期=_date_text("disability_since"),
-    ), "sheet", "残疾类别", "残疾等级", "_card_suffix", "发证日期")
+    ), "sheet", "残疾类别", "残疾等级", "_card_suffix", "发证日期", "享受补贴")
 
 
 def _canlian_card(work: pl.DataFrame) -> pl.DataFrame:

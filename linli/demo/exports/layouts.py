@@ -39,7 +39,7 @@ LAYOUTS: Final[dict[str, _Layout]] = {
         errs.CANLIAN, "残联", "持证残疾人名册", "xlsx", "xlsx",
         (("序号", "@seq"), ("姓名", "@name"), ("性别", "@sex"), ("公民身份号码", "@id"), ("残疾证号", "残疾证号"),
          ("残疾类别", "残疾类别"), ("残疾等级", "残疾等级"), ("出生年月", "@birth"), ("手机号码", "@phone"),
-         ("居住地址", "@address"), ("所属社区", "community"), ("发证日期", "发证日期")),
+         ("居住地址", "@address"), ("所属社区", "community"), ("发证日期", "发证日期"), ("享受补贴", "享受补贴")),
         date_headers=("出生年月",)),
     errs.ZONGZHI: _Layout(
         errs.ZONGZHI, "综治", "实有人口及出租房屋信息", "csv", "gb18030",
