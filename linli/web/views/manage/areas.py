@@ -20,6 +20,7 @@ from linli.accounts.access import StaffRequest, request_id_of
 from linli.accounts.selectors import area_get_for_manager, areas_managed_by
 from linli.geo.area_files import MAX_BYTES, read_area_file
 from linli.geo.choices import ALLOWED_PARENT_LEVELS, AreaLevel
+from linli.geo.services import AreaLoadReport
 from linli.web.manage_forms import AreaCreateForm, AreaEditForm, AreaMoveForm
 from linli.web.views.manage import admin_required, submit
 
@@ -101,6 +102,14 @@ def _pending_dir() -> Path:
     return folder
 
 
+def _load(request: StaffRequest, *, name: str, data: bytes, dry_run: bool) -> AreaLoadReport:
+    """Read the file and load it (a file with unreadable rows is only checked)."""
+    parsed = read_area_file(name=name, data=data)
+    report = services.area_admin_load(actor=request.user, rows=parsed.rows, dry_run=dry_run or bool(parsed.problems))
+    report.problems = list(parsed.problems) + report.problems
+    return report
+
+
 @admin_required
 @require_http_methods(["GET", "POST"])
 def areas_load(request: StaffRequest) -> HttpResponse:
@@ -116,9 +125,7 @@ def areas_load(request: StaffRequest) -> HttpResponse:
             messages.error(request, _("预览已失效,请重新上传文件。"))
             return redirect("web:manage-areas-load")
         name = str(pending.get("name", ""))
-        parsed = read_area_file(name=name, data=path.read_bytes())
-        report = services.area_admin_load(actor=request.user, rows=parsed.rows, dry_run=bool(parsed.problems))
-        report.problems = list(parsed.problems) + report.problems
+        report = _load(request, name=name, data=path.read_bytes(), dry_run=False)
         if not report.problems:
             path.unlink(missing_ok=True)
             del request.session[_SESSION_KEY]
@@ -134,9 +141,7 @@ def areas_load(request: StaffRequest) -> HttpResponse:
                 form.add_error("file", _("文件过大(上限50 MB)"))
             else:
                 name, data = upload.name, upload.read()
-                parsed = read_area_file(name=name, data=data)
-                report = services.area_admin_load(actor=request.user, rows=parsed.rows, dry_run=True)
-                report.problems = list(parsed.problems) + report.problems
+                report = _load(request, name=name, data=data, dry_run=True)
                 if not report.problems:
                     token = secrets.token_urlsafe(16)
                     (_pending_dir() / f"{token}.bin").write_bytes(data)
