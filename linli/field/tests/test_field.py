@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -296,6 +297,15 @@ def test_a_patrol_is_stored_with_its_track_and_counted(tree: Tree, users: Users,
     )
 
 
+@pytest.fixture
+def midday() -> Any:
+    """Noon in Shanghai today: "today's tracks" start at local midnight, so a walk an hour
+    ago is yesterday's when the suite runs between 00:00 and 01:00 (16:00–17:00 UTC)."""
+    noon = datetime.combine(timezone.localdate(), time(12), tzinfo=timezone.get_current_timezone())
+    with time_machine.travel(noon, tick=True):
+        yield noon
+
+
 def _walk(worker: User, *, start: Any = None, points: list[tuple[float, float]]) -> Patrol:
     """A finished patrol of ``worker`` over ``points`` (lon, lat), a minute apart."""
     start = start or timezone.now() - timedelta(hours=1)
@@ -334,7 +344,7 @@ def _tracks(user: User, query: str = "") -> Any:
 
 
 def test_tracks_are_lines_of_the_patrols_in_scope_and_another_area_gets_nothing(
-    tree: Tree, users: Users
+    tree: Tree, users: Users, midday: Any
 ) -> None:
     # given a patrol in grid a1 today, one in grid b1 today and one in a1 ten days ago
     today_a1 = _walk(users.grid_worker_a1, points=A1_WALK)
@@ -372,7 +382,9 @@ def test_tracks_are_lines_of_the_patrols_in_scope_and_another_area_gets_nothing(
     assert [f["properties"]["worker"] for f in only_b1] == ["gw_b1"]
 
 
-def test_a_worker_sees_only_his_own_tracks_and_an_auditor_none(tree: Tree, users: Users) -> None:
+def test_a_worker_sees_only_his_own_tracks_and_an_auditor_none(
+    tree: Tree, users: Users, midday: Any
+) -> None:
     _walk(users.grid_worker_a1, points=A1_WALK)
     _walk(users.grid_worker_b1, points=B1_WALK)
     mine = _tracks(users.grid_worker_a1, f"?area={tree.grid_a1.pk}").json()["features"]
@@ -394,7 +406,7 @@ def test_tracks_refuse_a_window_that_is_not_one(users: Users) -> None:
 
 
 def test_statistics_show_the_share_of_the_workers_buildings_his_tracks_passed(
-    tree: Tree, users: Users
+    tree: Tree, users: Users, midday: Any
 ) -> None:
     # given four buildings in grid a1: two beside the walk, two far from it
     for name, lon, lat in [
