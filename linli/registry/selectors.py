@@ -132,15 +132,42 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
 _SEARCH_DEFERRED = ("building__footprint", "grid__boundary")
 
 
-def _persons(scope: AreaScope) -> QuerySet[Person]:
-    return Person.objects.filter(grid_id__in=sorted(scope.grid_ids)).select_related(
-        "building", "room", "room__unit", "grid",
-    ).defer(*_SEARCH_DEFERRED)
-
-
 def _by_ids(ids: list[int]) -> list[Person]:
     found = {p.pk: p for p in Person.objects.filter(pk__in=ids).select_related(
         "building", "room", "room__unit", "grid").defer(*_SEARCH_DEFERRED)}
+    return [found[pk] for pk in ids if pk in found]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """What a search result row shows of a person, read as plain values: building 50 persons
+    with four related model instances each was about a third of a search's CPU (issue #15).
+    ``building_id`` / ``room_id`` are None when the person has none."""
+
+    pk: int
+    name: str
+    sex: str
+    birth_date: date | None
+    is_deceased: bool
+    id_number_masked: str
+    phone_masked: str
+    building_id: int | None
+    building_address: str | None
+    room_id: int | None
+    room_number: str | None
+    unit_number: int | None
+    grid_name: str | None
+
+
+_ROW_FIELDS = ("pk", "name", "sex", "birth_date", "is_deceased", "id_number_masked", "phone_masked",
+               "building_id", "building__address", "room_id", "room__number", "room__unit__number",
+               "grid__name")
+
+
+def person_rows_by_ids(ids: list[int]) -> list[PersonRow]:
+    """The rows of these persons in the order of ``ids`` (missing ones left out). Not scoped:
+    callers pass ids a scoped selector returned."""
+    found = {row[0]: PersonRow(*row) for row in Person.objects.filter(pk__in=ids).values_list(*_ROW_FIELDS)}
     return [found[pk] for pk in ids if pk in found]
 
 
@@ -158,7 +185,7 @@ def _prefix_ids(scope: AreaScope, column: str, prefix: str, limit: int, offset: 
     )
 
 
-def _address_search(scope: AreaScope, query: str, limit: int, offset: int = 0) -> list[Person]:
+def _address_search(scope: AreaScope, query: str, limit: int, offset: int = 0) -> list[int]:
     parsed = parse_address_query(query)
     buildings = Building.objects.filter(grid_id__in=sorted(scope.grid_ids))
     if parsed.text:
@@ -185,43 +212,42 @@ def _address_search(scope: AreaScope, query: str, limit: int, offset: int = 0) -
             rooms = rooms.filter(number=parsed.room)
         persons = persons.filter(room_id__in=list(rooms.values_list("id", flat=True)))
     # Ids first (index order, no sort), then the rows: see _prefix_ids.
-    ids = list(persons.order_by("building_id", "id").values_list("id", flat=True)[offset:offset + limit])
-    return _by_ids(ids) if ids else []
+    return list(persons.order_by("building_id", "id").values_list("id", flat=True)[offset:offset + limit])
 
 
-def _exact_search(scope: AreaScope, column: str, bidx: str, limit: int, offset: int = 0) -> list[Person]:
-    return list(_persons(scope).filter(**{column: bidx}).order_by("id")[offset:offset + limit])
+def _exact_search(scope: AreaScope, column: str, bidx: str, limit: int, offset: int = 0) -> list[int]:
+    return list(Person.objects.filter(grid_id__in=sorted(scope.grid_ids), **{column: bidx})
+                .order_by("id").values_list("id", flat=True)[offset:offset + limit])
 
 
-def _suffix_search(scope: AreaScope, text: str, limit: int, offset: int) -> list[Person]:
+def _suffix_search(scope: AreaScope, text: str, limit: int, offset: int) -> list[int]:
     """Persons whose ID number or phone ends in ``text`` (4 or 6 characters): an equality
     lookup on the keyed suffix indexes, never a scan of decrypted values."""
     length = len(text)
     matches = Q(**{f"id_number_s{length}_bidx": pii.suffix_index(text, field=PII_ID_NUMBER, length=length)})
     if text[-1].isdigit():  # no phone ends in X
         matches |= Q(**{f"phone_s{length}_bidx": pii.suffix_index(text, field=PII_PHONE, length=length)})
-    ids = list(Person.objects.filter(matches, grid_id__in=sorted(scope.grid_ids))
-               .order_by("id").values_list("id", flat=True)[offset:offset + limit])
-    return _by_ids(ids)
+    return list(Person.objects.filter(matches, grid_id__in=sorted(scope.grid_ids))
+                .order_by("id").values_list("id", flat=True)[offset:offset + limit])
 
 
-def _name_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[Person]:
+def _name_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[int]:
     key = text.replace(" ", "")
     ids = _prefix_ids(scope, "name", key, limit, offset)
     if ids or (offset and _prefix_ids(scope, "name", key, 1)):
-        return _by_ids(ids)
+        return ids
     # A bare compound name (金色新村) looks like a person's name: fall back to addresses.
     return _address_search(scope, text, limit, offset)
 
 
-def _pinyin_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[Person]:
+def _pinyin_search(scope: AreaScope, text: str, limit: int, offset: int = 0) -> list[int]:
     key = text.replace(" ", "").lower()
     # Initials first: "wxm" means 王小明 far more often than the start of a full spelling.
     # A page further on needs every id before it (the two lists overlap, so no offset here).
     ids = _prefix_ids(scope, "name_initials", key, offset + limit)
     if len(key) > 1:
         ids += _prefix_ids(scope, "name_pinyin", key, offset + limit)
-    return _by_ids(list(dict.fromkeys(ids))[offset:offset + limit])
+    return list(dict.fromkeys(ids))[offset:offset + limit]
 
 
 @dataclass(frozen=True)
@@ -229,6 +255,16 @@ class SearchPage:
     """One page of search results and whether another page follows."""
 
     items: list[Person]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class SearchRowsPage:
+    """One page of search results as :class:`PersonRow` (the search page's rows)."""
+
+    items: list[PersonRow]
     offset: int
     limit: int
     has_more: bool
@@ -243,6 +279,16 @@ def person_search_page_for_user(*, user: Principal, query: str, limit: int = 50,
     return SearchPage(items=found[:limit], offset=offset, limit=limit, has_more=len(found) > limit)
 
 
+def person_search_rows_page_for_user(*, user: Principal, query: str, limit: int = 50,
+                                     offset: int = 0) -> SearchRowsPage:
+    """:func:`person_search_page_for_user` with rows instead of model instances, for pages
+    that only list what a row shows."""
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    offset = max(0, min(offset, SEARCH_OFFSET_MAX))
+    found = person_rows_by_ids(_search_ids(user=user, query=query, limit=limit + 1, offset=offset))
+    return SearchRowsPage(items=found[:limit], offset=offset, limit=limit, has_more=len(found) > limit)
+
+
 def person_search_for_user(*, user: Principal, query: str, limit: int = 50, offset: int = 0) -> list[Person]:
     """Persons in the caller's grids matching a name, pinyin, ID number, phone or address.
 
@@ -255,6 +301,11 @@ def person_search_for_user(*, user: Principal, query: str, limit: int = 50, offs
     persons included (callers mark them). A malformed ID number raises
     :class:`ValidationFailed` for field ``q`` with the reason.
     """
+    return _by_ids(_search_ids(user=user, query=query, limit=limit, offset=offset))
+
+
+def _search_ids(*, user: Principal, query: str, limit: int, offset: int) -> list[int]:
+    """The ids :func:`person_search_for_user` finds, in result order."""
     scope = registry_scope(user)
     limit = max(1, min(limit, SEARCH_LIMIT_MAX + 1))
     offset = max(0, min(offset, SEARCH_OFFSET_MAX))

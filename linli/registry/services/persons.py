@@ -23,7 +23,7 @@ from linli.core.services import audit_record, audit_record_many, audit_record_st
 from linli.geo.models import Area
 from linli.registry.choices import SENSITIVE_TAGS, HukouStatus
 from linli.registry.models import Building, Household, Person, PersonTag, Room
-from linli.registry.selectors import classify_query, placement_pool
+from linli.registry.selectors import PersonRow, classify_query, placement_pool
 from linli.registry.services.guards import _require_scope
 from linli.registry.services.suffixes import suffix_columns
 from linli.registry.text import PII_ID_NUMBER, PII_PHONE, pinyin_keys
@@ -314,7 +314,8 @@ def person_reveal(
     return value
 
 
-def person_search_by_id_record(*, actor: Actor, query: str, found: Sequence[Person], request_id: str = "") -> bool:
+def person_search_by_id_record(*, actor: Actor, query: str, found: Sequence[Person] | Sequence[PersonRow],
+                               request_id: str = "") -> bool:
     """A search by a full ID number tells who holds that number: audited like a reveal (who,
     which persons it found, never the number). True when it was such a search."""
     text = " ".join(to_half_width(query).split())

@@ -12,7 +12,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import User
-from linli.registry.choices import RoomUse, TagKind
+from linli.registry.choices import RoomUse, Sex, TagKind
+from linli.registry.selectors import PersonRow
 from linli.web.audit_words import action_words, fields_words, reason_words, target_words
 from linli.web.navigation import NavGroup, navigation_for
 
@@ -119,9 +120,13 @@ _SEARCH_ROW = (
 )
 
 
+# As Person.get_sex_display: the label (lazy, so in the request's language), else the value.
+_SEX_LABELS: dict[str, Any] = dict(Sex.choices)
+
+
 @register.simple_tag
-def search_rows(rows: list[tuple[Any, list[str]]], person_url: str) -> str:
-    """The ``<li>`` of each ``(person, active tag kinds)`` of a search page."""
+def search_rows(rows: list[tuple[PersonRow, list[str]]], person_url: str) -> str:
+    """The ``<li>`` of each ``(person row, active tag kinds)`` of a search page."""
     esc = conditional_escape
     labels = {"label_id": esc(_("身份证号")), "label_phone": esc(_("电话")),
               "label_address": esc(_("住址")), "label_grid": esc(_("网格"))}
@@ -135,18 +140,16 @@ def search_rows(rows: list[tuple[Any, list[str]]], person_url: str) -> str:
     out = []
     for person, kinds in rows:
         born = person.birth_date
-        building, room, grid = person.building, person.room, person.grid
-        if building:
-            address: str = esc(building.address)
-            if room:
-                unit = room.unit
-                unit_number = unit.number if unit is not None else ""
-                address += " " + esc(room_words % {"room": room.number} if unit_number in (None, "")
-                                     else unit_room_words % {"unit": unit_number, "room": room.number})
+        if person.building_id is not None:
+            address: str = esc(person.building_address or "")
+            if person.room_id is not None:
+                unit_number = person.unit_number
+                address += " " + esc(room_words % {"room": person.room_number} if unit_number is None
+                                     else unit_room_words % {"unit": unit_number, "room": person.room_number})
         else:
             address = "—"
         if person.sex not in sexes:
-            sexes[person.sex] = esc(person.get_sex_display())
+            sexes[person.sex] = esc(_SEX_LABELS.get(person.sex, person.sex))
         for kind in kinds:
             if kind not in tags:
                 tags[kind] = f'<span class="badge tag-{esc(kind)}">{esc(tag_label(kind))}</span>'
@@ -162,7 +165,7 @@ def search_rows(rows: list[tuple[Any, list[str]]], person_url: str) -> str:
             id_masked=esc(person.id_number_masked or "—"),
             phone_masked=esc(person.phone_masked or "—"),
             address=address,
-            grid=esc((grid.name if grid is not None else "") or "—"),
+            grid=esc(person.grid_name or "—"),
             tags='<p class="tags">' + "".join(tags[kind] for kind in kinds) + "</p>" if kinds else "",
             **labels,
         ))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ from linli.registry.selectors import (
     BuildingChart,
     ChartCell,
     PersonFilter,
+    PersonRow,
     area_list_for_user,
     building_chart,
     household_view_for_user,
@@ -39,7 +41,7 @@ from linli.registry.selectors import (
     person_get_for_user,
     person_history,
     person_list_for_user,
-    person_search_page_for_user,
+    person_search_rows_page_for_user,
     person_tags_active,
     person_unplaced_list_for_user,
     room_find_for_user,
@@ -65,11 +67,11 @@ HISTORY_LIMIT = 100
 LIST_PAGE_SIZE = 50
 
 
-def _active_tag_kinds(persons: list[Person]) -> dict[int, list[str]]:
+def _active_tag_kinds(persons: Sequence[Person | PersonRow]) -> dict[int, list[str]]:
     """Active tag kinds for a page of results in one query (person_tags_active is per person)."""
     today = timezone.localdate()
     kinds: dict[int, list[str]] = defaultdict(list)
-    rows = (PersonTag.objects.filter(person__in=persons, valid_from__lte=today)
+    rows = (PersonTag.objects.filter(person_id__in=[p.pk for p in persons], valid_from__lte=today)
             .exclude(valid_to__lt=today).order_by("person_id", "kind")
             .values_list("person_id", "kind").distinct())
     for person_id, kind in rows:
@@ -100,13 +102,13 @@ def search(request: StaffRequest) -> HttpResponse:
     form.is_valid()  # a bad page number falls back to the first page, the query stays
     query = (form.cleaned_data.get("q") or "").strip()
     number: int = form.cleaned_data.get("page") or 1
-    results: list[Person] = []
+    results: list[PersonRow] = []
     has_more = False
     error = ""
     if query:
         try:
-            found = person_search_page_for_user(user=request.user, query=query, limit=SEARCH_LIMIT,
-                                                offset=(number - 1) * SEARCH_LIMIT)
+            found = person_search_rows_page_for_user(user=request.user, query=query, limit=SEARCH_LIMIT,
+                                                     offset=(number - 1) * SEARCH_LIMIT)
         except ValidationFailed as exc:
             error = exc.message
         else:
