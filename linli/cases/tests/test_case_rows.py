@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from conftest import Users
 from linli.cases import selectors
 from linli.cases.models import Case, Category
-from linli.cases.tests.conftest import Cats
+from linli.cases.tests.conftest import IN_B1, Cats
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +88,36 @@ def test_the_inbox_rows_only_are_the_same_cases_in_the_same_order(users: Users, 
     assert len(rows) >= 4
     engine = engines["django"]
     assert engine.from_string(NEW_LIST).render({"cases": rows}) == engine.from_string(OLD_LIST).render({"cases": full})
+
+
+def test_a_page_read_among_the_newest_cases_is_the_page_of_the_whole_list(
+    users: Users, cats: Cats, open_case: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given 24 cases in grid a1 and 6 in grid b1, the b1 ones the oldest, and ties in time
+    a1 = [open_case(cats.neighbours) for _ in range(24)]
+    b1 = [open_case(cats.neighbours, point=IN_B1) for _ in range(6)]
+    start = timezone.now() - timedelta(days=30)
+    for n, case in enumerate(b1 + a1):
+        Case.objects.filter(pk=case.pk).update(created_at=start + timedelta(hours=n // 3))
+    Case.objects.filter(pk__in=[c.pk for c in a1[:8]]).update(status="closed")
+    # and a window of 10 newest cases, so both paths run on a few cases
+    monkeypatch.setattr(selectors, "_NEWEST_MIN", 10)
+    monkeypatch.setattr(selectors, "_NEWEST_FACTOR", 2)
+    shapes = [(users.street, selectors.CaseFilters()), (users.community_a, selectors.CaseFilters()),
+              (users.community_b, selectors.CaseFilters()), (users.grid_worker_b1, selectors.CaseFilters()),
+              (users.street, selectors.CaseFilters(status=["closed"]))]
+    used_newest = []
+    for user, filters in shapes:
+        ordered = selectors.case_list_for_user(user=user, filters=filters)
+        for offset, limit in [(0, 5), (5, 5), (0, 10), (20, 5), (0, 50)]:
+            # when a page is read
+            page = selectors.case_page_for_user(user=user, filters=filters, limit=limit, offset=offset)
+            # then it is the slice of the whole ordered list, whichever path found it
+            expected = list(ordered.values_list("id", flat=True)[offset:offset + limit])
+            assert [c.pk for c in page.items] == expected, (user.username, filters, offset, limit)
+            used_newest.append(selectors._ids_among_newest(ordered, offset=offset, limit=limit) is not None)
+    # and both paths ran: the street's first pages among the newest, b1's old cases not
+    assert any(used_newest)
+    assert not all(used_newest)
+    b1_first = selectors.case_list_for_user(user=users.grid_worker_b1, filters=selectors.CaseFilters())
+    assert selectors._ids_among_newest(b1_first, offset=0, limit=5) is None
