@@ -200,28 +200,37 @@ def _facts_sql(facts: QuerySet[Any, Any]) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
-def _seek_set(node: Mapping[str, Any], on: date) -> tuple[str, tuple[Any, ...], bool] | None:
+# (SQL, parameters, worth seeking on its own, exactly the persons the node selects)
+_Set = tuple[str, tuple[Any, ...], bool, bool]
+
+
+def _seek_set(node: Mapping[str, Any], on: date) -> _Set | None:
     """SQL of person ids that hold every person ``node`` selects (a superset, from the fact
-    tables alone), else ``None``; and whether the set is worth seeking on its own. A positive
-    fact leaf is its rows (worth it); ``any`` the ``UNION`` of its children's sets (each must
-    have one) — not worth it alone: measured, the union of a few large fact sets (every
-    child with a dibao benefit or a disability, 60,000 persons) costs more in key probes
-    than the scan it saves; ``all`` the ``INTERSECT`` of the sets its children have (its
-    profile leaves as one condition on the profile), worth it when one of them is."""
+    tables alone; exact when the node is made of fact leaves only), else ``None``. A
+    positive fact leaf is its rows; ``any`` the ``UNION`` of its children's sets (each must
+    have one) — not worth seeking alone: measured, the union of a few large fact sets (every
+    child with a 低保 benefit or a disability: 60,000 persons) costs more in key probes than
+    the scan it saves; ``all`` the ``INTERSECT`` of the sets its children have (its profile
+    leaves as one condition on the profile), worth it when one of them is."""
     if "all" in node:
-        parts: list[tuple[str, tuple[Any, ...], bool]] = []
+        parts: list[_Set] = []
         profile: Q | None = None
+        exact = True
         for child in node["all"]:
             inner = _positive_profile(child)
             if inner is not None:
                 profile = inner if profile is None else profile & inner
                 continue
             part = _seek_set(child, on)
-            if part is not None:
+            if part is None:
+                exact = False
+            else:
                 parts.append(part)
         if profile is not None:
-            parts.insert(0, (*_facts_sql(CareProfile.objects.filter(profile)), True))
-        return _combine(parts, "INTERSECT", worth=any(worth for *_part, worth in parts)) if parts else None
+            parts.insert(0, (*_facts_sql(CareProfile.objects.filter(profile)), True, True))
+        if not parts:
+            return None
+        return _combine(parts, "INTERSECT", worth=any(p[2] for p in parts), exact=exact and all(p[3] for p in parts))
     if "any" in node:
         parts = []
         for child in node["any"]:
@@ -229,22 +238,22 @@ def _seek_set(node: Mapping[str, Any], on: date) -> tuple[str, tuple[Any, ...], 
             if part is None:
                 return None
             parts.append(part)
-        return _combine(parts, "UNION", worth=len(parts) == 1 and parts[0][2]) if parts else None
+        if not parts:
+            return None
+        return _combine(parts, "UNION", worth=len(parts) == 1 and parts[0][2], exact=all(p[3] for p in parts))
     if "not" in node:
         return None
     inner = _positive_profile(node)
     if inner is not None:
-        return (*_facts_sql(CareProfile.objects.filter(inner)), True)
+        return (*_facts_sql(CareProfile.objects.filter(inner)), True, True)
     facts = _driver(node, on)
-    return (*_facts_sql(facts), True) if facts is not None else None
+    return (*_facts_sql(facts), True, True) if facts is not None else None
 
 
-def _combine(parts: list[tuple[str, tuple[Any, ...], bool]], operator: str, *,
-             worth: bool) -> tuple[str, tuple[Any, ...], bool]:
+def _combine(parts: list[_Set], operator: str, *, worth: bool, exact: bool) -> _Set:
     if len(parts) == 1:
-        return parts[0][0], parts[0][1], worth
-    return (f" {operator} ".join(f"({sql})" for sql, _params, _worth in parts),
-            tuple(p for _sql, params, _worth in parts for p in params), worth)
+        return parts[0][0], parts[0][1], worth, exact
+    return (f" {operator} ".join(f"({p[0]})" for p in parts), tuple(v for p in parts for v in p[1]), worth, exact)
 
 
 def rule_seek_q(rule: Mapping[str, Any], *, on: date) -> Q:
@@ -254,7 +263,7 @@ def rule_seek_q(rule: Mapping[str, Any], *, on: date) -> Q:
     低保's and 特困's profiles below the line; 独居 ``INTERSECT`` (grade 1–2 ``UNION``
     bedridden) for the red colour) become
     ``id = ANY(ARRAY(SELECT …))`` — the set is computed once and the persons fetched by
-    primary key, and the whole rule is still the filter over them. As ``id IN (SELECT …)``
+    primary key, and what the set does not hold exactly is the filter over them. As ``id IN (SELECT …)``
     the planner hashes the subquery and reads every living person (it rates 23,000 key probes
     far above that scan; measured it is the other way round). Any other rule (an age band, a
     negation) is left as it is. Same persons as :func:`rule_to_q` (the set holds all of
@@ -266,8 +275,13 @@ def rule_seek_q(rule: Mapping[str, Any], *, on: date) -> Q:
     found = _seek_set(rule, on)
     if found is None or not found[2]:
         return q
-    sql, params, _worth = found
+    sql, params, _worth, _exact = found
     table = connection.ops.quote_name(Person._meta.db_table)
-    seek = RawSQL(f"{table}.{connection.ops.quote_name('id')} = ANY(ARRAY({sql}))", params,  # noqa: S611 -- compiled here
-                  output_field=BooleanField())
-    return Q(seek) & q
+    seek = Q(RawSQL(f"{table}.{connection.ops.quote_name('id')} = ANY(ARRAY({sql}))", params,  # noqa: S611 -- compiled here
+                    output_field=BooleanField()))
+    # The rest of the rule, without the conditions the set holds exactly (低保's income is the
+    # set itself: not a second hashed pass over the profiles for every person fetched).
+    children: list[Mapping[str, Any]] = list(rule["all"]) if "all" in rule else [rule]
+    rest = [child for child in children
+            if _positive_profile(child) is None and not ((part := _seek_set(child, on)) is not None and part[3])]
+    return seek & _compile({"all": rest}, on) if rest else seek
