@@ -264,12 +264,53 @@ def _timed_sweep(on: date, steps: _StepTimes, slow: _SlowStatements | None = Non
     return elapsed, run
 
 
+def _named_rules() -> list[tuple[str, dict[str, Any]]]:
+    from linli.care.models import LevelRule
+    from linli.care.services.sweep import versions_in_force
+
+    return ([(v.policy.code, v.rule) for v in versions_in_force(ON)]
+            + [(f"level:{r.colour}:{r.name}", r.rule) for r in LevelRule.objects.order_by("pk")])
+
+
+def _count_per_rule(which: str, repeat: int) -> None:
+    """The live count alone, per rule: wall p50/p99 and this process's CPU per call (on
+    SQLite the query runs in this process; on PostgreSQL the CPU is the server's), the
+    count itself (to compare old and new code), and the load average beside each rule."""
+    from benchmarks.harness import percentile
+    from linli.care.selectors import rule_match_count
+
+    named = _named_rules()
+    if which == "first5":
+        named = named[:5]
+    everything: list[float] = []
+    print(f"live count per rule, {repeat} calls each after a warm-up; load average {os.getloadavg()[0]:.2f}",
+          flush=True)
+    for name, rule in named:
+        count = rule_match_count(rule=rule, on=ON).count  # warm
+        walls, cpus = [], []
+        for _ in range(repeat):
+            wall, cpu = time.perf_counter(), time.process_time()
+            rule_match_count(rule=rule, on=ON)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        everything += walls
+        print(f"  {name:<24} count {count:>7,}  p50 {percentile(walls, 50):7.1f} ms  p99 {percentile(walls, 99):7.1f} ms"
+              f"  cpu p50 {percentile(cpus, 50):7.1f} ms  load {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"live count ({which}, {len(named)} rules): p50 {percentile(everything, 50):.0f} ms, "
+          f"p99 {percentile(everything, 99):.0f} ms; load average {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=540_000)
     parser.add_argument("--sample", type=int, default=300, help="persons evaluated naively")
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--statements", type=int, default=0, help="print the N slowest statements of each sweep")
+    parser.add_argument("--count-only", action="store_true",
+                        help="build if needed, then time only the live count, per rule (no sweep, no naive baseline)")
+    parser.add_argument("--count-repeat", type=int, default=20, help="live count calls per rule")
+    parser.add_argument("--count-rules", default="first5", choices=["first5", "all"],
+                        help="the five rules timed before (first5) or all 20")
     args = parser.parse_args()
     _setup_django()
     from django.core.management import call_command
@@ -295,6 +336,9 @@ def main() -> None:
     rules = _rules()
     print(f"{connection.vendor}: {total:,} persons, {len(rules)} rules (build {built:.0f} s); "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    if args.count_only:
+        _count_per_rule(args.count_rules, args.count_repeat)
+        return
 
     steps = _StepTimes()
     sweep_logger = logging.getLogger("linli.care.services.sweep")

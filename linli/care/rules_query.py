@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from linli.care.choices import BenefitState
 from linli.care.models import Benefit, CareEvent, CareProfile
 from linli.care.workflow import FIELDS, SET, rule_validate, shift_years
-from linli.registry.models import Person, PersonTag
+from linli.registry.models import Household, Person, PersonTag
 
 NOTHING = Q(pk__in=[])
 EVERYTHING = ~Q(pk__in=[])
@@ -87,22 +87,20 @@ def _positive_profile(node: Mapping[str, Any]) -> Q | None:
 
 
 def _household_size_q(op: str, value: Any) -> Q:
-    sizes = (Person.objects.filter(is_deceased=False, household__isnull=False)
-             .values("household_id").annotate(n=Count("pk")))
+    """Household size from ``Household.living_members`` (kept by the registry's triggers), as
+    an uncorrelated ``household_id IN (SELECT id …)`` read from ``household_living_idx``: no
+    count of every household's members per statement (a ``GROUP BY`` over all persons, most of
+    a live count's time). A household whose members are all deceased has size 0."""
     known = Q(household__isnull=False)
     if op == "known":
         return known
     if op == "in":
-        matching = sizes.filter(n__in=list(value))
+        condition = Q(living_members__in=list(value))
     elif op == "ne":
-        matching = sizes.exclude(n=value)
+        condition = ~Q(living_members=value)
     else:
-        matching = sizes.filter(**{"n" if op == "eq" else f"n__{op}": value})
-    # A household whose members are all deceased has size 0: it is in no group above.
-    if _holds_for_zero(op, value):
-        empty = known & ~Q(household_id__in=sizes.values("household_id"))
-        return (known & Q(household_id__in=matching.values("household_id"))) | empty
-    return known & Q(household_id__in=matching.values("household_id"))
+        condition = Q(**{"living_members" if op == "eq" else f"living_members__{op}": value})
+    return known & Q(household_id__in=Household.objects.filter(condition).order_by().values("pk"))
 
 
 def _held(facts: QuerySet[Any, Any]) -> Q:
@@ -112,14 +110,6 @@ def _held(facts: QuerySet[Any, Any]) -> Q:
     ``not`` PostgreSQL ran a correlated ``EXISTS`` as a subplan per person (540,000 probes
     a leaf). ``person_id`` is never NULL, so ``NOT IN`` is plain negation."""
     return Q(pk__in=facts.order_by().values("person_id"))
-
-
-def _holds_for_zero(op: str, value: Any) -> bool:
-    if op == "in":
-        return 0 in value
-    holds: dict[str, bool] = {"eq": value == 0, "ne": value != 0, "gt": value < 0, "gte": value <= 0,
-            "lt": value > 0, "lte": value >= 0}
-    return holds[op]
 
 
 def _set_q(name: str, op: str, value: str, on: date) -> Q:
@@ -205,48 +195,93 @@ def _driver(node: Mapping[str, Any], on: date) -> QuerySet[Any, Any] | None:
     return None
 
 
-_PERSON_COLUMNS = frozenset({"age", "sex", "hukou", "ethnicity", "is_deceased"})
+def _facts_sql(facts: QuerySet[Any, Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = facts.order_by().values("person_id").query.sql_with_params()
+    return sql, tuple(params)
+
+
+# (SQL, parameters, worth seeking on its own, exactly the persons the node selects)
+_Set = tuple[str, tuple[Any, ...], bool, bool]
+
+
+def _seek_set(node: Mapping[str, Any], on: date) -> _Set | None:
+    """SQL of person ids that hold every person ``node`` selects (a superset, from the fact
+    tables alone; exact when the node is made of fact leaves only), else ``None``. A
+    positive fact leaf is its rows; ``any`` the ``UNION`` of its children's sets (each must
+    have one) — not worth seeking alone: measured, the union of a few large fact sets (every
+    child with a 低保 benefit or a disability: 60,000 persons) costs more in key probes than
+    the scan it saves; ``all`` the ``INTERSECT`` of the sets its children have (its profile
+    leaves as one condition on the profile), worth it when one of them is."""
+    if "all" in node:
+        parts: list[_Set] = []
+        profile: Q | None = None
+        exact = True
+        for child in node["all"]:
+            inner = _positive_profile(child)
+            if inner is not None:
+                profile = inner if profile is None else profile & inner
+                continue
+            part = _seek_set(child, on)
+            if part is None:
+                exact = False
+            else:
+                parts.append(part)
+        if profile is not None:
+            parts.insert(0, (*_facts_sql(CareProfile.objects.filter(profile)), True, True))
+        if not parts:
+            return None
+        return _combine(parts, "INTERSECT", worth=any(p[2] for p in parts), exact=exact and all(p[3] for p in parts))
+    if "any" in node:
+        parts = []
+        for child in node["any"]:
+            part = _seek_set(child, on)
+            if part is None:
+                return None
+            parts.append(part)
+        if not parts:
+            return None
+        return _combine(parts, "UNION", worth=len(parts) == 1 and parts[0][2], exact=all(p[3] for p in parts))
+    if "not" in node:
+        return None
+    inner = _positive_profile(node)
+    if inner is not None:
+        return (*_facts_sql(CareProfile.objects.filter(inner)), True, True)
+    facts = _driver(node, on)
+    return (*_facts_sql(facts), True, True) if facts is not None else None
+
+
+def _combine(parts: list[_Set], operator: str, *, worth: bool, exact: bool) -> _Set:
+    if len(parts) == 1:
+        return parts[0][0], parts[0][1], worth, exact
+    return (f" {operator} ".join(f"({p[0]})" for p in parts), tuple(v for p in parts for v in p[1]), worth, exact)
 
 
 def rule_seek_q(rule: Mapping[str, Any], *, on: date) -> Q:
-    """:func:`rule_to_q` in a form that lets PostgreSQL start from the facts, for a rule that
-    is a conjunction of person columns and required facts (a care profile condition, a tag,
-    a benefit held, an event): the profile condition (else the first fact) becomes
-    ``id = ANY(ARRAY(SELECT person_id …))`` — the subquery runs once and the persons are
-    fetched by primary key. As ``id IN (SELECT …)`` the planner hashes the subquery and
-    reads every living person (it rates 23,000 key probes far above that scan; measured
-    it is the other way round). Any other rule is left as it is: the planner takes the
-    array for a few rows and would nest a join of the rest (a household count, say) under
-    every person. Same persons as :func:`rule_to_q`; only for a filter over persons (inside
-    a ``CASE`` the array would be searched per person). SQLite drives ``rowid IN (SELECT
-    …)`` from the subquery already."""
+    """:func:`rule_to_q` in a form that lets PostgreSQL start from the facts, for a rule whose
+    every match must have some fact rows (a care profile condition, a tag, a benefit held, an
+    event — through ``all`` and ``any``): the persons those facts name (:func:`_seek_set`:
+    低保's and 特困's profiles below the line; 独居 ``INTERSECT`` (grade 1–2 ``UNION``
+    bedridden) for the red colour) become
+    ``id = ANY(ARRAY(SELECT …))`` — the set is computed once and the persons fetched by
+    primary key, and what the set does not hold exactly is the filter over them. As ``id IN (SELECT …)``
+    the planner hashes the subquery and reads every living person (it rates 23,000 key probes
+    far above that scan; measured it is the other way round). Any other rule (an age band, a
+    negation) is left as it is. Same persons as :func:`rule_to_q` (the set holds all of
+    them); only for a filter over persons (inside a ``CASE`` the array would be searched per
+    person). SQLite drives ``rowid IN (SELECT …)`` from the subquery already."""
     q = rule_to_q(rule, on=on)
     if connection.vendor != "postgresql":
         return q
-    children: list[Mapping[str, Any]] = list(rule["all"]) if "all" in rule else [rule]
-    profile: Q | None = None
-    for child in children:
-        inner = _positive_profile(child)
-        if inner is not None:
-            profile = inner if profile is None else profile & inner
-        elif _driver(child, on) is None and not (child.get("field") in _PERSON_COLUMNS and "op" in child):
-            return q
-    # The rule is (driving facts) and (the rest): the rest is compiled without them.
-    rest: list[Mapping[str, Any]]
-    facts: QuerySet[Any, Any] | None = None
-    if profile is not None:
-        facts = CareProfile.objects.filter(profile)
-        rest = [child for child in children if _positive_profile(child) is None]
-    else:
-        for i, child in enumerate(children):
-            facts = _driver(child, on)
-            if facts is not None:
-                rest = children[:i] + children[i + 1:]
-                break
-        if facts is None:
-            return q
-    sql, params = facts.order_by().values("person_id").query.sql_with_params()
+    found = _seek_set(rule, on)
+    if found is None or not found[2]:
+        return q
+    sql, params, _worth, _exact = found
     table = connection.ops.quote_name(Person._meta.db_table)
-    seek = RawSQL(f"{table}.{connection.ops.quote_name('id')} = ANY(ARRAY({sql}))", params,  # noqa: S611 -- compiled here
-                  output_field=BooleanField())
-    return Q(seek) & _compile({"all": rest}, on) if rest else Q(seek)
+    seek = Q(RawSQL(f"{table}.{connection.ops.quote_name('id')} = ANY(ARRAY({sql}))", params,  # noqa: S611 -- compiled here
+                    output_field=BooleanField()))
+    # The rest of the rule, without the conditions the set holds exactly (低保's income is the
+    # set itself: not a second hashed pass over the profiles for every person fetched).
+    children: list[Mapping[str, Any]] = list(rule["all"]) if "all" in rule else [rule]
+    rest = [child for child in children
+            if _positive_profile(child) is None and not ((part := _seek_set(child, on)) is not None and part[3])]
+    return seek & _compile({"all": rest}, on) if rest else seek

@@ -106,12 +106,21 @@ class Household(TimeStampedModel):
     head = models.ForeignKey(
         "Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
     )
+    # How many members are alive, kept by database triggers (migration 0014) on every write
+    # to persons and households, whichever path writes: services, fusion's bulk loads, the demo
+    # seeder, raw SQL. A direct write of it is recomputed. Care's rules read household size
+    # here: counting every household's members was the slowest part of a live match count.
+    living_members = models.PositiveIntegerField(_("在世成员数"), default=0, db_default=0, editable=False)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["number"]
         verbose_name = _("户")
         verbose_name_plural = _("户")
-        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["room", "id"], name="household_room_idx")]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["room", "id"], name="household_room_idx"),
+            # Care's rules: households of a size (特困: living alone) as a range of this index.
+            models.Index(fields=["living_members", "id"], name="household_living_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number

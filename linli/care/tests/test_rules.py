@@ -34,6 +34,9 @@ EXTRA_RULES: list[dict[str, Any]] = [
     {"not": {"field": "income_per_head", "op": "lt", "value": 1280}},
     {"field": "household_size", "op": "lte", "value": 1},
     {"not": {"field": "household_size", "op": "in", "value": [2, 3]}},
+    {"field": "household_size", "op": "eq", "value": 0},
+    {"field": "household_size", "op": "ne", "value": 2},
+    {"field": "household_size", "op": "known"},
     {"field": "age", "op": "eq", "value": 80},
     {"field": "age", "op": "ne", "value": 80},
     {"field": "sex", "op": "ne", "value": "M"},
@@ -103,6 +106,31 @@ def test_birthday_window_holds_people_turning_the_age_within_a_month() -> None:
     assert age_on(turning, date(2026, 6, 15) + timedelta(days=30)) == 80
 
 
+HOUSEHOLD_RULES: list[dict[str, Any]] = [
+    {"field": "household_size", "op": op, "value": value}
+    for op, value in (("eq", 0), ("eq", 1), ("gte", 2), ("lt", 2), ("ne", 1), ("in", [0, 3]))
+] + [{"not": {"field": "household_size", "op": "eq", "value": 1}}]
+
+
+@pytest.mark.django_db
+def test_household_size_follows_moves_deaths_and_bulk_writes(population: Population) -> None:
+    # given the population, then members moved, killed, revived and added after it was built
+    households = sorted({p.household_id for p in population.persons if p.household_id})
+    Person.objects.filter(pk__in=[p.pk for p in population.persons[:10]]).update(household_id=households[0])
+    Person.objects.filter(household_id=households[1]).update(is_deceased=True)
+    Person.objects.filter(household_id=households[2], is_deceased=True).update(is_deceased=False)
+    Person.objects.filter(pk=population.persons[-1].pk).delete()
+    Person.objects.bulk_create([Person(name=f"新{i}", name_pinyin="x", name_initials="x", household_id=households[3],
+                                       grid_id=population.persons[0].grid_id) for i in range(3)])
+    facts = {p.pk: facts_of(p, ON) for p in Person.objects.all()}
+    for rule in [*HOUSEHOLD_RULES, PolicyVersion.objects.get(policy__code="tekun").rule]:
+        # when the database selects by the kept household size and Python counts the members
+        selected = set(Person.objects.filter(rule_seek_q(rule, on=ON)).values_list("pk", flat=True))
+        # then they agree
+        assert selected == {pk for pk, f in facts.items() if rule_evaluate(rule, f, on=ON)}, rule_describe(rule)
+    assert any(f.household_size == 0 for f in facts.values())
+
+
 @pytest.mark.django_db
 def test_live_count_counts_the_rule_and_knows_when_it_selects_everyone(population: Population) -> None:
     from linli.care.selectors import rule_match_count
@@ -134,10 +162,19 @@ def test_the_seeking_form_selects_the_same_persons(population: Population) -> No
         # then it selects whom per-person evaluation selects
         assert selected == {pk for pk, f in facts.items() if rule_evaluate(rule, f, on=ON)}, rule_describe(rule)
     assert any(Person.objects.filter(rule_seek_q(rule, on=ON)).exists() for rule in SEEK_RULES)
-    dibao = PolicyVersion.objects.get(policy__code="dibao").rule
-    sql = str(Person.objects.filter(rule_seek_q(dibao, on=ON)).query)
-    # on PostgreSQL the persons are fetched by key from the profiles below the line
-    assert ("= ANY(ARRAY(" in sql) == (connection.vendor == "postgresql")
+    # on PostgreSQL the persons are fetched by key from the facts every match has (低保's and
+    # 特困's profiles below the line; 残疾人生活补贴's disabled ∩ (dibao ∪ dibian) benefits; a
+    # red colour's tag ∩ …); a union alone (居家养老, 空巢或独居) or an age band reads as before
+    def seeks(rule: dict[str, Any]) -> bool:
+        return "= ANY(ARRAY(" in str(Person.objects.filter(rule_seek_q(rule, on=ON)).query)
+
+    pg = connection.vendor == "postgresql"
+    for code, expected in (("dibao", pg), ("tekun", pg), ("canji_shenghuo", pg), ("jujia_yanglao", False),
+                           ("gaoling_80", False)):
+        assert seeks(PolicyVersion.objects.get(policy__code=code).rule) == expected, code
+    colours = {r.name: seeks(r.rule) for r in LevelRule.objects.all()}
+    assert colours == {"独居且残疾或失能": pg, "独居且近30天住院": pg, "90岁以上独居": pg, "80岁以上": False,
+                       "空巢或独居": False, "残疾": pg}
 
 
 def test_policy_by_age_picks_the_band_of_the_persons_age_at_the_start() -> None:

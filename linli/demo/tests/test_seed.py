@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
+from django.db.models import Count, Q
 
 from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment, User
@@ -39,6 +40,15 @@ def test_seed_writes_the_residents_asked_for(seeded):
     assert Room.objects.exists()
     assert PersonTag.objects.exists()
     assert Facility.objects.filter(kind="camera").exists()
+
+
+def test_seeded_households_count_their_living_members(seeded):
+    # given the seeder's bulk load (households, then persons, some of them deceased)
+    counted = dict(Household.objects.annotate(n=Count("members", filter=Q(members__is_deceased=False)))
+                   .values_list("pk", "n"))
+    # then each household's kept count is its living members, as care's household size reads it
+    assert dict(Household.objects.values_list("pk", "living_members")) == counted
+    assert set(counted.values()) - {0}
 
 
 def test_seeded_persons_match_the_generator(seeded):
