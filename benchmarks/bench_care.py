@@ -306,10 +306,12 @@ def main() -> None:
     written = {"recommendations": Recommendation.objects.count(), "reviews": ReviewItem.objects.count(),
                "work_orders": WorkOrder.objects.count(), "levels": ElderLevel.objects.count(),
                "due_visits": DueVisit.objects.count(), "benefits": Benefit.objects.count()}
-    print(f"sweep (from nothing): {first:.2f} s; rows {written}", flush=True)
+    print(f"sweep (from nothing): {first:.2f} s; rows {written}; load average {os.getloadavg()[0]:.2f}", flush=True)
     print(f"  steps: {steps.take(first)}", flush=True)
-    second, _run = _timed_sweep(ON + timedelta(days=1), steps, slow)
-    print(f"sweep (next day): {second:.2f} s", flush=True)
+    second, run = _timed_sweep(ON + timedelta(days=1), steps, slow)
+    # Code before the incremental sweep (ADR 0013) has no ``full``: every run swept everyone.
+    mode = "full" if getattr(run, "full", True) else "incremental"
+    print(f"sweep (next day, {mode}): {second:.2f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
     print(f"  steps: {steps.take(second)}", flush=True)
 
     sample = list(Person.objects.order_by("?")[: args.sample])

@@ -427,10 +427,11 @@ class SweepRun(TimeStampedModel):
     # The plan, fixed when the run starts so a resumed run sweeps the same persons: the
     # whole population, or only those changed (SweepChange rows up to ``changes_upto``) and
     # those whose dates crossed a threshold since the last finished run (``since``).
-    full = models.BooleanField(_("全量"), default=True)
+    # Database defaults too: a process of the previous release still creates runs.
+    full = models.BooleanField(_("全量"), default=True, db_default=True)
     since = models.DateField(null=True, blank=True)
     changes_upto = models.BigIntegerField(null=True, blank=True)
-    rules_key = models.CharField(max_length=64, blank=True)
+    rules_key = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-on"]

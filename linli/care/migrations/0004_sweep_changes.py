@@ -154,12 +154,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='sweeprun',
             name='full',
-            field=models.BooleanField(default=True, verbose_name='全量'),
+            field=models.BooleanField(db_default=True, default=True, verbose_name='全量'),
         ),
         migrations.AddField(
             model_name='sweeprun',
             name='rules_key',
-            field=models.CharField(blank=True, max_length=64),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64),
         ),
         migrations.AddField(
             model_name='sweeprun',
