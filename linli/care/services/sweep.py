@@ -245,6 +245,11 @@ def _plan(run: SweepRun) -> list[int] | None:
     and whether it sweeps everyone (no finished run before, the rules changed, more than a
     year passed, or too many changes)."""
     with transaction.atomic():
+        locked = SweepRun.objects.select_for_update().get(pk=run.pk)
+        if locked.changes_upto is not None:  # another worker planned it meanwhile
+            run.full, run.since, run.changes_upto, run.rules_key = (locked.full, locked.since, locked.changes_upto,
+                                                                    locked.rules_key)
+            return None if run.full else _scope_persons(run)
         if connection.vendor == "postgresql":
             # Waits for the writers whose stamps are not committed yet: a stamp committed
             # later with a lower id would be deleted at the end of this run unread.
