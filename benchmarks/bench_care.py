@@ -14,7 +14,8 @@ persons (some ending within a month, some held by the dead), hospitalisations. T
 the 11 seed policies, 3 more, and the 6 three-colour rules = 20.
 
 Timed: ``sweep_run`` for one day from nothing (every recommendation, review item, work
-order, colour and due visit written), and again the next day (steady state: little new).
+order, colour and due visit written), and again the next day (steady state: little new; the
+run is incremental — only stamped and date-crossed persons, ADR 0013 — and says so).
 Baseline: for a sample of persons, ``person_facts`` (one query per fact kind) and
 ``rule_evaluate`` over all 20 rules; time per person × N. Each sweep prints its steps'
 seconds (from the sweep's log) and what is left for COMMITs and bookkeeping; the load
