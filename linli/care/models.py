@@ -424,6 +424,14 @@ class SweepRun(TimeStampedModel):
     steps_done = models.JSONField(_("已完成步骤"), default=list)
     counts = models.JSONField(_("数量"), default=dict)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # The plan, fixed when the run starts so a resumed run sweeps the same persons: the
+    # whole population, or only those changed (SweepChange rows up to ``changes_upto``) and
+    # those whose dates crossed a threshold since the last finished run (``since``).
+    # Database defaults too: a process of the previous release still creates runs.
+    full = models.BooleanField(_("全量"), default=True, db_default=True)
+    since = models.DateField(null=True, blank=True)
+    changes_upto = models.BigIntegerField(null=True, blank=True)
+    rules_key = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-on"]
@@ -432,3 +440,21 @@ class SweepRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"sweep {self.on}"
+
+
+class SweepChange(models.Model):
+    """A person whose facts changed since the last sweep (ADR 0013): written by database
+    triggers on persons, households, tags, care profiles, benefits, care events and on the
+    staff's edits of recommendations and review items, whichever path wrote. The next
+    sweep re-evaluates only these persons (plus those whose dates crossed a threshold) and
+    deletes the rows it has consumed."""
+
+    id = models.BigAutoField(primary_key=True)
+    person_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("待巡检变更")
+        verbose_name_plural = _("待巡检变更")
+
+    def __str__(self) -> str:
+        return f"change {self.person_id}"
