@@ -207,6 +207,8 @@ def main() -> None:
     parser.add_argument("--compare-tree", metavar="DIR",
                         help="another checkout (git worktree add --detach DIR REV) to time against this one, "
                              "interleaved in-process")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="cProfile N first screens in-process (process time) and print the top functions")
     parser.add_argument("--seed-only", action="store_true", help="seed (or reuse) the registry, then stop")
     args = parser.parse_args()
     os.environ.setdefault("LINLI_DATA_DIR", "/tmp/linli-bench-emergency")  # noqa: S108 -- a bench scratch dir
@@ -266,6 +268,16 @@ def main() -> None:
         _roster_json(area_roster_screen_for_user(user=user, shape=shape, limit=args.limit))
         inproc.append((time.perf_counter() - t0) * 1000)
         inproc_cpu.append((time.process_time() - c0) * 1000)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        for _ in range(args.profile):
+            _roster_json(area_roster_screen_for_user(user=user, shape=shape, limit=args.limit))
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
     print(f"in-process first screen (selector + JSON body): wall p50 {percentile(inproc, 50):.1f} ms, "
           f"CPU p50 {percentile(inproc_cpu, 50):.1f} ms p99 {percentile(inproc_cpu, 99):.1f} ms; "
           f"load average {os.getloadavg()[0]:.2f}")

@@ -237,7 +237,7 @@ def test_the_answer_joins_the_ready_rows_and_follows_a_member_change(em: Emergen
     old_name = disabled.name
     assert old_name in b14.screen_rows
     # when the disabled resident is renamed (the trigger stamps the building stale)
-    services.person_update(actor=ACTOR, person=disabled, name="赵明明")
+    services.person_update(actor=ACTOR, person=disabled, name="钱新名")
     b14.refresh_from_db()
     assert b14.built_stamp != b14.stamp
     answer = _answer(em)
@@ -245,9 +245,9 @@ def test_the_answer_joins_the_ready_rows_and_follows_a_member_change(em: Emergen
     assert answer["rows"] == _expected_rows(em)
     rows = answer["rows"]
     assert isinstance(rows, list)
-    assert rows[0][8][0][1] == "赵明明"
+    assert rows[0][8][0][1] == "钱新名"
     b14.refresh_from_db()
-    assert "赵明明" in b14.screen_rows
+    assert "钱新名" in b14.screen_rows
     assert old_name not in b14.screen_rows
     assert "13800" not in json.dumps(answer)
 
