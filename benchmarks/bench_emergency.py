@@ -19,9 +19,9 @@
 4. Baseline, same run, in-process: every room in scope with its building's position,
    checked point by point, then the same households and residents read for the rooms
    inside; compared with ``area_roster_for_user`` in-process, same answer asserted.
-5. With ``--compare-selectors PATH`` (another version of ``linli/cockpit/selectors.py``, e.g.
-   ``git show main:linli/cockpit/selectors.py > /tmp/old_selectors.py``): that version's
-   first screen and this one's, alternated 30 times in-process (same answer asserted).
+5. With ``--compare-tree DIR`` (another checkout, e.g. ``git worktree add --detach
+   /tmp/old cf06489``): that version's first screen (selector and JSON body) and this one's,
+   alternated 30 times in-process (same answer asserted).
 """
 
 from __future__ import annotations
@@ -126,42 +126,74 @@ def naive_roster(user: Any, shape: dict[str, Any]) -> tuple[int, int]:
     return len(households), len(persons)
 
 
-def interleaved(old_path: str, user: Any, shape: dict[str, Any], limit: int, runs: int) -> dict[str, float]:
-    """First screen, another version of ``linli/cockpit/selectors.py`` (e.g. main's, from
-    ``git show main:linli/cockpit/selectors.py``) against this one, alternated in one process on
-    the same data: on a loaded machine the load drifts between two separate runs, not between
-    two calls a few milliseconds apart. Same answer asserted; wall and this process's CPU time."""
+def _old_roster_json(page: Any) -> bytes:
+    """The answer as main's view (cf06489) made it: the page's objects into a dict, one dumps."""
+    body = {
+        "households": page.households, "residents": page.residents, "vulnerable": page.vulnerable,
+        "offset": page.offset, "next_offset": page.next_offset,
+        "buildings": [{"id": b.pk, "address": b.address, "lon": b.lon, "lat": b.lat,
+                       "worker": (w.display_name or w.username) if (w := page.workers.get(b.grid_id)) else None}
+                      for b in page.buildings],
+        "columns": ["id", "building", "unit", "floor", "room", "number", "priority", "kinds", "members"],
+        "member_columns": ["id", "name", "phone", "kinds"],
+        "rows": [[h.household_id, h.building_id, h.unit_number, h.floor, h.room_number, h.number, h.priority,
+                  h.kinds, [[m.person_id, m.name, m.phone_masked, m.kinds] for m in h.members]] for h in page.page],
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _load(name: str, path: Path) -> Any:
     import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def interleaved(old_tree: str, user: Any, shape: dict[str, Any], limit: int, runs: int) -> dict[str, float]:
+    """The JSON answer's body (selector and encoding, what the view does), another checkout's
+    code (``git worktree add --detach /tmp/old REV``) against this one, alternated in one
+    process on the same data: on a loaded machine the load drifts between two separate runs,
+    not between two calls a few milliseconds apart. The other checkout's
+    ``linli/cockpit/selectors.py`` and ``linli/registry/services/digests.py`` are loaded
+    (its digest version set to this one's, so both read the same current digests: the
+    ``vulnerable_rows`` it reads are still stored in the same form); its body is made as main's
+    view made it (``_old_roster_json``). Same decoded answer asserted; wall and CPU time."""
     import statistics
 
     from linli.cockpit import selectors as new
+    from linli.cockpit import views
+    from linli.registry.services import digests
 
-    spec = importlib.util.spec_from_file_location("linli_cockpit_selectors_other", old_path)
-    assert spec is not None
-    assert spec.loader is not None
-    old = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = old  # dataclasses look their module up
-    spec.loader.exec_module(old)
+    old_digests = _load("linli_registry_digests_other", Path(old_tree) / "linli/registry/services/digests.py")
+    old_digests.DIGEST_VERSION = digests.DIGEST_VERSION
+    old = _load("linli_cockpit_selectors_other", Path(old_tree) / "linli/cockpit/selectors.py")
+    old.building_digests = old_digests.building_digests
 
-    def answer(module: Any) -> tuple[Any, ...]:
-        page = module.area_roster_page_for_user(user=user, shape=shape, limit=limit)
-        return (page.households, page.residents, page.vulnerable,
-                [(h.household_id, [m.person_id for m in h.members]) for h in page.page])
+    def body(name: str) -> bytes:
+        if name == "other":
+            return _old_roster_json(old.area_roster_page_for_user(user=user, shape=shape, limit=limit))
+        return views._roster_json(new.area_roster_screen_for_user(user=user, shape=shape, limit=limit))
 
-    if answer(old) != answer(new):
-        sys.exit("the other selectors give another first screen")
+    if json.loads(body("other")) != json.loads(body("this")):
+        sys.exit("the other checkout gives another first screen")
     times: dict[str, tuple[list[float], list[float]]] = {"other": ([], []), "this": ([], [])}
     for i in range(runs):
-        pair = [("other", old), ("this", new)]
-        for name, module in pair if i % 2 == 0 else pair[::-1]:
+        pair = ["other", "this"]
+        for name in pair if i % 2 == 0 else pair[::-1]:
             wall, cpu = time.perf_counter(), time.process_time()
-            module.area_roster_page_for_user(user=user, shape=shape, limit=limit)
+            body(name)
             times[name][0].append((time.perf_counter() - wall) * 1000)
             times[name][1].append((time.process_time() - cpu) * 1000)
     figures = {f"{name}_{kind}_p50_ms": statistics.median(values)
                for name, (wall, cpu) in times.items() for kind, values in (("wall", wall), ("cpu", cpu))}
-    print("interleaved first screen p50, other → this: wall {other_wall_p50_ms:.1f} → {this_wall_p50_ms:.1f} ms, "
-          "client CPU {other_cpu_p50_ms:.1f} → {this_cpu_p50_ms:.1f} ms".format(**figures))
+    print("interleaved first screen (selector + JSON body) p50, other → this: wall {other_wall_p50_ms:.1f} → "
+          "{this_wall_p50_ms:.1f} ms, this process's CPU {other_cpu_p50_ms:.1f} → {this_cpu_p50_ms:.1f} ms"
+          .format(**figures))
     return figures
 
 
@@ -172,8 +204,12 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--limit", type=int, default=200, help="households on the first screen")
-    parser.add_argument("--compare-selectors", metavar="PATH",
-                        help="another version of linli/cockpit/selectors.py to time against this one, interleaved")
+    parser.add_argument("--compare-tree", metavar="DIR",
+                        help="another checkout (git worktree add --detach DIR REV) to time against this one, "
+                             "interleaved in-process")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="cProfile N first screens in-process (process time) and print the top functions")
+    parser.add_argument("--seed-only", action="store_true", help="seed (or reuse) the registry, then stop")
     args = parser.parse_args()
     os.environ.setdefault("LINLI_DATA_DIR", "/tmp/linli-bench-emergency")  # noqa: S108 -- a bench scratch dir
     Path(os.environ["LINLI_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -186,8 +222,17 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     bench_search._seed(args.persons, seed=20260101)
     _seed_households_and_tags()
+    if args.seed_only:
+        return
     user, session_key = _operator_session()
     shape = square()
+    # The worker's refresh (nightly, and after writes): every stale digest of the registry.
+    from linli.registry.services.digests import building_digests_refresh
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    rebuilt = building_digests_refresh()
+    print(f"worker refresh: {rebuilt:,} stale digests rebuilt in {time.perf_counter() - t0:.1f} s "
+          f"({time.process_time() - c0:.1f} s CPU here); load average {os.getloadavg()[0]:.2f}")
 
     roster = area_roster_for_user(user=user, shape=shape)
     paged: list[int] = []
@@ -198,7 +243,7 @@ def main() -> None:
         offset = screen.next_offset
     if sorted(paged) != sorted(h.household_id for h in roster.households):
         sys.exit("the pages do not give the roster's households")
-    compared = interleaved(args.compare_selectors, user, shape, args.limit, 30) if args.compare_selectors else {}
+    compared = interleaved(args.compare_tree, user, shape, args.limit, 30) if args.compare_tree else {}
     # Cold: every digest of the area stamped stale (as after a write to each building, or
     # on a new day), so the first screen rebuilds all of them.
     from django.db.models import F
@@ -213,11 +258,29 @@ def main() -> None:
         area_roster_page_for_user(user=user, shape=shape, limit=args.limit)
         cold.append((time.perf_counter() - t0) * 1000)
     print(f"in-process first screen, every digest of the area stale: p50 {percentile(cold, 50):.1f} ms")
-    inproc = []
-    for _ in range(20):
-        t0 = time.perf_counter()
-        area_roster_page_for_user(user=user, shape=shape, limit=args.limit)
+    from linli.cockpit.selectors import area_roster_screen_for_user
+    from linli.cockpit.views import _roster_json
+
+    # The view's own work (selector and JSON body), wall and this process's CPU.
+    inproc, inproc_cpu = [], []
+    for _ in range(50):
+        t0, c0 = time.perf_counter(), time.process_time()
+        _roster_json(area_roster_screen_for_user(user=user, shape=shape, limit=args.limit))
         inproc.append((time.perf_counter() - t0) * 1000)
+        inproc_cpu.append((time.process_time() - c0) * 1000)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        for _ in range(args.profile):
+            _roster_json(area_roster_screen_for_user(user=user, shape=shape, limit=args.limit))
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    print(f"in-process first screen (selector + JSON body): wall p50 {percentile(inproc, 50):.1f} ms, "
+          f"CPU p50 {percentile(inproc_cpu, 50):.1f} ms p99 {percentile(inproc_cpu, 99):.1f} ms; "
+          f"load average {os.getloadavg()[0]:.2f}")
     full = []
     for _ in range(args.baseline_runs):
         t0 = time.perf_counter()
@@ -283,7 +346,8 @@ def main() -> None:
                f"{args.requests} requests, 1 keep-alive connection; JSON {size / 1024:.0f} KiB"),
         extra={"server_p50_ms": percentile(served, 50), "http_p50_ms": percentile(samples, 50),
                "http_p99_ms": http_p99, "load_1m": load[0], "inprocess_p50_ms": percentile(inproc, 50),
-               "inprocess_p99_ms": percentile(inproc, 99), "naive_p50_ms": naive_p50,
+               "inprocess_p99_ms": percentile(inproc, 99),
+               "inprocess_cpu_p50_ms": percentile(inproc_cpu, 50), "naive_p50_ms": naive_p50,
                "cold_inprocess_p50_ms": percentile(cold, 50),
                "ratio_inprocess": naive_p50 / percentile(inproc, 50), "whole_roster_p50_ms": percentile(full, 50),
                "ratio_whole_roster": naive_p50 / percentile(full, 50), **compared},

@@ -7,6 +7,7 @@ emergency tags in four more queries, whatever the size of the area.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from linli.catalogue.selectors import application_list_for_user
 from linli.cockpit import workflow
 from linli.cockpit.choices import CheckState
 from linli.cockpit.models import Incident, IncidentHousehold, IncidentTask
+from linli.core.bulk import array_literal
 from linli.core.errors import NotFound, ValidationFailed
 from linli.devices.choices import AlarmKind
 from linli.devices.models import Alarm
@@ -40,6 +42,8 @@ from linli.registry.choices import TagKind
 from linli.registry.map_selectors import building_label
 from linli.registry.models import Building, Household, Person, PersonTag
 from linli.registry.selectors import registry_counts_for_user, registry_scope
+from linli.registry.services.digests import SCREEN_COLUMNS as SCREEN_COLUMNS
+from linli.registry.services.digests import SCREEN_MEMBER_COLUMNS as SCREEN_MEMBER_COLUMNS
 from linli.registry.services.digests import building_digests
 
 # Roles that run an emergency from the command centre (others only check households).
@@ -140,14 +144,30 @@ def _buildings_in(grid_ids: Sequence[int], ring: workflow.Ring | None, building_
 
 
 def responsible_workers(grid_ids: Sequence[int]) -> dict[int, User]:
-    """grid id → its grid worker (the primary, else the first backup by username)."""
-    rows = (AreaAssignment.objects.filter(area_id__in=grid_ids, user__role=Role.GRID_WORKER, user__is_active=True)
-            .select_related("user"))
-    ordered = sorted(rows, key=lambda a: (a.kind != AssignmentKind.PRIMARY, a.user.username))
-    workers: dict[int, User] = {}
-    for assignment in ordered:
-        workers.setdefault(assignment.area_id, assignment.user)
-    return workers
+    """grid id → its grid worker (the primary, else the first backup by username).
+
+    The grids as one array parameter on PostgreSQL and without the ORM's per-value
+    preparation (an area of 260 buildings may span many grids: preparing their ``IN`` list
+    was the largest single cost of the emergency list's first screen); users are then read
+    for the chosen workers only."""
+    ids = sorted(set(grid_ids))
+    if not ids:
+        return {}
+    assignment = connection.ops.quote_name(AreaAssignment._meta.db_table)
+    user_table = connection.ops.quote_name(User._meta.db_table)
+    sql = (f"SELECT a.area_id, a.kind, u.username, u.id FROM {assignment} a "  # noqa: S608 -- names only
+           f"JOIN {user_table} u ON u.id = a.user_id WHERE u.role = %s AND u.is_active = %s AND a.area_id ")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(sql + "= ANY(%s::bigint[])", [Role.GRID_WORKER, True, array_literal(ids)])
+        else:
+            cursor.execute(sql + f"IN ({', '.join(['%s'] * len(ids))})", [Role.GRID_WORKER, True, *ids])
+        rows = cursor.fetchall()
+    chosen: dict[int, int] = {}
+    for area_id, _kind, _username, user_id in sorted(rows, key=lambda r: (r[1] != AssignmentKind.PRIMARY, r[2])):
+        chosen.setdefault(area_id, user_id)
+    users = User.objects.in_bulk(sorted(set(chosen.values())))
+    return {area_id: users[user_id] for area_id, user_id in chosen.items() if user_id in users}
 
 
 def _area(user: Principal, shape: object, building_ids: Sequence[int] | None
@@ -274,16 +294,36 @@ def _index_walk_plans() -> Iterator[None]:
         yield
 
 
-def area_roster_page_for_user(
+@dataclass(frozen=True)
+class RosterScreen:
+    """``RosterPage`` as the JSON answer sends it: each household already a JSON array of
+    ``SCREEN_COLUMNS`` (from the digests' ready rows), with its grid alongside."""
+
+    households: int
+    residents: int
+    vulnerable: int
+    buildings: list[AreaBuilding]
+    workers: dict[int, User]
+    rows: list[str]
+    grids: list[int]
+    offset: int
+    next_offset: int | None
+
+
+def area_roster_screen_for_user(
     *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
     offset: int = 0, limit: int = ROSTER_PAGE,
-) -> RosterPage:
-    """``area_roster_for_user`` for programs: the same households in the same priority, by pages.
+) -> RosterScreen:
+    """One screen of the area's households, vulnerable first, as ready JSON rows.
 
-    The totals and the vulnerable households (with their members and kinds) come from the
-    registry's per-building digests (``registry.services.digests``): one row per building
-    of the area, rebuilt on read only where a write has stamped it since, or on a new day.
-    The households after the vulnerable ones (later screens) are read from SQL.
+    The totals and the vulnerable households come from the registry's per-building digests
+    (``registry.services.digests``): one row per building of the area (rebuilt on read only
+    where a write has stamped it since the worker's last refresh). Each digest holds its
+    vulnerable households ranked and already serialised, so the request only buckets them
+    by priority, in the buildings' address order (each bucket is then in the whole roster's
+    order: priority, building, unit, floor, room, number), and joins the screen's rows: no
+    JSON is decoded and no object is made per household. The households after the
+    vulnerable ones (later screens) are read from SQL.
     """
     on = on or timezone.localdate()
     if offset < 0:
@@ -292,26 +332,61 @@ def area_roster_page_for_user(
         raise ValidationFailed("limit", _("每页户数应在 1 到 %(max)s 之间") % {"max": ROSTER_PAGE_MAX})
     _ring, buildings = _area(user, shape, building_ids)
     ids = [b.pk for b in buildings]
-    order = {b.pk: i for i, b in enumerate(buildings)}  # buildings come sorted by address
     digests = building_digests(ids, on)
-    total = sum(d.households for d in digests.values())
-    # Each building's vulnerable households come ranked (priority, unit, floor, room, number);
-    # across buildings the address order breaks ties, as in the whole roster.
-    vulnerable = sorted(((row, pk) for pk, d in digests.items() for row in d.vulnerable_rows),
-                        key=lambda item: (item[0][6], order[item[1]], item[0][4], item[0][3], item[0][2], item[0][1]))
-    page = [RosterHousehold(household_id=row[0], number=row[1], room_number=row[2], floor=row[3],
-                            unit_number=row[4], building_id=pk, grid_id=row[5], priority=row[6],
-                            members=[RosterMember(m[0], m[1], m[2], None, m[3]) for m in row[7]],
-                            kinds=workflow.sorted_kinds(k for m in row[7] for k in m[3]))
-            for row, pk in vulnerable[offset:offset + limit]]
-    if len(page) < limit and offset + limit > len(vulnerable):
-        page += _households_after_vulnerable(ids, [row[0] for row, _pk in vulnerable],
-                                             max(0, offset - len(vulnerable)), limit - len(page))
-    end = offset + len(page)
-    return RosterPage(
-        households=total, residents=sum(d.residents for d in digests.values()), vulnerable=len(vulnerable),
-        buildings=buildings, workers=responsible_workers(sorted({b.grid_id for b in buildings})), page=page,
+    buckets: list[list[str]] = [[] for _rank in range(workflow.NOT_VULNERABLE)]
+    total = residents = 0
+    for building in buildings:  # sorted by address
+        digest = digests[building.pk]
+        total += digest.households
+        residents += digest.residents
+        if digest.screen_rows:
+            for line in digest.screen_rows.split("\n"):
+                buckets[int(line[:line.index("\t")])].append(line)
+    ranked = [line for bucket in buckets for line in bucket]
+    lines = ranked[offset:offset + limit]
+    rows: list[str] = []
+    grids: list[int] = []
+    for line in lines:
+        _priority, grid, row = line.split("\t", 2)
+        rows.append(row)
+        grids.append(int(grid))
+    if len(rows) < limit and offset + limit > len(ranked):
+        vulnerable_ids = [int(line[line.index("[") + 1:line.index(",", line.index("["))]) for line in ranked]
+        for household in _households_after_vulnerable(ids, vulnerable_ids, max(0, offset - len(ranked)),
+                                                      limit - len(rows)):
+            rows.append(json.dumps(_screen_row(household), ensure_ascii=False, separators=(",", ":")))
+            grids.append(household.grid_id)
+    end = offset + len(rows)
+    return RosterScreen(
+        households=total, residents=residents, vulnerable=len(ranked), buildings=buildings,
+        workers=responsible_workers(sorted({b.grid_id for b in buildings})), rows=rows, grids=grids,
         offset=offset, next_offset=end if end < total else None)
+
+
+def _screen_row(h: RosterHousehold) -> list[object]:
+    """A household as a row of ``SCREEN_COLUMNS`` (what the digests store ready)."""
+    return [h.household_id, h.building_id, h.unit_number, h.floor, h.room_number, h.number, h.priority, h.kinds,
+            [[m.person_id, m.name, m.phone_masked, m.kinds] for m in h.members]]
+
+
+def area_roster_page_for_user(
+    *, user: Principal, shape: object = None, building_ids: Sequence[int] | None = None, on: date | None = None,
+    offset: int = 0, limit: int = ROSTER_PAGE,
+) -> RosterPage:
+    """``area_roster_for_user`` for programs: the same households in the same priority, by
+    pages (``area_roster_screen_for_user``'s rows, as objects)."""
+    screen = area_roster_screen_for_user(user=user, shape=shape, building_ids=building_ids, on=on, offset=offset,
+                                         limit=limit)
+    page = []
+    for text, grid_id in zip(screen.rows, screen.grids, strict=True):
+        pk, building_id, unit, floor, room, number, priority, kinds, members = json.loads(text)
+        page.append(RosterHousehold(household_id=pk, number=number, room_number=room, floor=floor,
+                                    unit_number=unit, building_id=building_id, grid_id=grid_id, priority=priority,
+                                    kinds=kinds, members=[RosterMember(m[0], m[1], m[2], None, m[3]) for m in members]))
+    return RosterPage(
+        households=screen.households, residents=screen.residents, vulnerable=screen.vulnerable,
+        buildings=screen.buildings, workers=screen.workers, page=page, offset=screen.offset,
+        next_offset=screen.next_offset)
 
 
 def _households_after_vulnerable(ids: list[int], vulnerable_ids: list[int], offset: int, limit: int

@@ -11,12 +11,15 @@ from __future__ import annotations
 from django_tasks import task
 
 from linli.fusion.services import import_files_purge, import_job_execute
+from linli.registry.tasks import building_digests_refresh_task
 
 
 @task()
 def import_job_run(job_id: int) -> dict[str, object]:
-    """Run import job ``job_id``; returns the report figures."""
+    """Run import job ``job_id``; returns the report figures. The buildings an import wrote
+    have stale emergency digests: a refresh job rebuilds them before a command centre asks."""
     report = import_job_execute(job_id=job_id)
+    building_digests_refresh_task.enqueue()
     return report.counts()
 
 

@@ -324,6 +324,10 @@ class BuildingDigest(models.Model):
     # [id, number, room number, floor, unit number, grid id, priority,
     #  [[person id, name, masked phone, [kinds]], …]]
     vulnerable_rows = models.JSONField(default=list)
+    # The same households ready to send (the emergency list's first screen concatenates
+    # them): one line each, "priority<TAB>grid id<TAB>JSON row of SCREEN_COLUMNS", in the
+    # order above. A database default: the triggers insert rows without naming it.
+    screen_rows = models.TextField(default="", db_default="")
 
     class Meta:
         verbose_name = _("楼栋应急摘要")

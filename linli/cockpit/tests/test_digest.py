@@ -8,13 +8,19 @@ roster's (which reads every row) and the expected figures.
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import date, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
+from linli.accounts.models import User
 from linli.cockpit import selectors
 from linli.cockpit.tests.conftest import SHAPE, Emergency, household
 from linli.core.actors import SystemActor
@@ -23,7 +29,12 @@ from linli.fusion.persist import persons_bulk_update
 from linli.registry import services
 from linli.registry.choices import TagKind
 from linli.registry.models import BuildingDigest, Household, Person, PersonTag, Room
-from linli.registry.services.digests import DIGEST_VERSION
+from linli.registry.services.digests import (
+    DIGEST_VERSION,
+    building_digests_refresh,
+    stale_digest_building_ids,
+)
+from linli.registry.tasks import building_digests_refresh_task
 
 pytestmark = pytest.mark.django_db
 ACTOR = SystemActor("test:digest")
@@ -193,3 +204,90 @@ def test_another_streets_operator_gets_nothing_of_this_street(em: Emergency) -> 
     assert [b.pk for b in page.buildings] == [em.other_building.pk]
     mine = selectors.area_roster_page_for_user(user=em.users.street, shape=SHAPE, limit=50)
     assert em.other_household.pk not in [h.household_id for h in mine.page]
+
+
+def _answer(em: Emergency, user: User | None = None) -> dict[str, object]:
+    client = Client()
+    client.force_login(user or em.users.street)
+    response = client.post(reverse("cockpit:roster-json") + "?limit=50", json.dumps({"shape": SHAPE}),
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    answer: dict[str, object] = json.loads(response.content)
+    return answer
+
+
+def _expected_rows(em: Emergency) -> list[list[object]]:
+    """The rows as the answer built them from objects before the ready rows existed."""
+    full = selectors.area_roster_for_user(user=em.users.street, shape=SHAPE)
+    address = {b.building_id: b.address for b in full.buildings}
+    # the vulnerable in priority order, then the others building (by address) → unit → room
+    ordered = full.vulnerable + sorted((h for h in full.households if not h.vulnerable), key=lambda h: (
+        address[h.building_id], h.building_id, h.unit_number, h.floor, h.room_number, h.number))
+    return [[h.household_id, h.building_id, h.unit_number, h.floor, h.room_number, h.number, h.priority, h.kinds,
+             [[m.person_id, m.name, m.phone_masked, m.kinds] for m in h.members]] for h in ordered]
+
+
+def test_the_answer_joins_the_ready_rows_and_follows_a_member_change(em: Emergency) -> None:
+    # given the digests built by a first answer
+    assert _answer(em)["rows"] == _expected_rows(em)
+    b14 = BuildingDigest.objects.get(building_id=em.b14.pk)
+    assert b14.built_stamp == b14.stamp
+    disabled = Person.objects.get(household=em.disabled)
+    old_name = disabled.name
+    assert old_name in b14.screen_rows
+    # when the disabled resident is renamed (the trigger stamps the building stale)
+    services.person_update(actor=ACTOR, person=disabled, name="钱新名")
+    b14.refresh_from_db()
+    assert b14.built_stamp != b14.stamp
+    answer = _answer(em)
+    # then the answer and the stored ready row carry the new name, phones still masked
+    assert answer["rows"] == _expected_rows(em)
+    rows = answer["rows"]
+    assert isinstance(rows, list)
+    assert rows[0][8][0][1] == "钱新名"
+    b14.refresh_from_db()
+    assert "钱新名" in b14.screen_rows
+    assert old_name not in b14.screen_rows
+    assert "13800" not in json.dumps(answer)
+
+
+def test_the_json_answer_of_another_streets_operator_holds_nothing_of_this_street(em: Emergency) -> None:
+    _built(em)
+    answer = _answer(em, em.other_operator)
+    rows = answer["rows"]
+    assert isinstance(rows, list)
+    assert [r[0] for r in rows] == [em.other_household.pk]
+    assert (answer["households"], answer["residents"], answer["vulnerable"]) == (1, 1, 1)
+
+
+def _digest_writes(em: Emergency, on: date | None = None) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        _screen(em, on=on)
+    return [q["sql"] for q in queries.captured_queries
+            if "registry_buildingdigest" in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")]
+
+
+def test_the_worker_refresh_leaves_the_request_nothing_to_rebuild(em: Emergency) -> None:
+    # given every digest missing (no read yet), then built by the worker's refresh
+    assert stale_digest_building_ids(timezone.localdate())
+    assert building_digests_refresh() >= 3
+    assert stale_digest_building_ids(timezone.localdate()) == []
+    # then the first screen rebuilds nothing
+    assert _digest_writes(em) == []
+    # and after a write the refresh rebuilds that building only, through the task as well
+    disabled = Person.objects.get(household=em.disabled)
+    services.person_update(actor=ACTOR, person=disabled, name="赵明明")
+    assert stale_digest_building_ids(timezone.localdate()) == [em.b14.pk]
+    building_digests_refresh_task.enqueue()  # immediate backend in tests
+    assert stale_digest_building_ids(timezone.localdate()) == []
+    assert _digest_writes(em) == []
+    assert _screen(em).page[0].members[0].name == "赵明明"
+    # and a new day makes every digest stale until the nightly run of the command
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert em.b14.pk in stale_digest_building_ids(tomorrow)
+    out = io.StringIO()
+    call_command("linli_digests_refresh", "--on", tomorrow.isoformat(), stdout=out)
+    assert "building digest(s) rebuilt" in out.getvalue()
+    assert stale_digest_building_ids(tomorrow) == []
+    assert _digest_writes(em, on=tomorrow) == []

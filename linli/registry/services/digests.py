@@ -19,32 +19,39 @@ import json
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 
 from linli.core.bulk import array_literal
 from linli.registry import workflow
-from linli.registry.models import BuildingDigest, Household, Person, PersonTag
+from linli.registry.models import Building, BuildingDigest, Household, Person, PersonTag
 
 # Change when the digest's contents or the ranking rules change: every digest is rebuilt.
-DIGEST_VERSION = 1
+DIGEST_VERSION = 2
+# The columns of a household's ready-to-send row (``screen_rows``) and of each member in it.
+SCREEN_COLUMNS = ("id", "building", "unit", "floor", "room", "number", "priority", "kinds", "members")
+SCREEN_MEMBER_COLUMNS = ("id", "name", "phone", "kinds")
 _STAMP_MAX = 2**62
 
 
 @dataclass(frozen=True)
 class Digest:
-    """One building's emergency figures on a day; ``vulnerable_rows`` as in the model."""
+    """One building's emergency figures on a day; ``screen_rows`` as in the model.
+    ``by_kind`` and ``vulnerable_rows`` are filled only on a digest rebuilt by this read
+    (a current digest is read without them: the list needs the ready rows only)."""
 
     building_id: int
     households: int
     residents: int
     vulnerable: int
-    by_kind: dict[str, int]
-    vulnerable_rows: list[list[Any]]
+    screen_rows: str
+    by_kind: dict[str, int] = field(default_factory=dict)
+    vulnerable_rows: list[list[Any]] = field(default_factory=list)
 
 
 def building_digests(building_ids: Sequence[int], on: date) -> dict[int, Digest]:
@@ -55,12 +62,10 @@ def building_digests(building_ids: Sequence[int], on: date) -> dict[int, Digest]
         return {}
     found: dict[int, Digest] = {}
     stale: dict[int, int | None] = {}  # building → the stamp the rebuild must be stored under
-    for pk, stamp, built_stamp, built_on, version, households, residents, vulnerable, by_kind, rows in _rows(ids):
-        if built_stamp == stamp and str(built_on) == on.isoformat() and version == DIGEST_VERSION:
-            # Only the rows of buildings with vulnerable households are parsed (the read's
-            # main cost in Python, with 260 buildings in an area).
-            found[pk] = Digest(pk, households, residents, vulnerable, _json(by_kind) if vulnerable else {},
-                               _json(rows) if vulnerable else [])
+    day = on.isoformat()
+    for pk, stamp, built_stamp, built_on, version, households, residents, vulnerable, screen_rows in _rows(ids):
+        if built_stamp == stamp and str(built_on) == day and version == DIGEST_VERSION:
+            found[pk] = Digest(pk, households, residents, vulnerable, screen_rows)
         else:
             stale[pk] = stamp
     for pk in ids:
@@ -80,23 +85,44 @@ def building_digests(building_ids: Sequence[int], on: date) -> dict[int, Digest]
     return found
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
+REFRESH_BATCH = 500
+
+
+def stale_digest_building_ids(on: date) -> list[int]:
+    """Buildings whose digest is missing, or was built under another stamp, day or version."""
+    current = BuildingDigest.objects.filter(built_stamp=F("stamp"), built_on=on, version=DIGEST_VERSION)
+    return list(Building.objects.exclude(pk__in=current.values("building_id")).order_by("pk")
+                .values_list("pk", flat=True))
+
+
+def building_digests_refresh(*, on: date | None = None, batch: int = REFRESH_BATCH) -> int:
+    """Rebuild every stale or missing digest, ``batch`` buildings at a time; returns how many.
+
+    The worker's job (``linli.registry.tasks.building_digests_refresh_task``, after an import
+    and on a timer; ``linli manage linli_digests_refresh``): after midnight every digest is
+    stale by its day, so the first run of a day rebuilds them all and the command centre's
+    first screen finds them current. Safe to overlap with readers and with itself: a rebuild
+    is stored only under the stamp it read.
+    """
+    on = on or timezone.localdate()
+    ids = stale_digest_building_ids(on)
+    for start in range(0, len(ids), batch):
+        building_digests(ids[start:start + batch], on)
+    return len(ids)
 
 
 def _rows(ids: list[int]) -> list[tuple[Any, ...]]:
-    """The digest rows of some buildings, JSON as text: one parameter on PostgreSQL (an
-    array), plain placeholders on SQLite; no ORM (preparing 260 ``IN`` values and decoding
-    every JSON cell through the field cost ~40 % of a first screen's Python time)."""
+    """The digest rows of some buildings with their ready rows as text: one parameter on
+    PostgreSQL (an array), plain placeholders on SQLite; no ORM (preparing 260 ``IN`` values
+    and decoding every JSON cell through the field cost ~40 % of a first screen's Python time)."""
     table = connection.ops.quote_name(BuildingDigest._meta.db_table)
-    columns = ("building_id, stamp, built_stamp, built_on, version, households, residents, vulnerable, "
-               "by_kind{cast}, vulnerable_rows{cast}")
+    columns = "building_id, stamp, built_stamp, built_on, version, households, residents, vulnerable, screen_rows"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT {columns.format(cast='::text')} FROM {table} "  # noqa: S608 -- names only
+            cursor.execute(f"SELECT {columns} FROM {table} "  # noqa: S608 -- names only
                            "WHERE building_id = ANY(%s::bigint[])", [array_literal(ids)])
         else:
-            cursor.execute(f"SELECT {columns.format(cast='')} FROM {table} "  # noqa: S608 -- names only
+            cursor.execute(f"SELECT {columns} FROM {table} "  # noqa: S608 -- names only
                            f"WHERE building_id IN ({', '.join(['%s'] * len(ids))})", ids)
         return list(cursor.fetchall())
 
@@ -151,8 +177,22 @@ def _build(building_ids: list[int], on: date) -> dict[int, Digest]:
     for building_id in building_ids:
         vulnerable = sorted(rows.get(building_id, []), key=lambda r: (r[6], r[4], r[3], r[2], r[1]))
         digests[building_id] = Digest(building_id, count.get(building_id, 0), residents.get(building_id, 0),
-                                      len(vulnerable), dict(by_kind.get(building_id, {})), vulnerable)
+                                      len(vulnerable), _screen_rows(building_id, vulnerable),
+                                      dict(by_kind.get(building_id, {})), vulnerable)
     return digests
+
+
+def _screen_rows(building_id: int, vulnerable: list[list[Any]]) -> str:
+    """The ready rows of a building's ranked vulnerable households (model ``screen_rows``).
+
+    JSON escapes every control character inside a string, so a row never holds a tab or a
+    newline of its own: the request splits the lines and the first two tabs only."""
+    lines = []
+    for pk, number, room, floor, unit, grid_id, priority, members in vulnerable:
+        kinds = workflow.sorted_kinds(k for m in members for k in m[3])
+        row = [pk, building_id, unit, floor, room, number, priority, kinds, members]
+        lines.append(f"{priority}\t{grid_id}\t{json.dumps(row, ensure_ascii=False, separators=(',', ':'))}")
+    return "\n".join(lines)
 
 
 def _store(built: dict[int, Digest], stamps: dict[int, int | None], on: date) -> None:
@@ -162,7 +202,8 @@ def _store(built: dict[int, Digest], stamps: dict[int, int | None], on: date) ->
     the area: 260 single-row UPDATEs cost ~4 s of round trips on a loaded PostgreSQL)."""
     table = connection.ops.quote_name(BuildingDigest._meta.db_table)
     updates = [(pk, stamps[pk], d.households, d.residents, d.vulnerable, json.dumps(d.by_kind, ensure_ascii=False),
-                json.dumps(d.vulnerable_rows, ensure_ascii=False)) for pk, d in built.items() if stamps[pk] is not None]
+                json.dumps(d.vulnerable_rows, ensure_ascii=False), d.screen_rows)
+               for pk, d in built.items() if stamps[pk] is not None]
     fresh = []
     for pk, digest in built.items():
         if stamps[pk] is None:
@@ -170,29 +211,31 @@ def _store(built: dict[int, Digest], stamps: dict[int, int | None], on: date) ->
             fresh.append(BuildingDigest(
                 building_id=pk, stamp=new, built_stamp=new, built_on=on, version=DIGEST_VERSION,
                 households=digest.households, residents=digest.residents, vulnerable=digest.vulnerable,
-                by_kind=digest.by_kind, vulnerable_rows=digest.vulnerable_rows))
+                by_kind=digest.by_kind, vulnerable_rows=digest.vulnerable_rows, screen_rows=digest.screen_rows))
     set_columns = ("built_stamp = v.stamp, built_on = %s, version = %s, households = v.households, "
-                   "residents = v.residents, vulnerable = v.vulnerable, by_kind = {kinds}, vulnerable_rows = {rows}")
+                   "residents = v.residents, vulnerable = v.vulnerable, by_kind = {kinds}, vulnerable_rows = {rows}, "
+                   "screen_rows = v.screen")
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL lock_timeout = '200ms'")  # never queue a read behind a long import
                 if updates:
-                    values = ", ".join(["(%s::bigint, %s::bigint, %s::int, %s::int, %s::int, %s::text, %s::text)"]
-                                       * len(updates))
+                    values = ", ".join(
+                        ["(%s::bigint, %s::bigint, %s::int, %s::int, %s::int, %s::text, %s::text, %s::text)"]
+                        * len(updates))
                     cursor.execute(
                         f"UPDATE {table} d SET "  # noqa: S608 -- table name and placeholders only
                         + set_columns.format(kinds="v.kinds::jsonb", rows="v.rows::jsonb")
-                        + f" FROM (VALUES {values}) AS v (id, stamp, households, residents, vulnerable, kinds, rows) "
+                        + f" FROM (VALUES {values}) AS v (id, stamp, households, residents, vulnerable, kinds, rows, screen) "
                         "WHERE d.building_id = v.id AND d.stamp = v.stamp",
                         [on, DIGEST_VERSION, *(cell for row in updates for cell in row)])
             elif updates:
                 cursor.executemany(
                     f"UPDATE {table} SET built_stamp = %s, built_on = %s, version = %s, households = %s, "  # noqa: S608
-                    "residents = %s, vulnerable = %s, by_kind = %s, vulnerable_rows = %s "
+                    "residents = %s, vulnerable = %s, by_kind = %s, vulnerable_rows = %s, screen_rows = %s "
                     "WHERE building_id = %s AND stamp = %s",
-                    [(stamp, on.isoformat(), DIGEST_VERSION, h, r, v, kinds, rows, pk, stamp)
-                     for pk, stamp, h, r, v, kinds, rows in updates])
+                    [(stamp, on.isoformat(), DIGEST_VERSION, h, r, v, kinds, rows, screen, pk, stamp)
+                     for pk, stamp, h, r, v, kinds, rows, screen in updates])
             # A row a writer inserted meanwhile wins: its stamp is newer than this rebuild.
             BuildingDigest.objects.bulk_create(fresh, ignore_conflicts=True)
     except DatabaseError:  # locked by a writer: the answer stands, the next read rebuilds
