@@ -15,7 +15,7 @@ DROP = "ALTER TABLE registry_buildingdigest DROP COLUMN screen_rows"
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0012_building_digest'),
+        ('registry', '0014_household_living_members_triggers'),
     ]
 
     operations = [
