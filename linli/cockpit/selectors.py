@@ -24,9 +24,10 @@ from linli.accounts.choices import AssignmentKind, Role
 from linli.accounts.models import AreaAssignment, User
 from linli.accounts.selectors import AreaScope, Principal, grid_workers_of, scope_for
 from linli.cases.choices import OPEN_STATUSES
+from linli.cases.indicators import compute
 from linli.cases.models import Case
 from linli.cases.selectors import case_visible_to
-from linli.cases.stats import case_statistics_for_user
+from linli.cases.stats import case_figures_for_user
 from linli.catalogue.selectors import application_list_for_user
 from linli.cockpit import workflow
 from linli.cockpit.choices import CheckState
@@ -568,12 +569,11 @@ def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
         per_grid[grid_id] = per_grid.get(grid_id, 0) + n
         levels[level] = levels.get(level, 0) + n
     by_level = sorted(levels.items())
-    day = case_statistics_for_user(user=user, group_by="month", start=today, end=today)
-    month = case_statistics_for_user(user=user, group_by="month", start=today.replace(day=1), end=today)
     first = today.replace(day=1)
     for _step in range(TREND_MONTHS - 1):
         first = (first - timedelta(days=1)).replace(day=1)
-    trend_table = case_statistics_for_user(user=user, group_by="month", start=first, end=today)
+    # The day, the month so far and the 12-month trend in one rollup statement.
+    cases = case_figures_for_user(user=user, today=today, first=first)
     start_of_day = timezone.make_aware(datetime.combine(today, datetime.min.time()))
     applications_today = application_list_for_user(user=user).filter(submitted_at__gte=start_of_day).count()
     figures: list[tuple[str, object, str]] = [
@@ -581,14 +581,13 @@ def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
         (_("户数"), counts.get("households", 0), "kpi-households"),
         (_("重点人群(人次)"), sum(n for _k, n in tags), "kpi-key-populations"),
         (_("在办事件"), sum(n for _l, n in by_level), "kpi-open-cases"),
-        (_("今日上报"), day.total.counters.reported if day.total else 0, "kpi-intake-today"),
-        (_("本月按期处置率"), _rate_text(month.total.values.get("on_time_handle_rate") if month.total else None),
-         "kpi-on-time"),
+        (_("今日上报"), cases.today.reported, "kpi-intake-today"),
+        (_("本月按期处置率"), _rate_text(compute(cases.this_month).get("on_time_handle_rate")), "kpi-on-time"),
         (_("今日办件申请"), applications_today, "kpi-applications-today"),
     ]
-    trend: dict[str, list[object]] = {"months": [r.label for r in trend_table.rows],
-             "reported": [r.counters.reported for r in trend_table.rows],
-             "closed": [r.counters.closed for r in trend_table.rows]}
+    trend: dict[str, list[object]] = {"months": [key for key, _c in cases.months],
+                                      "reported": [c.reported for _k, c in cases.months],
+                                      "closed": [c.closed for _k, c in cases.months]}
     areas = Area.objects.filter(pk__in=sorted(scope.area_ids), boundary__isnull=False,
                                 level__in=[AreaLevel.GRID, AreaLevel.COMMUNITY])
     grid_layer = [{"id": a.pk, "name": a.name, "boundary": a.boundary, "open": per_grid.get(a.pk, 0)}
