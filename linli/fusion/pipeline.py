@@ -102,6 +102,8 @@ class ImportReport:
     conflicts: int = 0
     tasks_created: int = 0
     review: int = 0
+    # Persons an earlier import created that this one's persons turned out to be (re-link pass).
+    relinked: int = 0
     rejected: int = 0
     rejected_rows: list[RejectedRow] = field(default_factory=list)
     encoding: str = ""
@@ -115,7 +117,7 @@ class ImportReport:
             "matched_total": sum(self.matched.values()), "new_persons": self.new_persons,
             "updated_persons": self.updated_persons, "updated_fields": self.updated_fields,
             "conflicts": self.conflicts, "tasks_created": self.tasks_created, "review": self.review,
-            "rejected": self.rejected,
+            "relinked": self.relinked, "rejected": self.rejected,
             "dropped_values": sum(1 for r in self.rejected_rows if not r.rejected),
             "encoding": self.encoding, "sheets": list(self.sheets),
             # Row numbers, columns and reasons only (no values): shown for a dry run as well.
