@@ -19,11 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,6 +71,7 @@ from linli.fusion.pipeline import (
     ImportReport,
     Normalised,
     Progress,
+    _in_grids,
     among,
     apply_value,
     chunk_size,
@@ -97,6 +100,7 @@ from linli.fusion.workflow import (
     can_transition,
     loser_reason,
     pick_winner,
+    relink_verdict,
 )
 from linli.geo.choices import AreaLevel
 from linli.geo.models import Area
@@ -435,6 +439,10 @@ def import_run(
                 clock.lap("persist")
                 if progress is not None:
                     progress(60 + 39 * (at + 1) // len(slices))
+            relinked = relink_after_import(actor=actor, job_id=job.pk, grids=grids, now=now)
+            report.relinked += len(relinked.merged) + relinked.resolved
+            report.review += relinked.reviews
+            clock.lap("relink")
             _audit_import(actor=actor, job=job, report=report, plan_changed=changed, created=created)
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportStatus.DONE, progress=100, counts=report.counts(), finished_at=timezone.now(),
@@ -663,10 +671,19 @@ def review_accept(*, actor: Actor, review: MatchReview) -> Person:
         if not can_transition(REVIEW_TRANSITIONS, locked.status, ReviewStatus.ACCEPTED):
             raise ApplicationError(FusionErrorCode.ALREADY_DECIDED, _("该复核已处理"))
         record = SourceRecord.objects.select_related("source").get(pk=review.record_id)
-        decision = Decision(outcome=MatchOutcome.SAME, how=MatchHow.REVIEW, score=review.score,
-                            person_id=review.candidate_id, cluster="", evidence=review.evidence)
-        _refuse([record], [decision], status=RecordStatus.ACCEPTED, now=now)
-        SourceRecord.objects.filter(pk=record.pk).update(outcome=MatchOutcome.SAME, how=MatchHow.REVIEW)
+        if record.person_id is not None and record.person_id != review.candidate_id:
+            # A re-link review: the record has its own person already; the two become one.
+            try:
+                with transaction.atomic():
+                    _person_merge(loose=record.person_id, into=review.candidate_id, how=MatchHow.REVIEW,
+                                  score=review.score, now=now)
+            except _NotMergeableError as exc:
+                raise ValidationFailed("candidate", _("该人员已有其他业务数据,请人工合并")) from exc
+        else:
+            decision = Decision(outcome=MatchOutcome.SAME, how=MatchHow.REVIEW, score=review.score,
+                                person_id=review.candidate_id, cluster="", evidence=review.evidence)
+            _refuse([record], [decision], status=RecordStatus.ACCEPTED, now=now)
+            SourceRecord.objects.filter(pk=record.pk).update(outcome=MatchOutcome.SAME, how=MatchHow.REVIEW)
         MatchReview.objects.filter(pk=review.pk).update(
             status=ReviewStatus.ACCEPTED, decided_by=actor if isinstance(actor, User) else None, decided_at=now,
             updated_at=now,
@@ -686,6 +703,13 @@ def review_reject(*, actor: Actor, review: MatchReview) -> Person:
         if not can_transition(REVIEW_TRANSITIONS, locked.status, ReviewStatus.REJECTED):
             raise ApplicationError(FusionErrorCode.ALREADY_DECIDED, _("该复核已处理"))
         record = SourceRecord.objects.select_related("source").get(pk=review.record_id)
+        if record.person_id is not None:  # a re-link review: the record keeps its own person
+            MatchReview.objects.filter(pk=review.pk).update(
+                status=ReviewStatus.REJECTED, decided_by=actor if isinstance(actor, User) else None, decided_at=now,
+                updated_at=now)
+            audit_record(actor=actor, action="fusion.review_reject", target_type=PERSON, target_id=record.person_id,
+                         fields=[], reason=f"review {review.pk}")
+            return Person.objects.get(pk=record.person_id)
         cluster = f"review-{review.pk}"
         decision = Decision(outcome=MatchOutcome.NEW, how=MatchHow.REVIEW, score=review.score, person_id=None,
                             cluster=cluster, evidence=review.evidence)
@@ -833,6 +857,140 @@ def person_split(*, actor: Actor, person: Person, records: Sequence[SourceRecord
         audit_record(actor=actor, action="person.fuse", target_type=PERSON, target_id=new_person_id,
                      fields=["created", "source_records"], reason=f"split from {person.pk}")
     return Person.objects.get(pk=new_person_id)
+
+
+
+# --- re-link: earlier rows matched again against the persons an import touched -----------
+
+# What a merged-away person may still hold: all of it is re-derived from its source records
+# on the person it joins (provenance, tags) or moved (open reviews, field-verified values).
+_MERGEABLE: Final = frozenset({"registry.person", "registry.persontag", "fusion.fieldprovenance",
+                               "fusion.verificationtask", "fusion.matchreview"})
+
+
+class _NotMergeableError(Exception):
+    """The loose person holds more than fusion data (a case, a visit…): a person decides."""
+
+
+@dataclass
+class Relinked:
+    merged: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # (merged away, into)
+    reviews: int = 0
+    resolved: int = 0  # open reviews the pass found sure
+
+
+def _loose_records(*, job_id: int, grids: Sequence[int] | None) -> dict[int, list[SourceRecord]]:
+    """Persons without an ID number, created by earlier imports and not touched by this
+    one, that no person has ruled on (no review, no split) → their current records."""
+    asked = SourceRecord.objects.filter(Q(reviews__isnull=False) | Q(status=RecordStatus.SPLIT)
+                                        | Q(how=MatchHow.REVIEW), person__isnull=False).values("person_id")
+    loose = Person.objects.filter(_in_grids(grids), id_number_bidx="").exclude(
+        pk__in=SourceRecord.objects.filter(job_id=job_id, person__isnull=False).values("person_id")).exclude(
+        pk__in=asked).values("pk")
+    found: dict[int, list[SourceRecord]] = {}
+    for record in SourceRecord.objects.filter(person_id__in=loose, status=RecordStatus.ACCEPTED).select_related(
+            "source").order_by("person_id", "id"):
+        found.setdefault(int(record.person_id or 0), []).append(record)
+    return found
+
+
+def relink_after_import(*, actor: Actor, job_id: int, grids: Sequence[int] | None, now: datetime) -> Relinked:
+    """Order independence: the records of ID-less persons that earlier imports created, and
+    the rows they left in review, are matched again — same matcher, blocking and thresholds — against the persons this import
+    created or changed. A sure match merges the two (provenance re-derived from the rows,
+    undone by :func:`person_split`); a doubtful one becomes a review (a row already in review stays there unless now sure). Runs inside the
+    import's transaction; a second run finds nothing new (a reviewed person is not asked
+    again, a merged one is gone)."""
+    done = Relinked()
+    loose = _loose_records(job_id=job_id, grids=grids)
+    # Rows an earlier import left in review: the person they doubted may be sure by now.
+    pending = list(SourceRecord.objects.filter(
+        status=RecordStatus.REVIEW, person__isnull=True, reviews__status=ReviewStatus.OPEN,
+        reviews__candidate__in=Person.objects.filter(_in_grids(grids)).values("pk")).exclude(job_id=job_id)
+        .select_related("source").distinct().order_by("id"))
+    if not loose and not pending:
+        return done
+    touched = SourceRecord.objects.filter(job_id=job_id, person__isnull=False).values("person_id")
+    keys = registry_keys(grids, persons=touched).join(
+        pl.DataFrame({"person_id": pl.Series(list(loose), dtype=pl.Int64)}), on="person_id", how="anti")
+    if keys.height == 0:
+        return done
+    by_source: dict[int, list[SourceRecord]] = {}
+    for record in [r for records in loose.values() for r in records] + pending:
+        by_source.setdefault(record.source_id, []).append(record)
+    decided: dict[int, Decision] = {}
+    for group in by_source.values():
+        norm, _definition = _normalised_of(group)
+        decided.update(zip((r.pk for r in group), stage_match(norm.frame, keys), strict=True))
+    for record in pending:
+        decision = decided[record.pk]
+        if decision.outcome == MatchOutcome.SAME and decision.person_id is not None:
+            _refuse([record], [decision], status=RecordStatus.ACCEPTED, now=now)
+            SourceRecord.objects.filter(pk=record.pk).update(outcome=MatchOutcome.SAME, how=decision.how,
+                                                             score=decision.score)
+            MatchReview.objects.filter(record=record, status=ReviewStatus.OPEN).update(
+                status=ReviewStatus.ACCEPTED, decided_at=now, updated_at=now)
+            done.resolved += 1
+            audit_record(actor=actor, action="fusion.relink", target_type=PERSON, target_id=decision.person_id,
+                         fields=["source_records", "provenance"], reason=f"review of record {record.pk}, job {job_id}")
+    merged_into: dict[int, int] = {}
+    for person_id, records in loose.items():
+        decisions = [decided[r.pk] for r in records]
+        verdict = relink_verdict([(d.outcome, d.person_id, d.score) for d in decisions])
+        if not verdict.action or verdict.person_id is None or verdict.record_index is None:
+            continue
+        target = merged_into.get(verdict.person_id, verdict.person_id)
+        decision = decisions[verdict.record_index]
+        if verdict.action == "merge":
+            try:
+                with transaction.atomic():
+                    _person_merge(loose=person_id, into=target, how=decision.how, score=decision.score, now=now)
+            except _NotMergeableError:
+                pass
+            else:
+                merged_into[person_id] = target
+                done.merged.append((person_id, target))
+                audit_record(actor=actor, action="fusion.relink", target_type=PERSON, target_id=target,
+                             fields=["source_records", "provenance"], reason=f"merged {person_id}, job {job_id}")
+                continue
+        record = records[verdict.record_index]
+        if not MatchReview.objects.filter(record=record, status=ReviewStatus.OPEN).exists():
+            MatchReview.objects.create(record=record, candidate_id=target, score=verdict.score,
+                                       evidence=decision.evidence, status=ReviewStatus.OPEN)
+            done.reviews += 1
+    return done
+
+
+def _person_merge(*, loose: int, into: int, how: str, score: float, now: datetime) -> None:
+    """Merge person ``loose`` into ``into`` through the review path: its source records are
+    fused into ``into`` again from their rows (provenance, winners, conflicts as tasks), its
+    field-verified values and open reviews follow, and the emptied person is deleted — unless
+    it holds anything else (raises :class:`_NotMergeableError`; the caller's savepoint undoes)."""
+    records = list(SourceRecord.objects.select_for_update().filter(person_id=loose).select_related("source")
+                   .order_by("id"))
+    verified = FieldProvenance.objects.filter(person_id=loose, record__isnull=True).update(person_id=into)
+    FieldProvenance.objects.filter(person_id=loose).delete()
+    groups: dict[tuple[int, str], list[SourceRecord]] = {}
+    for record in records:
+        groups.setdefault((record.source_id, record.status), []).append(record)
+    for (_source, status), group in groups.items():
+        decisions: list[Decision | None] = [
+            Decision(MatchOutcome.SAME, how, score, into, "", {}) for _r in group]
+        _refuse(group, decisions, status=status, now=now)
+    SourceRecord.objects.filter(pk__in=[r.pk for r in records]).exclude(status=RecordStatus.PAST).update(
+        outcome=MatchOutcome.SAME, how=how, score=score)
+    MatchReview.objects.filter(candidate_id=loose, status=ReviewStatus.OPEN).update(candidate_id=into, updated_at=now)
+    VerificationTask.objects.filter(person_id=loose, status=TaskStatus.OPEN).update(
+        status=TaskStatus.CLOSED, note=_("人员已合并"), updated_at=now)
+    collector = Collector(using="default")
+    collector.collect(list(Person.objects.filter(pk=loose)))
+    held = {m._meta.label_lower for m, objs in collector.data.items() if objs}
+    held |= {qs.model._meta.label_lower for qs in collector.fast_deletes if qs.exists()}
+    if held - _MERGEABLE:
+        raise _NotMergeableError(sorted(held - _MERGEABLE))
+    Person.objects.filter(pk=loose).delete()
+    if verified:
+        _recompute_winners(Person.objects.get(pk=into), now=now)
 
 
 # --- verification tasks ----------------------------------------------------------------

@@ -141,3 +141,34 @@ def is_conflict(field: str, *, current: str, incoming: str, same_source: bool) -
     if field not in CONFLICT_FIELDS or same_source:
         return False
     return current != "" and incoming != "" and current != incoming
+
+
+@dataclass(frozen=True)
+class RelinkVerdict:
+    """What the re-link pass does with one loose person (see ``relink_verdict``)."""
+
+    action: str  # "merge", "review" or "" (leave it)
+    person_id: int | None = None  # the person to merge into / the review's candidate
+    record_index: int | None = None  # which of its records the merge or review stands on
+    score: float = 0.0
+
+
+def relink_verdict(decisions: Sequence[tuple[str, int | None, float]]) -> RelinkVerdict:
+    """A loose person's current records, matched again (``(outcome, person, score)`` each):
+    merge when they point at one person only and none doubts it; a review when the best
+    they reach is doubtful (or they point at two persons); else nothing. The same matcher
+    and thresholds as an import decide ``outcome``."""
+    same = {p for o, p, _s in decisions if o == "same" and p is not None}
+    doubtful = [(s, i, p) for i, (o, p, s) in enumerate(decisions) if o == "review" and p is not None]
+    if len(same) == 1 and not any(p not in same for _s, _i, p in doubtful):
+        target = next(iter(same))
+        index, score = max(((i, s) for i, (o, p, s) in enumerate(decisions) if o == "same" and p == target),
+                           key=lambda pair: pair[1])
+        return RelinkVerdict("merge", target, index, score)
+    if len(same) > 1:
+        score, index, target = max((s, i, p) for i, (o, p, s) in enumerate(decisions) if o == "same" and p is not None)
+        return RelinkVerdict("review", target, index, score)
+    if doubtful:
+        score, index, target = max(doubtful)
+        return RelinkVerdict("review", target, index, score)
+    return RelinkVerdict("")
