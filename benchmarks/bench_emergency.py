@@ -291,7 +291,7 @@ def main() -> None:
         t0 = time.perf_counter()
         found = naive_roster(user, shape)
         naive.append((time.perf_counter() - t0) * 1000)
-    if found != (len(roster.households), roster.residents):
+    if naive and found != (len(roster.households), roster.residents):
         sys.exit(f"naive and linli disagree: {found} vs {(len(roster.households), roster.residents)}")
     print(f"area: {len(roster.buildings)} buildings, {len(roster.households):,} households, "
           f"{roster.residents:,} residents, {len(roster.vulnerable):,} vulnerable households")
