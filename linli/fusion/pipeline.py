@@ -241,7 +241,7 @@ def query_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType])
                        empty_string_is_null=False)
 
 
-def registry_keys(grids: Sequence[int] | None = None, *, persons: Any = None) -> pl.DataFrame:
+def registry_keys(grids: Sequence[int] | None = None) -> pl.DataFrame:
     """The registry's match keys, loaded once per import (never a query per row).
 
     ``id_enc`` (the ID number ciphertext) rides along so that the few candidates whose ID
@@ -255,10 +255,7 @@ def registry_keys(grids: Sequence[int] | None = None, *, persons: Any = None) ->
         "compound": pl.String(), "building_name": pl.String(), "unit": pl.Int64(), "room": pl.String(),
         "id_enc": pl.String(),
     }
-    # ``persons``: only these (a subquery of ids; the re-link pass's persons an import touched).
-    chosen = Person.objects.filter(_in_grids(grids)) if persons is None else Person.objects.filter(
-        _in_grids(grids), pk__in=persons)
-    query = chosen.values_list(
+    query = Person.objects.filter(_in_grids(grids)).values_list(
         "id", "name", "name_pinyin", "name_initials", "id_number_bidx", "birth_date", "sex", "phone_bidx",
         "building__compound", "building__name", "room__unit__number", "room__number", "id_number_enc",
     ).query
@@ -281,20 +278,17 @@ def registry_keys(grids: Sequence[int] | None = None, *, persons: Any = None) ->
         .alias("room"),
         pl.when(pl.col("id_enc") != "").then(pl.col("id_enc")).alias("id_enc"),
     )
-    return with_unplaced_addresses(keyed, grids, persons=persons)
+    return with_unplaced_addresses(keyed, grids)
 
 
-def with_unplaced_addresses(keys: pl.DataFrame, grids: Sequence[int] | None = None, *,
-                            persons: Any = None) -> pl.DataFrame:
+def with_unplaced_addresses(keys: pl.DataFrame, grids: Sequence[int] | None = None) -> pl.DataFrame:
     """Persons no room places yet are matched on the address an import kept for them (the
     winning ``address`` provenance, issue 17 cause 5): building key, unit and room parsed
     from it, as a row's would be."""
     from linli.fusion.models import FieldProvenance
     from linli.fusion.normalise import normalise_address
 
-    unplaced = Person.objects.filter(_in_grids(grids), room__isnull=True)
-    if persons is not None:
-        unplaced = unplaced.filter(pk__in=persons)
+    unplaced = Person.objects.filter(_in_grids(grids), room__isnull=True).values("id")
     found = FieldProvenance.objects.filter(person_id__in=unplaced, field="address", won=True).values_list(
         "person_id", "value")
     parsed: dict[int, tuple[str | None, str | None, str | None]] = {}

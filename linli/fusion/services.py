@@ -910,9 +910,12 @@ def relink_after_import(*, actor: Actor, job_id: int, grids: Sequence[int] | Non
         .select_related("source").distinct().order_by("id"))
     if not loose and not pending:
         return done
-    touched = SourceRecord.objects.filter(job_id=job_id, person__isnull=False).values("person_id")
-    keys = registry_keys(grids, persons=touched).join(
-        pl.DataFrame({"person_id": pl.Series(list(loose), dtype=pl.Int64)}), on="person_id", how="anti")
+    touched = SourceRecord.objects.filter(job_id=job_id, person__isnull=False).values_list(
+        "person_id", flat=True).distinct()
+    keys = registry_keys(grids)
+    keys = keys.join(pl.DataFrame({"person_id": pl.Series(list(touched), dtype=pl.Int64)}), on="person_id",
+                     how="semi").join(pl.DataFrame({"person_id": pl.Series(list(loose), dtype=pl.Int64)}),
+                                      on="person_id", how="anti")
     if keys.height == 0:
         return done
     by_source: dict[int, list[SourceRecord]] = {}
