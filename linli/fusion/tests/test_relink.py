@@ -22,6 +22,7 @@ from linli.fusion.services import (
     review_reject,
     source_save,
 )
+from linli.fusion.tests.test_address_evidence import ADDRESS_ONLY, ID_QIAN, ID_QIAN2, ID_ZHAO
 from linli.fusion.tests.test_services import (
     MINZHENG_HEADER,
     SYSTEM,
@@ -34,17 +35,6 @@ from linli.fusion.workflow import relink_verdict
 from linli.registry.choices import HukouStatus
 from linli.registry.models import Person
 from linli.registry.services import person_create
-
-ID_ZHAO = make_id("33010219700707005")
-ID_QIAN = make_id("33010219720303006")
-ID_QIAN2 = make_id("33010219880808007")
-
-ADDRESS_ONLY = {
-    "code": "anquan_xuncha",
-    "department": "其他",
-    "format": "csv",
-    "columns": {"姓名": "name", "性别": "sex", "住址": "address"},
-}
 
 
 @pytest.fixture(autouse=True)
