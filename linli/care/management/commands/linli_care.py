@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from linli.care.services import policies_seed
 from linli.care.services.sweep import sweep_run
+from linli.core.commands import day_option
 
 
 class Command(BaseCommand):
@@ -22,12 +22,7 @@ class Command(BaseCommand):
         if options["action"] == "seed":
             self.stdout.write(f"{policies_seed()} policies created")
             return
-        on = None
-        if options["on"]:
-            try:
-                on = date.fromisoformat(options["on"])
-            except ValueError as error:
-                raise CommandError(f"--on: {error}") from error
+        on = day_option(options["on"], name="on")
         run = sweep_run(on=on)
         counts = ", ".join(f"{name} {n}" for name, n in run.counts.items())
         self.stdout.write(f"care sweep {run.on}: {run.status} ({counts})")

@@ -7,13 +7,13 @@ that bypassed the services, or a change of the counting rules.
 from __future__ import annotations
 
 import time
-from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from linli.cases.rollups import rollup_rebuild
 from linli.core.actors import SystemActor
+from linli.core.commands import day_option
 
 
 class Command(BaseCommand):
@@ -23,12 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="first day to rebuild (its whole month is rebuilt)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        since = None
-        if options["since"]:
-            try:
-                since = date.fromisoformat(options["since"])
-            except ValueError:
-                raise CommandError(f"--since: expected YYYY-MM-DD, got {options['since']!r}") from None
+        since = day_option(options["since"], name="since")
         started = time.perf_counter()
         days, areas = rollup_rebuild(since=since, actor=SystemActor("command:linli_cases_rollup_rebuild"))
         self.stdout.write(self.style.SUCCESS(

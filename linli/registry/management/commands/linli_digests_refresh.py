@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from linli.core.commands import day_option
 from linli.registry.services.digests import building_digests_refresh
 
 
@@ -17,11 +17,6 @@ class Command(BaseCommand):
         parser.add_argument("--on", help="the day to build for (default: today), YYYY-MM-DD")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        on = None
-        if options["on"]:
-            try:
-                on = date.fromisoformat(options["on"])
-            except ValueError as error:
-                raise CommandError(f"--on: {error}") from error
+        on = day_option(options["on"], name="on")
         rebuilt = building_digests_refresh(on=on)
         self.stdout.write(f"{rebuilt} building digest(s) rebuilt")
