@@ -19,7 +19,7 @@ class CareConfig(AppConfig):
         if benefit_import_record not in import_benefit_listeners:
             import_benefit_listeners.append(benefit_import_record)
         # A registry bulk load stands the sweep's stamp triggers down and asks care to catch up.
-        from linli.care.services.sweep import sweep_changes_after_bulk_load
+        from linli.care.services.sweep_changes import sweep_changes_after_bulk_load
         from linli.registry.services.bulk_load import CatchUp, bulk_load_catch_ups
 
         if not any(c.run is sweep_changes_after_bulk_load for c in bulk_load_catch_ups):

@@ -56,19 +56,51 @@ from linli.registry.text import PII_ID_NUMBER, PII_ORG_PHONE, PII_PHONE, pinyin_
 Progress = Callable[[str], None]
 
 _PERSON_FIELDS = (
-    "id", "created_at", "updated_at", "name", "name_pinyin", "name_initials", "id_number_enc",
-    "id_number_bidx", "id_number_masked", "id_number_s4_bidx", "id_number_s6_bidx", "birth_date", "sex",
-    "phone_enc", "phone_bidx", "phone_masked", "phone_s4_bidx", "phone_s6_bidx", "hukou", "ethnicity", "room", "building", "grid", "household", "relation",
-    "is_deceased", "deceased_on",
+    "id",
+    "created_at",
+    "updated_at",
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "id_number_enc",
+    "id_number_bidx",
+    "id_number_masked",
+    "id_number_s4_bidx",
+    "id_number_s6_bidx",
+    "birth_date",
+    "sex",
+    "phone_enc",
+    "phone_bidx",
+    "phone_masked",
+    "phone_s4_bidx",
+    "phone_s6_bidx",
+    "hukou",
+    "ethnicity",
+    "room",
+    "building",
+    "grid",
+    "household",
+    "relation",
+    "is_deceased",
+    "deceased_on",
 )
 _SEEDED_MODELS: tuple[type[Model], ...] = (
-    Area, Building, Unit, Room, Household, Person, PersonTag, Organisation, Facility, User,
+    Area,
+    Building,
+    Unit,
+    Room,
+    Household,
+    Person,
+    PersonTag,
+    Organisation,
+    Facility,
+    User,
     AreaAssignment,
 )
 # What one grid's transaction writes, as audit field names.
 _BATCH_FIELDS: tuple[str, ...] = tuple(
-    m._meta.label_lower for m in (Building, Unit, Room, Household, Person, PersonTag, Organisation,
-                                  Facility)
+    m._meta.label_lower
+    for m in (Building, Unit, Room, Household, Person, PersonTag, Organisation, Facility)
 )
 
 
@@ -104,9 +136,15 @@ def _next_ids() -> IdCounters:
         return int(model._default_manager.aggregate(top=Max("id"))["top"] or 0) + 1
 
     return IdCounters(
-        area=after(Area), building=after(Building), unit=after(Unit), room=after(Room),
-        household=after(Household), person=after(Person), tag=after(PersonTag),
-        organisation=after(Organisation), facility=after(Facility),
+        area=after(Area),
+        building=after(Building),
+        unit=after(Unit),
+        room=after(Room),
+        household=after(Household),
+        person=after(Person),
+        tag=after(PersonTag),
+        organisation=after(Organisation),
+        facility=after(Facility),
     )
 
 
@@ -130,23 +168,41 @@ class _PiiEncoder:
     def id_number(value: str) -> tuple[str, str, str]:
         if not value:
             return "", "", ""
-        return (pii.encrypt(value, field=PII_ID_NUMBER), pii.blind_index(value, field=PII_ID_NUMBER),
-                pii.mask_id_number(value))
+        return (
+            pii.encrypt(value, field=PII_ID_NUMBER),
+            pii.blind_index(value, field=PII_ID_NUMBER),
+            pii.mask_id_number(value),
+        )
 
     @staticmethod
     def phone(value: str, field_name: str = PII_PHONE) -> tuple[str, str, str]:
         if not value:
             return "", "", ""
-        return (pii.encrypt(value, field=field_name), pii.blind_index(value, field=field_name),
-                pii.mask_phone(value))
+        return (
+            pii.encrypt(value, field=field_name),
+            pii.blind_index(value, field=field_name),
+            pii.mask_phone(value),
+        )
 
 
 def _write_areas(plan: StreetPlan) -> None:
-    Area.objects.bulk_create([
-        Area(id=a.id, level=a.level, code=a.code, name=a.name, parent_id=a.parent_id, path=a.path,
-             boundary=a.boundary, centroid_lon=a.centroid_lon, centroid_lat=a.centroid_lat)
-        for a in plan.areas
-    ], batch_size=500)
+    Area.objects.bulk_create(
+        [
+            Area(
+                id=a.id,
+                level=a.level,
+                code=a.code,
+                name=a.name,
+                parent_id=a.parent_id,
+                path=a.path,
+                boundary=a.boundary,
+                centroid_lon=a.centroid_lon,
+                centroid_lat=a.centroid_lat,
+            )
+            for a in plan.areas
+        ],
+        batch_size=500,
+    )
 
 
 def _write_batch(writer: BulkWriter, encoder: _PiiEncoder, batch: GridBatch, clock: _Clock) -> None:
@@ -158,43 +214,192 @@ def _write_batch(writer: BulkWriter, encoder: _PiiEncoder, batch: GridBatch, clo
         phone_enc, phone_bidx, phone_masked = encoder.phone(p.phone)
         id_tails = pii.suffix_indexes(p.id_number, field=PII_ID_NUMBER)
         phone_tails = pii.suffix_indexes(p.phone, field=PII_PHONE)
-        persons.append((
-            p.id, s, s, p.name, pinyin, initials, id_enc, id_bidx, id_masked, *id_tails, p.birth_date.isoformat(),
-            p.sex, phone_enc, phone_bidx, phone_masked, *phone_tails, p.hukou, p.ethnicity, p.room_id,
-            p.building_id, p.grid_id, p.household_id, p.relation, p.is_deceased, _iso(p.deceased_on),
-        ))
+        persons.append(
+            (
+                p.id,
+                s,
+                s,
+                p.name,
+                pinyin,
+                initials,
+                id_enc,
+                id_bidx,
+                id_masked,
+                *id_tails,
+                p.birth_date.isoformat(),
+                p.sex,
+                phone_enc,
+                phone_bidx,
+                phone_masked,
+                *phone_tails,
+                p.hukou,
+                p.ethnicity,
+                p.room_id,
+                p.building_id,
+                p.grid_id,
+                p.household_id,
+                p.relation,
+                p.is_deceased,
+                _iso(p.deceased_on),
+            )
+        )
     organisations = []
     for o in batch.organisations:
         phone_enc, _bidx, phone_masked = encoder.phone(o.contact_phone, PII_ORG_PHONE)
-        organisations.append((
-            o.id, s, s, o.kind, o.name, o.credit_code, o.grid_id, o.building_id, o.address, o.lon,
-            o.lat, o.contact_name, phone_enc, phone_masked, o.employees,
-        ))
+        organisations.append(
+            (
+                o.id,
+                s,
+                s,
+                o.kind,
+                o.name,
+                o.credit_code,
+                o.grid_id,
+                o.building_id,
+                o.address,
+                o.lon,
+                o.lat,
+                o.contact_name,
+                phone_enc,
+                phone_masked,
+                o.employees,
+            )
+        )
     clock.lap("encrypt")
-    writer.insert(Building, ("id", "created_at", "updated_at", "grid", "compound", "name", "address",
-                             "lon", "lat", "floors", "built_year", "footprint"), (
-        (b.id, s, s, b.grid_id, b.compound, b.name, b.address, b.lon, b.lat, b.floors, b.built_year,
-         json.dumps(b.footprint) if b.footprint is not None else None)
-        for b in batch.buildings))
-    writer.insert(Unit, ("id", "created_at", "updated_at", "building", "number"),
-                  ((u.id, s, s, u.building_id, u.number) for u in batch.units))
-    writer.insert(Room, ("id", "created_at", "updated_at", "unit", "building", "floor", "number", "use",
-                         "area_m2"), (
-        (r.id, s, s, r.unit_id, r.building_id, r.floor, r.number, r.use, r.area_m2) for r in batch.rooms))
-    writer.insert(Household, ("id", "created_at", "updated_at", "number", "room", "grid", "head"),
-                  ((h.id, s, s, h.number, h.room_id, h.grid_id, h.head_id) for h in batch.households))
+    writer.insert(
+        Building,
+        (
+            "id",
+            "created_at",
+            "updated_at",
+            "grid",
+            "compound",
+            "name",
+            "address",
+            "lon",
+            "lat",
+            "floors",
+            "built_year",
+            "footprint",
+        ),
+        (
+            (
+                b.id,
+                s,
+                s,
+                b.grid_id,
+                b.compound,
+                b.name,
+                b.address,
+                b.lon,
+                b.lat,
+                b.floors,
+                b.built_year,
+                json.dumps(b.footprint) if b.footprint is not None else None,
+            )
+            for b in batch.buildings
+        ),
+    )
+    writer.insert(
+        Unit,
+        ("id", "created_at", "updated_at", "building", "number"),
+        ((u.id, s, s, u.building_id, u.number) for u in batch.units),
+    )
+    writer.insert(
+        Room,
+        ("id", "created_at", "updated_at", "unit", "building", "floor", "number", "use", "area_m2"),
+        (
+            (r.id, s, s, r.unit_id, r.building_id, r.floor, r.number, r.use, r.area_m2)
+            for r in batch.rooms
+        ),
+    )
+    writer.insert(
+        Household,
+        ("id", "created_at", "updated_at", "number", "room", "grid", "head"),
+        ((h.id, s, s, h.number, h.room_id, h.grid_id, h.head_id) for h in batch.households),
+    )
     writer.insert(Person, _PERSON_FIELDS, persons)
-    writer.insert(PersonTag, ("id", "created_at", "updated_at", "person", "kind", "source", "valid_from",
-                              "valid_to", "note"), (
-        (t.id, s, s, t.person_id, t.kind, t.source, t.valid_from.isoformat(), _iso(t.valid_to), t.note)
-        for t in batch.tags))
-    writer.insert(Organisation, ("id", "created_at", "updated_at", "kind", "name", "credit_code", "grid",
-                                 "building", "address", "lon", "lat", "contact_name",
-                                 "contact_phone_enc", "contact_phone_masked", "employees"), organisations)
-    writer.insert(Facility, ("id", "created_at", "updated_at", "kind", "code", "name", "grid", "building",
-                             "lon", "lat", "in_service"), (
-        (f.id, s, s, f.kind, f.code, f.name, f.grid_id, f.building_id, f.lon, f.lat, f.in_service)
-        for f in batch.facilities))
+    writer.insert(
+        PersonTag,
+        (
+            "id",
+            "created_at",
+            "updated_at",
+            "person",
+            "kind",
+            "source",
+            "valid_from",
+            "valid_to",
+            "note",
+        ),
+        (
+            (
+                t.id,
+                s,
+                s,
+                t.person_id,
+                t.kind,
+                t.source,
+                t.valid_from.isoformat(),
+                _iso(t.valid_to),
+                t.note,
+            )
+            for t in batch.tags
+        ),
+    )
+    writer.insert(
+        Organisation,
+        (
+            "id",
+            "created_at",
+            "updated_at",
+            "kind",
+            "name",
+            "credit_code",
+            "grid",
+            "building",
+            "address",
+            "lon",
+            "lat",
+            "contact_name",
+            "contact_phone_enc",
+            "contact_phone_masked",
+            "employees",
+        ),
+        organisations,
+    )
+    writer.insert(
+        Facility,
+        (
+            "id",
+            "created_at",
+            "updated_at",
+            "kind",
+            "code",
+            "name",
+            "grid",
+            "building",
+            "lon",
+            "lat",
+            "in_service",
+        ),
+        (
+            (
+                f.id,
+                s,
+                s,
+                f.kind,
+                f.code,
+                f.name,
+                f.grid_id,
+                f.building_id,
+                f.lon,
+                f.lat,
+                f.in_service,
+            )
+            for f in batch.facilities
+        ),
+    )
     clock.lap("write")
 
 
@@ -202,22 +407,45 @@ def _create_accounts(plan: StreetPlan, actor: Actor) -> int:
     """Demo users with one argon2 hash shared by all (argon2 is slow by design); department
     staff belong to their department (the seed's 民政办, 残联), as on a real site."""
     specs = account_specs(plan)
-    existing = set(User.objects.filter(username__in=[s.username for s in specs]).values_list("username", flat=True))
+    existing = set(
+        User.objects.filter(username__in=[s.username for s in specs]).values_list(
+            "username", flat=True
+        )
+    )
     specs = [s for s in specs if s.username not in existing]
     if not specs:
         return 0
-    departments = {code: department_named(actor=actor, text=code) for code in {s.department for s in specs} if code}
+    departments = {
+        code: department_named(actor=actor, text=code)
+        for code in {s.department for s in specs}
+        if code
+    }
     password = make_password(DEMO_PASSWORD)
-    users = User.objects.bulk_create([
-        User(username=s.username, password=password, role=s.role, display_name=s.display_name,
-             department=departments.get(s.department), is_staff=s.role in ADMIN_ROLES)
-        for s in specs
-    ])
-    areas = dict(Area.objects.filter(code__in={c for s in specs for c, _ in s.assignments}).values_list("code", "id"))
-    AreaAssignment.objects.bulk_create([
-        AreaAssignment(user=user, area_id=areas[code], kind=kind)
-        for user, spec in zip(users, specs, strict=True) for code, kind in spec.assignments
-    ])
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=s.username,
+                password=password,
+                role=s.role,
+                display_name=s.display_name,
+                department=departments.get(s.department),
+                is_staff=s.role in ADMIN_ROLES,
+            )
+            for s in specs
+        ]
+    )
+    areas = dict(
+        Area.objects.filter(code__in={c for s in specs for c, _ in s.assignments}).values_list(
+            "code", "id"
+        )
+    )
+    AreaAssignment.objects.bulk_create(
+        [
+            AreaAssignment(user=user, area_id=areas[code], kind=kind)
+            for user, spec in zip(users, specs, strict=True)
+            for code, kind in spec.assignments
+        ]
+    )
     return len(users)
 
 
@@ -229,8 +457,13 @@ def registry_refusal() -> str | None:
 
 
 def demo_seed(
-    *, actor: Actor, residents: int = DEFAULT_RESIDENTS, seed: int = DEFAULT_SEED,
-    street_only: bool = False, analyze: bool = True, progress: Progress | None = None,
+    *,
+    actor: Actor,
+    residents: int = DEFAULT_RESIDENTS,
+    seed: int = DEFAULT_SEED,
+    street_only: bool = False,
+    analyze: bool = True,
+    progress: Progress | None = None,
 ) -> SeedReport:
     """Seed the demo street into an empty registry and return what was written.
 
@@ -247,17 +480,28 @@ def demo_seed(
     if refusal is not None:
         raise ApplicationError(ErrorCode.CONFLICT, refusal)
     say = progress or (lambda _message: None)
-    report = SeedReport(street_id=plan.street.id, residents=0 if street_only else residents, seed=seed)
+    report = SeedReport(
+        street_id=plan.street.id, residents=0 if street_only else residents, seed=seed
+    )
     clock = _Clock(report)
     writer = BulkWriter(now=timezone.now())
     # Each transaction below carries its own audit entry, so a run that stops half-way
     # leaves no unaudited rows behind (the grids' entries commit with the whole street).
     with transaction.atomic():
         _write_areas(plan)
-        audit_record(actor=actor, action="demo.seed_areas", target_type="geo.area",
-                     target_id=plan.street.id, fields=["geo.area"], reason=f"areas={len(plan.areas)}")
+        audit_record(
+            actor=actor,
+            action="demo.seed_areas",
+            target_type="geo.area",
+            target_id=plan.street.id,
+            fields=["geo.area"],
+            reason=f"areas={len(plan.areas)}",
+        )
         report.counts["roads"] = roads_replace(
-            actor=actor, source="demo", roads=[RoadRow(name=name, geometry=dict(line)) for name, line in plan.roads])
+            actor=actor,
+            source="demo",
+            roads=[RoadRow(name=name, geometry=dict(line)) for name, line in plan.roads],
+        )
     report.counts["areas"] = len(plan.areas)
     clock.lap("areas")
     say(f"areas: {len(plan.areas)} ({report.timings['areas']:.1f}s)")
@@ -274,14 +518,29 @@ def demo_seed(
                 clock.lap("generate")
                 with transaction.atomic():
                     _write_batch(writer, encoder, batch, clock)
-                    audit_record(actor=actor, action="demo.seed_grid", target_type="geo.area",
-                                 target_id=batch.grid.area.id, fields=_BATCH_FIELDS,
-                                 reason=f"persons={len(batch.persons)}")
-                for name in ("buildings", "units", "rooms", "households", "persons", "tags",
-                             "organisations", "facilities"):
+                    audit_record(
+                        actor=actor,
+                        action="demo.seed_grid",
+                        target_type="geo.area",
+                        target_id=batch.grid.area.id,
+                        fields=_BATCH_FIELDS,
+                        reason=f"persons={len(batch.persons)}",
+                    )
+                for name in (
+                    "buildings",
+                    "units",
+                    "rooms",
+                    "households",
+                    "persons",
+                    "tags",
+                    "organisations",
+                    "facilities",
+                ):
                     counts[name] = counts.get(name, 0) + len(getattr(batch, name))
                 done += len(batch.persons)
-                if progress is not None and (batch.grid.seq % 5 == 0 or batch.grid.seq == len(plan.grids)):
+                if progress is not None and (
+                    batch.grid.seq % 5 == 0 or batch.grid.seq == len(plan.grids)
+                ):
                     say(f"grid {batch.grid.seq}/{len(plan.grids)}: {done:,} residents")
                 clock.lap("write")
         clock.lap("catch_up")
@@ -289,7 +548,10 @@ def demo_seed(
         report.accounts_created = _create_accounts(plan, actor)
         writer.reset_sequences(_SEEDED_MODELS)
         audit_record(
-            actor=actor, action="demo.seed", target_type="geo.area", target_id=plan.street.id,
+            actor=actor,
+            action="demo.seed",
+            target_type="geo.area",
+            target_id=plan.street.id,
             fields=[m._meta.label_lower for m in _SEEDED_MODELS],
             reason=f"seed={seed} residents={report.residents}",
         )
@@ -301,7 +563,10 @@ def demo_seed(
 
 
 def demo_seed_if_empty(
-    *, actor: Actor, residents: int = DEFAULT_RESIDENTS, seed: int = DEFAULT_SEED,
+    *,
+    actor: Actor,
+    residents: int = DEFAULT_RESIDENTS,
+    seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
 ) -> SeedReport | None:
     """Seed the default street when there are no areas at all; None when data is reused."""

@@ -97,7 +97,6 @@ from linli.core.actors import Actor, SystemActor
 from linli.core.bulk import bulk_insert, column_of
 from linli.core.services import audit_record
 from linli.registry.models import Person, PersonTag
-from linli.registry.services.bulk_load import BulkLoaded
 
 logger = logging.getLogger(__name__)
 SWEEP_ACTOR = SystemActor("job:care_sweep")
@@ -694,20 +693,3 @@ def sweep_run(*, on: date | None = None, actor: Actor = SWEEP_ACTOR) -> SweepRun
     run.refresh_from_db()
     return run
 
-
-def sweep_changes_after_bulk_load(loaded: BulkLoaded) -> None:
-    """Care 0004's change stamps for a registry bulk load, in one statement: the new persons,
-    the persons of the new tags, and every member of a household a new person or household
-    is in (its size is a fact of each member), as the row triggers would have marked them."""
-    person, tag, household = (loaded.after(t) for t in ("registry_person", "registry_persontag",
-                                                         "registry_household"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {SweepChange._meta.db_table} (person_id) SELECT id FROM ("  # noqa: S608 -- model meta
-            "SELECT id FROM registry_person WHERE id > %s "
-            "UNION SELECT person_id FROM registry_persontag WHERE id > %s "
-            "UNION SELECT m.id FROM registry_person m WHERE m.household_id IN ("
-            "SELECT household_id FROM registry_person WHERE id > %s UNION SELECT id FROM registry_household "
-            "WHERE id > %s)) s ORDER BY id",
-            [person, tag, person, household],
-        )

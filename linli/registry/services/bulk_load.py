@@ -27,8 +27,16 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 # The tables a registry load writes (ids above the watermark are the new rows).
-TABLES = ("registry_building", "registry_unit", "registry_room", "registry_household", "registry_person",
-          "registry_persontag", "registry_organisation", "registry_facility")
+TABLES = (
+    "registry_building",
+    "registry_unit",
+    "registry_room",
+    "registry_household",
+    "registry_person",
+    "registry_persontag",
+    "registry_organisation",
+    "registry_facility",
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def _digest_stamps(loaded: BulkLoaded) -> None:
     random, json = ("(random() * 9.0e18)::bigint", "::jsonb") if pg else ("random()", "")
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO registry_buildingdigest (building_id, stamp, version, households, residents, "
+            "INSERT INTO registry_buildingdigest (building_id, stamp, version, households, residents, "  # noqa: S608 -- constants only
             f"vulnerable, by_kind, vulnerable_rows) SELECT b, {random}, 0, 0, 0, 0, '{{}}'{json}, '[]'{json} "
             "FROM (SELECT building_id AS b FROM registry_person WHERE id > %s "
             "UNION SELECT building_id FROM registry_room WHERE id > %s "
@@ -79,8 +87,16 @@ def _digest_stamps(loaded: BulkLoaded) -> None:
             "UNION SELECT p.building_id FROM registry_persontag t JOIN registry_person p ON p.id = t.person_id "
             "WHERE t.id > %s) s WHERE b IS NOT NULL ORDER BY b "
             "ON CONFLICT (building_id) DO UPDATE SET stamp = excluded.stamp",
-            [loaded.after(t) for t in ("registry_person", "registry_room", "registry_unit", "registry_household",
-                                       "registry_persontag")],
+            [
+                loaded.after(t)
+                for t in (
+                    "registry_person",
+                    "registry_room",
+                    "registry_unit",
+                    "registry_household",
+                    "registry_persontag",
+                )
+            ],
         )
 
 
@@ -96,13 +112,18 @@ def _triggers() -> list[tuple[str, str, str]]:
     marks = ", ".join("%s" for _ in TABLES)
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute(f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' "  # noqa: S608 -- placeholders only
-                           f"AND tbl_name IN ({marks}) ORDER BY name", list(TABLES))
+            cursor.execute(
+                f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' "  # noqa: S608 -- placeholders only
+                f"AND tbl_name IN ({marks}) ORDER BY name",
+                list(TABLES),
+            )
         else:
-            cursor.execute(f"SELECT t.tgname, c.relname, pg_get_triggerdef(t.oid) FROM pg_trigger t "  # noqa: S608 -- placeholders only
-                           f"JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
-                           f"AND c.relname IN ({marks}) AND pg_table_is_visible(c.oid) ORDER BY t.tgname",
-                           list(TABLES))
+            cursor.execute(
+                f"SELECT t.tgname, c.relname, pg_get_triggerdef(t.oid) FROM pg_trigger t "  # noqa: S608 -- placeholders only
+                f"JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
+                f"AND c.relname IN ({marks}) AND pg_table_is_visible(c.oid) ORDER BY t.tgname",
+                list(TABLES),
+            )
         return [(str(name), str(table), str(sql)) for name, table, sql in cursor.fetchall()]
 
 
@@ -120,8 +141,10 @@ def registry_bulk_load() -> Iterator[BulkLoaded]:
             catch_ups = list(bulk_load_catch_ups)
             down = [t for t in _triggers() if any(t[0].startswith(c.prefix) for c in catch_ups)]
             for name, table, _sql in down:
-                cursor.execute(f"DROP TRIGGER {quote(name)}"
-                               + (f" ON {quote(table)}" if connection.vendor == "postgresql" else ""))
+                cursor.execute(
+                    f"DROP TRIGGER {quote(name)}"
+                    + (f" ON {quote(table)}" if connection.vendor == "postgresql" else "")
+                )
         loaded = BulkLoaded(before=before)
         yield loaded
         for catch_up in catch_ups:
