@@ -692,4 +692,3 @@ def sweep_run(*, on: date | None = None, actor: Actor = SWEEP_ACTOR) -> SweepRun
     SweepRun.objects.filter(pk=run.pk).update(status=SweepStatus.DONE, finished_at=timezone.now())
     run.refresh_from_db()
     return run
-
