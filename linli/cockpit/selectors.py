@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -781,14 +781,17 @@ def live_events_after(*, alarm_after: int, case_after: int, event_after: int) ->
             lon, lat = building_lon, building_lat
         events.append(LiveEvent(kind="alarm", id=pk, level=level, what=kind, grid_id=grid_id, grid=grid or "",
                                 at=raised_at, lon=lon, lat=lat))
-    cases = (Case.objects.filter(pk__gt=case_after, level=LIVE_CASE_LEVEL).order_by("pk")
+    # A case that reached level 1 by a change is announced by that change (below), not again
+    # as a new case when the look-back re-reads its id.
+    regraded = CaseEvent.objects.filter(case_id=OuterRef("pk"), action=REGRADE_EVENT)
+    cases = (Case.objects.filter(pk__gt=case_after, level=LIVE_CASE_LEVEL).exclude(Exists(regraded)).order_by("pk")
              .select_related("category", "grid").only(*_LIVE_CASE_FIELDS)[:LIVE_BATCH_MAX])
     events.extend(_live_case(case, at=case.created_at) for case in cases)
     # Level changes are rare: the range read finds a handful; a raise to level 1 of a case
     # still at level 1 is announced.
     raised = (CaseEvent.objects.filter(pk__gt=event_after, action=REGRADE_EVENT, case__level=LIVE_CASE_LEVEL)
               .order_by("pk").select_related("case__category", "case__grid")
-              .only("pk", "at", "data", "case_id", *(f"case__{name}" for name in _LIVE_CASE_FIELDS))[:LIVE_BATCH_MAX])
+              .only("pk", "at", "data", "case_id", *(f"case__{'id' if name == 'pk' else name}" for name in _LIVE_CASE_FIELDS))[:LIVE_BATCH_MAX])
     events.extend(_live_case(event.case, at=event.at, feed="regrade", feed_id=event.pk) for event in raised
                   if event.data.get("to_level") == LIVE_CASE_LEVEL)
     return events
