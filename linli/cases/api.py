@@ -37,6 +37,7 @@ from linli.cases.schemas import (
     CaseOut,
     CasePage,
     MajorOut,
+    RegradeIn,
     StatsOut,
     TransitionIn,
 )
@@ -266,6 +267,17 @@ def case_transition(request: HttpRequest, case_id: Id, payload: TransitionIn) ->
     services.case_transition(case=case, action=payload.action, actor=user,
                              expected_version=payload.expected_version, note=payload.note,
                              data=payload.data, request_id=_request_id(request))
+    return case_detail_out(selectors.case_get_for_user(user=user, case_id=case_id), user)
+
+
+@router.post("/cases/{case_id}/level", response=CaseDetailOut)
+def case_level_set(request: HttpRequest, case_id: Id, payload: RegradeIn) -> dict[str, Any]:
+    """Change an open case's level (1 most urgent … 5) with a reason; dispatchers only (403
+    otherwise), 400 naming ``level`` or ``reason``."""
+    user = _staff(request)
+    case = selectors.case_get_for_user(user=user, case_id=case_id)
+    services.case_regrade(actor=user, case=case, level=payload.level, reason=payload.reason,
+                          request_id=_request_id(request))
     return case_detail_out(selectors.case_get_for_user(user=user, case_id=case_id), user)
 
 

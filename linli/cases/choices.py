@@ -125,6 +125,7 @@ class CaseAction(enum.StrEnum):
 EVENT_OPEN = "open"
 EVENT_SUPERVISE = "supervise"
 EVENT_PHOTO = "photo"
+EVENT_REGRADE = "regrade"
 
 ACTION_LABELS: dict[str, Promise] = {
     CaseAction.REGISTER: _("立案"),
@@ -152,6 +153,7 @@ ACTION_LABELS: dict[str, Promise] = {
     EVENT_OPEN: _("上报"),
     EVENT_SUPERVISE: _("督办"),
     EVENT_PHOTO: _("上传照片"),
+    EVENT_REGRADE: _("调整等级"),
 }
 
 

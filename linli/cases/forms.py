@@ -119,6 +119,19 @@ class PublicDescriptionForm(forms.Form):
     )
 
 
+class RegradeForm(forms.Form):
+    """A new level for an open case and why (定级 / 调整等级); the service checks the rules."""
+
+    regrade_level = forms.TypedChoiceField(
+        label=_("新等级"), coerce=int, choices=[(level, label) for level, label in LEVEL_LABELS.items()],
+        widget=forms.Select(attrs={"data-testid": "regrade-level"}),
+    )
+    regrade_reason = forms.CharField(
+        label=_("调整原因"), max_length=500, required=False,
+        widget=forms.TextInput(attrs={"data-testid": "regrade-reason"}),
+    )
+
+
 class PhoneRevealForm(forms.Form):
     """Why the full callback phone is needed; the service enforces the reason rules."""
 

@@ -110,6 +110,11 @@ class TransitionIn(Schema):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class RegradeIn(Schema):
+    level: int
+    reason: str = ""
+
+
 class StatRowOut(Schema):
     key: str
     label: str

@@ -28,13 +28,21 @@ from linli.accounts.models import Department, User
 from linli.accounts.selectors import display_names, grid_workers_of, scope_for
 from linli.cases import selectors, services, workflow
 from linli.cases.api import default_period
-from linli.cases.choices import ACTION_LABELS, CaseAction, CaseSource, CaseStatus, level_label
+from linli.cases.choices import (
+    ACTION_LABELS,
+    OPEN_STATUSES,
+    CaseAction,
+    CaseSource,
+    CaseStatus,
+    level_label,
+)
 from linli.cases.errors import CaseRefused
 from linli.cases.export import case_statistics_xlsx
 from linli.cases.forms import (
     HotlineForm,
     PhoneRevealForm,
     PublicDescriptionForm,
+    RegradeForm,
     ReportForm,
     StatisticsForm,
     TransitionForm,
@@ -166,9 +174,16 @@ def _timeline(case: Case) -> list[tuple[Any, str, str]]:
     "系统（事件）" (the stored label is a sign-in name or a code)."""
     events = selectors.case_timeline(case=case)
     names = display_names([e.actor_id for e in events if e.actor_id is not None])
-    return [(e, str(ACTION_LABELS.get(e.action, e.action)),
+    return [(e, _event_label(e),
              names.get(e.actor_id, e.actor_label) if e.actor_id is not None else actor_words(e.actor_label))
             for e in events]
+
+
+def _event_label(event: Any) -> str:
+    label = str(ACTION_LABELS.get(event.action, event.action))
+    if event.action == workflow.REGRADE_EVENT:
+        label += f" {level_label(event.data.get('from_level'))} → {level_label(event.data.get('to_level'))}"
+    return label
 
 
 @staff_required
@@ -183,8 +198,24 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
     if user.role != Role.RESIDENT:
         public_form = PublicDescriptionForm(initial={"public_description": case.public_description})
     reveal_form = PhoneRevealForm() if can_reveal else None
+    can_regrade = user.role in workflow.REGRADE_ROLES and case.status in OPEN_STATUSES
+    regrade_form = RegradeForm(initial={"regrade_level": case.level}) if can_regrade else None
     revealed = ""
-    if request.method == "POST" and "reveal_reason" in request.POST:
+    if request.method == "POST" and "regrade_level" in request.POST:
+        if not can_regrade:
+            raise PermissionDenied
+        regrade_form = RegradeForm(request.POST)
+        if regrade_form.is_valid():
+            try:
+                services.case_regrade(actor=user, case=case, level=regrade_form.cleaned_data["regrade_level"],
+                                      reason=regrade_form.cleaned_data["regrade_reason"],
+                                      request_id=request_id_of(request))
+            except ValidationFailed as exc:
+                regrade_form.add_error("regrade_level" if exc.field == "level" else "regrade_reason", exc.message)
+            else:
+                messages.success(request, _("事件等级已调整。"))
+                return redirect("cases:case", case_id=case.pk)
+    elif request.method == "POST" and "reveal_reason" in request.POST:
         # Shown in this response only: never redirected with, stored or logged.
         if not can_reveal:
             raise PermissionDenied
@@ -232,6 +263,7 @@ def case_page(request: StaffRequest, case_id: int) -> HttpResponse:
         "map_place": (nearest_building(lat=case.lat, lon=case.lon, user=user)
                       if case.lon is not None and case.lat is not None else None),
         "reveal_form": reveal_form, "revealed_phone": revealed, "public_form": public_form,
+        "regrade_form": regrade_form,
     }, status=status)
 
 

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from linli.accounts.choices import Role
 from linli.cases.choices import (
+    EVENT_REGRADE,
+    OPEN_STATUSES,
     CaseAction,
     CaseSource,
     CaseStage,
@@ -152,6 +154,24 @@ def next_status(status: str, action: str) -> str | None:
 
 def role_may(role: str, action: str) -> bool:
     return role in ACTION_ROLES.get(action, frozenset())
+
+
+# Who may change an open case's level (定级 / 调整等级): the dispatchers who grade intake.
+REGRADE_ROLES = _DISPATCHERS
+REGRADE_EVENT = EVENT_REGRADE
+
+
+def regrade_refusal(*, role: str, status: str, old_level: int, new_level: int) -> tuple[str, str] | None:
+    """Why a level change is refused, as (field, message), or ``None`` when it may go ahead."""
+    if role not in REGRADE_ROLES:
+        return "action", _("您的角色不能调整事件等级")
+    if status not in OPEN_STATUSES:
+        return "action", _("事件已办结,不能调整等级")
+    if not 1 <= new_level <= 5:
+        return "level", _("等级须为1到5")
+    if new_level == old_level:
+        return "level", _("新等级与当前等级相同")
+    return None
 
 
 def may_act(action: str, roles: Iterable[str]) -> bool:

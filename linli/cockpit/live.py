@@ -191,7 +191,7 @@ class LiveServer:
         # after a restart must not delay the events). Each thread holds one DB connection.
         self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-read")
         self.auth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live-auth")
-        self.marks: tuple[int, int] | None = None
+        self.marks: tuple[int, int, int] | None = None
         self.seen: set[tuple[str, int]] = set()
         self.sent = 0
         self.stopping = asyncio.Event()
@@ -204,20 +204,23 @@ class LiveServer:
         try:
             if self.marks is None:
                 self.marks = selectors.live_marks()
-            alarm_mark, case_mark = self.marks
-            events = selectors.live_events_after(alarm_after=max(0, alarm_mark - selectors.LIVE_LOOKBACK_IDS),
-                                                 case_after=max(0, case_mark - selectors.LIVE_LOOKBACK_IDS))
+            alarm_mark, case_mark, event_mark = self.marks
+            lookback = selectors.LIVE_LOOKBACK_IDS
+            events = selectors.live_events_after(alarm_after=max(0, alarm_mark - lookback),
+                                                 case_after=max(0, case_mark - lookback),
+                                                 event_after=max(0, event_mark - lookback))
         except DatabaseError:
             connection.close()
             raise
         # The first read only learns what exists: nothing older than the process is announced.
-        fresh = [] if priming else [e for e in events if (e.kind, e.id) not in self.seen]
-        alarm_mark = max([alarm_mark, *(e.id for e in events if e.kind == "alarm")])
-        case_mark = max([case_mark, *(e.id for e in events if e.kind == "case")])
-        self.marks = (alarm_mark, case_mark)
-        self.seen = {(e.kind, e.id) for e in events} | {
-            key for key in self.seen
-            if key[1] > (alarm_mark if key[0] == "alarm" else case_mark) - selectors.LIVE_LOOKBACK_IDS}
+        fresh = [] if priming else [e for e in events if e.key not in self.seen]
+        marks = {"alarm": alarm_mark, "case": case_mark, "regrade": event_mark}
+        for event in events:
+            feed, feed_id = event.key
+            marks[feed] = max(marks[feed], feed_id)
+        self.marks = (marks["alarm"], marks["case"], marks["regrade"])
+        self.seen = {e.key for e in events} | {
+            key for key in self.seen if key[1] > marks[key[0]] - selectors.LIVE_LOOKBACK_IDS}
         return fresh
 
     def fan_out(self, events: list[selectors.LiveEvent]) -> None:

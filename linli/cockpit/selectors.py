@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,9 +25,10 @@ from linli.accounts.models import AreaAssignment, User
 from linli.accounts.selectors import AreaScope, Principal, grid_workers_of, scope_for
 from linli.cases.choices import OPEN_STATUSES
 from linli.cases.indicators import compute
-from linli.cases.models import Case
+from linli.cases.models import Case, CaseEvent
 from linli.cases.selectors import case_visible_to
 from linli.cases.stats import case_figures_for_user
+from linli.cases.workflow import REGRADE_EVENT
 from linli.catalogue.selectors import application_list_for_user
 from linli.cockpit import workflow
 from linli.cockpit.choices import CheckState
@@ -725,6 +726,14 @@ class LiveEvent:
     lon: float | None
     lat: float | None
     case: Case | None = None  # for the case scope rule; never sent
+    # What the stream's marks count: the alarm, the new case, or the level change (its timeline
+    # event's id: a case raised to level 1 is announced once per raise).
+    feed: str = ""
+    feed_id: int = 0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.feed or self.kind, self.feed_id or self.id)
 
 
 def live_viewer(*, user: object) -> LiveViewer | None:
@@ -741,16 +750,28 @@ def live_event_visible(*, viewer: LiveViewer, event: LiveEvent) -> bool:
     return event.case is not None and case_visible_to(user=viewer.user, scope=viewer.scope, case=event.case)
 
 
-def live_marks() -> tuple[int, int]:
-    """The highest alarm and case ids now: the stream announces only what comes after."""
+def live_marks() -> tuple[int, int, int]:
+    """The highest alarm, case and case-event ids now: the stream announces only what comes after."""
     alarm = Alarm.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     case = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    return alarm, case
+    event = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return alarm, case, event
 
 
-def live_events_after(*, alarm_after: int, case_after: int) -> list[LiveEvent]:
-    """Alarms with an id above ``alarm_after`` and level-1 cases above ``case_after`` (two
-    primary-key range reads, whatever the size of the tables), oldest first."""
+_LIVE_CASE_FIELDS = ("pk", "level", "grid_id", "grid__name", "category__name", "created_at", "lon", "lat",
+                     "reporter_id", "department_id", "escalated_to_id")
+
+
+def _live_case(case: Case, *, at: datetime, feed: str = "", feed_id: int = 0) -> LiveEvent:
+    return LiveEvent(kind="case", id=case.pk, level=case.level, what=case.category.name if case.category else "",
+                     grid_id=case.grid_id, grid=case.grid.name if case.grid else "", at=at, lon=case.lon,
+                     lat=case.lat, case=case, feed=feed, feed_id=feed_id)
+
+
+def live_events_after(*, alarm_after: int, case_after: int, event_after: int) -> list[LiveEvent]:
+    """Alarms with an id above ``alarm_after``, level-1 cases above ``case_after`` and cases
+    raised to level 1 by a timeline event above ``event_after`` (primary-key range reads,
+    whatever the size of the tables), oldest first."""
     events = []
     alarms = (Alarm.objects.filter(pk__gt=alarm_after).order_by("pk")
               .values_list("pk", "level", "kind", "grid_id", "grid__name", "raised_at", "device__lon",
@@ -760,12 +781,17 @@ def live_events_after(*, alarm_after: int, case_after: int) -> list[LiveEvent]:
             lon, lat = building_lon, building_lat
         events.append(LiveEvent(kind="alarm", id=pk, level=level, what=kind, grid_id=grid_id, grid=grid or "",
                                 at=raised_at, lon=lon, lat=lat))
-    cases = (Case.objects.filter(pk__gt=case_after, level=LIVE_CASE_LEVEL).order_by("pk")
-             .select_related("category", "grid")
-             .only("pk", "level", "grid_id", "grid__name", "category__name", "created_at", "lon", "lat",
-                   "reporter_id", "department_id", "escalated_to_id")[:LIVE_BATCH_MAX])
-    events.extend(LiveEvent(kind="case", id=case.pk, level=case.level,
-                            what=case.category.name if case.category else "", grid_id=case.grid_id,
-                            grid=case.grid.name if case.grid else "", at=case.created_at, lon=case.lon,
-                            lat=case.lat, case=case) for case in cases)
+    # A case that reached level 1 by a change is announced by that change (below), not again
+    # as a new case when the look-back re-reads its id.
+    regraded = CaseEvent.objects.filter(case_id=OuterRef("pk"), action=REGRADE_EVENT)
+    cases = (Case.objects.filter(pk__gt=case_after, level=LIVE_CASE_LEVEL).exclude(Exists(regraded)).order_by("pk")
+             .select_related("category", "grid").only(*_LIVE_CASE_FIELDS)[:LIVE_BATCH_MAX])
+    events.extend(_live_case(case, at=case.created_at) for case in cases)
+    # Level changes are rare: the range read finds a handful; a raise to level 1 of a case
+    # still at level 1 is announced.
+    raised = (CaseEvent.objects.filter(pk__gt=event_after, action=REGRADE_EVENT, case__level=LIVE_CASE_LEVEL)
+              .order_by("pk").select_related("case__category", "case__grid")
+              .only("pk", "at", "data", "case_id", *(f"case__{'id' if name == 'pk' else name}" for name in _LIVE_CASE_FIELDS))[:LIVE_BATCH_MAX])
+    events.extend(_live_case(event.case, at=event.at, feed="regrade", feed_id=event.pk) for event in raised
+                  if event.data.get("to_level") == LIVE_CASE_LEVEL)
     return events

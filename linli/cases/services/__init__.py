@@ -1250,6 +1250,44 @@ def case_public_description_set(*, actor: Actor, case: Case | int, text: str, re
     return locked
 
 
+def case_regrade(*, actor: Actor, case: Case | int, level: int, reason: str, request_id: str = "") -> Case:
+    """Change an open case's level (定级 / 调整等级) with a reason: a timeline event and an
+    audit entry. A case raised to level 1 reaches the cockpit's live stream like a new one."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("reason", _("请填写原因"))
+    if len(reason) > 500:
+        raise ValidationFailed("reason", _("原因不能超过500字"))
+    if not isinstance(level, int) or isinstance(level, bool):
+        raise ValidationFailed("level", _("等级须为1到5"))
+    case_id = case if isinstance(case, int) else case.pk
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().filter(pk=case_id).first()
+        roles = _roles_on(actor, locked) if locked is not None else set()
+        if locked is None or not roles - {workflow.REPORTER}:
+            raise NotFound(_("事件不存在"))
+        refusal = workflow.regrade_refusal(role=_role_of(actor), status=locked.status,
+                                           old_level=locked.level, new_level=level)
+        if refusal is not None:
+            field_name, message = refusal
+            if field_name == "level":
+                raise ValidationFailed(field_name, message)
+            raise CaseForbidden(CaseErrorCode.ROLE_NOT_ALLOWED, message, field=field_name,
+                                **_refusal_extra(locked, roles))
+        old = locked.level
+        now = timezone.now()
+        Case.objects.filter(pk=locked.pk).update(level=level, version=F("version") + 1, updated_at=now)
+        locked.level, locked.version, locked.updated_at = level, locked.version + 1, now
+        CaseEvent.objects.create(
+            case=locked, action=workflow.REGRADE_EVENT, from_status=locked.status, to_status=locked.status,
+            actor_id=actor.pk, actor_label=actor_label(actor)[:150], at=now, note=reason,
+            data={"from_level": old, "to_level": level},
+        )
+        audit_record(actor=actor, action="case.regrade", target_type="cases.Case", target_id=locked.pk,
+                     fields=["level"], reason=reason, request_id=request_id)
+    return locked
+
+
 # --- Supervision sweep -----------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from linli.cases.choices import CaseSource
 from linli.cases.models import Case, Category
+from linli.cases.services import case_regrade
 from linli.cockpit import live, selectors
 from linli.cockpit.tests.conftest import Emergency
 from linli.cockpit.tests.test_drill import smoke_alarm
@@ -155,6 +156,28 @@ def test_a_new_alarm_and_level_one_case_reach_the_open_stream_of_its_area_only(e
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_case_raised_to_level_one_reaches_the_open_stream_once(em: Emergency) -> None:
+    # given a level-3 case in our grid a1, older than the stream
+    case = level_one_case(em, grid_id=em.tree.grid_a1.pk, number="T-LIVE-R", level=3)
+    with running_live() as (_server, port):
+        ours = open_stream(port, cookie=session_cookie(em.users.street))
+        theirs = open_stream(port, cookie=session_cookie(em.other_operator))
+        assert ours.events(0.3) == []
+        # when the street operator raises it to level 1, then lowers another raise to level 2
+        started = time.monotonic()
+        case_regrade(actor=em.users.street, case=case, level=1, reason="楼道起火,升为特急")
+        received = ours.events(1.5)
+        # then our stream announces it as a level-1 case within the goal's 2 s, once
+        assert [(kind, data["id"], data["level"]) for kind, data in received] == [("case", case.pk, 1)], received
+        assert time.monotonic() - started < 2.0
+        assert theirs.events(0.3) == []
+        case_regrade(actor=em.users.street, case=case, level=2, reason="已控制")
+        assert ours.events(0.8) == []  # lowered: nothing to announce
+        ours.sock.close()
+        theirs.sock.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_stream_refuses_the_unauthenticated_the_wrong_role_and_foreign_origins(em: Emergency) -> None:
     with running_live() as (server, port):
         # no cookie, a made-up session, a grid worker (the cockpit is for operators), an auditor
@@ -200,10 +223,10 @@ def test_a_logged_out_session_ends_its_stream_at_the_next_check(em: Emergency) -
 
 
 def test_selectors_announce_what_comes_after_the_marks_with_the_lists_scope(em: Emergency, db: None) -> None:
-    alarm_mark, case_mark = selectors.live_marks()
+    alarm_mark, case_mark, event_mark = selectors.live_marks()
     alarm = smoke_alarm(em, building_id=em.b12.pk, grid_id=em.tree.grid_a1.pk)
     case = level_one_case(em, grid_id=em.tree.grid_a1.pk)
-    events = selectors.live_events_after(alarm_after=alarm_mark, case_after=case_mark)
+    events = selectors.live_events_after(alarm_after=alarm_mark, case_after=case_mark, event_after=event_mark)
     assert [(e.kind, e.id) for e in events] == [("alarm", alarm.pk), ("case", case.pk)]
     street = selectors.live_viewer(user=em.users.street)
     other = selectors.live_viewer(user=em.other_operator)
@@ -212,7 +235,7 @@ def test_selectors_announce_what_comes_after_the_marks_with_the_lists_scope(em: 
     assert all(selectors.live_event_visible(viewer=street, event=e) for e in events)
     assert not any(selectors.live_event_visible(viewer=other, event=e) for e in events)
     assert selectors.live_viewer(user=em.users.grid_worker_a1) is None
-    assert selectors.live_events_after(alarm_after=alarm.pk, case_after=case.pk) == []
+    assert selectors.live_events_after(alarm_after=alarm.pk, case_after=case.pk, event_after=event_mark) == []
     assert timezone.now() >= events[0].at
 
 
