@@ -156,7 +156,8 @@ def name_grade(a: str, b: str) -> str:
     homophones. Chinese: same length, one given-name character whose syllable is one edit
     from the other's (雨欣/雨新 xin/xin is a homophone already; 子扬/子燕 yang/yan is close;
     子扬/子涵 yang/han stays different: twins). Latin script: Jaro–Winkler of the lower-case
-    letters (FEBRL-style typos, foreign residents' transliterations)."""
+    letters (FEBRL-style typos, foreign residents' transliterations), the given name and
+    surname also tried swapped."""
     if _CJK.search(a) or _CJK.search(b):
         if len(a) != len(b) or len(a) < 2 or a[0] != b[0]:
             return "different"
@@ -167,12 +168,22 @@ def name_grade(a: str, b: str) -> str:
         return "close" if OSA.distance(char_syllable_of(a[i]), char_syllable_of(b[i])) <= 1 else "different"
     left, right = a.lower(), b.lower()
     similarity = JaroWinkler.normalized_similarity(left, right)
-    if similarity >= 0.94:
+    if similarity >= 0.94 or _swapped_parts(left, right) >= 0.94:
         return "close"
     shorter, longer = sorted((left, right), key=len)
     # One part of the name left out (surname only: "gibb" / "laurengibb").
     contained = len(shorter) >= 4 and (longer.startswith(shorter) or longer.endswith(shorter))
     return "similar" if similarity >= 0.88 or contained else "different"
+
+
+def _swapped_parts(left: str, right: str) -> float:
+    """Jaro–Winkler of ``right`` with ``left``'s given name and surname swapped, at the split
+    that fits best ("robbielowe" / "lowerobbie"): names arrive without their separator, so
+    every split leaving two letters or more on each side is tried (a swap is a rotation)."""
+    if abs(len(left) - len(right)) > 2 or len(left) < 5:
+        return 0.0
+    return max((JaroWinkler.normalized_similarity(left[k:] + left[:k], right) for k in range(2, len(left) - 1)),
+               default=0.0)
 
 
 # Excel keeps 15 significant digits: an 18-digit ID stored as a number is off by < 1000.

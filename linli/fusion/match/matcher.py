@@ -192,7 +192,7 @@ class Matcher:
     # in the birth digits; name alone is the last resort for rows with little else.
     _BLOCKS: Final = (
         ("_sur", "_birth"), ("_phone",), ("building_key", "unit", "room"), ("_py", "_year"),
-        ("_py", "building_key"), ("_py", "_hint"), ("_py",),
+        ("_py", "building_key"), ("_py", "_hint"), ("_py",), ("_birth",),
     )
 
     def _right_blocks(self, right: pl.DataFrame, right_key: str,
@@ -336,7 +336,11 @@ class Matcher:
         id_frame = self._pair_frame(by_id.select("ri", "ci"), recs, self.registry, "ci", ())
         id_frame = _levels(id_frame, record_record=False).with_columns(pl.lit("exact").alias("id"))
         id_frame = _score(id_frame.join(by_id.select("ri", "person_id"), on="ri"), self.weights)
-        suspicious = (pl.col("name") == "different") & (pl.col("birth") == "different")
+        # Someone else's ID copied in: the name and the birth both disagree and the rest of the
+        # evidence does not carry the pair over the link threshold (an exact ID with the same
+        # flat links even when the name and birth were mistyped; with another flat it waits).
+        suspicious = (pl.col("name") == "different") & (pl.col("birth") == "different") & (
+            pl.col("score") < th.same)
         id_decisions = id_frame.select(
             "ri", "person_id",
             pl.when(suspicious).then(pl.lit("review")).otherwise(pl.lit("same")).alias("outcome"),
