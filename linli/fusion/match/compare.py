@@ -130,7 +130,41 @@ def _levels(pairs: pl.DataFrame, *, record_record: bool) -> pl.DataFrame:
             .otherwise(pl.lit("?"))
         )
         columns.append(id_level.alias("id"))
-    return graded_names(pairs.with_columns(columns))
+    return graded_addresses(graded_names(pairs.with_columns(columns)))
+
+
+def graded_addresses(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Building keys the exact comparison calls ``different`` that name the same numbers and a
+    place one slip apart (``temperley s treet|20`` / ``temperley street|20``): the same
+    building, ``room`` when unit and room agree too (once per distinct pair of keys)."""
+    differ = pairs["address"] == "different"
+    if not differ.any():
+        return pairs
+    keys = pairs.filter(differ).select("l_building_key", "r_building_key").unique()
+    alike = pl.Series([same_building(a, b) for a, b in keys.iter_rows()], dtype=pl.Boolean)
+    graded = keys.with_columns(alike.alias("_alike"))
+    joined = pairs.select("l_building_key", "r_building_key").join(
+        graded, on=["l_building_key", "r_building_key"], how="left", maintain_order="left")["_alike"]
+    same_room = ((pl.col("l_unit") == pl.col("r_unit")) & (pl.col("l_room") == pl.col("r_room"))).fill_null(
+        value=False)
+    return pairs.with_columns(
+        pl.when(differ & joined.fill_null(value=False))
+        .then(pl.when(same_room).then(pl.lit("room")).otherwise(pl.lit("building")))
+        .otherwise(pl.col("address")).alias("address"))
+
+
+_DIGITS: Final = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=1 << 18)
+def same_building(a: str, b: str) -> bool:
+    """Two building keys with the same numbers in the same order whose words, spaces left
+    out, are Jaro–Winkler ≥ 0.9 alike: a typo in the street or compound name. A different
+    door or building number is never the same building."""
+    if _DIGITS.findall(a) != _DIGITS.findall(b):
+        return False
+    left, right = (_DIGITS.sub("", x).replace(" ", "") for x in (a, b))
+    return len(left) >= 4 and JaroWinkler.normalized_similarity(left, right) >= 0.9
 
 
 def graded_names(pairs: pl.DataFrame) -> pl.DataFrame:
