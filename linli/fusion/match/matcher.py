@@ -256,7 +256,14 @@ class Matcher:
         plain = both["person_id"].replace_strict(asked, [cache[p] for p in asked], return_dtype=pl.String)
         levels = pl.Series("id", ["missing"] * pairs.height, dtype=pl.String)
         if both.height:
-            levels = levels.scatter(has_both.arg_true(), id_distance_levels(both["l_id_number"], plain))
+            found = id_distance_levels(both["l_id_number"], plain)
+            # An 18-digit number that passes its check digit and still differs is another
+            # person's, not a slip: MOD 11-2 catches every one-digit error and transposition
+            # (people born the same day in the same district differ in 3 digits only).
+            checked = both["l_id_valid"].fill_null(value=False) & (both["l_id_number"].str.len_chars() == 18)
+            found = pl.select(pl.when(checked & (found == "typo")).then(pl.lit("different")).otherwise(found)
+                              .alias("id")).to_series()
+            levels = levels.scatter(has_both.arg_true(), found)
         return levels
 
     def _score_candidates(self, recs: pl.DataFrame, open_recs: pl.DataFrame) -> pl.DataFrame:
