@@ -192,16 +192,21 @@ class Matcher:
     # in the birth digits; name alone is the last resort for rows with little else.
     _BLOCKS: Final = (
         ("_sur", "_birth"), ("_phone",), ("building_key", "unit", "room"), ("_py", "_year"),
-        ("_py", "building_key"), ("_py", "_hint"), ("_py",), ("_birth",),
+        ("_py", "building_key"), ("_py", "_hint"), ("_py",),
     )
+    # Against the registry only, the birth date alone too: a name spelt another way (given
+    # name and surname swapped, a first letter mistyped) and a flat mistyped meet on nothing
+    # else. Inside a batch the rows of one newcomer share name keys or flat; this block
+    # there would only add pairs to score.
+    _REGISTRY_BLOCKS: Final = (*_BLOCKS, ("_birth",))
 
-    def _right_blocks(self, right: pl.DataFrame, right_key: str,
-                      left: pl.DataFrame) -> list[tuple[list[str], pl.DataFrame]]:
+    def _right_blocks(self, right: pl.DataFrame, right_key: str, left: pl.DataFrame,
+                      keys_list: tuple[tuple[str, ...], ...] = _BLOCKS) -> list[tuple[list[str], pl.DataFrame]]:
         """Per blocking key, the right side's (key, id) rows without its oversized blocks and
         only for keys some ``left`` record has — built once, then joined with one chunk of
         ``left`` after another."""
         blocks = []
-        for keys in self._BLOCKS:
+        for keys in keys_list:
             cols = list(keys)
             rk = right.select(right_key, *cols).drop_nulls()
             big = rk.group_by(cols).len().filter(pl.col("len") > self.max_block).select(cols)
@@ -257,10 +262,11 @@ class Matcher:
         levels = pl.Series("id", ["missing"] * pairs.height, dtype=pl.String)
         if both.height:
             found = id_distance_levels(both["l_id_number"], plain)
-            # An 18-digit number that passes its check digit and still differs is another
-            # person's, not a slip: MOD 11-2 catches every one-digit error and transposition
-            # (people born the same day in the same district differ in 3 digits only).
-            checked = both["l_id_valid"].fill_null(value=False) & (both["l_id_number"].str.len_chars() == 18)
+            # An 18-digit number that passes its check digit and differs only after the region
+            # and birth date is another person born that day there, not a slip: MOD 11-2
+            # catches every one-digit error and transposition of the sequence digits.
+            checked = (both["l_id_valid"].fill_null(value=False) & (both["l_id_number"].str.len_chars() == 18)
+                       & (both["l_id_number"].str.head(14) == plain.str.head(14)))
             found = pl.select(pl.when(checked & (found == "typo")).then(pl.lit("different")).otherwise(found)
                               .alias("id")).to_series()
             levels = levels.scatter(has_both.arg_true(), found)
@@ -283,7 +289,7 @@ class Matcher:
         """The comparison levels of the open records' candidate pairs, a chunk of records at
         a time."""
         reg = self.registry
-        blocks = self._right_blocks(reg, "ci", open_recs)
+        blocks = self._right_blocks(reg, "ci", open_recs, self._REGISTRY_BLOCKS)
         for start in range(0, max(open_recs.height, 1), CHUNK_RECORDS):
             pairs = self._block(open_recs.slice(start, CHUNK_RECORDS), blocks, "ci", self_join=False)
             self.stats.candidate_pairs += pairs.height

@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from linli.fusion.mapping import parse_source_definition
-from linli.fusion.match import Matcher, Weights, pairwise_from_decisions, pairwise_scores, registry_keys
+from linli.fusion.match import (
+    Matcher,
+    Weights,
+    pairwise_from_decisions,
+    pairwise_scores,
+    registry_keys,
+)
 from linli.fusion.normalise import normalise_frame
 from linli.registry.validators import id_number_check_char
 
