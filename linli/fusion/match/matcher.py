@@ -262,13 +262,6 @@ class Matcher:
         levels = pl.Series("id", ["missing"] * pairs.height, dtype=pl.String)
         if both.height:
             found = id_distance_levels(both["l_id_number"], plain)
-            # An 18-digit number that passes its check digit and differs only after the region
-            # and birth date is another person born that day there, not a slip: MOD 11-2
-            # catches every one-digit error and transposition of the sequence digits.
-            checked = (both["l_id_valid"].fill_null(value=False) & (both["l_id_number"].str.len_chars() == 18)
-                       & (both["l_id_number"].str.head(14) == plain.str.head(14)))
-            found = pl.select(pl.when(checked & (found == "typo")).then(pl.lit("different")).otherwise(found)
-                              .alias("id")).to_series()
             levels = levels.scatter(has_both.arg_true(), found)
         return levels
 

@@ -109,8 +109,13 @@ HARD_CASES = [
     ("someone else's valid ID with another name and birth goes to review",
      {"姓名": "赵强", "身份证号": CHEN_ID, "出生日期": "1970-01-01"}, "review", 6, "id_exact"),
     ("a valid ID nobody has, with a different person's name and birth, is new",
-     {"姓名": "孙丽", "身份证号": make_id("330102", date(1983, 11, 12), 80), "出生日期": "1983-11-12"}, "new", None,
+     {"姓名": "孙丽", "身份证号": make_id("330102", date(1977, 4, 9), 80), "出生日期": "1977-04-09"}, "new", None,
      "new"),
+    # The birth date alone brings 王芳 up (born that day): her ID two digits away, the same
+    # birth and sex against another name is the clerk's call, not a new person unasked.
+    ("an ID two digits from a registered one, same birth and sex, another name: review",
+     {"姓名": "孙丽", "身份证号": make_id("330102", date(1983, 11, 12), 80), "出生日期": "1983-11-12"}, "review", 1,
+     "id_fuzzy"),
     # issue 17, causes 1–3: rows with little but a name and a flat, IDs that fail their check
     ("homophone 吴雨欣 with only sex and flat (no ID, birth or phone)",
      {"姓名": "吴雨欣", "性别": "女", "地址": "清禾苑6幢2单元602室"}, "same", 8, "score"),
