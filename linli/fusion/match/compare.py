@@ -140,7 +140,9 @@ def graded_addresses(pairs: pl.DataFrame) -> pl.DataFrame:
     differ = pairs["address"] == "different"
     if not differ.any():
         return pairs
-    keys = pairs.filter(differ).select("l_building_key", "r_building_key").unique()
+    # Only keys whose digits agree can be alike: filtered here, not in a Python call per pair.
+    digits = [pl.col(c).str.replace_all(r"\D", "") for c in ("l_building_key", "r_building_key")]
+    keys = pairs.filter(differ).select("l_building_key", "r_building_key").unique().filter(digits[0] == digits[1])
     alike = pl.Series([same_building(a, b) for a, b in keys.iter_rows()], dtype=pl.Boolean)
     graded = keys.with_columns(alike.alias("_alike"))
     joined = pairs.select("l_building_key", "r_building_key").join(
