@@ -130,7 +130,43 @@ def _levels(pairs: pl.DataFrame, *, record_record: bool) -> pl.DataFrame:
             .otherwise(pl.lit("?"))
         )
         columns.append(id_level.alias("id"))
-    return graded_names(pairs.with_columns(columns))
+    return graded_addresses(graded_names(pairs.with_columns(columns)))
+
+
+def graded_addresses(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Building keys the exact comparison calls ``different`` that name the same numbers and a
+    place one slip apart (``temperley s treet|20`` / ``temperley street|20``): the same
+    building, ``room`` when unit and room agree too (once per distinct pair of keys)."""
+    differ = pairs["address"] == "different"
+    if not differ.any():
+        return pairs
+    # Only keys whose digits agree can be alike: filtered here, not in a Python call per pair.
+    digits = [pl.col(c).str.replace_all(r"\D", "") for c in ("l_building_key", "r_building_key")]
+    keys = pairs.filter(differ).select("l_building_key", "r_building_key").unique().filter(digits[0] == digits[1])
+    alike = pl.Series([same_building(a, b) for a, b in keys.iter_rows()], dtype=pl.Boolean)
+    graded = keys.with_columns(alike.alias("_alike"))
+    joined = pairs.select("l_building_key", "r_building_key").join(
+        graded, on=["l_building_key", "r_building_key"], how="left", maintain_order="left")["_alike"]
+    same_room = ((pl.col("l_unit") == pl.col("r_unit")) & (pl.col("l_room") == pl.col("r_room"))).fill_null(
+        value=False)
+    return pairs.with_columns(
+        pl.when(differ & joined.fill_null(value=False))
+        .then(pl.when(same_room).then(pl.lit("room")).otherwise(pl.lit("building")))
+        .otherwise(pl.col("address")).alias("address"))
+
+
+_DIGITS: Final = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=1 << 18)
+def same_building(a: str, b: str) -> bool:
+    """Two building keys with the same numbers in the same order whose words, spaces left
+    out, are Jaro–Winkler ≥ 0.9 alike: a typo in the street or compound name. A different
+    door or building number is never the same building."""
+    if _DIGITS.findall(a) != _DIGITS.findall(b):
+        return False
+    left, right = (_DIGITS.sub("", x).replace(" ", "") for x in (a, b))
+    return len(left) >= 4 and JaroWinkler.normalized_similarity(left, right) >= 0.9
 
 
 def graded_names(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -156,7 +192,8 @@ def name_grade(a: str, b: str) -> str:
     homophones. Chinese: same length, one given-name character whose syllable is one edit
     from the other's (雨欣/雨新 xin/xin is a homophone already; 子扬/子燕 yang/yan is close;
     子扬/子涵 yang/han stays different: twins). Latin script: Jaro–Winkler of the lower-case
-    letters (FEBRL-style typos, foreign residents' transliterations)."""
+    letters (FEBRL-style typos, foreign residents' transliterations), the given name and
+    surname also tried swapped."""
     if _CJK.search(a) or _CJK.search(b):
         if len(a) != len(b) or len(a) < 2 or a[0] != b[0]:
             return "different"
@@ -167,12 +204,22 @@ def name_grade(a: str, b: str) -> str:
         return "close" if OSA.distance(char_syllable_of(a[i]), char_syllable_of(b[i])) <= 1 else "different"
     left, right = a.lower(), b.lower()
     similarity = JaroWinkler.normalized_similarity(left, right)
-    if similarity >= 0.94:
+    if similarity >= 0.94 or _swapped_parts(left, right) >= 0.94:
         return "close"
     shorter, longer = sorted((left, right), key=len)
     # One part of the name left out (surname only: "gibb" / "laurengibb").
     contained = len(shorter) >= 4 and (longer.startswith(shorter) or longer.endswith(shorter))
     return "similar" if similarity >= 0.88 or contained else "different"
+
+
+def _swapped_parts(left: str, right: str) -> float:
+    """Jaro–Winkler of ``right`` with ``left``'s given name and surname swapped, at the split
+    that fits best ("robbielowe" / "lowerobbie"): names arrive without their separator, so
+    every split leaving two letters or more on each side is tried (a swap is a rotation)."""
+    if abs(len(left) - len(right)) > 2 or len(left) < 5:
+        return 0.0
+    return max((JaroWinkler.normalized_similarity(left[k:] + left[:k], right) for k in range(2, len(left) - 1)),
+               default=0.0)
 
 
 # Excel keeps 15 significant digits: an 18-digit ID stored as a number is off by < 1000.

@@ -194,14 +194,19 @@ class Matcher:
         ("_sur", "_birth"), ("_phone",), ("building_key", "unit", "room"), ("_py", "_year"),
         ("_py", "building_key"), ("_py", "_hint"), ("_py",),
     )
+    # Against the registry only, the birth date alone too: a name spelt another way (given
+    # name and surname swapped, a first letter mistyped) and a flat mistyped meet on nothing
+    # else. Inside a batch the rows of one newcomer share name keys or flat; this block
+    # there would only add pairs to score.
+    _REGISTRY_BLOCKS: Final = (*_BLOCKS, ("_birth",))
 
-    def _right_blocks(self, right: pl.DataFrame, right_key: str,
-                      left: pl.DataFrame) -> list[tuple[list[str], pl.DataFrame]]:
+    def _right_blocks(self, right: pl.DataFrame, right_key: str, left: pl.DataFrame,
+                      keys_list: tuple[tuple[str, ...], ...] = _BLOCKS) -> list[tuple[list[str], pl.DataFrame]]:
         """Per blocking key, the right side's (key, id) rows without its oversized blocks and
         only for keys some ``left`` record has — built once, then joined with one chunk of
         ``left`` after another."""
         blocks = []
-        for keys in self._BLOCKS:
+        for keys in keys_list:
             cols = list(keys)
             rk = right.select(right_key, *cols).drop_nulls()
             big = rk.group_by(cols).len().filter(pl.col("len") > self.max_block).select(cols)
@@ -256,7 +261,8 @@ class Matcher:
         plain = both["person_id"].replace_strict(asked, [cache[p] for p in asked], return_dtype=pl.String)
         levels = pl.Series("id", ["missing"] * pairs.height, dtype=pl.String)
         if both.height:
-            levels = levels.scatter(has_both.arg_true(), id_distance_levels(both["l_id_number"], plain))
+            found = id_distance_levels(both["l_id_number"], plain)
+            levels = levels.scatter(has_both.arg_true(), found)
         return levels
 
     def _score_candidates(self, recs: pl.DataFrame, open_recs: pl.DataFrame) -> pl.DataFrame:
@@ -276,7 +282,7 @@ class Matcher:
         """The comparison levels of the open records' candidate pairs, a chunk of records at
         a time."""
         reg = self.registry
-        blocks = self._right_blocks(reg, "ci", open_recs)
+        blocks = self._right_blocks(reg, "ci", open_recs, self._REGISTRY_BLOCKS)
         for start in range(0, max(open_recs.height, 1), CHUNK_RECORDS):
             pairs = self._block(open_recs.slice(start, CHUNK_RECORDS), blocks, "ci", self_join=False)
             self.stats.candidate_pairs += pairs.height
@@ -336,7 +342,11 @@ class Matcher:
         id_frame = self._pair_frame(by_id.select("ri", "ci"), recs, self.registry, "ci", ())
         id_frame = _levels(id_frame, record_record=False).with_columns(pl.lit("exact").alias("id"))
         id_frame = _score(id_frame.join(by_id.select("ri", "person_id"), on="ri"), self.weights)
-        suspicious = (pl.col("name") == "different") & (pl.col("birth") == "different")
+        # Someone else's ID copied in: the name and the birth both disagree and the rest of the
+        # evidence does not carry the pair over the link threshold (an exact ID with the same
+        # flat links even when the name and birth were mistyped; with another flat it waits).
+        suspicious = (pl.col("name") == "different") & (pl.col("birth") == "different") & (
+            pl.col("score") < th.same)
         id_decisions = id_frame.select(
             "ri", "person_id",
             pl.when(suspicious).then(pl.lit("review")).otherwise(pl.lit("same")).alias("outcome"),

@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from linli.fusion.mapping import parse_source_definition
-from linli.fusion.match import Matcher, pairwise_from_decisions, pairwise_scores, registry_keys
+from linli.fusion.match import (
+    Matcher,
+    Weights,
+    pairwise_from_decisions,
+    pairwise_scores,
+    registry_keys,
+)
 from linli.fusion.normalise import normalise_frame
 from linli.registry.validators import id_number_check_char
 
@@ -103,8 +109,13 @@ HARD_CASES = [
     ("someone else's valid ID with another name and birth goes to review",
      {"姓名": "赵强", "身份证号": CHEN_ID, "出生日期": "1970-01-01"}, "review", 6, "id_exact"),
     ("a valid ID nobody has, with a different person's name and birth, is new",
-     {"姓名": "孙丽", "身份证号": make_id("330102", date(1983, 11, 12), 80), "出生日期": "1983-11-12"}, "new", None,
+     {"姓名": "孙丽", "身份证号": make_id("330102", date(1977, 4, 9), 80), "出生日期": "1977-04-09"}, "new", None,
      "new"),
+    # The birth date alone brings 王芳 up (born that day): her ID two digits away, the same
+    # birth and sex against another name is the clerk's call, not a new person unasked.
+    ("an ID two digits from a registered one, same birth and sex, another name: review",
+     {"姓名": "孙丽", "身份证号": make_id("330102", date(1983, 11, 12), 80), "出生日期": "1983-11-12"}, "review", 1,
+     "id_fuzzy"),
     # issue 17, causes 1–3: rows with little but a name and a flat, IDs that fail their check
     ("homophone 吴雨欣 with only sex and flat (no ID, birth or phone)",
      {"姓名": "吴雨欣", "性别": "女", "地址": "清禾苑6幢2单元602室"}, "same", 8, "score"),
@@ -276,11 +287,59 @@ def test_matching_in_chunks_decides_what_matching_whole_decides(monkeypatch):
     ("katherine", "catherine", "similar"),
     ("courtney", "painter", "different"),
     ("gibb", "laurengibb", "similar"),  # the given name left out
+    ("lowerobbie", "robbielowe", "close"),  # given name and surname swapped
+    ("lazngergabrielle", "gabriellelanger", "close"),  # swapped, and one letter slipped in
+    ("smithjohn", "annasmith", "different"),  # a surname shared is not a swap
 ])
 def test_name_grades(a, b, grade):
     from linli.fusion.match.compare import name_grade
 
     assert name_grade(a, b) == grade
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("temperley s treet|20", "temperley street|20", True),  # a stray space
+    ("forbes treet|2", "forbes street|2", True),  # a letter left out
+    ("阳光花园小区|3", "阳光花圆小区|3", True),  # one character of a long compound name
+    ("sturt avenue|32", "sturt avenue|23", False),  # another door number
+    ("清禾路12号|3", "清禾路21号|3", False),  # another door number on the same road
+    ("清禾苑|3", "清和苑|3", False),  # a short compound name one character off: another compound
+])
+def test_same_building(a, b, same):
+    from linli.fusion.match.compare import same_building
+
+    assert same_building(a, b) is same
+
+
+def test_a_latin_name_swapped_with_only_the_birth_date_is_found(matcher):
+    # given the registry's Johann Schmidt, and a row naming him surname first with his birth
+    # date and sex only (no ID, phone or address: no name, flat or phone block to meet on)
+    decision = matcher.match(records({"姓名": "Schmidt Johann", "出生日期": "1979-02-03", "性别": "男"})).row(
+        0, named=True)
+    # then the birth date alone brings him up and the swapped name grades close: a review
+    # naming him (name and birth alone do not link under the default weights)
+    assert decision["outcome"] == "review", decision
+    assert decision["candidate_id"] == 9
+    assert json.loads(decision["evidence"])["name"] == "close"
+
+
+def test_an_exact_id_with_mistyped_name_and_birth_links_when_the_flat_carries_it(matcher):
+    # given weights under which a name or birth that disagrees is weak evidence (typos are
+    # common in the source), and a row with 陈静's exact ID and flat but another name and birth
+    lenient = Weights(name={**Weights().name, "different": -3.0}, birth={**Weights().birth, "different": -3.0})
+    plain = {person[0]: person[2] or None for person in PEOPLE}
+    people = pl.DataFrame(PEOPLE, orient="row", schema=["person_id", "name", "id_number", "birth_date", "sex",
+                                                        "phone", "compound", "building_no", "unit", "room"])
+    lenient_matcher = Matcher(registry_keys(people, blind=blind), blind=blind, decrypt_id=plain.get, weights=lenient)
+    row = {"姓名": "赵强", "身份证号": CHEN_ID, "出生日期": "1970-01-01"}
+    # when matched with the flat, and without it
+    with_flat = lenient_matcher.match(records({**row, "地址": "江城花园3-2-502"})).row(0, named=True)
+    without = lenient_matcher.match(records(row)).row(0, named=True)
+    # then the ID and the flat outweigh the two slips; the ID alone against both does not
+    assert (with_flat["outcome"], with_flat["person_id"]) == ("same", 6), with_flat
+    assert (without["outcome"], without["candidate_id"]) == ("review", 6), without
+    # and under the default weights the same row with the flat still waits for review
+    assert matcher.match(records({**row, "地址": "江城花园3-2-502"}))["outcome"][0] == "review"
 
 
 ROOMMATES = [
