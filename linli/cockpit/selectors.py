@@ -561,7 +561,7 @@ def cockpit_for_user(*, user: User, today: date | None = None) -> CockpitData:
     scope = registry_scope(user)
     today = today or timezone.localdate()
     grids = scope.grid_ids
-    counts = registry_counts_for_user(user=user, on=today)
+    counts = registry_counts_for_user(user=user, on=today, scope=scope)
     tags = sorted(((k.removeprefix("tag:"), n) for k, n in counts.items() if k.startswith("tag:")),
                   key=lambda item: -item[1])
     open_cases = Case.objects.filter(Among("grid_id", grids), status__in=list(OPEN_STATUSES))
