@@ -122,7 +122,9 @@ def main() -> None:
             cpu_ms = (time.process_time() - cpu) * 1000 / max(1, args.repeat)
             # A request resets Django's query log: counted for the selector only.
             n_queries = len(queries.captured_queries) if fn is selector else -1
-            time_calls(naive, repeat=1)
+            # --baseline-repeat 0: no naive scan at all (7-30 s a call under load)
+            if args.baseline_repeat:
+                time_calls(naive, repeat=1)
             base = time_calls(naive, repeat=args.baseline_repeat) if args.baseline_repeat else []
             p50, p99, b50 = percentile(samples, 50), percentile(samples, 99), percentile(base, 50)
             results.append(Result(

@@ -105,6 +105,44 @@ def int_list(ids: Sequence[int]) -> RawSQL:
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(numbers)])
 
 
+class Among(models.Expression):
+    """``field`` is one of ``ids``, as a filter: ``filter(Among("grid_id", ids))``; an empty
+    set matches nothing.
+
+    ``field__in=ids`` prepares every id through the field and binds one placeholder per id,
+    which psycopg then splits and adapts one by one: for a district's 400 grids and 900 areas
+    that was most of the cockpit's Python time (issue 21, docs/benchmarks.md). Unlike
+    ``int_list`` (a subquery, which PostgreSQL may answer with a hash join), this stays an
+    index condition: ``= ANY(%s::bigint[])`` with the ids as one array literal on PostgreSQL,
+    integer literals on SQLite (the plan of placeholders, none to bind). The ids are made
+    integers here, so nothing but digits reaches the SQL text.
+    """
+
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, field: str, ids: Iterable[int]) -> None:
+        super().__init__()
+        self.column: Any = models.F(field)  # a column once resolved
+        self.ids = sorted({int(i) for i in ids})
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.column,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = compiler.compile(self.column)
+        if not self.ids:
+            return "1 = 0", []
+        numbers = ",".join(map(str, self.ids))
+        if connection.vendor == "postgresql":
+            # ``array_literal`` of ints, without its per-value type checks
+            return f"{lhs} = ANY(%s::bigint[])", [*params, "{" + numbers + "}"]
+        return f"{lhs} IN ({numbers})", list(params)
+
+
 def array_literal(values: Iterable[date | int | str | None]) -> str:
     """A PostgreSQL array literal (``{1,2,"a\\"b",NULL}``) of ints, dates and strings."""
     items = []

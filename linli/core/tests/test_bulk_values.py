@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.db import transaction
 
-from linli.core.bulk import bulk_insert, int_list
+from linli.core.bulk import Among, bulk_insert, int_list
 from linli.core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +53,25 @@ def test_an_id_list_as_one_parameter_finds_what_a_plain_list_finds() -> None:
 def test_an_id_list_refuses_what_is_not_a_whole_number() -> None:
     with pytest.raises((TypeError, ValueError)):
         int_list(["1; DROP TABLE x"])  # type: ignore[list-item]
+
+
+def test_among_finds_what_a_plain_list_finds() -> None:
+    # given 40 rows and a set of ids with some that do not exist
+    at = datetime(2026, 3, 5, tzinfo=UTC)
+    with transaction.atomic():
+        bulk_insert(AuditEntry, FIELDS, _rows(3 * 10**12, 40, at))
+    ids = list(AuditEntry.objects.filter(action="bulk.test").values_list("id", flat=True))
+    wanted = {*ids[::4], max(ids) + 1000}
+    # when
+    found = set(AuditEntry.objects.filter(Among("id", wanted)).values_list("id", flat=True))
+    excluded = set(AuditEntry.objects.filter(action="bulk.test").exclude(Among("pk", wanted))
+                   .values_list("id", flat=True))
+    # then the same rows as ``id__in``, its negation the rest; an empty set finds nothing
+    assert found == set(AuditEntry.objects.filter(id__in=wanted).values_list("id", flat=True)) == set(ids[::4])
+    assert excluded == set(ids) - set(ids[::4])
+    assert not AuditEntry.objects.filter(Among("id", [])).exists()
+
+
+def test_among_refuses_what_is_not_a_whole_number() -> None:
+    with pytest.raises((TypeError, ValueError)):
+        Among("id", ["1) OR (1=1"])  # type: ignore[list-item]
