@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -46,7 +47,7 @@ from linli.registry.models import Building, Household, Person, PersonTag
 from linli.registry.selectors import registry_counts_for_user, registry_scope
 from linli.registry.services.digests import SCREEN_COLUMNS as SCREEN_COLUMNS
 from linli.registry.services.digests import SCREEN_MEMBER_COLUMNS as SCREEN_MEMBER_COLUMNS
-from linli.registry.services.digests import building_digests
+from linli.registry.services.digests import Digest, building_digests, building_digests_in_box
 
 # Roles that run an emergency from the command centre (others only check households).
 OPERATOR_ROLES: frozenset[str] = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN})
@@ -145,19 +146,19 @@ def _buildings_in(grid_ids: Sequence[int], ring: workflow.Ring | None, building_
     return sorted(found, key=lambda b: (b.address, b.pk))
 
 
-def responsible_workers(grid_ids: Sequence[int]) -> dict[int, User]:
-    """grid id → its grid worker (the primary, else the first backup by username).
+def _chosen_workers(grid_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """grid id → (user id, name shown) of its grid worker: the primary, else the first backup
+    by username.
 
-    The grids as one array parameter on PostgreSQL and without the ORM's per-value
-    preparation (an area of 260 buildings may span many grids: preparing their ``IN`` list
-    was the largest single cost of the emergency list's first screen); users are then read
-    for the chosen workers only."""
+    One statement, the grids as one array parameter on PostgreSQL and without the ORM's
+    per-value preparation (an area of 260 buildings may span many grids: preparing their
+    ``IN`` list was the largest single cost of the emergency list's first screen)."""
     ids = sorted(set(grid_ids))
     if not ids:
         return {}
     assignment = connection.ops.quote_name(AreaAssignment._meta.db_table)
     user_table = connection.ops.quote_name(User._meta.db_table)
-    sql = (f"SELECT a.area_id, a.kind, u.username, u.id FROM {assignment} a "  # noqa: S608 -- names only
+    sql = (f"SELECT a.area_id, a.kind, u.username, u.id, u.display_name FROM {assignment} a "  # noqa: S608 -- names
            f"JOIN {user_table} u ON u.id = a.user_id WHERE u.role = %s AND u.is_active = %s AND a.area_id ")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -165,11 +166,25 @@ def responsible_workers(grid_ids: Sequence[int]) -> dict[int, User]:
         else:
             cursor.execute(sql + f"IN ({', '.join(['%s'] * len(ids))})", [Role.GRID_WORKER, True, *ids])
         rows = cursor.fetchall()
-    chosen: dict[int, int] = {}
-    for area_id, _kind, _username, user_id in sorted(rows, key=lambda r: (r[1] != AssignmentKind.PRIMARY, r[2])):
-        chosen.setdefault(area_id, user_id)
-    users = User.objects.in_bulk(sorted(set(chosen.values())))
-    return {area_id: users[user_id] for area_id, user_id in chosen.items() if user_id in users}
+    chosen: dict[int, tuple[int, str]] = {}
+    for area_id, _kind, username, user_id, display_name in sorted(
+            rows, key=lambda r: (r[1] != AssignmentKind.PRIMARY, r[2])):
+        chosen.setdefault(area_id, (user_id, display_name or username))
+    return chosen
+
+
+def responsible_workers(grid_ids: Sequence[int]) -> dict[int, User]:
+    """grid id → its grid worker (the primary, else the first backup by username); users are
+    read for the chosen workers only."""
+    chosen = _chosen_workers(grid_ids)
+    users = User.objects.in_bulk(sorted({user_id for user_id, _name in chosen.values()}))
+    return {area_id: users[user_id] for area_id, (user_id, _name) in chosen.items() if user_id in users}
+
+
+def responsible_worker_names(grid_ids: Sequence[int]) -> dict[int, str]:
+    """grid id → the name its grid worker is shown by (display name, else username), in the
+    one statement of ``_chosen_workers``: what the emergency list's screen shows."""
+    return {area_id: name for area_id, (_user_id, name) in _chosen_workers(grid_ids).items()}
 
 
 def _area(user: Principal, shape: object, building_ids: Sequence[int] | None
@@ -187,6 +202,23 @@ def _area(user: Principal, shape: object, building_ids: Sequence[int] | None
     if ring is None:
         ring = workflow.points_ring([(b.lon, b.lat) for b in buildings]) if buildings else []
     return ring, buildings
+
+
+def _area_digests(user: Principal, shape: object, building_ids: Sequence[int] | None, on: date
+                  ) -> tuple[list[AreaBuilding], dict[int, Digest]]:
+    """``_area``'s buildings with their digests: a drawn shape's buildings and digests in one
+    statement (the box), the scope and the exact polygon then checked on its rows."""
+    if building_ids is not None:
+        _ring, buildings = _area(user, shape, building_ids)
+        return buildings, building_digests([b.pk for b in buildings], on)
+    allowed = registry_scope(user).grid_ids
+    ring = workflow.shape_ring(shape)
+
+    def keep(row: tuple[Any, ...]) -> bool:
+        return row[5] in allowed and workflow.point_in_ring(row[3], row[4], ring)
+
+    rows, digests = building_digests_in_box(workflow.ring_bbox(ring), on, keep)
+    return sorted((AreaBuilding(*row) for row in rows), key=lambda b: (b.address, b.pk)), digests
 
 
 def area_roster_for_user(
@@ -272,7 +304,7 @@ class RosterPage:
     residents: int
     vulnerable: int
     buildings: list[AreaBuilding]
-    workers: dict[int, User]
+    worker_names: dict[int, str]  # grid id → the name its grid worker is shown by
     page: list[RosterHousehold]
     offset: int
     next_offset: int | None
@@ -305,7 +337,7 @@ class RosterScreen:
     residents: int
     vulnerable: int
     buildings: list[AreaBuilding]
-    workers: dict[int, User]
+    worker_names: dict[int, str]  # grid id → the name its grid worker is shown by
     rows: list[str]
     grids: list[int]
     offset: int
@@ -332,9 +364,8 @@ def area_roster_screen_for_user(
         raise ValidationFailed("offset", _("起始位置不能为负数"))
     if not 1 <= limit <= ROSTER_PAGE_MAX:
         raise ValidationFailed("limit", _("每页户数应在 1 到 %(max)s 之间") % {"max": ROSTER_PAGE_MAX})
-    _ring, buildings = _area(user, shape, building_ids)
+    buildings, digests = _area_digests(user, shape, building_ids, on)
     ids = [b.pk for b in buildings]
-    digests = building_digests(ids, on)
     buckets: list[list[str]] = [[] for _rank in range(workflow.NOT_VULNERABLE)]
     total = residents = 0
     for building in buildings:  # sorted by address
@@ -361,7 +392,7 @@ def area_roster_screen_for_user(
     end = offset + len(rows)
     return RosterScreen(
         households=total, residents=residents, vulnerable=len(ranked), buildings=buildings,
-        workers=responsible_workers(sorted({b.grid_id for b in buildings})), rows=rows, grids=grids,
+        worker_names=responsible_worker_names(sorted({b.grid_id for b in buildings})), rows=rows, grids=grids,
         offset=offset, next_offset=end if end < total else None)
 
 
@@ -387,7 +418,7 @@ def area_roster_page_for_user(
                                     kinds=kinds, members=[RosterMember(m[0], m[1], m[2], None, m[3]) for m in members]))
     return RosterPage(
         households=screen.households, residents=screen.residents, vulnerable=screen.vulnerable,
-        buildings=screen.buildings, workers=screen.workers, page=page, offset=screen.offset,
+        buildings=screen.buildings, worker_names=screen.worker_names, page=page, offset=screen.offset,
         next_offset=screen.next_offset)
 
 

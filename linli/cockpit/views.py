@@ -103,7 +103,7 @@ def _roster_json(roster: selectors.RosterScreen) -> bytes:
         "offset": roster.offset, "next_offset": roster.next_offset,
         "buildings": [{
             "id": b.pk, "address": b.address, "lon": b.lon, "lat": b.lat,
-            "worker": (w.display_name or w.username) if (w := roster.workers.get(b.grid_id)) else None,
+            "worker": roster.worker_names.get(b.grid_id),
         } for b in roster.buildings],
         "columns": HOUSEHOLD_COLUMNS, "member_columns": MEMBER_COLUMNS,
     }, **_COMPACT)  # type: ignore[arg-type]

@@ -86,6 +86,18 @@ def test_a_current_digest_is_read_not_rebuilt(em: Emergency) -> None:
     assert all("****" in p for p in phones)
 
 
+def test_a_warm_first_screen_is_three_statements(em: Emergency) -> None:
+    """Each statement is a round trip on PostgreSQL: the scope's stamp, the box's buildings
+    with their digests, the grid workers with their names."""
+    _built(em)
+    selectors.area_roster_screen_for_user(user=em.users.street, shape=SHAPE, limit=50)  # scope cached
+    with CaptureQueriesContext(connection) as queries:
+        screen = selectors.area_roster_screen_for_user(user=em.users.street, shape=SHAPE, limit=3)
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
+    assert screen.worker_names  # the area's grids have their workers, by name
+    assert all(isinstance(name, str) and name for name in screen.worker_names.values())
+
+
 def test_a_resident_moving_in_through_the_registry_services_counts(em: Emergency) -> None:
     _built(em)
     # given a pregnant woman created into the couple's flat, tagged by the service

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -60,17 +60,59 @@ def building_digests(building_ids: Sequence[int], on: date) -> dict[int, Digest]
     ids = sorted(set(building_ids))
     if not ids:
         return {}
+    return _current(ids, _rows(ids), on)
+
+
+# The building columns ``building_digests_in_box`` returns, in this order.
+BOX_COLUMNS = ("id", "address", "name", "lon", "lat", "grid_id")
+_DIGEST_COLUMNS = ("stamp", "built_stamp", "built_on", "version", "households", "residents", "vulnerable",
+                   "screen_rows")
+
+
+def building_digests_in_box(box: tuple[float, float, float, float], on: date,
+                            keep: Callable[[tuple[Any, ...]], bool]) -> tuple[list[tuple[Any, ...]], dict[int, Digest]]:
+    """The buildings positioned in ``(west, south, east, north)`` that ``keep`` accepts (rows of
+    ``BOX_COLUMNS``), and building id → their current digest for ``on``.
+
+    The buildings and their digest rows in one statement (the box answered by the buildings'
+    (lon, lat) index, each digest by its primary key): on PostgreSQL every statement is a
+    round trip, and on a busy machine each one may wait for a core. A box building that
+    ``keep`` refuses (outside the drawn polygon or the caller's scope) costs its digest's
+    transfer only; its data is neither kept nor rebuilt."""
+    west, south, east, north = box
+    building = connection.ops.quote_name(Building._meta.db_table)
+    digest = connection.ops.quote_name(BuildingDigest._meta.db_table)
+    columns = ", ".join([*(f"b.{c}" for c in BOX_COLUMNS), *(f"d.{c}" for c in _DIGEST_COLUMNS)])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {building} b "  # noqa: S608 -- names only
+                       f"LEFT JOIN {digest} d ON d.building_id = b.id "
+                       "WHERE b.lon >= %s AND b.lon <= %s AND b.lat >= %s AND b.lat <= %s",
+                       [west, east, south, north])
+        rows = cursor.fetchall()
+    width = len(BOX_COLUMNS)
+    buildings, digest_rows = [], []
+    for row in rows:
+        if keep(row):
+            buildings.append(row[:width])
+            digest_rows.append((row[0], *row[width:]))
+    return buildings, _current(sorted(b[0] for b in buildings), digest_rows, on)
+
+
+def _current(ids: list[int], rows: list[tuple[Any, ...]], on: date) -> dict[int, Digest]:
+    """The digests of ``ids`` from their rows (building id, then ``_DIGEST_COLUMNS``; a missing
+    row, or one whose stamp is NULL from an outer join, was never stamped): current ones as
+    they are, the others rebuilt and stored."""
     found: dict[int, Digest] = {}
     stale: dict[int, int | None] = {}  # building → the stamp the rebuild must be stored under
     day = on.isoformat()
-    for pk, stamp, built_stamp, built_on, version, households, residents, vulnerable, screen_rows in _rows(ids):
-        if built_stamp == stamp and str(built_on) == day and version == DIGEST_VERSION:
+    for pk, stamp, built_stamp, built_on, version, households, residents, vulnerable, screen_rows in rows:
+        if stamp is not None and built_stamp == stamp and str(built_on) == day and version == DIGEST_VERSION:
             found[pk] = Digest(pk, households, residents, vulnerable, screen_rows)
         else:
-            stale[pk] = stamp
+            stale[pk] = stamp  # None: never stamped (no write since the triggers exist)
     for pk in ids:
         if pk not in found and pk not in stale:
-            stale[pk] = None  # never stamped: no write since the triggers exist
+            stale[pk] = None
     if stale:
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -116,7 +158,7 @@ def _rows(ids: list[int]) -> list[tuple[Any, ...]]:
     PostgreSQL (an array), plain placeholders on SQLite; no ORM (preparing 260 ``IN`` values
     and decoding every JSON cell through the field cost ~40 % of a first screen's Python time)."""
     table = connection.ops.quote_name(BuildingDigest._meta.db_table)
-    columns = "building_id, stamp, built_stamp, built_on, version, households, residents, vulnerable, screen_rows"
+    columns = ", ".join(("building_id", *_DIGEST_COLUMNS))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"SELECT {columns} FROM {table} "  # noqa: S608 -- names only
