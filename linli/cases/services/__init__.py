@@ -1227,6 +1227,17 @@ def case_photo_add(*, case: Case | int, actor: Actor, photos: Sequence[PhotoInpu
     return stored
 
 
+def _lock_for_staff(actor: Actor, case: Case | int) -> tuple[Case, set[str]]:
+    """The case locked for update and the actor's roles on it, when the actor may see it other
+    than as its reporter; else ``NotFound``. Call inside a transaction."""
+    case_id = case if isinstance(case, int) else case.pk
+    locked = Case.objects.select_for_update().filter(pk=case_id).first()
+    roles = _roles_on(actor, locked) if locked is not None else set()
+    if locked is None or not roles - {workflow.REPORTER}:
+        raise NotFound(_("事件不存在"))
+    return locked, roles
+
+
 def case_public_description_set(*, actor: Actor, case: Case | int, text: str, request_id: str = "") -> Case:
     """Choose what the public feed shows of a case (empty: no description). Staff who may
     see the case only, never its resident reporter; stored masked like at intake; audited
@@ -1234,12 +1245,8 @@ def case_public_description_set(*, actor: Actor, case: Case | int, text: str, re
     public = text.strip()
     if len(public) > MAX_DESCRIPTION:
         raise ValidationFailed("public_description", _("公开描述不能超过2000字"))
-    case_id = case if isinstance(case, int) else case.pk
     with transaction.atomic():
-        locked = Case.objects.select_for_update().filter(pk=case_id).first()
-        roles = _roles_on(actor, locked) if locked is not None else set()
-        if locked is None or not roles - {workflow.REPORTER}:
-            raise NotFound(_("事件不存在"))
+        locked, _roles = _lock_for_staff(actor, case)
         if isinstance(actor, User) and actor.role == Role.RESIDENT:
             raise PermissionDenied(_("居民不能修改公开描述"))
         locked.public_description = disclosure.public_text(public)
@@ -1260,12 +1267,8 @@ def case_regrade(*, actor: Actor, case: Case | int, level: int, reason: str, req
         raise ValidationFailed("reason", _("原因不能超过500字"))
     if not isinstance(level, int) or isinstance(level, bool):
         raise ValidationFailed("level", _("等级须为1到5"))
-    case_id = case if isinstance(case, int) else case.pk
     with transaction.atomic():
-        locked = Case.objects.select_for_update().filter(pk=case_id).first()
-        roles = _roles_on(actor, locked) if locked is not None else set()
-        if locked is None or not roles - {workflow.REPORTER}:
-            raise NotFound(_("事件不存在"))
+        locked, roles = _lock_for_staff(actor, case)
         refusal = workflow.regrade_refusal(role=_role_of(actor), status=locked.status,
                                            old_level=locked.level, new_level=level)
         if refusal is not None:
