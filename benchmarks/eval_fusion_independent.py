@@ -42,6 +42,7 @@ AREAS = (
     f"{STREET}002,钱塘社区,{STREET},社区\n"
     f"{STREET}003,云栖社区,{STREET},社区\n"
 )
+LINKED_STATUSES = ("accepted", "past")
 READ_BACK = """
 import json, django
 django.setup()
@@ -98,8 +99,10 @@ def run_order(order: list[tuple[str, Path, Path]], database_url: str) -> tuple[d
                                   env={**env, "DJANGO_SETTINGS_MODULE": "linli.settings"}, check=True, timeout=600)
             fused: dict[Row, int | None] = {}
             for file_name, sheet, row_number, person_id, status in json.loads(done.stdout):
-                # A row sent to review or rejected is "not linked" (a clerk has not decided yet).
-                fused[(Path(file_name).name, sheet or "", int(row_number))] = person_id if status == "accepted" else None
+                # A row sent to review or rejected is "not linked" (a clerk has not decided yet); a
+                # past record (``past_rows``: 注销/迁出) linked to its person is linked.
+                linked = status in LINKED_STATUSES
+                fused[(Path(file_name).name, sheet or "", int(row_number))] = person_id if linked else None
             return fused, took, logs
         finally:
             if name:

@@ -263,3 +263,21 @@ def test_the_bundled_migrants_list_reads_cancelled_registrations_as_past_rows(tm
     assert read.past.to_list() == [False, True]
     # … and the current row still states the migrant status
     assert dict(definition.columns["状态"].values).get("在住") == "流动人口"
+
+
+def test_a_past_row_before_the_current_row_of_a_person_the_file_creates_is_linked_too(
+    street: Street, tmp_path: Path,
+) -> None:
+    # given the cancelled registration listed above the current one (lists are not sorted by status)
+    source = source_save(actor=SYSTEM, definition=DEFINITION)
+    path = write_csv(tmp_path / "ld.csv", ["姓名", "身份证号", "手机", "住址", "类别", "状态", "备注"], [
+        ["吴五", ID_WU, "13900004444", "幸福里1幢201室", "", "注销", ""],
+        ["吴五", ID_WU, "13900003333", "江城花园3幢502室", "", "在册", ""],
+    ])
+    # when imported
+    report = import_run(actor=SYSTEM, area=street.tree.street, source=source, dry_run=False, file_path=path)
+    # then the past row is linked to the person the current row creates, whatever the order
+    wu = Person.objects.get(name="吴五")
+    assert (report.new_persons, report.past_linked, report.past_unlinked) == (1, 1, 0)
+    assert set(SourceRecord.objects.filter(source=source).values_list("person_id", "status")) == {
+        (wu.pk, RecordStatus.ACCEPTED), (wu.pk, RecordStatus.PAST)}
