@@ -153,13 +153,17 @@ def test_a_past_row_links_to_its_person_and_asserts_nothing(
     assert (again.unchanged, again.past_linked, again.past_unlinked) == (4, 0, 0)
 
 
-def test_a_past_row_of_a_person_the_file_creates_is_linked_to_them(street: Street, tmp_path: Path) -> None:
-    # given a list with a current row of a new person and her earlier, cancelled registration
+@pytest.mark.parametrize("past_first", [False, True], ids=["current-first", "past-first"])
+def test_a_past_row_of_a_person_the_file_creates_is_linked_to_them(
+    street: Street, tmp_path: Path, past_first: bool,
+) -> None:
+    # given a list with a current row of a new person and her earlier, cancelled registration,
+    # in either order (lists are not sorted by status)
     source = source_save(actor=SYSTEM, definition=DEFINITION)
-    path = write_csv(tmp_path / "ld.csv", ["姓名", "身份证号", "手机", "住址", "类别", "状态", "备注"], [
-        ["吴五", ID_WU, "13900003333", "江城花园3幢502室", "", "在册", ""],
-        ["吴五", ID_WU, "13900004444", "幸福里1幢201室", "低保", "注销", ""],
-    ])
+    rows = [["吴五", ID_WU, "13900003333", "江城花园3幢502室", "", "在册", ""],
+            ["吴五", ID_WU, "13900004444", "幸福里1幢201室", "低保", "注销", ""]]
+    path = write_csv(tmp_path / "ld.csv", ["姓名", "身份证号", "手机", "住址", "类别", "状态", "备注"],
+                     rows[::-1] if past_first else rows)
     # when imported
     report = import_run(actor=SYSTEM, area=street.tree.street, source=source, dry_run=False, file_path=path)
     # then one person, created from the current row only; the past row is linked to her
@@ -264,20 +268,3 @@ def test_the_bundled_migrants_list_reads_cancelled_registrations_as_past_rows(tm
     # … and the current row still states the migrant status
     assert dict(definition.columns["状态"].values).get("在住") == "流动人口"
 
-
-def test_a_past_row_before_the_current_row_of_a_person_the_file_creates_is_linked_too(
-    street: Street, tmp_path: Path,
-) -> None:
-    # given the cancelled registration listed above the current one (lists are not sorted by status)
-    source = source_save(actor=SYSTEM, definition=DEFINITION)
-    path = write_csv(tmp_path / "ld.csv", ["姓名", "身份证号", "手机", "住址", "类别", "状态", "备注"], [
-        ["吴五", ID_WU, "13900004444", "幸福里1幢201室", "", "注销", ""],
-        ["吴五", ID_WU, "13900003333", "江城花园3幢502室", "", "在册", ""],
-    ])
-    # when imported
-    report = import_run(actor=SYSTEM, area=street.tree.street, source=source, dry_run=False, file_path=path)
-    # then the past row is linked to the person the current row creates, whatever the order
-    wu = Person.objects.get(name="吴五")
-    assert (report.new_persons, report.past_linked, report.past_unlinked) == (1, 1, 0)
-    assert set(SourceRecord.objects.filter(source=source).values_list("person_id", "status")) == {
-        (wu.pk, RecordStatus.ACCEPTED), (wu.pk, RecordStatus.PAST)}
