@@ -57,3 +57,28 @@ def test_case_statistics_keep_the_first_column_in_view(
     assert before is not None
     assert after is not None
     assert after["x"] == pytest.approx(before["x"], abs=1)
+
+
+def test_a_street_operator_raises_a_case_to_level_one_on_a_phone(
+    transactional_db: None, live_server: Any, users: Any, browser_page: Page, open_case: Any, cats: Any,  # noqa: F811
+) -> None:
+    case = open_case(category=cats.rubbish)
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server.url, username=users.street.username)
+    page.goto(f"{live_server.url}/cases/{case.pk}/")
+    page.click("details.regrade summary")
+    # a missing reason is named on the page and the level stays
+    page.select_option("[data-testid=regrade-level]", "1")
+    page.click("[data-testid=regrade-save]")
+    assert "请填写原因" in page.locator("[data-testid=regrade-form]").inner_text()
+    assert "1级" not in page.locator("[data-testid=case-level]").inner_text()
+    page.select_option("[data-testid=regrade-level]", "1")
+    page.fill("[data-testid=regrade-reason]", "楼道起火,涉及独居老人")
+    page.click("[data-testid=regrade-save]")
+    # then the level in words and the change on the timeline, with its reason
+    assert page.locator("[data-testid=case-level]").inner_text() == "1级 · 特急"
+    timeline = page.locator("[data-testid=timeline]").inner_text()
+    assert "调整等级" in timeline
+    assert "→ 1级 · 特急" in timeline
+    assert "楼道起火,涉及独居老人" in timeline
